@@ -1,0 +1,30 @@
+/** Which data a pipeline trains on, as an io-ts codec, and the loader that opens it. */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/Either';
+import type { Dataset } from './types';
+import { mixtureDataset } from './mixtures';
+
+export const DataConfig = t.union([
+  t.type({ kind: t.literal('mixture'), name: t.keyof({ ring8: null, grid25: null }) }),
+  t.intersection([t.type({ kind: t.literal('mnist') }), t.partial({ split: t.keyof({ train: null, test: null, all: null }) })]),
+  t.intersection([t.type({ kind: t.literal('fashion-mnist') }), t.partial({ split: t.keyof({ train: null, test: null, all: null }) })]),
+  t.intersection([t.type({ kind: t.literal('npy'), path: t.string }), t.partial({ labels: t.string })]),
+]);
+export type DataConfig = t.TypeOf<typeof DataConfig>;
+
+export class DataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+/** Loaders per data kind; image and file loaders are added in ./images and ./npy. */
+const loaders: { [K in DataConfig['kind']]?: (c: Extract<DataConfig, { kind: K }>) => E.Either<DataError, Dataset> } = {
+  mixture: (c) => E.right(mixtureDataset(c.name)),
+};
+
+export const loadDataset = (config: DataConfig): E.Either<DataError, Dataset> => {
+  const load = loaders[config.kind] as ((c: DataConfig) => E.Either<DataError, Dataset>) | undefined;
+  return load === undefined ? E.left(new DataError(`data.kind "${config.kind}" has no loader`)) : load(config);
+};

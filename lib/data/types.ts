@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Seed } from '../random/seed';
+
+/** A batch of training data: x0 [B, ...sampleShape] and int32 labels [B] (or null). */
+export interface DataBatch {
+  readonly x0: tf.Tensor;
+  readonly labels: tf.Tensor1D | null;
+}
+
+/**
+ * A dataset draws batches from an explicit seed: the same seed gives the same batch,
+ * so a training step is re-created from its step index alone.
+ */
+export interface Dataset {
+  readonly name: string;
+  /** Shape of one sample, e.g. [2] or [28, 28, 1]. */
+  readonly sampleShape: readonly number[];
+  /** 0 = unlabelled. */
+  readonly numClasses: number;
+  /** Number of stored examples; Infinity for analytic distributions. */
+  readonly size: number;
+  sample(batchSize: number, seed: Seed): DataBatch;
+}
+
+/** A known mixture of isotropic Gaussians: lets metrics count modes and "high-quality" samples. */
+export interface GaussianMixture {
+  readonly centers: ReadonlyArray<readonly number[]>;
+  /** Per-component standard deviation σ. */
+  readonly std: number;
+  /** Mixture weights (uniform when equal). */
+  readonly weights: readonly number[];
+}

@@ -1,0 +1,28 @@
+/**
+ * phased-dmd public API: backend, randomness, schedule math, models, data, stream
+ * element types and operators, phase segments, losses, samplers, checkpoints, pipelines.
+ */
+export * from './backend';
+export * from './random';
+export * from './schedule';
+export * from './schedule/sampling';
+export * from './models';
+export * from './models/spec';
+export * from './data/types';
+export * from './data/mixtures';
+export * from './data/config';
+export * from './stream/types';
+export * from './operators';
+export * from './phases';
+export * from './losses/flowMatching';
+export * from './score/velocity';
+export * from './samplers/flow';
+export * from './optim/trainer';
+export * from './optim/state';
+export * from './checkpoint/format';
+export * from './config/primitives';
+export * from './config/report';
+export * from './metrics/mixture';
+export * from './util/shapes';
+export * from './util/atomicWrite';
+export * as pipelines from '../pipelines';

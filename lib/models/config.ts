@@ -1,0 +1,39 @@
+/** Model configs, as io-ts codecs next to their types. */
+import * as t from 'io-ts';
+import { PositiveInt, NonNegativeInt } from '../config/primitives';
+
+export const MlpConfig = t.intersection([
+  t.type({
+    kind: t.literal('mlp'),
+    /** Data dimension D. */
+    dim: PositiveInt,
+  }),
+  t.partial({
+    hidden: t.array(PositiveInt),
+    timeEmbedDim: PositiveInt,
+    /** 0 = unconditional. */
+    numClasses: NonNegativeInt,
+    seed: NonNegativeInt,
+  }),
+]);
+export type MlpConfig = t.TypeOf<typeof MlpConfig>;
+
+export const UnetConfig = t.intersection([
+  t.type({
+    kind: t.literal('unet'),
+    /** Image height = width (28 for MNIST). */
+    size: PositiveInt,
+    channels: PositiveInt,
+  }),
+  t.partial({
+    /** Base channel width. */
+    width: PositiveInt,
+    timeEmbedDim: PositiveInt,
+    numClasses: NonNegativeInt,
+    seed: NonNegativeInt,
+  }),
+]);
+export type UnetConfig = t.TypeOf<typeof UnetConfig>;
+
+export const ModelConfig = t.union([MlpConfig, UnetConfig]);
+export type ModelConfig = t.TypeOf<typeof ModelConfig>;

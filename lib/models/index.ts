@@ -1,0 +1,6 @@
+export * from './types';
+export * from './config';
+export * from './params';
+export * from './mlp';
+export * from './timeEmbedding';
+export * from './build';

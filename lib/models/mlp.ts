@@ -1,0 +1,74 @@
+/**
+ * Velocity MLP for low-dimensional data:
+ *   h₀ = SiLU(W₀·[x_t, emb(t)] + b₀ + E·onehot(c))
+ *   hᵢ = SiLU(Wᵢ·hᵢ₋₁ + bᵢ),   v = W_out·h + b_out
+ * with a sinusoidal time embedding and a learned class embedding that includes ∅.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Params, glorotUniform } from './params';
+import type { VelocityModel } from './types';
+import type { MlpConfig } from './config';
+import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
+import { splitSeed } from '../random/seed';
+import { assertShape } from '../util/shapes';
+
+export const MLP_DEFAULTS = { hidden: [256, 256, 256], timeEmbedDim: 32, numClasses: 0, seed: 0 } as const;
+
+export const silu = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+
+export class VelocityMlp implements VelocityModel {
+  readonly params = new Params();
+  readonly sampleShape: readonly number[];
+  readonly numClasses: number;
+  private readonly hidden: number[];
+  private readonly timeEmbedDim: number;
+
+  constructor(readonly config: MlpConfig) {
+    this.hidden = [...(config.hidden ?? MLP_DEFAULTS.hidden)];
+    this.timeEmbedDim = config.timeEmbedDim ?? MLP_DEFAULTS.timeEmbedDim;
+    this.numClasses = config.numClasses ?? MLP_DEFAULTS.numClasses;
+    this.sampleShape = [config.dim];
+    const seed = config.seed ?? MLP_DEFAULTS.seed;
+    let fanIn = config.dim + this.timeEmbedDim;
+    this.hidden.forEach((width, i) => {
+      this.params.add(`dense${i}.W`, glorotUniform([fanIn, width], fanIn, width, splitSeed(seed, 'dense', i)));
+      this.params.add(`dense${i}.b`, tf.zeros([width]));
+      fanIn = width;
+    });
+    if (this.numClasses > 0) {
+      this.params.add('classEmbedding', tf.randomNormal([this.numClasses + 1, this.hidden[0]], 0, 0.1, 'float32', splitSeed(seed, 'classEmbedding')));
+    }
+    this.params.add('out.W', glorotUniform([fanIn, config.dim], fanIn, config.dim, splitSeed(seed, 'out')));
+    this.params.add('out.b', tf.zeros([config.dim]));
+  }
+
+  apply(xt: tf.Tensor, t: tf.Tensor, labels: tf.Tensor | null): tf.Tensor {
+    assertShape(xt, [null, ...this.sampleShape], 'mlp input x_t');
+    return tf.tidy(() => {
+      let h: tf.Tensor = tf.concat([xt, sinusoidalEmbedding(t, this.timeEmbedDim)], 1);
+      this.hidden.forEach((_, i) => {
+        let z = tf.add(tf.matMul(h, this.params.get(`dense${i}.W`)), this.params.get(`dense${i}.b`));
+        if (i === 0 && this.numClasses > 0) {
+          const ids = labels ?? tf.fill([xt.shape[0]], this.numClasses, 'int32');
+          z = tf.add(z, tf.matMul(labelOneHot(ids, this.numClasses), this.params.get('classEmbedding')));
+        }
+        h = silu(z);
+      });
+      return tf.add(tf.matMul(h, this.params.get('out.W')), this.params.get('out.b'));
+    });
+  }
+
+  clone(): VelocityMlp {
+    const copy = new VelocityMlp(this.config);
+    copy.copyWeightsFrom(this);
+    return copy;
+  }
+
+  copyWeightsFrom(other: VelocityModel): void {
+    this.params.assignFrom(other.params);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}

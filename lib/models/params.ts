@@ -1,0 +1,87 @@
+/**
+ * An ordered set of named trainable variables: what a model owns, what an optimiser
+ * updates, and what a checkpoint stores.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface NamedTensorData {
+  readonly name: string;
+  readonly shape: number[];
+  readonly values: Float32Array;
+}
+
+export class Params {
+  private readonly byName = new Map<string, tf.Variable>();
+  private disposed = false;
+
+  /** Creates a variable from an initialiser tensor (the initialiser is disposed). */
+  add(name: string, init: tf.Tensor, trainable = true): tf.Variable {
+    if (this.byName.has(name)) throw new Error(`duplicate parameter name ${name}`);
+    const v = tf.variable(init, trainable, `${name}_${uniqueId()}`);
+    init.dispose();
+    this.byName.set(name, v);
+    return v;
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.byName.get(name);
+    if (v === undefined) throw new Error(`no parameter named ${name}`);
+    return v;
+  }
+
+  get names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  get variables(): tf.Variable[] {
+    return [...this.byName.values()];
+  }
+
+  get size(): number {
+    return this.variables.reduce((n, v) => n + v.size, 0);
+  }
+
+  /** Copies values by name; shapes must match. */
+  assignFrom(other: Params): void {
+    for (const [name, v] of this.byName) {
+      const src = other.get(name);
+      if (src.shape.join() !== v.shape.join()) throw new Error(`parameter ${name}: shape [${src.shape}] does not match [${v.shape}]`);
+      v.assign(src);
+    }
+  }
+
+  /** Host copies of every parameter, in order (for checkpoints). */
+  read(): NamedTensorData[] {
+    return [...this.byName].map(([name, v]) => ({ name, shape: v.shape.slice(), values: v.dataSync() as Float32Array }));
+  }
+
+  /** Restores values from host data; every parameter must be present with its shape. */
+  write(data: readonly NamedTensorData[], where = 'parameters'): void {
+    const given = new Map(data.map((d) => [d.name, d]));
+    for (const [name, v] of this.byName) {
+      const d = given.get(name);
+      if (d === undefined) throw new Error(`${where}: missing parameter ${name}`);
+      if (d.shape.join() !== v.shape.join()) throw new Error(`${where}.${name}: expected shape [${v.shape}], got [${d.shape}]`);
+      tf.tidy(() => v.assign(tf.tensor(d.values, d.shape, 'float32')));
+    }
+  }
+
+  setTrainable(trainable: boolean): void {
+    for (const v of this.byName.values()) v.trainable = trainable;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const v of this.byName.values()) v.dispose();
+    this.disposed = true;
+  }
+}
+
+let counter = 0;
+const uniqueId = (): number => ++counter;
+
+/** Glorot-uniform initialiser from an explicit seed. */
+export const glorotUniform = (shape: [number, number] | number[], fanIn: number, fanOut: number, seed: number): tf.Tensor => {
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return tf.randomUniform(shape, -limit, limit, 'float32', seed);
+};

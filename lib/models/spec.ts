@@ -1,0 +1,25 @@
+/**
+ * What a pipeline config says about its model: the architecture knobs only. The data
+ * decides the rest (dimension, image size, number of classes).
+ */
+import * as t from 'io-ts';
+import { PositiveInt } from '../config/primitives';
+import type { Dataset } from '../data/types';
+import type { ModelConfig } from './config';
+
+export const ModelSpec = t.union([
+  t.intersection([t.type({ kind: t.literal('mlp') }), t.partial({ hidden: t.array(PositiveInt), timeEmbedDim: PositiveInt })]),
+  t.intersection([t.type({ kind: t.literal('unet') }), t.partial({ width: PositiveInt, timeEmbedDim: PositiveInt })]),
+]);
+export type ModelSpec = t.TypeOf<typeof ModelSpec>;
+
+/** Completes a spec from the data: class-conditional whenever the data has labels. */
+export const modelConfigFor = (spec: ModelSpec, data: Dataset, seed: number): ModelConfig => {
+  if (spec.kind === 'mlp') {
+    if (data.sampleShape.length !== 1) throw new Error(`model.kind "mlp" needs vector data, got samples of shape [${data.sampleShape}]; use "unet"`);
+    return { ...spec, dim: data.sampleShape[0], numClasses: data.numClasses, seed } as ModelConfig;
+  }
+  const [h, w, c] = data.sampleShape;
+  if (data.sampleShape.length !== 3 || h !== w) throw new Error(`model.kind "unet" needs square images [H, H, C], got [${data.sampleShape}]`);
+  return { ...spec, size: h, channels: c, numClasses: data.numClasses, seed } as ModelConfig;
+};

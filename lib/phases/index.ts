@@ -1,0 +1,3 @@
+export * from './segment';
+export * from './resolve';
+export * from './concat';

@@ -1,0 +1,1 @@
+export * as teacher from './teacher';

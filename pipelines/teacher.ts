@@ -1,0 +1,197 @@
+/**
+ * Teacher training: flow matching (PHASED_DMD.md §2) with condition dropout for CFG,
+ * and the multi-step Euler/Heun sampler with CFG that every student is compared to.
+ *
+ * Read top to bottom:
+ *   1. the config (io-ts codec + defaults);
+ *   2. the training stream: step keys → batch → drop condition → t → x_t → loss → Adam;
+ *   3. the run: open data, build the model, subscribe, checkpoint;
+ *   4. sampling.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as t from 'io-ts';
+import * as path from 'path';
+import { Observable, lastValueFrom, tap, toArray } from 'rxjs';
+import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval } from '../lib/config/primitives';
+import { DataConfig, loadDataset } from '../lib/data/config';
+import type { Dataset } from '../lib/data/types';
+import { ModelSpec, modelConfigFor } from '../lib/models/spec';
+import { ModelConfig } from '../lib/models/config';
+import { buildModel } from '../lib/models/build';
+import type { VelocityModel } from '../lib/models/types';
+import { makeTrainer, Trainer } from '../lib/optim/trainer';
+import { readOptimizerState } from '../lib/optim/state';
+import { stepKeys } from '../lib/operators/source/stepKeys';
+import { sampleBatch } from '../lib/operators/batch/sampleBatch';
+import { dropCondition } from '../lib/operators/batch/dropCondition';
+import { sampleTimesteps } from '../lib/operators/noise/sampleTimesteps';
+import { forwardProcess } from '../lib/operators/noise/forwardProcess';
+import { flowMatchingLoss } from '../lib/operators/loss/flowMatchingLoss';
+import { optimise } from '../lib/operators/optimise/optimise';
+import { logMetrics } from '../lib/operators/taps/logMetrics';
+import type { StepMetrics } from '../lib/stream/types';
+import { timeRange } from '../lib/schedule/sampling';
+import { timeGrid } from '../lib/schedule/time';
+import { sampleFlow, SamplerMethod } from '../lib/samplers/flow';
+import { guidedVelocity } from '../lib/score/velocity';
+import { normal } from '../lib/random/draws';
+import { splitSeed, randomInts } from '../lib/random/seed';
+import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError } from '../lib/checkpoint/format';
+import * as E from 'fp-ts/Either';
+import { decodeOrThrow } from '../lib/config/report';
+
+// ── 1. Config ────────────────────────────────────────────────────────────────
+
+export const TimestepConfig = t.partial({ shift: Positive, distribution: t.keyof({ uniform: null, logitNormal: null }) });
+
+export const SamplerConfig = t.partial({
+  steps: PositiveInt,
+  method: t.keyof({ euler: null, heun: null }),
+  /** CFG scale g; 1 = plain conditional. */
+  guidance: t.number,
+  shift: Positive,
+});
+export type SamplerConfig = t.TypeOf<typeof SamplerConfig>;
+
+export const TeacherConfig = t.intersection([
+  t.type({ method: t.literal('teacher'), data: DataConfig }),
+  t.partial({
+    model: ModelSpec,
+    seed: NonNegativeInt,
+    steps: PositiveInt,
+    batchSize: PositiveInt,
+    lr: Positive,
+    betas: t.tuple([UnitInterval, UnitInterval]),
+    /** Probability p_drop of replacing the label by ∅ (CFG training). */
+    conditionDropout: Probability,
+    timesteps: TimestepConfig,
+    sampler: SamplerConfig,
+    logEvery: PositiveInt,
+  }),
+]);
+export type TeacherConfig = t.TypeOf<typeof TeacherConfig>;
+
+export const TEACHER_DEFAULTS = {
+  model: { kind: 'mlp', hidden: [256, 256, 256], timeEmbedDim: 32 } as ModelSpec,
+  seed: 0,
+  steps: 3000,
+  batchSize: 512,
+  lr: 1e-3,
+  betas: [0.9, 0.999] as [number, number],
+  conditionDropout: 0.1,
+  timesteps: { shift: 1, distribution: 'uniform' as 'uniform' | 'logitNormal' },
+  sampler: { steps: 40, method: 'euler' as SamplerMethod, guidance: 1, shift: 1 },
+  logEvery: 100,
+};
+
+export type ResolvedTeacherConfig = typeof TEACHER_DEFAULTS & { method: 'teacher'; data: DataConfig };
+
+export const resolveTeacherConfig = (c: TeacherConfig): ResolvedTeacherConfig => ({
+  ...TEACHER_DEFAULTS,
+  ...c,
+  timesteps: { ...TEACHER_DEFAULTS.timesteps, ...c.timesteps },
+  sampler: { ...TEACHER_DEFAULTS.sampler, ...c.sampler },
+});
+
+// ── 2. The training stream ───────────────────────────────────────────────────
+
+export interface TeacherRoles {
+  readonly dataset: Dataset;
+  readonly model: VelocityModel;
+  readonly trainer: Trainer;
+}
+
+/** Steps [from, config.steps) of flow-matching training, one StepMetrics per step. */
+export const teacherSteps = (roles: TeacherRoles, config: ResolvedTeacherConfig, from = 0): Observable<StepMetrics> =>
+  stepKeys(config.seed, 0, from, config.steps - from).pipe(
+    sampleBatch(roles.dataset, config.batchSize),
+    dropCondition(config.conditionDropout, roles.dataset.numClasses),
+    sampleTimesteps(timeRange(0, 1, config.timesteps.shift, config.timesteps.distribution)),
+    forwardProcess(),
+    flowMatchingLoss(roles.model),
+    optimise({ teacher: roles.trainer }),
+  );
+
+// ── 3. The run ───────────────────────────────────────────────────────────────
+
+export const openTeacherRun = (config: ResolvedTeacherConfig): TeacherRoles & { modelConfig: ModelConfig } => {
+  const dataset = E.getOrElseW((e: Error) => {
+    throw e;
+  })(loadDataset(config.data));
+  const modelConfig = modelConfigFor(config.model, dataset, splitSeed(config.seed, 'init'));
+  const model = buildModel(modelConfig);
+  const trainer = makeTrainer(model.params.variables, { lr: config.lr, betas: config.betas }, { lr: config.lr, betas: config.betas });
+  return { dataset, model, trainer, modelConfig };
+};
+
+export interface TeacherResult {
+  readonly model: VelocityModel;
+  readonly modelConfig: ModelConfig;
+  readonly dataset: Dataset;
+  readonly config: ResolvedTeacherConfig;
+  readonly metrics: StepMetrics[];
+}
+
+/** Trains a teacher; writes `<outDir>/teacher.ckpt` when outDir is given. */
+export const trainTeacher = async (input: unknown, options: { outDir?: string; log?: (line: string) => void; onStep?: (m: StepMetrics) => void } = {}): Promise<TeacherResult> => {
+  const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
+  const { dataset, model, trainer, modelConfig } = openTeacherRun(config);
+  const metrics = await lastValueFrom(
+    teacherSteps({ dataset, model, trainer }, config).pipe(
+      logMetrics(config.logEvery, options.log),
+      tap((m) => options.onStep?.(m)),
+      toArray(),
+    ),
+    { defaultValue: [] as StepMetrics[] },
+  );
+  if (options.outDir !== undefined) await saveTeacher(path.join(options.outDir, 'teacher.ckpt'), { model, modelConfig, config, trainer, step: config.steps });
+  trainer.optimizer.dispose();
+  return { model, modelConfig, dataset, config, metrics };
+};
+
+export const saveTeacher = async (
+  file: string,
+  s: { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig; trainer?: Trainer; step: number },
+): Promise<void> =>
+  saveCheckpoint(file, {
+    meta: { kind: 'teacher', modelConfig: s.modelConfig, config: s.config, step: s.step },
+    tensors: [...withPrefix('teacher/', s.model.params.read()), ...(s.trainer ? withPrefix('opt/teacher/', await readOptimizerState(s.trainer.optimizer)) : [])],
+  });
+
+/** Loads a teacher checkpoint: its model (frozen: not trainable) and the config it was trained with. */
+export const loadTeacher = (file: string): E.Either<CheckpointError, { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig }> =>
+  E.chain((data: { meta: Readonly<Record<string, unknown>>; tensors: readonly import('../lib/models/params').NamedTensorData[] }) => {
+    if (data.meta.kind !== 'teacher') return E.left(new CheckpointError(file, `meta.kind: expected "teacher", got ${JSON.stringify(data.meta.kind)}`));
+    const modelConfig = ModelConfig.decode(data.meta.modelConfig);
+    if (E.isLeft(modelConfig)) return E.left(new CheckpointError(file, 'meta.modelConfig: not a valid model config'));
+    const model = buildModel(modelConfig.right);
+    try {
+      model.params.write(tensorsUnder(data, 'teacher/'), `${file}: teacher`);
+    } catch (err) {
+      model.dispose();
+      return E.left(new CheckpointError(file, (err as Error).message));
+    }
+    model.params.setTrainable(false);
+    return E.right({ model, modelConfig: modelConfig.right, config: data.meta.config as ResolvedTeacherConfig });
+  })(loadCheckpoint(file));
+
+// ── 4. Sampling ──────────────────────────────────────────────────────────────
+
+export interface SampleOptions {
+  readonly n: number;
+  readonly seed: number;
+  /** Class ids per sample; default: uniform over classes (or null when unconditional). */
+  readonly labels?: Int32Array | null;
+  readonly sampler?: SamplerConfig;
+}
+
+/** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0. */
+export const sampleTeacher = (model: VelocityModel, options: SampleOptions): { x: tf.Tensor; labels: tf.Tensor1D | null } => {
+  const s = { ...TEACHER_DEFAULTS.sampler, ...options.sampler };
+  const labelIds = options.labels !== undefined ? options.labels : model.numClasses > 0 ? randomInts(splitSeed(options.seed, 'labels'), options.n, model.numClasses) : null;
+  const labels = labelIds === null ? null : (tf.tensor1d(labelIds, 'int32') as tf.Tensor1D);
+  const z = normal([options.n, ...model.sampleShape], splitSeed(options.seed, 'z'));
+  const x = sampleFlow(guidedVelocity(model, s.guidance), z, labels, timeGrid(s.steps, s.shift), s.method);
+  z.dispose();
+  return { x, labels };
+};
