@@ -3,12 +3,14 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import type { Dataset } from './types';
 import { mixtureDataset } from './mixtures';
+import { VideoOptions, resolveVideoOptions, videoDataset } from './video';
 
 export const DataConfig = t.union([
   t.type({ kind: t.literal('mixture'), name: t.keyof({ ring8: null, grid25: null }) }),
   t.intersection([t.type({ kind: t.literal('mnist') }), t.partial({ split: t.keyof({ train: null, test: null, all: null }) })]),
   t.intersection([t.type({ kind: t.literal('fashion-mnist') }), t.partial({ split: t.keyof({ train: null, test: null, all: null }) })]),
   t.intersection([t.type({ kind: t.literal('npy'), path: t.string }), t.partial({ labels: t.string })]),
+  t.intersection([t.type({ kind: t.literal('video') }), VideoOptions]),
 ]);
 export type DataConfig = t.TypeOf<typeof DataConfig>;
 
@@ -22,6 +24,7 @@ export class DataError extends Error {
 /** Loaders per data kind; image and file loaders are added in ./images and ./npy. */
 const loaders: { [K in DataConfig['kind']]?: (c: Extract<DataConfig, { kind: K }>) => E.Either<DataError, Dataset> } = {
   mixture: (c) => E.right(mixtureDataset(c.name)),
+  video: (c) => E.bimap((m: string) => new DataError(m), videoDataset)(resolveVideoOptions(c)),
 };
 
 export const loadDataset = (config: DataConfig): E.Either<DataError, Dataset> => {
