@@ -1,0 +1,77 @@
+/**
+ * Point sets on the host: row-major [N, D] arrays with D given alongside, and the
+ * pairwise distances every sample-based metric starts from.
+ */
+
+/** Row-major [N, D] values. */
+export type Rows = Float32Array | Float64Array | ArrayLike<number>;
+
+export class MetricError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MetricError';
+  }
+}
+
+/** Checks that `x` holds whole rows of `dim` finite-length values and returns N. */
+export const asRows = (x: Rows, dim: number, what: string): number => {
+  if (!Number.isInteger(dim) || dim < 1) throw new MetricError(`${what}: dim must be a positive integer, got ${dim}`);
+  if (x.length % dim !== 0) throw new MetricError(`${what}: ${x.length} values is not a whole number of rows of dim ${dim}`);
+  return x.length / dim;
+};
+
+/** Like asRows, and at least `min` rows. */
+export const atLeastRows = (x: Rows, dim: number, min: number, what: string): number => {
+  const n = asRows(x, dim, what);
+  if (n < min) throw new MetricError(`${what}: need at least ${min} samples, got ${n}`);
+  return n;
+};
+
+/** ‖x_i − y_j‖² for row i of x and row j of y. */
+export const sqDist = (x: Rows, i: number, y: Rows, j: number, dim: number): number => {
+  let s = 0;
+  const a = i * dim;
+  const b = j * dim;
+  for (let k = 0; k < dim; k++) {
+    const d = x[a + k] - y[b + k];
+    s += d * d;
+  }
+  return s;
+};
+
+/** D_ij = ‖x_i − y_j‖² as a row-major [N, M] Float64Array. */
+export const pairwiseSqDist = (x: Rows, y: Rows, dim: number): Float64Array => {
+  const n = asRows(x, dim, 'pairwise x');
+  const m = asRows(y, dim, 'pairwise y');
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[i * m + j] = sqDist(x, i, y, j, dim);
+  return out;
+};
+
+/** Deterministic subsample: at most `max` rows, taken at an even stride (keeps metrics O(max²)). */
+export const strideRows = (x: Rows, dim: number, max: number): Rows => {
+  const n = asRows(x, dim, 'strideRows');
+  if (n <= max) return x;
+  const out = new Float64Array(max * dim);
+  for (let r = 0; r < max; r++) {
+    const src = Math.floor((r * n) / max);
+    for (let k = 0; k < dim; k++) out[r * dim + k] = x[src * dim + k];
+  }
+  return out;
+};
+
+/** Rows of x then rows of y. */
+export const concatRows = (x: Rows, y: Rows): Float64Array => {
+  const out = new Float64Array(x.length + y.length);
+  out.set(x as ArrayLike<number>);
+  out.set(y as ArrayLike<number>, x.length);
+  return out;
+};
+
+/** Median of an array (copied, sorted). NaN for an empty array. */
+export const median = (values: ArrayLike<number>): number => {
+  const a = Float64Array.from(values as ArrayLike<number>).sort();
+  if (a.length === 0) return NaN;
+  const h = a.length >> 1;
+  return a.length % 2 === 1 ? a[h] : 0.5 * (a[h - 1] + a[h]);
+};
