@@ -1,1 +1,2 @@
 export * as teacher from './teacher';
+export * as distill from './distill';

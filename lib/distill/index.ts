@@ -1,0 +1,5 @@
+export * from './context';
+export * from './generate';
+export * from './renoise';
+export * from './segment';
+export * from './student';

@@ -1,0 +1,94 @@
+/**
+ * A phase segment compiled to a pipeline segment (DESIGN_NOTES §4): from the state
+ * entering the phase (the frozen experts so far) to a stream of step metrics that ends
+ * with the state leaving it (one more frozen expert).
+ *
+ *   iteration keys → [fake × ratio, generator] → loss → Adam per role
+ *
+ * The phase's generator expert and fake score start as copies of the teacher; the fake
+ * score is discarded at the phase end, the expert is frozen and handed on.
+ */
+import { Observable, concat, defer, of, finalize } from 'rxjs';
+import type { VelocityModel } from '../models/types';
+import type { ResolvedPhase } from '../phases/resolve';
+import { PhaseEnd, phaseEnd, SegmentPipeline } from '../phases/concat';
+import type { StepMetrics } from '../stream/types';
+import { stepKeys } from '../operators/source/stepKeys';
+import { interleaveUpdates } from '../operators/distill/interleaveUpdates';
+import { distillationLoss } from '../operators/distill/distillationLoss';
+import { optimise, OptimiseOptions } from '../operators/optimise/optimise';
+import { makeTrainer, Trainer } from '../optim/trainer';
+import type { ExpertPhase, GeneratorBackprop, PhaseContext } from './context';
+import type { DmdNormaliser } from '../losses/dmd';
+
+export interface DistillState {
+  /** Frozen generator experts of the finished phases, in order. */
+  readonly experts: readonly ExpertPhase[];
+}
+
+export interface DistillSettings {
+  readonly teacher: VelocityModel;
+  readonly seed: number;
+  readonly shift: number;
+  readonly backprop: GeneratorBackprop;
+  readonly normaliser: DmdNormaliser;
+  readonly betas: readonly [number, number];
+  readonly optimise?: OptimiseOptions;
+  /** Called with the live roles when a phase starts (checkpointing, EMA, inspection). */
+  readonly onPhaseStart?: (roles: PhaseRoles) => void;
+}
+
+export interface PhaseRoles {
+  readonly context: PhaseContext;
+  readonly trainers: { readonly generator: Trainer; readonly fake: Trainer };
+}
+
+/** Generator expert and fake score for a phase, both initialised from the teacher. */
+export const openPhase = (settings: DistillSettings, phase: ResolvedPhase, state: DistillState): PhaseRoles => {
+  const generator = settings.teacher.clone();
+  const fake = settings.teacher.clone();
+  const context: PhaseContext = { teacher: settings.teacher, generator, fake, earlier: state.experts, phase, shift: settings.shift, backprop: settings.backprop, normaliser: settings.normaliser };
+  const defaults = { lr: phase.lr.generator, betas: settings.betas };
+  return {
+    context,
+    trainers: {
+      generator: makeTrainer(generator.params.variables, { lr: phase.lr.generator }, defaults),
+      fake: makeTrainer(fake.params.variables, { lr: phase.lr.fake }, defaults),
+    },
+  };
+};
+
+/** Frees what a phase does not hand on: the fake score and both optimisers. */
+const closePhase = (roles: PhaseRoles, keepGenerator: boolean): void => {
+  roles.context.fake.dispose();
+  roles.trainers.generator.optimizer.dispose();
+  roles.trainers.fake.optimizer.dispose();
+  if (!keepGenerator) roles.context.generator.dispose();
+};
+
+/** Iterations [from, phase.iterations) of one phase, given its live roles. */
+export const phaseSteps = (settings: DistillSettings, roles: PhaseRoles, from = 0): Observable<StepMetrics> =>
+  stepKeys(settings.seed, roles.context.phase.index, from, roles.context.phase.iterations - from).pipe(
+    interleaveUpdates(roles.context.phase.updateRatio),
+    distillationLoss(roles.context),
+    optimise(roles.trainers, settings.optimise),
+  );
+
+export const compilePhase = (settings: DistillSettings, phase: ResolvedPhase): SegmentPipeline<DistillState, StepMetrics> => (state) =>
+  defer(() => {
+    const roles = openPhase(settings, phase, state);
+    settings.onPhaseStart?.(roles);
+    let finished = false;
+    return concat(
+      phaseSteps(settings, roles),
+      defer(() => {
+        finished = true;
+        roles.context.generator.params.setTrainable(false);
+        const leaving: DistillState = { experts: [...state.experts, { grid: phase.grid, expert: roles.context.generator }] };
+        return of<PhaseEnd<DistillState>>(phaseEnd(phase.index, leaving));
+      }),
+    ).pipe(finalize(() => closePhase(roles, finished)));
+  });
+
+/** Disposes the experts of a state (when a distilled model is no longer needed). */
+export const disposeState = (state: DistillState): void => state.experts.forEach((e) => e.expert.dispose());

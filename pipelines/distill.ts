@@ -1,0 +1,196 @@
+/**
+ * Distillation: one-step DMD, vanilla few-step DMD, DMD with SGTS, and Phased DMD —
+ * one engine, four schedules (PHASED_DMD.md §3–5):
+ *
+ *   dmd      one phase (1 → 0), 1 step
+ *   sgts     one phase (1 → 0), N steps, gradient through a random exit step only
+ *   vanilla  one phase (1 → 0), N steps, gradient through the whole chain
+ *   phased   K phases, each with its own expert and fake score (default 4 steps / 2 phases)
+ *
+ * Read top to bottom: config → schedule for the method → phase segments concatenated
+ * into one stream → the mixture-of-experts student → checkpoint.
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/Either';
+import * as path from 'path';
+import { Observable, lastValueFrom, tap, toArray, filter } from 'rxjs';
+import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval } from '../lib/config/primitives';
+import { decodeOrThrow, decodeWith, ConfigError } from '../lib/config/report';
+import { PhasedSchedule } from '../lib/phases/segment';
+import { resolveSchedule, ResolvedPhase } from '../lib/phases/resolve';
+import { concatSegments, isPhaseEnd, PhaseEnd } from '../lib/phases/concat';
+import { compilePhase, DistillState, DistillSettings } from '../lib/distill/segment';
+import type { ExpertPhase, GeneratorBackprop } from '../lib/distill/context';
+import type { StepMetrics } from '../lib/stream/types';
+import type { VelocityModel } from '../lib/models/types';
+import { ModelConfig } from '../lib/models/config';
+import { buildModel } from '../lib/models/build';
+import { logMetrics } from '../lib/operators/taps/logMetrics';
+import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError } from '../lib/checkpoint/format';
+import { TeacherConfig, trainTeacher, loadTeacher } from './teacher';
+
+// ── 1. Config ────────────────────────────────────────────────────────────────
+
+export const DistillMethod = t.keyof({ dmd: null, vanilla: null, sgts: null, phased: null });
+export type DistillMethod = t.TypeOf<typeof DistillMethod>;
+
+export const SchedulePreset = t.keyof({ '4x2': null, '4x4': null });
+export type SchedulePreset = t.TypeOf<typeof SchedulePreset>;
+
+export const DistillConfig = t.intersection([
+  t.type({
+    method: DistillMethod,
+    /** A teacher checkpoint path, or a teacher config to train first. */
+    teacher: t.union([t.string, TeacherConfig]),
+  }),
+  t.partial({
+    seed: NonNegativeInt,
+    /** Timestep shift S of the student grid and the re-noising draws. */
+    shift: Positive,
+    /** Student steps N (dmd: 1). */
+    steps: PositiveInt,
+    /** Generator updates (per phase for phased presets: split evenly, see `scheduleFor`). */
+    iterations: PositiveInt,
+    batchSize: PositiveInt,
+    lr: t.partial({ generator: Positive, fake: Positive }),
+    updateRatio: PositiveInt,
+    guidance: NonNegative,
+    margin: UnitInterval,
+    renoise: t.keyof({ nested: null, disjoint: null }),
+    normaliser: t.keyof({ paper: null, dmd2: null }),
+    betas: t.tuple([UnitInterval, UnitInterval]),
+    /** Phased DMD only: an explicit schedule (overrides preset). */
+    schedule: PhasedSchedule,
+    preset: SchedulePreset,
+    logEvery: PositiveInt,
+  }),
+]);
+export type DistillConfig = t.TypeOf<typeof DistillConfig>;
+
+export const DISTILL_DEFAULTS = {
+  seed: 0,
+  shift: 5,
+  steps: 4,
+  iterations: 400,
+  batchSize: 256,
+  lr: { generator: 2e-4, fake: 2e-4 },
+  updateRatio: 5,
+  guidance: 1,
+  margin: 0.02,
+  renoise: 'nested' as const,
+  normaliser: 'paper' as const,
+  betas: [0, 0.999] as [number, number],
+  preset: '4x2' as SchedulePreset,
+  logEvery: 50,
+};
+
+// ── 2. The schedule each method trains ───────────────────────────────────────
+
+/** Paper presets: 4 steps / 2 phases (boundary at unshifted .5, shifted .833 for S = 5) and 4 steps / 4 phases. */
+export const presetBoundaries = (preset: SchedulePreset): number[] => (preset === '4x2' ? [1, 0.5, 0] : [1, 0.75, 0.5, 0.25, 0]);
+
+/**
+ * The phased schedule of a method. Baselines are one phase from 1 to 0. Phased presets
+ * split the iteration budget evenly over phases, so every method gets the same number
+ * of generator updates.
+ */
+export const scheduleFor = (c: DistillConfig): PhasedSchedule => {
+  const d = { ...DISTILL_DEFAULTS, ...c, lr: { ...DISTILL_DEFAULTS.lr, ...c.lr } };
+  const common = { lr: d.lr, updateRatio: d.updateRatio, guidance: d.guidance, margin: d.margin, renoise: d.renoise, batchSize: d.batchSize };
+  if (c.method === 'phased' && c.schedule !== undefined) return c.schedule;
+  const shifted = (u: number) => (d.shift * u) / (1 + (d.shift - 1) * u);
+  if (c.method === 'phased') {
+    const b = presetBoundaries(d.preset);
+    const K = b.length - 1;
+    const stepsPer = d.steps / K;
+    if (!Number.isInteger(stepsPer)) throw new ConfigError('distill config', [{ path: 'steps', message: `must be a multiple of the ${K} phases of preset ${d.preset}, got ${d.steps}` }]);
+    return decodeOrThrow(PhasedSchedule, {
+      shift: d.shift,
+      phases: b.slice(0, -1).map((u, k) => ({ interval: { start: shifted(u), end: shifted(b[k + 1]) }, steps: stepsPer, iterations: Math.max(1, Math.round(d.iterations / K)), ...common })),
+    });
+  }
+  return decodeOrThrow(PhasedSchedule, { shift: d.shift, phases: [{ interval: { start: 1, end: 0 }, steps: c.method === 'dmd' ? 1 : d.steps, iterations: d.iterations, ...common }] });
+};
+
+export const backpropFor = (method: DistillMethod): GeneratorBackprop => (method === 'vanilla' ? 'full' : 'sgts');
+
+// ── 3. The stream: phase segments concatenated ───────────────────────────────
+
+export const distillSteps = (settings: DistillSettings, phases: readonly ResolvedPhase[], initial: DistillState = { experts: [] }): Observable<StepMetrics | PhaseEnd<DistillState>> =>
+  concatSegments(phases.map((p) => compilePhase(settings, p)), initial);
+
+// ── 4. The run ───────────────────────────────────────────────────────────────
+
+export interface DistillResult {
+  readonly experts: readonly ExpertPhase[];
+  readonly phases: readonly ResolvedPhase[];
+  readonly metrics: StepMetrics[];
+  readonly teacher: VelocityModel;
+  readonly modelConfig: ModelConfig;
+}
+
+const openTeacher = async (source: DistillConfig['teacher'], log?: (l: string) => void): Promise<{ model: VelocityModel; modelConfig: ModelConfig }> => {
+  if (typeof source !== 'string') {
+    const r = await trainTeacher(source, { log });
+    r.model.params.setTrainable(false);
+    return r;
+  }
+  const loaded = loadTeacher(source);
+  if (E.isLeft(loaded)) throw loaded.left;
+  return loaded.right;
+};
+
+export const trainDistill = async (
+  input: unknown,
+  options: { outDir?: string; log?: (line: string) => void; teacher?: { model: VelocityModel; modelConfig: ModelConfig }; onStep?: (m: StepMetrics) => void } = {},
+): Promise<DistillResult> => {
+  const config = decodeOrThrow(DistillConfig, input, 'distill config');
+  const d = { ...DISTILL_DEFAULTS, ...config };
+  const teacher = options.teacher ?? (await openTeacher(config.teacher, options.log));
+  const phases = resolveSchedule(scheduleFor(config));
+  const settings: DistillSettings = { teacher: teacher.model, seed: d.seed, shift: d.shift, backprop: backpropFor(config.method), normaliser: d.normaliser, betas: d.betas };
+  let final: DistillState = { experts: [] };
+  const metrics = await lastValueFrom(
+    distillSteps(settings, phases).pipe(
+      tap((e) => isPhaseEnd<DistillState>(e) && (final = e.state)),
+      filter((e): e is StepMetrics => !isPhaseEnd(e)),
+      logMetrics(d.logEvery, options.log),
+      tap((m) => options.onStep?.(m)),
+      toArray(),
+    ),
+    { defaultValue: [] as StepMetrics[] },
+  );
+  if (options.outDir !== undefined) saveStudent(path.join(options.outDir, 'student.ckpt'), { method: config.method, modelConfig: teacher.modelConfig, experts: final.experts, config: d });
+  return { experts: final.experts, phases, metrics, teacher: teacher.model, modelConfig: teacher.modelConfig };
+};
+
+// ── 5. Student checkpoints ───────────────────────────────────────────────────
+
+export const saveStudent = (file: string, s: { method: DistillMethod; modelConfig: ModelConfig; experts: readonly ExpertPhase[]; config: unknown }): void =>
+  saveCheckpoint(file, {
+    meta: { kind: 'student', method: s.method, modelConfig: s.modelConfig, grids: s.experts.map((e) => e.grid), config: s.config },
+    tensors: s.experts.flatMap((e, k) => withPrefix(`expert${k}/`, e.expert.params.read())),
+  });
+
+export const loadStudent = (file: string): E.Either<CheckpointError, { method: DistillMethod; experts: ExpertPhase[]; modelConfig: ModelConfig }> =>
+  E.chain((data: { meta: Readonly<Record<string, unknown>>; tensors: readonly import('../lib/models/params').NamedTensorData[] }) => {
+    const fail = (m: string) => E.left(new CheckpointError(file, m));
+    if (data.meta.kind !== 'student') return fail(`meta.kind: expected "student", got ${JSON.stringify(data.meta.kind)}`);
+    const mc = decodeWith(ModelConfig)(data.meta.modelConfig);
+    if (E.isLeft(mc)) return fail('meta.modelConfig: not a valid model config');
+    const grids = data.meta.grids;
+    if (!Array.isArray(grids) || !grids.every((g) => Array.isArray(g) && g.every((x) => typeof x === 'number'))) return fail('meta.grids: expected an array of time grids');
+    const experts: ExpertPhase[] = [];
+    try {
+      grids.forEach((grid: number[], k: number) => {
+        const expert = buildModel(mc.right);
+        experts.push({ grid, expert });
+        expert.params.write(tensorsUnder(data, `expert${k}/`), `${file}: expert${k}`);
+        expert.params.setTrainable(false);
+      });
+    } catch (err) {
+      experts.forEach((e) => e.expert.dispose());
+      return fail((err as Error).message);
+    }
+    return E.right({ method: data.meta.method as DistillMethod, experts, modelConfig: mc.right });
+  })(loadCheckpoint(file));
