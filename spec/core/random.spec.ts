@@ -2,7 +2,6 @@
  * Splittable seeds and seeded draws (lib/random): every draw is a pure function of
  * (run seed, phase, step, role), so a step can be re-created from its key alone.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, of, toArray, map } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import { splitSeed, uniformStream, randomInts, randomInt } from '../../lib/random/seed';

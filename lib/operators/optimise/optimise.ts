@@ -25,15 +25,17 @@ export interface OptimiseOptions {
 export const optimise = (trainers: Readonly<Record<string, Trainer>>, options: OptimiseOptions = {}): OperatorFunction<LossStep, StepMetrics> =>
   map((step) => {
     const trainer = trainers[step.role];
-    if (trainer === undefined) throw new Error(`optimise: no trainer for role "${step.role}" (have ${Object.keys(trainers).join(', ')})`);
+    if (trainer === undefined) {
+      releaseStep(step);
+      throw new Error(`optimise: no trainer for role "${step.role}" (have ${Object.keys(trainers).join(', ')})`);
+    }
     const started = performance.now();
     const due = options.metricsDue?.(step.key) ?? true;
     let differentiated: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
       differentiated = tf.variableGrads(step.loss, trainer.variables);
     } catch (err) {
-      step.owned.forEach((t) => t.dispose());
-      Object.values(step.extras ?? {}).forEach((t) => t.dispose());
+      releaseStep(step);
       throw err;
     }
     const { value, grads } = differentiated;
@@ -71,7 +73,12 @@ export const optimise = (trainers: Readonly<Record<string, Trainer>>, options: O
       value.dispose();
       norm.dispose();
       names.forEach((n) => grads[n].dispose());
-      step.owned.forEach((t) => t.dispose());
-      Object.values(step.extras ?? {}).forEach((t) => t.dispose());
+      releaseStep(step);
     }
   });
+
+/** Disposes what a step owns (its tensors and extras); the step is consumed either way. */
+const releaseStep = (step: LossStep): void => {
+  step.owned.forEach((t) => t.dispose());
+  Object.values(step.extras ?? {}).forEach((t) => t.dispose());
+};
