@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { registerFastGradients } from './gradients';
+import './convGradients'; // registers the wasm conv gradients with ./gradients
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow'];
