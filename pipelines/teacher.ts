@@ -182,7 +182,15 @@ export interface SampleOptions {
   readonly seed: number;
   /** Class ids per sample; default: uniform over classes (or null when unconditional). */
   readonly labels?: Int32Array | null;
-  readonly sampler?: SamplerConfig;
+  /** Plain numbers (a decoded SamplerConfig fits), so callers need no branded types. */
+  readonly sampler?: SamplerSettings;
+}
+
+export interface SamplerSettings {
+  readonly steps?: number;
+  readonly method?: SamplerMethod;
+  readonly guidance?: number;
+  readonly shift?: number;
 }
 
 /** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0. */
