@@ -8,7 +8,7 @@
  * The phase's generator expert and fake score start as copies of the teacher; the fake
  * score is discarded at the phase end, the expert is frozen and handed on.
  */
-import { Observable, concat, defer, of, finalize } from 'rxjs';
+import { Observable, concat, defer, of, finalize, identity } from 'rxjs';
 import type { VelocityModel } from '../models/types';
 import type { ResolvedPhase } from '../phases/resolve';
 import { PhaseEnd, phaseEnd, SegmentPipeline } from '../phases/concat';
@@ -17,7 +17,9 @@ import { stepKeys } from '../operators/source/stepKeys';
 import { interleaveUpdates } from '../operators/distill/interleaveUpdates';
 import { distillationLoss } from '../operators/distill/distillationLoss';
 import { optimise, OptimiseOptions } from '../operators/optimise/optimise';
-import { makeTrainer, Trainer } from '../optim/trainer';
+import { makeTrainer, Trainer, OptimizerSettings } from '../optim/trainer';
+import { emaUpdate } from '../operators/distill/ema';
+import { iterationTime } from '../operators/distill/iterationTime';
 import type { ExpertPhase, GeneratorBackprop, PhaseContext } from './context';
 import type { DmdNormaliser } from '../losses/dmd';
 
@@ -33,6 +35,10 @@ export interface DistillSettings {
   readonly backprop: GeneratorBackprop;
   readonly normaliser: DmdNormaliser;
   readonly betas: readonly [number, number];
+  /** Per-role optimiser settings (betas, AdamW weight decay, clipping, ε); the learning rate is the phase's. */
+  readonly optimizers?: { readonly generator?: OptimizerSettings; readonly fake?: OptimizerSettings };
+  /** Generator EMA decay β ∈ (0, 1); absent or 0: off. The EMA weights become the phase's expert. */
+  readonly ema?: number;
   readonly optimise?: OptimiseOptions;
   /** Called with the live roles when a phase starts (checkpointing, EMA, inspection). */
   readonly onPhaseStart?: (roles: PhaseRoles) => void;
@@ -41,6 +47,8 @@ export interface DistillSettings {
 export interface PhaseRoles {
   readonly context: PhaseContext;
   readonly trainers: { readonly generator: Trainer; readonly fake: Trainer };
+  /** The generator's EMA shadow (frozen, updated after each generator step) when settings.ema is on. */
+  readonly ema?: VelocityModel;
 }
 
 /** Generator expert and fake score for a phase, both initialised from the teacher. */
@@ -49,21 +57,29 @@ export const openPhase = (settings: DistillSettings, phase: ResolvedPhase, state
   const fake = settings.teacher.clone();
   const context: PhaseContext = { teacher: settings.teacher, generator, fake, earlier: state.experts, phase, shift: settings.shift, backprop: settings.backprop, normaliser: settings.normaliser };
   const defaults = { lr: phase.lr.generator, betas: settings.betas };
+  const opt = settings.optimizers ?? {};
+  const ema = settings.ema ? generator.clone() : undefined;
+  ema?.params.setTrainable(false);
   return {
     context,
     trainers: {
-      generator: makeTrainer(generator.params.variables, { lr: phase.lr.generator }, defaults),
-      fake: makeTrainer(fake.params.variables, { lr: phase.lr.fake }, defaults),
+      generator: makeTrainer(generator.params.variables, { ...opt.generator, lr: phase.lr.generator }, defaults),
+      fake: makeTrainer(fake.params.variables, { ...opt.fake, lr: phase.lr.fake }, defaults),
     },
+    ...(ema ? { ema } : {}),
   };
 };
+
+/** The model a finished phase hands on as its expert: the EMA weights when on, else the live generator. */
+export const phaseExpert = (roles: PhaseRoles): VelocityModel => roles.ema ?? roles.context.generator;
 
 /** Frees what a phase does not hand on: the fake score and both optimisers. */
 const closePhase = (roles: PhaseRoles, keepGenerator: boolean): void => {
   roles.context.fake.dispose();
   roles.trainers.generator.optimizer.dispose();
   roles.trainers.fake.optimizer.dispose();
-  if (!keepGenerator) roles.context.generator.dispose();
+  const kept = keepGenerator ? phaseExpert(roles) : null;
+  for (const m of [roles.context.generator, roles.ema]) if (m !== undefined && m !== kept) m.dispose();
 };
 
 /** Iterations [from, phase.iterations) of one phase, given its live roles. */
@@ -72,6 +88,8 @@ export const phaseSteps = (settings: DistillSettings, roles: PhaseRoles, from = 
     interleaveUpdates(roles.context.phase.updateRatio),
     distillationLoss(roles.context),
     optimise(roles.trainers, settings.optimise),
+    roles.ema ? emaUpdate(settings.ema!, { ema: roles.ema.params, live: roles.context.generator.params }) : identity,
+    iterationTime(),
   );
 
 export const compilePhase = (settings: DistillSettings, phase: ResolvedPhase): SegmentPipeline<DistillState, StepMetrics> => (state) =>
@@ -84,7 +102,7 @@ export const compilePhase = (settings: DistillSettings, phase: ResolvedPhase): S
       defer(() => {
         finished = true;
         roles.context.generator.params.setTrainable(false);
-        const leaving: DistillState = { experts: [...state.experts, { grid: phase.grid, expert: roles.context.generator }] };
+        const leaving: DistillState = { experts: [...state.experts, { grid: phase.grid, expert: phaseExpert(roles) }] };
         return of<PhaseEnd<DistillState>>(phaseEnd(phase.index, leaving));
       }),
     ).pipe(finalize(() => closePhase(roles, finished)));
