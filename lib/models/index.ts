@@ -2,5 +2,6 @@ export * from './types';
 export * from './config';
 export * from './params';
 export * from './mlp';
+export * from './unet';
 export * from './timeEmbedding';
 export * from './build';
