@@ -14,12 +14,14 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import * as path from 'path';
 import { Observable, lastValueFrom, tap, toArray, filter } from 'rxjs';
-import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval } from '../lib/config/primitives';
+import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
 import { decodeOrThrow, decodeWith, ConfigError } from '../lib/config/report';
 import { PhasedSchedule } from '../lib/phases/segment';
 import { resolveSchedule, ResolvedPhase } from '../lib/phases/resolve';
 import { concatSegments, isPhaseEnd, PhaseEnd } from '../lib/phases/concat';
-import { compilePhase, DistillState, DistillSettings } from '../lib/distill/segment';
+import { compilePhase, DistillState, DistillSettings, PhaseRoles } from '../lib/distill/segment';
+import { saveProgress } from '../lib/distill/checkpoint';
+import { NonFiniteLossError } from '../lib/operators/optimise/optimise';
 import type { ExpertPhase, GeneratorBackprop } from '../lib/distill/context';
 import type { StepMetrics } from '../lib/stream/types';
 import type { VelocityModel } from '../lib/models/types';
@@ -36,6 +38,17 @@ export type DistillMethod = t.TypeOf<typeof DistillMethod>;
 
 export const SchedulePreset = t.keyof({ '4x2': null, '4x4': null });
 export type SchedulePreset = t.TypeOf<typeof SchedulePreset>;
+
+/** One role's optimiser beyond its learning rate (which is `lr.<role>`): Adam, or AdamW with weightDecay > 0. */
+export const RoleOptimizer = t.partial({
+  betas: t.tuple([UnitInterval, UnitInterval]),
+  /** Decoupled weight decay λ (AdamW); 0 = Adam. */
+  weightDecay: NonNegative,
+  /** Clip the role's global gradient norm; 0 = off. */
+  clipNorm: NonNegative,
+  eps: Positive,
+});
+export type RoleOptimizer = t.TypeOf<typeof RoleOptimizer>;
 
 export const DistillConfig = t.intersection([
   t.type({
@@ -59,6 +72,14 @@ export const DistillConfig = t.intersection([
     renoise: t.keyof({ nested: null, disjoint: null }),
     normaliser: t.keyof({ paper: null, dmd2: null }),
     betas: t.tuple([UnitInterval, UnitInterval]),
+    /** AdamW decoupled weight decay for both roles (0 = Adam); `optimizer.<role>` overrides. */
+    weightDecay: NonNegative,
+    /** Per-role optimiser settings, over `betas` / `weightDecay`. */
+    optimizer: t.partial({ generator: RoleOptimizer, fake: RoleOptimizer }),
+    /** Generator EMA decay β ∈ [0, 1); 0 = off. The student is the EMA weights when on. */
+    ema: Probability,
+    /** Write `<outDir>/last.ckpt` every this many generator updates (last good state; never overwritten by a non-finite one). */
+    checkpointEvery: PositiveInt,
     /** Phased DMD only: an explicit schedule (overrides preset). */
     schedule: PhasedSchedule,
     preset: SchedulePreset,
@@ -80,6 +101,9 @@ export const DISTILL_DEFAULTS = {
   renoise: 'nested' as const,
   normaliser: 'paper' as const,
   betas: [0, 0.999] as [number, number],
+  weightDecay: 0,
+  ema: 0,
+  checkpointEvery: 100,
   preset: '4x2' as SchedulePreset,
   logEvery: 50,
 };
@@ -148,18 +172,43 @@ export const trainDistill = async (
   const d = { ...DISTILL_DEFAULTS, ...config };
   const teacher = options.teacher ?? (await openTeacher(config.teacher, options.log));
   const phases = resolveSchedule(scheduleFor(config));
-  const settings: DistillSettings = { teacher: teacher.model, seed: d.seed, shift: d.shift, backprop: backpropFor(config.method), normaliser: d.normaliser, betas: d.betas };
+  const role = (r: 'generator' | 'fake') => ({ weightDecay: d.weightDecay, ...config.optimizer?.[r] });
+  let live: PhaseRoles | null = null;
   let final: DistillState = { experts: [] };
+  let lastGood: { file: string; phase: number; iterations: number } | null = null;
+  const settings: DistillSettings = {
+    teacher: teacher.model,
+    seed: d.seed,
+    shift: d.shift,
+    backprop: backpropFor(config.method),
+    normaliser: d.normaliser,
+    betas: d.betas,
+    optimizers: { generator: role('generator'), fake: role('fake') },
+    ...(d.ema > 0 ? { ema: d.ema } : {}),
+    onPhaseStart: (roles) => (live = roles),
+  };
+  // last good state: after a finite generator update, every `checkpointEvery` iterations
+  const checkpoint = (m: StepMetrics): void => {
+    if (options.outDir === undefined || live === null || m.role !== 'generator' || (m.key.step + 1) % d.checkpointEvery !== 0) return;
+    const file = path.join(options.outDir, 'last.ckpt');
+    saveProgress(file, live, final, { phase: m.key.phase, iterations: m.key.step + 1 }, { method: config.method, modelConfig: teacher.modelConfig, config: d });
+    lastGood = { file, phase: m.key.phase, iterations: m.key.step + 1 };
+  };
+  const stopped = (err: unknown): never => {
+    if (err instanceof NonFiniteLossError)
+      options.log?.(`${err.message}; ${lastGood === null ? 'no checkpoint was written yet' : `last good checkpoint: ${lastGood.file} (phase ${lastGood.phase}, ${lastGood.iterations} iterations)`}`);
+    throw err;
+  };
   const metrics = await lastValueFrom(
     distillSteps(settings, phases).pipe(
-      tap((e) => isPhaseEnd<DistillState>(e) && (final = e.state)),
+      tap((e) => (isPhaseEnd<DistillState>(e) ? (final = e.state) : checkpoint(e))),
       filter((e): e is StepMetrics => !isPhaseEnd(e)),
       logMetrics(d.logEvery, options.log),
       tap((m) => options.onStep?.(m)),
       toArray(),
     ),
     { defaultValue: [] as StepMetrics[] },
-  );
+  ).catch(stopped);
   if (options.outDir !== undefined) saveStudent(path.join(options.outDir, 'student.ckpt'), { method: config.method, modelConfig: teacher.modelConfig, experts: final.experts, config: d });
   return { experts: final.experts, phases, metrics, teacher: teacher.model, modelConfig: teacher.modelConfig };
 };
