@@ -40,8 +40,13 @@ export interface DistillSettings {
   /** Generator EMA decay β ∈ (0, 1); absent or 0: off. The EMA weights become the phase's expert. */
   readonly ema?: number;
   readonly optimise?: OptimiseOptions;
-  /** Called with the live roles when a phase starts (checkpointing, EMA, inspection). */
-  readonly onPhaseStart?: (roles: PhaseRoles) => void;
+  /**
+   * Called with the live roles when a phase starts (checkpointing, EMA, inspection). It may
+   * restore them (resume) and return the iteration to continue from; nothing: 0.
+   */
+  readonly onPhaseStart?: (roles: PhaseRoles) => number | void;
+  /** Builds a phase's generator expert or fake score from the teacher; default a full copy (LoRA: an adapter on the shared teacher). */
+  readonly makeRole?: (teacher: VelocityModel, role: 'generator' | 'fake', phase: ResolvedPhase) => VelocityModel;
 }
 
 export interface PhaseRoles {
@@ -53,8 +58,9 @@ export interface PhaseRoles {
 
 /** Generator expert and fake score for a phase, both initialised from the teacher. */
 export const openPhase = (settings: DistillSettings, phase: ResolvedPhase, state: DistillState): PhaseRoles => {
-  const generator = settings.teacher.clone();
-  const fake = settings.teacher.clone();
+  const make = settings.makeRole ?? ((teacher: VelocityModel) => teacher.clone());
+  const generator = make(settings.teacher, 'generator', phase);
+  const fake = make(settings.teacher, 'fake', phase);
   const context: PhaseContext = { teacher: settings.teacher, generator, fake, earlier: state.experts, phase, shift: settings.shift, backprop: settings.backprop, normaliser: settings.normaliser };
   const defaults = { lr: phase.lr.generator, betas: settings.betas };
   const opt = settings.optimizers ?? {};
@@ -95,10 +101,10 @@ export const phaseSteps = (settings: DistillSettings, roles: PhaseRoles, from = 
 export const compilePhase = (settings: DistillSettings, phase: ResolvedPhase): SegmentPipeline<DistillState, StepMetrics> => (state) =>
   defer(() => {
     const roles = openPhase(settings, phase, state);
-    settings.onPhaseStart?.(roles);
+    const from = settings.onPhaseStart?.(roles) ?? 0;
     let finished = false;
     return concat(
-      phaseSteps(settings, roles),
+      phaseSteps(settings, roles, from),
       defer(() => {
         finished = true;
         roles.context.generator.params.setTrainable(false);

@@ -13,6 +13,8 @@ export interface NamedTensorData {
 export class Params {
   private readonly byName = new Map<string, tf.Variable>();
   private disposed = false;
+  /** Tensors read in place of named parameters while `withSubstitutes` runs (LoRA's W + A·B). */
+  private substitutes: ReadonlyMap<string, tf.Tensor> | null = null;
 
   /** Creates a variable from an initialiser tensor (the initialiser is disposed). */
   add(name: string, init: tf.Tensor, trainable = true): tf.Variable {
@@ -24,9 +26,31 @@ export class Params {
   }
 
   get(name: string): tf.Variable {
+    // A substitute is only ever read as a tensor (models read parameters inside apply), never assigned.
+    const sub = this.substitutes?.get(name);
+    if (sub !== undefined) return sub as tf.Variable;
     const v = this.byName.get(name);
     if (v === undefined) throw new Error(`no parameter named ${name}`);
     return v;
+  }
+
+  /**
+   * Runs f with some parameters read as other tensors (same shapes): low-rank adapters
+   * on a shared frozen backbone read W + A·B without copying the backbone. The
+   * substitutes stay owned by the caller; nesting is not supported.
+   */
+  withSubstitutes<T>(substitutes: ReadonlyMap<string, tf.Tensor>, f: () => T): T {
+    if (this.substitutes !== null) throw new Error('Params.withSubstitutes: already substituting (a backbone is shared by one adapter at a time)');
+    for (const [name, t] of substitutes) {
+      const v = this.get(name);
+      if (t.shape.join() !== v.shape.join()) throw new Error(`substitute for ${name}: shape [${t.shape}] does not match [${v.shape}]`);
+    }
+    this.substitutes = substitutes;
+    try {
+      return f();
+    } finally {
+      this.substitutes = null;
+    }
   }
 
   get names(): string[] {
