@@ -8,10 +8,12 @@ import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { VelocityUnet, upsampleNearest2x } from '../../lib/models/unet';
 import { buildModel } from '../../lib/models/build';
-import type { UnetConfig } from '../../lib/models/config';
+import { UnetConfig } from '../../lib/models/config';
+import { decodeOrThrow } from '../../lib/config/report';
 import { loadMnist } from '../../lib/data/mnist';
 
-const config = (over: Partial<UnetConfig> = {}): UnetConfig => ({ kind: 'unet', size: 28, channels: 1, width: 4, timeEmbedDim: 8, numClasses: 10, seed: 5, ...over }) as UnetConfig;
+const config = (over: Record<string, number> = {}): UnetConfig =>
+  decodeOrThrow(UnetConfig, { kind: 'unet', size: 28, channels: 1, width: 4, timeEmbedDim: 8, numClasses: 10, seed: 5, ...over }, 'unet config');
 
 const inputs = (batch: number, seed = 1) => ({
   x: tf.randomNormal([batch, 28, 28, 1], 0, 1, 'float32', seed),
@@ -135,7 +137,7 @@ describe('VelocityUnet', () => {
     const tb = tf.reshape(t, [16, 1, 1, 1]);
     const xt = tf.add(tf.mul(tf.sub(1, tb), batch.x0), tf.mul(tb, eps));
     const target = tf.sub(eps, batch.x0);
-    const opt = tf.train.adam(3e-3);
+    const opt: tf.Optimizer = tf.train.adam(3e-3);
     const losses: number[] = [];
     const start = tf.memory().numTensors;
     let afterFirst = 0;
