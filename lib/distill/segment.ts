@@ -40,11 +40,10 @@ export interface DistillSettings {
   /** Generator EMA decay β ∈ (0, 1); absent or 0: off. The EMA weights become the phase's expert. */
   readonly ema?: number;
   readonly optimise?: OptimiseOptions;
-  /**
-   * Called with the live roles when a phase starts (checkpointing, EMA, inspection). It may
-   * restore them (resume) and return the iteration to continue from; nothing: 0.
-   */
-  readonly onPhaseStart?: (roles: PhaseRoles) => number | void;
+  /** Called with the live roles when a phase starts (checkpointing, EMA, inspection). */
+  readonly onPhaseStart?: (roles: PhaseRoles) => void;
+  /** Resume: restores a phase's fresh roles from a checkpoint and returns the iteration to continue from (absent: 0). */
+  readonly restore?: (roles: PhaseRoles) => number;
   /** Builds a phase's generator expert or fake score from the teacher; default a full copy (LoRA: an adapter on the shared teacher). */
   readonly makeRole?: (teacher: VelocityModel, role: 'generator' | 'fake', phase: ResolvedPhase) => VelocityModel;
 }
@@ -101,7 +100,8 @@ export const phaseSteps = (settings: DistillSettings, roles: PhaseRoles, from = 
 export const compilePhase = (settings: DistillSettings, phase: ResolvedPhase): SegmentPipeline<DistillState, StepMetrics> => (state) =>
   defer(() => {
     const roles = openPhase(settings, phase, state);
-    const from = settings.onPhaseStart?.(roles) ?? 0;
+    const from = settings.restore?.(roles) ?? 0;
+    settings.onPhaseStart?.(roles);
     let finished = false;
     return concat(
       phaseSteps(settings, roles, from),
