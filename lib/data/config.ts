@@ -4,6 +4,9 @@ import * as E from 'fp-ts/Either';
 import type { Dataset } from './types';
 import { mixtureDataset } from './mixtures';
 import { VideoOptions, resolveVideoOptions, videoDataset } from './video';
+import { DataError } from './errors';
+import { loadMnist, loadFashionMnist } from './mnist';
+import { loadNpyDataset } from './npy';
 
 export const DataConfig = t.union([
   t.type({ kind: t.literal('mixture'), name: t.keyof({ ring8: null, grid25: null }) }),
@@ -14,16 +17,14 @@ export const DataConfig = t.union([
 ]);
 export type DataConfig = t.TypeOf<typeof DataConfig>;
 
-export class DataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DataError';
-  }
-}
+export { DataError };
 
-/** Loaders per data kind; image and file loaders are added in ./images and ./npy. */
+/** Loaders per data kind (images in ./mnist, user files in ./npy). */
 const loaders: { [K in DataConfig['kind']]?: (c: Extract<DataConfig, { kind: K }>) => E.Either<DataError, Dataset> } = {
   mixture: (c) => E.right(mixtureDataset(c.name)),
+  mnist: (c) => loadMnist(c.split ?? 'all'),
+  'fashion-mnist': (c) => loadFashionMnist(c.split ?? 'all'),
+  npy: (c) => loadNpyDataset(c.path, c.labels),
   video: (c) => E.bimap((m: string) => new DataError(m), videoDataset)(resolveVideoOptions(c)),
 };
 

