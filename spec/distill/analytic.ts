@@ -163,7 +163,7 @@ import type { GeneratorBackprop, PhaseContext } from '../../lib/distill/context'
 import type { DmdNormaliser } from '../../lib/losses/dmd';
 
 /** A one-phase (1 → 0) resolved phase with small defaults. */
-export const onePhase = (steps: number, extra: Partial<PhaseSegment> = {}, shift = 5): ResolvedPhase =>
+export const onePhase = (steps: number, extra: { readonly [K in keyof PhaseSegment]?: unknown } = {}, shift = 5): ResolvedPhase =>
   resolvePhase({ interval: { start: 1, end: 0 }, steps, iterations: 4, batchSize: 16, ...extra } as PhaseSegment, 0, shift);
 
 export const contextOf = (
