@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { registerFastGradients } from './gradients';
 import './convGradients'; // registers the wasm conv gradients with ./gradients
+import './native'; // optional BLAS kernels for wasm; after ./convGradients (wraps its gradients)
+export { nativeStatus, setNativeKernels, nativeKernelsActive } from './native';
+export type { NativeStatus } from './native';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow'];

@@ -1,0 +1,320 @@
+/**
+ * Optional native kernels for the wasm backend: matrix products and convolutions served
+ * by the system BLAS (OpenBLAS) through a small Node addon (native/), reading and
+ * writing the wasm heap in place.
+ *
+ * Why: the wasm backend's matmul is 128-bit SIMD on one thread (threads are off in
+ * Node), ~20 GFLOP/s here; OpenBLAS on two cores is several times faster, and its
+ * transposed products are free, so the BatchMatMul gradient needs no explicit transposes.
+ *
+ * Optional three ways: the addon is built at install time only where a compiler,
+ * Node's headers and OpenBLAS exist (native/build.js never fails the install); it is
+ * detected at run time; PHASED_DMD_NATIVE=0 turns it off, `setNativeKernels(false)`
+ * restores the stock wasm kernels in a running process. Specs check every native kernel
+ * against the stock wasm kernel (spec/perf/native.spec.ts).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { addGradientRegistration } from './gradients';
+
+/** The addon's functions (native/phased_dmd_native.c); offsets and sizes in floats. */
+interface NativeAddon {
+  gemm(
+    heap: Float32Array, batch: number, transA: boolean, transB: boolean, M: number, N: number, K: number,
+    aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, biasOff: number, act: number, alpha: number,
+  ): void;
+  conv2d(heap: Float32Array, xOff: number, wOff: number, yOff: number, biasOff: number, act: number, alpha: number, ...geometry: number[]): void;
+  conv2dBackpropFilter(heap: Float32Array, xOff: number, dyOff: number, dwOff: number, ...geometry: number[]): void;
+  conv2dBackpropInput(heap: Float32Array, dyOff: number, wOff: number, dxOff: number, ...geometry: number[]): void;
+  threads(n?: number): number;
+  config(): string;
+}
+
+export interface NativeStatus {
+  /** The addon is built and loaded. */
+  readonly available: boolean;
+  /** Its kernels currently serve the wasm backend. */
+  readonly active: boolean;
+  /** Why it is not available / not active. */
+  readonly reason?: string;
+  /** OpenBLAS build and core, e.g. "OpenBLAS 0.3.21 … USE_OPENMP SkylakeX …". */
+  readonly blas?: string;
+  readonly threads?: number;
+  /** Kernels it serves while active. */
+  readonly kernels: readonly string[];
+}
+
+const ADDON = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'phased_dmd_native.node');
+
+/**
+ * OpenBLAS picks its kernels from the CPU model at load time; 0.3.21 (Debian 12) does not
+ * know recent Xeons and falls back to SSE3 "Prescott" kernels (~5× slower here). Unless the
+ * user chose a core, name one from the CPU's flags before the library loads.
+ */
+const chooseOpenBlasCore = (): void => {
+  if (process.env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux') return;
+  let flags: Set<string>;
+  try {
+    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    return;
+  }
+  const core = ['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f))
+    ? flags.has('avx512_bf16') ? 'Cooperlake' : 'SkylakeX'
+    : flags.has('avx2') && flags.has('fma') ? 'Haswell' : undefined;
+  if (core !== undefined) process.env.OPENBLAS_CORETYPE = core;
+};
+
+let addon: NativeAddon | null | undefined;
+let loadError = '';
+
+const loadAddon = (): NativeAddon | null => {
+  if (addon !== undefined) return addon;
+  if (process.env.PHASED_DMD_NATIVE === '0') {
+    loadError = 'disabled by PHASED_DMD_NATIVE=0';
+    return (addon = null);
+  }
+  if (!fs.existsSync(ADDON)) {
+    loadError = 'not built (needs a C compiler and OpenBLAS: apt-get install libopenblas-dev, then `node native/build.js`)';
+    return (addon = null);
+  }
+  try {
+    chooseOpenBlasCore();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(ADDON) as NativeAddon;
+  } catch (err) {
+    loadError = `failed to load ${path.relative(process.cwd(), ADDON)}: ${String((err as Error).message).split('\n')[0]}`;
+    addon = null;
+  }
+  return addon;
+};
+
+// ── kernels ──────────────────────────────────────────────────────────────────
+
+/** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
+interface WasmBackend {
+  readonly wasm: { HEAPF32: Float32Array };
+  readonly dataIdMap: { get(id: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
+type Kernel = (args: KernelArgs) => tf.TensorInfo;
+
+/** Element offset of a tensor on the wasm heap (tfjs allocates with malloc: 4-byte aligned or better). */
+const offset = (b: WasmBackend, t: tf.TensorInfo): number => b.dataIdMap.get(t.dataId).memoryOffset / 4;
+const size = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
+
+const ACTIVATIONS: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+
+/**
+ * op(A)·op(B) (+ bias, activation) with A [.., M|K, K|M], B [.., K|N, N|K]. Batch dims
+ * must be equal or one side 1 (a stride-0 broadcast); anything else takes the stock kernel.
+ */
+const matMul = (args: KernelArgs, fallback: Kernel, fused: boolean): tf.TensorInfo => {
+  const { inputs, backend, attrs } = args;
+  const a = inputs.a!;
+  const b = inputs.b!;
+  const bias = inputs.bias;
+  const ta = Boolean(attrs.transposeA);
+  const tb = Boolean(attrs.transposeB);
+  const act = fused ? ACTIVATIONS[String(attrs.activation ?? 'linear')] : 0;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const N = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  const batchA = size(a.shape.slice(0, -2));
+  const batchB = size(b.shape.slice(0, -2));
+  const batch = Math.max(batchA, batchB);
+  const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+  const simple =
+    a.dtype === 'float32' && b.dtype === 'float32' && (ta ? a.shape[ra - 2] : a.shape[ra - 1]) === (tb ? b.shape[rb - 1] : b.shape[rb - 2]) &&
+    (batchA === batchB || batchA === 1 || batchB === 1) && size(outer) === batch &&
+    act !== undefined && inputs.preluActivationWeights === undefined && (bias === undefined || (bias.dtype === 'float32' && size(bias.shape) === N && bias.shape.length === 1)) &&
+    M * N * K > 0;
+  if (!simple) return fallback(args);
+  const out = backend.makeOutput([...outer, M, N], 'float32');
+  // read the heap after makeOutput: allocating may grow (and replace) the wasm memory
+  addon!.gemm(
+    backend.wasm.HEAPF32, batch, ta, tb, M, N, K,
+    offset(backend, a), batchA === 1 ? 0 : M * K, offset(backend, b), batchB === 1 ? 0 : K * N, offset(backend, out),
+    bias === undefined ? -1 : offset(backend, bias), act, Number(attrs.leakyreluAlpha ?? 0),
+  );
+  return out;
+};
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** The 15 geometry numbers of native/phased_dmd_native.c's Conv struct, or null when unsupported (NCHW). */
+const convGeometry = (xShape: number[], filterShape: number[], attrs: ConvAttrs): { info: tf.backend_util.Conv2DInfo; geometry: number[] } | null => {
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+  );
+  const geometry = [
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
+  ];
+  return geometry.every((g) => Number.isInteger(g) && g >= 0) && size(info.outShape) > 0 ? { info, geometry } : null;
+};
+
+const conv2d = (args: KernelArgs, fallback: Kernel, fused: boolean): tf.TensorInfo => {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x!;
+  const filter = inputs.filter!;
+  const bias = inputs.bias;
+  const act = fused ? ACTIVATIONS[String(attrs.activation ?? 'linear')] : 0;
+  const g = x.dtype === 'float32' && filter.dtype === 'float32' ? convGeometry(x.shape, filter.shape, attrs as unknown as ConvAttrs) : null;
+  if (g === null || act === undefined || inputs.preluActivationWeights !== undefined || (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== g.info.outChannels))) return fallback(args);
+  const out = backend.makeOutput(g.info.outShape, 'float32');
+  addon!.conv2d(
+    backend.wasm.HEAPF32, offset(backend, x), offset(backend, filter), offset(backend, out),
+    bias === undefined ? -1 : offset(backend, bias), act, Number(attrs.leakyreluAlpha ?? 0), ...g.geometry,
+  );
+  return out;
+};
+
+const conv2dBackpropFilter = (args: KernelArgs, fallback: Kernel | undefined): tf.TensorInfo => {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x!;
+  const dy = inputs.dy!;
+  const filterShape = attrs.filterShape as number[];
+  const g = convGeometry(x.shape, filterShape, { ...(attrs as unknown as ConvAttrs), dilations: 1 });
+  if (g === null || x.dtype !== 'float32' || dy.dtype !== 'float32') {
+    if (fallback === undefined) throw new Error('Conv2DBackpropFilter: the wasm backend has no kernel for this case (NCHW?)');
+    return fallback(args);
+  }
+  const out = backend.makeOutput(filterShape, 'float32');
+  addon!.conv2dBackpropFilter(backend.wasm.HEAPF32, offset(backend, x), offset(backend, dy), offset(backend, out), ...g.geometry);
+  return out;
+};
+
+const conv2dBackpropInput = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy!;
+  const filter = inputs.filter!;
+  const inputShape = attrs.inputShape as number[];
+  const g = convGeometry(inputShape, filter.shape, { ...(attrs as unknown as ConvAttrs), dilations: 1 });
+  if (g === null || dy.dtype !== 'float32' || filter.dtype !== 'float32') return fallback(args);
+  const out = backend.makeOutput(inputShape, 'float32');
+  addon!.conv2dBackpropInput(backend.wasm.HEAPF32, offset(backend, dy), offset(backend, filter), offset(backend, out), ...g.geometry);
+  return out;
+};
+
+const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo>> = {
+  BatchMatMul: (args, fb) => matMul(args, fb!, false),
+  _FusedMatMul: (args, fb) => matMul(args, fb!, true),
+  Conv2D: (args, fb) => conv2d(args, fb!, false),
+  FusedConv2D: (args, fb) => conv2d(args, fb!, true),
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+  Conv2DBackpropInput: (args, fb) => conv2dBackpropInput(args, fb!),
+};
+
+/** The stock wasm kernels we replaced (undefined: wasm has none, e.g. Conv2DBackpropFilter). */
+const stock = new Map<string, tf.KernelConfig | undefined>();
+let active = false;
+
+const swap = (config: tf.KernelConfig | undefined, name: string): void => {
+  if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+  if (config !== undefined) tf.registerKernel(config);
+};
+
+/**
+ * Serves the heavy wasm kernels natively (on = true) or restores the stock ones.
+ * Returns whether native kernels are active afterwards (false when the addon is missing).
+ * Call after the wasm backend is initialised (useBackend('wasm') does).
+ */
+export const setNativeKernels = (on: boolean): boolean => {
+  if (on === active) return active;
+  if (on) {
+    if (loadAddon() === null) return false;
+    for (const [name, kernel] of Object.entries(NATIVE_KERNELS)) {
+      if (!stock.has(name)) stock.set(name, tf.getKernel(name, 'wasm'));
+      const fallback = stock.get(name)?.kernelFunc as unknown as Kernel | undefined;
+      swap({ kernelName: name, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => kernel(args, fallback)) as unknown as tf.KernelFunc }, name);
+    }
+    active = true;
+  } else {
+    for (const [name, config] of stock) swap(config, name);
+    active = false;
+  }
+  return active;
+};
+
+export const nativeKernelsActive = (): boolean => active;
+
+export const nativeStatus = (): NativeStatus => {
+  const a = loadAddon();
+  if (a === null) return { available: false, active: false, reason: loadError, kernels: [] };
+  return {
+    available: true,
+    active,
+    reason: active ? undefined : 'available but not active (the wasm backend is not initialised, or setNativeKernels(false))',
+    blas: a.config(),
+    threads: a.threads(),
+    kernels: active ? Object.keys(NATIVE_KERNELS) : [],
+  };
+};
+
+// ── gradients that exploit the native kernels ────────────────────────────────
+
+type GradFunc = tf.GradConfig['gradFunc'];
+
+/** With BLAS, op(a)·op(b) costs the same for every transpose flag: use tfjs's stock BatchMatMul rule, no explicit transposes. */
+const matMulGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
+  const [a, b] = saved;
+  if (!active || tf.getBackend() !== 'wasm' || a.rank !== 2 || b.rank !== 2) return other(dy, saved, attrs);
+  const d = dy as tf.Tensor2D;
+  const A = a as tf.Tensor2D;
+  const B = b as tf.Tensor2D;
+  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+  if (!transposeA && !transposeB) return { a: () => tf.matMul(d, B, false, true), b: () => tf.matMul(A, d, true, false) };
+  if (!transposeA && transposeB) return { a: () => tf.matMul(d, B, false, false), b: () => tf.matMul(d, A, true, false) };
+  if (transposeA && !transposeB) return { a: () => tf.matMul(B, d, false, true), b: () => tf.matMul(A, d, false, false) };
+  return { a: () => tf.matMul(B, d, true, true), b: () => tf.matMul(d, A, true, true) };
+};
+
+/** Conv2D's stock gradient (its two backprop kernels), served natively; otherwise the registered rule. */
+const conv2dGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
+  const a = attrs as unknown as ConvAttrs;
+  const dilated = a.dilations !== undefined && (typeof a.dilations === 'number' ? a.dilations !== 1 : a.dilations[0] !== 1 || a.dilations[1] !== 1);
+  if (!active || tf.getBackend() !== 'wasm' || (a.dataFormat ?? 'NHWC') !== 'NHWC' || dilated) return other(dy, saved, attrs);
+  const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+  const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode } as unknown as tf.NamedAttrMap;
+  return {
+    x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dy as tf.Tensor, filter }, { ...common, inputShape: x.shape } as tf.NamedAttrMap) as tf.Tensor,
+    filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, { ...common, filterShape: filter.shape } as tf.NamedAttrMap) as tf.Tensor,
+  };
+};
+
+let gradientsWrapped = false;
+/** Wraps the gradients registered so far (the wasm overrides of ./gradients and ./convGradients). */
+const wrapGradients = (): void => {
+  if (gradientsWrapped) return;
+  for (const [kernelName, wrap, inputsToSave] of [
+    ['BatchMatMul', matMulGrad, ['a', 'b']],
+    ['Conv2D', conv2dGrad, ['x', 'filter']],
+  ] as const) {
+    const current = tf.getGradient(kernelName);
+    if (current === undefined) continue;
+    tf.registerGradient({ kernelName, inputsToSave: [...inputsToSave], gradFunc: wrap(current.gradFunc) });
+  }
+  gradientsWrapped = true;
+};
+
+// Runs after the other wasm registrations (this module is imported last by ./index).
+addGradientRegistration((backend) => {
+  if (backend !== 'wasm') return;
+  wrapGradients();
+  setNativeKernels(true);
+});

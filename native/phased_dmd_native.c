@@ -1,0 +1,381 @@
+/*
+ * Optional native kernels for the TensorFlow.js wasm backend (see lib/backend/native.ts).
+ *
+ * Every function works in place on the wasm heap: JS passes the heap as one Float32Array
+ * plus element offsets, so no tensor data is copied in or out. Matrix products go to the
+ * system BLAS (cblas_sgemm, Debian's OpenBLAS); convolutions are im2col + sgemm, chunked
+ * over images so the column buffer stays small.
+ */
+#include <node_api.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(call)                                                              \
+  do {                                                                           \
+    if ((call) != napi_ok) {                                                     \
+      napi_throw_error(env, NULL, "phased_dmd_native: bad argument (" #call ")"); \
+      return NULL;                                                               \
+    }                                                                            \
+  } while (0)
+
+#define MAX_ARGS 24
+/* Column-buffer budget for im2col, in floats (32 MiB). */
+#define COL_BUDGET (8 * 1024 * 1024)
+
+typedef struct {
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+} Args;
+
+static float *heap_of(napi_env env, napi_value v, size_t *length) {
+  napi_typedarray_type type;
+  void *data = NULL;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, length, &data, &ab, &offset) != napi_ok || type != napi_float32_array) return NULL;
+  return (float *)data;
+}
+
+static int64_t i64(napi_env env, napi_value v) {
+  int64_t x = 0;
+  napi_get_value_int64(env, v, &x);
+  return x;
+}
+
+static double f64(napi_env env, napi_value v) {
+  double x = 0;
+  napi_get_value_double(env, v, &x);
+  return x;
+}
+
+static int get_args(napi_env env, napi_callback_info info, Args *a, size_t want) {
+  a->argc = MAX_ARGS;
+  if (napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL) != napi_ok) return 0;
+  if (a->argc < want) {
+    napi_throw_error(env, NULL, "phased_dmd_native: too few arguments");
+    return 0;
+  }
+  return 1;
+}
+
+/* Range check: [off, off + n) inside the heap. */
+static int in_heap(napi_env env, int64_t off, int64_t n, size_t len) {
+  if (off < 0 || n < 0 || (uint64_t)(off + n) > (uint64_t)len) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native: tensor outside the heap");
+    return 0;
+  }
+  return 1;
+}
+
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_SIGMOID = 4, ACT_ELU = 5 };
+
+static void bias_act(float *c, int64_t m, int64_t n, const float *bias, int act, float alpha) {
+  for (int64_t i = 0; i < m; i++) {
+    float *row = c + i * n;
+    if (bias != NULL)
+      for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+    switch (act) {
+      case ACT_RELU:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] > 0 ? row[j] : 0;
+        break;
+      case ACT_RELU6:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0 ? 0 : (row[j] > 6 ? 6 : row[j]);
+        break;
+      case ACT_LEAKYRELU:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] >= 0 ? row[j] : alpha * row[j];
+        break;
+      case ACT_SIGMOID:
+        for (int64_t j = 0; j < n; j++) row[j] = 1.0f / (1.0f + expf(-row[j]));
+        break;
+      case ACT_ELU:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] >= 0 ? row[j] : expf(row[j]) - 1.0f;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/*
+ * gemm(heap, batch, transA, transB, M, N, K, aOff, aStride, bOff, bStride, cOff,
+ *      biasOff, act, alpha)
+ * C[i] = act(op(A[i])·op(B[i]) + bias) for i < batch, row-major; a stride of 0
+ * broadcasts that operand over the batch. biasOff < 0: no bias.
+ */
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 15)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  if (heap == NULL) {
+    napi_throw_type_error(env, NULL, "phased_dmd_native.gemm: heap must be a Float32Array");
+    return NULL;
+  }
+  int64_t batch = i64(env, a.argv[1]);
+  bool ta = false, tb = false;
+  CHECK(napi_get_value_bool(env, a.argv[2], &ta));
+  CHECK(napi_get_value_bool(env, a.argv[3], &tb));
+  int64_t M = i64(env, a.argv[4]), N = i64(env, a.argv[5]), K = i64(env, a.argv[6]);
+  int64_t aOff = i64(env, a.argv[7]), aStride = i64(env, a.argv[8]);
+  int64_t bOff = i64(env, a.argv[9]), bStride = i64(env, a.argv[10]);
+  int64_t cOff = i64(env, a.argv[11]);
+  int64_t biasOff = i64(env, a.argv[12]);
+  int act = (int)i64(env, a.argv[13]);
+  float alpha = (float)f64(env, a.argv[14]);
+  if (batch < 1 || M < 0 || N < 0 || K < 0) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.gemm: bad sizes");
+    return NULL;
+  }
+  if (!in_heap(env, aOff, aStride * (batch - 1) + M * K, len) || !in_heap(env, bOff, bStride * (batch - 1) + K * N, len) ||
+      !in_heap(env, cOff, batch * M * N, len) || (biasOff >= 0 && !in_heap(env, biasOff, N, len)))
+    return NULL;
+  const float *bias = biasOff >= 0 ? heap + biasOff : NULL;
+  for (int64_t i = 0; i < batch; i++) {
+    float *C = heap + cOff + i * M * N;
+    if (K == 0) {
+      memset(C, 0, sizeof(float) * M * N);
+    } else {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
+                  heap + aOff + i * aStride, ta ? (int)M : (int)K, heap + bOff + i * bStride, tb ? (int)K : (int)N, 0.0f, C, (int)N);
+    }
+    if (bias != NULL || act != ACT_LINEAR) bias_act(C, M, N, bias, act, alpha);
+  }
+  return NULL;
+}
+
+/* Geometry of one NHWC convolution, filter [kh, kw, cin, cout]. */
+typedef struct {
+  int64_t B, H, W, Cin, Ho, Wo, Cout, kh, kw, sh, sw, dh, dw, pt, pl;
+} Conv;
+
+static int read_conv(napi_env env, Args *a, size_t first, Conv *c) {
+  int64_t *f = &c->B;
+  for (int i = 0; i < 15; i++) f[i] = i64(env, a->argv[first + i]);
+  if (c->B < 1 || c->H < 1 || c->W < 1 || c->Cin < 1 || c->Ho < 1 || c->Wo < 1 || c->Cout < 1 || c->kh < 1 || c->kw < 1 || c->sh < 1 ||
+      c->sw < 1 || c->dh < 1 || c->dw < 1) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native: bad convolution geometry");
+    return 0;
+  }
+  return 1;
+}
+
+/* A 1×1, stride-1, unpadded convolution is a plain matrix product over pixels. */
+static int is_pointwise(const Conv *c) {
+  return c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 && c->pl == 0 && c->Ho == c->H && c->Wo == c->W;
+}
+
+/* col[(n·Ho + oy)·Wo + ox][(ky·kw + kx)·Cin + ci] = x[n, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw, ci] (0 outside). */
+static void im2col(const Conv *c, const float *x, int64_t n0, int64_t nImg, float *col) {
+  const int64_t K = c->kh * c->kw * c->Cin;
+  for (int64_t n = 0; n < nImg; n++) {
+    const float *xn = x + (n0 + n) * c->H * c->W * c->Cin;
+    for (int64_t oy = 0; oy < c->Ho; oy++)
+      for (int64_t ox = 0; ox < c->Wo; ox++) {
+        float *row = col + ((n * c->Ho + oy) * c->Wo + ox) * K;
+        for (int64_t ky = 0; ky < c->kh; ky++) {
+          const int64_t iy = oy * c->sh - c->pt + ky * c->dh;
+          for (int64_t kx = 0; kx < c->kw; kx++) {
+            const int64_t ix = ox * c->sw - c->pl + kx * c->dw;
+            float *dst = row + (ky * c->kw + kx) * c->Cin;
+            if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W)
+              memset(dst, 0, sizeof(float) * c->Cin);
+            else
+              memcpy(dst, xn + (iy * c->W + ix) * c->Cin, sizeof(float) * c->Cin);
+          }
+        }
+      }
+  }
+}
+
+/* The adjoint of im2col: dx[n, iy, ix, ci] += col[...] (dx zeroed by the caller). */
+static void col2im(const Conv *c, const float *col, int64_t n0, int64_t nImg, float *dx) {
+  const int64_t K = c->kh * c->kw * c->Cin;
+  for (int64_t n = 0; n < nImg; n++) {
+    float *dxn = dx + (n0 + n) * c->H * c->W * c->Cin;
+    for (int64_t oy = 0; oy < c->Ho; oy++)
+      for (int64_t ox = 0; ox < c->Wo; ox++) {
+        const float *row = col + ((n * c->Ho + oy) * c->Wo + ox) * K;
+        for (int64_t ky = 0; ky < c->kh; ky++) {
+          const int64_t iy = oy * c->sh - c->pt + ky * c->dh;
+          if (iy < 0 || iy >= c->H) continue;
+          for (int64_t kx = 0; kx < c->kw; kx++) {
+            const int64_t ix = ox * c->sw - c->pl + kx * c->dw;
+            if (ix < 0 || ix >= c->W) continue;
+            const float *src = row + (ky * c->kw + kx) * c->Cin;
+            float *dst = dxn + (iy * c->W + ix) * c->Cin;
+            for (int64_t ci = 0; ci < c->Cin; ci++) dst[ci] += src[ci];
+          }
+        }
+      }
+  }
+}
+
+static int64_t images_per_chunk(const Conv *c) {
+  const int64_t per = c->Ho * c->Wo * c->kh * c->kw * c->Cin;
+  int64_t n = COL_BUDGET / (per > 0 ? per : 1);
+  if (n < 1) n = 1;
+  return n > c->B ? c->B : n;
+}
+
+/* Which of x / filter / y a conv function reads and writes, for range checks. */
+static int conv_in_heap(napi_env env, const Conv *c, size_t len, int64_t xOff, int64_t wOff, int64_t yOff) {
+  return in_heap(env, xOff, c->B * c->H * c->W * c->Cin, len) && in_heap(env, wOff, c->kh * c->kw * c->Cin * c->Cout, len) &&
+         in_heap(env, yOff, c->B * c->Ho * c->Wo * c->Cout, len);
+}
+
+/* conv2d(heap, xOff, wOff, yOff, biasOff, act, alpha, <15 geometry numbers>): y = act(conv(x, W) + bias). */
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 22)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  if (heap == NULL) {
+    napi_throw_type_error(env, NULL, "phased_dmd_native.conv2d: heap must be a Float32Array");
+    return NULL;
+  }
+  int64_t xOff = i64(env, a.argv[1]), wOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]), biasOff = i64(env, a.argv[4]);
+  int act = (int)i64(env, a.argv[5]);
+  float alpha = (float)f64(env, a.argv[6]);
+  Conv c;
+  if (!read_conv(env, &a, 7, &c) || !conv_in_heap(env, &c, len, xOff, wOff, yOff) || (biasOff >= 0 && !in_heap(env, biasOff, c.Cout, len)))
+    return NULL;
+  const float *x = heap + xOff, *w = heap + wOff;
+  float *y = heap + yOff;
+  const int64_t K = c.kh * c.kw * c.Cin, P = c.Ho * c.Wo;
+  if (is_pointwise(&c)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(c.B * P), (int)c.Cout, (int)K, 1.0f, x, (int)K, w, (int)c.Cout, 0.0f, y, (int)c.Cout);
+  } else {
+    const int64_t chunk = images_per_chunk(&c);
+    float *col = malloc(sizeof(float) * chunk * P * K);
+    if (col == NULL) {
+      napi_throw_error(env, NULL, "phased_dmd_native.conv2d: out of memory");
+      return NULL;
+    }
+    for (int64_t n0 = 0; n0 < c.B; n0 += chunk) {
+      const int64_t nImg = c.B - n0 < chunk ? c.B - n0 : chunk;
+      im2col(&c, x, n0, nImg, col);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nImg * P), (int)c.Cout, (int)K, 1.0f, col, (int)K, w, (int)c.Cout, 0.0f,
+                  y + n0 * P * c.Cout, (int)c.Cout);
+    }
+    free(col);
+  }
+  if (biasOff >= 0 || act != ACT_LINEAR) bias_act(y, c.B * P, c.Cout, biasOff >= 0 ? heap + biasOff : NULL, act, alpha);
+  return NULL;
+}
+
+/* conv2dBackpropFilter(heap, xOff, dyOff, dwOff, <geometry>): dW = im2col(x)ᵀ·dy, summed over images. */
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 19)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  if (heap == NULL) {
+    napi_throw_type_error(env, NULL, "phased_dmd_native.conv2dBackpropFilter: heap must be a Float32Array");
+    return NULL;
+  }
+  int64_t xOff = i64(env, a.argv[1]), dyOff = i64(env, a.argv[2]), dwOff = i64(env, a.argv[3]);
+  Conv c;
+  if (!read_conv(env, &a, 4, &c) || !conv_in_heap(env, &c, len, xOff, dwOff, dyOff)) return NULL;
+  const float *x = heap + xOff, *dy = heap + dyOff;
+  float *dw = heap + dwOff;
+  const int64_t K = c.kh * c.kw * c.Cin, P = c.Ho * c.Wo;
+  if (is_pointwise(&c)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)c.Cout, (int)(c.B * P), 1.0f, x, (int)K, dy, (int)c.Cout, 0.0f, dw, (int)c.Cout);
+    return NULL;
+  }
+  const int64_t chunk = images_per_chunk(&c);
+  float *col = malloc(sizeof(float) * chunk * P * K);
+  if (col == NULL) {
+    napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropFilter: out of memory");
+    return NULL;
+  }
+  for (int64_t n0 = 0; n0 < c.B; n0 += chunk) {
+    const int64_t nImg = c.B - n0 < chunk ? c.B - n0 : chunk;
+    im2col(&c, x, n0, nImg, col);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)c.Cout, (int)(nImg * P), 1.0f, col, (int)K, dy + n0 * P * c.Cout, (int)c.Cout,
+                n0 == 0 ? 0.0f : 1.0f, dw, (int)c.Cout);
+  }
+  free(col);
+  return NULL;
+}
+
+/* conv2dBackpropInput(heap, dyOff, wOff, dxOff, <geometry>): dx = col2im(dy·Wᵀ). */
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 19)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  if (heap == NULL) {
+    napi_throw_type_error(env, NULL, "phased_dmd_native.conv2dBackpropInput: heap must be a Float32Array");
+    return NULL;
+  }
+  int64_t dyOff = i64(env, a.argv[1]), wOff = i64(env, a.argv[2]), dxOff = i64(env, a.argv[3]);
+  Conv c;
+  if (!read_conv(env, &a, 4, &c) || !conv_in_heap(env, &c, len, dxOff, wOff, dyOff)) return NULL;
+  const float *dy = heap + dyOff, *w = heap + wOff;
+  float *dx = heap + dxOff;
+  const int64_t K = c.kh * c.kw * c.Cin, P = c.Ho * c.Wo;
+  if (is_pointwise(&c)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(c.B * P), (int)K, (int)c.Cout, 1.0f, dy, (int)c.Cout, w, (int)c.Cout, 0.0f, dx, (int)K);
+    return NULL;
+  }
+  memset(dx, 0, sizeof(float) * c.B * c.H * c.W * c.Cin);
+  const int64_t chunk = images_per_chunk(&c);
+  float *col = malloc(sizeof(float) * chunk * P * K);
+  if (col == NULL) {
+    napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropInput: out of memory");
+    return NULL;
+  }
+  for (int64_t n0 = 0; n0 < c.B; n0 += chunk) {
+    const int64_t nImg = c.B - n0 < chunk ? c.B - n0 : chunk;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nImg * P), (int)K, (int)c.Cout, 1.0f, dy + n0 * P * c.Cout, (int)c.Cout, w, (int)c.Cout,
+                0.0f, col, (int)K);
+    col2im(&c, col, n0, nImg, dx);
+  }
+  free(col);
+  return NULL;
+}
+
+/* Threads OpenBLAS uses (0 = leave as configured). Returns the count in effect. */
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+
+static napi_value threads(napi_env env, napi_callback_info info) {
+  Args a;
+  a.argc = MAX_ARGS;
+  CHECK(napi_get_cb_info(env, info, &a.argc, a.argv, NULL, NULL));
+  if (a.argc > 0) {
+    int64_t n = i64(env, a.argv[0]);
+    if (n > 0) openblas_set_num_threads((int)n);
+  }
+  napi_value out;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &out));
+  return out;
+}
+
+static napi_value config(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  const char *s = openblas_get_config();
+  CHECK(napi_create_string_utf8(env, s ? s : "", NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, napi_default, NULL},
+      {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
+      {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,179 @@
+/**
+ * Native BLAS kernels for the wasm backend (lib/backend/native): every kernel they serve
+ * must give the stock wasm kernel's numbers (relative 1e-5), including gradients, and
+ * switching them off must restore the stock kernels. Without the addon (no OpenBLAS at
+ * install time) the wasm backend must still work and say why.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend, nativeStatus, setNativeKernels, nativeKernelsActive } from '../../lib/backend';
+
+/** max |a − b| / max(1, max |b|): BLAS and XNNPACK sum in different orders. */
+const relErr = (a: tf.Tensor, b: tf.Tensor): number => {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  expect(a.shape).toEqual(b.shape);
+  let d = 0;
+  let m = 1;
+  for (let i = 0; i < y.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    m = Math.max(m, Math.abs(y[i]));
+  }
+  return d / m;
+};
+
+/** f under native kernels and under the stock wasm kernels; tensors returned are compared. */
+const both = (f: () => tf.Tensor | tf.Tensor[]): Array<[tf.Tensor, tf.Tensor]> => {
+  const asList = (r: tf.Tensor | tf.Tensor[]) => (Array.isArray(r) ? r : [r]);
+  expect(setNativeKernels(true)).toBe(true);
+  const native = asList(f());
+  expect(setNativeKernels(false)).toBe(false);
+  const stock = asList(f());
+  setNativeKernels(true);
+  return native.map((n, i) => [n, stock[i]]);
+};
+
+const expectSame = (f: () => tf.Tensor | tf.Tensor[], tol = 1e-5): void => {
+  for (const [n, s] of both(f)) {
+    expect(relErr(n, s)).toBeLessThan(tol);
+    n.dispose();
+    s.dispose();
+  }
+};
+
+const rnd = (shape: number[], seed: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+const status = nativeStatus();
+
+(status.available ? describe.skip : describe)('without the native addon', () => {
+  it('reports why and keeps the stock wasm kernels', () => {
+    expect(status.active).toBe(false);
+    expect(status.reason).toMatch(/\w+/);
+    expect(setNativeKernels(true)).toBe(false);
+    expect(nativeKernelsActive()).toBe(false);
+    const y = tf.matMul(tf.ones([2, 3]), tf.ones([3, 4]));
+    expect(Array.from(y.dataSync())).toEqual(Array(8).fill(3));
+  });
+});
+
+(status.available ? describe : describe.skip)('native kernels on wasm', () => {
+  it('are active after useBackend("wasm") and report their BLAS', () => {
+    expect(nativeKernelsActive()).toBe(true);
+    expect(nativeStatus().blas).toMatch(/OpenBLAS|BLAS/i);
+    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']));
+  });
+
+  it('matMul equals the wasm kernel for every transpose, batched and broadcast', () => {
+    const [M, K, N] = [37, 53, 29];
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = rnd(ta ? [K, M] : [M, K], 1);
+      const b = rnd(tb ? [N, K] : [K, N], 2);
+      expectSame(() => tf.matMul(a, b, ta, tb));
+      const a3 = rnd(ta ? [3, K, M] : [3, M, K], 3);
+      const b3 = rnd(tb ? [3, N, K] : [3, K, N], 4);
+      const b1 = rnd(tb ? [1, N, K] : [1, K, N], 5);
+      expectSame(() => tf.matMul(a3, b3, ta, tb));
+      expectSame(() => tf.matMul(a3, b1, ta, tb));
+      tf.dispose([a, b, a3, b3, b1]);
+    }
+    // 4-D batches and a large product (the MLP's hidden layer)
+    const a4 = rnd([2, 3, 5, 7], 6);
+    const b4 = rnd([2, 3, 7, 4], 7);
+    expectSame(() => tf.matMul(a4, b4));
+    const h = rnd([1024, 256], 8);
+    const w = rnd([256, 256], 9);
+    expectSame(() => tf.matMul(h, w));
+    tf.dispose([a4, b4, h, w]);
+  });
+
+  it('fused matMul (bias + activation) equals the stock unfused ops', () => {
+    // reference: plain matMul + bias + activation on the stock kernels. (The stock wasm
+    // _FusedMatMul is wrong for transposeB with a non-square b — seen on tfjs 4.22 — so
+    // it cannot be the reference for that case.)
+    const a = rnd([64, 48], 11);
+    const b = rnd([48, 40], 12);
+    const bT = tf.transpose(b);
+    const bias = rnd([40], 13);
+    const activate: Record<string, (z: tf.Tensor) => tf.Tensor> = {
+      linear: (z) => z,
+      relu: tf.relu,
+      relu6: tf.relu6,
+      sigmoid: tf.sigmoid,
+      elu: tf.elu,
+      leakyrelu: (z) => tf.leakyRelu(z, 0.1),
+    };
+    for (const [activation, act] of Object.entries(activate)) {
+      expect(setNativeKernels(false)).toBe(false);
+      const expected = tf.tidy(() => act(tf.add(tf.matMul(a, b), bias)));
+      expect(setNativeKernels(true)).toBe(true);
+      const fusedAct = activation as 'linear';
+      for (const got of [
+        tf.fused.matMul({ a, b, bias, activation: fusedAct, leakyreluAlpha: 0.1 }),
+        tf.fused.matMul({ a, b: bT, transposeB: true, bias, activation: fusedAct, leakyreluAlpha: 0.1 }),
+      ]) {
+        expect(relErr(got, expected)).toBeLessThan(1e-5);
+        got.dispose();
+      }
+      expected.dispose();
+    }
+    expectSame(() => tf.fused.matMul({ a, b, bias, activation: 'relu' }));
+    tf.dispose([a, b, bT, bias]);
+  });
+
+  const CONVS: Array<{ x: number[]; f: number[]; s: number | [number, number]; pad: 'same' | 'valid' | number; d?: number }> = [
+    { x: [3, 9, 9, 4], f: [3, 3, 4, 6], s: 1, pad: 'same' },
+    { x: [2, 8, 8, 3], f: [3, 3, 3, 5], s: 2, pad: 'same' },
+    { x: [2, 7, 8, 3], f: [3, 3, 3, 5], s: 2, pad: 'same' },
+    { x: [2, 9, 7, 2], f: [3, 2, 2, 5], s: [2, 3], pad: 'valid' },
+    { x: [2, 8, 8, 2], f: [3, 3, 2, 3], s: 1, pad: 1 },
+    { x: [2, 6, 6, 4], f: [1, 1, 4, 3], s: 1, pad: 'valid' },
+    { x: [2, 10, 10, 2], f: [3, 3, 2, 3], s: 1, pad: 'valid', d: 2 },
+  ];
+
+  it('conv2d and fused conv2d equal the wasm kernels', () => {
+    CONVS.forEach((c, i) => {
+      const x = rnd(c.x, 20 + i) as tf.Tensor4D;
+      const f = rnd(c.f, 40 + i) as tf.Tensor4D;
+      const bias = rnd([c.f[3]], 60 + i);
+      expectSame(() => tf.conv2d(x, f, c.s, c.pad, 'NHWC', c.d ?? 1));
+      expectSame(() => tf.fused.conv2d({ x, filter: f, strides: c.s, pad: c.pad, dilations: c.d ?? 1, bias, activation: 'relu' }));
+      tf.dispose([x, f, bias]);
+    });
+  });
+
+  it('conv2d gradients (native backprop kernels) equal the wasm forward-conv gradients', () => {
+    CONVS.filter((c) => c.d === undefined).forEach((c, i) => {
+      const x = rnd(c.x, 70 + i) as tf.Tensor4D;
+      const f = rnd(c.f, 80 + i) as tf.Tensor4D;
+      const dy = tf.tidy(() => rnd(tf.conv2d(x, f, c.s, c.pad).shape, 90 + i));
+      expectSame(() => tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, c.s, c.pad))([x, f], dy));
+      tf.dispose([x, f, dy]);
+    });
+  });
+
+  it('matMul gradients (transposed BLAS products) equal the explicit-transpose ones', () => {
+    const a = rnd([33, 17], 101);
+    const b = rnd([17, 21], 102);
+    const dy = rnd([33, 21], 103);
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const A = ta ? tf.transpose(a) : a;
+      const B = tb ? tf.transpose(b) : b;
+      expectSame(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb))([A, B], dy));
+    }
+    tf.dispose([a, b, dy]);
+  });
+
+  it('switching off restores the stock kernels; no tensors leak', () => {
+    const before = tf.memory().numTensors;
+    expect(setNativeKernels(false)).toBe(false);
+    expect(nativeStatus().active).toBe(false);
+    const y = tf.tidy(() => tf.sum(tf.matMul(tf.ones([4, 5]), tf.ones([5, 3]))));
+    expect(y.dataSync()[0]).toBe(60);
+    y.dispose();
+    expect(setNativeKernels(true)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
