@@ -20,7 +20,9 @@ import { PhasedSchedule } from '../lib/phases/segment';
 import { resolveSchedule, ResolvedPhase } from '../lib/phases/resolve';
 import { concatSegments, isPhaseEnd, PhaseEnd } from '../lib/phases/concat';
 import { compilePhase, DistillState, DistillSettings, PhaseRoles } from '../lib/distill/segment';
-import { saveProgress } from '../lib/distill/checkpoint';
+import { saveProgress, saveDistillState, loadDistillState, frozenExperts, restoreRoles, SavedDistillState } from '../lib/distill/checkpoint';
+import { LoraConfig, LoraModel, plainWeights } from '../lib/models/lora';
+import { splitSeed } from '../lib/random/seed';
 import { NonFiniteLossError } from '../lib/operators/optimise/optimise';
 import type { ExpertPhase, GeneratorBackprop } from '../lib/distill/context';
 import type { StepMetrics } from '../lib/stream/types';
@@ -80,6 +82,8 @@ export const DistillConfig = t.intersection([
     ema: Probability,
     /** Write `<outDir>/last.ckpt` every this many generator updates (last good state; never overwritten by a non-finite one). */
     checkpointEvery: PositiveInt,
+    /** Generator experts and fake scores: full teacher copies, or low-rank adapters on the shared frozen teacher. */
+    experts: t.union([t.literal('full'), t.type({ lora: LoraConfig })]),
     /** Phased DMD only: an explicit schedule (overrides preset). */
     schedule: PhasedSchedule,
     preset: SchedulePreset,
@@ -104,6 +108,7 @@ export const DISTILL_DEFAULTS = {
   weightDecay: 0,
   ema: 0,
   checkpointEvery: 100,
+  experts: 'full' as 'full' | { lora: { rank: number } },
   preset: '4x2' as SchedulePreset,
   logEvery: 50,
 };
@@ -138,6 +143,10 @@ export const scheduleFor = (c: DistillConfig): PhasedSchedule => {
 
 export const backpropFor = (method: DistillMethod): GeneratorBackprop => (method === 'vanilla' ? 'full' : 'sgts');
 
+/** How a phase's generator expert and fake score are made from the teacher: a full copy, or a fresh LoRA adapter (B = 0) seeded by (seed, phase, role). */
+export const roleFactory = (experts: DistillConfig['experts'], seed: number): DistillSettings['makeRole'] =>
+  experts === undefined || experts === 'full' ? undefined : (teacher, role, phase) => new LoraModel(teacher, experts.lora.rank, splitSeed(seed, 'lora', phase.index, role));
+
 // ── 3. The stream: phase segments concatenated ───────────────────────────────
 
 export const distillSteps = (settings: DistillSettings, phases: readonly ResolvedPhase[], initial: DistillState = { experts: [] }): Observable<StepMetrics | PhaseEnd<DistillState>> =>
@@ -166,15 +175,25 @@ const openTeacher = async (source: DistillConfig['teacher'], log?: (l: string) =
 
 export const trainDistill = async (
   input: unknown,
-  options: { outDir?: string; log?: (line: string) => void; teacher?: { model: VelocityModel; modelConfig: ModelConfig }; onStep?: (m: StepMetrics) => void } = {},
+  options: {
+    outDir?: string;
+    log?: (line: string) => void;
+    teacher?: { model: VelocityModel; modelConfig: ModelConfig };
+    onStep?: (m: StepMetrics) => void;
+    /** A progress checkpoint (`<outDir>/last.ckpt`) of this same config to continue from: finished phases' experts are loaded, not retrained. */
+    resume?: string;
+  } = {},
 ): Promise<DistillResult> => {
   const config = decodeOrThrow(DistillConfig, input, 'distill config');
   const d = { ...DISTILL_DEFAULTS, ...config };
-  const teacher = options.teacher ?? (await openTeacher(config.teacher, options.log));
+  const saved = options.resume === undefined ? null : openResume(options.resume, d);
+  const teacher = options.teacher ?? (saved?.teacher ? resumeTeacher(saved) : await openTeacher(config.teacher, options.log));
   const phases = resolveSchedule(scheduleFor(config));
+  const makeRole = roleFactory(config.experts, d.seed);
   const role = (r: 'generator' | 'fake') => ({ weightDecay: d.weightDecay, ...config.optimizer?.[r] });
   let live: PhaseRoles | null = null;
-  let final: DistillState = { experts: [] };
+  const initial: DistillState = { experts: saved === null ? [] : resumeExperts(saved, phases, teacher.model, makeRole) };
+  let final: DistillState = initial;
   let lastGood: { file: string; phase: number; iterations: number } | null = null;
   const settings: DistillSettings = {
     teacher: teacher.model,
@@ -186,6 +205,8 @@ export const trainDistill = async (
     optimizers: { generator: role('generator'), fake: role('fake') },
     ...(d.ema > 0 ? { ema: d.ema } : {}),
     onPhaseStart: (roles) => (live = roles),
+    ...(makeRole ? { makeRole } : {}),
+    ...(saved ? { restore: (roles: PhaseRoles) => restoreRoles(roles, saved) } : {}),
   };
   // last good state: after a finite generator update, every `checkpointEvery` iterations
   const checkpoint = (m: StepMetrics): void => {
@@ -194,14 +215,25 @@ export const trainDistill = async (
     saveProgress(file, live, final, { phase: m.key.phase, iterations: m.key.step + 1 }, { method: config.method, modelConfig: teacher.modelConfig, config: d });
     lastGood = { file, phase: m.key.phase, iterations: m.key.step + 1 };
   };
+  // at each phase boundary (but the last): the frozen experts so far, so a resume never retrains a finished phase
+  const boundary = (e: PhaseEnd<DistillState>): void => {
+    if (options.outDir === undefined || e.phase + 1 >= phases.length) return;
+    const file = path.join(options.outDir, 'last.ckpt');
+    saveDistillState(file, { teacher: teacher.model, state: e.state, at: { phase: e.phase + 1, iterations: 0 }, meta: { method: config.method, modelConfig: teacher.modelConfig, config: d } });
+    lastGood = { file, phase: e.phase + 1, iterations: 0 };
+  };
   const stopped = (err: unknown): never => {
     if (err instanceof NonFiniteLossError)
       options.log?.(`${err.message}; ${lastGood === null ? 'no checkpoint was written yet' : `last good checkpoint: ${lastGood.file} (phase ${lastGood.phase}, ${lastGood.iterations} iterations)`}`);
     throw err;
   };
   const metrics = await lastValueFrom(
-    distillSteps(settings, phases).pipe(
-      tap((e) => (isPhaseEnd<DistillState>(e) ? (final = e.state) : checkpoint(e))),
+    distillSteps(settings, phases.slice(saved?.phase ?? 0), initial).pipe(
+      tap((e) => {
+        if (!isPhaseEnd<DistillState>(e)) return checkpoint(e);
+        final = e.state;
+        boundary(e);
+      }),
       filter((e): e is StepMetrics => !isPhaseEnd(e)),
       logMetrics(d.logEvery, options.log),
       tap((m) => options.onStep?.(m)),
@@ -213,12 +245,52 @@ export const trainDistill = async (
   return { experts: final.experts, phases, metrics, teacher: teacher.model, modelConfig: teacher.modelConfig };
 };
 
+// ── Resume ───────────────────────────────────────────────────────────────────
+
+/** Reads a progress checkpoint and checks it was written by this same config (else the resumed run would be another run). */
+const openResume = (file: string, d: unknown): SavedDistillState => {
+  const saved = E.getOrElseW((e: CheckpointError) => {
+    throw e;
+  })(loadDistillState(file));
+  const before = saved.meta.config as Record<string, unknown> | undefined;
+  const now = d as Record<string, unknown>;
+  const ignored = new Set(['logEvery', 'checkpointEvery']);
+  const differ = [...new Set([...Object.keys(before ?? {}), ...Object.keys(now)])].filter((k) => !ignored.has(k) && JSON.stringify(before?.[k]) !== JSON.stringify(now[k]));
+  if (before === undefined || differ.length > 0)
+    throw new ConfigError(
+      `resume from ${file}`,
+      before === undefined ? [{ path: 'meta.config', message: 'the checkpoint does not record its config' }] : differ.map((k) => ({ path: k, message: `differs from the checkpoint's run (${JSON.stringify(before[k])} there, ${JSON.stringify(now[k])} now)` })),
+    );
+  return saved;
+};
+
+/** The teacher stored in a progress checkpoint (no retraining on resume). */
+const resumeTeacher = (saved: SavedDistillState): { model: VelocityModel; modelConfig: ModelConfig } => {
+  const mc = decodeWith(ModelConfig)(saved.meta.modelConfig);
+  if (E.isLeft(mc)) throw new CheckpointError(saved.file, 'meta.modelConfig: not a valid model config');
+  const model = buildModel(mc.right);
+  try {
+    model.params.write(saved.teacher ?? [], `${saved.file}: teacher`);
+  } catch (err) {
+    model.dispose();
+    throw new CheckpointError(saved.file, (err as Error).message);
+  }
+  model.params.setTrainable(false);
+  return { model, modelConfig: mc.right };
+};
+
+/** The finished phases' experts, loaded from the checkpoint and frozen. */
+const resumeExperts = (saved: SavedDistillState, phases: readonly ResolvedPhase[], teacher: VelocityModel, makeRole: DistillSettings['makeRole']): ExpertPhase[] =>
+  E.getOrElseW((e: CheckpointError) => {
+    throw e;
+  })(frozenExperts(saved, (k) => (makeRole ? makeRole(teacher, 'generator', phases[k]) : teacher.clone())));
+
 // ── 5. Student checkpoints ───────────────────────────────────────────────────
 
 export const saveStudent = (file: string, s: { method: DistillMethod; modelConfig: ModelConfig; experts: readonly ExpertPhase[]; config: unknown }): void =>
   saveCheckpoint(file, {
     meta: { kind: 'student', method: s.method, modelConfig: s.modelConfig, grids: s.experts.map((e) => e.grid), config: s.config },
-    tensors: s.experts.flatMap((e, k) => withPrefix(`expert${k}/`, e.expert.params.read())),
+    tensors: s.experts.flatMap((e, k) => withPrefix(`expert${k}/`, plainWeights(e.expert))),
   });
 
 export const loadStudent = (file: string): E.Either<CheckpointError, { method: DistillMethod; experts: ExpertPhase[]; modelConfig: ModelConfig }> =>

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
-import { Params } from './params';
+import { Params, NamedTensorData } from './params';
 import type { VelocityModel } from './types';
 import type { ModelConfig } from './config';
 import { PositiveInt } from '../config/primitives';
@@ -106,11 +106,27 @@ export class LoraModel implements VelocityModel {
     return plain;
   }
 
+  /** Host copies of the backbone's parameters with the adapter merged in (W + A·B), in the backbone's order. */
+  readMerged(): NamedTensorData[] {
+    const merged: Record<string, tf.Tensor> = tf.tidy(() => Object.fromEntries(this.adapted()));
+    try {
+      return this.backbone.params.read().map((p) => {
+        const w = merged[p.name];
+        return w === undefined ? p : { name: p.name, shape: w.shape.slice(), values: Float32Array.from(w.dataSync() as Float32Array) };
+      });
+    } finally {
+      Object.values(merged).forEach((w) => w.dispose());
+    }
+  }
+
   /** Frees A and B (the backbone is shared and stays). */
   dispose(): void {
     this.params.dispose();
   }
 }
+
+/** A model's weights as a plain model of its kind stores them: LoRA adapters merged into their backbone. */
+export const plainWeights = (m: VelocityModel): NamedTensorData[] => (isLora(m) ? m.readMerged() : m.params.read());
 
 /** Is this model a low-rank adapter (so a checkpoint stores A, B and needs the backbone)? */
 export const isLora = (m: VelocityModel): m is LoraModel => m instanceof LoraModel;
