@@ -62,7 +62,7 @@ export interface VideoSettings {
 export const VIDEO_DEFAULTS: VideoSettings = { frames: 8, size: 16, classes: 4, sigma: 1, staticShare: 0.25, staticMaxSpeed: 0.1, minSpeed: 0.75, maxSpeed: 1.5 };
 
 /** Fills defaults and checks the relations between options; Left names the offending field. */
-export const resolveVideoOptions = (o: VideoOptions = {}): E.Either<string, VideoSettings> => {
+export const resolveVideoOptions = (o: Partial<VideoSettings> = {}): E.Either<string, VideoSettings> => {
   const s = knownSettings(o);
   if (s.frames < 2) return E.left(`data.frames: expected at least 2 frames (motion needs two), got ${s.frames}`);
   if (s.maxSpeed < s.minSpeed) return E.left(`data.maxSpeed: expected ≥ minSpeed (${s.minSpeed}), got ${s.maxSpeed}`);
@@ -71,7 +71,7 @@ export const resolveVideoOptions = (o: VideoOptions = {}): E.Either<string, Vide
 };
 
 /** Defaults overridden by the options that are set (other keys, such as a config's `kind`, are ignored). */
-const knownSettings = (o: VideoOptions): VideoSettings => {
+const knownSettings = (o: Partial<VideoSettings>): VideoSettings => {
   const out: Record<string, number> = { ...VIDEO_DEFAULTS };
   for (const key of Object.keys(VIDEO_DEFAULTS) as Array<keyof VideoSettings>) {
     const v = o[key];

@@ -3,7 +3,7 @@
  * mean pairwise cosine similarity (its DINO measure, lower = more diverse) and mean pairwise
  * Euclidean feature distance (its LPIPS measure, higher = more diverse).
  */
-import { asRows, MetricError, sqDist, type Rows } from './points';
+import { asRows, f64, MetricError, sqDist, type Rows } from './points';
 
 export interface PerClass {
   /** Mean over the classes that have at least two samples. */
@@ -64,7 +64,8 @@ export const cosineSimilarity = (x: Rows, i: number, y: Rows, j: number, dim: nu
  */
 export const meanPairwiseCosine = (features: Rows, dim: number, labels: ArrayLike<number> | null = null): PerClass => {
   const n = asRows(features, dim, 'meanPairwiseCosine features');
-  return perClassPairMean(n, labels, (i, j) => cosineSimilarity(features, i, features, j, dim));
+  const f = f64(features);
+  return perClassPairMean(n, labels, (i, j) => cosineSimilarity(f, i, f, j, dim));
 };
 
 /**
@@ -73,5 +74,6 @@ export const meanPairwiseCosine = (features: Rows, dim: number, labels: ArrayLik
  */
 export const meanPairwiseDistance = (features: Rows, dim: number, labels: ArrayLike<number> | null = null): PerClass => {
   const n = asRows(features, dim, 'meanPairwiseDistance features');
-  return perClassPairMean(n, labels, (i, j) => Math.sqrt(sqDist(features, i, features, j, dim)));
+  const f = f64(features);
+  return perClassPairMean(n, labels, (i, j) => Math.sqrt(sqDist(f, i, f, j, dim)));
 };

@@ -1,8 +1,8 @@
 /** Energy distance between two sample sets (Székely & Rizzo). */
-import { atLeastRows, sqDist, type Rows } from './points';
+import { atLeastRows, f64, sqDist, type Rows } from './points';
 
 /** E‖a_i − b_j‖ over all pairs (i, j), including i = j when a = b. */
-const meanPairDistance = (a: Rows, b: Rows, dim: number): number => {
+const meanPairDistance = (a: Float64Array, b: Float64Array, dim: number): number => {
   const n = a.length / dim;
   const m = b.length / dim;
   let s = 0;
@@ -19,5 +19,7 @@ const meanPairDistance = (a: Rows, b: Rows, dim: number): number => {
 export const energyDistance = (x: Rows, y: Rows, dim: number): number => {
   atLeastRows(x, dim, 1, 'energyDistance x');
   atLeastRows(y, dim, 1, 'energyDistance y');
-  return Math.max(0, 2 * meanPairDistance(x, y, dim) - meanPairDistance(x, x, dim) - meanPairDistance(y, y, dim));
+  const a = f64(x);
+  const b = f64(y);
+  return Math.max(0, 2 * meanPairDistance(a, b, dim) - meanPairDistance(a, a, dim) - meanPairDistance(b, b, dim));
 };

@@ -103,6 +103,102 @@ export const symEigen = (a: ArrayLike<number>, n: number, opts: { vectors?: bool
   return { values, vectors };
 };
 
+/**
+ * Eigenvalues only (descending) of a symmetric matrix, ~10× faster than Jacobi for large n:
+ * Householder reduction to tridiagonal form T = QᵀAQ (n − 2 reflections H = I − 2uuᵀ/‖u‖²),
+ * then the implicit-shift QL iteration on T (Numerical Recipes tred2/tqli, no vectors).
+ * Used where only the spectrum matters (Vendi score, tr√M in the Fréchet distance).
+ */
+export const symEigenvalues = (a: ArrayLike<number>, n: number): Float64Array => {
+  checkSquare(a, n, 'symEigenvalues');
+  const z = Float64Array.from(a as ArrayLike<number>);
+  for (let i = 0; i < n * n; i++) if (!Number.isFinite(z[i])) throw new LinalgError(`symEigenvalues: entry (${Math.floor(i / n)}, ${i % n}) is not finite`);
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  // tred2: z's lower triangle is reduced; d, e receive the diagonal and sub-diagonal
+  for (let i = n - 1; i > 0; i--) {
+    const l = i - 1;
+    let h = 0;
+    if (l > 0) {
+      let scale = 0;
+      for (let k = 0; k < i; k++) scale += Math.abs(z[i * n + k]);
+      if (scale === 0) e[i] = z[i * n + l];
+      else {
+        for (let k = 0; k < i; k++) {
+          z[i * n + k] /= scale;
+          h += z[i * n + k] * z[i * n + k];
+        }
+        let f = z[i * n + l];
+        let g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+        e[i] = scale * g;
+        h -= f * g;
+        z[i * n + l] = f - g;
+        f = 0;
+        for (let j = 0; j < i; j++) {
+          g = 0;
+          for (let k = 0; k <= j; k++) g += z[j * n + k] * z[i * n + k];
+          for (let k = j + 1; k < i; k++) g += z[k * n + j] * z[i * n + k];
+          e[j] = g / h;
+          f += e[j] * z[i * n + j];
+        }
+        const hh = f / (h + h);
+        for (let j = 0; j < i; j++) {
+          f = z[i * n + j];
+          e[j] = g = e[j] - hh * f;
+          for (let k = 0; k <= j; k++) z[j * n + k] -= f * e[k] + g * z[i * n + k];
+        }
+      }
+    } else e[i] = z[i * n + l];
+    d[i] = h;
+  }
+  for (let i = 0; i < n; i++) d[i] = z[i * n + i];
+  // tqli: implicit QL with Wilkinson-like shifts on the tridiagonal (d, e)
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  if (n > 0) e[n - 1] = 0;
+  const eps = Number.EPSILON;
+  for (let l = 0; l < n; l++) {
+    let iter = 0;
+    let m: number;
+    do {
+      for (m = l; m < n - 1; m++) {
+        const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
+        if (Math.abs(e[m]) <= eps * dd) break;
+      }
+      if (m !== l) {
+        if (iter++ === 60) throw new LinalgError('symEigenvalues: QL iteration did not converge');
+        let g = (d[l + 1] - d[l]) / (2 * e[l]);
+        let r = Math.hypot(g, 1);
+        g = d[m] - d[l] + e[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
+        let s = 1;
+        let c = 1;
+        let p = 0;
+        let i: number;
+        for (i = m - 1; i >= l; i--) {
+          const f = s * e[i];
+          const b = c * e[i];
+          e[i + 1] = r = Math.hypot(f, g);
+          if (r === 0) {
+            d[i + 1] -= p;
+            e[m] = 0;
+            break;
+          }
+          s = f / r;
+          c = g / r;
+          g = d[i + 1] - p;
+          r = (d[i] - g) * s + 2 * c * b;
+          d[i + 1] = g + (p = s * r);
+          g = c * r - b;
+        }
+        if (r === 0 && i >= l) continue;
+        d[l] -= p;
+        e[l] = g;
+        e[m] = 0;
+      }
+    } while (m !== l);
+  }
+  return d.sort().reverse();
+};
+
 /** f(A) = V·diag(f(λ))·Vᵀ for a symmetric A. */
 export const symFunction = (a: ArrayLike<number>, n: number, f: (lambda: number) => number): Float64Array => {
   const { values, vectors } = symEigen(a, n);
@@ -127,7 +223,7 @@ export const symFunction = (a: ArrayLike<number>, n: number, f: (lambda: number)
 export const sqrtmPsd = (a: ArrayLike<number>, n: number): Float64Array => symFunction(a, n, (l) => Math.sqrt(Math.max(l, 0)));
 
 /** C = A·B for row-major n×n matrices. */
-export const matMul = (a: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array => {
+export const matMulSquare = (a: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array => {
   const c = new Float64Array(n * n);
   for (let i = 0; i < n; i++)
     for (let k = 0; k < n; k++) {
@@ -193,10 +289,9 @@ export const frechetDistance = (g1: Gaussian, g2: Gaussian): number => {
   let meanTerm = 0;
   for (let j = 0; j < d; j++) meanTerm += (g1.mean[j] - g2.mean[j]) ** 2;
   const s1 = sqrtmPsd(g1.cov, d);
-  const m = matMul(matMul(s1, g2.cov, d), s1, d);
-  const { values } = symEigen(m, d, { vectors: false });
+  const m = matMulSquare(matMulSquare(s1, g2.cov, d), s1, d);
   let trSqrt = 0;
-  for (const l of values) trSqrt += Math.sqrt(Math.max(l, 0));
+  for (const l of symEigenvalues(m, d)) trSqrt += Math.sqrt(Math.max(l, 0));
   return Math.max(0, meanTerm + trace(g1.cov, d) + trace(g2.cov, d) - 2 * trSqrt);
 };
 

@@ -1,5 +1,5 @@
 /** Maximum mean discrepancy with a Gaussian (RBF) kernel. */
-import { MetricError, atLeastRows, concatRows, median, sqDist, strideRows, type Rows } from './points';
+import { MetricError, atLeastRows, concatRows, f64, median, sqDist, strideRows, type Rows } from './points';
 
 /** Rows used for the median heuristic: the median of all pairs of 1000 points is already stable. */
 const MEDIAN_POINTS = 1000;
@@ -26,7 +26,7 @@ export const medianHeuristic = (z: Rows, dim: number): number => {
 export const rbfKernel = (sqDistance: number, sigma: number): number => Math.exp(-sqDistance / (2 * sigma * sigma));
 
 /** Mean of k(a_i, b_j) over pairs; `distinct` drops i = j (a = b). */
-const meanKernel = (a: Rows, b: Rows, dim: number, sigma: number, distinct: boolean): number => {
+const meanKernel = (a: Float64Array, b: Float64Array, dim: number, sigma: number, distinct: boolean): number => {
   const n = a.length / dim;
   const m = b.length / dim;
   let s = 0;
@@ -49,5 +49,7 @@ export const mmd2Rbf = (x: Rows, y: Rows, dim: number, sigma: number = medianHeu
   atLeastRows(x, dim, 2, 'mmd2Rbf x');
   atLeastRows(y, dim, 2, 'mmd2Rbf y');
   if (!(sigma > 0) || !Number.isFinite(sigma)) throw new MetricError(`mmd2Rbf: bandwidth sigma must be a positive finite number, got ${sigma}`);
-  return meanKernel(x, x, dim, sigma, true) + meanKernel(y, y, dim, sigma, true) - 2 * meanKernel(x, y, dim, sigma, false);
+  const a = f64(x);
+  const b = f64(y);
+  return meanKernel(a, a, dim, sigma, true) + meanKernel(b, b, dim, sigma, true) - 2 * meanKernel(a, b, dim, sigma, false);
 };

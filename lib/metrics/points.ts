@@ -27,8 +27,14 @@ export const atLeastRows = (x: Rows, dim: number, min: number, what: string): nu
   return n;
 };
 
+/**
+ * The values as a Float64Array (no copy when they already are one). Metrics convert once at
+ * entry: inner loops over one array type stay monomorphic, which V8 runs ~10× faster.
+ */
+export const f64 = (x: Rows): Float64Array => (x instanceof Float64Array ? x : Float64Array.from(x as ArrayLike<number>));
+
 /** ‖x_i − y_j‖² for row i of x and row j of y. */
-export const sqDist = (x: Rows, i: number, y: Rows, j: number, dim: number): number => {
+export const sqDist = (x: Float64Array, i: number, y: Float64Array, j: number, dim: number): number => {
   let s = 0;
   const a = i * dim;
   const b = j * dim;
@@ -43,15 +49,17 @@ export const sqDist = (x: Rows, i: number, y: Rows, j: number, dim: number): num
 export const pairwiseSqDist = (x: Rows, y: Rows, dim: number): Float64Array => {
   const n = asRows(x, dim, 'pairwise x');
   const m = asRows(y, dim, 'pairwise y');
+  const a = f64(x);
+  const b = f64(y);
   const out = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[i * m + j] = sqDist(x, i, y, j, dim);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[i * m + j] = sqDist(a, i, b, j, dim);
   return out;
 };
 
 /** Deterministic subsample: at most `max` rows, taken at an even stride (keeps metrics O(max²)). */
-export const strideRows = (x: Rows, dim: number, max: number): Rows => {
+export const strideRows = (x: Rows, dim: number, max: number): Float64Array => {
   const n = asRows(x, dim, 'strideRows');
-  if (n <= max) return x;
+  if (n <= max) return f64(x);
   const out = new Float64Array(max * dim);
   for (let r = 0; r < max; r++) {
     const src = Math.floor((r * n) / max);

@@ -1,5 +1,5 @@
 /** Sliced Wasserstein distance with seeded random projections. */
-import { atLeastRows, MetricError, type Rows } from './points';
+import { atLeastRows, f64, MetricError, type Rows } from './points';
 import { splitSeed, uniformStream, type Seed } from '../random/seed';
 
 /**
@@ -48,7 +48,7 @@ export const randomDirections = (count: number, dim: number, seed: Seed): Float6
   return out;
 };
 
-const project = (x: Rows, dim: number, dirs: Float64Array, l: number): Float64Array => {
+const project = (x: Float64Array, dim: number, dirs: Float64Array, l: number): Float64Array => {
   const n = x.length / dim;
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -81,7 +81,9 @@ export const slicedWasserstein = (x: Rows, y: Rows, dim: number, opts: SlicedOpt
   if (!Number.isInteger(L) || L < 1) throw new MetricError(`slicedWasserstein: projections must be a positive integer, got ${L}`);
   if (!(p >= 1)) throw new MetricError(`slicedWasserstein: p must be ≥ 1, got ${p}`);
   const dirs = randomDirections(L, dim, opts.seed);
+  const a = f64(x);
+  const b = f64(y);
   let s = 0;
-  for (let l = 0; l < L; l++) s += wasserstein1dPow(project(x, dim, dirs, l), project(y, dim, dirs, l), p);
+  for (let l = 0; l < L; l++) s += wasserstein1dPow(project(a, dim, dirs, l), project(b, dim, dirs, l), p);
   return (s / L) ** (1 / p);
 };

@@ -1,6 +1,6 @@
 /** Vendi score (Friedman & Dieng 2023): the effective number of distinct samples. */
 import { atLeastRows, MetricError, sqDist, strideRows, type Rows } from './points';
-import { symEigen } from './linalg';
+import { symEigenvalues } from './linalg';
 import { medianHeuristic, rbfKernel } from './mmd';
 
 /** exp(−Σ λ log λ) over the positive eigenvalues λ of a PSD matrix with trace 1. */
@@ -48,12 +48,15 @@ export const vendiCosine = (x: Rows, dim: number): number => {
         g[j * n + i] = s / n;
       }
   }
-  return expEntropy(symEigen(g, size, { vectors: false }).values);
+  return expEntropy(symEigenvalues(g, size));
 };
 
 /**
- * Vendi score with the RBF kernel k(x, y) = exp(−‖x − y‖²/(2σ²)) (σ: median heuristic by default):
+ * Vendi score with the RBF kernel k(x, y) = exp(−‖x − y‖²/(2σ²)):
  *   VS = exp(−Σ_i λ_i log λ_i),   λ_i = eigenvalues of K/N.
+ * σ defaults to the median heuristic of x itself, which makes the score scale-free: a
+ * collapsed set scores like a spread one. To compare methods, pass one σ for all of them
+ * (evaluateSamples uses the reference set's median heuristic).
  * The N×N eigenproblem is O(N³): at most `maxPoints` rows (default 300, even stride; ~1 s) are used.
  */
 export const vendiRbf = (x: Rows, dim: number, opts: { sigma?: number; maxPoints?: number } = {}): number => {
@@ -68,5 +71,5 @@ export const vendiRbf = (x: Rows, dim: number, opts: { sigma?: number; maxPoints
       k[i * n + j] = v;
       k[j * n + i] = v;
     }
-  return expEntropy(symEigen(k, n, { vectors: false }).values);
+  return expEntropy(symEigenvalues(k, n));
 };

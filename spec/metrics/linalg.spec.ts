@@ -1,5 +1,5 @@
 /** Symmetric eigen-solver, matrix square root, mean/covariance and the Fréchet distance against hand-computed cases. */
-import { symEigen, sqrtmPsd, matMul, meanCov, frechetDistance, frechetDistanceOfSamples, type Gaussian, LinalgError } from '../../lib/metrics/linalg';
+import { symEigen, symEigenvalues, sqrtmPsd, matMulSquare, meanCov, frechetDistance, frechetDistanceOfSamples, type Gaussian, LinalgError } from '../../lib/metrics/linalg';
 import { uniformStream } from '../../lib/random/seed';
 
 const randomSpd = (n: number, seed: number): Float64Array => {
@@ -7,7 +7,7 @@ const randomSpd = (n: number, seed: number): Float64Array => {
   const a = Float64Array.from({ length: n * n }, () => u() - 0.5);
   const at = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) at[i * n + j] = a[j * n + i];
-  return matMul(a, at, n);
+  return matMulSquare(a, at, n);
 };
 
 const transpose = (a: Float64Array, n: number): Float64Array => {
@@ -54,9 +54,9 @@ describe('symEigen', () => {
     const { values, vectors } = symEigen(s, n);
     const V = vectors!;
     const VL = Float64Array.from(V, (v, idx) => v * values[idx % n]);
-    expect(maxAbsDiff(matMul(VL, transpose(V, n), n), s)).toBeLessThan(1e-12);
+    expect(maxAbsDiff(matMulSquare(VL, transpose(V, n), n), s)).toBeLessThan(1e-12);
     const eye = Float64Array.from({ length: n * n }, (_, idx) => (Math.floor(idx / n) === idx % n ? 1 : 0));
-    expect(maxAbsDiff(matMul(transpose(V, n), V, n), eye)).toBeLessThan(1e-12);
+    expect(maxAbsDiff(matMulSquare(transpose(V, n), V, n), eye)).toBeLessThan(1e-12);
     for (let i = 0; i + 1 < n; i++) expect(values[i]).toBeGreaterThanOrEqual(values[i + 1]);
     expect(values[n - 1]).toBeGreaterThan(-1e-12);
     // trace is preserved
@@ -77,6 +77,24 @@ describe('symEigen', () => {
   });
 });
 
+describe('symEigenvalues (Householder + QL)', () => {
+  it('hand cases: tridiagonal 2±√2, 2; diagonal; rank-one all-ones 4×4 → 4, 0, 0, 0; 1×1', () => {
+    const t = symEigenvalues([2, -1, 0, -1, 2, -1, 0, -1, 2], 3);
+    [2 + Math.SQRT2, 2, 2 - Math.SQRT2].forEach((v, i) => expect(t[i]).toBeCloseTo(v, 12));
+    expect(Array.from(symEigenvalues([1, 0, 0, 0, 5, 0, 0, 0, 3], 3))).toEqual([5, 3, 1]);
+    const ones = symEigenvalues(new Float64Array(16).fill(1), 4);
+    [4, 0, 0, 0].forEach((v, i) => expect(ones[i]).toBeCloseTo(v, 12));
+    expect(Array.from(symEigenvalues([7], 1))).toEqual([7]);
+  });
+
+  it.each([6, 30, 80])('matches Jacobi on a random symmetric (indefinite) matrix of size %i', (n) => {
+    const u = uniformStream(100 + n);
+    const a = Float64Array.from({ length: n * n }, () => u() - 0.5);
+    const s = Float64Array.from(a, (v, idx) => v + a[(idx % n) * n + Math.floor(idx / n)]);
+    expect(maxAbsDiff(symEigenvalues(s, n), symEigen(s, n, { vectors: false }).values)).toBeLessThan(1e-12);
+  });
+});
+
 describe('sqrtmPsd', () => {
   it('[[5,4],[4,5]]^{1/2} = [[2,1],[1,2]]', () => {
     expect(maxAbsDiff(sqrtmPsd([5, 4, 4, 5], 2), [2, 1, 1, 2])).toBeLessThan(1e-12);
@@ -85,7 +103,7 @@ describe('sqrtmPsd', () => {
   it('squares back to a random SPD matrix and is symmetric', () => {
     const s = randomSpd(20, 7);
     const r = sqrtmPsd(s, 20);
-    expect(maxAbsDiff(matMul(r, r, 20), s)).toBeLessThan(1e-12);
+    expect(maxAbsDiff(matMulSquare(r, r, 20), s)).toBeLessThan(1e-12);
     expect(maxAbsDiff(r, transpose(r, 20))).toBe(0);
   });
 
