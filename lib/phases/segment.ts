@@ -61,7 +61,8 @@ export const PhaseDefaults = t.partial({
 });
 export type PhaseDefaults = t.TypeOf<typeof PhaseDefaults>;
 
-const ScheduleShape = t.intersection([
+/** The shape of a schedule before the contiguity checks (exported for tools that walk codecs: docs, unknown-field checks). */
+export const ScheduleShape = t.intersection([
   t.type({
     /** Timestep shift S applied to every scheduled and sampled t. */
     shift: Positive,

@@ -1,0 +1,134 @@
+/**
+ * A trained model from a checkpoint, whatever trained it: a teacher (multi-step sampler
+ * with CFG) or a distilled student (its experts, few steps). Also what the data looked
+ * like (from the config stored in the checkpoint), so samples can be drawn as the right
+ * kind of figure.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/Either';
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadCheckpoint, CheckpointError } from '../checkpoint/format';
+import { loadTeacher, sampleTeacher, SamplerSettings } from '../../pipelines/teacher';
+import { loadStudent } from '../../pipelines/distill';
+import { sampleStudent, studentNfe } from '../distill/student';
+import { resolveVideoOptions } from '../data/video';
+import { MIXTURES, MixtureName } from '../data/mixtures';
+import type { GaussianMixture } from '../data/types';
+import { UsageError } from './args';
+
+/** What the training data was, as far as figures and metrics care. */
+export type DataInfo =
+  | { readonly kind: 'points'; readonly mixture?: { readonly name: MixtureName; readonly mixture: GaussianMixture } }
+  | { readonly kind: 'images' }
+  | { readonly kind: 'video'; readonly frames: number; readonly size: number }
+  | { readonly kind: 'unknown' };
+
+export interface Samples {
+  /** Row-major [N, ...sampleShape]. */
+  readonly values: Float32Array;
+  readonly shape: readonly number[];
+  readonly labels: Int32Array | null;
+}
+
+export interface LoadedModel {
+  readonly kind: 'teacher' | 'student';
+  /** teacher | dmd | vanilla | sgts | phased. */
+  readonly method: string;
+  readonly sampleShape: readonly number[];
+  readonly numClasses: number;
+  readonly nfe: number;
+  readonly data: DataInfo;
+  sample(n: number, seed: number, labels: Int32Array | null | undefined, sampler?: SamplerSettings): Samples;
+  dispose(): void;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The data config a checkpoint was trained on: the teacher's own, or its teacher's (inline or by path). */
+const dataConfigOf = (meta: Readonly<Record<string, unknown>>, file: string, depth = 0): unknown => {
+  const config = meta.config;
+  if (!isRecord(config)) return undefined;
+  if (isRecord(config.data)) return config.data;
+  const teacher = config.teacher;
+  if (isRecord(teacher)) return teacher.data;
+  if (typeof teacher === 'string' && depth < 3) {
+    for (const candidate of [teacher, path.resolve(path.dirname(file), teacher)]) {
+      if (!fs.existsSync(candidate)) continue;
+      const ckpt = loadCheckpoint(candidate);
+      if (E.isRight(ckpt)) return dataConfigOf(ckpt.right.meta, candidate, depth + 1);
+    }
+  }
+  return undefined;
+};
+
+export const dataInfoOf = (data: unknown, sampleShape: readonly number[]): DataInfo => {
+  if (isRecord(data) && data.kind === 'mixture' && typeof data.name === 'string' && data.name in MIXTURES) return { kind: 'points', mixture: { name: data.name as MixtureName, mixture: MIXTURES[data.name as MixtureName] } };
+  if (isRecord(data) && data.kind === 'video') {
+    const v = resolveVideoOptions(data as never);
+    if (E.isRight(v)) return { kind: 'video', frames: v.right.frames, size: v.right.size };
+  }
+  if (sampleShape.length === 3) return { kind: 'images' };
+  if (sampleShape.length === 1 && sampleShape[0] <= 16) return { kind: 'points' };
+  return { kind: 'unknown' };
+};
+
+const read = (x: tf.Tensor, labels: tf.Tensor1D | null): Samples => {
+  const out = { values: x.dataSync() as Float32Array, shape: x.shape, labels: labels === null ? null : (labels.dataSync() as Int32Array) };
+  x.dispose();
+  labels?.dispose();
+  return out;
+};
+
+export const loadModel = (file: string): LoadedModel => {
+  const ckpt = loadCheckpoint(file);
+  if (E.isLeft(ckpt)) throw ckpt.left;
+  const meta = ckpt.right.meta;
+  if (meta.kind === 'teacher') {
+    const t = loadTeacher(file);
+    if (E.isLeft(t)) throw t.left;
+    const { model, config } = t.right;
+    const trained = (isRecord(config) && isRecord(config.sampler) ? config.sampler : {}) as SamplerSettings;
+    return {
+      kind: 'teacher',
+      method: 'teacher',
+      sampleShape: model.sampleShape,
+      numClasses: model.numClasses,
+      nfe: trained.steps ?? 40,
+      data: dataInfoOf(dataConfigOf(meta, file), model.sampleShape),
+      sample: (n, seed, labels, sampler) => {
+        const r = sampleTeacher(model, { n, seed, ...(labels !== undefined ? { labels } : {}), sampler: { ...trained, ...sampler } });
+        return read(r.x, r.labels);
+      },
+      dispose: () => model.dispose(),
+    };
+  }
+  if (meta.kind === 'student') {
+    const s = loadStudent(file);
+    if (E.isLeft(s)) throw s.left;
+    const { experts, method } = s.right;
+    const first = experts[0].expert;
+    return {
+      kind: 'student',
+      method,
+      sampleShape: first.sampleShape,
+      numClasses: first.numClasses,
+      nfe: studentNfe(experts),
+      data: dataInfoOf(dataConfigOf(meta, file), first.sampleShape),
+      sample: (n, seed, labels) => {
+        const r = sampleStudent(experts, { n, seed, ...(labels !== undefined ? { labels } : {}) });
+        return read(r.x, r.labels);
+      },
+      dispose: () => experts.forEach((e) => e.expert.dispose()),
+    };
+  }
+  throw new CheckpointError(file, `meta.kind: expected "teacher" or "student", got ${JSON.stringify(meta.kind)}`);
+};
+
+/** Labels for `n` samples of class `c` (checked against the model), or undefined (the sampler's default draw). */
+export const classLabels = (model: Pick<LoadedModel, 'numClasses'>, n: number, c: number | undefined): Int32Array | undefined => {
+  if (c === undefined) return undefined;
+  if (model.numClasses === 0) throw new UsageError('--class: the model is unconditional (trained without labels)');
+  if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) throw new UsageError(`--class: expected a class id in 0…${model.numClasses - 1}, got ${c}`);
+  return new Int32Array(n).fill(c);
+};
