@@ -1,0 +1,180 @@
+/**
+ * Reading recordings: line by line (pull, in chunks), each line decoded by io-ts at the
+ * edge. A header that does not decode refuses the whole file; a line that does not
+ * decode is an error naming its line number; a last line without its newline is a
+ * torn append from a crash: reported as an issue and skipped.
+ */
+import * as fs from 'fs';
+import * as E from 'fp-ts/Either';
+import { pipe } from 'fp-ts/function';
+import { issuesOf, formatIssues } from '../config/report';
+import { EVENT_CODECS, EVENT_TYPES, EventType, RecordedEvent, RecordingHeader, RECORDING_FORMAT, RECORDING_VERSION } from './events';
+
+export class RecordingError extends Error {
+  constructor(readonly file: string, readonly detail: string, readonly line?: number) {
+    super(`recording ${file}${line === undefined ? '' : `, line ${line}`}: ${detail}`);
+    this.name = 'RecordingError';
+  }
+}
+
+/** Something the reader skipped, with where and why. */
+export interface RecordingIssue {
+  readonly file: string;
+  readonly line: number;
+  readonly kind: 'torn' | 'corrupt';
+  readonly message: string;
+}
+
+export const formatIssue = (i: RecordingIssue): string => `recording ${i.file}, line ${i.line}: ${i.message}`;
+
+export interface RawLine {
+  readonly line: number;
+  readonly text: string;
+  /** False for a last line that lacks its newline (a torn append). */
+  readonly complete: boolean;
+  /** Byte offset of the line's first byte. */
+  readonly offset: number;
+}
+
+const CHUNK = 1 << 20;
+
+/** The lines of a file, read in 1 MiB chunks (never the whole file at once). */
+export function* rawLines(file: string): Generator<RawLine> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(CHUNK);
+    let pending: Buffer[] = [];
+    let pendingStart = 0;
+    let position = 0;
+    let line = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, CHUNK, position);
+      if (n === 0) break;
+      let start = 0;
+      for (let i = buf.indexOf(0x0a, 0); i >= 0 && i < n; i = buf.indexOf(0x0a, i + 1)) {
+        const bytes = Buffer.concat([...pending, buf.subarray(start, i)]);
+        line++;
+        yield { line, text: bytes.toString('utf8'), complete: true, offset: pendingStart };
+        pending = [];
+        start = i + 1;
+        pendingStart = position + start;
+      }
+      if (start < n) pending.push(Buffer.from(buf.subarray(start, n)));
+      position += n;
+    }
+    const rest = Buffer.concat(pending);
+    if (rest.length > 0) yield { line: line + 1, text: rest.toString('utf8'), complete: false, offset: pendingStart };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const parseJson = (file: string, l: RawLine): E.Either<RecordingError, unknown> => {
+  try {
+    return E.right(JSON.parse(l.text));
+  } catch (err) {
+    const preview = l.text.length > 60 ? `${l.text.slice(0, 57)}...` : l.text;
+    return E.left(new RecordingError(file, `not valid JSON (${(err as Error).message}): ${JSON.stringify(preview)}`, l.line));
+  }
+};
+
+export const decodeHeader = (file: string, l: RawLine | undefined): E.Either<RecordingError, RecordingHeader> => {
+  if (l === undefined) return E.left(new RecordingError(file, `empty file: expected a ${RECORDING_FORMAT} header on line 1`));
+  if (!l.complete) return E.left(new RecordingError(file, 'the header line is incomplete (torn write): the recording never started', 1));
+  return pipe(
+    parseJson(file, l),
+    E.chain((json) => {
+      const o = json as { format?: unknown; version?: unknown } | null;
+      if (typeof o !== 'object' || o === null || o.format !== RECORDING_FORMAT)
+        return E.left(new RecordingError(file, `not a ${RECORDING_FORMAT} file: header.format expected "${RECORDING_FORMAT}", got ${JSON.stringify(o?.format)}`, 1));
+      if (o.version !== RECORDING_VERSION) return E.left(new RecordingError(file, `header.version: expected ${RECORDING_VERSION}, got ${JSON.stringify(o.version)}`, 1));
+      return pipe(
+        RecordingHeader.decode(json),
+        E.mapLeft((errors) => new RecordingError(file, `corrupt header:\n${formatIssues(issuesOf(errors).map((i) => ({ ...i, path: `header.${i.path}` })))}`, 1)),
+      );
+    }),
+  );
+};
+
+/** Decodes one event line by its `type`, so errors name the fields of that event. */
+export const decodeEventLine = (file: string, l: RawLine): E.Either<RecordingError, RecordedEvent> =>
+  pipe(
+    parseJson(file, l),
+    E.chain((json) => {
+      const type = (json as { type?: unknown } | null)?.type;
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) return E.left(new RecordingError(file, `expected an event object, got ${JSON.stringify(json)}`, l.line));
+      if (typeof type !== 'string' || !(EVENT_TYPES as string[]).includes(type))
+        return E.left(new RecordingError(file, `type: expected one of ${EVENT_TYPES.join(' | ')}, got ${JSON.stringify(type)}`, l.line));
+      const codec = EVENT_CODECS[type as EventType] as unknown as { decode: (u: unknown) => E.Either<import('io-ts').Errors, RecordedEvent> };
+      return pipe(
+        codec.decode(json),
+        E.mapLeft((errors) => new RecordingError(file, `corrupt ${type} event: ${formatIssues(issuesOf(errors)).split('\n').join('; ')}`, l.line)),
+      );
+    }),
+  );
+
+export interface ReadOptions {
+  /** Called for every line skipped (a torn last line; corrupt lines when skipCorrupt). Default: a warning on stderr. */
+  readonly onIssue?: (issue: RecordingIssue) => void;
+  /** Skip (and report) corrupt lines instead of failing at the first one. */
+  readonly skipCorrupt?: boolean;
+}
+
+export const warnIssue = (i: RecordingIssue): void => {
+  process.stderr.write(`warning: ${formatIssue(i)}\n`);
+};
+
+/** Opens a recording: its decoded header and a pull iterator of its decoded events (throws RecordingError on a corrupt line). */
+export const openRecordingReader = (file: string, options: ReadOptions = {}): E.Either<RecordingError, { header: RecordingHeader; events: () => Generator<RecordedEvent> }> => {
+  if (!fs.existsSync(file)) return E.left(new RecordingError(file, 'file not found'));
+  let lines: Generator<RawLine>;
+  try {
+    lines = rawLines(file);
+  } catch (err) {
+    return E.left(new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+  }
+  const first = lines.next();
+  const header = decodeHeader(file, first.done ? undefined : first.value);
+  lines.return(undefined);
+  if (E.isLeft(header)) return header;
+  const onIssue = options.onIssue ?? warnIssue;
+  function* events(): Generator<RecordedEvent> {
+    const it = rawLines(file);
+    try {
+      it.next(); // the header
+      for (const l of it) {
+        if (l.text.trim() === '' && l.complete) continue;
+        if (!l.complete) {
+          onIssue({ file, line: l.line, kind: 'torn', message: `incomplete last line (${Buffer.byteLength(l.text)} bytes, no newline): a torn append from an interrupted run; skipped` });
+          continue;
+        }
+        const e = decodeEventLine(file, l);
+        if (E.isRight(e)) yield e.right;
+        else if (options.skipCorrupt) onIssue({ file, line: l.line, kind: 'corrupt', message: `${e.left.detail}; skipped` });
+        else throw e.left;
+      }
+    } finally {
+      it.return(undefined);
+    }
+  }
+  return E.right({ header: header.right, events });
+};
+
+/** The whole recording in memory (host data only), or the first reason it cannot be read. */
+export const readRecording = (file: string, options: ReadOptions = {}): E.Either<RecordingError, { header: RecordingHeader; events: RecordedEvent[]; issues: RecordingIssue[] }> => {
+  const issues: RecordingIssue[] = [];
+  const report = (i: RecordingIssue): void => {
+    issues.push(i);
+    options.onIssue?.(i);
+  };
+  return pipe(
+    openRecordingReader(file, { ...options, onIssue: report }),
+    E.chain(({ header, events }) => {
+      try {
+        return E.right({ header, events: [...events()], issues });
+      } catch (err) {
+        return E.left(err instanceof RecordingError ? err : new RecordingError(file, (err as Error).message));
+      }
+    }),
+  );
+};

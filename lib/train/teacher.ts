@@ -1,0 +1,222 @@
+/**
+ * Resumable, recorded teacher training: the pipeline's stream (pipelines/teacher.ts
+ * `teacherSteps`) with checkpoints every `checkpointEvery` steps, a recording tap, and
+ * exact resume.
+ *
+ * `<outDir>/teacher.ckpt` holds everything the next step depends on: the weights, Adam's
+ * full state (lib/train/adamState.ts: moments and the accumulated β powers, bit-exact),
+ * the step, the config and its hash. Random draws need no saved state: each is a pure
+ * function of (seed, phase, step, role) (lib/stream/types.ts `drawSeed`), so the "RNG
+ * position" is the step itself. The file stays a valid teacher checkpoint for
+ * `loadTeacher` at every point.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as E from 'fp-ts/Either';
+import { lastValueFrom, tap, identity } from 'rxjs';
+import { decodeOrThrow } from '../config/report';
+import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointData } from '../checkpoint/format';
+import type { NamedTensorData } from '../models/params';
+import type { StepMetrics } from '../stream/types';
+import { logMetrics } from '../operators/taps/logMetrics';
+import { splitSeed } from '../random/seed';
+import { NonFiniteWeightsError } from '../distill/checkpoint';
+import { TeacherConfig, ResolvedTeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher, TeacherResult } from '../../pipelines/teacher';
+import { configHash } from '../record/hash';
+import { record, eventOf } from '../record/record';
+import { RecordingWriter, makeHeader } from '../record/writer';
+import { readAdamState, writeAdamState } from './adamState';
+import { ResumeError, TrainingStoppedError, LastGood } from './errors';
+
+export const TEACHER_CHECKPOINT = 'teacher.ckpt';
+export const RECORDING_FILE = 'recording.ndjson';
+
+export interface TrainRunOptions {
+  /** Where teacher.ckpt (and recording.ndjson) live. */
+  readonly outDir?: string;
+  /** Continue from `<outDir>/teacher.ckpt` when it exists (and append to the recording). */
+  readonly resume?: boolean;
+  /** Resume even though the config hash differs from the checkpoint's. */
+  readonly force?: boolean;
+  /** Start over although outDir holds a checkpoint (the old recording is kept, renamed). */
+  readonly overwrite?: boolean;
+  /** Checkpoint every this many steps (default 100) and at the end. */
+  readonly checkpointEvery?: number;
+  /** Record to `<outDir>/recording.ndjson` (true) or to this path. */
+  readonly record?: boolean | string;
+  readonly fsyncEvery?: number;
+  /** Record `n` samples every `every` steps (and at the end) for plots without retraining. */
+  readonly snapshots?: { readonly n: number; readonly every?: number };
+  readonly log?: (line: string) => void;
+  readonly onStep?: (m: StepMetrics) => void;
+}
+
+export interface TeacherRunResult extends TeacherResult {
+  /** The step this process started from (0 for a fresh run). */
+  readonly from: number;
+  readonly checkpoint: string | null;
+  readonly recording: string | null;
+}
+
+// ── Checkpoint ───────────────────────────────────────────────────────────────
+
+export const RNG_NOTE = 'stateless: every draw is a pure function of (seed, phase, step, role); the step is the RNG position';
+
+const finite = (prefix: string, tensors: readonly NamedTensorData[]): NamedTensorData[] => {
+  for (const t of tensors) for (let i = 0; i < t.values.length; i++) if (!Number.isFinite(t.values[i])) throw new NonFiniteWeightsError(`${prefix}${t.name}`, i, t.values[i]);
+  return withPrefix(prefix, tensors);
+};
+
+export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; adam: readonly NamedTensorData[]; modelConfig: unknown; config: ResolvedTeacherConfig; input: unknown; step: number }): CheckpointData => ({
+  meta: {
+    kind: 'teacher',
+    modelConfig: s.modelConfig,
+    config: s.config,
+    input: s.input,
+    configHash: configHash(s.input),
+    phase: 0,
+    step: s.step,
+    complete: s.step >= s.config.steps,
+    rng: RNG_NOTE,
+  },
+  tensors: [...finite('teacher/', s.weights), ...finite('adam/teacher/', s.adam)],
+});
+
+export interface TeacherProgress {
+  readonly step: number;
+  readonly weights: NamedTensorData[];
+  readonly adam: NamedTensorData[];
+  readonly configHash: string;
+}
+
+/** Reads a resumable teacher checkpoint and checks it belongs to this config (unless forced). */
+export const readTeacherProgress = (file: string, hash: string, force = false): E.Either<Error, TeacherProgress> => {
+  const loaded = loadCheckpoint(file);
+  if (E.isLeft(loaded)) return loaded;
+  const { meta } = loaded.right;
+  const fail = (m: string) => E.left(new ResumeError(`cannot resume from ${file}: ${m}`));
+  if (meta.kind !== 'teacher') return fail(`meta.kind: expected "teacher", got ${JSON.stringify(meta.kind)}`);
+  if (typeof meta.step !== 'number' || !Number.isInteger(meta.step) || meta.step < 0) return fail(`meta.step: expected a step count, got ${JSON.stringify(meta.step)}`);
+  if (typeof meta.configHash !== 'string') return fail('it has no config hash (written by a run without resume support); start over with overwrite');
+  if (meta.configHash !== hash && !force)
+    return fail(`config hash mismatch: the checkpoint was trained with config ${meta.configHash.slice(0, 12)}…, this config is ${hash.slice(0, 12)}… (pass force to resume anyway, or overwrite to start over)`);
+  const adam = tensorsUnder(loaded.right, 'adam/teacher/');
+  if (adam.length === 0) return fail('it holds no optimiser state');
+  return E.right({ step: meta.step, weights: tensorsUnder(loaded.right, 'teacher/'), adam, configHash: meta.configHash });
+};
+
+// ── The run ──────────────────────────────────────────────────────────────────
+
+const keepAside = (file: string): void => {
+  if (fs.existsSync(file)) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+};
+
+/**
+ * Trains a teacher with checkpoints and (optionally) a recording. With `resume`, an
+ * existing `<outDir>/teacher.ckpt` is continued exactly: the final weights equal an
+ * uninterrupted run's bit for bit on the same backend. A run stopped by an error (a
+ * non-finite loss) throws TrainingStoppedError and keeps the last good checkpoint.
+ */
+export const runTeacher = async (input: unknown, options: TrainRunOptions = {}): Promise<TeacherRunResult> => {
+  const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
+  const hash = configHash(input);
+  const every = options.checkpointEvery ?? 100;
+  if (!(Number.isInteger(every) && every >= 1)) throw new RangeError(`checkpointEvery: expected a positive integer, got ${every}`);
+  const outDir = options.outDir;
+  const ckpt = outDir === undefined ? null : path.join(outDir, TEACHER_CHECKPOINT);
+  const recFile = options.record === true ? (outDir === undefined ? null : path.join(outDir, RECORDING_FILE)) : typeof options.record === 'string' ? options.record : null;
+  if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
+
+  let progress: TeacherProgress | null = null;
+  if (ckpt !== null && fs.existsSync(ckpt)) {
+    if (options.resume) {
+      const p = readTeacherProgress(ckpt, hash, options.force);
+      if (E.isLeft(p)) throw p.left;
+      progress = p.right;
+    } else if (!options.overwrite) throw new ResumeError(`${ckpt} already exists: pass resume to continue that run, or overwrite to start over`);
+  }
+  if (recFile !== null && !options.resume && fs.existsSync(recFile)) {
+    if (!options.overwrite) throw new ResumeError(`${recFile} already exists: pass resume to continue that run, or overwrite to start over`);
+    keepAside(recFile);
+  }
+
+  const { dataset, model, trainer, modelConfig } = openTeacherRun(config);
+  const from = Math.min(progress?.step ?? 0, config.steps);
+  const dispose = () => trainer.optimizer.dispose();
+  try {
+    if (progress !== null) {
+      model.params.write(progress.weights, `${ckpt}: teacher`);
+      writeAdamState(trainer.optimizer, progress.adam, trainer.variables, `${ckpt}: optimiser state`);
+    }
+  } catch (err) {
+    dispose();
+    model.dispose();
+    throw new ResumeError(`cannot resume from ${ckpt}: ${(err as Error).message}`);
+  }
+
+  const opened =
+    recFile === null ? null
+    : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, phase: 0, step: from, force: options.force }, { fsyncEvery: options.fsyncEvery })
+    : E.map((w: RecordingWriter) => {
+        if (from > 0) w.append({ type: 'resume', phase: 0, step: from });
+        return w;
+      })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: config.seed, kind: 'teacher' }), { fsyncEvery: options.fsyncEvery }));
+  if (opened !== null && E.isLeft(opened)) {
+    dispose();
+    model.dispose();
+    throw opened.left;
+  }
+  const sink = opened === null ? null : opened.right;
+
+  let lastGood: LastGood | null = progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
+  const save = (step: number): void => {
+    if (ckpt === null) return;
+    saveCheckpoint(ckpt, teacherCheckpointData({ weights: model.params.read(), adam: readAdamState(trainer.optimizer), modelConfig, config, input, step }));
+    lastGood = { file: ckpt, phase: 0, step };
+    sink?.append({ type: 'checkpoint', phase: 0, step, file: ckpt });
+    sink?.sync();
+  };
+  const snapshot = (step: number): void => {
+    const s = options.snapshots;
+    if (sink === null || s === undefined || s.n <= 0) return;
+    const { x, labels } = sampleTeacher(model, { n: s.n, seed: splitSeed(config.seed, 'snapshot', step), sampler: config.sampler });
+    const nfe = config.sampler.steps * (config.sampler.method === 'heun' ? 2 : 1);
+    sink.append(eventOf({ type: 'sample', name: 'teacher', phase: 0, step, x, labels, nfe }));
+    x.dispose();
+    labels?.dispose();
+  };
+
+  const metrics: StepMetrics[] = [];
+  try {
+    await lastValueFrom(
+      teacherSteps({ dataset, model, trainer }, config, from).pipe(
+        sink === null ? identity : record<StepMetrics>(sink),
+        logMetrics(config.logEvery, options.log),
+        tap((m) => {
+          metrics.push(m);
+          options.onStep?.(m);
+          const done = m.key.step + 1;
+          if (done < config.steps) {
+            if (options.snapshots?.every !== undefined && done % options.snapshots.every === 0) snapshot(done);
+            if (done % every === 0) save(done);
+          }
+        }),
+      ),
+      { defaultValue: null },
+    );
+    if (from < config.steps || progress === null) {
+      snapshot(config.steps);
+      save(config.steps);
+    }
+    sink?.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
+  } catch (err) {
+    sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err), phase: 0, step: from + metrics.length });
+    sink?.close();
+    dispose();
+    model.dispose();
+    throw new TrainingStoppedError(err, lastGood);
+  }
+  sink?.close();
+  dispose();
+  return { model, modelConfig, dataset, config, metrics, from, checkpoint: ckpt, recording: recFile };
+};
