@@ -13,7 +13,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import * as path from 'path';
-import { Observable, lastValueFrom, tap, toArray, filter } from 'rxjs';
+import { Observable, MonoTypeOperatorFunction, lastValueFrom, tap, toArray, filter, identity } from 'rxjs';
 import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
 import { decodeOrThrow, decodeWith, ConfigError } from '../lib/config/report';
 import { PhasedSchedule } from '../lib/phases/segment';
@@ -182,11 +182,15 @@ export const trainDistill = async (
     onStep?: (m: StepMetrics) => void;
     /** A progress checkpoint (`<outDir>/last.ckpt`) of this same config to continue from: finished phases' experts are loaded, not retrained. */
     resume?: string;
+    /** Resume although the config differs from the checkpoint's (the differences are logged). */
+    force?: boolean;
+    /** Taps the event stream (metrics and phase ends) after checkpointing: recording (lib/record), inspection. */
+    through?: MonoTypeOperatorFunction<StepMetrics | PhaseEnd<DistillState>>;
   } = {},
 ): Promise<DistillResult> => {
   const config = decodeOrThrow(DistillConfig, input, 'distill config');
   const d = { ...DISTILL_DEFAULTS, ...config };
-  const saved = options.resume === undefined ? null : openResume(options.resume, d);
+  const saved = options.resume === undefined ? null : openResume(options.resume, d, options.force ? options.log ?? (() => undefined) : undefined);
   const teacher = options.teacher ?? (saved?.teacher ? resumeTeacher(saved) : await openTeacher(config.teacher, options.log));
   const phases = resolveSchedule(scheduleFor(config));
   const makeRole = roleFactory(config.experts, d.seed);
@@ -225,6 +229,9 @@ export const trainDistill = async (
   const stopped = (err: unknown): never => {
     if (err instanceof NonFiniteLossError)
       options.log?.(`${err.message}; ${lastGood === null ? 'no checkpoint was written yet' : `last good checkpoint: ${lastGood.file} (phase ${lastGood.phase}, ${lastGood.iterations} iterations)`}`);
+    // the run owns its finished experts (and a teacher it opened itself); nobody else will free them
+    final.experts.forEach((e) => e.expert.dispose());
+    if (options.teacher === undefined) teacher.model.dispose();
     throw err;
   };
   const metrics = await lastValueFrom(
@@ -234,6 +241,7 @@ export const trainDistill = async (
         final = e.state;
         boundary(e);
       }),
+      options.through ?? identity,
       filter((e): e is StepMetrics => !isPhaseEnd(e)),
       logMetrics(d.logEvery, options.log),
       tap((m) => options.onStep?.(m)),
@@ -248,7 +256,7 @@ export const trainDistill = async (
 // ── Resume ───────────────────────────────────────────────────────────────────
 
 /** Reads a progress checkpoint and checks it was written by this same config (else the resumed run would be another run). */
-const openResume = (file: string, d: unknown): SavedDistillState => {
+const openResume = (file: string, d: unknown, forced?: (line: string) => void): SavedDistillState => {
   const saved = E.getOrElseW((e: CheckpointError) => {
     throw e;
   })(loadDistillState(file));
@@ -256,7 +264,8 @@ const openResume = (file: string, d: unknown): SavedDistillState => {
   const now = d as Record<string, unknown>;
   const ignored = new Set(['logEvery', 'checkpointEvery']);
   const differ = [...new Set([...Object.keys(before ?? {}), ...Object.keys(now)])].filter((k) => !ignored.has(k) && JSON.stringify(before?.[k]) !== JSON.stringify(now[k]));
-  if (before === undefined || differ.length > 0)
+  if (forced !== undefined && before !== undefined && differ.length > 0) forced(`resuming ${file} by force although ${differ.join(', ')} differ from the checkpoint's run`);
+  else if (before === undefined || differ.length > 0)
     throw new ConfigError(
       `resume from ${file}`,
       before === undefined ? [{ path: 'meta.config', message: 'the checkpoint does not record its config' }] : differ.map((k) => ({ path: k, message: `differs from the checkpoint's run (${JSON.stringify(before[k])} there, ${JSON.stringify(now[k])} now)` })),

@@ -4,7 +4,7 @@
  * exact resume.
  *
  * `<outDir>/teacher.ckpt` holds everything the next step depends on: the weights, Adam's
- * full state (lib/train/adamState.ts: moments and the accumulated β powers, bit-exact),
+ * full state (lib/optim/adamState.ts: moments and the accumulated β powers, bit-exact),
  * the step, the config and its hash. Random draws need no saved state: each is a pure
  * function of (seed, phase, step, role) (lib/stream/types.ts `drawSeed`), so the "RNG
  * position" is the step itself. The file stays a valid teacher checkpoint for
@@ -25,7 +25,7 @@ import { TeacherConfig, ResolvedTeacherConfig, resolveTeacherConfig, openTeacher
 import { configHash } from '../record/hash';
 import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
-import { readAdamState, writeAdamState } from './adamState';
+import { captureAdamState, restoreAdamState } from '../optim/adamState';
 import { ResumeError, TrainingStoppedError, LastGood } from './errors';
 
 export const TEACHER_CHECKPOINT = 'teacher.ckpt';
@@ -79,7 +79,7 @@ export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; 
     complete: s.step >= s.config.steps,
     rng: RNG_NOTE,
   },
-  tensors: [...finite('teacher/', s.weights), ...finite('adam/teacher/', s.adam)],
+  tensors: [...finite('teacher/', s.weights), ...finite('opt/teacher/', s.adam)],
 });
 
 export interface TeacherProgress {
@@ -100,7 +100,7 @@ export const readTeacherProgress = (file: string, hash: string, force = false): 
   if (typeof meta.configHash !== 'string') return fail('it has no config hash (written by a run without resume support); start over with overwrite');
   if (meta.configHash !== hash && !force)
     return fail(`config hash mismatch: the checkpoint was trained with config ${meta.configHash.slice(0, 12)}…, this config is ${hash.slice(0, 12)}… (pass force to resume anyway, or overwrite to start over)`);
-  const adam = tensorsUnder(loaded.right, 'adam/teacher/');
+  const adam = tensorsUnder(loaded.right, 'opt/teacher/');
   if (adam.length === 0) return fail('it holds no optimiser state');
   return E.right({ step: meta.step, weights: tensorsUnder(loaded.right, 'teacher/'), adam, configHash: meta.configHash });
 };
@@ -146,7 +146,7 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
   try {
     if (progress !== null) {
       model.params.write(progress.weights, `${ckpt}: teacher`);
-      writeAdamState(trainer.optimizer, progress.adam, trainer.variables, `${ckpt}: optimiser state`);
+      restoreAdamState(trainer.optimizer, progress.adam, trainer.variables, `${ckpt}: optimiser state`);
     }
   } catch (err) {
     dispose();
@@ -171,7 +171,7 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
   let lastGood: LastGood | null = progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
   const save = (step: number): void => {
     if (ckpt === null) return;
-    saveCheckpoint(ckpt, teacherCheckpointData({ weights: model.params.read(), adam: readAdamState(trainer.optimizer), modelConfig, config, input, step }));
+    saveCheckpoint(ckpt, teacherCheckpointData({ weights: model.params.read(), adam: captureAdamState(trainer.optimizer), modelConfig, config, input, step }));
     lastGood = { file: ckpt, phase: 0, step };
     sink?.append({ type: 'checkpoint', phase: 0, step, file: ckpt });
     sink?.sync();

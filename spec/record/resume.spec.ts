@@ -101,7 +101,7 @@ test('SIGKILL at three random points, resumed each time: final weights and Adam 
   const a = load(path.join(reference, TEACHER_CHECKPOINT));
   const b = load(path.join(outDir, TEACHER_CHECKPOINT));
   expect(b.meta.step).toBe(STEPS);
-  for (const prefix of ['teacher/', 'adam/teacher/']) {
+  for (const prefix of ['teacher/', 'opt/teacher/']) {
     const x = bytes(a, prefix);
     const y = bytes(b, prefix);
     expect([...y.keys()]).toEqual([...x.keys()]);
