@@ -3,7 +3,6 @@
  * copies of the teacher, each with its own Adam/AdamW (betas default (0, 0.999)) and
  * learning rate; and the optional generator EMA that becomes the student.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, tap, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import { openPhase, phaseSteps, phaseExpert, DistillSettings, PhaseRoles } from '../../lib/distill/segment';
