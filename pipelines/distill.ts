@@ -126,7 +126,12 @@ export const presetBoundaries = (preset: SchedulePreset): number[] => (preset ==
 export const scheduleFor = (c: DistillConfig): PhasedSchedule => {
   const d = { ...DISTILL_DEFAULTS, ...c, lr: { ...DISTILL_DEFAULTS.lr, ...c.lr } };
   const common = { lr: d.lr, updateRatio: d.updateRatio, guidance: d.guidance, margin: d.margin, renoise: d.renoise, batchSize: d.batchSize };
-  if (c.method === 'phased' && c.schedule !== undefined) return c.schedule;
+  if (c.method === 'phased' && c.schedule !== undefined) {
+    // one shift for the grids and the re-noising draws
+    if (c.shift !== undefined && c.shift !== c.schedule.shift)
+      throw new ConfigError('distill config', [{ path: 'shift', message: `must equal schedule.shift (${c.schedule.shift}) or be left out, got ${c.shift}` }]);
+    return c.schedule;
+  }
   const shifted = (u: number) => (d.shift * u) / (1 + (d.shift - 1) * u);
   if (c.method === 'phased') {
     const b = presetBoundaries(d.preset);
@@ -202,7 +207,7 @@ export const trainDistill = async (
   const settings: DistillSettings = {
     teacher: teacher.model,
     seed: d.seed,
-    shift: d.shift,
+    shift: scheduleFor(config).shift, // a phased schedule carries its own shift
     backprop: backpropFor(config.method),
     normaliser: d.normaliser,
     betas: d.betas,
