@@ -26,6 +26,8 @@ export class VelocityMlp implements VelocityModel {
   constructor(readonly config: MlpConfig) {
     this.hidden = [...(config.hidden ?? MLP_DEFAULTS.hidden)];
     this.timeEmbedDim = config.timeEmbedDim ?? MLP_DEFAULTS.timeEmbedDim;
+    // the sinusoidal embedding is sin/cos pairs: an odd width would not match the first layer
+    if (this.timeEmbedDim % 2 !== 0) throw new Error(`model.timeEmbedDim: expected an even number (sin/cos pairs), got ${this.timeEmbedDim}`);
     this.numClasses = config.numClasses ?? MLP_DEFAULTS.numClasses;
     this.sampleShape = [config.dim];
     const seed = config.seed ?? MLP_DEFAULTS.seed;
