@@ -19,15 +19,20 @@ export const isPhaseEnd = <S>(e: unknown): e is PhaseEnd<S> => typeof e === 'obj
 
 export type SegmentPipeline<S, E> = (state: S) => Observable<E | PhaseEnd<S>>;
 
-/** Runs segments in order; each starts when the previous one has completed, with its final state. */
+/**
+ * Runs segments in order; each starts when the previous one has completed, with its final state.
+ * Lazy and re-subscribable: nothing (not even segment 0) is built before subscription, and
+ * each subscription threads its own state.
+ */
 export const concatSegments = <S, E>(segments: ReadonlyArray<SegmentPipeline<S, E>>, initial: S): Observable<E | PhaseEnd<S>> => {
-  const from = (i: number, state: S): Observable<E | PhaseEnd<S>> => {
-    if (i >= segments.length) return EMPTY;
-    let leaving: { state: S } | null = null;
-    return concat(
-      segments[i](state).pipe(tap((e) => isPhaseEnd<S>(e) && (leaving = { state: e.state }))),
-      defer(() => (leaving === null ? throwError(() => new Error(`segment ${i} completed without a phaseEnd event`)) : from(i + 1, leaving.state))),
-    );
-  };
+  const from = (i: number, state: S): Observable<E | PhaseEnd<S>> =>
+    defer(() => {
+      if (i >= segments.length) return EMPTY;
+      let leaving: { state: S } | null = null;
+      return concat(
+        segments[i](state).pipe(tap((e) => isPhaseEnd<S>(e) && (leaving = { state: e.state }))),
+        defer(() => (leaving === null ? throwError(() => new Error(`segment ${i} completed without a phaseEnd event`)) : from(i + 1, leaving.state))),
+      );
+    });
   return from(0, initial);
 };

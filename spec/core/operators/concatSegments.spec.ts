@@ -42,6 +42,20 @@ describe('concatSegments', () => {
     ]);
   });
 
+  it('is lazy and re-subscribable: no segment is built before subscription, each subscription threads its own state', async () => {
+    const built: number[] = [];
+    const segment = (i: number): SegmentPipeline<number, Ev> => (state) => {
+      built.push(i);
+      return of(phaseEnd(i, state + 1));
+    };
+    const schedule = concatSegments([segment(0), segment(1)], 0);
+    expect(built).toEqual([]);
+    const runs = await Promise.all([lastValueFrom(schedule.pipe(toArray())), lastValueFrom(schedule.pipe(toArray()))]);
+    expect(runs[0]).toEqual([phaseEnd(0, 1), phaseEnd(1, 2)]);
+    expect(runs[1]).toEqual(runs[0]);
+    expect(built).toEqual([0, 1, 0, 1]);
+  });
+
   it('errors when a segment completes without a phaseEnd event', () => {
     marbles().run(({ cold, expectObservable }) => {
       const good: SegmentPipeline<number, Ev> = (s) => cold('e|', { e: phaseEnd(0, s) });
