@@ -1,0 +1,136 @@
+/**
+ * Resumable, recorded distillation: the Phased pipeline's `trainDistill` (which writes
+ * `<outDir>/last.ckpt` progress checkpoints and resumes from them exactly, see
+ * lib/distill/checkpoint.ts) with a recording tap on its event stream (metrics and phase
+ * ends) and the same outDir discipline as the teacher runner: an existing run is never
+ * overwritten unless asked, a resumed one continues its recording.
+ *
+ * Everything the next update depends on is in last.ckpt: the teacher, the frozen experts
+ * of finished phases, the running phase's generator, fake score, EMA and both Adam
+ * states, and (phase, iterations). Random draws need no saved state: each is a pure
+ * function of (seed, phase, step, role).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as E from 'fp-ts/Either';
+import { MonoTypeOperatorFunction, tap } from 'rxjs';
+import { decodeOrThrow } from '../config/report';
+import type { StepMetrics } from '../stream/types';
+import type { VelocityModel } from '../models/types';
+import type { ModelConfig } from '../models/config';
+import { isPhaseEnd, PhaseEnd } from '../phases/concat';
+import { resolveSchedule } from '../phases/resolve';
+import type { DistillState } from '../distill/segment';
+import { loadDistillState } from '../distill/checkpoint';
+import { DistillConfig, DISTILL_DEFAULTS, scheduleFor, trainDistill, DistillResult } from '../../pipelines/distill';
+import { record } from '../record/record';
+import { RecordingWriter, makeHeader } from '../record/writer';
+import { ResumeError, TrainingStoppedError, LastGood } from './errors';
+import { RECORDING_FILE } from './teacher';
+
+export const PROGRESS_CHECKPOINT = 'last.ckpt';
+export const STUDENT_CHECKPOINT = 'student.ckpt';
+
+export interface DistillRunOptions {
+  readonly outDir?: string;
+  /** Continue from `<outDir>/last.ckpt` when it exists (and append to the recording). */
+  readonly resume?: boolean;
+  /** Resume although the config differs from the checkpoint's / recording's. */
+  readonly force?: boolean;
+  /** Start over although outDir holds a run (the old recording is kept, renamed). */
+  readonly overwrite?: boolean;
+  /** Record to `<outDir>/recording.ndjson` (true) or to this path. */
+  readonly record?: boolean | string;
+  readonly fsyncEvery?: number;
+  readonly log?: (line: string) => void;
+  readonly onStep?: (m: StepMetrics) => void;
+  /** An already loaded teacher (else the config's path or inline teacher config). */
+  readonly teacher?: { model: VelocityModel; modelConfig: ModelConfig };
+}
+
+export interface DistillRunResult extends DistillResult {
+  /** Where this process started: (phase, iterations done in it). */
+  readonly from: { readonly phase: number; readonly step: number };
+  readonly recording: string | null;
+}
+
+type DistillEvent = StepMetrics | PhaseEnd<DistillState>;
+
+const keepAside = (file: string): void => {
+  if (fs.existsSync(file)) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+};
+
+export const runDistill = async (input: unknown, options: DistillRunOptions = {}): Promise<DistillRunResult> => {
+  const config = decodeOrThrow(DistillConfig, input, 'distill config');
+  const d = { ...DISTILL_DEFAULTS, ...config };
+  const phases = resolveSchedule(scheduleFor(config));
+  const outDir = options.outDir;
+  const last = outDir === undefined ? null : path.join(outDir, PROGRESS_CHECKPOINT);
+  if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
+  const recFile = options.record === true ? path.join(outDir!, RECORDING_FILE) : typeof options.record === 'string' ? options.record : null;
+
+  let from = { phase: 0, step: 0 };
+  let resumeFile: string | undefined;
+  if (last !== null && fs.existsSync(last)) {
+    if (options.resume) {
+      const saved = loadDistillState(last);
+      if (E.isLeft(saved)) throw new ResumeError(`cannot resume: ${saved.left.message}`);
+      from = { phase: saved.right.phase, step: saved.right.iterations };
+      resumeFile = last;
+    } else if (!options.overwrite) throw new ResumeError(`${last} already exists: pass resume to continue that run, or overwrite to start over`);
+  }
+  if (recFile !== null && !options.resume && fs.existsSync(recFile)) {
+    if (!options.overwrite) throw new ResumeError(`${recFile} already exists: pass resume to continue that run, or overwrite to start over`);
+    keepAside(recFile);
+  }
+  const opened =
+    recFile === null ? null
+    : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force }, { fsyncEvery: options.fsyncEvery })
+    : E.map((w: RecordingWriter) => {
+        if (from.phase > 0 || from.step > 0) w.append({ type: 'resume', ...from });
+        return w;
+      })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: d.seed, kind: config.method }), { fsyncEvery: options.fsyncEvery }));
+  if (opened !== null && E.isLeft(opened)) throw opened.left;
+  const sink = opened === null ? null : opened.right;
+
+  let lastGood: LastGood | null = resumeFile === undefined ? null : { file: resumeFile, ...from };
+  let started = false;
+  // trainDistill writes last.ckpt after every checkpointEvery-th generator update and at each inner phase boundary
+  const checkpointed = (phase: number, step: number): void => {
+    if (last === null) return;
+    lastGood = { file: last, phase, step };
+    sink?.append({ type: 'checkpoint', phase, step, file: last });
+    sink?.sync();
+  };
+  const through: MonoTypeOperatorFunction<DistillEvent> = (source) =>
+    (sink === null ? source : source.pipe(record<DistillEvent>(sink))).pipe(
+      tap((e) => {
+        started = true;
+        if (isPhaseEnd<DistillState>(e)) {
+          if (e.phase + 1 < phases.length) checkpointed(e.phase + 1, 0);
+        } else if (e.role === 'generator' && (e.key.step + 1) % d.checkpointEvery === 0) checkpointed(e.key.phase, e.key.step + 1);
+      }),
+    );
+
+  let result: DistillResult;
+  try {
+    result = await trainDistill(input, {
+      ...(outDir === undefined ? {} : { outDir }),
+      ...(resumeFile === undefined ? {} : { resume: resumeFile }),
+      ...(options.teacher === undefined ? {} : { teacher: options.teacher }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+      ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+      force: options.force === true,
+      through,
+    });
+  } catch (err) {
+    sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });
+    sink?.close();
+    // refused before the first update (bad checkpoint, config mismatch): nothing was stopped
+    if (!started) throw err;
+    throw new TrainingStoppedError(err, lastGood);
+  }
+  sink?.append({ type: 'end', status: 'complete', phase: phases.length - 1, step: phases[phases.length - 1].iterations });
+  sink?.close();
+  return { ...result, from, recording: recFile };
+};
