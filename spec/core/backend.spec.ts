@@ -7,8 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { initBackend, useBackend, defaultBackend, isBackendName } from '../../lib/backend';
 import { splitSeed } from '../../lib/random/seed';
+import { muteNodeBackendHint } from './helpers';
 
 beforeAll(async () => {
+  muteNodeBackendHint();
   await useBackend('wasm');
 });
 afterAll(async () => {

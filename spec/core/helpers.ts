@@ -20,3 +20,12 @@ export const read = (f: () => tf.Tensor): number[] => {
   x.dispose();
   return v;
 };
+
+/** Silences tfjs's one-time "install the node backend" hint that the cpu backend prints, keeping other warnings. */
+export const muteNodeBackendHint = (): void => {
+  const warn = console.warn.bind(console);
+  jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('running TensorFlow.js in Node.js')) return;
+    warn(...args);
+  });
+};

@@ -14,9 +14,10 @@ import { sampleTimesteps } from '../../lib/operators/noise/sampleTimesteps';
 import { forwardProcess } from '../../lib/operators/noise/forwardProcess';
 import { timeRange } from '../../lib/schedule/sampling';
 import { mixtureDataset } from '../../lib/data/mixtures';
-import { read, values } from './helpers';
+import { muteNodeBackendHint, read, values } from './helpers';
 
 beforeAll(async () => {
+  muteNodeBackendHint();
   await useBackend('wasm');
 });
 
