@@ -41,7 +41,8 @@ export const optimise = (trainers: Readonly<Record<string, Trainer>>, options: O
     const { value, grads } = differentiated;
     // the loss closure may have filled extras
     const extraNames = Object.keys(step.extras ?? {});
-    const names = Object.keys(grads);
+    // variableGrads lists a role's frozen (non-trainable) variables with a null gradient
+    const names = Object.keys(grads).filter((n) => grads[n] != null);
     const norm = globalNorm(names.map((n) => grads[n]));
     try {
       let numbers: number[] | null = null;

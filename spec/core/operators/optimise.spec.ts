@@ -202,6 +202,20 @@ describe('optimise', () => {
     tf.dispose([a, b]);
   });
 
+  it('skips frozen (non-trainable) variables of a role instead of failing', async () => {
+    const a = tf.variable(tf.tensor1d([1]));
+    const frozen = tf.variable(tf.tensor1d([3]), false);
+    const trainer = makeTrainer([a, frozen], { lr: 0.1 }, { lr: 0.1, betas: [0.9, 0.999] });
+    const step: LossStep = { key: key(0), role: 'w', loss: () => tf.sum(tf.mul(a, frozen)) as tf.Scalar, owned: [] };
+    const [m] = await run([step], { w: trainer });
+    // L = a·f, ∂L/∂a = f = 3: ‖g‖ = 3 over the trainable variable only
+    expect(m.gradNorm).toBeCloseTo(3, 5);
+    expectClose(values(a), adamOnHalfSquare([1], 1), 1e-5);
+    expect(values(frozen)).toEqual([3]);
+    trainer.optimizer.dispose();
+    tf.dispose([a, frozen]);
+  });
+
   it('preserves order; a NaN step errors the stream at that step (marble)', () => {
     const w = tf.variable(tf.tensor1d([1, -2]));
     const trainer = adam(w);
