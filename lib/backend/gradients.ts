@@ -25,10 +25,13 @@ const override = (kernelName: string, make: (orig: GradFunc) => GradFunc, inputs
   registered.add(kernelName);
 };
 
-/** ∂/∂a, ∂/∂b of C = op(a)·op(b) written with explicit transposes (rank 2); other ranks use the stock rule. */
+/**
+ * ∂/∂a, ∂/∂b of C = op(a)·op(b) written with explicit transposes (rank 2, wasm active);
+ * other ranks and other backends keep the stock rule (tfjs gradients are global, not per backend).
+ */
 const batchMatMulGrad = (orig: GradFunc): GradFunc => (dy, saved, attrs) => {
   const [a, b] = saved;
-  if (a.rank !== 2 || b.rank !== 2) return orig(dy, saved, attrs);
+  if (a.rank !== 2 || b.rank !== 2 || tf.getBackend() !== 'wasm') return orig(dy, saved, attrs);
   const dy2 = dy as tf.Tensor;
   const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
   if (!transposeA && !transposeB) return { a: () => plainMatMul(dy2, b, false, true), b: () => plainMatMul(a, dy2, true, false) };

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
-import { initBackend, useBackend, defaultBackend, isBackendName } from '../../lib/backend';
+import { initBackend, useBackend, defaultBackend, isBackendName, setNativeKernels, nativeKernelsActive } from '../../lib/backend';
 import { splitSeed } from '../../lib/random/seed';
 import { muteNodeBackendHint } from './helpers';
 
@@ -132,15 +132,49 @@ describe('wasm matMul gradient override', () => {
     });
   const maxDiff = (x: number[], y: number[]) => Math.max(...x.map((v, i) => Math.abs(v - y[i])));
 
-  it.each(CASES)('transposeA=$transposeA transposeB=$transposeB: wasm = cpu = float64 reference to 1e-5', async (c) => {
+  /** Runs f with the optional native BLAS kernels (lib/backend/native.ts) off, restoring them after. */
+  const withoutNative = async <T>(f: () => Promise<T> | T): Promise<T> => {
+    const was = nativeKernelsActive();
+    setNativeKernels(false);
+    try {
+      return await f();
+    } finally {
+      if (was) setNativeKernels(true);
+    }
+  };
+
+  it('the explicit-transpose override is taken only while wasm is active (and the native kernels are off)', async () => {
+    const grad = tf.getGradient('BatchMatMul')!;
+    const kernelsOfGradient = async () => {
+      const a = tf.tensor2d([[1, 2], [3, 4]]);
+      const b = tf.tensor2d([[3, 1], [4, 2]]);
+      const dy = tf.ones([2, 2]);
+      const info = await tf.profile(() => grad.gradFunc(dy, [a, b], { transposeA: false, transposeB: false }).a());
+      tf.dispose([a, b, dy]);
+      return info.kernels.map((k) => k.name);
+    };
+    try {
+      await useBackend('cpu');
+      expect(await kernelsOfGradient()).toEqual(['BatchMatMul']); // stock rule: a transposed matMul
+      await useBackend('wasm');
+      expect(await withoutNative(kernelsOfGradient)).toEqual(['Transpose', 'BatchMatMul']); // override: explicit transpose + plain matMul
+    } finally {
+      await useBackend('wasm');
+    }
+  });
+
+  it.each(CASES)('transposeA=$transposeA transposeB=$transposeB: wasm (override; and native if present) = cpu (stock) = float64 reference to 1e-5', async (c) => {
     await useBackend('wasm');
-    const onWasm = tfGrads(c);
+    const onWasm = await withoutNative(() => tfGrads(c));
+    const onWasmNative = tfGrads(c); // the same as onWasm where the native addon is absent
     await useBackend('cpu');
     const onCpu = tfGrads(c);
     await useBackend('wasm');
     const ref = reference(c);
-    expect(maxDiff(onWasm.dA, ref.dA)).toBeLessThan(1e-5);
-    expect(maxDiff(onWasm.dB, ref.dB)).toBeLessThan(1e-5);
+    for (const g of [onWasm, onWasmNative, onCpu]) {
+      expect(maxDiff(g.dA, ref.dA)).toBeLessThan(1e-5);
+      expect(maxDiff(g.dB, ref.dB)).toBeLessThan(1e-5);
+    }
     expect(maxDiff(onWasm.dA, onCpu.dA)).toBeLessThan(1e-5);
     expect(maxDiff(onWasm.dB, onCpu.dB)).toBeLessThan(1e-5);
   });
