@@ -1,8 +1,9 @@
 /**
  * `verifyRecording(file)`: re-executes a training run from its recording's header
  * config and checks that every recorded metric (loss, gradient norm, extras of every
- * update, in order) and every phase-end weight digest is reproduced exactly — bit for
- * bit, as doubles — pointing at the first update that differs if not.
+ * update, in order; wall times are not compared) and every phase-end weight digest is
+ * reproduced exactly — bit for bit, as doubles — pointing at the first update that
+ * differs if not.
  *
  * Exactness needs the same backend (checked against the header) and the same runtime:
  * wasm kernels in jest workers round some matMuls differently from a plain node process,
@@ -33,7 +34,7 @@ export interface Divergence {
   readonly phase: number;
   readonly step: number;
   readonly role: string;
-  /** "loss", "gradNorm", "extras.<name>", "role", "step", "phaseEnd.summary", or "end" (the run stopped early). */
+  /** "loss", "gradNorm", "extras.<name>", "role", "step", "phaseEnd.summary" (role "phaseEnd"), or "end" (the run stopped early, or went on). */
   readonly field: string;
   readonly recorded: unknown;
   readonly actual: unknown;
@@ -56,13 +57,16 @@ export type VerifyFailure = Divergence | RecordingError;
 
 const same = (a: unknown, b: unknown): boolean => Object.is(a, b);
 
+/** Wall-clock extras (`iterationMs`, …: names ending in "Ms") are not reproducible and not compared, like `ms`. */
+export const isTimingExtra = (name: string): boolean => /Ms$/.test(name);
+
 /** Compares one live update with its recording; the first differing field, or null. */
 export const compareMetrics = (recorded: MetricsEvent, actual: StepMetrics): { field: string; recorded: unknown; actual: unknown } | null => {
   if (recorded.key.phase !== actual.key.phase || recorded.key.step !== actual.key.step) return { field: 'step', recorded: [recorded.key.phase, recorded.key.step], actual: [actual.key.phase, actual.key.step] };
   if (recorded.role !== actual.role) return { field: 'role', recorded: recorded.role, actual: actual.role };
   if (!same(recorded.loss, actual.loss)) return { field: 'loss', recorded: recorded.loss, actual: actual.loss };
   if (!same(recorded.gradNorm, actual.gradNorm)) return { field: 'gradNorm', recorded: recorded.gradNorm, actual: actual.gradNorm };
-  for (const [k, v] of Object.entries(recorded.extras)) if (!same(v, actual.extras[k])) return { field: `extras.${k}`, recorded: v, actual: actual.extras[k] ?? null };
+  for (const [k, v] of Object.entries(recorded.extras)) if (!isTimingExtra(k) && !same(v, actual.extras[k])) return { field: `extras.${k}`, recorded: v, actual: actual.extras[k] ?? null };
   return null;
 };
 
@@ -106,26 +110,18 @@ export const verifyRecording = async (file: string, options: ReadOptions & { rea
   const complete = events.some((e: RecordedEvent) => e.type === 'end' && e.status === 'complete');
   let i = 0;
   let p = 0;
-  const diverge = (field: string, recorded: unknown, actual: unknown, at: MetricsEvent | undefined = metrics[Math.min(i, metrics.length - 1)]): Divergence => ({
-    _tag: 'Divergence',
-    file,
-    index: i,
-    phase: at?.key.phase ?? 0,
-    step: at?.key.step ?? 0,
-    role: at?.role ?? '',
-    field,
-    recorded,
-    actual,
-  });
+  const at = (m: MetricsEvent | undefined) => ({ phase: m?.key.phase ?? 0, step: m?.key.step ?? 0, role: m?.role ?? '' });
+  const diverge = (field: string, recorded: unknown, actual: unknown, where: { phase: number; step: number; role: string }): Divergence => ({ _tag: 'Divergence', file, index: i, ...where, field, recorded, actual });
   const check = (e: RunEvent): void => {
     if (isPhaseEnd<DistillState>(e)) {
       const rec = phaseEnds[p];
       if (rec === undefined) {
-        if (complete) throw new Stop(diverge('phaseEnd', null, { phase: e.phase }));
+        if (complete) throw new Stop(diverge('phaseEnd', null, { phase: e.phase }, { phase: e.phase, step: 0, role: 'phaseEnd' }));
         return;
       }
       const actual = summariseState(e.state);
-      if (rec.phase !== e.phase || canonicalJson(rec.summary) !== canonicalJson(actual)) throw new Stop(diverge('phaseEnd.summary', rec.summary, actual));
+      if (rec.phase !== e.phase || canonicalJson(rec.summary) !== canonicalJson(actual))
+        throw new Stop(diverge('phaseEnd.summary', rec.summary, actual, { phase: e.phase, step: metrics[i - 1]?.key.step ?? 0, role: 'phaseEnd' }));
       p++;
       return;
     }
@@ -133,10 +129,10 @@ export const verifyRecording = async (file: string, options: ReadOptions & { rea
     if (rec === undefined) {
       // an interrupted recording: everything it holds matched
       if (!complete) throw new Stop(null);
-      throw new Stop(diverge('end', 'no more updates', { phase: e.key.phase, step: e.key.step, role: e.role }));
+      throw new Stop(diverge('end', 'no more updates', { phase: e.key.phase, step: e.key.step, role: e.role }, at(e as unknown as MetricsEvent)));
     }
     const d = compareMetrics(rec, e);
-    if (d !== null) throw new Stop(diverge(d.field, d.recorded, d.actual, rec));
+    if (d !== null) throw new Stop(diverge(d.field, d.recorded, d.actual, at(rec)));
     i++;
   };
   try {
@@ -146,6 +142,6 @@ export const verifyRecording = async (file: string, options: ReadOptions & { rea
     if (stop === null) return E.left(new RecordingError(file, `re-executing the run failed: ${(err as Error).message}`));
     if (stop.divergence !== null) return E.left(stop.divergence);
   }
-  if (i < metrics.length) return E.left(diverge('end', `${metrics.length - i} more updates`, 'the run ended'));
+  if (i < metrics.length) return E.left(diverge('end', `${metrics.length - i} more updates`, 'the run ended', at(metrics[i])));
   return E.right({ file, updates: i, phaseEnds: p, complete, backend: header.backend });
 };
