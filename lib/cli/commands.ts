@@ -1,7 +1,10 @@
 /** The subcommands, in the order `--help` lists them. */
 import type { Command } from './command';
+import { runCommand } from './run';
 import { validateCommand } from './validate';
+import { trainCommand } from './train';
 import { sampleCommand } from './sample';
 import { evalCommand } from './eval';
+import { reportCommand } from './report';
 
-export const COMMANDS: readonly Command[] = [validateCommand, sampleCommand, evalCommand] as unknown as readonly Command[];
+export const COMMANDS: readonly Command[] = [runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, reportCommand] as unknown as readonly Command[];

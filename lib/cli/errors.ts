@@ -27,6 +27,8 @@ const BAD_PATH_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR
 
 export const exitCodeOf = (err: unknown): number => {
   if (!(err instanceof Error)) return EXIT_INTERNAL;
+  // a run stopped by an error keeps its last good checkpoint; the code is the cause's
+  if (err.name === 'TrainingStoppedError' && 'reason' in err) return exitCodeOf((err as { reason: unknown }).reason);
   if (BAD_INPUT_ERRORS.has(err.name)) return EXIT_BAD_INPUT;
   const code = (err as NodeJS.ErrnoException).code;
   return code !== undefined && BAD_PATH_CODES.has(code) ? EXIT_BAD_INPUT : EXIT_INTERNAL;

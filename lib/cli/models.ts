@@ -45,18 +45,17 @@ export interface LoadedModel {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The data config a checkpoint was trained on: the teacher's own, or its teacher's (inline or by path). */
-const dataConfigOf = (meta: Readonly<Record<string, unknown>>, file: string, depth = 0): unknown => {
-  const config = meta.config;
+/** The data config a run config trains on: a teacher config's own, or its teacher's (inline, or by checkpoint path relative to the cwd or to `file`). */
+export const dataConfigOf = (config: unknown, file?: string, depth = 0): unknown => {
   if (!isRecord(config)) return undefined;
   if (isRecord(config.data)) return config.data;
   const teacher = config.teacher;
   if (isRecord(teacher)) return teacher.data;
   if (typeof teacher === 'string' && depth < 3) {
-    for (const candidate of [teacher, path.resolve(path.dirname(file), teacher)]) {
+    for (const candidate of [teacher, ...(file === undefined ? [] : [path.resolve(path.dirname(file), teacher)])]) {
       if (!fs.existsSync(candidate)) continue;
       const ckpt = loadCheckpoint(candidate);
-      if (E.isRight(ckpt)) return dataConfigOf(ckpt.right.meta, candidate, depth + 1);
+      if (E.isRight(ckpt)) return dataConfigOf(ckpt.right.meta.config, candidate, depth + 1);
     }
   }
   return undefined;
@@ -95,7 +94,7 @@ export const loadModel = (file: string): LoadedModel => {
       sampleShape: model.sampleShape,
       numClasses: model.numClasses,
       nfe: trained.steps ?? 40,
-      data: dataInfoOf(dataConfigOf(meta, file), model.sampleShape),
+      data: dataInfoOf(dataConfigOf(meta.config, file), model.sampleShape),
       sample: (n, seed, labels, sampler) => {
         const r = sampleTeacher(model, { n, seed, ...(labels !== undefined ? { labels } : {}), sampler: { ...trained, ...sampler } });
         return read(r.x, r.labels);
@@ -114,7 +113,7 @@ export const loadModel = (file: string): LoadedModel => {
       sampleShape: first.sampleShape,
       numClasses: first.numClasses,
       nfe: studentNfe(experts),
-      data: dataInfoOf(dataConfigOf(meta, file), first.sampleShape),
+      data: dataInfoOf(dataConfigOf(meta.config, file), first.sampleShape),
       sample: (n, seed, labels) => {
         const r = sampleStudent(experts, { n, seed, ...(labels !== undefined ? { labels } : {}) });
         return read(r.x, r.labels);

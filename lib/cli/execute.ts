@@ -1,0 +1,56 @@
+/**
+ * Shared by `run` and `train`: start the backend, show progress, run the pipeline into
+ * its directory, rebuild the report from the recording, say where everything is.
+ */
+import * as path from 'path';
+import { Subject } from 'rxjs';
+import type { StepMetrics } from '../stream/types';
+import { progress } from './progress';
+import { runPipeline, PipelineRunResult } from './runPipeline';
+import { buildReport } from './runReport';
+import type { LoadedConfig } from './loadConfig';
+import type { Io } from './command';
+import { TEACHER_DEFAULTS } from '../../pipelines/teacher';
+import { scheduleFor, DistillConfig } from '../../pipelines/distill';
+import { resolveSchedule } from '../phases/resolve';
+
+export interface ExecuteOptions {
+  readonly outDir: string;
+  readonly resume: boolean;
+  readonly overwrite: boolean;
+  readonly force: boolean;
+  readonly verbose: boolean;
+  /** Skip the report (figures) after the run. */
+  readonly noReport?: boolean;
+}
+
+/** Iterations of each phase: the progress bars' totals. */
+export const phaseTotals = (loaded: LoadedConfig): number[] => {
+  if (loaded.kind === 'teacher') return [(loaded.config as { steps?: number }).steps ?? TEACHER_DEFAULTS.steps];
+  return resolveSchedule(scheduleFor(loaded.config as DistillConfig)).map((p) => p.iterations);
+};
+
+export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): Promise<PipelineRunResult> => {
+  const steps = new Subject<StepMetrics>();
+  const bar = steps.pipe(progress({ write: io.stderr, tty: io.stderrIsTTY, columns: io.columns, totals: phaseTotals(loaded), label: loaded.method })).subscribe({ error: () => undefined });
+  // metric lines (every logEvery) only with --verbose: the progress display already shows losses
+  const log = o.verbose ? (line: string) => io.stderr(`${io.stderrIsTTY ? '\r\x1b[2K' : ''}${line}\n`) : () => undefined;
+  let result: PipelineRunResult;
+  try {
+    result = await runPipeline(loaded, { outDir: o.outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, log, onStep: (m) => steps.next(m) });
+    steps.complete();
+  } catch (err) {
+    steps.error(err);
+    throw err;
+  } finally {
+    bar.unsubscribe();
+  }
+  const resumed = result.resumedFrom > 0 ? ` (resumed at step ${result.resumedFrom})` : '';
+  io.stderr(`${loaded.method}: trained in ${result.seconds.toFixed(1)} s${resumed}\n`);
+  io.stdout(`checkpoint: ${result.checkpoint}\nrecording:  ${result.recording}\n`);
+  if (!o.noReport) {
+    const report = await buildReport(o.outDir, result.recording);
+    io.stdout(`report:     ${path.join(o.outDir, 'report.md')}\n${report.files.filter((f) => f.endsWith('.png')).map((f) => `figure:     ${f}\n`).join('')}`);
+  }
+  return result;
+};

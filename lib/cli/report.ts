@@ -1,0 +1,23 @@
+/** `phased-dmd report <run-dir>`: rebuild report.md, metrics.json and the figures from the run's recording. */
+import { defineCommand } from './command';
+import { str } from './args';
+import { buildReport } from './runReport';
+
+export const reportCommand = defineCommand({
+  name: 'report',
+  summary: 'Rebuild a run’s report (report.md, metrics.json, figures/) from its recording, without retraining.',
+  args: '<run-dir>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    recording: str('the recording to read (default <run-dir>/recording.ndjson)', 'file'),
+  },
+  description: 'Works on finished, failed and interrupted runs alike (a torn last line is reported and skipped).',
+  examples: ['phased-dmd report runs/phased'],
+  run: async ({ options: o, positionals }, io) => {
+    const report = await buildReport(positionals[0], o.recording);
+    for (const i of report.summary.issues) io.stderr(`warning: recording ${i.file}, line ${i.line}: ${i.message}\n`);
+    io.stdout(`${report.files.join('\n')}\n`);
+    io.stderr(`${report.summary.status} run, ${report.summary.events} events; report rebuilt\n`);
+    return 0;
+  },
+});
