@@ -1,14 +1,15 @@
 /** Energy distance between two sample sets (Székely & Rizzo). */
-import { atLeastRows, f64, sqDist, type Rows } from './points';
+import { atLeastRows, pairDistances, type PairDistances, type Rows } from './points';
 
-/** E‖a_i − b_j‖ over all pairs (i, j), including i = j when a = b. */
-const meanPairDistance = (a: Float64Array, b: Float64Array, dim: number): number => {
-  const n = a.length / dim;
-  const m = b.length / dim;
+/** Mean of √d over all entries of a squared-distance matrix. */
+const meanSqrt = (d: Float64Array): number => {
   let s = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) s += Math.sqrt(sqDist(a, i, b, j, dim));
-  return s / (n * m);
+  for (let i = 0; i < d.length; i++) s += Math.sqrt(d[i]);
+  return s / d.length;
 };
+
+/** Energy distance from precomputed squared distances (see energyDistance). */
+export const energyFromDistances = (d: PairDistances): number => Math.max(0, 2 * meanSqrt(d.ab) - meanSqrt(d.aa) - meanSqrt(d.bb));
 
 /**
  * Energy distance (the squared form, a V-statistic over all pairs):
@@ -19,7 +20,5 @@ const meanPairDistance = (a: Float64Array, b: Float64Array, dim: number): number
 export const energyDistance = (x: Rows, y: Rows, dim: number): number => {
   atLeastRows(x, dim, 1, 'energyDistance x');
   atLeastRows(y, dim, 1, 'energyDistance y');
-  const a = f64(x);
-  const b = f64(y);
-  return Math.max(0, 2 * meanPairDistance(a, b, dim) - meanPairDistance(a, a, dim) - meanPairDistance(b, b, dim));
+  return energyFromDistances(pairDistances(x, y, dim));
 };

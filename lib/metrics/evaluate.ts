@@ -9,16 +9,16 @@
  * classifier features.
  */
 import { modeReport } from './mixture';
-import { energyDistance } from './energy';
-import { medianHeuristic, mmd2Rbf } from './mmd';
+import { energyFromDistances } from './energy';
+import { medianHeuristic, mmd2FromDistances, pooledMedianHeuristic } from './mmd';
 import { slicedWasserstein } from './sliced';
-import { precisionRecall, densityCoverage } from './knn';
+import { precisionRecallFromDistances, densityCoverageFromDistances } from './knn';
 import { vendiCosine, vendiRbf } from './vendi';
 import { frechetDistanceOfSamples } from './linalg';
 import { meanPairwiseCosine, meanPairwiseDistance, type PerClass } from './diversity';
 import { motionReport, type ClipDims, type MotionReport } from './motion';
 import type { FeatureClassifier } from './classifier';
-import { concatRows, MetricError, strideRows, type Rows } from './points';
+import { MetricError, pairDistances, strideRows, type Rows } from './points';
 import type { GaussianMixture } from '../data/types';
 import type { Seed } from '../random/seed';
 
@@ -104,17 +104,18 @@ export const evaluateSamples = (samples: SampleSet, reference: SampleSet | null,
   }
   if (ys !== null) {
     if (n < 2 || ref!.n < 2) throw new MetricError(`evaluateSamples: distances need at least 2 samples and 2 reference samples, got ${n} and ${ref!.n}`);
-    const bandwidth = medianHeuristic(concatRows(xs, ys), dim);
+    const d = pairDistances(ys, xs, dim); // reference first: it is the "real" set of the k-NN metrics
+    const bandwidth = pooledMedianHeuristic(d);
     out.distances = {
-      energy: energyDistance(xs, ys, dim),
-      mmd2: mmd2Rbf(xs, ys, dim, bandwidth),
+      energy: energyFromDistances(d),
+      mmd2: mmd2FromDistances(d, bandwidth),
       mmdBandwidth: bandwidth,
       slicedWasserstein: slicedWasserstein(xs, ys, dim, { seed }),
       slicedSeed: seed,
       frechet: dim <= (opts.maxFrechetDim ?? 256) ? frechetDistanceOfSamples(xs, ys, dim) : null,
     };
     // k-NN radii need more than k = 5 points per set
-    if (xs.length / dim > 5 && ys.length / dim > 5) out.knn = { ...precisionRecall(ys, xs, dim), ...densityCoverage(ys, xs, dim) };
+    if (d.n > 5 && d.m > 5) out.knn = { ...precisionRecallFromDistances(d), ...densityCoverageFromDistances(d) };
   }
   if (clf !== undefined) {
     const labels = samples.labels ?? null;

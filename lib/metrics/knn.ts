@@ -1,14 +1,14 @@
 /**
  * k-nearest-neighbour manifold metrics: precision/recall (Kynkäänniemi et al. 2019) and
  * density/coverage (Naeem et al. 2020). Balls are closed (‖·‖ ≤ radius), so a sample that
- * coincides with a reference point always lies in that point's ball.
+ * coincides with a reference point always lies in that point's ball. The *FromDistances
+ * forms take precomputed squared distances with the real (reference) set first.
  */
-import { atLeastRows, MetricError, pairwiseSqDist, type Rows } from './points';
+import { atLeastRows, MetricError, pairDistances, type PairDistances, type Rows } from './points';
 
-/** r_k(a_i)² = squared distance from each row of a to its k-th nearest other row of a (squared: ties compare exactly). */
-const kthNeighbourSqRadii = (a: Rows, dim: number, k: number): Float64Array => {
-  const n = atLeastRows(a, dim, k + 1, `kNN radii (k = ${k})`);
-  const d = pairwiseSqDist(a, a, dim);
+/** r_k² per row of a square [n, n] squared-distance matrix: its k-th smallest off-diagonal entry (squared: ties compare exactly). */
+const kthSqRadii = (d: Float64Array, n: number, k: number): Float64Array => {
+  if (n < k + 1) throw new MetricError(`kNN radii (k = ${k}): need at least ${k + 1} samples, got ${n}`);
   const out = new Float64Array(n);
   const row = new Float64Array(n - 1);
   for (let i = 0; i < n; i++) {
@@ -21,33 +21,38 @@ const kthNeighbourSqRadii = (a: Rows, dim: number, k: number): Float64Array => {
 };
 
 /** r_k(a_i) = distance from each row of a to its k-th nearest other row of a. */
-export const kthNeighbourRadii = (a: Rows, dim: number, k: number): Float64Array => kthNeighbourSqRadii(a, dim, k).map(Math.sqrt);
+export const kthNeighbourRadii = (a: Rows, dim: number, k: number): Float64Array => {
+  const n = atLeastRows(a, dim, 1, 'kNN radii');
+  return kthSqRadii(pairDistances(a, [], dim).aa, n, k).map(Math.sqrt);
+};
 
 const checkK = (k: number): void => {
   if (!Number.isInteger(k) || k < 1) throw new MetricError(`k must be a positive integer, got ${k}`);
 };
 
-/**
- * Counts, for each query row q_j, how many balls B(a_i, r_k(a_i)) contain it.
- * Returns an Int32Array of length M (queries).
- */
-const ballCounts = (a: Rows, sqRadii: Float64Array, q: Rows, dim: number): Int32Array => {
-  const n = sqRadii.length;
-  const m = q.length / dim;
-  const d = pairwiseSqDist(q, a, dim);
-  const out = new Int32Array(m);
+/** Improved precision/recall from squared distances, real = first set (see precisionRecall). */
+export const precisionRecallFromDistances = (d: PairDistances, k = 3): { precision: number; recall: number } => {
+  checkK(k);
+  const { n, m, ab } = d;
+  const rReal = kthSqRadii(d.aa, n, k);
+  const rFake = kthSqRadii(d.bb, m, k);
+  let precise = 0;
   for (let j = 0; j < m; j++) {
-    let c = 0;
-    for (let i = 0; i < n; i++) if (d[j * n + i] <= sqRadii[i]) c++;
-    out[j] = c;
+    for (let i = 0; i < n; i++)
+      if (ab[i * m + j] <= rReal[i]) {
+        precise++;
+        break;
+      }
   }
-  return out;
-};
-
-/** Share of rows of `q` inside the k-NN manifold of `a` (the union of its k-NN balls). */
-const manifoldShare = (a: Rows, q: Rows, dim: number, k: number): number => {
-  const counts = ballCounts(a, kthNeighbourSqRadii(a, dim, k), q, dim);
-  return counts.reduce((s, c) => s + (c > 0 ? 1 : 0), 0) / counts.length;
+  let recalled = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++)
+      if (ab[i * m + j] <= rFake[j]) {
+        recalled++;
+        break;
+      }
+  }
+  return { precision: precise / m, recall: recalled / n };
 };
 
 /**
@@ -60,7 +65,27 @@ export const precisionRecall = (real: Rows, fake: Rows, dim: number, k = 3): { p
   checkK(k);
   atLeastRows(fake, dim, k + 1, 'precisionRecall fake');
   atLeastRows(real, dim, k + 1, 'precisionRecall real');
-  return { precision: manifoldShare(real, fake, dim, k), recall: manifoldShare(fake, real, dim, k) };
+  return precisionRecallFromDistances(pairDistances(real, fake, dim), k);
+};
+
+/** Density/coverage from squared distances, real = first set (see densityCoverage). */
+export const densityCoverageFromDistances = (d: PairDistances, k = 5): { density: number; coverage: number } => {
+  checkK(k);
+  const { n, m, ab } = d;
+  const sqRadii = kthSqRadii(d.aa, n, k);
+  let inside = 0;
+  let covered = 0;
+  for (let i = 0; i < n; i++) {
+    const r2 = sqRadii[i];
+    let any = false;
+    for (let j = 0; j < m; j++)
+      if (ab[i * m + j] <= r2) {
+        inside++;
+        any = true;
+      }
+    if (any) covered++;
+  }
+  return { density: inside / (k * m), coverage: covered / n };
 };
 
 /**
@@ -70,21 +95,7 @@ export const precisionRecall = (real: Rows, fake: Rows, dim: number, k = 3): { p
  */
 export const densityCoverage = (real: Rows, fake: Rows, dim: number, k = 5): { density: number; coverage: number } => {
   checkK(k);
-  const n = atLeastRows(real, dim, k + 1, 'densityCoverage real');
-  const m = atLeastRows(fake, dim, 1, 'densityCoverage fake');
-  const sqRadii = kthNeighbourSqRadii(real, dim, k);
-  const d = pairwiseSqDist(real, fake, dim);
-  let inside = 0;
-  let covered = 0;
-  for (let i = 0; i < n; i++) {
-    const r2 = sqRadii[i];
-    let any = false;
-    for (let j = 0; j < m; j++)
-      if (d[i * m + j] <= r2) {
-        inside++;
-        any = true;
-      }
-    if (any) covered++;
-  }
-  return { density: inside / (k * m), coverage: covered / n };
+  atLeastRows(real, dim, k + 1, 'densityCoverage real');
+  atLeastRows(fake, dim, 1, 'densityCoverage fake');
+  return densityCoverageFromDistances(pairDistances(real, fake, dim), k);
 };

@@ -1,14 +1,23 @@
 /** Maximum mean discrepancy with a Gaussian (RBF) kernel. */
-import { MetricError, atLeastRows, concatRows, f64, median, sqDist, strideRows, type Rows } from './points';
+import { MetricError, atLeastRows, median, pairDistances, sqDist, strideRows, type PairDistances, type Rows } from './points';
 
-/** Rows used for the median heuristic: the median of all pairs of 1000 points is already stable. */
+/** Rows used by medianHeuristic: the median of all pairs of 1000 points is already stable. */
 const MEDIAN_POINTS = 1000;
 
 /**
- * Median heuristic bandwidth: σ = median_{i<j} ‖z_i − z_j‖ over the pooled sample Z
- * (at most 1000 rows, taken at an even stride). When more than half the pairs coincide
- * (median 0) it falls back to the mean pairwise distance, and to 1 when all points coincide,
- * so the kernel stays defined.
+ * Median of pairwise distances with fallbacks: when more than half the pairs coincide
+ * (median 0) the mean distance, and 1 when all points coincide, so the kernel stays defined.
+ */
+const bandwidthOf = (distances: Float64Array): number => {
+  const med = median(distances);
+  if (med > 0) return med;
+  const mean = distances.reduce((a, b) => a + b, 0) / distances.length;
+  return mean > 0 ? mean : 1;
+};
+
+/**
+ * Median heuristic bandwidth: σ = median_{i<j} ‖z_i − z_j‖ over the sample Z (at most 1000
+ * rows, taken at an even stride), with the fallbacks of bandwidthOf.
  */
 export const medianHeuristic = (z: Rows, dim: number): number => {
   const s = strideRows(z, dim, MEDIAN_POINTS);
@@ -16,26 +25,39 @@ export const medianHeuristic = (z: Rows, dim: number): number => {
   const d = new Float64Array((n * (n - 1)) / 2);
   let k = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) d[k++] = Math.sqrt(sqDist(s, i, s, j, dim));
-  const med = median(d);
-  if (med > 0) return med;
-  const mean = d.reduce((a, b) => a + b, 0) / d.length;
-  return mean > 0 ? mean : 1;
+  return bandwidthOf(d);
+};
+
+/** Median heuristic over every pair of the pooled sample X ∪ Y, from precomputed distances. */
+export const pooledMedianHeuristic = (d: PairDistances): number => {
+  const { n, m } = d;
+  const all = new Float64Array((n * (n - 1)) / 2 + (m * (m - 1)) / 2 + n * m);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) all[k++] = Math.sqrt(d.aa[i * n + j]);
+  for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) all[k++] = Math.sqrt(d.bb[i * m + j]);
+  for (let i = 0; i < n * m; i++) all[k++] = Math.sqrt(d.ab[i]);
+  return bandwidthOf(all);
 };
 
 /** k(a, b) = exp(−‖a − b‖² / (2σ²)). */
 export const rbfKernel = (sqDistance: number, sigma: number): number => Math.exp(-sqDistance / (2 * sigma * sigma));
 
-/** Mean of k(a_i, b_j) over pairs; `distinct` drops i = j (a = b). */
-const meanKernel = (a: Float64Array, b: Float64Array, dim: number, sigma: number, distinct: boolean): number => {
-  const n = a.length / dim;
-  const m = b.length / dim;
+/** Mean kernel over a squared-distance matrix; `square` drops its diagonal (i = j). */
+const meanKernel = (d: Float64Array, rows: number, cols: number, sigma: number, square: boolean): number => {
   let s = 0;
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < m; j++) {
-      if (distinct && i === j) continue;
-      s += rbfKernel(sqDist(a, i, b, j, dim), sigma);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) {
+      if (square && i === j) continue;
+      s += rbfKernel(d[i * cols + j], sigma);
     }
-  return s / (distinct ? n * (n - 1) : n * m);
+  return s / (square ? rows * (rows - 1) : rows * cols);
+};
+
+/** Unbiased MMD² from precomputed squared distances (see mmd2Rbf); σ defaults to the pooled median heuristic. */
+export const mmd2FromDistances = (d: PairDistances, sigma: number = pooledMedianHeuristic(d)): number => {
+  if (d.n < 2 || d.m < 2) throw new MetricError(`mmd2: need at least 2 samples in each set, got ${d.n} and ${d.m}`);
+  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new MetricError(`mmd2Rbf: bandwidth sigma must be a positive finite number, got ${sigma}`);
+  return meanKernel(d.aa, d.n, d.n, sigma, true) + meanKernel(d.bb, d.m, d.m, sigma, true) - 2 * meanKernel(d.ab, d.n, d.m, sigma, false);
 };
 
 /**
@@ -43,13 +65,10 @@ const meanKernel = (a: Float64Array, b: Float64Array, dim: number, sigma: number
  *   MMD²_u = 1/(N(N−1)) Σ_{i≠j} k(x_i, x_j) + 1/(M(M−1)) Σ_{i≠j} k(y_i, y_j) − 2/(NM) Σ_{i,j} k(x_i, y_j).
  * Unbiased, so it can be slightly negative when the distributions match
  * (for Y = X it is exactly (2/N)·(mean_{i≠j} k(x_i, x_j) − 1)).
- * σ defaults to the median heuristic on the pooled sample.
+ * σ defaults to the median heuristic over all pairs of the pooled sample X ∪ Y.
  */
-export const mmd2Rbf = (x: Rows, y: Rows, dim: number, sigma: number = medianHeuristic(concatRows(x, y), dim)): number => {
+export const mmd2Rbf = (x: Rows, y: Rows, dim: number, sigma?: number): number => {
   atLeastRows(x, dim, 2, 'mmd2Rbf x');
   atLeastRows(y, dim, 2, 'mmd2Rbf y');
-  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new MetricError(`mmd2Rbf: bandwidth sigma must be a positive finite number, got ${sigma}`);
-  const a = f64(x);
-  const b = f64(y);
-  return meanKernel(a, a, dim, sigma, true) + meanKernel(b, b, dim, sigma, true) - 2 * meanKernel(a, b, dim, sigma, false);
+  return mmd2FromDistances(pairDistances(x, y, dim), sigma);
 };

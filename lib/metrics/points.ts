@@ -56,6 +56,38 @@ export const pairwiseSqDist = (x: Rows, y: Rows, dim: number): Float64Array => {
   return out;
 };
 
+/** Squared distances within and between two sets a [N, D], b [M, D]: computed once, shared by several metrics. */
+export interface PairDistances {
+  readonly n: number;
+  readonly m: number;
+  /** ‖a_i − a_j‖², [N, N]. */
+  readonly aa: Float64Array;
+  /** ‖b_i − b_j‖², [M, M]. */
+  readonly bb: Float64Array;
+  /** ‖a_i − b_j‖², [N, M]. */
+  readonly ab: Float64Array;
+}
+
+/** Symmetric [N, N] squared distances of one set (upper triangle mirrored). */
+const selfSqDist = (a: Float64Array, n: number, dim: number): Float64Array => {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) {
+      const d = sqDist(a, i, a, j, dim);
+      out[i * n + j] = d;
+      out[j * n + i] = d;
+    }
+  return out;
+};
+
+export const pairDistances = (a: Rows, b: Rows, dim: number): PairDistances => {
+  const n = asRows(a, dim, 'first set');
+  const m = asRows(b, dim, 'second set');
+  const fa = f64(a);
+  const fb = f64(b);
+  return { n, m, aa: selfSqDist(fa, n, dim), bb: selfSqDist(fb, m, dim), ab: pairwiseSqDist(fa, fb, dim) };
+};
+
 /** Deterministic subsample: at most `max` rows, taken at an even stride (keeps metrics O(max²)). */
 export const strideRows = (x: Rows, dim: number, max: number): Float64Array => {
   const n = asRows(x, dim, 'strideRows');
