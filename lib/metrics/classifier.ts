@@ -259,3 +259,19 @@ export const loadClassifier = (file: string): E.Either<CheckpointError, FeatureC
       return E.right(clf);
     }),
   );
+
+/**
+ * The classifier cached at `file` when it was trained on a dataset of the same name (meta.trainedOn),
+ * else a fresh one trained with `opts` and saved there. Pipelines call this so the minutes of
+ * training happen once per machine.
+ */
+export const loadOrTrainClassifier = (file: string, dataset: Dataset, opts: TrainClassifierOptions = {}): { classifier: FeatureClassifier; trained: boolean } => {
+  const cached = loadCheckpoint(file);
+  if (E.isRight(cached) && cached.right.meta.trainedOn === dataset.name) {
+    const clf = loadClassifier(file);
+    if (E.isRight(clf)) return { classifier: clf.right, trained: false };
+  }
+  const r = trainFeatureClassifier(dataset, opts);
+  saveClassifier(file, r.classifier, { trainedOn: dataset.name, steps: opts.steps ?? 1500, seconds: r.seconds });
+  return { classifier: r.classifier, trained: true };
+};

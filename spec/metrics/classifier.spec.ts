@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { saveCheckpoint } from '../../lib/checkpoint/format';
-import { trainFeatureClassifier, loadClassifier, saveClassifier, classifierAccuracy, crossEntropy, avgPool2, FeatureClassifier, type EnumerableDataset } from '../../lib/metrics/classifier';
+import { trainFeatureClassifier, loadOrTrainClassifier, loadClassifier, saveClassifier, classifierAccuracy, crossEntropy, avgPool2, FeatureClassifier, type EnumerableDataset } from '../../lib/metrics/classifier';
 import { splitSeed, uniformStream, randomInts } from '../../lib/random/seed';
 import type { DataBatch } from '../../lib/data/types';
 
@@ -104,6 +104,18 @@ describe('trainFeatureClassifier', () => {
     expect(a.classifier.features(x)).toEqual(b.classifier.features(x));
     a.classifier.dispose();
     b.classifier.dispose();
+  });
+
+  it('loadOrTrainClassifier trains once per dataset name and reuses the saved file', () => {
+    const file = path.join(tmp, 'cached.ckpt');
+    const opts = { steps: 2, batchSize: 4, channels: [2, 2] as const, featureDim: 4 };
+    const first = loadOrTrainClassifier(file, quadrantDataset(1, 100), opts);
+    const again = loadOrTrainClassifier(file, quadrantDataset(1, 100), opts);
+    const other = loadOrTrainClassifier(file, quadrantDataset(5, 100), opts);
+    expect([first.trained, again.trained, other.trained]).toEqual([true, false, true]);
+    const x = new Float32Array(64).fill(0.2);
+    expect(again.classifier.features(x)).toEqual(first.classifier.features(x));
+    [first, again, other].forEach((r) => r.classifier.dispose());
   });
 
   it('refuses non-image datasets; loading reports a wrong file kind', () => {
