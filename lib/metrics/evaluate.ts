@@ -68,6 +68,8 @@ export interface Evaluation {
   readonly motion?: MotionReport & { readonly reference: MotionReport | null };
 }
 
+const f32 = (x: Rows): Float32Array => (x instanceof Float32Array ? x : Float32Array.from(x as ArrayLike<number>));
+
 const rowDim = (s: SampleSet, what: string): { n: number; dim: number } => {
   if (s.shape.length < 2) throw new MetricError(`${what}.shape: expected [N, ...sampleShape], got [${s.shape.join(', ')}]`);
   const n = s.shape[0];
@@ -85,7 +87,7 @@ export const evaluateSamples = (samples: SampleSet, reference: SampleSet | null,
   const maxPoints = opts.maxPoints ?? 1000;
   const seed = opts.seed ?? 0;
   const clf = opts.classifier;
-  const toSpace = (s: SampleSet): Rows => (clf === undefined ? s.values : clf.features(Float32Array.from(s.values as ArrayLike<number>)));
+  const toSpace = (s: SampleSet): Rows => (clf === undefined ? s.values : clf.features(f32(s.values)));
   const dim = clf === undefined ? rawDim : clf.featureDim;
   const x = toSpace(samples);
   const xs = strideRows(x, dim, maxPoints);
@@ -99,7 +101,7 @@ export const evaluateSamples = (samples: SampleSet, reference: SampleSet | null,
     vendi: clf !== undefined ? { score: vendiCosine(xs, dim), kernel: 'cosine' } : { score: vendiRbf(xs, dim, { sigma: medianHeuristic(ys ?? xs, dim) }), kernel: 'rbf' },
   };
   if (opts.mixture !== undefined) {
-    const m = modeReport(Float32Array.from(samples.values as ArrayLike<number>), rawDim, opts.mixture);
+    const m = modeReport(f32(samples.values), rawDim, opts.mixture);
     out.mixture = { modesCovered: m.modesCovered, numModes: m.numModes, highQualityPercent: m.highQualityPercent };
   }
   if (ys !== null) {
@@ -121,7 +123,7 @@ export const evaluateSamples = (samples: SampleSet, reference: SampleSet | null,
     const labels = samples.labels ?? null;
     out.diversity = { cosine: meanPairwiseCosine(x, dim, labels), distance: meanPairwiseDistance(x, dim, labels) };
     if (labels !== null) {
-      const predicted = clf.predict(Float32Array.from(samples.values as ArrayLike<number>));
+      const predicted = clf.predict(f32(samples.values));
       out.classAccuracy = predicted.reduce((a, p, i) => a + (p === labels[i] ? 1 : 0), 0) / n;
     }
   }
