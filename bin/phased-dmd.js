@@ -2,7 +2,9 @@
 // The `phased-dmd` command: runs the TypeScript CLI through tsx (no build step).
 'use strict';
 require('tsx/cjs');
-const { main } = require('../lib/cli/main.ts');
+const { main, quietOnEpipe } = require('../lib/cli/main.ts');
+
+quietOnEpipe();
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -6,5 +6,6 @@ import { trainCommand } from './train';
 import { sampleCommand } from './sample';
 import { evalCommand } from './eval';
 import { reportCommand } from './report';
+import { replayCommand } from './replay';
 
-export const COMMANDS: readonly Command[] = [runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, reportCommand] as unknown as readonly Command[];
+export const COMMANDS: readonly Command[] = [runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, replayCommand, reportCommand] as unknown as readonly Command[];

@@ -56,7 +56,16 @@ export const main = async (argv: readonly string[], io: Io = processIo()): Promi
   }
 };
 
+/** `phased-dmd … | head`: a closed stdout ends the program quietly, as Unix tools do. */
+export const quietOnEpipe = (): void => {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+};
+
 if (require.main === module) {
+  quietOnEpipe();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

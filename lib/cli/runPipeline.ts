@@ -5,8 +5,9 @@
  *
  *   teacher   lib/train/teacher runTeacher: recorded, resumable, periodic sample snapshots
  *   distill   pipelines/distill trainDistill: resumable from `last.ckpt`, recorded through
- *             its `through` tap; at the end the student's and the teacher's samples are
- *             recorded side by side for the figures
+ *             its `through` tap (as lib/train/distill runDistill does, which cannot record
+ *             samples after training yet); at the end the student's and the teacher's
+ *             samples are recorded side by side for the figures
  *
  * A run directory that already holds a run is never overwritten silently: `resume`
  * continues it, `overwrite` keeps the old files aside (renamed) and starts over.
@@ -14,17 +15,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import type { MonoTypeOperatorFunction } from 'rxjs';
+import { MonoTypeOperatorFunction, tap } from 'rxjs';
 import type { StepMetrics } from '../stream/types';
 import { runTeacher, RECORDING_FILE, TEACHER_CHECKPOINT } from '../train/teacher';
-import { ResumeError } from '../train/errors';
-import { trainDistill, DISTILL_DEFAULTS } from '../../pipelines/distill';
+import { ResumeError, TrainingStoppedError, LastGood } from '../train/errors';
+import { trainDistill, DISTILL_DEFAULTS, DistillConfig, scheduleFor } from '../../pipelines/distill';
+import { resolveSchedule } from '../phases/resolve';
 import { sampleTeacher, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { DataConfig, loadDataset } from '../data/config';
 import type { Dataset } from '../data/types';
 import { loadDistillState } from '../distill/checkpoint';
 import type { DistillState } from '../distill/segment';
-import type { PhaseEnd } from '../phases/concat';
+import { isPhaseEnd, PhaseEnd } from '../phases/concat';
 import { sampleStudent, studentNfe } from '../distill/student';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { record, eventOf } from '../record/record';
@@ -130,6 +132,25 @@ const distillRun = async (loaded: LoadedConfig, o: PipelineRunOptions, started: 
         })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: d.seed, kind: loaded.method })));
   if (E.isLeft(opened)) throw opened.left;
   const sink = opened.right;
+  const phaseCount = resolveSchedule(scheduleFor(input as DistillConfig)).length;
+  // trainDistill writes last.ckpt every checkpointEvery-th generator update and at inner phase boundaries: note each in the recording
+  let lastGood: LastGood | null = resumeFrom === undefined ? null : { file: progressFile, ...position };
+  let updated = false;
+  const checkpointed = (phase: number, step: number): void => {
+    lastGood = { file: progressFile, phase, step };
+    sink.append({ type: 'checkpoint', phase, step, file: progressFile });
+    sink.sync();
+  };
+  const through: MonoTypeOperatorFunction<StepMetrics | PhaseEnd<DistillState>> = (source) =>
+    source.pipe(
+      record(sink),
+      tap((e) => {
+        updated = true;
+        if (isPhaseEnd<DistillState>(e)) {
+          if (e.phase + 1 < phaseCount) checkpointed(e.phase + 1, 0);
+        } else if (e.role === 'generator' && (e.key.step + 1) % d.checkpointEvery === 0) checkpointed(e.key.phase, e.key.step + 1);
+      }),
+    );
   try {
     const result = await trainDistill(input, {
       outDir: o.outDir,
@@ -137,7 +158,7 @@ const distillRun = async (loaded: LoadedConfig, o: PipelineRunOptions, started: 
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(resumeFrom !== undefined ? { resume: resumeFrom } : {}),
       ...(o.force ? { force: true } : {}),
-      through: record(sink) as MonoTypeOperatorFunction<StepMetrics | PhaseEnd<DistillState>>,
+      through,
     });
     try {
       // the student next to its teacher, same noise seed: the figures' side-by-side panels
@@ -163,7 +184,8 @@ const distillRun = async (loaded: LoadedConfig, o: PipelineRunOptions, started: 
     }
   } catch (err) {
     sink.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });
-    throw err;
+    // refused before the first update (bad checkpoint, config mismatch): nothing was stopped
+    throw updated ? new TrainingStoppedError(err, lastGood) : err;
   } finally {
     sink.close();
   }
