@@ -26,6 +26,7 @@ import { DistillConfig, DISTILL_DEFAULTS, scheduleFor, trainDistill, DistillResu
 import { record } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { ResumeError, TrainingStoppedError, LastGood } from './errors';
+import { preflight } from './preflight';
 import { RECORDING_FILE } from './teacher';
 
 export const PROGRESS_CHECKPOINT = 'last.ckpt';
@@ -61,6 +62,9 @@ const keepAside = (file: string): void => {
 };
 
 export const runDistill = async (input: unknown, options: DistillRunOptions = {}): Promise<DistillRunResult> => {
+  // everything checkable is checked before anything is written: codec, unknown fields, teacher and data files, schedule
+  const checked = preflight(input, 'distill config', { teacherGiven: options.teacher !== undefined });
+  if (E.isLeft(checked)) throw checked.left;
   const config = decodeOrThrow(DistillConfig, input, 'distill config');
   const d = { ...DISTILL_DEFAULTS, ...config };
   const phases = resolveSchedule(scheduleFor(config));

@@ -27,6 +27,7 @@ import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { captureAdamState, restoreAdamState } from '../optim/adamState';
 import { ResumeError, TrainingStoppedError, LastGood } from './errors';
+import { preflight } from './preflight';
 
 export const TEACHER_CHECKPOINT = 'teacher.ckpt';
 export const RECORDING_FILE = 'recording.ndjson';
@@ -118,6 +119,9 @@ const keepAside = (file: string): void => {
  * non-finite loss) throws TrainingStoppedError and keeps the last good checkpoint.
  */
 export const runTeacher = async (input: unknown, options: TrainRunOptions = {}): Promise<TeacherRunResult> => {
+  // everything checkable is checked before anything is written: codec, unknown fields, data files
+  const checked = preflight(input, 'teacher config');
+  if (E.isLeft(checked)) throw checked.left;
   const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
   const hash = configHash(input);
   const every = options.checkpointEvery ?? 100;

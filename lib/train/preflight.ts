@@ -1,0 +1,68 @@
+/**
+ * Everything that can be checked about a pipeline config before any training starts,
+ * reported at once with paths: the decoder (its method's codec, unknown fields refused),
+ * then what the codec cannot see — the files it names (a teacher checkpoint, `.npy`
+ * data and labels) exist and are what they claim, and the schedule a method derives
+ * from its fields is well formed (steps a multiple of the preset's phases).
+ */
+import * as fs from 'fs';
+import * as E from 'fp-ts/Either';
+import { ConfigError, ConfigIssue } from '../config/report';
+import { loadCheckpoint } from '../checkpoint/format';
+import { readNpy } from '../data/npy';
+import type { DataConfig } from '../data/config';
+import { checkPipelineConfig, LoadedConfig } from '../cli/loadConfig';
+import { scheduleFor, DistillConfig } from '../../pipelines/distill';
+
+const prefixed = (prefix: string, issues: readonly ConfigIssue[]): ConfigIssue[] => issues.map((i) => ({ path: prefix === '' ? i.path : i.path === '(root)' ? prefix : `${prefix}.${i.path}`, message: i.message }));
+
+/** The data files a data config names: present and readable as .npy. */
+export const dataIssues = (data: DataConfig, at = 'data'): ConfigIssue[] => {
+  if (data.kind !== 'npy') return [];
+  const check = (file: string, field: string): ConfigIssue[] => {
+    if (!fs.existsSync(file)) return [{ path: `${at}.${field}`, message: `file not found: ${file}` }];
+    const r = readNpy(file);
+    return E.isLeft(r) ? [{ path: `${at}.${field}`, message: r.left.message }] : [];
+  };
+  return [...check(data.path, 'path'), ...(data.labels === undefined ? [] : check(data.labels, 'labels'))];
+};
+
+/** A teacher checkpoint path: present, a whole checkpoint, and a teacher's. */
+export const teacherPathIssues = (file: string, at = 'teacher'): ConfigIssue[] => {
+  if (!fs.existsSync(file)) return [{ path: at, message: `expected a teacher checkpoint, file not found: ${file}` }];
+  const r = loadCheckpoint(file);
+  if (E.isLeft(r)) return [{ path: at, message: r.left.message }];
+  return r.right.meta.kind === 'teacher' ? [] : [{ path: at, message: `expected a teacher checkpoint, ${file} holds a ${JSON.stringify(r.right.meta.kind)} checkpoint` }];
+};
+
+export interface PreflightOptions {
+  /** The distillation teacher is given as a loaded model: its path is not checked. */
+  readonly teacherGiven?: boolean;
+}
+
+const deeperIssues = (loaded: LoadedConfig, options: PreflightOptions): ConfigIssue[] => {
+  if (loaded.kind === 'teacher') return dataIssues((loaded.input as { data: DataConfig }).data);
+  const c = loaded.input as DistillConfig;
+  const teacher = options.teacherGiven ? [] : typeof c.teacher === 'string' ? teacherPathIssues(c.teacher) : dataIssues(c.teacher.data, 'teacher.data');
+  let schedule: ConfigIssue[] = [];
+  try {
+    scheduleFor(c);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    schedule = prefixed('', err.issues);
+  }
+  return [...teacher, ...schedule];
+};
+
+/** Decodes and checks a pipeline config; Left lists every issue with its path. */
+export const preflight = (input: unknown, what = 'config', options: PreflightOptions = {}): E.Either<ConfigError, LoadedConfig> => {
+  let loaded: LoadedConfig;
+  try {
+    loaded = checkPipelineConfig(input, what);
+  } catch (err) {
+    if (err instanceof ConfigError) return E.left(err);
+    throw err;
+  }
+  const issues = deeperIssues(loaded, options);
+  return issues.length === 0 ? E.right(loaded) : E.left(new ConfigError(what, issues));
+};

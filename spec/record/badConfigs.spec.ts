@@ -1,0 +1,75 @@
+/**
+ * Bad input, configs: every fixture under spec/fixtures/bad-configs/*.json is rejected
+ * before any training, with the path its sidecar `.expect.json` names and a message
+ * containing its expectation — by the pipeline decoder (lib/cli/loadConfig: the method's
+ * codec, unknown fields refused) and, for what a codec cannot see (files, derived
+ * schedules), by the preflight checks (lib/train/preflight.ts).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as E from 'fp-ts/Either';
+import { preflight } from '../../lib/train/preflight';
+import { ConfigError } from '../../lib/config/report';
+import { runTeacher } from '../../lib/train/teacher';
+import { runDistill } from '../../lib/train/distill';
+import { useBackend } from '../../lib/backend';
+
+const DIR = path.resolve(__dirname, '../fixtures/bad-configs');
+const names = fs.readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.endsWith('.expect.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+
+interface Expectation {
+  readonly why: string;
+  readonly path: string;
+  readonly message: string;
+}
+
+const fixture = (name: string): { config: unknown; expect: Expectation } => ({
+  config: JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')),
+  expect: JSON.parse(fs.readFileSync(path.join(DIR, `${name}.expect.json`), 'utf8')) as Expectation,
+});
+
+beforeAll(async () => {
+  await useBackend('wasm');
+  // the fixtures name files relative to the repository root
+  process.chdir(path.resolve(__dirname, '../..'));
+});
+
+test('there are at least 30 malformed configs, each with an expectation', () => {
+  expect(names.length).toBeGreaterThanOrEqual(30);
+  for (const n of names) expect(fs.existsSync(path.join(DIR, `${n}.expect.json`))).toBe(true);
+});
+
+test.each(names)('%s is rejected with its path and expectation', (name) => {
+  const { config, expect: want } = fixture(name);
+  const r = preflight(config, `config ${name}.json`);
+  if (E.isRight(r)) throw new Error(`${name} (${want.why}) was accepted`);
+  expect(r.left).toBeInstanceOf(ConfigError);
+  const issue = r.left.issues.find((i) => i.path === want.path);
+  if (issue === undefined) throw new Error(`${name}: no issue at ${want.path}; got\n${r.left.message}`);
+  expect(issue.message).toContain(want.message);
+  // the one-line-per-issue report names the config, the path and the expectation
+  expect(r.left.message).toContain(`invalid config ${name}.json:`);
+  expect(r.left.message).toContain(`${want.path}: `);
+});
+
+test('the valid base configs the fixtures vary pass preflight', () => {
+  const teacher = { method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, steps: 100 };
+  const distill = { method: 'phased', teacher: 'spec/fixtures/bad-files/teacher.ckpt', iterations: 20 };
+  for (const c of [teacher, distill]) {
+    const r = preflight(c);
+    if (E.isLeft(r)) throw r.left;
+  }
+});
+
+test('the runners refuse bad configs before writing anything', async () => {
+  const out = fs.mkdtempSync(path.join(require('os').tmpdir(), 'bad-config-'));
+  try {
+    await expect(runTeacher(fixture('lr-negative').config, { outDir: out, record: true })).rejects.toThrow(/invalid teacher config:\nlr: expected Positive, got -0\.001/);
+    await expect(runDistill(fixture('schedule-gap').config, { outDir: out, record: true })).rejects.toThrow(/schedule\.phases\[0\]\.interval\.end: must equal phases\[1\]\.interval\.start/);
+    await expect(runTeacher(fixture('npy-truncated').config, { outDir: out, record: true })).rejects.toThrow(/truncated\.npy: truncated \.npy data/);
+    await expect(runDistill(fixture('distill-teacher-truncated').config, { outDir: out, record: true })).rejects.toThrow(/truncated-teacher\.ckpt: truncated or padded/);
+    expect(fs.readdirSync(out)).toEqual([]);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
