@@ -27,6 +27,9 @@ interface NativeAddon {
   conv2d(heap: Float32Array, xOff: number, wOff: number, yOff: number, biasOff: number, act: number, alpha: number, ...geometry: number[]): void;
   conv2dBackpropFilter(heap: Float32Array, xOff: number, dyOff: number, dwOff: number, ...geometry: number[]): void;
   conv2dBackpropInput(heap: Float32Array, dyOff: number, wOff: number, dxOff: number, ...geometry: number[]): void;
+  silu(heap: Float32Array, xOff: number, yOff: number, n: number): void;
+  siluGrad(heap: Float32Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
+  sumMiddle(heap: Float32Array, xOff: number, yOff: number, A: number, R: number, C: number): void;
   threads(n?: number): number;
   config(): string;
 }
@@ -50,20 +53,25 @@ const ADDON = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'ph
 /**
  * OpenBLAS picks its kernels from the CPU model at load time; 0.3.21 (Debian 12) does not
  * know recent Xeons and falls back to SSE3 "Prescott" kernels (~5× slower here). Unless the
- * user chose a core, name one from the CPU's flags before the library loads.
+ * user chose a core (OPENBLAS_CORETYPE), name one from the CPU's flags before the library
+ * loads. The benchmark gives PyTorch's OpenBLAS the same core.
  */
-const chooseOpenBlasCore = (): void => {
-  if (process.env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux') return;
+export const openBlasCoreFor = (): string | undefined => {
+  if (process.env.OPENBLAS_CORETYPE !== undefined) return process.env.OPENBLAS_CORETYPE;
+  if (process.platform !== 'linux') return undefined;
   let flags: Set<string>;
   try {
     const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
     flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
   } catch {
-    return;
+    return undefined;
   }
-  const core = ['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f))
-    ? flags.has('avx512_bf16') ? 'Cooperlake' : 'SkylakeX'
-    : flags.has('avx2') && flags.has('fma') ? 'Haswell' : undefined;
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f))) return flags.has('avx512_bf16') ? 'Cooperlake' : 'SkylakeX';
+  return flags.has('avx2') && flags.has('fma') ? 'Haswell' : undefined;
+};
+
+const chooseOpenBlasCore = (): void => {
+  const core = openBlasCoreFor();
   if (core !== undefined) process.env.OPENBLAS_CORETYPE = core;
 };
 
@@ -211,7 +219,50 @@ const conv2dBackpropInput = (args: KernelArgs, fallback: Kernel): tf.TensorInfo 
   return out;
 };
 
+/**
+ * Sum over a contiguous run of axes, e.g. a bias gradient (leading axes) or a per-channel
+ * sum over H, W: wasm transposes the reduced axes to the end first, which costs more than
+ * the sum. Other cases take the stock kernel.
+ */
+const sum = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x!;
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+  const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  if (x.dtype !== 'float32' || axes.length === 0 || !contiguous || size(x.shape) === 0) return fallback(args);
+  const A = size(x.shape.slice(0, axes[0]));
+  const R = size(axes.map((a) => x.shape[a]));
+  const C = size(x.shape.slice(axes[axes.length - 1] + 1));
+  const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
+  const out = backend.makeOutput(attrs.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'float32');
+  addon!.sumMiddle(backend.wasm.HEAPF32, offset(backend, x), offset(backend, out), A, R, C);
+  return out;
+};
+
+/** Kernel names of the fused SiLU op (lib/backend/ops.ts): y = x·σ(x) and its gradient. */
+export const SILU = 'PhasedDmdSilu';
+export const SILU_GRAD = 'PhasedDmdSiluGrad';
+
+const silu = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend } = args;
+  const x = inputs.x!;
+  const out = backend.makeOutput(x.shape, 'float32');
+  if (size(x.shape) > 0) addon!.silu(backend.wasm.HEAPF32, offset(backend, x), offset(backend, out), size(x.shape));
+  return out;
+};
+
+const siluGrad = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend } = args;
+  const [dy, x] = [inputs.dy!, inputs.x!];
+  const out = backend.makeOutput(x.shape, 'float32');
+  if (size(x.shape) > 0) addon!.siluGrad(backend.wasm.HEAPF32, offset(backend, dy), offset(backend, x), offset(backend, out), size(x.shape));
+  return out;
+};
+
 const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo>> = {
+  Sum: (args, fb) => sum(args, fb!),
+  [SILU]: silu,
+  [SILU_GRAD]: siluGrad,
   BatchMatMul: (args, fb) => matMul(args, fb!, false),
   _FusedMatMul: (args, fb) => matMul(args, fb!, true),
   Conv2D: (args, fb) => conv2d(args, fb!, false),

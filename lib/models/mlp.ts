@@ -11,10 +11,12 @@ import type { MlpConfig } from './config';
 import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
 import { splitSeed } from '../random/seed';
 import { assertShape } from '../util/shapes';
+import { silu as fusedSilu, dense } from '../backend/ops';
 
 export const MLP_DEFAULTS = { hidden: [256, 256, 256], timeEmbedDim: 32, numClasses: 0, seed: 0 } as const;
 
-export const silu = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+/** SiLU(x) = x·σ(x): one fused kernel per direction where the backend has one (lib/backend/ops). */
+export const silu = fusedSilu;
 
 export class VelocityMlp implements VelocityModel {
   readonly params = new Params();
@@ -49,14 +51,14 @@ export class VelocityMlp implements VelocityModel {
     return tf.tidy(() => {
       let h: tf.Tensor = tf.concat([xt, sinusoidalEmbedding(t, this.timeEmbedDim)], 1);
       this.hidden.forEach((_, i) => {
-        let z = tf.add(tf.matMul(h, this.params.get(`dense${i}.W`)), this.params.get(`dense${i}.b`));
+        let z = dense(h, this.params.get(`dense${i}.W`), this.params.get(`dense${i}.b`));
         if (i === 0 && this.numClasses > 0) {
           const ids = labels ?? tf.fill([xt.shape[0]], this.numClasses, 'int32');
           z = tf.add(z, tf.matMul(labelOneHot(ids, this.numClasses), this.params.get('classEmbedding')));
         }
         h = silu(z);
       });
-      return tf.add(tf.matMul(h, this.params.get('out.W')), this.params.get('out.b'));
+      return dense(h, this.params.get('out.W'), this.params.get('out.b'));
     });
   }
 

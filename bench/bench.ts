@@ -1,0 +1,357 @@
+/**
+ * `npm run bench [-- flags]`: per-iteration time and peak memory of teacher training,
+ * DMD / DMD+SGTS / Phased DMD iterations and sampling, for the 2-D MLP and the MNIST
+ * U-Net, on each available backend, against the same steps in PyTorch on the CPU
+ * (bench/torch_reference.py, when python3 can import torch).
+ *
+ *   --quick               few iterations (a smoke run, ~2 min)
+ *   --models mlp,unet     which models (default both)
+ *   --backends wasm,cpu,tensorflow   (default: every one that initialises)
+ *   --iters N --warmup N  timed / warm-up iterations per workload (cpu uses few)
+ *   --only teacher,dmd    workloads whose name starts with these
+ *   --rounds R            alternate ours / PyTorch R times, report the median round
+ *   --no-torch            skip PyTorch;  --no-stock  skip the stock-wasm comparison
+ *   --metrics-every N     distillation: read loss every N iterations (default 1)
+ *   --json FILE           also write the raw results
+ *   --memory [--steps N]  memory-flatness mode: N (10 000) small steps, tensors and bytes at intervals
+ *
+ * Each configuration runs in its own process (backends and RSS are per process). On
+ * wasm, the native BLAS kernels (lib/backend/native) and the stock wasm kernels are
+ * timed interleaved in the same process, so machine load hits both alike.
+ * Times are trimmed means (10 % cut at each end) of per-iteration wall times.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend, initBackend, nativeStatus, setNativeKernels, BackendName } from '../lib/backend';
+import { openBlasCoreFor } from '../lib/backend/native';
+import { ModelKind, MODEL_SETUPS, Workload, buildTeacher, teacherWorkload, distillWorkload, samplingWorkloads } from './workloads';
+import { memoryMode } from './memory';
+import * as E from 'fp-ts/Either';
+
+// ── options ──────────────────────────────────────────────────────────────────
+
+interface Options {
+  quick: boolean;
+  models: ModelKind[];
+  backends: BackendName[] | null;
+  iters: number | null;
+  warmup: number | null;
+  only: string[];
+  rounds: number;
+  torch: boolean;
+  stock: boolean;
+  metricsEvery: number;
+  json: string | null;
+  memory: boolean;
+  steps: number;
+  child: { backend: BackendName; model: ModelKind; iters: number; warmup: number } | null;
+}
+
+const parseArgs = (argv: string[]): Options => {
+  const o: Options = { quick: false, models: ['mlp', 'unet'], backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, json: null, memory: false, steps: 10000, child: null };
+  const list = (s: string | undefined, flag: string): string[] => {
+    if (s === undefined) throw new Error(`${flag}: expected a comma-separated list`);
+    return s.split(',').filter(Boolean);
+  };
+  const int = (s: string | undefined, flag: string): number => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${flag}: expected a non-negative integer, got ${s}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--models') o.models = list(next(), a).map((m) => {
+      if (m !== 'mlp' && m !== 'unet') throw new Error(`--models: unknown model "${m}" (mlp, unet)`);
+      return m;
+    });
+    else if (a === '--backends') o.backends = list(next(), a).map((b) => {
+      if (b !== 'wasm' && b !== 'cpu' && b !== 'tensorflow') throw new Error(`--backends: unknown backend "${b}" (wasm, cpu, tensorflow)`);
+      return b;
+    });
+    else if (a === '--iters') o.iters = int(next(), a);
+    else if (a === '--warmup') o.warmup = int(next(), a);
+    else if (a === '--only') o.only = list(next(), a);
+    else if (a === '--rounds') o.rounds = Math.max(1, int(next(), a));
+    else if (a === '--no-torch') o.torch = false;
+    else if (a === '--no-stock') o.stock = false;
+    else if (a === '--metrics-every') o.metricsEvery = Math.max(1, int(next(), a));
+    else if (a === '--json') o.json = next() ?? null;
+    else if (a === '--memory') o.memory = true;
+    else if (a === '--steps') o.steps = int(next(), a);
+    else if (a === '--child') {
+      const [backend, model, iters, warmup] = list(next(), a);
+      o.child = { backend: backend as BackendName, model: model as ModelKind, iters: Number(iters), warmup: Number(warmup) };
+    } else throw new Error(`unknown flag ${a} (see the comment at the top of bench/bench.ts)`);
+  }
+  return o;
+};
+
+// ── one configuration (child process) ────────────────────────────────────────
+
+export interface Figures {
+  /** Trimmed mean / median per-iteration ms. */
+  readonly ms: number;
+  readonly median: number;
+  readonly n: number;
+  /** Peak tensor bytes during one iteration (tf.profile), MB. */
+  readonly peakMB?: number;
+  /** Process RSS high-water mark after this workload, MB (cumulative over the process). */
+  readonly rssMB: number;
+  /** Tensors left behind per iteration (should be 0). */
+  readonly leaked?: number;
+}
+
+export interface ConfigResult {
+  readonly backend: string;
+  readonly model: ModelKind;
+  readonly native?: string;
+  readonly results: Record<string, Record<string, Figures>>; // workload → mode → figures
+}
+
+export const trimmedMean = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const k = Math.floor(s.length / 10);
+  const kept = s.length - 2 * k > 0 ? s.slice(k, s.length - k) : s;
+  return kept.reduce((a, b) => a + b, 0) / kept.length;
+};
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const MB = 1024 * 1024;
+
+const runChild = async (o: Options): Promise<ConfigResult> => {
+  const { backend, model: kind, iters, warmup } = o.child!;
+  await useBackend(backend);
+  const native = nativeStatus();
+  type Mode = 'native' | 'stock' | BackendName;
+  const modes: Mode[] = backend !== 'wasm' ? [backend] : native.available ? (o.stock ? ['native', 'stock'] : ['native']) : ['stock'];
+  const setMode = (m: Mode): void => {
+    if (backend === 'wasm') setNativeKernels(m === 'native');
+  };
+  const teacher = buildTeacher(kind);
+  const opts = { metricsEvery: o.metricsEvery };
+  const makers: Array<[string, () => Workload]> = [
+    ['teacher step', () => teacherWorkload(kind)],
+    ['dmd iteration', () => distillWorkload(kind, 'dmd', 0, opts, teacher)],
+    ['sgts iteration', () => distillWorkload(kind, 'sgts', 0, opts, teacher)],
+    ['phased DMD iteration, phase 1', () => distillWorkload(kind, 'phased', 0, opts, teacher)],
+    ['phased DMD iteration, phase 2', () => distillWorkload(kind, 'phased', 1, opts, teacher)],
+  ];
+  const sampling = samplingWorkloads(kind, teacher);
+  for (const w of sampling) makers.push([w.name, () => w]);
+  const results: ConfigResult['results'] = {};
+  const noop = () => undefined;
+  for (const [name, make] of makers) {
+    if (o.only.length > 0 && !o.only.some((p) => name.startsWith(p))) continue;
+    const w = make();
+    const times: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
+    for (const m of modes) {
+      setMode(m);
+      w.run(warmup, noop);
+    }
+    const before = tf.memory().numTensors;
+    let rss = process.memoryUsage().rss;
+    for (let i = 0; i < iters; i++) {
+      for (const m of i % 2 === 0 ? modes : [...modes].reverse()) {
+        setMode(m);
+        const t0 = performance.now();
+        w.run(1, noop);
+        times[m].push(performance.now() - t0);
+        rss = Math.max(rss, process.memoryUsage().rss);
+      }
+    }
+    const leaked = (tf.memory().numTensors - before) / Math.max(1, iters * modes.length);
+    setMode(modes[0]);
+    const prof = await tf.profile(() => {
+      w.run(1, noop);
+    });
+    results[name] = Object.fromEntries(
+      modes.map((m, k) => [
+        m,
+        { ms: trimmedMean(times[m]), median: median(times[m]), n: times[m].length, rssMB: rss / MB, ...(k === 0 ? { peakMB: prof.peakBytes / MB, leaked } : {}) },
+      ]),
+    );
+    if (!sampling.includes(w)) w.dispose();
+    process.stderr.write(`  ${backend}/${kind}: ${name}: ${modes.map((m) => `${m} ${trimmedMean(times[m]).toFixed(1)} ms`).join(', ')}\n`);
+  }
+  sampling.forEach((w) => w.dispose());
+  teacher.dispose();
+  setMode(modes[0]);
+  return { backend, model: kind, native: backend === 'wasm' ? (native.available ? native.blas : `unavailable: ${native.reason}`) : undefined, results };
+};
+
+// ── orchestration ────────────────────────────────────────────────────────────
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** Re-runs this file (under the same tsx loader) for one configuration. */
+const spawnOurs = (o: Options, backend: BackendName, model: ModelKind, iters: number, warmup: number): ConfigResult | string => {
+  const args = [...process.execArgv, __filename, '--child', `${backend},${model},${iters},${warmup}`, '--metrics-every', String(o.metricsEvery)];
+  if (o.only.length > 0) args.push('--only', o.only.join(','));
+  if (!o.stock) args.push('--no-stock');
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (r.status !== 0 || line === undefined) return `exit ${r.status}${r.error ? `: ${r.error.message}` : ''}`;
+  return JSON.parse(line.slice('BENCH_JSON '.length)) as ConfigResult;
+};
+
+/** A python3 that can import torch: $PYTHON, python3 on PATH, or Debian's /usr/bin/python3. */
+const findTorchPython = (): { python: string; version: string } | null => {
+  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+  for (const python of candidates) {
+    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { python, version: r.stdout.trim() };
+  }
+  return null;
+};
+
+const spawnTorch = (python: string, o: Options, model: ModelKind, iters: number, warmup: number): ConfigResult | string => {
+  const args = [path.join(ROOT, 'bench', 'torch_reference.py'), '--model', model, '--iters', String(iters), '--warmup', String(warmup), '--threads', '2'];
+  if (o.only.length > 0) args.push('--only', o.only.join(','));
+  // the same OpenBLAS kernels as our native path (see openBlasCoreFor)
+  const core = openBlasCoreFor();
+  const env = { ...process.env, ...(core !== undefined ? { OPENBLAS_CORETYPE: core } : {}) };
+  const r = spawnSync(python, args, { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
+  const line = (r.stdout ?? '').trim().split('\n').pop();
+  if (r.status !== 0 || line === undefined || !line.startsWith('{')) return `exit ${r.status}`;
+  const raw = JSON.parse(line) as { results: Record<string, Figures> };
+  return { backend: 'torch', model, results: Object.fromEntries(Object.entries(raw.results).map(([k, v]) => [k, { torch: v }])) };
+};
+
+/** Median round per workload and mode. */
+const mergeRounds = (rounds: ConfigResult[]): ConfigResult => {
+  const first = rounds[0];
+  const results: ConfigResult['results'] = {};
+  for (const [w, modes] of Object.entries(first.results)) {
+    results[w] = {};
+    for (const m of Object.keys(modes)) {
+      const figs = rounds.map((r) => r.results[w]?.[m]).filter((f): f is Figures => f !== undefined);
+      const byMs = [...figs].sort((a, b) => a.ms - b.ms);
+      results[w][m] = byMs[Math.floor(byMs.length / 2)];
+    }
+  }
+  return { ...first, results };
+};
+
+const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
+
+const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResult | null, notes: string[]): string[] => {
+  const setup = MODEL_SETUPS[model];
+  const lines: string[] = [];
+  lines.push('', `### ${setup.describe}: batch ${setup.batch} (sampling ${setup.sampleBatch}), CFG scale ${setup.guidance} in sampling and DMD`, '');
+  const cols: Array<{ head: string; get: (w: string) => Figures | undefined }> = [];
+  for (const c of configs) for (const m of Object.keys(Object.values(c.results)[0] ?? {})) cols.push({ head: c.backend === 'wasm' ? `wasm ${m === 'native' ? '+BLAS' : 'stock'}` : c.backend, get: (w) => c.results[w]?.[m] });
+  const best = (w: string): number | undefined => {
+    const ms = cols.map((c) => c.get(w)?.ms).filter((x): x is number => x !== undefined);
+    return ms.length > 0 ? Math.min(...ms) : undefined;
+  };
+  const torchOf = (w: string): Figures | undefined => torch?.results[w]?.torch;
+  const head = ['workload', ...cols.map((c) => `${c.head} ms`), 'PyTorch ms', 'ours/PyTorch', 'tensor peak MB', 'RSS MB (ours / PyTorch)'];
+  lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  const workloads = Object.keys(configs[0]?.results ?? torch?.results ?? {});
+  for (const w of workloads) {
+    const b = best(w);
+    const t = torchOf(w);
+    const first = cols[0]?.get(w);
+    lines.push(
+      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×` : '–'} | ${fmt(first?.peakMB)} | ${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
+    );
+  }
+  // targets
+  const phased = (get: (w: string) => number | undefined) => {
+    const a = get('phased DMD iteration, phase 1');
+    const c = get('phased DMD iteration, phase 2');
+    return a !== undefined && c !== undefined ? (a + c) / 2 : undefined;
+  };
+  const ours = (w: string) => best(w);
+  const dmd = ours('dmd iteration');
+  const ph = phased(ours);
+  const s40 = ours('sample: teacher 40 steps, CFG');
+  const s4 = ours('sample: student 4 NFE');
+  lines.push('');
+  if (dmd !== undefined && ph !== undefined) lines.push(`- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ${(ph / dmd).toFixed(2)}× (target ≤ 1.1×); PyTorch: ${fmt((phased((w) => torchOf(w)?.ms) ?? NaN) / (torchOf('dmd iteration')?.ms ?? NaN), 2)}×`);
+  if (s40 !== undefined && s4 !== undefined) lines.push(`- 4-NFE student sampling is ${(s40 / s4).toFixed(1)}× faster than 40-step CFG sampling (target ≥ 15×); PyTorch: ${fmt((torchOf('sample: teacher 40 steps, CFG')?.ms ?? NaN) / (torchOf('sample: student 4 NFE')?.ms ?? NaN))}×`);
+  const leaks = configs.flatMap((c) => Object.entries(c.results).flatMap(([w, m]) => Object.values(m).filter((f) => (f.leaked ?? 0) > 0).map(() => `${c.backend} ${w}`)));
+  if (leaks.length > 0) lines.push(`- tensors leaked per iteration in: ${leaks.join(', ')}`);
+  lines.push(...notes.map((n) => `- ${n}`));
+  console.log(lines.join('\n'));
+  return lines;
+};
+
+const main = async (): Promise<void> => {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.child !== null) {
+    const r = await runChild(o);
+    process.stdout.write(`BENCH_JSON ${JSON.stringify(r)}\n`);
+    return;
+  }
+  if (o.memory) return memoryMode(o.steps);
+  // which backends initialise here (tfjs-node is optional)
+  const wanted: BackendName[] = o.backends ?? ['wasm', 'cpu', 'tensorflow'];
+  const backends: BackendName[] = [];
+  const notes: string[] = [];
+  for (const b of wanted) {
+    if (b === 'tensorflow') {
+      const r = await initBackend('tensorflow');
+      if (E.isLeft(r)) {
+        notes.push(`backend tensorflow skipped: ${r.left.message.split(';')[0]}`);
+        continue;
+      }
+    }
+    backends.push(b);
+  }
+  const torchPy = o.torch ? findTorchPython() : null;
+  if (o.torch && torchPy === null) notes.push('PyTorch skipped: no python3 here imports torch (Debian: apt-get install python3-torch libopenblas0-openmp)');
+  const native = nativeStatus();
+  const header = [
+    `phased-dmd bench — ${new Date().toISOString()}`,
+    `node ${process.versions.node}, tfjs ${tf.version_core}; native BLAS kernels: ${native.available ? `${native.blas} (${native.threads} threads)` : `unavailable (${native.reason})`}`,
+    `PyTorch: ${torchPy ? `${torchPy.version} via ${torchPy.python}, 2 threads, OPENBLAS_CORETYPE=${openBlasCoreFor() ?? '(auto)'}` : 'not used'}`,
+    `load average at start: ${require('os').loadavg().map((x: number) => x.toFixed(2)).join(' ')}`,
+  ];
+  console.log(header.join('\n'));
+  const all: { model: ModelKind; configs: ConfigResult[]; torch: ConfigResult | null; lines: string[] }[] = [];
+  for (const model of o.models) {
+    const iters = o.iters ?? (o.quick ? 4 : model === 'mlp' ? 20 : 8);
+    const warmup = o.warmup ?? (o.quick ? 1 : 3);
+    const configs: ConfigResult[] = [];
+    const modelNotes: string[] = [];
+    let torch: ConfigResult | null = null;
+    const wasmRounds: ConfigResult[] = [];
+    const torchRounds: ConfigResult[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      if (backends.includes('wasm')) {
+        const res = spawnOurs(o, 'wasm', model, iters, warmup);
+        if (typeof res === 'string') modelNotes.push(`wasm failed: ${res}`);
+        else wasmRounds.push(res);
+      }
+      if (torchPy !== null) {
+        const res = spawnTorch(torchPy.python, o, model, iters, warmup);
+        if (typeof res === 'string') modelNotes.push(`PyTorch reference failed: ${res}`);
+        else torchRounds.push(res);
+      }
+    }
+    if (wasmRounds.length > 0) configs.push(mergeRounds(wasmRounds));
+    if (torchRounds.length > 0) torch = mergeRounds(torchRounds);
+    for (const b of backends.filter((x) => x !== 'wasm')) {
+      // the cpu backend is pure JS: ~100× slower; a couple of iterations say enough
+      const slow = b === 'cpu';
+      if (slow && model === 'unet' && !o.backends?.includes('cpu')) {
+        modelNotes.push('cpu backend skipped for the U-Net (minutes per iteration; ask with --backends cpu)');
+        continue;
+      }
+      const res = spawnOurs(o, b, model, slow ? Math.min(iters, 2) : iters, slow ? 1 : warmup);
+      if (typeof res === 'string') modelNotes.push(`${b} failed: ${res}`);
+      else configs.push(res);
+    }
+    all.push({ model, configs, torch, lines: printTable(model, configs, torch, modelNotes) });
+  }
+  if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify({ header, models: all }, null, 2));
+};
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench -- --memory [--steps N]`: memory flatness over long runs. Runs N small
+ * teacher steps, then Phased DMD (4 steps / 2 phases) for about N optimiser updates,
+ * through the real streams, and prints live tensors, tensor bytes, RSS and the wasm heap
+ * at intervals. Flat = the same tensor count at every report within a phase.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { filter, lastValueFrom, tap } from 'rxjs';
+import { useBackend, defaultBackend, nativeStatus } from '../lib/backend';
+import { mixtureDataset } from '../lib/data/mixtures';
+import { buildModel } from '../lib/models/build';
+import type { ModelConfig } from '../lib/models/config';
+import { makeTrainer } from '../lib/optim/trainer';
+import { isPhaseEnd } from '../lib/phases/concat';
+import type { DistillSettings, DistillState } from '../lib/distill/segment';
+import type { StepMetrics } from '../lib/stream/types';
+import { teacherSteps, resolveTeacherConfig } from '../pipelines/teacher';
+import { distillSteps } from '../pipelines/distill';
+import { phasesFor } from './workloads';
+
+const MB = 1024 * 1024;
+
+interface Row {
+  readonly what: string;
+  readonly step: number;
+  readonly tensors: number;
+  readonly bytes: number;
+}
+
+const report = (rows: Row[], what: string, step: number): void => {
+  const m = tf.memory();
+  const row = { what, step, tensors: m.numTensors, bytes: m.numBytes };
+  rows.push(row);
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
+  console.log(
+    `${what.padEnd(22)} ${String(step).padStart(6)}  tensors ${String(row.tensors).padStart(6)}  tensor MB ${(row.bytes / MB).toFixed(3).padStart(8)}  RSS MB ${(process.memoryUsage().rss / MB).toFixed(0).padStart(5)}${heap !== undefined ? `  wasm heap MB ${(heap / MB).toFixed(0)}` : ''}`,
+  );
+};
+
+/** Flat when every report of a segment (after its first) has the same tensor count and bytes. */
+const verdict = (rows: Row[]): string => {
+  const bySegment = new Map<string, Row[]>();
+  rows.forEach((r) => bySegment.set(r.what, [...(bySegment.get(r.what) ?? []), r]));
+  return [...bySegment]
+    .map(([what, rs]) => {
+      const later = rs.slice(1);
+      const flat = later.every((r) => r.tensors === later[0].tensors && r.bytes === later[0].bytes);
+      return `${what}: ${flat ? 'flat' : 'NOT flat'} (${later.map((r) => r.tensors).join(', ')} tensors)`;
+    })
+    .join('\n');
+};
+
+export const memoryMode = async (steps: number): Promise<void> => {
+  await useBackend(defaultBackend());
+  console.log(`memory over ${steps} steps — backend ${tf.getBackend()}${nativeStatus().active ? ' + native BLAS kernels' : ''}`);
+  const every = Math.max(1, Math.floor(steps / 10));
+  const rows: Row[] = [];
+
+  // 1. teacher: `steps` flow-matching steps
+  const config = { ...resolveTeacherConfig({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }), batchSize: 64, steps };
+  const modelConfig = { kind: 'mlp', dim: 2, numClasses: 8, hidden: [64, 64], timeEmbedDim: 16, seed: 1 } as ModelConfig;
+  const model = buildModel(modelConfig);
+  const trainer = makeTrainer(model.params.variables, config, config);
+  report(rows, 'start', 0);
+  await lastValueFrom(
+    teacherSteps({ dataset: mixtureDataset('ring8'), model, trainer }, config).pipe(tap((m) => (m.key.step + 1) % every === 0 && report(rows, 'teacher', m.key.step + 1))),
+  );
+  trainer.optimizer.dispose();
+  model.params.setTrainable(false);
+
+  // 2. Phased DMD, 4 steps / 2 phases, ~`steps` optimiser updates (6 per iteration)
+  const iterations = Math.max(2, Math.round(steps / 6 / 2) * 2);
+  const phases = phasesFor('phased', 64, 1).map((p) => ({ ...p, iterations: iterations / 2 }));
+  const settings: DistillSettings = { teacher: model, seed: 3, shift: 5, backprop: 'sgts', normaliser: 'paper', betas: [0, 0.999], optimise: { metricsDue: (k) => k.step % 50 === 0 } };
+  let updates = 0;
+  let final: DistillState = { experts: [] };
+  const iterEvery = Math.max(1, Math.floor(iterations / 2 / 5));
+  await lastValueFrom(
+    distillSteps(settings, phases).pipe(
+      tap((e) => {
+        if (isPhaseEnd<DistillState>(e)) final = e.state;
+      }),
+      filter((e): e is StepMetrics => !isPhaseEnd(e)),
+      tap((m) => {
+        updates++;
+        if (m.role === 'generator' && (m.key.step + 1) % iterEvery === 0) report(rows, `phased DMD, phase ${m.key.phase + 1}`, updates);
+      }),
+    ),
+  );
+  final.experts.forEach((e) => e.expert.dispose());
+  model.dispose();
+  report(rows, 'end (all disposed)', updates);
+  console.log(`\n${verdict(rows.filter((r) => r.what !== 'start' && !r.what.startsWith('end')))}`);
+  const [start, end] = [rows[0], rows[rows.length - 1]];
+  console.log(`tensors at start ${start.tensors}, after everything was disposed ${end.tensors}${end.tensors === start.tensors ? ' (none leaked)' : ' (LEAK)'}`);
+};

@@ -1,0 +1,46 @@
+/**
+ * Fused building blocks whose kernels depend on the backend. Each falls back to the
+ * plain composite of tfjs ops, so every backend computes the same function.
+ *
+ *   silu(x)        = x·σ(x); one kernel forward and one backward where registered (the
+ *                    native wasm path), otherwise tf.mul(x, tf.sigmoid(x)).
+ *   dense(x, W, b) = x·W + b; fused matMul + bias where its gradient is fast (every
+ *                    backend but stock wasm, whose fused-matMul gradient uses the slow
+ *                    transposed products), otherwise matMul then add.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { SILU, SILU_GRAD, nativeKernelsActive } from './native';
+
+const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
+
+const siluComposite = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+
+/** SiLU(x) = x·σ(x). */
+export const silu = (x: tf.Tensor): tf.Tensor =>
+  x.dtype === 'float32' && hasKernel(SILU) ? (tf.engine().runKernel(SILU, { x }) as tf.Tensor) : siluComposite(x);
+
+/** d SiLU / dx = σ(x)·(1 + x·(1 − σ(x))). */
+const siluGradComposite = (dy: tf.Tensor, x: tf.Tensor): tf.Tensor =>
+  tf.tidy(() => {
+    const s = tf.sigmoid(x);
+    return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s)))));
+  });
+
+tf.registerGradient({
+  kernelName: SILU,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => {
+    const [x] = saved;
+    const d = dy as tf.Tensor;
+    return { x: () => (hasKernel(SILU_GRAD) ? (tf.engine().runKernel(SILU_GRAD, { dy: d, x }) as tf.Tensor) : siluGradComposite(d, x)) };
+  },
+});
+
+/** Whether fused matMul (+ bias) is at least as fast as matMul then add, forward and backward. */
+export const fusedDenseFast = (): boolean => tf.getBackend() !== 'wasm' || nativeKernelsActive();
+
+/** x·W + b for x [B, in], W [in, out], b [out]. */
+export const dense = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+  fusedDenseFast()
+    ? tf.fused.matMul({ a: x as tf.Tensor2D, b: W as tf.Tensor2D, bias: b })
+    : tf.tidy(() => tf.add(tf.matMul(x as tf.Tensor2D, W as tf.Tensor2D), b));

@@ -1,0 +1,122 @@
+/**
+ * Fused paths equal unfused ones (lib/backend/ops, native kernels): SiLU and its
+ * gradient, dense = fused matMul + bias, the native Sum over contiguous axes, and the
+ * MLP's output and gradients with the native path on vs the stock wasm kernels.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend, nativeStatus, setNativeKernels } from '../../lib/backend';
+import { silu, dense } from '../../lib/backend/ops';
+import { VelocityMlp } from '../../lib/models/mlp';
+import { flowMatchingMse } from '../../lib/losses/flowMatching';
+
+const maxRel = (a: tf.Tensor, b: tf.Tensor): number => {
+  expect(a.shape).toEqual(b.shape);
+  const x = a.dataSync();
+  const y = b.dataSync();
+  let d = 0;
+  let m = 1;
+  for (let i = 0; i < y.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    m = Math.max(m, Math.abs(y[i]));
+  }
+  return d / m;
+};
+
+const rnd = (shape: number[], seed: number, scale = 1): tf.Tensor => tf.randomNormal(shape, 0, scale, 'float32', seed);
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+afterAll(() => {
+  setNativeKernels(true);
+});
+
+describe('fused ops without native kernels (any backend)', () => {
+  it('silu is x·σ(x) with gradient σ(x)·(1 + x·(1 − σ(x)))', () => {
+    setNativeKernels(false);
+    const x = tf.tensor1d([-3, -0.5, 0, 0.7, 4]);
+    const s = (v: number) => 1 / (1 + Math.exp(-v));
+    const y = Array.from(silu(x).dataSync());
+    const g = Array.from(tf.grad((z: tf.Tensor) => tf.sum(silu(z)))(x).dataSync());
+    [-3, -0.5, 0, 0.7, 4].forEach((v, i) => {
+      expect(y[i]).toBeCloseTo(v * s(v), 6);
+      expect(g[i]).toBeCloseTo(s(v) * (1 + v * (1 - s(v))), 6);
+    });
+    setNativeKernels(true);
+  });
+});
+
+(nativeStatus().available ? describe : describe.skip)('native fused kernels equal the composites', () => {
+  it('silu forward and gradient, including large, non-finite and empty inputs', () => {
+    const x = tf.concat([rnd([1000], 1, 4), tf.tensor1d([-100, -88, -20, 0, 20, 88, 100, 1e-30])]);
+    const dy = rnd(x.shape, 2);
+    const run = () => [silu(x), tf.grad((z: tf.Tensor) => silu(z))(x, dy)];
+    setNativeKernels(true);
+    const [yN, gN] = run();
+    setNativeKernels(false);
+    const [yS, gS] = run();
+    setNativeKernels(true);
+    expect(maxRel(yN, yS)).toBeLessThan(1e-6);
+    expect(maxRel(gN, gS)).toBeLessThan(1e-6);
+    // a NaN stays NaN: the non-finite-loss check depends on it
+    const nan = silu(tf.tensor1d([NaN, 1])).dataSync();
+    expect(Number.isNaN(nan[0])).toBe(true);
+    const gnan = tf.grad((z: tf.Tensor) => tf.sum(silu(z)))(tf.tensor1d([NaN, 1])).dataSync();
+    expect(Number.isNaN(gnan[0])).toBe(true);
+    expect(silu(tf.zeros([0, 3])).shape).toEqual([0, 3]);
+    tf.dispose([x, dy, yN, gN, yS, gS]);
+  });
+
+  it('dense (fused matMul + bias) equals matMul then add, forward and gradients', () => {
+    const x = rnd([65, 34], 3);
+    const W = rnd([34, 48], 4);
+    const b = rnd([48], 5);
+    const dy = rnd([65, 48], 6);
+    const grads = (f: (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor) => tf.Tensor) => [f(x, W, b), ...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => f(p, q, r))([x, W, b], dy)];
+    setNativeKernels(true);
+    const fused = grads(dense);
+    setNativeKernels(false);
+    const plain = grads((p, q, r) => tf.add(tf.matMul(p, q), r));
+    setNativeKernels(true);
+    fused.forEach((t, i) => expect(maxRel(t, plain[i])).toBeLessThan(1e-5));
+    tf.dispose([x, W, b, dy, ...fused, ...plain]);
+  });
+
+  it('sum over contiguous axes equals the wasm kernel; other axes fall back', () => {
+    const x = rnd([3, 4, 5, 6], 7);
+    const cases: Array<[number | number[], boolean]> = [[0, false], [[0, 1], true], [[1, 2], false], [3, true], [[1, 2, 3], false], [[0, 2], false], [[0, 1, 2, 3], false], [-1, false]];
+    for (const [axis, keepDims] of cases) {
+      setNativeKernels(true);
+      const n = tf.sum(x, axis, keepDims);
+      setNativeKernels(false);
+      const s = tf.sum(x, axis, keepDims);
+      setNativeKernels(true);
+      expect(maxRel(n, s)).toBeLessThan(1e-5);
+      tf.dispose([n, s]);
+    }
+    expect(tf.sum(tf.tensor1d([1, 2, 3], 'int32')).dataSync()[0]).toBe(6);
+    x.dispose();
+  });
+
+  it('the MLP gives the same velocity and gradients with native kernels on and off', () => {
+    const model = new VelocityMlp({ kind: 'mlp', dim: 2, numClasses: 8, hidden: [64, 64], timeEmbedDim: 16, seed: 3 } as never);
+    const xt = rnd([128, 2], 8);
+    const t = tf.randomUniform([128], 0, 1, 'float32', 9);
+    const labels = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 9), 'int32');
+    const target = rnd([128, 2], 10);
+    const run = () => {
+      const v = model.apply(xt, t, labels);
+      const { value, grads } = tf.variableGrads(() => flowMatchingMse(model.apply(xt, t, labels), target, tf.zerosLike(target)), model.params.variables);
+      return [v, value, ...model.params.variables.map((p) => grads[p.name])];
+    };
+    setNativeKernels(true);
+    const on = run();
+    setNativeKernels(false);
+    const off = run();
+    setNativeKernels(true);
+    on.forEach((x, i) => expect(maxRel(x, off[i])).toBeLessThan(1e-5));
+    tf.dispose([...on, ...off, xt, t, labels, target]);
+    model.dispose();
+  });
+});
