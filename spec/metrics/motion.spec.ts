@@ -39,15 +39,22 @@ describe('motion metrics', () => {
     expect(meanDisplacement(clip(4, 4, 0, 0), dims)).toBe(0);
   });
 
-  it('sub-pixel motion: a blob split between two pixels moves by the intensity-weighted shift', () => {
-    // frame f: pixel (3, 2) weight 1 − f/5 and (3, 3) weight f/5 above a zero background → col 2 + f/5
+  it('sub-pixel motion: a σ = 1 px Gaussian blob moving 0.3 px/frame measures 0.3 ± 0.03', () => {
+    const x = new Float32Array(F * H * W);
+    for (let f = 0; f < F; f++)
+      for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) x[(f * H + r) * W + c] = -1 + 2 * Math.exp(-((r - 4) ** 2 + (c - 4 - 0.3 * f) ** 2) / 2);
+    expect(Math.abs(meanDisplacement(x, dims) - 0.3)).toBeLessThan(0.03);
+  });
+
+  it('background below a quarter of the way from the frame mean to its peak gets no weight', () => {
+    // peak 1 at (2, 3); a faint 0.1 haze at (6, 10) stays below τ = m + ¼(M − m) on a 0 background
     const x = new Float32Array(F * H * W);
     for (let f = 0; f < F; f++) {
-      x[(f * H + 3) * W + 2] = 1 - f / 5;
-      x[(f * H + 3) * W + 3] = f / 5;
+      x[(f * H + 2) * W + 3] = 1;
+      x[(f * H + 6) * W + 10] = 0.1;
     }
-    // background value 0 lies below the frame mean, so it gets zero weight; the centroid shifts 0.2 px/frame
-    expect(meanDisplacement(x, dims)).toBeCloseTo(0.2, 6);
+    const c = frameCentroids(x, dims);
+    expect([c[0], c[1]]).toEqual([2, 3]);
   });
 
   it('dynamic degree: share of clips above the threshold (default 0.5 px/frame)', () => {
