@@ -89,16 +89,18 @@ describe('conv2d gradients as forward convolutions', () => {
     tf.dispose([x, f, dy, gx, gf, dx, dw]);
   });
 
-  it('the formulas themselves match the stock kernels on cpu too', async () => {
+  it('on cpu (filter gradient by formula, its slow stock kernel bypassed) tf.grads and the formulas match the stock kernels', async () => {
     await useBackend('cpu');
     try {
       CASES.forEach((c, i) => {
         const { x, f, dy } = inputs(c, i);
+        const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)))([x, f]);
         const dx = conv2dInputGrad(c.x, dy, f, c.s, c.pad);
         const dw = conv2dFilterGrad(x, dy, c.f, c.s, c.pad);
-        expect(maxRelErr(dx.dataSync(), reference[i].dx)).toBeLessThan(1e-5);
-        expect(maxRelErr(dw.dataSync(), reference[i].dw)).toBeLessThan(1e-5);
-        tf.dispose([x, f, dy, dx, dw]);
+        for (const [got, want] of [[gx, reference[i].dx], [gf, reference[i].dw], [dx, reference[i].dx], [dw, reference[i].dw]] as const) {
+          expect(maxRelErr(got.dataSync(), want)).toBeLessThan(1e-5);
+        }
+        tf.dispose([x, f, dy, gx, gf, dx, dw]);
       });
     } finally {
       await useBackend('wasm');
@@ -124,28 +126,41 @@ describe('conv2d gradients as forward convolutions', () => {
     tf.dispose([x, f, dy, gx, gf]);
   });
 
-  it('conv2dTranspose gradients on wasm match the stock cpu gradients', async () => {
+  it('conv2dTranspose gradients on wasm and cpu match the stock cpu kernels', async () => {
     const dyShape: S4 = [2, 7, 7, 4];
     const filterShape: S4 = [3, 3, 3, 4]; // [kh, kw, outChannels of the transpose, inChannels]
     const outShape: S4 = [2, 14, 14, 3];
+    const make = () => ({
+      a: tf.randomNormal(dyShape, 0, 1, 'float32', 7) as tf.Tensor4D,
+      w: tf.randomNormal(filterShape, 0, 1, 'float32', 8) as tf.Tensor4D,
+      up: tf.randomNormal(outShape, 0, 1, 'float32', 9) as tf.Tensor4D,
+    });
     const grads = () =>
       tf.tidy(() => {
-        const a = tf.randomNormal(dyShape, 0, 1, 'float32', 7) as tf.Tensor4D;
-        const w = tf.randomNormal(filterShape, 0, 1, 'float32', 8) as tf.Tensor4D;
-        const up = tf.randomNormal(outShape, 0, 1, 'float32', 9);
+        const { a, w, up } = make();
         const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.conv2dTranspose(p as tf.Tensor4D, q as tf.Tensor4D, outShape, 2, 'same'), up)))([a, w]);
         return [g[0].dataSync(), g[1].dataSync()] as const;
       });
     const onWasm = grads();
     await useBackend('cpu');
     let onCpu: readonly [ArrayLike<number>, ArrayLike<number>];
+    let stock: readonly [ArrayLike<number>, ArrayLike<number>];
     try {
       onCpu = grads();
+      // y = convT(a, W) = Conv2DBackpropInput(a, W): ∂/∂a = conv2d(up, W), ∂/∂W = Conv2DBackpropFilter(x = up, dy = a)
+      stock = tf.tidy(() => {
+        const { a, w, up } = make();
+        const da = tf.conv2d(up, w, 2, 'same');
+        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: up, dy: a }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape } as never) as tf.Tensor;
+        return [da.dataSync(), dw.dataSync()] as const;
+      });
     } finally {
       await useBackend('wasm');
     }
-    expect(maxRelErr(onWasm[0], onCpu[0])).toBeLessThan(1e-5);
-    expect(maxRelErr(onWasm[1], onCpu[1])).toBeLessThan(1e-5);
+    for (const got of [onWasm, onCpu]) {
+      expect(maxRelErr(got[0], stock[0])).toBeLessThan(1e-5);
+      expect(maxRelErr(got[1], stock[1])).toBeLessThan(1e-5);
+    }
   });
 
   it('creates no lingering tensors', () => {
