@@ -88,10 +88,10 @@ describe('video toy data', () => {
       const dRow = c[2 * (i * F + F - 1)] - c[2 * i * F];
       const dCol = c[2 * (i * F + F - 1) + 1] - c[2 * i * F + 1];
       const theta = (Math.atan2(dRow, dCol) + 2 * Math.PI) % (2 * Math.PI);
-      // measured angle within 1e-2 rad of the generating one, so same bucket unless on a boundary
-      expect(Math.abs(Math.atan2(Math.sin(theta - clips.angles[i]), Math.cos(theta - clips.angles[i])))).toBeLessThan(1e-2);
+      // measured angle within 0.03 rad of the generating one (≤ 0.08 px centroid error over ≥ 5 px of travel), so same bucket unless on a boundary
+      expect(Math.abs(Math.atan2(Math.sin(theta - clips.angles[i]), Math.cos(theta - clips.angles[i])))).toBeLessThan(0.03);
       const offCentre = Math.abs(((theta + Math.PI / 4) % (Math.PI / 2)) - Math.PI / 4); // from the bucket centre
-      if (Math.PI / 4 - offCentre > 0.02) expect(directionClass(theta, 4)).toBe(clips.labels[i]);
+      if (Math.PI / 4 - offCentre > 0.03) expect(directionClass(theta, 4)).toBe(clips.labels[i]);
       checked++;
     }
     expect(checked).toBeGreaterThan(100);
