@@ -31,3 +31,5 @@ export * from './metrics';
 export * from './util/shapes';
 export * from './util/atomicWrite';
 export * as pipelines from '../pipelines';
+export * as record from './record';
+export * as train from './train';

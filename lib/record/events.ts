@@ -25,7 +25,7 @@ export const RECORDING_VERSION = 1;
 // ── Numbers and tensors ──────────────────────────────────────────────────────
 
 /** A non-negative integer (unbranded: events are built from plain numbers). */
-export const NonNegativeInt = new t.Type<number, number, unknown>(
+export const Index = new t.Type<number, number, unknown>(
   'NonNegativeInt',
   (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0,
   (u, c) => (typeof u === 'number' && Number.isInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
@@ -57,7 +57,7 @@ export interface HostTensor {
 
 const BYTES: Record<TensorDtype, number> = { float32: 4, int32: 4, bool: 1 };
 
-const EncodedTensor = t.type({ dtype: TensorDtype, shape: t.array(NonNegativeInt), b64: t.string });
+const EncodedTensor = t.type({ dtype: TensorDtype, shape: t.array(Index), b64: t.string });
 type EncodedTensor = t.TypeOf<typeof EncodedTensor>;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -90,8 +90,8 @@ export const Json: t.Type<unknown> = t.unknown;
 
 // ── Events ───────────────────────────────────────────────────────────────────
 
-export const StepKey = t.type({ seed: NonNegativeInt, phase: NonNegativeInt, step: NonNegativeInt });
-export type StepKey = t.TypeOf<typeof StepKey>;
+export const RecordedStepKey = t.type({ seed: Index, phase: Index, step: Index });
+export type RecordedStepKey = t.TypeOf<typeof RecordedStepKey>;
 
 const common = t.intersection([t.type({ at: JsonNumber }), t.partial({ tap: t.string })]);
 
@@ -106,7 +106,7 @@ export const RecordingHeader = t.intersection([
     version: t.literal(RECORDING_VERSION),
     config: Json,
     configHash: t.string,
-    seed: NonNegativeInt,
+    seed: Index,
     backend: t.string,
     versions: t.record(t.string, t.string),
     createdAt: t.string,
@@ -117,7 +117,7 @@ export type RecordingHeader = t.TypeOf<typeof RecordingHeader>;
 
 /** StepMetrics of one optimiser update. */
 export const MetricsEvent = event('metrics', {
-  key: StepKey,
+  key: RecordedStepKey,
   role: t.string,
   loss: t.union([JsonNumber, t.null]),
   gradNorm: t.union([JsonNumber, t.null]),
@@ -127,44 +127,44 @@ export const MetricsEvent = event('metrics', {
 export type MetricsEvent = t.TypeOf<typeof MetricsEvent>;
 
 /** The value of a LossStep's loss, read when the optimiser evaluated it. */
-export const LossEvent = event('loss', { key: StepKey, role: t.string, value: JsonNumber });
+export const LossEvent = event('loss', { key: RecordedStepKey, role: t.string, value: JsonNumber });
 export type LossEvent = t.TypeOf<typeof LossEvent>;
 
 const labels = t.union([Tensor, t.null]);
 
-export const BatchEvent = event('batch', { key: StepKey, x0: Tensor, labels });
+export const BatchEvent = event('batch', { key: RecordedStepKey, x0: Tensor, labels });
 export type BatchEvent = t.TypeOf<typeof BatchEvent>;
 
-export const TimedBatchEvent = event('timedBatch', { key: StepKey, x0: Tensor, labels, t: Tensor });
+export const TimedBatchEvent = event('timedBatch', { key: RecordedStepKey, x0: Tensor, labels, t: Tensor });
 export type TimedBatchEvent = t.TypeOf<typeof TimedBatchEvent>;
 
-export const NoisedBatchEvent = event('noisedBatch', { key: StepKey, x0: Tensor, labels, t: Tensor, eps: Tensor, xt: Tensor });
+export const NoisedBatchEvent = event('noisedBatch', { key: RecordedStepKey, x0: Tensor, labels, t: Tensor, eps: Tensor, xt: Tensor });
 export type NoisedBatchEvent = t.TypeOf<typeof NoisedBatchEvent>;
 
-export const ScoredBatchEvent = event('scoredBatch', { key: StepKey, x0: Tensor, labels, t: Tensor, eps: Tensor, xt: Tensor, v: Tensor });
+export const ScoredBatchEvent = event('scoredBatch', { key: RecordedStepKey, x0: Tensor, labels, t: Tensor, eps: Tensor, xt: Tensor, v: Tensor });
 export type ScoredBatchEvent = t.TypeOf<typeof ScoredBatchEvent>;
 
 /** A phase's end; the state handed on is summarised (expert count, grids, weight digests), not stored. */
-export const PhaseEndEvent = event('phaseEnd', { phase: NonNegativeInt, summary: Json });
+export const PhaseEndEvent = event('phaseEnd', { phase: Index, summary: Json });
 export type PhaseEndEvent = t.TypeOf<typeof PhaseEndEvent>;
 
 /** Samples drawn from a model during or after training (for plots without retraining). */
-export const SampleEvent = t.intersection([event('sample', { name: t.string, phase: NonNegativeInt, step: NonNegativeInt, x: Tensor, labels }), t.partial({ nfe: NonNegativeInt })]);
+export const SampleEvent = t.intersection([event('sample', { name: t.string, phase: Index, step: Index, x: Tensor, labels }), t.partial({ nfe: Index })]);
 export type SampleEvent = t.TypeOf<typeof SampleEvent>;
 
 /** A checkpoint was written holding everything up to (phase, step) exclusive. */
-export const CheckpointEvent = event('checkpoint', { phase: NonNegativeInt, step: NonNegativeInt, file: t.string });
+export const CheckpointEvent = event('checkpoint', { phase: Index, step: Index, file: t.string });
 export type CheckpointEvent = t.TypeOf<typeof CheckpointEvent>;
 
 /**
  * The run resumed from a checkpoint at (phase, step): events recorded earlier for that
  * position or later were written by the crashed attempt and are superseded.
  */
-export const ResumeEvent = t.intersection([event('resume', { phase: NonNegativeInt, step: NonNegativeInt }), t.partial({ droppedBytes: NonNegativeInt, forced: t.boolean })]);
+export const ResumeEvent = t.intersection([event('resume', { phase: Index, step: Index }), t.partial({ droppedBytes: Index, forced: t.boolean })]);
 export type ResumeEvent = t.TypeOf<typeof ResumeEvent>;
 
 /** The run ended: completed, or stopped by an error (message kept). */
-export const EndEvent = t.intersection([event('end', { status: t.keyof({ complete: null, failed: null }) }), t.partial({ message: t.string, phase: NonNegativeInt, step: NonNegativeInt })]);
+export const EndEvent = t.intersection([event('end', { status: t.keyof({ complete: null, failed: null }) }), t.partial({ message: t.string, phase: Index, step: Index })]);
 export type EndEvent = t.TypeOf<typeof EndEvent>;
 
 export const RecordedEvent = t.union([

@@ -1,0 +1,5 @@
+/** Resumable, recorded training runs: checkpoints holding everything the next step needs, exact resume, preflight checks. */
+export * from './errors';
+export * from './preflight';
+export * from './teacher';
+export * from './distill';
