@@ -7,5 +7,6 @@ import { sampleCommand } from './sample';
 import { evalCommand } from './eval';
 import { reportCommand } from './report';
 import { replayCommand } from './replay';
+import { serveCommand } from './serve';
 
-export const COMMANDS: readonly Command[] = [runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, replayCommand, reportCommand] as unknown as readonly Command[];
+export const COMMANDS: readonly Command[] = [runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, replayCommand, reportCommand, serveCommand] as unknown as readonly Command[];

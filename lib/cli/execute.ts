@@ -10,9 +10,7 @@ import { runPipeline, PipelineRunResult } from './runPipeline';
 import { buildReport } from './runReport';
 import type { LoadedConfig } from './loadConfig';
 import type { Io } from './command';
-import { TEACHER_DEFAULTS } from '../../pipelines/teacher';
-import { scheduleFor, DistillConfig } from '../../pipelines/distill';
-import { resolveSchedule } from '../phases/resolve';
+import { phaseTotals } from './pipelineConfig';
 
 export interface ExecuteOptions {
   readonly outDir: string;
@@ -23,12 +21,6 @@ export interface ExecuteOptions {
   /** Skip the report (figures) after the run. */
   readonly noReport?: boolean;
 }
-
-/** Iterations of each phase: the progress bars' totals. */
-export const phaseTotals = (loaded: LoadedConfig): number[] => {
-  if (loaded.kind === 'teacher') return [(loaded.config as { steps?: number }).steps ?? TEACHER_DEFAULTS.steps];
-  return resolveSchedule(scheduleFor(loaded.config as DistillConfig)).map((p) => p.iterations);
-};
 
 export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): Promise<PipelineRunResult> => {
   const steps = new Subject<StepMetrics>();

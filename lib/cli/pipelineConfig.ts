@@ -5,8 +5,9 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { ConfigIssue, decodeWith } from '../config/report';
-import { TeacherConfig } from '../../pipelines/teacher';
-import { DistillConfig } from '../../pipelines/distill';
+import { TeacherConfig, TEACHER_DEFAULTS } from '../../pipelines/teacher';
+import { DistillConfig, scheduleFor } from '../../pipelines/distill';
+import { resolveSchedule } from '../phases/resolve';
 
 export const PIPELINE_CODECS: Readonly<Record<string, { readonly kind: string; readonly codec: t.Mixed }>> = {
   teacher: { kind: 'teacher', codec: TeacherConfig },
@@ -34,4 +35,10 @@ export const decodePipelineConfig = (input: unknown): E.Either<ConfigIssue[], De
   if (entry === undefined)
     return E.left([{ path: 'method', message: `expected one of ${PIPELINE_METHODS.map((m) => JSON.stringify(m)).join(', ')}, got ${method === undefined ? 'nothing' : JSON.stringify(method)}` }]);
   return E.map((config: unknown) => ({ kind: entry.kind, method: method as string, config }))(decodeWith(entry.codec)(input));
+};
+
+/** Iterations of each phase of a decoded config: the progress bars' totals. */
+export const phaseTotals = (decoded: DecodedPipeline): number[] => {
+  if (decoded.kind === 'teacher') return [(decoded.config as { steps?: number }).steps ?? TEACHER_DEFAULTS.steps];
+  return resolveSchedule(scheduleFor(decoded.config as DistillConfig)).map((p) => p.iterations);
 };

@@ -13,8 +13,7 @@ import type { StepMetrics } from '../stream/types';
 import { progress } from './progress';
 import { backendOption, startBackend } from './backend';
 import { verifyReplay } from './verify';
-import { decodePipelineConfig } from './pipelineConfig';
-import { phaseTotals } from './execute';
+import { decodePipelineConfig, phaseTotals } from './pipelineConfig';
 import * as E from 'fp-ts/Either';
 
 /** An event as a JSON line: tensors as {dtype, shape} (their values stay in the recording). */
@@ -52,7 +51,7 @@ const watch = async (file: string, speed: number | 'instant', json: boolean, io:
   io.stderr(`replaying ${file}: ${h.kind ?? (h.config as { method?: string })?.method ?? 'run'}, seed ${h.seed}, recorded on ${h.backend} at ${h.createdAt}${speed === 'instant' ? '' : `, ${speed}× speed`}\n`);
   const metrics = new Subject<StepMetrics>();
   const decoded = decodePipelineConfig(h.config);
-  const totals = E.isRight(decoded) ? phaseTotals({ ...decoded.right, input: h.config }) : undefined;
+  const totals = E.isRight(decoded) ? phaseTotals(decoded.right) : undefined;
   // instantly: a line per phase start and end; timed: the live display
   const shown = json ? null : metrics.pipe(progress({ write: io.stderr, tty: io.stderrIsTTY, columns: io.columns, totals, intervalMs: speed === 'instant' ? Infinity : 2000 })).subscribe({ error: () => undefined });
   try {

@@ -1,0 +1,37 @@
+/** `phased-dmd serve <run-dir>`: a local web page showing a run live (or a recording replaying). */
+import * as path from 'path';
+import { defineCommand } from './command';
+import { int, num, str, UsageError } from './args';
+import { startServer } from '../serve/server';
+
+export const serveCommand = defineCommand({
+  name: 'serve',
+  summary: 'Serve a local web page that shows a run’s metrics and latest samples per phase as they stream (or as its recording replays).',
+  args: '<run-dir>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    port: int('port to listen on (0 = any free port)', 'n'),
+    host: str('address to listen on (default 127.0.0.1: this machine only)', 'addr'),
+    speed: num('replay the recording at this factor of recorded time instead of following it live', 'x'),
+    recording: str('the recording to show (default <run-dir>/recording.ndjson)', 'file'),
+  },
+  description:
+    'Start it before, during or after a run: the page catches up with what is recorded, then follows new lines as the run appends them (a recording that does not exist yet is waited for). Sample snapshots are drawn as figures on the server. Stop with Ctrl-C.',
+  examples: ['phased-dmd serve runs/phased', 'phased-dmd serve runs/phased --speed 20 --port 9000'],
+  run: async ({ options: o, positionals }, io) => {
+    if (o.speed !== undefined && !(o.speed > 0)) throw new UsageError(`--speed: expected a positive factor, got ${o.speed}`);
+    if (o.port !== undefined && (o.port < 0 || o.port > 65535)) throw new UsageError(`--port: expected 0…65535, got ${o.port}`);
+    const server = await startServer({
+      runDir: positionals[0],
+      ...(o.recording !== undefined ? { recording: o.recording } : {}),
+      host: o.host ?? '127.0.0.1',
+      port: o.port ?? 8765,
+      ...(o.speed !== undefined ? { speed: o.speed } : {}),
+    });
+    io.stdout(`${server.url}\n`);
+    io.stderr(`serving ${path.resolve(o.recording ?? path.join(positionals[0], 'recording.ndjson'))}${o.speed !== undefined ? ` (replay at ${o.speed}×)` : ' (live)'}; Ctrl-C stops\n`);
+    await io.interrupted;
+    await server.close();
+    return 0;
+  },
+});
