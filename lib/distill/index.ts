@@ -3,3 +3,4 @@ export * from './generate';
 export * from './renoise';
 export * from './segment';
 export * from './student';
+export * from './checkpoint';

@@ -5,3 +5,4 @@ export * from './mlp';
 export * from './unet';
 export * from './timeEmbedding';
 export * from './build';
+export * from './lora';
