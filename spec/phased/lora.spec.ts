@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
-import { LoraModel, loraTargets, plainWeights } from '../../lib/models/lora';
+import { LoraModel, LoraConfig, loraTargets, plainWeights } from '../../lib/models/lora';
 import { VelocityUnet } from '../../lib/models/unet';
 import { UnetConfig } from '../../lib/models/config';
 import { buildModel } from '../../lib/models/build';
@@ -50,7 +50,7 @@ describe('LoraModel', () => {
     for (let i = 0; i < 3; i++) {
       const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(lora.apply(x, t, c))) as tf.Scalar, lora.params.variables);
       expect(Object.keys(grads).sort()).toEqual(lora.params.variables.map((v) => v.name).sort());
-      opt.applyGradients(grads);
+      opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
       tf.dispose([value, ...Object.values(grads)]);
     }
     expect(sameBits(weightsOf(teacher), tw)).toBe(true);
@@ -96,7 +96,7 @@ describe('Phased DMD with LoRA experts (experts: { lora: { rank } })', () => {
       backprop: 'sgts',
       normaliser: 'paper',
       betas: [0, 0.999],
-      makeRole: roleFactory({ lora: { rank: 2 } }, 3),
+      makeRole: roleFactory({ lora: decodeOrThrow(LoraConfig, { rank: 2 }) }, 3),
       onPhaseStart: (roles) =>
         starts.push({
           generator: roles.context.generator,
