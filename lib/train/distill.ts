@@ -25,7 +25,7 @@ import { loadDistillState } from '../distill/checkpoint';
 import { DistillConfig, DISTILL_DEFAULTS, scheduleFor, trainDistill, DistillResult } from '../../pipelines/distill';
 import { record } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
-import { ResumeError, TrainingStoppedError, LastGood } from './errors';
+import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
 import { preflight } from './preflight';
 import { RECORDING_FILE } from './teacher';
 
@@ -73,6 +73,8 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
   if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
   const recFile = options.record === true ? path.join(outDir!, RECORDING_FILE) : typeof options.record === 'string' ? options.record : null;
 
+  // a run killed while writing a checkpoint leaves its temp file; the checkpoint itself is whole
+  if (options.resume && outDir !== undefined) removeStaleTemps(outDir);
   let from = { phase: 0, step: 0 };
   let resumeFile: string | undefined;
   if (last !== null && fs.existsSync(last)) {

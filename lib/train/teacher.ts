@@ -26,7 +26,7 @@ import { configHash } from '../record/hash';
 import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { captureAdamState, restoreAdamState } from '../optim/adamState';
-import { ResumeError, TrainingStoppedError, LastGood } from './errors';
+import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
 import { preflight } from './preflight';
 
 export const TEACHER_CHECKPOINT = 'teacher.ckpt';
@@ -131,6 +131,8 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
   const recFile = options.record === true ? (outDir === undefined ? null : path.join(outDir, RECORDING_FILE)) : typeof options.record === 'string' ? options.record : null;
   if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
 
+  // a run killed while writing a checkpoint leaves its temp file; the checkpoint itself is whole
+  if (options.resume && outDir !== undefined) removeStaleTemps(outDir);
   let progress: TeacherProgress | null = null;
   if (ckpt !== null && fs.existsSync(ckpt)) {
     if (options.resume) {

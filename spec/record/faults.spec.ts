@@ -12,7 +12,7 @@ import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { runTeacher, TEACHER_CHECKPOINT, RECORDING_FILE } from '../../lib/train/teacher';
 import { runDistill, PROGRESS_CHECKPOINT } from '../../lib/train/distill';
-import { TrainingStoppedError, ResumeError } from '../../lib/train/errors';
+import { TrainingStoppedError, ResumeError, removeStaleTemps } from '../../lib/train/errors';
 import { NonFiniteLossError } from '../../lib/operators/optimise/optimise';
 import { CheckpointError } from '../../lib/checkpoint/format';
 import { RecordingError } from '../../lib/record/reader';
@@ -138,6 +138,16 @@ describe('corrupt files are refused on resume and left as they were', () => {
     expect((err as Error).message).toMatch(new RegExp(`cannot resume: checkpoint ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: truncated or padded: payload has \\d+ bytes, header says \\d+`));
     expectUnchanged(outDir, before);
   });
+});
+
+test('temp files of atomic writes a killed process left behind are removed on resume, those of a live writer are not', () => {
+  const d = fs.mkdtempSync(path.join(dir, 'temps-'));
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const stale = `.teacher.ckpt.${dead}.1700000000000.tmp`;
+  const live = `.teacher.ckpt.${process.pid}.1700000000000.tmp`;
+  for (const f of [stale, live, 'teacher.ckpt', 'notes.tmp']) fs.writeFileSync(path.join(d, f), 'x');
+  expect(removeStaleTemps(d)).toEqual([stale]);
+  expect(fs.readdirSync(d).sort()).toEqual([live, 'notes.tmp', 'teacher.ckpt'].sort());
 });
 
 test('the command line reports bad input in one line, exit code 1, no stack trace, nothing written', () => {

@@ -64,6 +64,8 @@ test('SIGKILL at three random points, resumed each time: final weights and Adam 
   const last = await run(outDir, null);
   expect(last.code).toBe(0);
   expect(last.output).toMatch(/done from \d+/);
+  // only the run's own files remain (temp files of writes a kill interrupted are cleared on resume)
+  expect(fs.readdirSync(outDir).sort()).toEqual([RECORDING_FILE, TEACHER_CHECKPOINT]);
 
   const a = load(path.join(reference, TEACHER_CHECKPOINT));
   const b = load(path.join(outDir, TEACHER_CHECKPOINT));
