@@ -4,6 +4,7 @@
  *
  *   teacher                       flow-matching teacher   → <outDir>/teacher.ckpt
  *   dmd | sgts | vanilla | phased distillation            → <outDir>/student.ckpt (+ last.ckpt while running)
+ *   experiment                    the paper's comparison   → <outDir>/report.md, results.json (pipelines/experiment.ts)
  *
  * Each branch decodes its own config (errors name the field). A distillation config's
  * `teacher` is a teacher checkpoint path (relative to the working directory) or an
@@ -13,8 +14,9 @@ import { ConfigError } from '../lib/config/report';
 import { trainTeacher, TeacherResult } from './teacher';
 import { trainDistill, DistillResult, DistillMethod } from './distill';
 import * as path from 'path';
+import { runExperiment, ExperimentResult } from './experiment';
 
-export const RUN_METHODS = ['teacher', 'dmd', 'sgts', 'vanilla', 'phased'] as const;
+export const RUN_METHODS = ['teacher', 'dmd', 'sgts', 'vanilla', 'phased', 'experiment'] as const;
 export type RunMethod = (typeof RUN_METHODS)[number];
 
 export interface RunOptions {
@@ -25,7 +27,8 @@ export interface RunOptions {
 
 export type RunResult =
   | { readonly method: 'teacher'; readonly teacher: TeacherResult; readonly checkpoint: string | null; readonly seconds: number }
-  | { readonly method: DistillMethod; readonly distill: DistillResult; readonly checkpoint: string | null; readonly seconds: number };
+  | { readonly method: DistillMethod; readonly distill: DistillResult; readonly checkpoint: string | null; readonly seconds: number }
+  | { readonly method: 'experiment'; readonly experiment: ExperimentResult; readonly checkpoint: null; readonly seconds: number };
 
 const methodOf = (config: unknown): RunMethod => {
   const method = typeof config === 'object' && config !== null ? (config as { method?: unknown }).method : undefined;
@@ -46,6 +49,11 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
     const teacher = await trainTeacher(config, options);
     return { method, teacher, checkpoint: out('teacher.ckpt'), seconds: seconds() };
   }
+  if (method === 'experiment') {
+    if (options.outDir === undefined) throw new ConfigError('run config', [{ path: 'method', message: 'an experiment needs an output directory (outDir)' }]);
+    const experiment = await runExperiment(config, { outDir: options.outDir, ...(options.log ? { log: options.log } : {}) });
+    return { method, experiment, checkpoint: null, seconds: seconds() };
+  }
   const distill = await trainDistill(config, options);
   return { method, distill, checkpoint: out('student.ckpt'), seconds: seconds() };
 };
@@ -53,6 +61,7 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
 /** Frees the models a run returned (the teacher, or the teacher and the student's experts). */
 export const disposeRun = (r: RunResult): void => {
   if (r.method === 'teacher') r.teacher.model.dispose();
+  else if (r.method === 'experiment') return; // the experiment frees its models as it goes
   else {
     r.distill.experts.forEach((e) => e.expert.dispose());
     r.distill.teacher.dispose();

@@ -1,0 +1,622 @@
+/**
+ * The paper's comparison at small scale (issue 5; PHASED_DMD.md §6): a flow-matching
+ * teacher (40 Euler steps with CFG) against one-step DMD, DMD with SGTS (4 steps) and
+ * Phased DMD (4 steps in 2 or 4 phases), every student with the same number of generator
+ * updates, over several seeds.
+ *
+ * Read top to bottom:
+ *   1. the config (io-ts codec, per-task defaults, the checks between fields);
+ *   2. what each seed trains: the teacher config, each method's distillation config;
+ *   3. the data a task trains on (2-D mixtures: which labels condition the model);
+ *   4. the run: per seed, a teacher (cached in the run directory by config hash), its
+ *      reference and evaluation samples, each student trained and sampled — every step
+ *      recorded (lib/record), so the report is rebuilt from the recordings alone
+ *      (pipelines/experimentReport.ts).
+ *
+ * Run directory:
+ *   experiment.json                       the config as given (what `report` rebuilds from)
+ *   teachers/<key>/teacher.ckpt           a teacher, keyed by its config hash; reused
+ *   teachers/<key>/recording.ndjson       its training losses
+ *   seed-<s>/teacher/recording.ndjson     the teacher's reference and evaluation samples
+ *   seed-<s>/<method>/recording.ndjson    a student's losses and evaluation samples
+ *   seed-<s>/<method>/student.ckpt        the student
+ *   classifier/classifier.ckpt            MNIST: the feature classifier (trained once)
+ *   report.md, results.json, figures/, samples/seed-<s>/<name>.npy   (the report)
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as t from 'io-ts';
+import * as E from 'fp-ts/Either';
+import { lastValueFrom, tap, identity } from 'rxjs';
+import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
+import { ConfigError, ConfigIssue, decodeWith } from '../lib/config/report';
+import { unknownFields } from '../lib/cli/codecWalk';
+import { DataConfig, loadDataset } from '../lib/data/config';
+import type { Dataset } from '../lib/data/types';
+import { VideoOptions } from '../lib/data/video';
+import type { MixtureName } from '../lib/data/mixtures';
+import { ModelSpec, modelConfigFor } from '../lib/models/spec';
+import { buildModel } from '../lib/models/build';
+import type { VelocityModel } from '../lib/models/types';
+import type { ModelConfig } from '../lib/models/config';
+import { makeTrainer } from '../lib/optim/trainer';
+import { logMetrics } from '../lib/operators/taps/logMetrics';
+import type { StepMetrics } from '../lib/stream/types';
+import { splitSeed } from '../lib/random/seed';
+import { saveCheckpoint, withPrefix } from '../lib/checkpoint/format';
+import { RecordingWriter, makeHeader } from '../lib/record/writer';
+import { record, eventOf } from '../lib/record/record';
+import { summariseRecording, RecordingSummary } from '../lib/record/summary';
+import { configHash } from '../lib/record/hash';
+import { sampleStudent, studentNfe } from '../lib/distill/student';
+import type { ExpertPhase } from '../lib/distill/context';
+import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
+import { loadMnist } from '../lib/data/mnist';
+import { TeacherConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher } from './teacher';
+import { trainDistill, saveStudent, DistillMethod, DISTILL_DEFAULTS } from './distill';
+
+// ── 1. Config ────────────────────────────────────────────────────────────────
+
+export const EXPERIMENT_METHODS = ['teacher', 'dmd', 'vanilla', 'sgts', 'phased-4x2', 'phased-4x4'] as const;
+export const ExperimentMethod = t.keyof({ teacher: null, dmd: null, vanilla: null, sgts: null, 'phased-4x2': null, 'phased-4x4': null });
+export type ExperimentMethod = t.TypeOf<typeof ExperimentMethod>;
+export type StudentMethod = Exclude<ExperimentMethod, 'teacher'>;
+
+export const ExperimentTask = t.keyof({ grid25: null, ring8: null, mnist: null, video: null });
+export type ExperimentTask = t.TypeOf<typeof ExperimentTask>;
+
+/**
+ * What labels condition a 2-D mixture model: `mode` (each Gaussian its own class),
+ * `group` (a few classes of several modes each: grid25 rows, ring8 alternate modes — the
+ * analogue of a prompt with many valid images), `none` (unconditional, no CFG).
+ */
+export const Condition = t.keyof({ mode: null, group: null, none: null });
+export type Condition = t.TypeOf<typeof Condition>;
+
+/** A non-empty list without repeats (error paths point into the list). */
+const distinctList = <A>(item: t.Type<A, unknown, unknown>, name: string): t.Type<A[], unknown, unknown> => {
+  const list = t.array(item);
+  return new t.Type<A[], unknown, unknown>(
+    name,
+    (u): u is A[] => list.is(u) && u.length > 0 && new Set(u).size === u.length,
+    (u, c) =>
+      E.chain((xs: A[]): t.Validation<A[]> => {
+        if (xs.length === 0) return t.failure(u, c, `expected ${name}, got an empty list`);
+        const dup = xs.find((x, i) => xs.indexOf(x) !== i);
+        return dup === undefined ? t.success(xs) : t.failure(u, c, `expected ${name}, got ${JSON.stringify(dup)} twice`);
+      })(list.validate(u, c)),
+    t.identity,
+  );
+};
+
+export const ExperimentBudget = t.partial({
+  /** Teacher optimiser steps. */
+  teacherSteps: PositiveInt,
+  teacherBatchSize: PositiveInt,
+  /** Generator updates per student, the same for every method (phased: split evenly over its phases). */
+  iterations: PositiveInt,
+  /** Distillation batch size. */
+  batchSize: PositiveInt,
+});
+
+/** Teacher training knobs beyond the budget. */
+export const ExperimentTeacher = t.partial({ lr: Positive, conditionDropout: Probability, betas: t.tuple([UnitInterval, UnitInterval]) });
+
+/** Distillation knobs shared by every student (pipelines/distill.ts DistillConfig fields). */
+export const ExperimentDistill = t.partial({
+  shift: Positive,
+  lr: t.partial({ generator: Positive, fake: Positive }),
+  updateRatio: PositiveInt,
+  margin: UnitInterval,
+  renoise: t.keyof({ nested: null, disjoint: null }),
+  normaliser: t.keyof({ paper: null, dmd2: null }),
+  betas: t.tuple([UnitInterval, UnitInterval]),
+  weightDecay: NonNegative,
+  ema: Probability,
+});
+
+export const ExperimentClassifier = t.partial({
+  /** A saved classifier (lib/metrics/classifier saveClassifier) instead of training one. */
+  path: t.string,
+  steps: PositiveInt,
+  batchSize: PositiveInt,
+});
+
+export const ExperimentConfig = t.intersection([
+  t.type({ method: t.literal('experiment'), task: ExperimentTask }),
+  t.partial({
+    seeds: distinctList(NonNegativeInt, 'distinct non-negative integer seeds (at least one)'),
+    methods: distinctList(ExperimentMethod, 'distinct methods (at least one) of "teacher" | "dmd" | "vanilla" | "sgts" | "phased-4x2" | "phased-4x4"'),
+    budget: ExperimentBudget,
+    /** CFG scale g: the teacher's sampler and the real score of every student's DMD loss. */
+    guidance: NonNegative,
+    /** Samples per evaluation (per method and seed). */
+    samples: PositiveInt,
+    model: ModelSpec,
+    condition: Condition,
+    teacher: ExperimentTeacher,
+    distill: ExperimentDistill,
+    classifier: ExperimentClassifier,
+    /** Video toy options (task video). */
+    video: VideoOptions,
+    /** Dynamic-degree threshold, px/frame (task video). */
+    motionThreshold: Positive,
+    /** Rows per set used by the O(N²) metrics (energy, MMD, k-NN, Vendi). */
+    evalPoints: PositiveInt,
+    logEvery: PositiveInt,
+  }),
+]);
+export type ExperimentConfig = t.TypeOf<typeof ExperimentConfig>;
+
+export interface TaskDefaults {
+  readonly data: DataConfig;
+  readonly model: ModelSpec;
+  readonly budget: { teacherSteps: number; teacherBatchSize: number; iterations: number; batchSize: number };
+  readonly guidance: number;
+  readonly samples: number;
+  readonly condition: Condition;
+}
+
+/** Defaults per task: sized for 2 CPU cores (measured figures in the README). */
+export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
+  grid25: {
+    data: { kind: 'mixture', name: 'grid25' },
+    model: { kind: 'mlp', hidden: [128, 128, 128], timeEmbedDim: 16 } as ModelSpec,
+    budget: { teacherSteps: 2000, teacherBatchSize: 256, iterations: 200, batchSize: 256 },
+    guidance: 2,
+    samples: 2000,
+    condition: 'group',
+  },
+  ring8: {
+    data: { kind: 'mixture', name: 'ring8' },
+    model: { kind: 'mlp', hidden: [128, 128, 128], timeEmbedDim: 16 } as ModelSpec,
+    budget: { teacherSteps: 1500, teacherBatchSize: 256, iterations: 200, batchSize: 256 },
+    guidance: 2,
+    samples: 2000,
+    condition: 'group',
+  },
+  mnist: {
+    data: { kind: 'mnist', split: 'train' },
+    model: { kind: 'unet', width: 16, timeEmbedDim: 32 } as ModelSpec,
+    budget: { teacherSteps: 4000, teacherBatchSize: 64, iterations: 200, batchSize: 32 },
+    guidance: 2,
+    samples: 500,
+    condition: 'mode',
+  },
+  video: {
+    data: { kind: 'video' },
+    model: { kind: 'mlp', hidden: [512, 512, 512], timeEmbedDim: 32 } as ModelSpec,
+    budget: { teacherSteps: 4000, teacherBatchSize: 128, iterations: 200, batchSize: 128 },
+    guidance: 2,
+    samples: 256,
+    condition: 'mode',
+  },
+};
+
+export const EXPERIMENT_DEFAULTS = {
+  seeds: [0, 1, 2],
+  methods: ['teacher', 'dmd', 'sgts', 'phased-4x2', 'phased-4x4'] as ExperimentMethod[],
+  classifier: { steps: 1500, batchSize: 128 },
+  motionThreshold: 0.5,
+  evalPoints: 1000,
+  logEvery: 100,
+  /** Teacher sampler: 40 Euler steps (with CFG g = guidance). */
+  teacherSampler: { steps: 40, method: 'euler' as const },
+};
+
+export interface ResolvedExperiment {
+  readonly task: ExperimentTask;
+  readonly data: DataConfig;
+  readonly seeds: readonly number[];
+  readonly methods: readonly ExperimentMethod[];
+  readonly students: readonly StudentMethod[];
+  readonly budget: TaskDefaults['budget'];
+  readonly guidance: number;
+  readonly samples: number;
+  readonly model: ModelSpec;
+  readonly condition: Condition;
+  readonly teacher: t.TypeOf<typeof ExperimentTeacher>;
+  readonly distill: t.TypeOf<typeof ExperimentDistill>;
+  readonly classifier: { readonly path?: string; readonly steps: number; readonly batchSize: number };
+  readonly motionThreshold: number;
+  readonly evalPoints: number;
+  readonly logEvery: number;
+}
+
+const isMixture = (task: ExperimentTask): task is MixtureName => task === 'grid25' || task === 'ring8';
+
+/** Phases of a method's schedule (its generator-update budget is split evenly over them). */
+export const phasesOf = (m: StudentMethod): number => (m === 'phased-4x2' ? 2 : m === 'phased-4x4' ? 4 : 1);
+
+/** Checks between fields that the codec cannot express; each issue names its path. */
+const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): ConfigIssue[] => {
+  const issues: ConfigIssue[] = [];
+  if (r.samples < 2) issues.push({ path: 'samples', message: `expected at least 2 samples per evaluation, got ${r.samples}` });
+  for (const m of r.students)
+    if (r.budget.iterations % phasesOf(m) !== 0)
+      issues.push({ path: 'budget.iterations', message: `expected a multiple of ${phasesOf(m)} (method "${m}" splits it evenly over its phases, for an equal budget), got ${r.budget.iterations}` });
+  if (c.condition !== undefined && !isMixture(c.task)) issues.push({ path: 'condition', message: `only applies to the 2-D tasks (grid25, ring8); task "${c.task}" is conditioned on its classes` });
+  if (r.condition === 'none' && r.guidance !== 1) issues.push({ path: 'guidance', message: `expected 1 with condition "none" (CFG needs a condition), got ${r.guidance}` });
+  if (c.video !== undefined && c.task !== 'video') issues.push({ path: 'video', message: `only applies to task "video", not "${c.task}"` });
+  if (c.classifier !== undefined && c.task !== 'mnist') issues.push({ path: 'classifier', message: `only applies to task "mnist", not "${c.task}"` });
+  if (c.motionThreshold !== undefined && c.task !== 'video') issues.push({ path: 'motionThreshold', message: `only applies to task "video", not "${c.task}"` });
+  return issues;
+};
+
+export const resolveExperiment = (c: ExperimentConfig): ResolvedExperiment => {
+  const d = TASK_DEFAULTS[c.task];
+  const methods = c.methods ?? EXPERIMENT_DEFAULTS.methods;
+  const r: ResolvedExperiment = {
+    task: c.task,
+    data: c.task === 'video' ? ({ kind: 'video', ...c.video } as DataConfig) : d.data,
+    seeds: c.seeds ?? EXPERIMENT_DEFAULTS.seeds,
+    methods,
+    students: methods.filter((m): m is StudentMethod => m !== 'teacher'),
+    budget: { ...d.budget, ...c.budget },
+    guidance: c.guidance ?? (c.condition === 'none' ? 1 : d.guidance),
+    samples: c.samples ?? d.samples,
+    model: c.model ?? d.model,
+    condition: c.condition ?? d.condition,
+    teacher: c.teacher ?? {},
+    distill: c.distill ?? {},
+    classifier: { ...EXPERIMENT_DEFAULTS.classifier, ...c.classifier },
+    motionThreshold: c.motionThreshold ?? EXPERIMENT_DEFAULTS.motionThreshold,
+    evalPoints: c.evalPoints ?? EXPERIMENT_DEFAULTS.evalPoints,
+    logEvery: c.logEvery ?? EXPERIMENT_DEFAULTS.logEvery,
+  };
+  const issues = relationIssues(c, r);
+  if (issues.length > 0) throw new ConfigError('experiment config', issues);
+  return r;
+};
+
+/** Decodes and resolves an experiment config: every problem at once, each with its path (unknown fields refused). */
+export const decodeExperiment = (input: unknown, what = 'experiment config'): ResolvedExperiment => {
+  const decoded = decodeWith(ExperimentConfig)(input);
+  const unknown = unknownFields(ExperimentConfig, input);
+  if (E.isLeft(decoded) || unknown.length > 0) throw new ConfigError(what, [...(E.isLeft(decoded) ? decoded.left : []), ...unknown]);
+  return resolveExperiment(decoded.right);
+};
+
+// ── 2. What each seed trains ─────────────────────────────────────────────────
+
+/** The teacher of one seed, as a pipelines/teacher.ts config. */
+export const teacherConfigFor = (r: ResolvedExperiment, seed: number): TeacherConfig =>
+  ({
+    method: 'teacher',
+    data: r.data,
+    model: r.model,
+    seed,
+    steps: r.budget.teacherSteps,
+    batchSize: r.budget.teacherBatchSize,
+    sampler: { ...EXPERIMENT_DEFAULTS.teacherSampler, guidance: r.guidance },
+    logEvery: r.logEvery,
+    ...r.teacher,
+  }) as TeacherConfig;
+
+/** Where a teacher lives: keyed by its config and the labels it was trained on. */
+export const teacherKey = (r: ResolvedExperiment, seed: number): string => configHash({ teacher: teacherConfigFor(r, seed), condition: r.condition }).slice(0, 16);
+
+/** One student's distillation config (pipelines/distill.ts): same budget, batch and guidance for every method. */
+export const distillConfigFor = (r: ResolvedExperiment, method: StudentMethod, seed: number, teacherFile: string): Record<string, unknown> => ({
+  method: (method.startsWith('phased') ? 'phased' : method) as DistillMethod,
+  ...(method === 'phased-4x2' ? { preset: '4x2' } : method === 'phased-4x4' ? { preset: '4x4' } : {}),
+  teacher: teacherFile,
+  seed,
+  steps: method === 'dmd' ? 1 : 4,
+  iterations: r.budget.iterations,
+  batchSize: r.budget.batchSize,
+  guidance: r.guidance,
+  logEvery: r.logEvery,
+  ...r.distill,
+});
+
+/** Function evaluations per teacher sample: 40 steps, two evaluations each under CFG. */
+export const teacherNfe = (r: ResolvedExperiment, numClasses: number): number => EXPERIMENT_DEFAULTS.teacherSampler.steps * (r.guidance !== 1 && numClasses > 0 ? 2 : 1);
+
+/** Seeds of the sample sets: the students share the teacher's evaluation noise and labels. */
+export const evalSeed = (seed: number): number => splitSeed(seed, 'experiment', 'eval');
+export const referenceSeed = (seed: number): number => splitSeed(seed, 'experiment', 'reference');
+
+/** Balanced labels: sample i has class i mod C (equal groups for the per-class metrics); null when unconditional. */
+export const balancedLabels = (n: number, numClasses: number): Int32Array | null => (numClasses > 0 ? Int32Array.from({ length: n }, (_, i) => i % numClasses) : null);
+
+// ── 3. The data ──────────────────────────────────────────────────────────────
+
+/** Mode → class of the `group` condition: grid25 rows (5 classes of 5 modes), ring8 alternate modes (2 classes of 4). */
+export const MODE_GROUPS: Readonly<Record<MixtureName, { readonly classes: number; readonly of: (mode: number) => number }>> = {
+  grid25: { classes: 5, of: (k) => Math.floor(k / 5) },
+  ring8: { classes: 2, of: (k) => k % 2 },
+};
+
+/** The dataset a task trains on, with the labels the condition asks for. */
+export const experimentDataset = (r: ResolvedExperiment): Dataset => {
+  const base = E.getOrElseW((e: Error) => {
+    throw e;
+  })(loadDataset(r.data));
+  if (!isMixture(r.task) || r.condition === 'mode') return base;
+  if (r.condition === 'none')
+    return {
+      ...base,
+      name: `${base.name} (unconditional)`,
+      numClasses: 0,
+      sample: (b, s) => {
+        const batch = base.sample(b, s);
+        batch.labels?.dispose();
+        return { x0: batch.x0, labels: null };
+      },
+    };
+  const group = MODE_GROUPS[r.task];
+  const table = Int32Array.from({ length: base.numClasses }, (_, k) => group.of(k));
+  return {
+    ...base,
+    name: `${base.name} (${group.classes} groups)`,
+    numClasses: group.classes,
+    sample: (b, s) => {
+      const batch = base.sample(b, s);
+      const labels = batch.labels === null ? null : tf.tidy(() => tf.gather(tf.tensor1d(table, 'int32'), batch.labels!) as tf.Tensor1D);
+      batch.labels?.dispose();
+      return { x0: batch.x0, labels };
+    },
+  };
+};
+
+// ── 4. The run ───────────────────────────────────────────────────────────────
+
+export const EXPERIMENT_FILE = 'experiment.json';
+export const RECORDING = 'recording.ndjson';
+export const teacherDir = (out: string, key: string): string => path.join(out, 'teachers', key);
+export const seedDir = (out: string, seed: number): string => path.join(out, `seed-${seed}`);
+export const methodDir = (out: string, seed: number, method: ExperimentMethod): string => path.join(seedDir(out, seed), method);
+export const classifierFile = (out: string): string => path.join(out, 'classifier', 'classifier.ckpt');
+
+export interface ExperimentOptions {
+  readonly outDir: string;
+  readonly log?: (line: string) => void;
+  readonly onStep?: (m: StepMetrics) => void;
+}
+
+export interface ExperimentResult {
+  readonly outDir: string;
+  readonly report: string;
+  readonly results: string;
+  readonly files: readonly string[];
+  readonly seconds: number;
+  /** (seed, method) runs reused from an earlier run in the same directory. */
+  readonly reused: readonly string[];
+}
+
+/** A finished recording of this config whose samples have the size asked for: reused instead of rerun. */
+const finished = (file: string, config: unknown, names: readonly string[], samples: number, checkpoint?: string): boolean => {
+  if (!fs.existsSync(file)) return false;
+  const s = summariseRecording(file, { onIssue: () => undefined });
+  if (E.isLeft(s)) return false;
+  const r: RecordingSummary = s.right;
+  if (r.status !== 'complete' || r.header.configHash !== configHash(config)) return false;
+  if (checkpoint !== undefined && !r.checkpoints.some((c) => c.file === checkpoint)) return false;
+  return names.every((n) => r.samples.some((x) => x.name === n && x.x.shape[0] === samples));
+};
+
+/** Keeps an unusable earlier file aside (renamed), never overwriting it. */
+const keepAside = (file: string): void => {
+  if (fs.existsSync(file)) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+};
+
+const openRecording = (file: string, config: unknown, seed: number, kind: string): RecordingWriter => {
+  keepAside(file);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  return E.getOrElseW((e: Error) => {
+    throw e;
+  })(RecordingWriter.create(file, makeHeader({ config, seed, kind })));
+};
+
+/** Draws n samples in chunks (bounded memory), chunk i from its own seed; host values and labels. */
+export const sampleInChunks = (
+  draw: (n: number, seed: number, labels: Int32Array | null) => { x: tf.Tensor; labels: tf.Tensor1D | null },
+  n: number,
+  seed: number,
+  labels: Int32Array | null,
+  chunk: number,
+): { values: Float32Array; shape: number[]; labels: Int32Array | null } => {
+  const parts: Float32Array[] = [];
+  let shape: number[] = [];
+  for (let i = 0, k = 0; i < n; i += chunk, k++) {
+    const m = Math.min(chunk, n - i);
+    const s = draw(m, splitSeed(seed, 'chunk', k), labels === null ? null : labels.slice(i, i + m));
+    parts.push(s.x.dataSync() as Float32Array);
+    shape = s.x.shape.slice(1);
+    tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
+  }
+  const values = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  parts.reduce((off, p) => (values.set(p, off), off + p.length), 0);
+  return { values, shape: [n, ...shape], labels };
+};
+
+/** Appends a host sample set to a recording as a `sample` event. */
+const recordSamples = (sink: RecordingWriter, name: string, s: { values: Float32Array; shape: number[]; labels: Int32Array | null }, at: { phase: number; step: number }, nfe: number): void => {
+  const x = tf.tensor(s.values, s.shape);
+  const labels = s.labels === null ? null : (tf.tensor1d(s.labels, 'int32') as tf.Tensor1D);
+  sink.append(eventOf({ type: 'sample', name, phase: at.phase, step: at.step, x, labels, nfe }));
+  tf.dispose([x, ...(labels ? [labels] : [])]);
+};
+
+const chunkFor = (r: ResolvedExperiment): number => (r.task === 'mnist' ? 100 : r.task === 'video' ? 128 : 4000);
+
+/** A teacher for one seed: loaded from the cache, or trained (recorded) and cached. */
+const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset: Dataset, o: ExperimentOptions): Promise<{ model: VelocityModel; modelConfig: ModelConfig; file: string; reused: boolean }> => {
+  const input = teacherConfigFor(r, seed);
+  const dir = teacherDir(o.outDir, teacherKey(r, seed));
+  const file = path.join(dir, 'teacher.ckpt');
+  const recFile = path.join(dir, RECORDING);
+  const config = resolveTeacherConfig(input);
+  if (fs.existsSync(file) && finished(recFile, input, [], 0, file)) {
+    const t = loadTeacher(file);
+    if (E.isRight(t)) return { ...t.right, file, reused: true };
+    o.log?.(`teacher cache ${file} is unreadable (${t.left.message}); training again`);
+  }
+  keepAside(file);
+  o.log?.(`seed ${seed}: training the teacher (${config.steps} steps, batch ${config.batchSize}) → ${file}`);
+  const modelConfig = modelConfigFor(config.model, dataset, splitSeed(config.seed, 'init'));
+  const model = buildModel(modelConfig);
+  const trainer = makeTrainer(model.params.variables, { lr: config.lr, betas: config.betas }, { lr: config.lr, betas: config.betas });
+  const sink = openRecording(recFile, input, seed, 'teacher');
+  try {
+    await lastValueFrom(
+      teacherSteps({ dataset, model, trainer }, config).pipe(
+        record<StepMetrics>(sink),
+        logMetrics(config.logEvery, o.log),
+        o.onStep ? tap(o.onStep) : identity,
+      ),
+      { defaultValue: undefined },
+    );
+    saveCheckpoint(file, {
+      meta: { kind: 'teacher', modelConfig, config, step: config.steps, condition: r.condition, configHash: configHash(input) },
+      tensors: withPrefix('teacher/', model.params.read()),
+    });
+    sink.append({ type: 'checkpoint', phase: 0, step: config.steps, file });
+    sink.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
+  } catch (err) {
+    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    model.dispose();
+    throw err;
+  } finally {
+    trainer.optimizer.dispose();
+    sink.close();
+  }
+  model.params.setTrainable(false);
+  return { model, modelConfig, file, reused: false };
+};
+
+/** The teacher's reference and evaluation sample sets of one seed (40 Euler steps, CFG). */
+const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { model: VelocityModel; file: string }, o: ExperimentOptions): boolean => {
+  const input = teacherConfigFor(r, seed);
+  const file = path.join(methodDir(o.outDir, seed, 'teacher'), RECORDING);
+  if (finished(file, input, ['teacher', 'reference'], r.samples, teacher.file)) return true;
+  const nfe = teacherNfe(r, teacher.model.numClasses);
+  o.log?.(`seed ${seed}: sampling the teacher (${r.samples} × 2 sets, ${nfe} NFE each)`);
+  const sink = openRecording(file, input, seed, 'teacher');
+  try {
+    const labels = balancedLabels(r.samples, teacher.model.numClasses);
+    const sampler = { ...EXPERIMENT_DEFAULTS.teacherSampler, guidance: r.guidance };
+    const draw = (n: number, s: number, l: Int32Array | null) => sampleTeacher(teacher.model, { n, seed: s, labels: l, sampler });
+    const at = { phase: 0, step: r.budget.teacherSteps };
+    recordSamples(sink, 'reference', sampleInChunks(draw, r.samples, referenceSeed(seed), labels, chunkFor(r)), at, nfe);
+    recordSamples(sink, 'teacher', sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)), at, nfe);
+    sink.append({ type: 'checkpoint', ...at, file: teacher.file });
+    sink.append({ type: 'end', status: 'complete', ...at });
+  } catch (err) {
+    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    throw err;
+  } finally {
+    sink.close();
+  }
+  return false;
+};
+
+/** One student: distilled with the shared budget (recorded), saved, sampled (4 NFE, or 1 for DMD; no CFG). */
+const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMethod, teacher: { model: VelocityModel; modelConfig: ModelConfig; file: string }, o: ExperimentOptions): Promise<boolean> => {
+  const input = distillConfigFor(r, method, seed, teacher.file);
+  const dir = methodDir(o.outDir, seed, method);
+  const file = path.join(dir, RECORDING);
+  const ckpt = path.join(dir, 'student.ckpt');
+  if (fs.existsSync(ckpt) && finished(file, input, [method], r.samples, ckpt)) return true;
+  o.log?.(`seed ${seed}: distilling ${method} (${r.budget.iterations} generator updates, batch ${r.budget.batchSize})`);
+  keepAside(ckpt);
+  const sink = openRecording(file, input, seed, method);
+  let experts: readonly ExpertPhase[] = [];
+  try {
+    const result = await trainDistill(input, { teacher, log: o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
+    experts = result.experts;
+    const last = result.phases.length - 1;
+    const at = { phase: last, step: result.phases[last].iterations };
+    saveStudent(ckpt, { method: input.method as DistillMethod, modelConfig: teacher.modelConfig, experts, config: { ...DISTILL_DEFAULTS, ...input } });
+    const labels = balancedLabels(r.samples, teacher.model.numClasses);
+    const draw = (n: number, s: number, l: Int32Array | null) => sampleStudent(experts, { n, seed: s, labels: l });
+    recordSamples(sink, method, sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)), at, studentNfe(experts));
+    sink.append({ type: 'checkpoint', ...at, file: ckpt });
+    sink.append({ type: 'end', status: 'complete', ...at });
+  } catch (err) {
+    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    throw err;
+  } finally {
+    experts.forEach((e) => e.expert.dispose());
+    sink.close();
+  }
+  return false;
+};
+
+/** MNIST: the feature classifier of the image metrics — the given one, or trained once per run directory. */
+export const ensureClassifier = (r: ResolvedExperiment, outDir: string, log?: (l: string) => void): FeatureClassifier => {
+  const file = r.classifier.path ?? classifierFile(outDir);
+  if (fs.existsSync(file)) {
+    const c = loadClassifier(file);
+    if (E.isRight(c)) return c.right;
+    if (r.classifier.path !== undefined) throw c.left;
+    keepAside(file);
+  } else if (r.classifier.path !== undefined) throw new ConfigError('experiment config', [{ path: 'classifier.path', message: `no file at ${file}` }]);
+  const train = E.getOrElseW((e: Error) => {
+    throw e;
+  })(loadMnist('train'));
+  const test = E.getOrElseW((e: Error) => {
+    throw e;
+  })(loadMnist('test'));
+  log?.(`training the feature classifier (${r.classifier.steps} steps, batch ${r.classifier.batchSize}) → ${file}`);
+  const trained = trainFeatureClassifier(train, { steps: r.classifier.steps, batchSize: r.classifier.batchSize, test, seed: 0 });
+  log?.(`feature classifier: test accuracy ${((trained.accuracy ?? 0) * 100).toFixed(2)} % (${trained.seconds.toFixed(0)} s)`);
+  saveClassifier(file, trained.classifier, { trainedOn: 'mnist train', testAccuracy: trained.accuracy, steps: r.classifier.steps });
+  return trained.classifier;
+};
+
+/**
+ * Runs the experiment into `outDir` and rebuilds its report from the recordings. Runs
+ * already finished in that directory with the same config are reused (an interrupted
+ * experiment continues where it stopped, at the granularity of one (seed, method)).
+ */
+export const runExperiment = async (input: unknown, o: ExperimentOptions): Promise<ExperimentResult> => {
+  const started = performance.now();
+  const r = decodeExperiment(input);
+  fs.mkdirSync(o.outDir, { recursive: true });
+  const manifest = path.join(o.outDir, EXPERIMENT_FILE);
+  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== `${JSON.stringify(input, null, 2)}\n`) keepAside(manifest);
+  if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, `${JSON.stringify(input, null, 2)}\n`);
+  if (r.task === 'mnist') ensureClassifier(r, o.outDir, o.log).dispose();
+  const dataset = experimentDataset(r);
+  const reused: string[] = [];
+  for (const seed of r.seeds) {
+    const seedStart = performance.now();
+    const teacher = await ensureTeacher(r, seed, dataset, o);
+    try {
+      if (teacher.reused) reused.push(`seed ${seed} teacher (training)`);
+      if (teacherSamples(r, seed, teacher, o)) reused.push(`seed ${seed} teacher (samples)`);
+      for (const method of r.students) if (await runStudent(r, seed, method, teacher, o)) reused.push(`seed ${seed} ${method}`);
+    } finally {
+      teacher.model.dispose();
+    }
+    o.log?.(`seed ${seed} done in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+  }
+  if (reused.length > 0) o.log?.(`reused from an earlier run: ${reused.join(', ')}`);
+  const { buildExperimentReport } = await import('./experimentReport');
+  const report = await buildExperimentReport(o.outDir, { log: o.log, runSeconds: (performance.now() - started) / 1000 });
+  return { outDir: o.outDir, report: report.report, results: report.results, files: report.files, seconds: (performance.now() - started) / 1000, reused };
+};
+
+// ── Command line (until the CLI dispatches "experiment") ─────────────────────
+
+/** `tsx pipelines/experiment.ts <config.json> [--out DIR] [--backend wasm|cpu]`: runs it, prints where the report is. */
+const main = async (args: string[]): Promise<void> => {
+  const file = args[0];
+  if (file === undefined || file.startsWith('--')) throw new Error('usage: experiment.ts <config.json> [--out DIR] [--backend wasm|cpu]');
+  const opt = (name: string): string | undefined => (args.indexOf(`--${name}`) >= 0 ? args[args.indexOf(`--${name}`) + 1] : undefined);
+  const input: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const { useBackend } = await import('../lib/backend');
+  await useBackend((opt('backend') ?? 'wasm') as 'wasm' | 'cpu');
+  const outDir = opt('out') ?? path.join('runs', path.basename(file).replace(/\.json$/i, ''));
+  const r = await runExperiment(input, { outDir, log: (l) => process.stderr.write(`${l}\n`) });
+  process.stdout.write(`experiment finished in ${(r.seconds / 60).toFixed(1)} min\nreport:  ${r.report}\nresults: ${r.results}\n`);
+};
+
+if (require.main === module)
+  main(process.argv.slice(2)).catch((err: Error) => {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  });
