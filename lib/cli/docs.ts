@@ -287,23 +287,27 @@ export const configReference = (): string =>
     ...SECTIONS.map(sectionMarkdown),
   ].join('\n');
 
-/** Replaces the body of "## Configuration reference" (up to the next "## " heading) in README text. */
-export const withReference = (readme: string, body: string): string => {
+/** Where the section's body lies in README text: after its heading line, up to the next "## " heading. */
+const bodyRange = (readme: string): { from: number; to: number } | null => {
   const start = readme.indexOf(`${HEADING}\n`);
-  if (start < 0) throw new Error(`README has no "${HEADING}" section`);
+  if (start < 0) return null;
   const from = start + HEADING.length + 1;
   const next = readme.indexOf('\n## ', from);
-  const end = next < 0 ? readme.length : next + 1;
-  return `${readme.slice(0, from)}${body}${next < 0 ? '' : '\n'}${readme.slice(end)}`;
+  return { from, to: next < 0 ? readme.length : next };
 };
 
-/** The current section body in the README (for the drift spec). */
+/** Replaces the body of "## Configuration reference" in README text. */
+export const withReference = (readme: string, body: string): string => {
+  const r = bodyRange(readme);
+  if (r === null) throw new Error(`README has no "${HEADING}" section`);
+  const rest = readme.slice(r.to + 1);
+  return `${readme.slice(0, r.from)}${body.replace(/\n+$/, '')}\n${rest === '' ? '' : `\n${rest}`}`;
+};
+
+/** The current section body in the README (for the drift spec), without trailing newlines. */
 export const currentReference = (readme: string): string => {
-  const start = readme.indexOf(`${HEADING}\n`);
-  if (start < 0) return '';
-  const from = start + HEADING.length + 1;
-  const next = readme.indexOf('\n## ', from);
-  return readme.slice(from, next < 0 ? readme.length : next + 1).replace(/\n$/, '');
+  const r = bodyRange(readme);
+  return r === null ? '' : readme.slice(r.from, r.to).replace(/\n+$/, '');
 };
 
 if (require.main === module) {

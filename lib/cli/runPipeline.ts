@@ -76,8 +76,8 @@ const teacherSnapshots = (data: DataConfig, steps: number, n?: number): { n: num
     : data.kind === 'video' ? { sampleShape: [0, 0, 0], numClasses: data.classes ?? 4 }
     : E.getOrElseW(() => ({ sampleShape: [0, 0, 0], numClasses: 0 }))(E.map((ds: Dataset) => ({ sampleShape: ds.sampleShape, numClasses: ds.numClasses }))(loadDataset(data)));
   const size = n ?? snapshotSize(shape.sampleShape, shape.numClasses);
-  // a snapshot runs the full multi-step sampler: 5 per run for points (the live view's "latest samples"), at the end only for images and clips
-  return { n: size, ...(shape.sampleShape.length === 1 ? { every: Math.max(1, Math.round(steps / 5)) } : {}) };
+  // a snapshot runs the full multi-step sampler: 5 per run for points of runs long enough to watch (the live view's "latest samples"), else at the end only
+  return { n: size, ...(shape.sampleShape.length === 1 && steps >= 500 ? { every: Math.round(steps / 5) } : {}) };
 };
 
 const teacherRun = async (loaded: LoadedConfig, o: PipelineRunOptions, started: number): Promise<PipelineRunResult> => {

@@ -1,0 +1,195 @@
+/**
+ * The command line end to end, in-process (main(argv, io) with captured output): help,
+ * exit codes, and a tiny train → sample → eval → report → replay → verify round trip on
+ * 2-D data. Two checks spawn the real bin (tsx) for exit codes and stack traces.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { PNG } from 'pngjs';
+import * as E from 'fp-ts/Either';
+import { main } from '../../lib/cli/main';
+import { COMMANDS } from '../../lib/cli/commands';
+import type { Io } from '../../lib/cli/command';
+import { exitCodeOf, formatError } from '../../lib/cli/errors';
+import { writeNpy, readNpy } from '../../lib/data/npy';
+import { pngFacts } from '../../lib/plots/png';
+import { useBackend } from '../../lib/backend';
+
+const ROOT = path.resolve(__dirname, '../..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+  let out = '';
+  let err = '';
+  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: new Promise(() => undefined) };
+  const code = await main(argv, io);
+  return { code, out, err };
+};
+
+beforeAll(async () => {
+  await useBackend('wasm');
+  // 8 tight clusters on a ring, labelled by cluster
+  const n = 400;
+  const x = new Float32Array(2 * n);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % 8;
+    const a = (y[i] * Math.PI) / 4;
+    x[2 * i] = 2 * Math.cos(a) + 0.05 * Math.sin(i * 7.1);
+    x[2 * i + 1] = 2 * Math.sin(a) + 0.05 * Math.cos(i * 3.7);
+  }
+  writeNpy(path.join(tmp, 'x.npy'), x, [n, 2]);
+  writeNpy(path.join(tmp, 'y.npy'), y, [n]);
+});
+
+describe('help and usage errors', () => {
+  test('phased-dmd --help lists every command; each command has --help', async () => {
+    const top = await run('--help');
+    expect(top.code).toBe(0);
+    for (const c of COMMANDS) {
+      expect(top.out).toContain(`  ${c.name} `);
+      const h = await run(c.name, '--help');
+      expect(h.code).toBe(0);
+      expect(h.out).toContain(`Usage: phased-dmd ${c.name}`);
+      for (const flag of Object.keys(c.options)) expect(h.out).toContain(`--${flag}`);
+    }
+  });
+
+  test('unknown commands and flags exit 1 with a pointer to help, no stack trace', async () => {
+    const a = await run('frobnicate');
+    expect(a).toMatchObject({ code: 1, out: '' });
+    expect(a.err).toContain('unknown command "frobnicate"');
+    const b = await run('sample', '--model', 'm.ckpt', '--n', '3', '--out', 'x.npy', '--colour', 'red');
+    expect(b.code).toBe(1);
+    expect(b.err).toBe("phased-dmd: Unknown option '--colour'\nRun 'phased-dmd sample --help' for usage.\n");
+  });
+
+  test('internal failures are exit 2; bad input names', () => {
+    expect(exitCodeOf(new TypeError('x is undefined'))).toBe(2);
+    for (const name of ['ConfigError', 'DataError', 'CheckpointError', 'ShapeError', 'RecordingError', 'ResumeError']) {
+      const e = new Error('m');
+      e.name = name;
+      expect(exitCodeOf(e)).toBe(1);
+    }
+    expect(exitCodeOf(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBe(1);
+    expect(formatError(new TypeError('boom'), false)).toBe('phased-dmd: internal error: boom\n(run again with --verbose for the stack trace)\n');
+    expect(formatError(new TypeError('boom'), true)).toMatch(/^phased-dmd: internal error: boom\n {4}at /);
+  });
+});
+
+describe('validate', () => {
+  test('a valid config: exit 0; --print shows it after overrides', async () => {
+    const f = path.join(tmp, 'ok.yaml');
+    fs.writeFileSync(f, 'method: phased\nteacher: t.ckpt\niterations: 8\n');
+    expect(await run('validate', f)).toMatchObject({ code: 0, out: `${f}: a valid phased config (distill pipeline)\n` });
+    const p = await run('validate', f, '--set', 'preset=4x4', '--print');
+    expect(JSON.parse(p.out)).toEqual({ method: 'phased', teacher: 't.ckpt', iterations: 8, preset: '4x4' });
+  });
+
+  test('an invalid one: exit 1, every error with its path', async () => {
+    const f = path.join(tmp, 'bad.json');
+    fs.writeFileSync(f, JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, steps: 0, batchsize: 4 }));
+    const r = await run('validate', f, '--set', 'lr=-1');
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')).toEqual([`phased-dmd: invalid config ${f}:`, 'steps: expected PositiveInt, got 0', 'lr: expected Positive, got -1 (from --set lr=-1)', 'batchsize: unknown field; did you mean "batchSize"?', '']);
+  });
+});
+
+describe('train → sample → eval → report → replay on 2-D data', () => {
+  const teacherDir = path.join(tmp, 'teacher');
+  const studentDir = path.join(tmp, 'dmd');
+
+  test('train a teacher: checkpoint, recording, config, report and figures in --out', async () => {
+    const r = await run('train', '--data', path.join(tmp, 'x.npy'), '--labels', path.join(tmp, 'y.npy'), '--method', 'teacher', '--budget', 'quick', '--set', 'steps=20', '--set', 'batchSize=64', '--out', teacherDir);
+    expect(r.err).toContain('phase 1/1 20/20');
+    expect(r.code).toBe(0);
+    for (const f of ['teacher.ckpt', 'recording.ndjson', 'config.json', 'report.md', 'metrics.json', 'figures/losses.png', 'figures/samples.png']) expect(fs.existsSync(path.join(teacherDir, f))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(teacherDir, 'config.json'), 'utf8'))).toMatchObject({ method: 'teacher', steps: 20, batchSize: 64, data: { kind: 'npy' } });
+    for (const f of ['losses.png', 'samples.png']) expect(pngFacts(fs.readFileSync(path.join(teacherDir, 'figures', f))).blank).toBe(false);
+    // the same run again is refused: nothing is overwritten silently
+    const again = await run('train', '--data', path.join(tmp, 'x.npy'), '--labels', path.join(tmp, 'y.npy'), '--method', 'teacher', '--budget', 'quick', '--set', 'steps=20', '--set', 'batchSize=64', '--out', teacherDir);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('already exists: pass resume to continue that run, or overwrite to start over');
+  });
+
+  test('distil a one-step student from it', async () => {
+    const r = await run('train', '--data', path.join(tmp, 'x.npy'), '--method', 'dmd', '--teacher', path.join(teacherDir, 'teacher.ckpt'), '--set', 'iterations=2', '--set', 'batchSize=16', '--set', 'updateRatio=1', '--out', studentDir);
+    expect(r.err).toMatch(/phase 1\/1 2\/2 fake=\S+ generator=\S+ .* done/);
+    expect(r.code).toBe(0);
+    const report = fs.readFileSync(path.join(studentDir, 'report.md'), 'utf8');
+    expect(report).toContain('status: **complete**');
+    expect(report).toMatch(/\| dmd \| 0 \| 2 \| 500 \| 1 \|/);
+    expect(report).toContain('## dmd vs teacher samples');
+  });
+
+  test('sample to .npy (deterministic by seed) and to .png; --class checks the model', async () => {
+    const a = path.join(tmp, 'a.npy');
+    const b = path.join(tmp, 'b.npy');
+    expect((await run('sample', '--model', path.join(studentDir, 'student.ckpt'), '--n', '50', '--seed', '3', '--out', a)).code).toBe(0);
+    expect((await run('sample', '--model', path.join(studentDir, 'student.ckpt'), '--n', '50', '--seed', '3', '--out', b)).code).toBe(0);
+    const [xa, xb] = [readNpy(a), readNpy(b)].map((e) => (E.isRight(e) ? e.right : null));
+    expect(xa?.shape).toEqual([50, 2]);
+    expect(Buffer.from(xa!.values.buffer).equals(Buffer.from(xb!.values.buffer))).toBe(true);
+    const png = path.join(tmp, 't.png');
+    expect((await run('sample', '--model', path.join(teacherDir, 'teacher.ckpt'), '--n', '100', '--steps', '4', '--class', '2', '--out', png)).code).toBe(0);
+    const img = PNG.sync.read(fs.readFileSync(png));
+    expect(img.width).toBeGreaterThan(200);
+    const bad = await run('sample', '--model', path.join(teacherDir, 'teacher.ckpt'), '--n', '5', '--class', '8', '--out', a);
+    expect(bad).toMatchObject({ code: 1, err: expect.stringContaining('--class: expected a class id in 0…7, got 8') });
+    const notCkpt = await run('sample', '--model', a, '--n', '5', '--out', b);
+    expect(notCkpt).toMatchObject({ code: 1, err: expect.stringContaining(`checkpoint ${a}: header is not valid JSON`) });
+  });
+
+  test('eval prints metrics as JSON only', async () => {
+    const r = await run('eval', '--samples', path.join(tmp, 'a.npy'), '--reference', path.join(tmp, 'x.npy'), '--mixture', 'ring8');
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.out);
+    expect(m).toMatchObject({ samples: 50, referenceSamples: 400, dim: 2, mixture: { numModes: 8 } });
+    expect(m.distances.energy).toBeGreaterThanOrEqual(0);
+    const bad = await run('eval', '--samples', path.join(tmp, 'a.npy'), '--reference', path.join(tmp, 'nope.npy'));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('nope.npy');
+  });
+
+  test('report rebuilds from the recording alone', async () => {
+    fs.rmSync(path.join(studentDir, 'figures'), { recursive: true });
+    fs.rmSync(path.join(studentDir, 'report.md'));
+    const r = await run('report', studentDir);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').filter((l) => l !== '').map((f) => path.relative(studentDir, f))).toEqual(['report.md', 'metrics.json', 'figures/losses.png', 'figures/samples.png']);
+    expect((await run('report', path.join(tmp, 'nowhere'))).code).toBe(1);
+  });
+
+  test('replay: progress lines, JSON lines, and --verify reproduces the run exactly', async () => {
+    const rec = path.join(studentDir, 'recording.ndjson');
+    const r = await run('replay', rec);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('phase 1/1 2/2');
+    expect(r.err).toContain('run complete');
+    const j = await run('replay', rec, '--json');
+    const types = j.out.trim().split('\n').map((l) => JSON.parse(l).type);
+    expect(types.filter((t) => t === 'metrics')).toHaveLength(4);
+    expect(types[types.length - 1]).toBe('end');
+    const v = await run('replay', path.join(teacherDir, 'recording.ndjson'), '--verify');
+    expect(v.out).toBe('reproduced: 20 updates and 0 phase ends match the recording exactly on wasm\n');
+    expect(v.code).toBe(0);
+  });
+});
+
+describe('the bin', () => {
+  const bin = path.join(ROOT, 'bin', 'phased-dmd.js');
+  test('npx-style invocation: help exits 0; bad input exits 1 without a stack trace', () => {
+    const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', cwd: ROOT });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: phased-dmd <command>');
+    const bad = path.join(tmp, 'bin-bad.json');
+    fs.writeFileSync(bad, '{"method": "teacher"}');
+    const v = spawnSync(process.execPath, [bin, 'validate', bad], { encoding: 'utf8', cwd: ROOT });
+    expect(v.status).toBe(1);
+    expect(v.stderr).toMatch(/^phased-dmd: invalid config .*:\ndata: /);
+    expect(v.stderr).not.toMatch(/\n\s+at /);
+  });
+});
