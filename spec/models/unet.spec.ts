@@ -129,19 +129,19 @@ describe('VelocityUnet', () => {
   it('a few flow-matching steps on a fixed MNIST batch lower the loss', () => {
     const data = loadMnist('train');
     if (E.isLeft(data)) throw data.left;
-    const m = new VelocityUnet(config({ width: 8 }));
-    const batch = data.right.gather(Array.from({ length: 16 }, (_, i) => i));
-    const eps = tf.randomNormal([16, 28, 28, 1], 0, 1, 'float32', 11);
-    const t = tf.randomUniform([16], 0.05, 0.95, 'float32', 12);
+    const m = new VelocityUnet(config());
+    const batch = data.right.gather(Array.from({ length: 8 }, (_, i) => i));
+    const eps = tf.randomNormal([8, 28, 28, 1], 0, 1, 'float32', 11);
+    const t = tf.randomUniform([8], 0.05, 0.95, 'float32', 12);
     // rectified flow: x_t = (1 − t)·x0 + t·ε, target v = ε − x0
-    const tb = tf.reshape(t, [16, 1, 1, 1]);
+    const tb = tf.reshape(t, [8, 1, 1, 1]);
     const xt = tf.add(tf.mul(tf.sub(1, tb), batch.x0), tf.mul(tb, eps));
     const target = tf.sub(eps, batch.x0);
-    const opt: tf.Optimizer = tf.train.adam(3e-3);
+    const opt: tf.Optimizer = tf.train.adam(5e-3);
     const losses: number[] = [];
     const start = tf.memory().numTensors;
     let afterFirst = 0;
-    for (let step = 0; step < 25; step++) {
+    for (let step = 0; step < 20; step++) {
       const value = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(m.apply(xt, t, batch.labels), target))) as tf.Scalar, m.params.variables);
         opt.applyGradients(grads);
@@ -155,7 +155,7 @@ describe('VelocityUnet', () => {
     expect(tf.memory().numTensors).toBe(afterFirst);
     const head = losses.slice(0, 3).reduce((a, b) => a + b) / 3;
     const tail = losses.slice(-3).reduce((a, b) => a + b) / 3;
-    expect(tail).toBeLessThan(0.8 * head);
+    expect(tail).toBeLessThan(0.7 * head); // measured: 1.85 → 0.92
     opt.dispose();
     m.dispose();
   });
