@@ -1,0 +1,187 @@
+/**
+ * The experiment pipeline: its config codec (bad configs refused with paths), a tiny
+ * ring8 experiment end to end (report, results, .npy samples that read back, reuse of
+ * finished runs, a report rebuilt from the recordings alone), and the mean ± std
+ * aggregation against hand-computed values.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/Either';
+import { useBackend } from '../../lib/backend';
+import { ConfigError } from '../../lib/config/report';
+import { readNpy, npyToFloat32 } from '../../lib/data/npy';
+import { summariseRecording } from '../../lib/record/summary';
+import { decodeExperiment, runExperiment, distillConfigFor, teacherConfigFor, experimentDataset, balancedLabels, methodDir, RECORDING } from '../../pipelines/experiment';
+import { buildExperimentReport, meanStd, aggregate, formatMeanStd, trajectoryFeatures } from '../../pipelines/experimentReport';
+import { runConfig } from '../../pipelines/run';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+const issuesOf = (input: unknown): Array<{ path: string; message: string }> => {
+  try {
+    decodeExperiment(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).issues];
+  }
+  throw new Error('expected the config to be refused');
+};
+
+describe('experiment config', () => {
+  it('fills the task defaults: three seeds, the five methods of the paper comparison, one budget for every student', () => {
+    const r = decodeExperiment({ method: 'experiment', task: 'grid25' });
+    expect(r.seeds).toEqual([0, 1, 2]);
+    expect(r.methods).toEqual(['teacher', 'dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
+    expect(r.students).toEqual(['dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
+    const configs = r.students.map((m) => distillConfigFor(r, m, 0, 't.ckpt'));
+    expect(new Set(configs.map((c) => c.iterations)).size).toBe(1);
+    expect(configs.map((c) => [c.method, c.steps, c.preset])).toEqual([
+      ['dmd', 1, undefined],
+      ['sgts', 4, undefined],
+      ['phased', 4, '4x2'],
+      ['phased', 4, '4x4'],
+    ]);
+    expect(teacherConfigFor(r, 0).sampler).toEqual({ steps: 40, method: 'euler', guidance: r.guidance });
+  });
+
+  it.each([
+    [{ task: 'cifar' }, 'task', /grid25/],
+    [{ task: 'ring8', seeds: [] }, 'seeds', /empty list/],
+    [{ task: 'ring8', seeds: [1, 1] }, 'seeds', /1 twice/],
+    [{ task: 'ring8', seeds: [0, -1] }, 'seeds[1]', /NonNegativeInt/],
+    [{ task: 'ring8', methods: ['teacher', 'gan'] }, 'methods[1]', /got "gan"/],
+    [{ task: 'ring8', budget: { iterations: 0 } }, 'budget.iterations', /PositiveInt/],
+    [{ task: 'ring8', budget: { iterations: 6 } }, 'budget.iterations', /multiple of 4/],
+    [{ task: 'ring8', budget: { iteratons: 8 } }, 'budget.iteratons', /./],
+    [{ task: 'ring8', samples: 1 }, 'samples', /at least 2/],
+    [{ task: 'ring8', condition: 'none', guidance: 3 }, 'guidance', /condition "none"/],
+    [{ task: 'mnist', condition: 'group' }, 'condition', /2-D tasks/],
+    [{ task: 'grid25', video: { frames: 4 } }, 'video', /task "video"/],
+    [{ task: 'ring8', distill: { updateRatio: 1.5 } }, 'distill.updateRatio', /PositiveInt/],
+  ])('refuses %j at %s', (patch, at, message) => {
+    const issues = issuesOf({ method: 'experiment', ...patch });
+    const issue = issues.find((i) => i.path === at);
+    expect(issue).toBeDefined();
+    expect(issue!.message).toMatch(message);
+  });
+
+  it('the group condition relabels a mixture by rows (grid25) with a lookup, and none drops the labels', () => {
+    const group = experimentDataset(decodeExperiment({ method: 'experiment', task: 'grid25', condition: 'group' }));
+    expect(group.numClasses).toBe(5);
+    const b = group.sample(64, 3);
+    const x = b.x0.arraySync() as number[][];
+    const labels = b.labels!.arraySync() as number[];
+    // row y = label − 2 for every sample (σ = 0.05 keeps it within ±0.5 of its row)
+    labels.forEach((l, i) => expect(Math.abs(x[i][1] - (l - 2))).toBeLessThan(0.5));
+    tf.dispose([b.x0, b.labels!]);
+    const none = experimentDataset(decodeExperiment({ method: 'experiment', task: 'grid25', condition: 'none' }));
+    const u = none.sample(8, 3);
+    expect(none.numClasses).toBe(0);
+    expect(u.labels).toBeNull();
+    u.x0.dispose();
+    expect(balancedLabels(7, 3)).toEqual(Int32Array.from([0, 1, 2, 0, 1, 2, 0]));
+    expect(balancedLabels(4, 0)).toBeNull();
+  });
+});
+
+describe('aggregation', () => {
+  it('mean ± sample std over seeds, by hand', () => {
+    // mean 2.5; Σ(x − 2.5)² = 2.25 + 0.25 + 0.25 + 2.25 = 5; std = √(5/3)
+    expect(meanStd([1, 2, 3, 4]).mean).toBe(2.5);
+    expect(meanStd([1, 2, 3, 4]).std).toBeCloseTo(Math.sqrt(5 / 3), 12);
+    expect(meanStd([7])).toEqual({ mean: 7, std: 0, n: 1 });
+    expect(meanStd([2, NaN, 4])).toEqual({ mean: 3, std: Math.SQRT2, n: 2 });
+    expect(meanStd([]).n).toBe(0);
+    const agg = aggregate([
+      { method: 'sgts', scalars: { recall: 0.5, vendi: 10 } },
+      { method: 'sgts', scalars: { recall: 0.7, vendi: 14 } },
+      { method: 'phased', scalars: { recall: 0.9 } },
+    ]);
+    expect(agg.sgts.recall.mean).toBeCloseTo(0.6, 12);
+    expect(agg.sgts.recall.std).toBeCloseTo(Math.sqrt(0.02), 12); // (0.1² + 0.1²) / 1
+    expect(agg.sgts.vendi).toEqual({ mean: 12, std: 2 * Math.SQRT2, n: 2 });
+    expect(agg.phased.recall).toEqual({ mean: 0.9, std: 0, n: 1 });
+    expect(formatMeanStd(agg.sgts.vendi, 2)).toBe('12.00 ± 2.83');
+    expect(formatMeanStd(agg.phased.recall, 3)).toBe('0.900');
+  });
+
+  it('clip trajectories: a blob at one pixel per frame has that centroid path; a blank frame sits at the centre', () => {
+    const dims = { frames: 2, height: 4, width: 4 };
+    const clip = new Float32Array(32).fill(-1);
+    clip[1 * 4 + 2] = 1; // frame 0: row 1, col 2
+    const f = trajectoryFeatures(clip, dims);
+    expect(Array.from(f.slice(0, 2))).toEqual([1, 2]);
+    expect(Array.from(f.slice(2, 4))).toEqual([1.5, 1.5]);
+  });
+});
+
+describe('a tiny experiment end to end', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'experiment-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const config = {
+    method: 'experiment',
+    task: 'ring8',
+    seeds: [3],
+    model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 },
+    budget: { teacherSteps: 12, teacherBatchSize: 32, iterations: 4, batchSize: 16 },
+    distill: { updateRatio: 1 },
+    samples: 48,
+    logEvery: 1000,
+  };
+
+  it('trains, samples and evaluates every method; writes report.md, results.json and .npy samples that read back; frees its tensors', async () => {
+    const before = tf.memory().numTensors;
+    const out = path.join(dir, 'run');
+    const r = await runConfig(config, { outDir: out });
+    expect(r.method).toBe('experiment');
+    expect(tf.memory().numTensors).toBe(before);
+    const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    for (const title of ['Teacher (40 Euler steps, CFG 2)', 'DMD (1 step)', 'DMD + SGTS (4 steps)', 'Phased DMD (4 steps / 2 phases)', 'Phased DMD (4 steps / 4 phases)']) expect(report).toContain(`| ${title} |`);
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results.problems).toEqual([]);
+    expect(results.runs.map((x: { method: string; nfe: number; generatorUpdates: number }) => [x.method, x.nfe, x.generatorUpdates])).toEqual([
+      ['teacher', 80, 0],
+      ['dmd', 1, 4],
+      ['sgts', 4, 4],
+      ['phased-4x2', 4, 4],
+      ['phased-4x4', 4, 4],
+    ]);
+    expect(Object.keys(results.aggregate)).toEqual(['teacher', 'dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
+    for (const m of Object.keys(results.aggregate)) expect(results.aggregate[m].energy.n).toBe(1);
+    for (const f of ['figures/samples-seed3.png', 'figures/losses-teacher.png', 'figures/losses-phased-4x4.png']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
+
+    // the .npy files hold exactly the recorded samples
+    const rec = summariseRecording(path.join(methodDir(out, 3, 'sgts'), RECORDING));
+    if (E.isLeft(rec)) throw rec.left;
+    const recorded = rec.right.samples.find((s) => s.name === 'sgts')!;
+    const npy = readNpy(path.join(out, 'samples', 'seed-3', 'sgts.npy'));
+    if (E.isLeft(npy)) throw npy.left;
+    expect(npy.right.shape).toEqual([48, 2]);
+    expect(npyToFloat32(npy.right)).toEqual(recorded.x.values);
+    const labels = readNpy(path.join(out, 'samples', 'seed-3', 'sgts.labels.npy'));
+    if (E.isLeft(labels)) throw labels.left;
+    expect(Array.from(npyToFloat32(labels.right))).toEqual(Array.from(balancedLabels(48, 2)!));
+
+    // a second run of the same config reuses every finished run and gives the same numbers
+    const again = await runConfig(config, { outDir: out });
+    if (again.method !== 'experiment') throw new Error('expected an experiment');
+    expect(again.experiment.reused).toEqual(['seed 3 teacher (training)', 'seed 3 teacher (samples)', 'seed 3 dmd', 'seed 3 sgts', 'seed 3 phased-4x2', 'seed 3 phased-4x4']);
+    const results2 = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results2.aggregate).toEqual(results.aggregate);
+    const report2 = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+
+    // and the report alone is rebuilt from the recordings, without a model
+    fs.rmSync(path.join(out, 'report.md'));
+    const rebuilt = await buildExperimentReport(out);
+    expect(rebuilt.markdown).toEqual(report2);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
