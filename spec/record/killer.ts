@@ -21,7 +21,7 @@ export interface Attempt {
  */
 export const attempt = (script: string, args: readonly string[], progress: (line: string) => number | null, killAt: number | null): Promise<Attempt> =>
   new Promise((resolve, reject) => {
-    const child = spawn(tsx, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(tsx, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, STEP_DELAY_MS: '1' } });
     let output = '';
     let last = -1;
     let killed = false;

@@ -49,13 +49,14 @@ test('SIGKILL at three random points, resumed each time: final weights and Adam 
   const refLosses = lossesOf(path.join(reference, RECORDING_FILE));
   expect(refLosses).toHaveLength(STEPS);
 
-  // three kill points, seeded, one in each third of the run
+  // three kill points, seeded, one in each third of the first 60% of the run (the rest is
+  // slack, so a kill always lands before the run ends, even on a loaded machine)
   const u = uniformStream(20260101);
-  const kills = [0, 1, 2].map((i) => Math.floor(((i + u()) / 3) * (STEPS - 30)) + 5);
+  const kills = [0, 1, 2].map((i) => Math.floor(((i + u()) / 3) * 0.6 * STEPS) + 5);
   const outDir = path.join(dir, 'killed');
   for (const killAt of kills) {
     const a = await run(outDir, killAt);
-    expect({ killAt, signal: a.signal }).toEqual({ killAt, signal: 'SIGKILL' });
+    expect({ killAt, signal: a.signal, tail: a.signal === 'SIGKILL' ? '' : a.output.slice(-300) }).toEqual({ killAt, signal: 'SIGKILL', tail: '' });
     // whatever the kill interrupted, the checkpoint on disk is whole and loadable
     const teacher = loadTeacher(path.join(outDir, TEACHER_CHECKPOINT));
     if (E.isLeft(teacher)) throw teacher.left;
