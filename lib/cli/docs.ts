@@ -16,6 +16,7 @@ import * as ts from 'typescript';
 import { describeCodec, discriminant, literalOf, objectProps, STRUCTURES, tagOf, unionMembers, unwrap } from './codecWalk';
 import { TeacherConfig, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { DistillConfig, DISTILL_DEFAULTS } from '../../pipelines/distill';
+import { ExperimentConfig, EXPERIMENT_DEFAULTS } from '../../pipelines/experiment';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -47,6 +48,14 @@ export const SECTIONS: readonly Section[] = [
     source: { file: 'pipelines/distill.ts', name: 'DistillConfig' },
     defaults: DISTILL_DEFAULTS,
     refName: 'distill config',
+  },
+  {
+    title: 'Experiment (`method: "experiment"`)',
+    intro: 'The paper\'s comparison at small scale: a teacher against each student method over seeds, equal budget (`pipelines/experiment.ts`). Budget, model, guidance, samples and condition default per task (`TASK_DEFAULTS` there).',
+    codec: ExperimentConfig,
+    source: { file: 'pipelines/experiment.ts', name: 'ExperimentConfig' },
+    defaults: EXPERIMENT_DEFAULTS,
+    refName: 'experiment config',
   },
 ];
 
@@ -215,7 +224,7 @@ const rowsOf = (c: t.Mixed, d: DocNode, prefix: string, defaults: unknown, names
       const isObjectUnion = unionMembers(f.codec)?.every((m) => objectProps(m) !== null) === true && discriminant(unionMembers(f.codec)!) !== null;
       const own: FieldRow = {
         field,
-        type: names.has(f.codec) ? names.get(f.codec)! : isObjectUnion ? `object (by \`${discriminant(unionMembers(f.codec)!)}\`)` : describeCodec(f.codec, names),
+        type: names.has(f.codec) ? names.get(f.codec)! : isObjectUnion ? `object, by ${discriminant(unionMembers(f.codec)!)}` : describeCodec(f.codec, names),
         required: f.required,
         defaultValue: field.includes('[]') ? undefined : valueAt(defaults, field.split('.')),
         doc: f.doc.doc,

@@ -25,8 +25,8 @@ export interface ExecuteOptions {
 export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): Promise<PipelineRunResult> => {
   const steps = new Subject<StepMetrics>();
   const bar = steps.pipe(progress({ write: io.stderr, tty: io.stderrIsTTY, columns: io.columns, totals: phaseTotals(loaded), label: loaded.method })).subscribe({ error: () => undefined });
-  // metric lines (every logEvery) only with --verbose: the progress display already shows losses
-  const log = o.verbose ? (line: string) => io.stderr(`${io.stderrIsTTY ? '\r\x1b[2K' : ''}${line}\n`) : () => undefined;
+  // metric lines (every logEvery) only with --verbose, the progress display already shows losses; an experiment (many runs) always logs
+  const log = o.verbose || loaded.kind === 'experiment' ? (line: string) => io.stderr(`${io.stderrIsTTY ? '\r\x1b[2K' : ''}${line}\n`) : () => undefined;
   let result: PipelineRunResult;
   try {
     result = await runPipeline(loaded, { outDir: o.outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, log, onStep: (m) => steps.next(m) });
@@ -39,8 +39,10 @@ export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): 
   }
   const resumed = result.resumedFrom > 0 ? ` (resumed at step ${result.resumedFrom})` : '';
   io.stderr(`${loaded.method}: trained in ${result.seconds.toFixed(1)} s${resumed}\n`);
-  io.stdout(`checkpoint: ${result.checkpoint}\nrecording:  ${result.recording}\n`);
-  if (!o.noReport) {
+  if (result.checkpoint !== null) io.stdout(`checkpoint: ${result.checkpoint}\n`);
+  if (result.recording !== null) io.stdout(`recording:  ${result.recording}\n`);
+  if (result.report !== null) io.stdout(`report:     ${result.report}\n`);
+  else if (!o.noReport && result.recording !== null) {
     const report = await buildReport(o.outDir, result.recording);
     io.stdout(`report:     ${path.join(o.outDir, 'report.md')}\n${report.files.filter((f) => f.endsWith('.png')).map((f) => `figure:     ${f}\n`).join('')}`);
   }

@@ -8,6 +8,7 @@ import { ConfigIssue, decodeWith } from '../config/report';
 import { TeacherConfig, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { DistillConfig, scheduleFor } from '../../pipelines/distill';
 import { resolveSchedule } from '../phases/resolve';
+import { ExperimentConfig } from '../../pipelines/experiment';
 
 export const PIPELINE_CODECS: Readonly<Record<string, { readonly kind: string; readonly codec: t.Mixed }>> = {
   teacher: { kind: 'teacher', codec: TeacherConfig },
@@ -15,6 +16,7 @@ export const PIPELINE_CODECS: Readonly<Record<string, { readonly kind: string; r
   vanilla: { kind: 'distill', codec: DistillConfig },
   sgts: { kind: 'distill', codec: DistillConfig },
   phased: { kind: 'distill', codec: DistillConfig },
+  experiment: { kind: 'experiment', codec: ExperimentConfig },
 };
 
 export const PIPELINE_METHODS = Object.keys(PIPELINE_CODECS);
@@ -39,6 +41,7 @@ export const decodePipelineConfig = (input: unknown): E.Either<ConfigIssue[], De
 
 /** Iterations of each phase of a decoded config: the progress bars' totals. */
 export const phaseTotals = (decoded: DecodedPipeline): number[] => {
+  if (decoded.kind === 'experiment') return []; // many runs, each with its own phases: shown by log lines
   if (decoded.kind === 'teacher') return [(decoded.config as { steps?: number }).steps ?? TEACHER_DEFAULTS.steps];
   return resolveSchedule(scheduleFor(decoded.config as DistillConfig)).map((p) => p.iterations);
 };

@@ -1,7 +1,11 @@
 /** `phased-dmd report <run-dir>`: rebuild report.md, metrics.json and the figures from the run's recording. */
 import { defineCommand } from './command';
 import { str } from './args';
+import * as fs from 'fs';
+import * as path from 'path';
 import { buildReport } from './runReport';
+import { EXPERIMENT_FILE } from '../../pipelines/experiment';
+import { buildExperimentReport } from '../../pipelines/experimentReport';
 
 export const reportCommand = defineCommand({
   name: 'report',
@@ -11,9 +15,14 @@ export const reportCommand = defineCommand({
   options: {
     recording: str('the recording to read (default <run-dir>/recording.ndjson)', 'file'),
   },
-  description: 'Works on finished, failed and interrupted runs alike (a torn last line is reported and skipped).',
+  description: 'Works on finished, failed and interrupted runs alike (a torn last line is reported and skipped). An experiment directory (with experiment.json) gets its comparison report rebuilt from its per-run recordings.',
   examples: ['phased-dmd report runs/phased'],
   run: async ({ options: o, positionals }, io) => {
+    if (o.recording === undefined && fs.existsSync(path.join(positionals[0], EXPERIMENT_FILE))) {
+      const r = await buildExperimentReport(positionals[0], { log: (l) => io.stderr(`${l}\n`) });
+      io.stdout(`${r.files.join('\n')}\n`);
+      return 0;
+    }
     const report = await buildReport(positionals[0], o.recording);
     for (const i of report.summary.issues) io.stderr(`warning: recording ${i.file}, line ${i.line}: ${i.message}\n`);
     io.stdout(`${report.files.join('\n')}\n`);

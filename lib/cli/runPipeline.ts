@@ -21,6 +21,7 @@ import { runTeacher, RECORDING_FILE, TEACHER_CHECKPOINT } from '../train/teacher
 import { ResumeError, TrainingStoppedError, LastGood } from '../train/errors';
 import { trainDistill, DISTILL_DEFAULTS, DistillConfig, scheduleFor } from '../../pipelines/distill';
 import { resolveSchedule } from '../phases/resolve';
+import { runConfig } from '../../pipelines/run';
 import { sampleTeacher, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { DataConfig, loadDataset } from '../data/config';
 import type { Dataset } from '../data/types';
@@ -51,10 +52,14 @@ export interface PipelineRunOptions {
 }
 
 export interface PipelineRunResult {
-  readonly kind: 'teacher' | 'distill';
+  readonly kind: 'teacher' | 'distill' | 'experiment';
   readonly method: string;
-  readonly checkpoint: string;
-  readonly recording: string;
+  /** The trained model (teacher, student); none for an experiment (many models). */
+  readonly checkpoint: string | null;
+  /** The run's recording; an experiment records each (seed, method) run in its own directory. */
+  readonly recording: string | null;
+  /** A report the pipeline wrote itself (experiments); else `report` rebuilds one from the recording. */
+  readonly report: string | null;
   readonly seconds: number;
   /** The step (iterations) this process started from; 0 for a fresh run. */
   readonly resumedFrom: number;
@@ -100,7 +105,7 @@ const teacherRun = async (loaded: LoadedConfig, o: PipelineRunOptions, started: 
     snapshots: teacherSnapshots(cfg.data, steps, o.snapshotSize),
   });
   result.model.dispose();
-  return { kind: 'teacher', method: 'teacher', checkpoint: result.checkpoint ?? path.join(o.outDir, TEACHER_CHECKPOINT), recording: result.recording ?? path.join(o.outDir, RECORDING_FILE), seconds: (Date.now() - started) / 1000, resumedFrom };
+  return { kind: 'teacher', method: 'teacher', checkpoint: result.checkpoint ?? path.join(o.outDir, TEACHER_CHECKPOINT), recording: result.recording ?? path.join(o.outDir, RECORDING_FILE), report: null, seconds: (Date.now() - started) / 1000, resumedFrom };
 };
 
 const distillRun = async (loaded: LoadedConfig, o: PipelineRunOptions, started: number): Promise<PipelineRunResult> => {
@@ -189,11 +194,23 @@ const distillRun = async (loaded: LoadedConfig, o: PipelineRunOptions, started: 
   } finally {
     sink.close();
   }
-  return { kind: 'distill', method: loaded.method, checkpoint: ckpt, recording: recFile, seconds: (Date.now() - started) / 1000, resumedFrom: position.step };
+  return { kind: 'distill', method: loaded.method, checkpoint: ckpt, recording: recFile, report: null, seconds: (Date.now() - started) / 1000, resumedFrom: position.step };
+};
+
+/**
+ * The paper's comparison (pipelines/experiment.ts) through the pipelines' dispatcher
+ * `runConfig`: it records each (seed, method) run, reuses the ones an earlier run of the
+ * same directory finished (so a rerun continues an interrupted experiment) and writes its
+ * own report.
+ */
+const experimentRun = async (loaded: LoadedConfig, o: PipelineRunOptions, started: number): Promise<PipelineRunResult> => {
+  const r = await runConfig(loaded.input, { outDir: o.outDir, ...(o.log ? { log: o.log } : {}) });
+  const report = r.method === 'experiment' ? r.experiment.report : path.join(o.outDir, 'report.md');
+  return { kind: 'experiment', method: 'experiment', checkpoint: null, recording: null, report, seconds: (Date.now() - started) / 1000, resumedFrom: 0 };
 };
 
 export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): Promise<PipelineRunResult> => {
   fs.mkdirSync(o.outDir, { recursive: true });
   const started = Date.now();
-  return loaded.kind === 'teacher' ? teacherRun(loaded, o, started) : distillRun(loaded, o, started);
+  return loaded.kind === 'teacher' ? teacherRun(loaded, o, started) : loaded.kind === 'experiment' ? experimentRun(loaded, o, started) : distillRun(loaded, o, started);
 };
