@@ -25,7 +25,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, initBackend, nativeStatus, setNativeKernels, BackendName } from '../lib/backend';
-import { openBlasCoreFor } from '../lib/backend/native';
+import { openBlasCoreFor, openMpEnvFor } from '../lib/backend/native';
 import { ModelKind, MODEL_SETUPS, Workload, buildTeacher, teacherWorkload, distillWorkload, samplingWorkloads } from './workloads';
 import { memoryMode } from './memory';
 import * as E from 'fp-ts/Either';
@@ -212,7 +212,7 @@ const spawnTorch = (python: string, o: Options, model: ModelKind, iters: number,
   if (o.only.length > 0) args.push('--only', o.only.join(','));
   // the same OpenBLAS kernels as our native path (see openBlasCoreFor)
   const core = openBlasCoreFor();
-  const env = { ...process.env, ...(core !== undefined ? { OPENBLAS_CORETYPE: core } : {}) };
+  const env = { ...process.env, ...openMpEnvFor(), ...(core !== undefined ? { OPENBLAS_CORETYPE: core } : {}) };
   const r = spawnSync(python, args, { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
   const line = (r.stdout ?? '').trim().split('\n').pop();
   if (r.status !== 0 || line === undefined || !line.startsWith('{')) return `exit ${r.status}`;
@@ -351,7 +351,8 @@ const main = async (): Promise<void> => {
   if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify({ header, models: all }, null, 2));
 };
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });

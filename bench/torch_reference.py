@@ -306,13 +306,14 @@ def main():
             continue
         for _ in range(a.warmup):
             f()
-        times = []
+        times, cpu = [], []
         for _ in range(a.iters):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             f()
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        out["results"][name] = {"ms": trimmed_mean(times), "median": sorted(times)[len(times) // 2], "n": len(times), "rssMB": rss}
+        out["results"][name] = {"ms": trimmed_mean(times), "median": sorted(times)[len(times) // 2], "cpuMs": trimmed_mean(cpu), "n": len(times), "rssMB": rss}
     print(json.dumps(out))
     sys.stdout.flush()
 

@@ -3,7 +3,7 @@
     {
       "target_name": "phased_dmd_native",
       "sources": ["phased_dmd_native.c"],
-      "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-O3", "-std=c11", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lopenblas"],
       "defines": ["NAPI_VERSION=8"]
     }

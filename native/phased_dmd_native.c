@@ -401,6 +401,43 @@ VECTOR_CLONES static void sum_middle(const float *restrict x, float *restrict y,
   }
 }
 
+/*
+ * One Adam step for one variable, in tfjs's AdamOptimizer order of float32 operations:
+ *   m' = β₁·m + (1 − β₁)·g,  v' = β₂·v + (1 − β₂)·g²,
+ *   θ' = −lr·((m'/c₁) / (√(v'/c₂) + ε)) + θ,   c_i = 1 − β_i^(t+1).
+ * Writes m', v', θ' to new buffers (tfjs tensors are immutable; buffers may be shared).
+ */
+VECTOR_CLONES static void adam_loop(const float *restrict theta, const float *restrict m, const float *restrict v, const float *restrict g,
+                                    float *restrict theta2, float *restrict m2, float *restrict v2, int64_t n, float b1, float omb1,
+                                    float b2, float omb2, float c1, float c2, float eps, float neglr) {
+  for (int64_t i = 0; i < n; i++) {
+    const float mi = m[i] * b1 + g[i] * omb1;
+    const float vi = v[i] * b2 + (g[i] * g[i]) * omb2;
+    m2[i] = mi;
+    v2[i] = vi;
+    theta2[i] = ((mi / c1) / (sqrtf(vi / c2) + eps)) * neglr + theta[i];
+  }
+}
+
+/* adam(heap, thetaOff, mOff, vOff, gOff, theta2Off, m2Off, v2Off, n, b1, 1−b1, b2, 1−b2, c1, c2, eps, −lr) */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 17)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  int64_t off[7];
+  for (int i = 0; i < 7; i++) off[i] = i64(env, a.argv[1 + i]);
+  const int64_t n = i64(env, a.argv[8]);
+  if (heap == NULL || n < 0) return NULL;
+  for (int i = 0; i < 7; i++)
+    if (!in_heap(env, off[i], n, len)) return NULL;
+  float f[8];
+  for (int i = 0; i < 8; i++) f[i] = (float)f64(env, a.argv[9 + i]);
+  adam_loop(heap + off[0], heap + off[1], heap + off[2], heap + off[3], heap + off[4], heap + off[5], heap + off[6], n, f[0], f[1], f[2], f[3], f[4],
+            f[5], f[6], f[7]);
+  return NULL;
+}
+
 /* silu(heap, xOff, yOff, n) */
 static napi_value silu(napi_env env, napi_callback_info info) {
   Args a;
@@ -470,6 +507,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, napi_default, NULL},
       {"silu", NULL, silu, NULL, NULL, NULL, napi_default, NULL},
+      {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
       {"siluGrad", NULL, silu_grad, NULL, NULL, NULL, napi_default, NULL},
       {"sumMiddle", NULL, sum_middle_js, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},

@@ -28,6 +28,7 @@ interface NativeAddon {
   conv2dBackpropFilter(heap: Float32Array, xOff: number, dyOff: number, dwOff: number, ...geometry: number[]): void;
   conv2dBackpropInput(heap: Float32Array, dyOff: number, wOff: number, dxOff: number, ...geometry: number[]): void;
   silu(heap: Float32Array, xOff: number, yOff: number, n: number): void;
+  adam(heap: Float32Array, ...offsetsSizeAndCoefficients: number[]): void;
   siluGrad(heap: Float32Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
   sumMiddle(heap: Float32Array, xOff: number, yOff: number, A: number, R: number, C: number): void;
   threads(n?: number): number;
@@ -70,9 +71,19 @@ export const openBlasCoreFor = (): string | undefined => {
   return flags.has('avx2') && flags.has('fma') ? 'Haswell' : undefined;
 };
 
+/**
+ * OpenMP settings for the addon's OpenBLAS (libgomp reads them when it loads): unless the
+ * user set a wait policy, idle BLAS threads sleep instead of spinning. libgomp's default
+ * spin (~300 000 rounds after every parallel region) burns a core between the many small
+ * products of a training step — and on a shared machine slows every other process.
+ */
+export const openMpEnvFor = (): Record<string, string> =>
+  process.env.OMP_WAIT_POLICY !== undefined || process.env.GOMP_SPINCOUNT !== undefined ? {} : { OMP_WAIT_POLICY: 'PASSIVE' };
+
 const chooseOpenBlasCore = (): void => {
   const core = openBlasCoreFor();
   if (core !== undefined) process.env.OPENBLAS_CORETYPE = core;
+  Object.assign(process.env, openMpEnvFor());
 };
 
 let addon: NativeAddon | null | undefined;
@@ -106,6 +117,7 @@ interface WasmBackend {
   readonly wasm: { HEAPF32: Float32Array };
   readonly dataIdMap: { get(id: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  incRef(dataId: object): void;
 }
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
@@ -259,7 +271,26 @@ const siluGrad = (args: KernelArgs): tf.TensorInfo => {
   return out;
 };
 
-const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo>> = {
+/** Kernel name of the fused Adam step (lib/optim/fusedAdam.ts). */
+export const ADAM = 'PhasedDmdAdam';
+
+/** inputs θ, m, v, g (same shape); attrs the coefficients; outputs [θ', m', v']. */
+const adam = (args: KernelArgs): tf.TensorInfo[] => {
+  const { inputs, backend, attrs } = args;
+  const [theta, m, v, g] = [inputs.theta!, inputs.m!, inputs.v!, inputs.g!];
+  const n = size(theta.shape);
+  const outs = [0, 1, 2].map(() => backend.makeOutput(theta.shape, 'float32'));
+  const c = attrs as Record<string, number>;
+  if (n > 0)
+    addon!.adam(
+      backend.wasm.HEAPF32, offset(backend, theta), offset(backend, m), offset(backend, v), offset(backend, g), ...outs.map((o) => offset(backend, o)), n,
+      c.beta1, c.oneMinusBeta1, c.beta2, c.oneMinusBeta2, c.oneMinusAccBeta1, c.oneMinusAccBeta2, c.epsilon, c.negLearningRate,
+    );
+  return outs;
+};
+
+const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>> = {
+  [ADAM]: adam,
   Sum: (args, fb) => sum(args, fb!),
   [SILU]: silu,
   [SILU_GRAD]: siluGrad,
@@ -272,12 +303,41 @@ const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kerne
 };
 
 /** The stock wasm kernels we replaced (undefined: wasm has none, e.g. Conv2DBackpropFilter). */
+/**
+ * wasm's Identity kernel copies the tensor; tfjs runs it for every tensor an op saves for
+ * its gradient (several per layer and step). Sharing the buffer, as wasm's Reshape already
+ * does, is safe because kernels never write their inputs. Needs no addon.
+ */
+const identity = (args: KernelArgs): tf.TensorInfo => {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') throw new Error('Identity: string tensors take the stock kernel');
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+const JS_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>> = {
+  Identity: (args, fb) => (args.inputs.x!.dtype === 'string' ? fb!(args) : identity(args)),
+};
+
+/** The stock wasm kernels we replaced (undefined: wasm has none, e.g. Conv2DBackpropFilter). */
 const stock = new Map<string, tf.KernelConfig | undefined>();
 let active = false;
+let overridesActive = false;
 
 const swap = (config: tf.KernelConfig | undefined, name: string): void => {
   if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
   if (config !== undefined) tf.registerKernel(config);
+};
+
+const install = (kernels: typeof NATIVE_KERNELS, on: boolean): void => {
+  for (const [name, kernel] of Object.entries(kernels)) {
+    if (!stock.has(name)) stock.set(name, tf.getKernel(name, 'wasm'));
+    const original = stock.get(name);
+    if (!on) swap(original, name);
+    else {
+      const fallback = original?.kernelFunc as unknown as Kernel | undefined;
+      swap({ kernelName: name, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => kernel(args, fallback)) as unknown as tf.KernelFunc }, name);
+    }
+  }
 };
 
 /**
@@ -287,19 +347,17 @@ const swap = (config: tf.KernelConfig | undefined, name: string): void => {
  */
 export const setNativeKernels = (on: boolean): boolean => {
   if (on === active) return active;
-  if (on) {
-    if (loadAddon() === null) return false;
-    for (const [name, kernel] of Object.entries(NATIVE_KERNELS)) {
-      if (!stock.has(name)) stock.set(name, tf.getKernel(name, 'wasm'));
-      const fallback = stock.get(name)?.kernelFunc as unknown as Kernel | undefined;
-      swap({ kernelName: name, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => kernel(args, fallback)) as unknown as tf.KernelFunc }, name);
-    }
-    active = true;
-  } else {
-    for (const [name, config] of stock) swap(config, name);
-    active = false;
-  }
+  if (on && loadAddon() === null) return false;
+  install(NATIVE_KERNELS, on);
+  active = on;
   return active;
+};
+
+/** The addon-free wasm kernel overrides (Identity without a copy): on by default, off restores stock wasm. */
+export const setWasmKernelOverrides = (on: boolean): void => {
+  if (on === overridesActive) return;
+  install(JS_KERNELS, on);
+  overridesActive = on;
 };
 
 export const nativeKernelsActive = (): boolean => active;
@@ -367,5 +425,6 @@ const wrapGradients = (): void => {
 addGradientRegistration((backend) => {
   if (backend !== 'wasm') return;
   wrapGradients();
+  setWasmKernelOverrides(true);
   setNativeKernels(true);
 });

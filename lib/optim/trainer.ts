@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import { Positive, NonNegative, UnitInterval } from '../config/primitives';
+import { fusedAdam } from './fusedAdam';
 
 export const OptimizerConfig = t.partial({
   /** Learning rate. */
@@ -39,7 +40,7 @@ export const makeTrainer = (variables: tf.Variable[], config: OptimizerSettings,
   const lr = config.lr ?? defaults.lr;
   const [b1, b2] = config.betas ?? defaults.betas;
   return {
-    optimizer: tf.train.adam(lr, b1, b2, config.eps ?? 1e-8),
+    optimizer: fusedAdam(lr, b1, b2, config.eps ?? 1e-8), // tf.train.adam, one fused kernel per variable where available
     variables,
     clipNorm: config.clipNorm ?? 0,
     weightDecay: config.weightDecay ?? 0,

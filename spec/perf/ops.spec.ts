@@ -8,6 +8,7 @@ import { useBackend, nativeStatus, setNativeKernels } from '../../lib/backend';
 import { silu, dense } from '../../lib/backend/ops';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { flowMatchingMse } from '../../lib/losses/flowMatching';
+import { FusedAdamOptimizer } from '../../lib/optim/fusedAdam';
 
 const maxRel = (a: tf.Tensor, b: tf.Tensor): number => {
   expect(a.shape).toEqual(b.shape);
@@ -97,6 +98,42 @@ describe('fused ops without native kernels (any backend)', () => {
     }
     expect(tf.sum(tf.tensor1d([1, 2, 3], 'int32')).dataSync()[0]).toBe(6);
     x.dispose();
+  });
+
+  it('fused Adam equals tf.train.adam step for step, across a checkpoint round trip', async () => {
+    const init = [rnd([33, 17], 21), rnd([17], 22), rnd([5, 3, 3, 2], 23)];
+    // seeds from 1: tfjs treats seed 0 as unseeded
+    const grads = (step: number) => init.map((x, i) => rnd(x.shape, 100 * step + i + 1, 0.1 * (step + 1)));
+    const run = async (make: () => tf.Optimizer): Promise<tf.Tensor[]> => {
+      const vars = init.map((x, i) => tf.variable(x, true, `adam_spec_${i}_${Math.random()}`));
+      let opt = make();
+      for (let step = 0; step < 6; step++) {
+        if (step === 3) {
+          // checkpoint: save the state, continue in a fresh optimiser
+          const saved = await opt.getWeights();
+          const copies = saved.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
+          saved[0].tensor.dispose(); // the iteration count is a fresh scalar; the rest are the optimiser's
+          opt.dispose();
+          opt = make();
+          await opt.setWeights(copies);
+          tf.dispose(copies.map((c) => c.tensor)); // setWeights made variables of them
+        }
+        const g = grads(step);
+        opt.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, g[i]])));
+        tf.dispose(g);
+      }
+      const out = vars.map((v) => tf.clone(v));
+      opt.dispose();
+      vars.forEach((v) => v.dispose());
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    setNativeKernels(true);
+    const fused = await run(() => new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-8));
+    const stock = await run(() => tf.train.adam(0.01, 0.9, 0.999, 1e-8));
+    fused.forEach((t, i) => expect(maxRel(t, stock[i])).toBeLessThan(1e-6));
+    tf.dispose([...fused, ...stock]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('the MLP gives the same velocity and gradients with native kernels on and off', () => {
