@@ -23,7 +23,11 @@ import { resolveSchedule } from '../phases/resolve';
 import type { DistillState } from '../distill/segment';
 import { loadDistillState } from '../distill/checkpoint';
 import { DistillConfig, DISTILL_DEFAULTS, scheduleFor, trainDistill, DistillResult } from '../../pipelines/distill';
-import { record } from '../record/record';
+import * as tf from '@tensorflow/tfjs-core';
+import { record, eventOf } from '../record/record';
+import { splitSeed } from '../random/seed';
+import { sampleStudent, studentNfe } from '../distill/student';
+import { sampleTeacher, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
 import { preflight } from './preflight';
@@ -45,6 +49,8 @@ export interface DistillRunOptions {
   readonly fsyncEvery?: number;
   readonly log?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
+  /** At the end, record `n` samples of the student and of its teacher (same noise seed) for the figures. */
+  readonly samples?: { readonly n: number };
   /** An already loaded teacher (else the config's path or inline teacher config). */
   readonly teacher?: { model: VelocityModel; modelConfig: ModelConfig };
 }
@@ -136,7 +142,19 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
     if (!started) throw err;
     throw new TrainingStoppedError(err, lastGood);
   }
-  sink?.append({ type: 'end', status: 'complete', phase: phases.length - 1, step: phases[phases.length - 1].iterations });
+  const lastPhase = phases.length - 1;
+  const iterations = phases[lastPhase].iterations;
+  if (sink !== null && options.samples !== undefined && options.samples.n > 0) {
+    const seed = splitSeed(d.seed, 'snapshot', 'final');
+    const s = sampleStudent(result.experts, { n: options.samples.n, seed });
+    sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
+    tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
+    const t = sampleTeacher(result.teacher, { n: options.samples.n, seed, sampler: { guidance: d.guidance } });
+    const teacherNfe = TEACHER_DEFAULTS.sampler.steps * (d.guidance !== 1 && result.teacher.numClasses > 0 ? 2 : 1);
+    sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe: teacherNfe }));
+    tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);
+  }
+  sink?.append({ type: 'end', status: 'complete', phase: lastPhase, step: iterations });
   sink?.close();
   return { ...result, from, recording: recFile };
 };

@@ -12,6 +12,7 @@ import { runTeacher, RECORDING_FILE } from '../../lib/train/teacher';
 import { runDistill } from '../../lib/train/distill';
 import { verifyRecording, Divergence, VerifySummary, VerifyFailure } from '../../lib/record/verify';
 import { RecordingError } from '../../lib/record/reader';
+import { summariseRecording } from '../../lib/record/summary';
 
 let dir: string;
 let teacherRec: string;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   teacherRec = path.join(dir, 't', RECORDING_FILE);
   const d = await runDistill(
     { method: 'phased', teacher: path.join(dir, 't', 'teacher.ckpt'), steps: 2, iterations: 8, batchSize: 16, updateRatio: 2, checkpointEvery: 2 },
-    { outDir: path.join(dir, 'd'), record: true, log: () => undefined },
+    { outDir: path.join(dir, 'd'), record: true, samples: { n: 16 }, log: () => undefined },
   );
   d.experts.forEach((e) => e.expert.dispose());
   d.teacher.dispose();
@@ -98,6 +99,16 @@ describe('teacher recordings', () => {
 describe('distillation recordings', () => {
   it('reproduces every update of both roles and both phase-end expert digests', async () => {
     expect(right(await verifyRecording(distillRec))).toEqual({ file: distillRec, updates: 2 * 4 * 3, phaseEnds: 2, complete: true, backend: 'wasm' });
+  });
+
+  it("records the student's and the teacher's final samples (same noise) for the figures", () => {
+    const s = summariseRecording(distillRec);
+    if (E.isLeft(s)) throw s.left;
+    expect(s.right.samples.map((x) => [x.name, x.phase, x.step, x.x.shape, x.nfe])).toEqual([
+      ['phased', 1, 4, [16, 2], 2],
+      ['teacher', 1, 4, [16, 2], 40],
+    ]);
+    expect(s.right.status).toBe('complete');
   });
 
   it('a changed extra of a generator update is found by name', async () => {
