@@ -29,7 +29,8 @@ const hashLabel = (label: string | number): number => {
 export const splitSeed = (seed: Seed, ...path: ReadonlyArray<string | number>): Seed => {
   let h = fmix32((seed >>> 0) ^ 0x9e3779b9);
   for (const label of path) h = fmix32(h ^ Math.imul(hashLabel(label), 0x27d4eb2f) ^ (h << 6));
-  return h;
+  // tfjs treats seed 0 as "no seed" (Math.random) in randomNormal: never hand it out
+  return h === 0 ? 0x9e3779b9 : h;
 };
 
 /** Uniform [0, 1) generator (mulberry32) for host-side draws: batch indices, exit steps. */
