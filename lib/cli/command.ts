@@ -16,7 +16,7 @@ export const processIo = (): Io => ({
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
   stderrIsTTY: process.stderr.isTTY === true,
-  columns: process.stderr.columns ?? 100,
+  columns: process.stderr.columns || 100, // 0 when the terminal reports no size
   interrupted: new Promise((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

@@ -15,7 +15,8 @@ import { summariseRecording, RecordingSummary, SampleSummary, LossSeries } from 
 import { formatIssue } from '../record/reader';
 import { writeFileAtomic } from '../util/atomicWrite';
 import { writeFigures, VegaLiteSpec } from '../plots/render';
-import { lossCurveSpec, LossPoint } from '../plots/lossCurves';
+import { lossCurveSpec } from '../plots/lossCurves';
+import { lossPoints, lastSamples } from '../record/report';
 import { evaluateSamples, Evaluation } from '../metrics/evaluate';
 import { dataConfigOf, dataInfoOf, DataInfo, Samples } from './models';
 import { samplesFigure } from './sampleFigure';
@@ -34,15 +35,9 @@ const toSamples = (s: SampleSummary): Samples => ({
   labels: s.labels === null ? null : s.labels.values instanceof Int32Array ? s.labels.values : Int32Array.from(s.labels.values),
 });
 
-/** The latest snapshot of each model, teacher first. */
-export const latestSamples = (samples: readonly SampleSummary[]): SampleSummary[] => {
-  const latest = new Map<string, SampleSummary>();
-  for (const s of samples) latest.set(s.name, s);
-  return [...latest.values()].sort((a, b) => (a.name === 'teacher' ? -1 : b.name === 'teacher' ? 1 : a.name.localeCompare(b.name)));
-};
-
-export const lossPoints = (series: readonly LossSeries[]): LossPoint[] =>
-  series.flatMap((s) => s.step.flatMap((step, i) => (s.loss[i] === null ? [] : [{ phase: s.phase, role: s.role, step, loss: s.loss[i] as number }])));
+/** The latest snapshot of each model, teacher first (the reference panel). */
+export const latestSamples = (summary: RecordingSummary): SampleSummary[] =>
+  lastSamples(summary).sort((a, b) => (a.name === 'teacher' ? -1 : b.name === 'teacher' ? 1 : a.name.localeCompare(b.name)));
 
 /** Mean of the last tenth of a series' recorded losses (at least one value). */
 const finalLoss = (s: LossSeries): number | null => {
@@ -103,11 +98,11 @@ export const buildReport = async (runDir: string, recording = path.join(runDir, 
   const summary = E.getOrElseW((e: Error) => {
     throw e;
   })(summariseRecording(recording));
-  const latest = latestSamples(summary.samples);
+  const latest = latestSamples(summary);
   const data = dataInfoOf(dataConfigOf(summary.header.config, recording), latest[0]?.x.shape.slice(1) ?? []);
   const panels = latest.map((s) => ({ title: `${s.name}${s.nfe !== undefined ? ` (${s.nfe} NFE)` : ''}`, samples: toSamples(s) }));
   const figures: Array<{ file: string; spec: VegaLiteSpec }> = [];
-  const points = lossPoints(summary.series);
+  const points = lossPoints(summary);
   if (points.length > 0) figures.push({ file: path.join(runDir, 'figures', 'losses.png'), spec: lossCurveSpec(points, { title: 'losses' }) });
   const samplesSpec = samplesFigure(panels, data);
   if (samplesSpec !== null) figures.push({ file: path.join(runDir, 'figures', 'samples.png'), spec: samplesSpec });

@@ -38,10 +38,11 @@ export const samplesFigure = (panels: readonly SamplePanel[], data: DataInfo, ti
       { title },
     );
   if (shape.length === 4) return sampleGridSpec(panels.map((p) => ({ title: p.title, tiles: imageTiles(p.samples) })), { title });
-  if (shape.length === 2 && shape[1] >= 2)
+  // a scatter of the first two coordinates only says something about low-dimensional points
+  if (data.kind === 'points' && shape.length === 2 && shape[1] >= 2)
     return scatterSpec(
       panels.map((p) => ({ title: p.title, points: p.samples.values, dim: shape[1], labels: p.samples.labels })),
-      { title, centres: data.kind === 'points' && data.mixture ? data.mixture.mixture.centers : [] },
+      { title, centres: data.mixture ? data.mixture.mixture.centers : [] },
     );
   return null;
 };
