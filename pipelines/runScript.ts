@@ -5,7 +5,7 @@
  * `run` prints the wall time; `eval` prints one JSON line.
  */
 import * as fs from 'fs';
-import { useBackend } from '../lib/backend';
+import { useBackend, nativeStatus } from '../lib/backend';
 import { runConfig, disposeRun } from './run';
 import { evaluateCheckpoint } from './evaluate';
 import { MIXTURES, MixtureName } from '../lib/data/mixtures';
@@ -30,6 +30,8 @@ const main = async (args: string[]): Promise<void> => {
   const [command, target] = args;
   if (target === undefined || (command !== 'run' && command !== 'eval')) throw new Error(usage);
   await useBackend('wasm');
+  const native = nativeStatus();
+  process.stderr.write(`backend wasm, native kernels ${native.active ? `active (${native.blas ?? 'BLAS'}, ${native.threads} threads)` : `off (${native.reason ?? 'not available'})`}\n`);
   if (command === 'run') {
     let config: unknown;
     try {
