@@ -28,23 +28,36 @@ interface AdamInternals {
 }
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
-  /** β₁^(t+1), β₂^(t+1) as float32 values on the host, mirroring accBeta1/2 (null: read once). */
-  private accBetas: [number, number] | null = null;
+  /**
+   * β₁^(t+1), β₂^(t+1) as float32 values on the host, mirroring the accBeta1/2 variables
+   * (tfjs starts them at β and multiplies by β in float32 each step), so a step never
+   * reads them back from the device.
+   */
+  private accBetas: [number, number];
+
+  constructor(learningRate: number, beta1: number, beta2: number, epsilon?: number) {
+    super(learningRate, beta1, beta2, epsilon);
+    this.accBetas = [Math.fround(beta1), Math.fround(beta2)];
+  }
 
   private get internals(): AdamInternals {
     return this as unknown as AdamInternals;
   }
 
+  private advanceAccBetas(): void {
+    const f = Math.fround;
+    this.accBetas = [f(this.accBetas[0] * f(this.internals.beta1)), f(this.accBetas[1] * f(this.internals.beta2))];
+  }
+
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     if (tf.getKernel(ADAM, tf.getBackend()) === undefined) {
-      this.accBetas = null;
-      super.applyGradients(variableGradients as Parameters<tf.AdamOptimizer["applyGradients"]>[0]);
+      // (AdamOptimizer declares NamedVariableMap; its code, like ours, takes any named tensors)
+      super.applyGradients(variableGradients as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      this.advanceAccBetas();
       return;
     }
     const s = this.internals;
     const f = Math.fround;
-    // tfjs keeps β^(t+1) in float32 variables, multiplied by β each step: mirror that exactly
-    this.accBetas ??= [s.accBeta1.dataSync()[0], s.accBeta2.dataSync()[0]];
     const [acc1, acc2] = this.accBetas;
     const attrs = {
       beta1: f(s.beta1),
@@ -70,16 +83,18 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         v.assign(v2);
         value.assign(theta2);
       });
-      this.accBetas = [f(acc1 * f(s.beta1)), f(acc2 * f(s.beta2))];
+      this.advanceAccBetas();
       s.accBeta1.assign(tf.scalar(this.accBetas[0]));
       s.accBeta2.assign(tf.scalar(this.accBetas[1]));
     });
     this.incrementIterations();
   }
 
+  /** Restores a checkpoint (AdamOptimizer's format); reads the β powers once, at restore time. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     await super.setWeights(weightValues);
-    this.accBetas = null;
+    const s = this.internals;
+    this.accBetas = [(await s.accBeta1.data())[0], (await s.accBeta2.data())[0]];
   }
 }
 
