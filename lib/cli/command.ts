@@ -8,8 +8,12 @@ export interface Io {
   /** True when stderr is a terminal (progress bars redraw in place). */
   readonly stderrIsTTY: boolean;
   readonly columns: number;
-  /** Resolves when the user interrupts (Ctrl-C); long-running commands (serve) stop then. */
-  readonly interrupted: Promise<void>;
+  /**
+   * Resolves when the user interrupts (Ctrl-C); a long-running command (serve) that calls
+   * it stops cleanly then. Others never call it, so Ctrl-C ends them as usual (checkpoint
+   * and recording writes are atomic / line-atomic, nothing saved is lost).
+   */
+  readonly interrupted: () => Promise<void>;
 }
 
 export const processIo = (): Io => ({
@@ -17,10 +21,11 @@ export const processIo = (): Io => ({
   stderr: (t) => void process.stderr.write(t),
   stderrIsTTY: process.stderr.isTTY === true,
   columns: process.stderr.columns || 100, // 0 when the terminal reports no size
-  interrupted: new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  }),
+  interrupted: () =>
+    new Promise((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    }),
 });
 
 export interface Command<O extends OptionSpecs = OptionSpecs> {

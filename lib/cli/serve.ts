@@ -30,7 +30,7 @@ export const serveCommand = defineCommand({
     });
     io.stdout(`${server.url}\n`);
     io.stderr(`serving ${path.resolve(o.recording ?? path.join(positionals[0], 'recording.ndjson'))}${o.speed !== undefined ? ` (replay at ${o.speed}×)` : ' (live)'}; Ctrl-C stops\n`);
-    await io.interrupted;
+    await io.interrupted();
     await server.close();
     return 0;
   },

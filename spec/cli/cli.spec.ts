@@ -24,7 +24,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
   let out = '';
   let err = '';
-  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: new Promise(() => undefined) };
+  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
   const code = await main(argv, io);
   return { code, out, err };
 };

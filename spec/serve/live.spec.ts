@@ -10,6 +10,8 @@ import * as path from 'path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
 import { RecordingWriter, makeHeader } from '../../lib/record/writer';
 import { startServer, RunningServer } from '../../lib/serve/server';
+import { main } from '../../lib/cli/main';
+import type { Io } from '../../lib/cli/command';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].find((p) => fs.existsSync(p));
 if (CHROMIUM === undefined) console.warn('spec/serve/live.spec.ts SKIPPED: no chromium executable found (install Debian\'s "chromium" package: apt-get install -y chromium; .ci/run does)');
@@ -97,6 +99,21 @@ maybe('phased-dmd serve in headless Chromium', () => {
     expect(await text('[data-phase="0"] .step')).toBe('step 10 / 10');
     expect(await text('[data-phase="1"] .step')).toBe('step 10 / 10');
     expect(await page.locator('img.sample').count()).toBe(1);
+  });
+
+  test('`phased-dmd serve` prints its URL, serves until interrupted, exits 0', async () => {
+    let stop: () => void = () => undefined;
+    let out = '';
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const io: Io = { stdout: (t) => void (out += t), stderr: () => undefined, stderrIsTTY: false, columns: 100, interrupted: () => stopped };
+    const exit = main(['serve', dir, '--port', '0'], io);
+    for (let i = 0; i < 100 && out === ''; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\n$/);
+    const page = await fetch(out.trim());
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>phased-dmd live</title>');
+    stop();
+    expect(await exit).toBe(0);
   });
 
   test('the figure of a line without samples is a 404, other paths too', async () => {
