@@ -21,7 +21,7 @@
     }                                                                            \
   } while (0)
 
-#define MAX_ARGS 24
+#define MAX_ARGS 256
 /* Column-buffer budget for im2col, in floats (32 MiB). */
 #define COL_BUDGET (8 * 1024 * 1024)
 
@@ -438,6 +438,81 @@ static napi_value adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* unary(heap, op, xOff, yOff, n): op 0 = sin, 1 = cos (libm, < 1 ulp). */
+static napi_value unary(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 5)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t op = i64(env, a.argv[1]), xOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]), n = i64(env, a.argv[4]);
+  if (heap == NULL || !in_heap(env, xOff, n, len) || !in_heap(env, yOff, n, len)) return NULL;
+  const float *x = heap + xOff;
+  float *y = heap + yOff;
+  if (op == 0)
+    for (int64_t i = 0; i < n; i++) y[i] = sinf(x[i]);
+  else
+    for (int64_t i = 0; i < n; i++) y[i] = cosf(x[i]);
+  return NULL;
+}
+
+/* concat(heap, outOff, rows, width, k, src₀, inner₀, …): row r of the output is the
+ * rows r of the k inputs side by side (4-byte elements: float32 and int32 alike). */
+static napi_value concat(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 5)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t outOff = i64(env, a.argv[1]), rows = i64(env, a.argv[2]), width = i64(env, a.argv[3]), k = i64(env, a.argv[4]);
+  if (heap == NULL || k < 1 || rows < 0 || width < 0 || (int64_t)a.argc < 5 + 2 * k) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.concat: bad arguments");
+    return NULL;
+  }
+  if (!in_heap(env, outOff, rows * width, len)) return NULL;
+  int64_t col = 0;
+  for (int64_t j = 0; j < k; j++) {
+    const int64_t src = i64(env, a.argv[5 + 2 * j]), inner = i64(env, a.argv[6 + 2 * j]);
+    if (!in_heap(env, src, rows * inner, len) || col + inner > width) return NULL;
+    float *out = heap + outOff + col;
+    const float *in = heap + src;
+    for (int64_t r = 0; r < rows; r++) memcpy(out + r * width, in + r * inner, sizeof(float) * inner);
+    col += inner;
+  }
+  return NULL;
+}
+
+/* sumSquares(heap, k, off₀, n₀, …) → Σ_j Σ_i x_j[i]², accumulated in double. */
+VECTOR_CLONES static double sum_squares_loop(const float *restrict x, int64_t n) {
+  float acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; l++) acc[l] += x[i + l] * x[i + l];
+  double total = 0;
+  for (int l = 0; l < 16; l++) total += acc[l];
+  for (; i < n; i++) total += (double)x[i] * x[i];
+  return total;
+}
+
+static napi_value sum_squares(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 2)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t k = i64(env, a.argv[1]);
+  if (heap == NULL || k < 0 || (int64_t)a.argc < 2 + 2 * k) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.sumSquares: bad arguments");
+    return NULL;
+  }
+  double total = 0;
+  for (int64_t j = 0; j < k; j++) {
+    const int64_t off = i64(env, a.argv[2 + 2 * j]), n = i64(env, a.argv[3 + 2 * j]);
+    if (!in_heap(env, off, n, len)) return NULL;
+    total += sum_squares_loop(heap + off, n);
+  }
+  napi_value out;
+  CHECK(napi_create_double(env, total, &out));
+  return out;
+}
+
 /* silu(heap, xOff, yOff, n) */
 static napi_value silu(napi_env env, napi_callback_info info) {
   Args a;
@@ -508,6 +583,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, napi_default, NULL},
       {"silu", NULL, silu, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
+      {"unary", NULL, unary, NULL, NULL, NULL, napi_default, NULL},
+      {"concat", NULL, concat, NULL, NULL, NULL, napi_default, NULL},
+      {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},
       {"siluGrad", NULL, silu_grad, NULL, NULL, NULL, napi_default, NULL},
       {"sumMiddle", NULL, sum_middle_js, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},

@@ -29,6 +29,9 @@ interface NativeAddon {
   conv2dBackpropInput(heap: Float32Array, dyOff: number, wOff: number, dxOff: number, ...geometry: number[]): void;
   silu(heap: Float32Array, xOff: number, yOff: number, n: number): void;
   adam(heap: Float32Array, ...offsetsSizeAndCoefficients: number[]): void;
+  unary(heap: Float32Array, op: number, xOff: number, yOff: number, n: number): void;
+  concat(heap: Float32Array, outOff: number, rows: number, width: number, k: number, ...srcAndInner: number[]): void;
+  sumSquares(heap: Float32Array, k: number, ...offAndSize: number[]): number;
   siluGrad(heap: Float32Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
   sumMiddle(heap: Float32Array, xOff: number, yOff: number, A: number, R: number, C: number): void;
   threads(n?: number): number;
@@ -71,19 +74,9 @@ export const openBlasCoreFor = (): string | undefined => {
   return flags.has('avx2') && flags.has('fma') ? 'Haswell' : undefined;
 };
 
-/**
- * OpenMP settings for the addon's OpenBLAS (libgomp reads them when it loads): unless the
- * user set a wait policy, idle BLAS threads sleep instead of spinning. libgomp's default
- * spin (~300 000 rounds after every parallel region) burns a core between the many small
- * products of a training step — and on a shared machine slows every other process.
- */
-export const openMpEnvFor = (): Record<string, string> =>
-  process.env.OMP_WAIT_POLICY !== undefined || process.env.GOMP_SPINCOUNT !== undefined ? {} : { OMP_WAIT_POLICY: 'PASSIVE' };
-
 const chooseOpenBlasCore = (): void => {
   const core = openBlasCoreFor();
   if (core !== undefined) process.env.OPENBLAS_CORETYPE = core;
-  Object.assign(process.env, openMpEnvFor());
 };
 
 let addon: NativeAddon | null | undefined;
@@ -116,7 +109,7 @@ const loadAddon = (): NativeAddon | null => {
 interface WasmBackend {
   readonly wasm: { HEAPF32: Float32Array };
   readonly dataIdMap: { get(id: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: Float32Array): tf.TensorInfo;
   incRef(dataId: object): void;
 }
 
@@ -289,8 +282,30 @@ const adam = (args: KernelArgs): tf.TensorInfo[] => {
   return outs;
 };
 
+/** sin / cos with libm (wasm's are ~10× slower; the time embedding takes both). */
+const unary = (op: number) => (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
+  const x = args.inputs.x!;
+  if (x.dtype !== 'float32') return fallback(args);
+  const out = args.backend.makeOutput(x.shape, 'float32');
+  if (size(x.shape) > 0) addon!.unary(args.backend.wasm.HEAPF32, op, offset(args.backend, x), offset(args.backend, out), size(x.shape));
+  return out;
+};
+
+/** Kernel name of Σ‖x_j‖² over several tensors (lib/backend/ops.ts sumOfSquares). */
+export const SUM_SQUARES = 'PhasedDmdSumSquares';
+
+const sumSquares = (args: KernelArgs): tf.TensorInfo => {
+  const { backend } = args;
+  const inputs = Object.values(args.inputs) as tf.TensorInfo[];
+  const total = addon!.sumSquares(backend.wasm.HEAPF32, inputs.length, ...inputs.flatMap((t) => [offset(backend, t), size(t.shape)]));
+  return backend.makeOutput([], 'float32', undefined, new Float32Array([total]));
+};
+
 const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>> = {
   [ADAM]: adam,
+  [SUM_SQUARES]: sumSquares,
+  Sin: (args, fb) => unary(0)(args, fb!),
+  Cos: (args, fb) => unary(1)(args, fb!),
   Sum: (args, fb) => sum(args, fb!),
   [SILU]: silu,
   [SILU_GRAD]: siluGrad,
@@ -314,8 +329,48 @@ const identity = (args: KernelArgs): tf.TensorInfo => {
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
+
+/**
+ * Concat without wasm's per-row subarray views: element loops for short rows (the MLP's
+ * [x, emb(t)] rows are 2 + 32 floats), copyWithin on the heap for long ones.
+ */
+const concat = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
+  const { backend } = args;
+  const inputs = Object.values(args.inputs) as tf.TensorInfo[];
+  const dtype = inputs[0]?.dtype;
+  if (inputs.length < 2 || (dtype !== 'float32' && dtype !== 'int32') || inputs.some((t) => t.dtype !== dtype || size(t.shape) === 0)) return fallback(args);
+  const axis = tf.util.parseAxisParam(args.attrs.axis as number, inputs[0].shape)[0];
+  const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+  const rows = size(inputs[0].shape.slice(0, axis));
+  const inner = inputs.map((t) => size(t.shape.slice(axis)));
+  const width = inner.reduce((a, b) => a + b, 0);
+  const out = backend.makeOutput(outShape, dtype);
+  if (active && addon) {
+    // one native call: a memcpy per row and input
+    addon.concat(backend.wasm.HEAPF32, offset(backend, out), rows, width, inputs.length, ...inputs.flatMap((t, k) => [offset(backend, t), inner[k]]));
+    return out;
+  }
+  const heap = backend.wasm.HEAPF32;
+  const view = dtype === 'float32' ? heap : new Int32Array(heap.buffer, heap.byteOffset, heap.length);
+  const outOff = offset(backend, out);
+  let col = 0;
+  inputs.forEach((t, k) => {
+    const src = offset(backend, t);
+    const n = inner[k];
+    for (let r = 0; r < rows; r++) {
+      const from = src + r * n;
+      const to = outOff + r * width + col;
+      if (n >= 64) view.copyWithin(to, from, from + n);
+      else for (let j = 0; j < n; j++) view[to + j] = view[from + j];
+    }
+    col += n;
+  });
+  return out;
+};
+
 const JS_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>> = {
   Identity: (args, fb) => (args.inputs.x!.dtype === 'string' ? fb!(args) : identity(args)),
+  Concat: (args, fb) => concat(args, fb!),
 };
 
 /** The stock wasm kernels we replaced (undefined: wasm has none, e.g. Conv2DBackpropFilter). */

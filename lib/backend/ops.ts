@@ -4,12 +4,14 @@
  *
  *   silu(x)        = x·σ(x); one kernel forward and one backward where registered (the
  *                    native wasm path), otherwise tf.mul(x, tf.sigmoid(x)).
+ *   sumOfSquares(xs) = Σ_j Σ_i x_j[i]² (a gradient norm): one kernel for all tensors where
+ *                    registered, otherwise a square and a sum per tensor.
  *   dense(x, W, b) = x·W + b; fused matMul + bias where its gradient is fast (every
  *                    backend but stock wasm, whose fused-matMul gradient uses the slow
  *                    transposed products), otherwise matMul then add.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { SILU, SILU_GRAD, nativeKernelsActive } from './native';
+import { SILU, SILU_GRAD, SUM_SQUARES, nativeKernelsActive } from './native';
 
 const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 
@@ -44,3 +46,9 @@ export const dense = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor): tf.Tensor =>
   fusedDenseFast()
     ? tf.fused.matMul({ a: x as tf.Tensor2D, b: W as tf.Tensor2D, bias: b })
     : tf.tidy(() => tf.add(tf.matMul(x as tf.Tensor2D, W as tf.Tensor2D), b));
+
+/** Σ_j Σ_i x_j[i]² as a scalar (not differentiable: for gradient norms). */
+export const sumOfSquares = (xs: readonly tf.Tensor[]): tf.Scalar =>
+  xs.length > 0 && xs.length <= 120 && xs.every((x) => x.dtype === 'float32') && hasKernel(SUM_SQUARES)
+    ? (tf.engine().runKernel(SUM_SQUARES, Object.fromEntries(xs.map((x, i) => [`x${i}`, x]))) as tf.Scalar)
+    : tf.tidy(() => (xs.length === 0 ? tf.scalar(0) : (tf.addN(xs.map((x) => tf.sum(tf.square(x)))) as tf.Scalar)));

@@ -49,14 +49,16 @@ export class VelocityMlp implements VelocityModel {
   apply(xt: tf.Tensor, t: tf.Tensor, labels: tf.Tensor | null): tf.Tensor {
     assertShape(xt, [null, ...this.sampleShape], 'mlp input x_t');
     return tf.tidy(() => {
-      let h: tf.Tensor = tf.concat([xt, sinusoidalEmbedding(t, this.timeEmbedDim)], 1);
+      const inputs = [xt, sinusoidalEmbedding(t, this.timeEmbedDim)];
+      let W0: tf.Tensor = this.params.get('dense0.W');
+      if (this.numClasses > 0) {
+        // E·onehot(c) folded into the first layer: [x, emb, onehot]·[W₀; E] = W₀·[x, emb] + E·onehot, one product
+        inputs.push(labelOneHot(labels ?? tf.fill([xt.shape[0]], this.numClasses, 'int32'), this.numClasses));
+        W0 = tf.concat([W0, this.params.get('classEmbedding')], 0);
+      }
+      let h: tf.Tensor = tf.concat(inputs, 1);
       this.hidden.forEach((_, i) => {
-        let z = dense(h, this.params.get(`dense${i}.W`), this.params.get(`dense${i}.b`));
-        if (i === 0 && this.numClasses > 0) {
-          const ids = labels ?? tf.fill([xt.shape[0]], this.numClasses, 'int32');
-          z = tf.add(z, tf.matMul(labelOneHot(ids, this.numClasses), this.params.get('classEmbedding')));
-        }
-        h = silu(z);
+        h = silu(dense(h, i === 0 ? W0 : this.params.get(`dense${i}.W`), this.params.get(`dense${i}.b`)));
       });
       return dense(h, this.params.get('out.W'), this.params.get('out.b'));
     });

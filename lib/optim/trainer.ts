@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import { Positive, NonNegative, UnitInterval } from '../config/primitives';
 import { fusedAdam } from './fusedAdam';
+import { sumOfSquares } from '../backend/ops';
 
 export const OptimizerConfig = t.partial({
   /** Learning rate. */
@@ -49,5 +50,4 @@ export const makeTrainer = (variables: tf.Variable[], config: OptimizerSettings,
 };
 
 /** ‖g‖₂ over all gradients. */
-export const globalNorm = (grads: readonly tf.Tensor[]): tf.Scalar =>
-  tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+export const globalNorm = (grads: readonly tf.Tensor[]): tf.Scalar => tf.tidy(() => tf.sqrt(sumOfSquares(grads)) as tf.Scalar);

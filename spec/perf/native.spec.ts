@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeStatus, setNativeKernels, nativeKernelsActive } from '../../lib/backend';
+import { setWasmKernelOverrides } from '../../lib/backend/native';
 
 /** max |a − b| / max(1, max |b|): BLAS and XNNPACK sum in different orders. */
 const relErr = (a: tf.Tensor, b: tf.Tensor): number => {
@@ -164,6 +165,43 @@ const status = nativeStatus();
       expectSame(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb))([A, B], dy));
     }
     tf.dispose([a, b, dy]);
+  });
+
+  it('sin, cos and concat equal the wasm kernels', () => {
+    const args = tf.mul(1000, tf.randomUniform([64, 16], 0, 1, 'float32', 111));
+    expectSame(() => [tf.sin(args), tf.cos(args)], 1e-6);
+    const shapes: Array<[number[], number[], number]> = [
+      [[1024, 2], [1024, 32], 1],
+      [[3, 4, 5, 70], [3, 4, 5, 80], 3],
+      [[2, 3, 4], [5, 3, 4], 0],
+      [[2, 3, 4], [2, 7, 4], 1],
+    ];
+    // concat is an addon-free override: compare with the overrides off (stock wasm)
+    shapes.forEach(([a, b, axis], i) => {
+      const x = rnd(a, 120 + i);
+      const y = rnd(b, 130 + i);
+      const f = () => tf.concat([x, y, x], axis);
+      const ours = f();
+      setWasmKernelOverrides(false);
+      const stockOut = f();
+      setWasmKernelOverrides(true);
+      expect(Array.from(ours.dataSync())).toEqual(Array.from(stockOut.dataSync()));
+      expect(ours.shape).toEqual(stockOut.shape);
+      tf.dispose([x, y, ours, stockOut]);
+    });
+    const ints = [tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), tf.tensor2d([[5], [6]], [2, 1], 'int32')];
+    expect(Array.from(tf.concat(ints, 1).dataSync())).toEqual([1, 2, 5, 3, 4, 6]);
+    expect(tf.concat([tf.zeros([0, 3]), tf.ones([2, 3])], 0).shape).toEqual([2, 3]);
+    tf.dispose([args, ...ints]);
+  });
+
+  it('Identity shares the buffer: a clone outlives its source and keeps its values', () => {
+    const x = rnd([7, 5], 140);
+    const values = Array.from(x.dataSync());
+    const c = tf.clone(x);
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual(values);
+    c.dispose();
   });
 
   it('switching off restores the stock kernels; no tensors leak', () => {

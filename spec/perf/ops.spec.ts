@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeStatus, setNativeKernels } from '../../lib/backend';
-import { silu, dense } from '../../lib/backend/ops';
+import { silu, dense, sumOfSquares } from '../../lib/backend/ops';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { flowMatchingMse } from '../../lib/losses/flowMatching';
 import { FusedAdamOptimizer } from '../../lib/optim/fusedAdam';
@@ -98,6 +98,20 @@ describe('fused ops without native kernels (any backend)', () => {
     }
     expect(tf.sum(tf.tensor1d([1, 2, 3], 'int32')).dataSync()[0]).toBe(6);
     x.dispose();
+  });
+
+  it('sum of squares over several tensors equals Σ sum(square(x))', () => {
+    const xs = [rnd([1000], 31), rnd([17, 33], 32), rnd([3], 33), rnd([2, 3, 4, 5], 34)];
+    setNativeKernels(true);
+    const n = sumOfSquares(xs);
+    setNativeKernels(false);
+    const s = sumOfSquares(xs);
+    setNativeKernels(true);
+    expect(n.shape).toEqual([]);
+    expect(maxRel(n, s)).toBeLessThan(1e-6);
+    expect(sumOfSquares([]).dataSync()[0]).toBe(0);
+    expect(Number.isNaN(sumOfSquares([tf.tensor1d([1, NaN])]).dataSync()[0])).toBe(true);
+    tf.dispose([...xs, n, s]);
   });
 
   it('fused Adam equals tf.train.adam step for step, across a checkpoint round trip', async () => {
