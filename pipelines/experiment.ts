@@ -53,7 +53,7 @@ import { sampleStudent, studentNfe } from '../lib/distill/student';
 import type { ExpertPhase } from '../lib/distill/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
 import { loadMnist } from '../lib/data/mnist';
-import { TeacherConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher } from './teacher';
+import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher } from './teacher';
 import { trainDistill, saveStudent, DistillMethod, DISTILL_DEFAULTS } from './distill';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
@@ -101,7 +101,7 @@ export const ExperimentBudget = t.partial({
 });
 
 /** Teacher training knobs beyond the budget. */
-export const ExperimentTeacher = t.partial({ lr: Positive, conditionDropout: Probability, betas: t.tuple([UnitInterval, UnitInterval]) });
+export const ExperimentTeacher = t.partial({ lr: Positive, conditionDropout: Probability, betas: t.tuple([UnitInterval, UnitInterval]), timesteps: TimestepConfig });
 
 /** Distillation knobs shared by every student (pipelines/distill.ts DistillConfig fields). */
 export const ExperimentDistill = t.partial({

@@ -81,7 +81,13 @@ const num = (x: number, digits: number): string => {
 };
 
 /** "m ± s" (just "m" for a single seed), fixed digits. */
-export const formatMeanStd = (m: MeanStd, digits: number): string => (m.n === 0 ? '–' : m.n === 1 ? num(m.mean, digits) : `${num(m.mean, digits)} ± ${num(m.std, digits)}`);
+export const formatMeanStd = (m: MeanStd, digits: number): string => {
+  if (m.n === 0) return '–';
+  const mean = num(m.mean, digits);
+  if (m.n === 1) return mean;
+  // the std in the mean's notation, so "0.050 ± 0.000" rather than "0.050 ± 2.1e-5"
+  return `${mean} ± ${mean.includes('e') ? m.std.toExponential(1) : m.std.toFixed(digits)}`;
+};
 
 // ── Metrics of one run ───────────────────────────────────────────────────────
 
@@ -310,6 +316,9 @@ const metricNotes = (kind: TaskKind): string[] =>
           "- mean displacement: mean frame-to-frame movement of the blob's intensity centroid (the paper's optical-flow magnitude); dynamic degree: share of clips moving more than the threshold.",
           "- trajectory FD: Fréchet distance between Gaussian fits of the clips' centroid trajectories and the teacher reference's (FVD stand-in). Energy distance in pixel space.",
         ];
+
+/** Whether `dir` holds an experiment run (its report is rebuilt by buildExperimentReport, not from one recording). */
+export const isExperimentRun = (dir: string): boolean => fs.existsSync(path.join(dir, EXPERIMENT_FILE));
 
 /** Rebuilds report.md, results.json, figures/ and samples/ of the experiment in `runDir` from its recordings. */
 export const buildExperimentReport = async (runDir: string, o: { log?: (l: string) => void; runSeconds?: number } = {}): Promise<ExperimentReport> => {
