@@ -13,7 +13,7 @@ import { useBackend } from '../../lib/backend';
 import { ConfigError } from '../../lib/config/report';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
 import { summariseRecording } from '../../lib/record/summary';
-import { decodeExperiment, runExperiment, distillConfigFor, teacherConfigFor, experimentDataset, balancedLabels, methodDir, RECORDING } from '../../pipelines/experiment';
+import { decodeExperiment, distillConfigFor, teacherConfigFor, experimentDataset, balancedLabels, methodDir, RECORDING } from '../../pipelines/experiment';
 import { buildExperimentReport, meanStd, aggregate, formatMeanStd, trajectoryFeatures } from '../../pipelines/experimentReport';
 import { runConfig } from '../../pipelines/run';
 
