@@ -156,6 +156,7 @@ export interface TaskDefaults {
   readonly guidance: number;
   readonly samples: number;
   readonly condition: Condition;
+  readonly teacher: t.TypeOf<typeof ExperimentTeacher>;
 }
 
 /** Defaults per task: sized for 2 CPU cores (measured figures in the README). */
@@ -163,10 +164,12 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
   grid25: {
     data: { kind: 'mixture', name: 'grid25' },
     model: { kind: 'mlp', hidden: [128, 128, 128], timeEmbedDim: 16 } as ModelSpec,
-    budget: { teacherSteps: 2000, teacherBatchSize: 256, iterations: 200, batchSize: 256 },
+    budget: { teacherSteps: 3000, teacherBatchSize: 256, iterations: 200, batchSize: 256 },
     guidance: 2,
     samples: 2000,
     condition: 'group',
+    // σ = 0.05 modes: training weighted towards low noise resolves them sooner (README)
+    teacher: { lr: 0.002, timesteps: { shift: 0.3 } } as t.TypeOf<typeof ExperimentTeacher>,
   },
   ring8: {
     data: { kind: 'mixture', name: 'ring8' },
@@ -175,6 +178,7 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
     guidance: 2,
     samples: 2000,
     condition: 'group',
+    teacher: {},
   },
   mnist: {
     data: { kind: 'mnist', split: 'train' },
@@ -183,6 +187,7 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
     guidance: 2,
     samples: 500,
     condition: 'mode',
+    teacher: {},
   },
   video: {
     data: { kind: 'video' },
@@ -191,6 +196,7 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
     guidance: 2,
     samples: 256,
     condition: 'mode',
+    teacher: {},
   },
 };
 
@@ -258,7 +264,7 @@ export const resolveExperiment = (c: ExperimentConfig): ResolvedExperiment => {
     samples: c.samples ?? d.samples,
     model: c.model ?? d.model,
     condition: c.condition ?? d.condition,
-    teacher: c.teacher ?? {},
+    teacher: { ...d.teacher, ...c.teacher },
     distill: c.distill ?? {},
     classifier: { ...EXPERIMENT_DEFAULTS.classifier, ...c.classifier },
     motionThreshold: c.motionThreshold ?? EXPERIMENT_DEFAULTS.motionThreshold,
