@@ -3,8 +3,8 @@
     {
       "target_name": "phased_dmd_native",
       "sources": ["phased_dmd_native.c"],
-      "cflags": ["-O3", "-std=c11", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lopenblas"],
+      "cflags": ["-O3", "-std=c11", "-fno-math-errno", "-ffp-contract=fast", "-fopenmp", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lopenblas", "-fopenmp"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]

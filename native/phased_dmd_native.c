@@ -3,8 +3,8 @@
  *
  * Every function works in place on the wasm heap: JS passes the heap as one Float32Array
  * plus element offsets, so no tensor data is copied in or out. Matrix products go to the
- * system BLAS (cblas_sgemm, Debian's OpenBLAS); convolutions are im2col + sgemm, chunked
- * over images so the column buffer stays small.
+ * system BLAS (cblas_sgemm, Debian's OpenBLAS); convolutions are im2col + sgemm per
+ * image, images spread over OpenMP threads.
  */
 #include <node_api.h>
 #include <cblas.h>
@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 
 #define CHECK(call)                                                              \
   do {                                                                           \
@@ -22,8 +23,6 @@
   } while (0)
 
 #define MAX_ARGS 256
-/* Column-buffer budget for im2col, in floats (32 MiB). */
-#define COL_BUDGET (8 * 1024 * 1024)
 
 typedef struct {
   napi_value argv[MAX_ARGS];
@@ -213,17 +212,102 @@ static void col2im(const Conv *c, const float *col, int64_t n0, int64_t nImg, fl
   }
 }
 
-static int64_t images_per_chunk(const Conv *c) {
-  const int64_t per = c->Ho * c->Wo * c->kh * c->kw * c->Cin;
-  int64_t n = COL_BUDGET / (per > 0 ? per : 1);
-  if (n < 1) n = 1;
-  return n > c->B ? c->B : n;
-}
+/* Work is split by image: one image's column matrix (e.g. 784 × 288 floats, 0.9 MB) stays
+ * in cache between im2col and the product, and images go to OpenMP threads, each running
+ * a single-threaded sgemm (OpenBLAS does not nest inside a parallel region). */
+static int64_t col_floats(const Conv *c) { return c->Ho * c->Wo * c->kh * c->kw * c->Cin; }
 
 /* Which of x / filter / y a conv function reads and writes, for range checks. */
 static int conv_in_heap(napi_env env, const Conv *c, size_t len, int64_t xOff, int64_t wOff, int64_t yOff) {
   return in_heap(env, xOff, c->B * c->H * c->W * c->Cin, len) && in_heap(env, wOff, c->kh * c->kw * c->Cin * c->Cout, len) &&
          in_heap(env, yOff, c->B * c->Ho * c->Wo * c->Cout, len);
+}
+
+/* y[n] = im2col(x[n])·W for every image n. Returns 0 when out of memory. */
+static int conv_forward(const Conv *c, const float *x, const float *w, float *y) {
+  const int64_t K = c->kh * c->kw * c->Cin, P = c->Ho * c->Wo;
+  if (is_pointwise(c)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(c->B * P), (int)c->Cout, (int)K, 1.0f, x, (int)K, w, (int)c->Cout, 0.0f, y, (int)c->Cout);
+    return 1;
+  }
+  int ok = 1;
+#pragma omp parallel
+  {
+    float *col = malloc(sizeof(float) * col_floats(c));
+    if (col == NULL) {
+#pragma omp atomic write
+      ok = 0;
+    } else {
+#pragma omp for schedule(static)
+      for (int64_t n = 0; n < c->B; n++) {
+        im2col(c, x, n, 1, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)c->Cout, (int)K, 1.0f, col, (int)K, w, (int)c->Cout, 0.0f, y + n * P * c->Cout,
+                    (int)c->Cout);
+      }
+      free(col);
+    }
+  }
+  return ok;
+}
+
+/* dW = Σ_n im2col(x[n])ᵀ·dy[n]: per-thread partial sums, then added up. */
+static int conv_filter_grad(const Conv *c, const float *x, const float *dy, float *dw) {
+  const int64_t K = c->kh * c->kw * c->Cin, P = c->Ho * c->Wo, KC = K * c->Cout;
+  if (is_pointwise(c)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)c->Cout, (int)(c->B * P), 1.0f, x, (int)K, dy, (int)c->Cout, 0.0f, dw, (int)c->Cout);
+    return 1;
+  }
+  int ok = 1;
+  memset(dw, 0, sizeof(float) * KC);
+#pragma omp parallel
+  {
+    float *col = malloc(sizeof(float) * col_floats(c));
+    float *part = calloc(KC, sizeof(float));
+    if (col == NULL || part == NULL) {
+#pragma omp atomic write
+      ok = 0;
+    } else {
+#pragma omp for schedule(static)
+      for (int64_t n = 0; n < c->B; n++) {
+        im2col(c, x, n, 1, col);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)c->Cout, (int)P, 1.0f, col, (int)K, dy + n * P * c->Cout, (int)c->Cout, 1.0f, part,
+                    (int)c->Cout);
+      }
+#pragma omp critical
+      for (int64_t i = 0; i < KC; i++) dw[i] += part[i];
+    }
+    free(col);
+    free(part);
+  }
+  return ok;
+}
+
+/* dx[n] = col2im(dy[n]·Wᵀ): images are independent, so threads never write the same pixel. */
+static int conv_input_grad(const Conv *c, const float *dy, const float *w, float *dx) {
+  const int64_t K = c->kh * c->kw * c->Cin, P = c->Ho * c->Wo;
+  if (is_pointwise(c)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(c->B * P), (int)K, (int)c->Cout, 1.0f, dy, (int)c->Cout, w, (int)c->Cout, 0.0f, dx, (int)K);
+    return 1;
+  }
+  int ok = 1;
+  memset(dx, 0, sizeof(float) * c->B * c->H * c->W * c->Cin);
+#pragma omp parallel
+  {
+    float *col = malloc(sizeof(float) * col_floats(c));
+    if (col == NULL) {
+#pragma omp atomic write
+      ok = 0;
+    } else {
+#pragma omp for schedule(static)
+      for (int64_t n = 0; n < c->B; n++) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P, (int)K, (int)c->Cout, 1.0f, dy + n * P * c->Cout, (int)c->Cout, w, (int)c->Cout, 0.0f, col,
+                    (int)K);
+        col2im(c, col, n, 1, dx);
+      }
+      free(col);
+    }
+  }
+  return ok;
 }
 
 /* conv2d(heap, xOff, wOff, yOff, biasOff, act, alpha, <15 geometry numbers>): y = act(conv(x, W) + bias). */
@@ -242,31 +326,15 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   Conv c;
   if (!read_conv(env, &a, 7, &c) || !conv_in_heap(env, &c, len, xOff, wOff, yOff) || (biasOff >= 0 && !in_heap(env, biasOff, c.Cout, len)))
     return NULL;
-  const float *x = heap + xOff, *w = heap + wOff;
-  float *y = heap + yOff;
-  const int64_t K = c.kh * c.kw * c.Cin, P = c.Ho * c.Wo;
-  if (is_pointwise(&c)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(c.B * P), (int)c.Cout, (int)K, 1.0f, x, (int)K, w, (int)c.Cout, 0.0f, y, (int)c.Cout);
-  } else {
-    const int64_t chunk = images_per_chunk(&c);
-    float *col = malloc(sizeof(float) * chunk * P * K);
-    if (col == NULL) {
-      napi_throw_error(env, NULL, "phased_dmd_native.conv2d: out of memory");
-      return NULL;
-    }
-    for (int64_t n0 = 0; n0 < c.B; n0 += chunk) {
-      const int64_t nImg = c.B - n0 < chunk ? c.B - n0 : chunk;
-      im2col(&c, x, n0, nImg, col);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nImg * P), (int)c.Cout, (int)K, 1.0f, col, (int)K, w, (int)c.Cout, 0.0f,
-                  y + n0 * P * c.Cout, (int)c.Cout);
-    }
-    free(col);
+  if (!conv_forward(&c, heap + xOff, heap + wOff, heap + yOff)) {
+    napi_throw_error(env, NULL, "phased_dmd_native.conv2d: out of memory");
+    return NULL;
   }
-  if (biasOff >= 0 || act != ACT_LINEAR) bias_act(y, c.B * P, c.Cout, biasOff >= 0 ? heap + biasOff : NULL, act, alpha);
+  if (biasOff >= 0 || act != ACT_LINEAR) bias_act(heap + yOff, c.B * c.Ho * c.Wo, c.Cout, biasOff >= 0 ? heap + biasOff : NULL, act, alpha);
   return NULL;
 }
 
-/* conv2dBackpropFilter(heap, xOff, dyOff, dwOff, <geometry>): dW = im2col(x)ᵀ·dy, summed over images. */
+/* conv2dBackpropFilter(heap, xOff, dyOff, dwOff, <geometry>) */
 static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 19)) return NULL;
@@ -279,30 +347,11 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   int64_t xOff = i64(env, a.argv[1]), dyOff = i64(env, a.argv[2]), dwOff = i64(env, a.argv[3]);
   Conv c;
   if (!read_conv(env, &a, 4, &c) || !conv_in_heap(env, &c, len, xOff, dwOff, dyOff)) return NULL;
-  const float *x = heap + xOff, *dy = heap + dyOff;
-  float *dw = heap + dwOff;
-  const int64_t K = c.kh * c.kw * c.Cin, P = c.Ho * c.Wo;
-  if (is_pointwise(&c)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)c.Cout, (int)(c.B * P), 1.0f, x, (int)K, dy, (int)c.Cout, 0.0f, dw, (int)c.Cout);
-    return NULL;
-  }
-  const int64_t chunk = images_per_chunk(&c);
-  float *col = malloc(sizeof(float) * chunk * P * K);
-  if (col == NULL) {
-    napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropFilter: out of memory");
-    return NULL;
-  }
-  for (int64_t n0 = 0; n0 < c.B; n0 += chunk) {
-    const int64_t nImg = c.B - n0 < chunk ? c.B - n0 : chunk;
-    im2col(&c, x, n0, nImg, col);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)c.Cout, (int)(nImg * P), 1.0f, col, (int)K, dy + n0 * P * c.Cout, (int)c.Cout,
-                n0 == 0 ? 0.0f : 1.0f, dw, (int)c.Cout);
-  }
-  free(col);
+  if (!conv_filter_grad(&c, heap + xOff, heap + dyOff, heap + dwOff)) napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropFilter: out of memory");
   return NULL;
 }
 
-/* conv2dBackpropInput(heap, dyOff, wOff, dxOff, <geometry>): dx = col2im(dy·Wᵀ). */
+/* conv2dBackpropInput(heap, dyOff, wOff, dxOff, <geometry>) */
 static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 19)) return NULL;
@@ -315,27 +364,7 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   int64_t dyOff = i64(env, a.argv[1]), wOff = i64(env, a.argv[2]), dxOff = i64(env, a.argv[3]);
   Conv c;
   if (!read_conv(env, &a, 4, &c) || !conv_in_heap(env, &c, len, dxOff, wOff, dyOff)) return NULL;
-  const float *dy = heap + dyOff, *w = heap + wOff;
-  float *dx = heap + dxOff;
-  const int64_t K = c.kh * c.kw * c.Cin, P = c.Ho * c.Wo;
-  if (is_pointwise(&c)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(c.B * P), (int)K, (int)c.Cout, 1.0f, dy, (int)c.Cout, w, (int)c.Cout, 0.0f, dx, (int)K);
-    return NULL;
-  }
-  memset(dx, 0, sizeof(float) * c.B * c.H * c.W * c.Cin);
-  const int64_t chunk = images_per_chunk(&c);
-  float *col = malloc(sizeof(float) * chunk * P * K);
-  if (col == NULL) {
-    napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropInput: out of memory");
-    return NULL;
-  }
-  for (int64_t n0 = 0; n0 < c.B; n0 += chunk) {
-    const int64_t nImg = c.B - n0 < chunk ? c.B - n0 : chunk;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nImg * P), (int)K, (int)c.Cout, 1.0f, dy + n0 * P * c.Cout, (int)c.Cout, w, (int)c.Cout,
-                0.0f, col, (int)K);
-    col2im(&c, col, n0, nImg, dx);
-  }
-  free(col);
+  if (!conv_input_grad(&c, heap + dyOff, heap + wOff, heap + dxOff)) napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropInput: out of memory");
   return NULL;
 }
 
@@ -347,6 +376,26 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
 #else
 #define VECTOR_CLONES
 #endif
+
+/* Runs `body` over [lo, hi) chunks of [0, n): one chunk per OpenMP thread when n is large
+ * enough to pay for waking them, else one chunk on the calling thread. */
+#define PARALLEL_MIN (1 << 16)
+#define PARALLEL_CHUNKS(n, body)                                                     \
+  do {                                                                               \
+    const int64_t n_ = (n);                                                          \
+    if (n_ < PARALLEL_MIN) {                                                         \
+      const int64_t lo = 0, hi = n_;                                                 \
+      body;                                                                          \
+    } else {                                                                         \
+      _Pragma("omp parallel") {                                                      \
+        const int64_t t_ = omp_get_thread_num(), T_ = omp_get_num_threads();         \
+        const int64_t step_ = ((n_ + T_ - 1) / T_ + 15) / 16 * 16;                   \
+        const int64_t lo = t_ * step_ < n_ ? t_ * step_ : n_;                        \
+        const int64_t hi = lo + step_ < n_ ? lo + step_ : n_;                        \
+        if (hi > lo) body;                                                           \
+      }                                                                              \
+    }                                                                                \
+  } while (0)
 
 /* e^x for x in [−88, 88] (clamped): Cody–Waite range reduction x = n·ln2 + r and a degree-6
  * polynomial for e^r (Cephes expf coefficients, ~1 ulp). Branch-free, so it vectorises. */
@@ -513,6 +562,61 @@ static napi_value sum_squares(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* y[a, r, c] = x[a, r, c] + b[a, c]: b broadcast over a middle block of axes (R = 1 is
+ * same-shape, A = 1 a trailing bias). */
+VECTOR_CLONES static void add_bcast_loop(const float *restrict x, const float *restrict b, float *restrict y, int64_t r0, int64_t r1, int64_t R,
+                                         int64_t C) {
+  /* rows r0..r1 of the flattened [A·R, C] view */
+  for (int64_t row = r0; row < r1; row++) {
+    const float *xr = x + row * C, *br = b + (row / R) * C;
+    float *yr = y + row * C;
+    for (int64_t c = 0; c < C; c++) yr[c] = xr[c] + br[c];
+  }
+}
+
+/* addBroadcast(heap, xOff, bOff, yOff, A, R, C) */
+static napi_value add_broadcast(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 7)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t xOff = i64(env, a.argv[1]), bOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]);
+  const int64_t A = i64(env, a.argv[4]), R = i64(env, a.argv[5]), C = i64(env, a.argv[6]);
+  if (heap == NULL || A < 1 || R < 1 || C < 1 || !in_heap(env, xOff, A * R * C, len) || !in_heap(env, bOff, A * C, len) || !in_heap(env, yOff, A * R * C, len))
+    return NULL;
+  const float *x = heap + xOff, *b = heap + bOff;
+  float *y = heap + yOff;
+  if (R == 1) /* same shape: one flat loop */
+    PARALLEL_CHUNKS(A * C, add_bcast_loop(x + lo, b + lo, y + lo, 0, 1, 1, hi - lo));
+  else
+    PARALLEL_CHUNKS(A * R, add_bcast_loop(x, b, y, lo, hi, R, C));
+  return NULL;
+}
+
+/* split(heap, srcOff, rows, width, k, dst₀, inner₀, …): the inverse of concat. */
+static napi_value split(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 5)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t srcOff = i64(env, a.argv[1]), rows = i64(env, a.argv[2]), width = i64(env, a.argv[3]), k = i64(env, a.argv[4]);
+  if (heap == NULL || k < 1 || rows < 0 || width < 0 || (int64_t)a.argc < 5 + 2 * k) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.split: bad arguments");
+    return NULL;
+  }
+  if (!in_heap(env, srcOff, rows * width, len)) return NULL;
+  int64_t col = 0;
+  for (int64_t j = 0; j < k; j++) {
+    const int64_t dst = i64(env, a.argv[5 + 2 * j]), inner = i64(env, a.argv[6 + 2 * j]);
+    if (!in_heap(env, dst, rows * inner, len) || col + inner > width) return NULL;
+    const float *in = heap + srcOff + col;
+    float *out = heap + dst;
+    for (int64_t r = 0; r < rows; r++) memcpy(out + r * inner, in + r * width, sizeof(float) * inner);
+    col += inner;
+  }
+  return NULL;
+}
+
 /* silu(heap, xOff, yOff, n) */
 static napi_value silu(napi_env env, napi_callback_info info) {
   Args a;
@@ -521,7 +625,7 @@ static napi_value silu(napi_env env, napi_callback_info info) {
   float *heap = heap_of(env, a.argv[0], &len);
   int64_t xOff = i64(env, a.argv[1]), yOff = i64(env, a.argv[2]), n = i64(env, a.argv[3]);
   if (heap == NULL || !in_heap(env, xOff, n, len) || !in_heap(env, yOff, n, len)) return NULL;
-  silu_loop(heap + xOff, heap + yOff, n);
+  PARALLEL_CHUNKS(n, silu_loop(heap + xOff + lo, heap + yOff + lo, hi - lo));
   return NULL;
 }
 
@@ -533,7 +637,7 @@ static napi_value silu_grad(napi_env env, napi_callback_info info) {
   float *heap = heap_of(env, a.argv[0], &len);
   int64_t dyOff = i64(env, a.argv[1]), xOff = i64(env, a.argv[2]), dxOff = i64(env, a.argv[3]), n = i64(env, a.argv[4]);
   if (heap == NULL || !in_heap(env, dyOff, n, len) || !in_heap(env, xOff, n, len) || !in_heap(env, dxOff, n, len)) return NULL;
-  silu_grad_loop(heap + dyOff, heap + xOff, heap + dxOff, n);
+  PARALLEL_CHUNKS(n, silu_grad_loop(heap + dyOff + lo, heap + xOff + lo, heap + dxOff + lo, hi - lo));
   return NULL;
 }
 
@@ -585,6 +689,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
       {"unary", NULL, unary, NULL, NULL, NULL, napi_default, NULL},
       {"concat", NULL, concat, NULL, NULL, NULL, napi_default, NULL},
+      {"split", NULL, split, NULL, NULL, NULL, napi_default, NULL},
+      {"addBroadcast", NULL, add_broadcast, NULL, NULL, NULL, napi_default, NULL},
       {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},
       {"siluGrad", NULL, silu_grad, NULL, NULL, NULL, napi_default, NULL},
       {"sumMiddle", NULL, sum_middle_js, NULL, NULL, NULL, napi_default, NULL},

@@ -32,6 +32,8 @@ interface NativeAddon {
   unary(heap: Float32Array, op: number, xOff: number, yOff: number, n: number): void;
   concat(heap: Float32Array, outOff: number, rows: number, width: number, k: number, ...srcAndInner: number[]): void;
   sumSquares(heap: Float32Array, k: number, ...offAndSize: number[]): number;
+  split(heap: Float32Array, srcOff: number, rows: number, width: number, k: number, ...dstAndInner: number[]): void;
+  addBroadcast(heap: Float32Array, xOff: number, bOff: number, yOff: number, A: number, R: number, C: number): void;
   siluGrad(heap: Float32Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
   sumMiddle(heap: Float32Array, xOff: number, yOff: number, A: number, R: number, C: number): void;
   threads(n?: number): number;
@@ -301,8 +303,49 @@ const sumSquares = (args: KernelArgs): tf.TensorInfo => {
   return backend.makeOutput([], 'float32', undefined, new Float32Array([total]));
 };
 
+/** SplitV, the inverse of concat (the gradient of every concat): wasm slices each part. */
+const splitV = (args: KernelArgs, fallback: Kernel): tf.TensorInfo | tf.TensorInfo[] => {
+  const { backend, attrs } = args;
+  const x = args.inputs.x!;
+  if ((x.dtype !== 'float32' && x.dtype !== 'int32') || size(x.shape) === 0) return fallback(args);
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x, attrs.numOrSizeSplits as number | number[], axis);
+  const rows = size(x.shape.slice(0, axis));
+  const below = size(x.shape.slice(axis + 1));
+  const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === axis ? s : d)), x.dtype));
+  addon!.split(backend.wasm.HEAPF32, offset(backend, x), rows, x.shape[axis] * below, outs.length, ...outs.flatMap((o, k) => [offset(backend, o), sizes[k] * below]));
+  return outs;
+};
+
+/**
+ * Add where one operand broadcasts over a contiguous block of axes: same shapes, a
+ * trailing bias [C], or a per-sample-per-channel [B, 1, 1, C]. Views both as
+ * y[a, r, c] = x[a, r, c] + b[a, c]; anything else takes the stock kernel.
+ */
+const add = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
+  const { backend } = args;
+  let [x, b] = [args.inputs.a!, args.inputs.b!];
+  if (x.dtype !== 'float32' || b.dtype !== 'float32' || size(x.shape) < 4096) return fallback(args);
+  if (size(b.shape) > size(x.shape)) [x, b] = [b, x];
+  const rank = x.shape.length;
+  if (b.shape.length > rank) return fallback(args);
+  const bs = [...Array(rank - b.shape.length).fill(1), ...b.shape];
+  // dims where b is 1 but x is not must form one contiguous block [i0, i1)
+  const ones = x.shape.map((d, i) => bs[i] !== d);
+  if (x.shape.some((d, i) => bs[i] !== d && bs[i] !== 1)) return fallback(args);
+  const i0 = ones.indexOf(true);
+  const i1 = ones.lastIndexOf(true) + 1;
+  if (i0 >= 0 && ones.slice(i0, i1).some((o) => !o)) return fallback(args);
+  const [A, R, C] = i0 < 0 ? [1, 1, size(x.shape)] : [size(x.shape.slice(0, i0)), size(x.shape.slice(i0, i1)), size(x.shape.slice(i1))];
+  const out = backend.makeOutput(x.shape, 'float32');
+  addon!.addBroadcast(backend.wasm.HEAPF32, offset(backend, x), offset(backend, b), offset(backend, out), A, R, C);
+  return out;
+};
+
 const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>> = {
   [ADAM]: adam,
+  SplitV: (args, fb) => splitV(args, fb!),
+  Add: (args, fb) => add(args, fb!),
   [SUM_SQUARES]: sumSquares,
   Sin: (args, fb) => unary(0)(args, fb!),
   Cos: (args, fb) => unary(1)(args, fb!),

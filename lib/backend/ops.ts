@@ -6,6 +6,7 @@
  *                    native wasm path), otherwise tf.mul(x, tf.sigmoid(x)).
  *   sumOfSquares(xs) = Σ_j Σ_i x_j[i]² (a gradient norm): one kernel for all tensors where
  *                    registered, otherwise a square and a sum per tensor.
+ *   conv2dBias     = conv(x, W) + b, fused on the same condition as dense.
  *   dense(x, W, b) = x·W + b; fused matMul + bias where its gradient is fast (every
  *                    backend but stock wasm, whose fused-matMul gradient uses the slow
  *                    transposed products), otherwise matMul then add.
@@ -52,3 +53,14 @@ export const sumOfSquares = (xs: readonly tf.Tensor[]): tf.Scalar =>
   xs.length > 0 && xs.length <= 120 && xs.every((x) => x.dtype === 'float32') && hasKernel(SUM_SQUARES)
     ? (tf.engine().runKernel(SUM_SQUARES, Object.fromEntries(xs.map((x, i) => [`x${i}`, x]))) as tf.Scalar)
     : tf.tidy(() => (xs.length === 0 ? tf.scalar(0) : (tf.addN(xs.map((x) => tf.sum(tf.square(x)))) as tf.Scalar)));
+
+/**
+ * conv(x, W; stride, 'same') + b, NHWC. Fused (bias added in the conv kernel, bias
+ * gradient from the backprop kernels) where the backend has fast Conv2D backprop kernels
+ * (the native wasm path, tfjs-node, cpu); otherwise conv2d then add, whose gradient the
+ * wasm backend serves with forward convolutions (lib/backend/convGradients).
+ */
+export const conv2dBias = (x: tf.Tensor4D, W: tf.Tensor4D, b: tf.Tensor, stride: number): tf.Tensor4D =>
+  fusedDenseFast()
+    ? tf.fused.conv2d({ x, filter: W, strides: stride, pad: 'same', bias: b })
+    : tf.tidy(() => tf.add(tf.conv2d(x, W, stride, 'same'), b));

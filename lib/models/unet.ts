@@ -20,6 +20,7 @@ import type { VelocityModel } from './types';
 import type { UnetConfig } from './config';
 import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
 import { silu } from './mlp';
+import { conv2dBias } from '../backend/ops';
 import { splitSeed } from '../random/seed';
 import { assertShape } from '../util/shapes';
 
@@ -102,7 +103,7 @@ export class VelocityUnet implements VelocityModel {
   }
 
   private conv(name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
-    return tf.add(tf.conv2d(x, this.params.get(`${name}.W`) as tf.Variable<tf.Rank.R4>, stride, 'same'), this.params.get(`${name}.b`));
+    return conv2dBias(x, this.params.get(`${name}.W`) as tf.Variable<tf.Rank.R4>, this.params.get(`${name}.b`), stride);
   }
 
   private dense(name: string, x: tf.Tensor): tf.Tensor2D {

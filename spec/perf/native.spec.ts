@@ -35,7 +35,7 @@ const both = (f: () => tf.Tensor | tf.Tensor[]): Array<[tf.Tensor, tf.Tensor]> =
 
 const expectSame = (f: () => tf.Tensor | tf.Tensor[], tol = 1e-5): void => {
   for (const [n, s] of both(f)) {
-    expect(relErr(n, s)).toBeLessThan(tol);
+    expect(relErr(n, s)).toBeLessThanOrEqual(tol);
     n.dispose();
     s.dispose();
   }
@@ -193,6 +193,31 @@ const status = nativeStatus();
     expect(Array.from(tf.concat(ints, 1).dataSync())).toEqual([1, 2, 5, 3, 4, 6]);
     expect(tf.concat([tf.zeros([0, 3]), tf.ones([2, 3])], 0).shape).toEqual([2, 3]);
     tf.dispose([args, ...ints]);
+  });
+
+  it('add (same shape and broadcast) and split equal the wasm kernels', () => {
+    const x = rnd([6, 9, 10, 12], 150);
+    const pairs: Array<[number[], number[]]> = [
+      [[6, 9, 10, 12], [6, 9, 10, 12]],
+      [[6, 9, 10, 12], [12]],
+      [[12], [6, 9, 10, 12]],
+      [[6, 9, 10, 12], [6, 1, 1, 12]],
+      [[6, 9, 10, 12], [6, 9, 1, 1]],
+      [[6, 9, 10, 12], [1, 9, 10, 12]],
+      [[6, 9, 10, 12], [6, 1, 10, 1]], // two separate blocks: stock kernel
+      [[4096, 1], [1, 3]], // both broadcast: stock kernel
+    ];
+    pairs.forEach(([sa, sb], i) => {
+      const a = rnd(sa, 160 + i);
+      const b = rnd(sb, 170 + i);
+      expectSame(() => tf.add(a, b), 0);
+      tf.dispose([a, b]);
+    });
+    expectSame(() => tf.split(x, [3, 2, 7], 3), 0);
+    expectSame(() => tf.split(x, 3, 1), 0);
+    expectSame(() => tf.split(x, [1, 5], 0), 0);
+    expectSame(() => tf.grad((z: tf.Tensor) => tf.concat([z, tf.mul(z, 2)], 2))(x), 0);
+    x.dispose();
   });
 
   it('Identity shares the buffer: a clone outlives its source and keeps its values', () => {

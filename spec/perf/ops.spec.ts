@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeStatus, setNativeKernels } from '../../lib/backend';
-import { silu, dense, sumOfSquares } from '../../lib/backend/ops';
+import { silu, dense, sumOfSquares, conv2dBias } from '../../lib/backend/ops';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { flowMatchingMse } from '../../lib/losses/flowMatching';
 import { FusedAdamOptimizer } from '../../lib/optim/fusedAdam';
@@ -82,6 +82,23 @@ describe('fused ops without native kernels (any backend)', () => {
     setNativeKernels(true);
     fused.forEach((t, i) => expect(maxRel(t, plain[i])).toBeLessThan(1e-5));
     tf.dispose([x, W, b, dy, ...fused, ...plain]);
+  });
+
+  it('conv2dBias (fused conv + bias) equals conv then add, forward and gradients', () => {
+    for (const stride of [1, 2]) {
+      const x = rnd([3, 8, 8, 4], 40 + stride) as tf.Tensor4D;
+      const W = rnd([3, 3, 4, 5], 50 + stride) as tf.Tensor4D;
+      const b = rnd([5], 60 + stride);
+      const dy = tf.tidy(() => rnd(tf.conv2d(x, W, stride, 'same').shape, 70 + stride));
+      const run = () => [conv2dBias(x, W, b, stride), ...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => conv2dBias(p as tf.Tensor4D, q as tf.Tensor4D, r, stride))([x, W, b], dy)];
+      setNativeKernels(true);
+      const fused = run();
+      setNativeKernels(false);
+      const plain = run();
+      setNativeKernels(true);
+      fused.forEach((t, i) => expect(maxRel(t, plain[i])).toBeLessThan(1e-5));
+      tf.dispose([x, W, b, dy, ...fused, ...plain]);
+    }
   });
 
   it('sum over contiguous axes equals the wasm kernel; other axes fall back', () => {
