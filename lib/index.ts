@@ -23,7 +23,6 @@ export * from './losses/flowMatching';
 export * from './score/velocity';
 export * from './samplers/flow';
 export * from './optim/trainer';
-export * from './optim/state';
 export * from './checkpoint/format';
 export * from './config/primitives';
 export * from './config/report';

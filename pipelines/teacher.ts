@@ -20,7 +20,7 @@ import { ModelConfig } from '../lib/models/config';
 import { buildModel } from '../lib/models/build';
 import type { VelocityModel } from '../lib/models/types';
 import { makeTrainer, Trainer } from '../lib/optim/trainer';
-import { readOptimizerState } from '../lib/optim/state';
+import { captureAdamState } from '../lib/optim/adamState';
 import { stepKeys } from '../lib/operators/source/stepKeys';
 import { sampleBatch } from '../lib/operators/batch/sampleBatch';
 import { dropCondition } from '../lib/operators/batch/dropCondition';
@@ -36,7 +36,10 @@ import { sampleFlow, SamplerMethod } from '../lib/samplers/flow';
 import { guidedVelocity } from '../lib/score/velocity';
 import { normal } from '../lib/random/draws';
 import { splitSeed, randomInts } from '../lib/random/seed';
-import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError } from '../lib/checkpoint/format';
+import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError, CheckpointData } from '../lib/checkpoint/format';
+import type { NamedTensorData } from '../lib/models/params';
+import { NonFiniteWeightsError } from '../lib/distill/checkpoint';
+import { configHash } from '../lib/record/hash';
 import * as E from 'fp-ts/Either';
 import { decodeOrThrow } from '../lib/config/report';
 
@@ -132,7 +135,11 @@ export interface TeacherResult {
   readonly metrics: StepMetrics[];
 }
 
-/** Trains a teacher; writes `<outDir>/teacher.ckpt` when outDir is given. */
+/**
+ * Trains a teacher in memory; writes `<outDir>/teacher.ckpt` at the end when outDir is
+ * given. For checkpoints along the way, a recording and exact resume, see
+ * lib/train/teacher.ts `runTeacher` (same checkpoint format).
+ */
 export const trainTeacher = async (input: unknown, options: { outDir?: string; log?: (line: string) => void; onStep?: (m: StepMetrics) => void } = {}): Promise<TeacherResult> => {
   const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
   const { dataset, model, trainer, modelConfig } = openTeacherRun(config);
@@ -144,19 +151,44 @@ export const trainTeacher = async (input: unknown, options: { outDir?: string; l
     ),
     { defaultValue: [] as StepMetrics[] },
   );
-  if (options.outDir !== undefined) await saveTeacher(path.join(options.outDir, 'teacher.ckpt'), { model, modelConfig, config, trainer, step: config.steps });
+  if (options.outDir !== undefined) saveTeacher(path.join(options.outDir, 'teacher.ckpt'), { model, modelConfig, config, input, trainer, step: config.steps });
   trainer.optimizer.dispose();
   return { model, modelConfig, dataset, config, metrics };
 };
 
-export const saveTeacher = async (
-  file: string,
-  s: { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig; trainer?: Trainer; step: number },
-): Promise<void> =>
-  saveCheckpoint(file, {
-    meta: { kind: 'teacher', modelConfig: s.modelConfig, config: s.config, step: s.step },
-    tensors: [...withPrefix('teacher/', s.model.params.read()), ...(s.trainer ? withPrefix('opt/teacher/', await readOptimizerState(s.trainer.optimizer)) : [])],
-  });
+// ── Checkpoint ───────────────────────────────────────────────────────────────
+
+export const RNG_NOTE = 'stateless: every draw is a pure function of (seed, phase, step, role); the step is the RNG position';
+
+const finite = (prefix: string, tensors: readonly NamedTensorData[]): NamedTensorData[] => {
+  for (const t of tensors) for (let i = 0; i < t.values.length; i++) if (!Number.isFinite(t.values[i])) throw new NonFiniteWeightsError(`${prefix}${t.name}`, i, t.values[i]);
+  return withPrefix(prefix, tensors);
+};
+
+/**
+ * A teacher checkpoint: `teacher/…` weights, `opt/teacher/…` Adam's exact state
+ * (lib/optim/adamState: moments and the running β powers), and in meta the step, the
+ * config as given (`input`) and its hash, so `runTeacher` can resume it bit for bit.
+ * Non-finite weights are never written (NonFiniteWeightsError).
+ */
+export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; adam: readonly NamedTensorData[]; modelConfig: unknown; config: ResolvedTeacherConfig; input: unknown; step: number }): CheckpointData => ({
+  meta: {
+    kind: 'teacher',
+    modelConfig: s.modelConfig,
+    config: s.config,
+    input: s.input,
+    configHash: configHash(s.input),
+    phase: 0,
+    step: s.step,
+    complete: s.step >= s.config.steps,
+    rng: RNG_NOTE,
+  },
+  tensors: [...finite('teacher/', s.weights), ...finite('opt/teacher/', s.adam)],
+});
+
+/** Writes a teacher checkpoint (atomic); with its trainer, a resumable one. `input` is the config as given. */
+export const saveTeacher = (file: string, s: { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig; input: unknown; trainer?: Trainer; step: number }): void =>
+  saveCheckpoint(file, teacherCheckpointData({ weights: s.model.params.read(), adam: s.trainer ? captureAdamState(s.trainer.optimizer) : [], modelConfig: s.modelConfig, config: s.config, input: s.input, step: s.step }));
 
 /** Loads a teacher checkpoint: its model (frozen: not trainable) and the config it was trained with. */
 export const loadTeacher = (file: string): E.Either<CheckpointError, { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig }> =>

@@ -1,17 +1,18 @@
 /**
- * Adam's state, read and written synchronously and exactly, for checkpoints taken
- * between two updates of a synchronous training stream.
+ * Adam's state, read and written synchronously and exactly: the one optimiser-state
+ * format of every checkpoint (teacher and distillation runs).
  *
- * Why not `readOptimizerState/writeOptimizerState` (lib/optim/state.ts) directly: they
- * are async (tfjs's getWeights/setWeights), and a checkpoint taken inside the synchronous
- * training stream must read the state before the next update runs; a resumed phase is
- * restored inside the (synchronous) segment start. The layout is theirs, so files are
- * interchangeable: `0000` = iterations, `0001…` = first moments then second moments in
- * variable order, `adam/accBeta1`, `adam/accBeta2` = the running β-powers (kept as they
- * are, so a resumed run is bit-identical).
+ * Why not tfjs's getWeights/setWeights: they are async, and a checkpoint taken inside the
+ * synchronous training stream must read the state before the next update runs (a resumed
+ * phase is restored inside the synchronous segment start); and setWeights recomputes the
+ * bias-correction powers β₁ᵏ, β₂ᵏ with pow(), which differs in the last float32 bits from
+ * the running product, so a resumed run would not be bit-identical. Layout (setWeights'
+ * order, so files stay readable by it): `0000` = iterations, `0001…` = first moments then
+ * second moments in variable order, `adam/accBeta1`, `adam/accBeta2` = the running β-powers.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensorData } from '../models/params';
+import { FusedAdamOptimizer } from './fusedAdam';
 
 interface MomentSlot {
   originalName: string;
@@ -38,7 +39,7 @@ const host = (name: string, t: tf.Tensor): NamedTensorData => ({ name, shape: t.
 
 const slotName = (i: number): string => String(i).padStart(4, '0');
 
-/** A host copy of Adam's whole state (as `readOptimizerState` gives it, synchronously). */
+/** A host copy of Adam's whole state (creates no tensors). */
 export const captureAdamState = (optimizer: tf.Optimizer): NamedTensorData[] => {
   const o = internals(optimizer);
   const moments = [...o.accumulatedFirstMoment, ...o.accumulatedSecondMoment];
@@ -51,7 +52,7 @@ export const captureAdamState = (optimizer: tf.Optimizer): NamedTensorData[] => 
 };
 
 /**
- * Restores a state from `captureAdamState` (or `readOptimizerState`) into a fresh
+ * Restores a state from `captureAdamState` into a fresh
  * optimiser for the same variables (same order and shapes); `where` names the source in errors.
  */
 export const restoreAdamState = (optimizer: tf.Optimizer, state: readonly NamedTensorData[], variables: readonly tf.Variable[], where = 'optimizer state'): void => {
@@ -83,5 +84,7 @@ export const restoreAdamState = (optimizer: tf.Optimizer, state: readonly NamedT
     o.accBeta1.assign(tf.scalar(b1));
     o.accBeta2.assign(tf.scalar(b2));
   });
+  // the fused optimiser steps with a host copy of the β powers (not `instanceof`: tfjs's optimisers answer it by duck typing)
+  if (optimizer.constructor === FusedAdamOptimizer) (optimizer as FusedAdamOptimizer).restoreAccBetas(b1, b2);
   o.iterations_ = slots[0].values[0];
 };

@@ -90,6 +90,15 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     this.incrementIterations();
   }
 
+  /**
+   * The β powers after a synchronous restore (lib/optim/adamState restoreAdamState, which
+   * assigns accBeta1/2 itself): the host mirror must follow, or the next fused step would
+   * bias-correct with β¹ instead of the restored βᵏ.
+   */
+  restoreAccBetas(acc1: number, acc2: number): void {
+    this.accBetas = [Math.fround(acc1), Math.fround(acc2)];
+  }
+
   /** Restores a checkpoint (AdamOptimizer's format); reads the β powers once, at restore time. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     await super.setWeights(weightValues);

@@ -15,17 +15,16 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { lastValueFrom, tap, identity } from 'rxjs';
 import { decodeOrThrow } from '../config/report';
-import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointData } from '../checkpoint/format';
+import { loadCheckpoint, tensorsUnder } from '../checkpoint/format';
 import type { NamedTensorData } from '../models/params';
 import type { StepMetrics } from '../stream/types';
 import { logMetrics } from '../operators/taps/logMetrics';
 import { splitSeed } from '../random/seed';
-import { NonFiniteWeightsError } from '../distill/checkpoint';
-import { TeacherConfig, ResolvedTeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher, TeacherResult } from '../../pipelines/teacher';
+import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher, saveTeacher, TeacherResult } from '../../pipelines/teacher';
 import { configHash } from '../record/hash';
 import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
-import { captureAdamState, restoreAdamState } from '../optim/adamState';
+import { restoreAdamState } from '../optim/adamState';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
 import { preflight } from './preflight';
 
@@ -61,27 +60,8 @@ export interface TeacherRunResult extends TeacherResult {
 
 // ── Checkpoint ───────────────────────────────────────────────────────────────
 
-export const RNG_NOTE = 'stateless: every draw is a pure function of (seed, phase, step, role); the step is the RNG position';
-
-const finite = (prefix: string, tensors: readonly NamedTensorData[]): NamedTensorData[] => {
-  for (const t of tensors) for (let i = 0; i < t.values.length; i++) if (!Number.isFinite(t.values[i])) throw new NonFiniteWeightsError(`${prefix}${t.name}`, i, t.values[i]);
-  return withPrefix(prefix, tensors);
-};
-
-export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; adam: readonly NamedTensorData[]; modelConfig: unknown; config: ResolvedTeacherConfig; input: unknown; step: number }): CheckpointData => ({
-  meta: {
-    kind: 'teacher',
-    modelConfig: s.modelConfig,
-    config: s.config,
-    input: s.input,
-    configHash: configHash(s.input),
-    phase: 0,
-    step: s.step,
-    complete: s.step >= s.config.steps,
-    rng: RNG_NOTE,
-  },
-  tensors: [...finite('teacher/', s.weights), ...finite('opt/teacher/', s.adam)],
-});
+// the format is the pipeline's (pipelines/teacher.ts saveTeacher), so `trainTeacher`'s checkpoints resume here too
+export { RNG_NOTE, teacherCheckpointData } from '../../pipelines/teacher';
 
 export interface TeacherProgress {
   readonly step: number;
@@ -177,7 +157,7 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
   let lastGood: LastGood | null = progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
   const save = (step: number): void => {
     if (ckpt === null) return;
-    saveCheckpoint(ckpt, teacherCheckpointData({ weights: model.params.read(), adam: captureAdamState(trainer.optimizer), modelConfig, config, input, step }));
+    saveTeacher(ckpt, { model, modelConfig, config, input, trainer, step });
     lastGood = { file: ckpt, phase: 0, step };
     sink?.append({ type: 'checkpoint', phase: 0, step, file: ckpt });
     sink?.sync();
