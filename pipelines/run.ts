@@ -1,34 +1,53 @@
 /**
- * One entry point for every pipeline config: `runConfig(config, { outDir, log })`
- * dispatches on `config.method`:
+ * One entry point for every pipeline config: `runConfig(config, options)` dispatches on
+ * `config.method` to its runner:
  *
- *   teacher                       flow-matching teacher   → <outDir>/teacher.ckpt
- *   dmd | sgts | vanilla | phased distillation            → <outDir>/student.ckpt (+ last.ckpt while running)
- *   experiment                    the paper's comparison   → <outDir>/report.md, results.json (pipelines/experiment.ts)
+ *   teacher                       lib/train runTeacher      → <outDir>/teacher.ckpt
+ *   dmd | sgts | vanilla | phased lib/train runDistill      → <outDir>/student.ckpt (+ last.ckpt while running)
+ *   experiment                    pipelines/experiment      → <outDir>/report.md, results.json
  *
- * Each branch decodes its own config (errors name the field). A distillation config's
- * `teacher` is a teacher checkpoint path (relative to the working directory) or an
- * inline teacher config, trained first.
+ * The runners checkpoint along the way, record (`record`), resume exactly (`resume`),
+ * and refuse to overwrite a run unless asked (`overwrite`). Each branch decodes its own config (errors name the field). A
+ * distillation config's `teacher` is a teacher checkpoint path (relative to the working
+ * directory) or an inline teacher config, trained first. The command line's `run` and
+ * `train` come through here.
  */
 import { ConfigError } from '../lib/config/report';
-import { trainTeacher, TeacherResult } from './teacher';
-import { trainDistill, DistillResult, DistillMethod } from './distill';
-import * as path from 'path';
+import type { StepMetrics } from '../lib/stream/types';
+import { runTeacher, TeacherRunResult, TrainRunOptions } from '../lib/train/teacher';
+import { runDistill, DistillRunResult, DistillRunOptions } from '../lib/train/distill';
+import type { DistillMethod } from './distill';
 import { runExperiment, ExperimentResult } from './experiment';
 
 export const RUN_METHODS = ['teacher', 'dmd', 'sgts', 'vanilla', 'phased', 'experiment'] as const;
 export type RunMethod = (typeof RUN_METHODS)[number];
 
 export interface RunOptions {
-  /** Where checkpoints go; absent: nothing is written. */
+  /** Where checkpoints (and the recording) go; absent: nothing is written. */
   readonly outDir?: string;
+  /** Continue the run in outDir from its last checkpoint (bit-exact on the same backend). */
+  readonly resume?: boolean;
+  /** Resume although the config differs from the checkpoint's. */
+  readonly force?: boolean;
+  /** Start over although outDir holds a run (its files are kept aside, renamed). */
+  readonly overwrite?: boolean;
+  /** Record to `<outDir>/recording.ndjson` (true) or to this path. */
+  readonly record?: boolean | string;
+  readonly fsyncEvery?: number;
+  /** Teacher runs: checkpoint every this many steps (a distillation config has its own `checkpointEvery`). */
+  readonly checkpointEvery?: number;
+  /** Teacher runs: record sample snapshots (see runTeacher). */
+  readonly snapshots?: TrainRunOptions['snapshots'];
+  /** Distillation runs: record the final student's and teacher's samples (see runDistill). */
+  readonly samples?: DistillRunOptions['samples'];
   readonly log?: (line: string) => void;
+  readonly onStep?: (m: StepMetrics) => void;
 }
 
 export type RunResult =
-  | { readonly method: 'teacher'; readonly teacher: TeacherResult; readonly checkpoint: string | null; readonly seconds: number }
-  | { readonly method: DistillMethod; readonly distill: DistillResult; readonly checkpoint: string | null; readonly seconds: number }
-  | { readonly method: 'experiment'; readonly experiment: ExperimentResult; readonly checkpoint: null; readonly seconds: number };
+  | { readonly method: 'teacher'; readonly teacher: TeacherRunResult; readonly checkpoint: string | null; readonly recording: string | null; readonly seconds: number }
+  | { readonly method: DistillMethod; readonly distill: DistillRunResult; readonly checkpoint: string | null; readonly recording: string | null; readonly seconds: number }
+  | { readonly method: 'experiment'; readonly experiment: ExperimentResult; readonly checkpoint: null; readonly recording: null; readonly seconds: number };
 
 const methodOf = (config: unknown): RunMethod => {
   const method = typeof config === 'object' && config !== null ? (config as { method?: unknown }).method : undefined;
@@ -44,18 +63,19 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
   const method = methodOf(config);
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
-  const out = (file: string) => (options.outDir === undefined ? null : path.join(options.outDir, file));
   if (method === 'teacher') {
-    const teacher = await trainTeacher(config, options);
-    return { method, teacher, checkpoint: out('teacher.ckpt'), seconds: seconds() };
+    const teacher = await runTeacher(config, options);
+    return { method, teacher, checkpoint: teacher.checkpoint, recording: teacher.recording, seconds: seconds() };
   }
   if (method === 'experiment') {
-    if (options.outDir === undefined) throw new ConfigError('run config', [{ path: 'method', message: 'an experiment needs an output directory (outDir)' }]);
-    const experiment = await runExperiment(config, { outDir: options.outDir, ...(options.log ? { log: options.log } : {}) });
-    return { method, experiment, checkpoint: null, seconds: seconds() };
+    const outDir = options.outDir;
+    if (outDir === undefined) throw new ConfigError('run config', [{ path: 'method', message: 'an experiment needs an output directory (outDir)' }]);
+    // it records each (seed, method) run in its own directory and reuses the finished ones
+    const experiment = await runExperiment(config, { outDir, log: options.log, onStep: options.onStep });
+    return { method, experiment, checkpoint: null, recording: null, seconds: seconds() };
   }
-  const distill = await trainDistill(config, options);
-  return { method, distill, checkpoint: out('student.ckpt'), seconds: seconds() };
+  const distill = await runDistill(config, options);
+  return { method, distill, checkpoint: distill.checkpoint, recording: distill.recording, seconds: seconds() };
 };
 
 /** Frees the models a run returned (the teacher, or the teacher and the student's experts). */

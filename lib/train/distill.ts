@@ -32,6 +32,8 @@ import { RecordingWriter, makeHeader } from '../record/writer';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
 import { preflight } from './preflight';
 import { RECORDING_FILE } from './teacher';
+import { snapshotSize } from './snapshots';
+import { summariseRecording, RecordingSummary } from '../record/summary';
 
 export const PROGRESS_CHECKPOINT = 'last.ckpt';
 export const STUDENT_CHECKPOINT = 'student.ckpt';
@@ -42,15 +44,18 @@ export interface DistillRunOptions {
   readonly resume?: boolean;
   /** Resume although the config differs from the checkpoint's / recording's. */
   readonly force?: boolean;
-  /** Start over although outDir holds a run (the old recording is kept, renamed). */
+  /** Start over although outDir holds a run (its files are kept aside, renamed). */
   readonly overwrite?: boolean;
   /** Record to `<outDir>/recording.ndjson` (true) or to this path. */
   readonly record?: boolean | string;
   readonly fsyncEvery?: number;
   readonly log?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
-  /** At the end, record `n` samples of the student and of its teacher (same noise seed) for the figures. */
-  readonly samples?: { readonly n: number };
+  /**
+   * At the end, record `n` samples of the student and of its teacher (same noise seed)
+   * for the figures; `n` defaults by the data's shape (lib/train/snapshots.ts).
+   */
+  readonly samples?: { readonly n?: number };
   /** An already loaded teacher (else the config's path or inline teacher config). */
   readonly teacher?: { model: VelocityModel; modelConfig: ModelConfig };
 }
@@ -58,6 +63,8 @@ export interface DistillRunOptions {
 export interface DistillRunResult extends DistillResult {
   /** Where this process started: (phase, iterations done in it). */
   readonly from: { readonly phase: number; readonly step: number };
+  /** The student (`<outDir>/student.ckpt`), or null without an outDir. */
+  readonly checkpoint: string | null;
   readonly recording: string | null;
 }
 
@@ -66,6 +73,10 @@ type DistillEvent = StepMetrics | PhaseEnd<DistillState>;
 const keepAside = (file: string): void => {
   if (fs.existsSync(file)) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 };
+
+/** A run that finished: its student is written and its recording ends "complete". */
+const finished = (student: string | null, recFile: string | null): boolean =>
+  student !== null && recFile !== null && fs.existsSync(student) && fs.existsSync(recFile) && E.exists((r: RecordingSummary) => r.status === 'complete')(summariseRecording(recFile, { onIssue: () => undefined }));
 
 export const runDistill = async (input: unknown, options: DistillRunOptions = {}): Promise<DistillRunResult> => {
   // everything checkable is checked before anything is written: codec, unknown fields, teacher and data files, schedule
@@ -76,25 +87,28 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
   const phases = resolveSchedule(scheduleFor(config));
   const outDir = options.outDir;
   const last = outDir === undefined ? null : path.join(outDir, PROGRESS_CHECKPOINT);
+  const student = outDir === undefined ? null : path.join(outDir, STUDENT_CHECKPOINT);
   if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
   const recFile = options.record === true ? path.join(outDir!, RECORDING_FILE) : typeof options.record === 'string' ? options.record : null;
 
+  // an existing run is continued (resume) or kept aside (overwrite), never overwritten silently
+  const existing = [last, recFile, student].filter((f): f is string => f !== null && fs.existsSync(f));
+  if (!options.resume && existing.length > 0) {
+    if (!options.overwrite) throw new ResumeError(`${existing[0]} already exists: pass resume to continue that run, or overwrite to start over`);
+    existing.forEach(keepAside);
+  }
   // a run killed while writing a checkpoint leaves its temp file; the checkpoint itself is whole
   if (options.resume && outDir !== undefined) removeStaleTemps(outDir);
   let from = { phase: 0, step: 0 };
   let resumeFile: string | undefined;
-  if (last !== null && fs.existsSync(last)) {
-    if (options.resume) {
-      const saved = loadDistillState(last);
-      if (E.isLeft(saved)) throw new ResumeError(`cannot resume: ${saved.left.message}`);
-      from = { phase: saved.right.phase, step: saved.right.iterations };
-      resumeFile = last;
-    } else if (!options.overwrite) throw new ResumeError(`${last} already exists: pass resume to continue that run, or overwrite to start over`);
+  if (options.resume && last !== null && fs.existsSync(last)) {
+    const saved = loadDistillState(last);
+    if (E.isLeft(saved)) throw new ResumeError(`cannot resume: ${saved.left.message}`);
+    from = { phase: saved.right.phase, step: saved.right.iterations };
+    resumeFile = last;
   }
-  if (recFile !== null && !options.resume && fs.existsSync(recFile)) {
-    if (!options.overwrite) throw new ResumeError(`${recFile} already exists: pass resume to continue that run, or overwrite to start over`);
-    keepAside(recFile);
-  }
+  if (options.resume && finished(student, recFile))
+    throw new ResumeError(`${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); use overwrite to train again`);
   const opened =
     recFile === null ? null
     : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force }, { fsyncEvery: options.fsyncEvery })
@@ -144,17 +158,29 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
   }
   const lastPhase = phases.length - 1;
   const iterations = phases[lastPhase].iterations;
-  if (sink !== null && options.samples !== undefined && options.samples.n > 0) {
-    const seed = splitSeed(d.seed, 'snapshot', 'final');
-    const s = sampleStudent(result.experts, { n: options.samples.n, seed });
-    sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
-    tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
-    const t = sampleTeacher(result.teacher, { n: options.samples.n, seed, sampler: { guidance: d.guidance } });
-    const teacherNfe = TEACHER_DEFAULTS.sampler.steps * (d.guidance !== 1 && result.teacher.numClasses > 0 ? 2 : 1);
-    sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe: teacherNfe }));
-    tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);
+  try {
+    const n = options.samples === undefined ? 0 : options.samples.n ?? snapshotSize(result.teacher.sampleShape, result.teacher.numClasses);
+    if (sink !== null && n > 0) {
+      // the student next to its teacher, same noise seed: the figures' side-by-side panels
+      const seed = splitSeed(d.seed, 'snapshot', 'final');
+      const s = sampleStudent(result.experts, { n, seed });
+      sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
+      tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
+      const t = sampleTeacher(result.teacher, { n, seed, sampler: { guidance: d.guidance } });
+      const teacherNfe = TEACHER_DEFAULTS.sampler.steps * (d.guidance !== 1 && result.teacher.numClasses > 0 ? 2 : 1);
+      sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe: teacherNfe }));
+      tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);
+    }
+    if (student !== null) sink?.append({ type: 'checkpoint', phase: lastPhase, step: iterations, file: student });
+    sink?.append({ type: 'end', status: 'complete', phase: lastPhase, step: iterations });
+  } catch (err) {
+    // the student is trained and saved; only its snapshot failed: the caller gets no models, so free them
+    result.experts.forEach((e) => e.expert.dispose());
+    result.teacher.dispose();
+    sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });
+    throw err;
+  } finally {
+    sink?.close();
   }
-  sink?.append({ type: 'end', status: 'complete', phase: lastPhase, step: iterations });
-  sink?.close();
-  return { ...result, from, recording: recFile };
+  return { ...result, from, checkpoint: student, recording: recFile };
 };

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './preflight';
 export * from './teacher';
 export * from './distill';
+export * from './snapshots';

@@ -87,4 +87,7 @@ test('an existing run is not overwritten: starting without resume is refused', a
   const before = fs.readFileSync(path.join(outDir, PROGRESS_CHECKPOINT));
   await expect(runDistill(config, { outDir, log: () => undefined })).rejects.toThrow(/last\.ckpt already exists: pass resume/);
   expect(fs.readFileSync(path.join(outDir, PROGRESS_CHECKPOINT)).equals(before)).toBe(true);
+  // and a finished run (student written, recording complete) is not trained again by a resume
+  await expect(runDistill(config, { outDir, resume: true, record: true, log: () => undefined })).rejects.toThrow(/the run is already complete \(student\.ckpt written, its recording ends "complete"\)/);
+  expect(fs.readFileSync(path.join(outDir, PROGRESS_CHECKPOINT)).equals(before)).toBe(true);
 });
