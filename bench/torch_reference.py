@@ -2,7 +2,7 @@
 """
 PyTorch (CPU) reference for `npm run bench`: the same models and the same steps as
 bench/workloads.ts, written the way a PyTorch user would (nn.Embedding for classes,
-torch.optim.Adam, no_grad rollouts), timed the same way (trimmed mean of per-iteration
+torch.optim.Adam, no_grad rollouts), timed the same way (median of per-iteration
 wall times after warm-up). Prints one JSON object on the last line.
 
 Used only when python3 can import torch (Debian: apt-get install python3-torch
@@ -271,11 +271,11 @@ class Bench:
         return [("sample: teacher 40 steps, CFG", teacher_sample), ("sample: student 4 NFE", student_sample)]
 
 
-def trimmed_mean(xs):
-    xs = sorted(xs)
-    k = len(xs) // 10
-    kept = xs[k : len(xs) - k] if len(xs) - 2 * k > 0 else xs
-    return sum(kept) / len(kept)
+def quantile(xs, q):
+    s = sorted(xs)
+    i = q * (len(s) - 1)
+    lo, hi = math.floor(i), math.ceil(i)
+    return s[lo] + (s[hi] - s[lo]) * (i - lo)
 
 
 def main():
@@ -313,7 +313,7 @@ def main():
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        out["results"][name] = {"ms": trimmed_mean(times), "median": sorted(times)[len(times) // 2], "cpuMs": trimmed_mean(cpu), "n": len(times), "rssMB": rss}
+        out["results"][name] = {"ms": quantile(times, 0.5), "p10": quantile(times, 0.1), "cpuMs": quantile(cpu, 0.5), "n": len(times), "rssMB": rss}
     print(json.dumps(out))
     sys.stdout.flush()
 

@@ -523,6 +523,7 @@ static napi_value concat(napi_env env, napi_callback_info info) {
     if (!in_heap(env, src, rows * inner, len) || col + inner > width) return NULL;
     float *out = heap + outOff + col;
     const float *in = heap + src;
+#pragma omp parallel for schedule(static) if (rows * inner >= PARALLEL_MIN)
     for (int64_t r = 0; r < rows; r++) memcpy(out + r * width, in + r * inner, sizeof(float) * inner);
     col += inner;
   }
@@ -611,6 +612,7 @@ static napi_value split(napi_env env, napi_callback_info info) {
     if (!in_heap(env, dst, rows * inner, len) || col + inner > width) return NULL;
     const float *in = heap + srcOff + col;
     float *out = heap + dst;
+#pragma omp parallel for schedule(static) if (rows * inner >= PARALLEL_MIN)
     for (int64_t r = 0; r < rows; r++) memcpy(out + r * inner, in + r * width, sizeof(float) * inner);
     col += inner;
   }
