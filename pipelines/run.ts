@@ -7,7 +7,8 @@
  *   experiment                    pipelines/experiment      → <outDir>/report.md, results.json
  *
  * The runners checkpoint along the way, record (`record`), resume exactly (`resume`),
- * and refuse to overwrite a run unless asked (`overwrite`). Each branch decodes its own config (errors name the field). A
+ * refuse to overwrite a run unless asked (`overwrite`), and lock the run directory while
+ * they write it (lib/train/lock.ts; a second process is refused). Each branch decodes its own config (errors name the field). A
  * distillation config's `teacher` is a teacher checkpoint path (relative to the working
  * directory) or an inline teacher config, trained first. The command line's `run` and
  * `train` come through here.
@@ -16,6 +17,7 @@ import { ConfigError } from '../lib/config/report';
 import type { StepMetrics } from '../lib/stream/types';
 import { runTeacher, TeacherRunResult, TrainRunOptions } from '../lib/train/teacher';
 import { runDistill, DistillRunResult, DistillRunOptions } from '../lib/train/distill';
+import { withRunLock } from '../lib/train/lock';
 import type { DistillMethod } from './distill';
 import { runExperiment, ExperimentResult } from './experiment';
 
@@ -71,7 +73,7 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
     const outDir = options.outDir;
     if (outDir === undefined) throw new ConfigError('run config', [{ path: 'method', message: 'an experiment needs an output directory (outDir)' }]);
     // it records each (seed, method) run in its own directory and reuses the finished ones
-    const experiment = await runExperiment(config, { outDir, log: options.log, onStep: options.onStep });
+    const experiment = await withRunLock(outDir, () => runExperiment(config, { outDir, log: options.log, onStep: options.onStep }));
     return { method, experiment, checkpoint: null, recording: null, seconds: seconds() };
   }
   const distill = await runDistill(config, options);

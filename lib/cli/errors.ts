@@ -19,6 +19,7 @@ export const BAD_INPUT_ERRORS: ReadonlySet<string> = new Set([
   'RecordingError',
   'MetricError',
   'ResumeError',
+  'RunLockedError',
   'BackendError',
 ]);
 

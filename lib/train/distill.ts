@@ -31,6 +31,7 @@ import { sampleTeacher, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
 import { preflight } from './preflight';
+import { withRunLock } from './lock';
 import { RECORDING_FILE } from './teacher';
 import { snapshotSize } from './snapshots';
 import { summariseRecording, RecordingSummary } from '../record/summary';
@@ -91,96 +92,99 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
   if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
   const recFile = options.record === true ? path.join(outDir!, RECORDING_FILE) : typeof options.record === 'string' ? options.record : null;
 
-  // an existing run is continued (resume) or kept aside (overwrite), never overwritten silently
-  const existing = [last, recFile, student].filter((f): f is string => f !== null && fs.existsSync(f));
-  if (!options.resume && existing.length > 0) {
-    if (!options.overwrite) throw new ResumeError(`${existing[0]} already exists: pass resume to continue that run, or overwrite to start over`);
-    existing.forEach(keepAside);
-  }
-  // a run killed while writing a checkpoint leaves its temp file; the checkpoint itself is whole
-  if (options.resume && outDir !== undefined) removeStaleTemps(outDir);
-  let from = { phase: 0, step: 0 };
-  let resumeFile: string | undefined;
-  if (options.resume && last !== null && fs.existsSync(last)) {
-    const saved = loadDistillState(last);
-    if (E.isLeft(saved)) throw new ResumeError(`cannot resume: ${saved.left.message}`);
-    from = { phase: saved.right.phase, step: saved.right.iterations };
-    resumeFile = last;
-  }
-  if (options.resume && finished(student, recFile))
-    throw new ResumeError(`${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); use overwrite to train again`);
-  const opened =
-    recFile === null ? null
-    : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force }, { fsyncEvery: options.fsyncEvery })
-    : E.map((w: RecordingWriter) => {
-        if (from.phase > 0 || from.step > 0) w.append({ type: 'resume', ...from });
-        return w;
-      })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: d.seed, kind: config.method }), { fsyncEvery: options.fsyncEvery }));
-  if (opened !== null && E.isLeft(opened)) throw opened.left;
-  const sink = opened === null ? null : opened.right;
-
-  let lastGood: LastGood | null = resumeFile === undefined ? null : { file: resumeFile, ...from };
-  let started = false;
-  // trainDistill writes last.ckpt after every checkpointEvery-th generator update and at each inner phase boundary
-  const checkpointed = (phase: number, step: number): void => {
-    if (last === null) return;
-    lastGood = { file: last, phase, step };
-    sink?.append({ type: 'checkpoint', phase, step, file: last });
-    sink?.sync();
-  };
-  const through: MonoTypeOperatorFunction<DistillEvent> = (source) =>
-    (sink === null ? source : source.pipe(record<DistillEvent>(sink))).pipe(
-      tap((e) => {
-        started = true;
-        if (isPhaseEnd<DistillState>(e)) {
-          if (e.phase + 1 < phases.length) checkpointed(e.phase + 1, 0);
-        } else if (e.role === 'generator' && (e.key.step + 1) % d.checkpointEvery === 0) checkpointed(e.key.phase, e.key.step + 1);
-      }),
-    );
-
-  let result: DistillResult;
-  try {
-    result = await trainDistill(input, {
-      ...(outDir === undefined ? {} : { outDir }),
-      ...(resumeFile === undefined ? {} : { resume: resumeFile }),
-      ...(options.teacher === undefined ? {} : { teacher: options.teacher }),
-      ...(options.log === undefined ? {} : { log: options.log }),
-      ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
-      force: options.force === true,
-      through,
-    });
-  } catch (err) {
-    sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });
-    sink?.close();
-    // refused before the first update (bad checkpoint, config mismatch): nothing was stopped
-    if (!started) throw err;
-    throw new TrainingStoppedError(err, lastGood);
-  }
-  const lastPhase = phases.length - 1;
-  const iterations = phases[lastPhase].iterations;
-  try {
-    const n = options.samples === undefined ? 0 : options.samples.n ?? snapshotSize(result.teacher.sampleShape, result.teacher.numClasses);
-    if (sink !== null && n > 0) {
-      // the student next to its teacher, same noise seed: the figures' side-by-side panels
-      const seed = splitSeed(d.seed, 'snapshot', 'final');
-      const s = sampleStudent(result.experts, { n, seed });
-      sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
-      tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
-      const t = sampleTeacher(result.teacher, { n, seed, sampler: { guidance: d.guidance } });
-      const teacherNfe = TEACHER_DEFAULTS.sampler.steps * (d.guidance !== 1 && result.teacher.numClasses > 0 ? 2 : 1);
-      sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe: teacherNfe }));
-      tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);
+  // one process at a time writes a run directory (lib/train/lock.ts)
+  return withRunLock(outDir, async () => {
+    // an existing run is continued (resume) or kept aside (overwrite), never overwritten silently
+    const existing = [last, recFile, student].filter((f): f is string => f !== null && fs.existsSync(f));
+    if (!options.resume && existing.length > 0) {
+      if (!options.overwrite) throw new ResumeError(`${existing[0]} already exists: pass resume to continue that run, or overwrite to start over`);
+      existing.forEach(keepAside);
     }
-    if (student !== null) sink?.append({ type: 'checkpoint', phase: lastPhase, step: iterations, file: student });
-    sink?.append({ type: 'end', status: 'complete', phase: lastPhase, step: iterations });
-  } catch (err) {
-    // the student is trained and saved; only its snapshot failed: the caller gets no models, so free them
-    result.experts.forEach((e) => e.expert.dispose());
-    result.teacher.dispose();
-    sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });
-    throw err;
-  } finally {
-    sink?.close();
-  }
-  return { ...result, from, checkpoint: student, recording: recFile };
+    // a run killed while writing a checkpoint leaves its temp file; the checkpoint itself is whole
+    if (options.resume && outDir !== undefined) removeStaleTemps(outDir);
+    let from = { phase: 0, step: 0 };
+    let resumeFile: string | undefined;
+    if (options.resume && last !== null && fs.existsSync(last)) {
+      const saved = loadDistillState(last);
+      if (E.isLeft(saved)) throw new ResumeError(`cannot resume: ${saved.left.message}`);
+      from = { phase: saved.right.phase, step: saved.right.iterations };
+      resumeFile = last;
+    }
+    if (options.resume && finished(student, recFile))
+      throw new ResumeError(`${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); use overwrite to train again`);
+    const opened =
+      recFile === null ? null
+      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force }, { fsyncEvery: options.fsyncEvery })
+      : E.map((w: RecordingWriter) => {
+          if (from.phase > 0 || from.step > 0) w.append({ type: 'resume', ...from });
+          return w;
+        })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: d.seed, kind: config.method }), { fsyncEvery: options.fsyncEvery }));
+    if (opened !== null && E.isLeft(opened)) throw opened.left;
+    const sink = opened === null ? null : opened.right;
+
+    let lastGood: LastGood | null = resumeFile === undefined ? null : { file: resumeFile, ...from };
+    let started = false;
+    // trainDistill writes last.ckpt after every checkpointEvery-th generator update and at each inner phase boundary
+    const checkpointed = (phase: number, step: number): void => {
+      if (last === null) return;
+      lastGood = { file: last, phase, step };
+      sink?.append({ type: 'checkpoint', phase, step, file: last });
+      sink?.sync();
+    };
+    const through: MonoTypeOperatorFunction<DistillEvent> = (source) =>
+      (sink === null ? source : source.pipe(record<DistillEvent>(sink))).pipe(
+        tap((e) => {
+          started = true;
+          if (isPhaseEnd<DistillState>(e)) {
+            if (e.phase + 1 < phases.length) checkpointed(e.phase + 1, 0);
+          } else if (e.role === 'generator' && (e.key.step + 1) % d.checkpointEvery === 0) checkpointed(e.key.phase, e.key.step + 1);
+        }),
+      );
+
+    let result: DistillResult;
+    try {
+      result = await trainDistill(input, {
+        ...(outDir === undefined ? {} : { outDir }),
+        ...(resumeFile === undefined ? {} : { resume: resumeFile }),
+        ...(options.teacher === undefined ? {} : { teacher: options.teacher }),
+        ...(options.log === undefined ? {} : { log: options.log }),
+        ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+        force: options.force === true,
+        through,
+      });
+    } catch (err) {
+      sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });
+      sink?.close();
+      // refused before the first update (bad checkpoint, config mismatch): nothing was stopped
+      if (!started) throw err;
+      throw new TrainingStoppedError(err, lastGood);
+    }
+    const lastPhase = phases.length - 1;
+    const iterations = phases[lastPhase].iterations;
+    try {
+      const n = options.samples === undefined ? 0 : options.samples.n ?? snapshotSize(result.teacher.sampleShape, result.teacher.numClasses);
+      if (sink !== null && n > 0) {
+        // the student next to its teacher, same noise seed: the figures' side-by-side panels
+        const seed = splitSeed(d.seed, 'snapshot', 'final');
+        const s = sampleStudent(result.experts, { n, seed });
+        sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
+        tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
+        const t = sampleTeacher(result.teacher, { n, seed, sampler: { guidance: d.guidance } });
+        const teacherNfe = TEACHER_DEFAULTS.sampler.steps * (d.guidance !== 1 && result.teacher.numClasses > 0 ? 2 : 1);
+        sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe: teacherNfe }));
+        tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);
+      }
+      if (student !== null) sink?.append({ type: 'checkpoint', phase: lastPhase, step: iterations, file: student });
+      sink?.append({ type: 'end', status: 'complete', phase: lastPhase, step: iterations });
+    } catch (err) {
+      // the student is trained and saved; only its snapshot failed: the caller gets no models, so free them
+      result.experts.forEach((e) => e.expert.dispose());
+      result.teacher.dispose();
+      sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });
+      throw err;
+    } finally {
+      sink?.close();
+    }
+    return { ...result, from, checkpoint: student, recording: recFile };
+  });
 };

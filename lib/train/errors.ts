@@ -1,6 +1,7 @@
 /** Why a resumable run did not start, or why it stopped. Messages name the file and what to do. */
 import * as fs from 'fs';
 import * as path from 'path';
+import { processAlive } from '../util/process';
 
 /** A checkpoint or recording that cannot be resumed (missing, other run, other config). */
 export class ResumeError extends Error {
@@ -27,15 +28,6 @@ export class TrainingStoppedError extends Error {
   }
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
  * Removes the temp files of atomic writes (lib/util/atomicWrite: `.<name>.<pid>.<ms>.tmp`)
  * that a killed process left in `dir` — only those of processes no longer running.
@@ -46,7 +38,7 @@ export const removeStaleTemps = (dir: string): string[] => {
   const removed: string[] = [];
   for (const f of fs.readdirSync(dir)) {
     const m = /^\..+\.(\d+)\.\d+\.tmp$/.exec(f);
-    if (m === null || alive(Number(m[1]))) continue;
+    if (m === null || processAlive(Number(m[1]))) continue;
     fs.rmSync(path.join(dir, f), { force: true });
     removed.push(f);
   }

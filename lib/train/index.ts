@@ -4,3 +4,4 @@ export * from './preflight';
 export * from './teacher';
 export * from './distill';
 export * from './snapshots';
+export * from './lock';

@@ -27,6 +27,7 @@ import { RecordingWriter, makeHeader } from '../record/writer';
 import { restoreAdamState } from '../optim/adamState';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
 import { preflight } from './preflight';
+import { withRunLock } from './lock';
 
 export const TEACHER_CHECKPOINT = 'teacher.ckpt';
 export const RECORDING_FILE = 'recording.ndjson';
@@ -111,98 +112,101 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
   const recFile = options.record === true ? (outDir === undefined ? null : path.join(outDir, RECORDING_FILE)) : typeof options.record === 'string' ? options.record : null;
   if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
 
-  // a run killed while writing a checkpoint leaves its temp file; the checkpoint itself is whole
-  if (options.resume && outDir !== undefined) removeStaleTemps(outDir);
-  let progress: TeacherProgress | null = null;
-  if (ckpt !== null && fs.existsSync(ckpt)) {
-    if (options.resume) {
-      const p = readTeacherProgress(ckpt, hash, options.force);
-      if (E.isLeft(p)) throw p.left;
-      progress = p.right;
-    } else if (!options.overwrite) throw new ResumeError(`${ckpt} already exists: pass resume to continue that run, or overwrite to start over`);
-  }
-  if (recFile !== null && !options.resume && fs.existsSync(recFile)) {
-    if (!options.overwrite) throw new ResumeError(`${recFile} already exists: pass resume to continue that run, or overwrite to start over`);
-    keepAside(recFile);
-  }
-
-  const { dataset, model, trainer, modelConfig } = openTeacherRun(config);
-  const from = Math.min(progress?.step ?? 0, config.steps);
-  const dispose = () => trainer.optimizer.dispose();
-  try {
-    if (progress !== null) {
-      model.params.write(progress.weights, `${ckpt}: teacher`);
-      restoreAdamState(trainer.optimizer, progress.adam, trainer.variables, `${ckpt}: optimiser state`);
+  // one process at a time writes a run directory (lib/train/lock.ts)
+  return withRunLock(outDir, async () => {
+    // a run killed while writing a checkpoint leaves its temp file; the checkpoint itself is whole
+    if (options.resume && outDir !== undefined) removeStaleTemps(outDir);
+    let progress: TeacherProgress | null = null;
+    if (ckpt !== null && fs.existsSync(ckpt)) {
+      if (options.resume) {
+        const p = readTeacherProgress(ckpt, hash, options.force);
+        if (E.isLeft(p)) throw p.left;
+        progress = p.right;
+      } else if (!options.overwrite) throw new ResumeError(`${ckpt} already exists: pass resume to continue that run, or overwrite to start over`);
     }
-  } catch (err) {
-    dispose();
-    model.dispose();
-    throw new ResumeError(`cannot resume from ${ckpt}: ${(err as Error).message}`);
-  }
-
-  const opened =
-    recFile === null ? null
-    : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, phase: 0, step: from, force: options.force }, { fsyncEvery: options.fsyncEvery })
-    : E.map((w: RecordingWriter) => {
-        if (from > 0) w.append({ type: 'resume', phase: 0, step: from });
-        return w;
-      })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: config.seed, kind: 'teacher' }), { fsyncEvery: options.fsyncEvery }));
-  if (opened !== null && E.isLeft(opened)) {
-    dispose();
-    model.dispose();
-    throw opened.left;
-  }
-  const sink = opened === null ? null : opened.right;
-
-  let lastGood: LastGood | null = progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
-  const save = (step: number): void => {
-    if (ckpt === null) return;
-    saveTeacher(ckpt, { model, modelConfig, config, input, trainer, step });
-    lastGood = { file: ckpt, phase: 0, step };
-    sink?.append({ type: 'checkpoint', phase: 0, step, file: ckpt });
-    sink?.sync();
-  };
-  const snapshot = (step: number): void => {
-    const s = options.snapshots;
-    if (sink === null || s === undefined || s.n <= 0) return;
-    const { x, labels } = sampleTeacher(model, { n: s.n, seed: splitSeed(config.seed, 'snapshot', step), sampler: config.sampler });
-    const nfe = config.sampler.steps * (config.sampler.method === 'heun' ? 2 : 1);
-    sink.append(eventOf({ type: 'sample', name: 'teacher', phase: 0, step, x, labels, nfe }));
-    x.dispose();
-    labels?.dispose();
-  };
-
-  const metrics: StepMetrics[] = [];
-  try {
-    await lastValueFrom(
-      teacherSteps({ dataset, model, trainer }, config, from).pipe(
-        sink === null ? identity : record<StepMetrics>(sink),
-        logMetrics(config.logEvery, options.log),
-        tap((m) => {
-          metrics.push(m);
-          options.onStep?.(m);
-          const done = m.key.step + 1;
-          if (done < config.steps) {
-            if (options.snapshots?.every !== undefined && done % options.snapshots.every === 0) snapshot(done);
-            if (done % every === 0) save(done);
-          }
-        }),
-      ),
-      { defaultValue: null },
-    );
-    if (from < config.steps || progress === null) {
-      snapshot(config.steps);
-      save(config.steps);
+    if (recFile !== null && !options.resume && fs.existsSync(recFile)) {
+      if (!options.overwrite) throw new ResumeError(`${recFile} already exists: pass resume to continue that run, or overwrite to start over`);
+      keepAside(recFile);
     }
-    sink?.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
-  } catch (err) {
-    sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err), phase: 0, step: from + metrics.length });
+
+    const { dataset, model, trainer, modelConfig } = openTeacherRun(config);
+    const from = Math.min(progress?.step ?? 0, config.steps);
+    const dispose = () => trainer.optimizer.dispose();
+    try {
+      if (progress !== null) {
+        model.params.write(progress.weights, `${ckpt}: teacher`);
+        restoreAdamState(trainer.optimizer, progress.adam, trainer.variables, `${ckpt}: optimiser state`);
+      }
+    } catch (err) {
+      dispose();
+      model.dispose();
+      throw new ResumeError(`cannot resume from ${ckpt}: ${(err as Error).message}`);
+    }
+
+    const opened =
+      recFile === null ? null
+      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, phase: 0, step: from, force: options.force }, { fsyncEvery: options.fsyncEvery })
+      : E.map((w: RecordingWriter) => {
+          if (from > 0) w.append({ type: 'resume', phase: 0, step: from });
+          return w;
+        })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: config.seed, kind: 'teacher' }), { fsyncEvery: options.fsyncEvery }));
+    if (opened !== null && E.isLeft(opened)) {
+      dispose();
+      model.dispose();
+      throw opened.left;
+    }
+    const sink = opened === null ? null : opened.right;
+
+    let lastGood: LastGood | null = progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
+    const save = (step: number): void => {
+      if (ckpt === null) return;
+      saveTeacher(ckpt, { model, modelConfig, config, input, trainer, step });
+      lastGood = { file: ckpt, phase: 0, step };
+      sink?.append({ type: 'checkpoint', phase: 0, step, file: ckpt });
+      sink?.sync();
+    };
+    const snapshot = (step: number): void => {
+      const s = options.snapshots;
+      if (sink === null || s === undefined || s.n <= 0) return;
+      const { x, labels } = sampleTeacher(model, { n: s.n, seed: splitSeed(config.seed, 'snapshot', step), sampler: config.sampler });
+      const nfe = config.sampler.steps * (config.sampler.method === 'heun' ? 2 : 1);
+      sink.append(eventOf({ type: 'sample', name: 'teacher', phase: 0, step, x, labels, nfe }));
+      x.dispose();
+      labels?.dispose();
+    };
+
+    const metrics: StepMetrics[] = [];
+    try {
+      await lastValueFrom(
+        teacherSteps({ dataset, model, trainer }, config, from).pipe(
+          sink === null ? identity : record<StepMetrics>(sink),
+          logMetrics(config.logEvery, options.log),
+          tap((m) => {
+            metrics.push(m);
+            options.onStep?.(m);
+            const done = m.key.step + 1;
+            if (done < config.steps) {
+              if (options.snapshots?.every !== undefined && done % options.snapshots.every === 0) snapshot(done);
+              if (done % every === 0) save(done);
+            }
+          }),
+        ),
+        { defaultValue: null },
+      );
+      if (from < config.steps || progress === null) {
+        snapshot(config.steps);
+        save(config.steps);
+      }
+      sink?.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
+    } catch (err) {
+      sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err), phase: 0, step: from + metrics.length });
+      sink?.close();
+      dispose();
+      model.dispose();
+      throw new TrainingStoppedError(err, lastGood);
+    }
     sink?.close();
     dispose();
-    model.dispose();
-    throw new TrainingStoppedError(err, lastGood);
-  }
-  sink?.close();
-  dispose();
-  return { model, modelConfig, dataset, config, metrics, from, checkpoint: ckpt, recording: recFile };
+    return { model, modelConfig, dataset, config, metrics, from, checkpoint: ckpt, recording: recFile };
+  });
 };
