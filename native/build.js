@@ -39,6 +39,9 @@ if (gyp === undefined) skip('node-gyp not found');
 const nodeDir = path.resolve(path.dirname(process.execPath), '..');
 const args = [gyp, 'rebuild', '--directory', here];
 if (fs.existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodeDir}`);
+// oneDNN (Debian: libdnnl-dev) serves the convolutions when its headers are here
+const dnnl = process.env.PHASED_DMD_DNNL !== '0' && ['/usr/include/oneapi/dnnl/dnnl.h', '/usr/local/include/oneapi/dnnl/dnnl.h'].some((f) => fs.existsSync(f));
+args.push('--', `-Dwith_dnnl=${dnnl ? 1 : 0}`);
 
 const r = spawnSync(process.execPath, args, { stdio: process.env.PHASED_DMD_NATIVE_VERBOSE ? 'inherit' : 'pipe', encoding: 'utf8' });
 if (r.status !== 0) {
@@ -52,4 +55,4 @@ if (r.status !== 0) {
   }
   skip(`${hint}; details in ${path.relative(process.cwd(), log)}`);
 }
-console.log('phased-dmd: native kernels built (native/build/Release/phased_dmd_native.node)');
+console.log(`phased-dmd: native kernels built (native/build/Release/phased_dmd_native.node)${dnnl ? ', convolutions via oneDNN' : ''}`);

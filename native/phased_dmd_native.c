@@ -145,10 +145,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Geometry of one NHWC convolution, filter [kh, kw, cin, cout]. */
-typedef struct {
-  int64_t B, H, W, Cin, Ho, Wo, Cout, kh, kw, sh, sw, dh, dw, pt, pl;
-} Conv;
+#include "conv.h"
 
 static int read_conv(napi_env env, Args *a, size_t first, Conv *c) {
   int64_t *f = &c->B;
@@ -326,11 +323,14 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   Conv c;
   if (!read_conv(env, &a, 7, &c) || !conv_in_heap(env, &c, len, xOff, wOff, yOff) || (biasOff >= 0 && !in_heap(env, biasOff, c.Cout, len)))
     return NULL;
-  if (!conv_forward(&c, heap + xOff, heap + wOff, heap + yOff)) {
+  const float *bias = biasOff >= 0 ? heap + biasOff : NULL;
+  if (dnnl_conv(0, &c, heap + xOff, heap + wOff, bias, heap + yOff))
+    bias = NULL; /* oneDNN added it */
+  else if (!conv_forward(&c, heap + xOff, heap + wOff, heap + yOff)) {
     napi_throw_error(env, NULL, "phased_dmd_native.conv2d: out of memory");
     return NULL;
   }
-  if (biasOff >= 0 || act != ACT_LINEAR) bias_act(heap + yOff, c.B * c.Ho * c.Wo, c.Cout, biasOff >= 0 ? heap + biasOff : NULL, act, alpha);
+  if (bias != NULL || act != ACT_LINEAR) bias_act(heap + yOff, c.B * c.Ho * c.Wo, c.Cout, bias, act, alpha);
   return NULL;
 }
 
@@ -347,7 +347,7 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   int64_t xOff = i64(env, a.argv[1]), dyOff = i64(env, a.argv[2]), dwOff = i64(env, a.argv[3]);
   Conv c;
   if (!read_conv(env, &a, 4, &c) || !conv_in_heap(env, &c, len, xOff, dwOff, dyOff)) return NULL;
-  if (!conv_filter_grad(&c, heap + xOff, heap + dyOff, heap + dwOff)) napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropFilter: out of memory");
+  if (!dnnl_conv(2, &c, heap + xOff, heap + dyOff, NULL, heap + dwOff) && !conv_filter_grad(&c, heap + xOff, heap + dyOff, heap + dwOff)) napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropFilter: out of memory");
   return NULL;
 }
 
@@ -364,7 +364,7 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   int64_t dyOff = i64(env, a.argv[1]), wOff = i64(env, a.argv[2]), dxOff = i64(env, a.argv[3]);
   Conv c;
   if (!read_conv(env, &a, 4, &c) || !conv_in_heap(env, &c, len, dxOff, wOff, dyOff)) return NULL;
-  if (!conv_input_grad(&c, heap + dyOff, heap + wOff, heap + dxOff)) napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropInput: out of memory");
+  if (!dnnl_conv(1, &c, heap + dyOff, heap + wOff, NULL, heap + dxOff) && !conv_input_grad(&c, heap + dyOff, heap + wOff, heap + dxOff)) napi_throw_error(env, NULL, "phased_dmd_native.conv2dBackpropInput: out of memory");
   return NULL;
 }
 
@@ -681,6 +681,25 @@ static napi_value config(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* The oneDNN implementation of the last convolution primitive built ("" without oneDNN). */
+static napi_value conv_impl(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, dnnl_conv_info(), NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static napi_value has_dnnl(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+#ifdef PHASED_DMD_DNNL
+  CHECK(napi_get_boolean(env, true, &out));
+#else
+  CHECK(napi_get_boolean(env, false, &out));
+#endif
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
@@ -698,6 +717,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sumMiddle", NULL, sum_middle_js, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
+      {"convImpl", NULL, conv_impl, NULL, NULL, NULL, napi_default, NULL},
+      {"hasDnnl", NULL, has_dnnl, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

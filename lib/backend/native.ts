@@ -1,7 +1,8 @@
 /**
- * Optional native kernels for the wasm backend: matrix products and convolutions served
- * by the system BLAS (OpenBLAS) through a small Node addon (native/), reading and
- * writing the wasm heap in place.
+ * Optional native kernels for the wasm backend: matrix products served by the system BLAS
+ * (OpenBLAS), convolutions by oneDNN when its headers were there at build time (else
+ * im2col + BLAS), and a few fused element-wise kernels (SiLU, Adam, broadcast add, …),
+ * through a small Node addon (native/) that reads and writes the wasm heap in place.
  *
  * Why: the wasm backend's matmul is 128-bit SIMD on one thread (threads are off in
  * Node), ~20 GFLOP/s here; OpenBLAS on two cores is several times faster, and its
@@ -38,6 +39,8 @@ interface NativeAddon {
   sumMiddle(heap: Float32Array, xOff: number, yOff: number, A: number, R: number, C: number): void;
   threads(n?: number): number;
   config(): string;
+  hasDnnl(): boolean;
+  convImpl(): string;
 }
 
 export interface NativeStatus {
@@ -50,6 +53,8 @@ export interface NativeStatus {
   /** OpenBLAS build and core, e.g. "OpenBLAS 0.3.21 … USE_OPENMP SkylakeX …". */
   readonly blas?: string;
   readonly threads?: number;
+  /** How convolutions run: oneDNN (with the implementation it picked) or im2col + BLAS. */
+  readonly convolutions?: string;
   /** Kernels it serves while active. */
   readonly kernels: readonly string[];
 }
@@ -469,6 +474,7 @@ export const nativeStatus = (): NativeStatus => {
     reason: active ? undefined : 'available but not active (the wasm backend is not initialised, or setNativeKernels(false))',
     blas: a.config(),
     threads: a.threads(),
+    convolutions: a.hasDnnl() && process.env.PHASED_DMD_DNNL !== '0' ? `oneDNN${a.convImpl() ? ` (${a.convImpl()})` : ''}` : 'im2col + BLAS sgemm',
     kernels: active ? Object.keys(NATIVE_KERNELS) : [],
   };
 };

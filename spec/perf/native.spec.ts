@@ -132,6 +132,10 @@ const status = nativeStatus();
     { x: [2, 8, 8, 2], f: [3, 3, 2, 3], s: 1, pad: 1 },
     { x: [2, 6, 6, 4], f: [1, 1, 4, 3], s: 1, pad: 'valid' },
     { x: [2, 10, 10, 2], f: [3, 3, 2, 3], s: 1, pad: 'valid', d: 2 },
+    // U-Net-like widths: oneDNN picks its blocked-weight kernels here
+    { x: [3, 14, 14, 32], f: [3, 3, 32, 32], s: 1, pad: 'same' },
+    { x: [2, 14, 14, 32], f: [3, 3, 32, 64], s: 2, pad: 'same' },
+    { x: [2, 7, 7, 64], f: [1, 1, 64, 32], s: 1, pad: 'same' },
   ];
 
   it('conv2d and fused conv2d equal the wasm kernels', () => {
