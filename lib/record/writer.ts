@@ -114,7 +114,7 @@ export class RecordingWriter implements RecordingSink {
     }
     const hash = configHash(at.config);
     if (hash !== header.configHash && at.force !== true)
-      return E.left(new RecordingError(file, `config hash mismatch: the recording was made with config ${header.configHash.slice(0, 12)}…, this run's config is ${hash.slice(0, 12)}… (pass force to continue anyway)`));
+      return E.left(new RecordingError(file, `config hash mismatch: the recording was made with config ${header.configHash.slice(0, 12)}…, this run's config is ${hash.slice(0, 12)}… (continue anyway with --force (force: true))`));
     try {
       if (cut >= 0) fs.truncateSync(file, cut);
       const w = new RecordingWriter(file, header, fs.openSync(file, 'a'), options);

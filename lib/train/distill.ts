@@ -29,7 +29,7 @@ import { splitSeed } from '../random/seed';
 import { sampleStudent, studentNfe } from '../distill/student';
 import { sampleTeacher, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { RecordingWriter, makeHeader } from '../record/writer';
-import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
+import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHint, existingRunHint } from './errors';
 import { preflight } from './preflight';
 import { withRunLock } from './lock';
 import { RECORDING_FILE } from './teacher';
@@ -97,7 +97,7 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
     // an existing run is continued (resume) or kept aside (overwrite), never overwritten silently
     const existing = [last, recFile, student].filter((f): f is string => f !== null && fs.existsSync(f));
     if (!options.resume && existing.length > 0) {
-      if (!options.overwrite) throw new ResumeError(`${existing[0]} already exists: pass resume to continue that run, or overwrite to start over`);
+      if (!options.overwrite) throw new ResumeError(`${existing[0]} already exists: ${existingRunHint}`);
       existing.forEach(keepAside);
     }
     // a run killed while writing a checkpoint leaves its temp file; the checkpoint itself is whole
@@ -111,7 +111,7 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
       resumeFile = last;
     }
     if (options.resume && finished(student, recFile))
-      throw new ResumeError(`${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); use overwrite to train again`);
+      throw new ResumeError(`${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); train again with ${optionHint('overwrite')}`);
     const opened =
       recFile === null ? null
       : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force }, { fsyncEvery: options.fsyncEvery })

@@ -3,6 +3,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { processAlive } from '../util/process';
 
+/**
+ * How to ask for a runner option, in words for both kinds of user: the command line's
+ * flag and the API's option, e.g. "--resume (resume: true)".
+ */
+export const optionHint = (option: 'resume' | 'overwrite' | 'force'): string => `--${option} (${option}: true)`;
+
+/** What to do about a run directory that already holds a run. */
+export const existingRunHint = `resume that run with ${optionHint('resume')}, or start over with ${optionHint('overwrite')}`;
+
 /** A checkpoint or recording that cannot be resumed (missing, other run, other config). */
 export class ResumeError extends Error {
   constructor(message: string) {

@@ -25,7 +25,7 @@ import { configHash } from '../record/hash';
 import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { restoreAdamState } from '../optim/adamState';
-import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps } from './errors';
+import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHint, existingRunHint } from './errors';
 import { preflight } from './preflight';
 import { withRunLock } from './lock';
 
@@ -79,9 +79,9 @@ export const readTeacherProgress = (file: string, hash: string, force = false): 
   const fail = (m: string) => E.left(new ResumeError(`cannot resume from ${file}: ${m}`));
   if (meta.kind !== 'teacher') return fail(`meta.kind: expected "teacher", got ${JSON.stringify(meta.kind)}`);
   if (typeof meta.step !== 'number' || !Number.isInteger(meta.step) || meta.step < 0) return fail(`meta.step: expected a step count, got ${JSON.stringify(meta.step)}`);
-  if (typeof meta.configHash !== 'string') return fail('it has no config hash (written by a run without resume support); start over with overwrite');
+  if (typeof meta.configHash !== 'string') return fail(`it has no config hash (written by a run without resume support); start over with ${optionHint('overwrite')}`);
   if (meta.configHash !== hash && !force)
-    return fail(`config hash mismatch: the checkpoint was trained with config ${meta.configHash.slice(0, 12)}…, this config is ${hash.slice(0, 12)}… (pass force to resume anyway, or overwrite to start over)`);
+    return fail(`config hash mismatch: the checkpoint was trained with config ${meta.configHash.slice(0, 12)}…, this config is ${hash.slice(0, 12)}… (resume anyway with ${optionHint('force')}, or start over with ${optionHint('overwrite')})`);
   const adam = tensorsUnder(loaded.right, 'opt/teacher/');
   if (adam.length === 0) return fail('it holds no optimiser state');
   return E.right({ step: meta.step, weights: tensorsUnder(loaded.right, 'teacher/'), adam, configHash: meta.configHash });
@@ -122,10 +122,10 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
         const p = readTeacherProgress(ckpt, hash, options.force);
         if (E.isLeft(p)) throw p.left;
         progress = p.right;
-      } else if (!options.overwrite) throw new ResumeError(`${ckpt} already exists: pass resume to continue that run, or overwrite to start over`);
+      } else if (!options.overwrite) throw new ResumeError(`${ckpt} already exists: ${existingRunHint}`);
     }
     if (recFile !== null && !options.resume && fs.existsSync(recFile)) {
-      if (!options.overwrite) throw new ResumeError(`${recFile} already exists: pass resume to continue that run, or overwrite to start over`);
+      if (!options.overwrite) throw new ResumeError(`${recFile} already exists: ${existingRunHint}`);
       keepAside(recFile);
     }
 

@@ -112,7 +112,7 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     // the same run again is refused: nothing is overwritten silently
     const again = await run('train', '--data', path.join(tmp, 'x.npy'), '--labels', path.join(tmp, 'y.npy'), '--method', 'teacher', '--budget', 'quick', '--set', 'steps=20', '--set', 'batchSize=64', '--out', teacherDir);
     expect(again.code).toBe(1);
-    expect(again.err).toContain('already exists: pass resume to continue that run, or overwrite to start over');
+    expect(again.err).toContain('already exists: resume that run with --resume (resume: true), or start over with --overwrite (overwrite: true)\n');
   });
 
   test('distil a one-step student from it', async () => {

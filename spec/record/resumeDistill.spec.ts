@@ -85,9 +85,9 @@ test('SIGKILL at three random points across phases, resumed each time: the stude
 test('an existing run is not overwritten: starting without resume is refused', async () => {
   const outDir = path.join(dir, 'killed');
   const before = fs.readFileSync(path.join(outDir, PROGRESS_CHECKPOINT));
-  await expect(runDistill(config, { outDir, log: () => undefined })).rejects.toThrow(/last\.ckpt already exists: pass resume/);
+  await expect(runDistill(config, { outDir, log: () => undefined })).rejects.toThrow(/last\.ckpt already exists: resume that run with --resume \(resume: true\), or start over with --overwrite \(overwrite: true\)$/);
   expect(fs.readFileSync(path.join(outDir, PROGRESS_CHECKPOINT)).equals(before)).toBe(true);
   // and a finished run (student written, recording complete) is not trained again by a resume
-  await expect(runDistill(config, { outDir, resume: true, record: true, log: () => undefined })).rejects.toThrow(/the run is already complete \(student\.ckpt written, its recording ends "complete"\)/);
+  await expect(runDistill(config, { outDir, resume: true, record: true, log: () => undefined })).rejects.toThrow(/the run is already complete \(student\.ckpt written, its recording ends "complete"\); train again with --overwrite \(overwrite: true\)$/);
   expect(fs.readFileSync(path.join(outDir, PROGRESS_CHECKPOINT)).equals(before)).toBe(true);
 });

@@ -88,9 +88,9 @@ test('resuming with a different config is refused unless forced', async () => {
   const before = fs.readFileSync(path.join(outDir, TEACHER_CHECKPOINT));
   const longer = { ...config, steps: 30 };
   await expect(runTeacher(longer, { outDir, resume: true, log: () => undefined })).rejects.toThrow(ResumeError);
-  await expect(runTeacher(longer, { outDir, resume: true, log: () => undefined })).rejects.toThrow(/config hash mismatch/);
+  await expect(runTeacher(longer, { outDir, resume: true, log: () => undefined })).rejects.toThrow(/config hash mismatch: .* \(resume anyway with --force \(force: true\), or start over with --overwrite \(overwrite: true\)\)$/);
   // starting over without resume or overwrite is refused too: nothing is clobbered
-  await expect(runTeacher(short, { outDir, log: () => undefined })).rejects.toThrow(/already exists: pass resume/);
+  await expect(runTeacher(short, { outDir, log: () => undefined })).rejects.toThrow(/already exists: resume that run with --resume \(resume: true\), or start over with --overwrite \(overwrite: true\)$/);
   expect(fs.readFileSync(path.join(outDir, TEACHER_CHECKPOINT)).equals(before)).toBe(true);
 
   const forced = await runTeacher(longer, { outDir, resume: true, force: true, checkpointEvery: EVERY, log: () => undefined });
