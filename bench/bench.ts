@@ -11,6 +11,7 @@
  *   --only teacher,dmd    workloads whose name starts with these
  *   --rounds R            alternate ours / PyTorch R times, report the median round
  *   --no-torch            skip PyTorch;  --no-stock  skip the stock-wasm comparison
+ *   --stock-iters N       iterations of the (slow) stock-wasm baseline (default 6 MLP, 2 U-Net)
  *   --metrics-every N     distillation: read loss every N iterations (default 1)
  *   --json FILE           also write the raw results
  *   --memory [--steps N]  memory-flatness mode: N (10 000) small steps, tensors and bytes at intervals
@@ -44,6 +45,7 @@ interface Options {
   torch: boolean;
   stock: boolean;
   metricsEvery: number;
+  stockIters: number | null;
   json: string | null;
   memory: boolean;
   steps: number;
@@ -51,7 +53,7 @@ interface Options {
 }
 
 const parseArgs = (argv: string[]): Options => {
-  const o: Options = { quick: false, models: ['mlp', 'unet'], backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, json: null, memory: false, steps: 10000, child: null };
+  const o: Options = { quick: false, models: ['mlp', 'unet'], backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, steps: 10000, child: null };
   const list = (s: string | undefined, flag: string): string[] => {
     if (s === undefined) throw new Error(`${flag}: expected a comma-separated list`);
     return s.split(',').filter(Boolean);
@@ -81,6 +83,7 @@ const parseArgs = (argv: string[]): Options => {
     else if (a === '--no-stock') o.stock = false;
     else if (a === '--metrics-every') o.metricsEvery = Math.max(1, int(next(), a));
     else if (a === '--json') o.json = next() ?? null;
+    else if (a === '--stock-iters') o.stockIters = int(next(), a);
     else if (a === '--memory') o.memory = true;
     else if (a === '--steps') o.steps = int(next(), a);
     else if (a === '--child') {
@@ -155,8 +158,11 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
     }
     const before = tf.memory().numTensors;
     let rss = process.memoryUsage().rss;
+    // the stock-wasm baseline is slow: it gets `stockIters` iterations, interleaved with the first ones
+    const stockIters = Math.min(iters, o.stockIters ?? (kind === 'unet' ? 2 : 6));
     for (let i = 0; i < iters; i++) {
       for (const m of i % 2 === 0 ? modes : [...modes].reverse()) {
+        if (m === 'stock' && modes.length > 1 && i >= stockIters) continue;
         setMode(m);
         const t0 = performance.now();
         w.run(1, noop);
@@ -164,7 +170,7 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
         rss = Math.max(rss, process.memoryUsage().rss);
       }
     }
-    const leaked = (tf.memory().numTensors - before) / Math.max(1, iters * modes.length);
+    const leaked = (tf.memory().numTensors - before) / Math.max(1, Object.values(times).reduce((n, t) => n + t.length, 0));
     setMode(modes[0]);
     const prof = await tf.profile(() => {
       w.run(1, noop);
@@ -193,6 +199,7 @@ const spawnOurs = (o: Options, backend: BackendName, model: ModelKind, iters: nu
   const args = [...process.execArgv, __filename, '--child', `${backend},${model},${iters},${warmup}`, '--metrics-every', String(o.metricsEvery)];
   if (o.only.length > 0) args.push('--only', o.only.join(','));
   if (!o.stock) args.push('--no-stock');
+  if (o.stockIters !== null) args.push('--stock-iters', String(o.stockIters));
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (r.status !== 0 || line === undefined) return `exit ${r.status}${r.error ? `: ${r.error.message}` : ''}`;
@@ -251,7 +258,11 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
     return ms.length > 0 ? Math.min(...ms) : undefined;
   };
   const torchOf = (w: string): Figures | undefined => torch?.results[w]?.torch;
-  const head = ['workload', ...cols.map((c) => `${c.head} ms`), 'PyTorch ms', 'ours/PyTorch', 'tensor peak MB', 'RSS MB (ours / PyTorch)'];
+  const head = ['workload', ...cols.map((c) => `${c.head} ms`), 'PyTorch ms', 'ours/PyTorch (median; p10)', 'tensor peak MB', 'RSS MB (ours / PyTorch)'];
+  const bestP10 = (w: string): number | undefined => {
+    const p = cols.map((c) => c.get(w)?.p10).filter((x): x is number => x !== undefined);
+    return p.length > 0 ? Math.min(...p) : undefined;
+  };
   lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
   const workloads = Object.keys(configs[0]?.results ?? torch?.results ?? {});
   for (const w of workloads) {
@@ -259,7 +270,7 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
     const t = torchOf(w);
     const first = cols[0]?.get(w);
     lines.push(
-      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×` : '–'} | ${fmt(first?.peakMB)} | ${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
+      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×; ${((bestP10(w) ?? NaN) / t.p10).toFixed(2)}×` : '–'} | ${fmt(first?.peakMB)} | ${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
     );
   }
   // targets

@@ -27,13 +27,18 @@ interface Row {
   readonly bytes: number;
 }
 
+/** A full collection first when node runs with --expose-gc, so JS heap figures show live data only. */
+const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
+
 const report = (rows: Row[], what: string, step: number): void => {
+  collect();
   const m = tf.memory();
   const row = { what, step, tensors: m.numTensors, bytes: m.numBytes };
   rows.push(row);
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
+  const mem = process.memoryUsage();
   console.log(
-    `${what.padEnd(22)} ${String(step).padStart(6)}  tensors ${String(row.tensors).padStart(6)}  tensor MB ${(row.bytes / MB).toFixed(3).padStart(8)}  RSS MB ${(process.memoryUsage().rss / MB).toFixed(0).padStart(5)}${heap !== undefined ? `  wasm heap MB ${(heap / MB).toFixed(0)}` : ''}`,
+    `${what.padEnd(22)} ${String(step).padStart(6)}  tensors ${String(row.tensors).padStart(6)}  tensor MB ${(row.bytes / MB).toFixed(3).padStart(8)}  JS heap MB ${(mem.heapUsed / MB).toFixed(1).padStart(6)}  RSS MB ${(mem.rss / MB).toFixed(0).padStart(5)}${heap !== undefined ? `  wasm heap MB ${(heap / MB).toFixed(0)}` : ''}`,
   );
 };
 
@@ -55,6 +60,8 @@ export const memoryMode = async (steps: number): Promise<void> => {
   console.log(`memory over ${steps} steps — backend ${tf.getBackend()}${nativeStatus().active ? ' + native BLAS kernels' : ''}`);
   const every = Math.max(1, Math.floor(steps / 10));
   const rows: Row[] = [];
+  if ((globalThis as { gc?: unknown }).gc === undefined) console.log('(run node with --expose-gc for JS heap figures after a full collection)');
+  const baseline = tf.memory().numTensors;
 
   // 1. teacher: `steps` flow-matching steps
   const config = { ...resolveTeacherConfig({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }), batchSize: 64, steps };
@@ -91,6 +98,6 @@ export const memoryMode = async (steps: number): Promise<void> => {
   model.dispose();
   report(rows, 'end (all disposed)', updates);
   console.log(`\n${verdict(rows.filter((r) => r.what !== 'start' && !r.what.startsWith('end')))}`);
-  const [start, end] = [rows[0], rows[rows.length - 1]];
-  console.log(`tensors at start ${start.tensors}, after everything was disposed ${end.tensors}${end.tensors === start.tensors ? ' (none leaked)' : ' (LEAK)'}`);
+  const end = rows[rows.length - 1];
+  console.log(`tensors before the run ${baseline}, after everything was disposed ${end.tensors}${end.tensors === baseline ? ' (none leaked)' : ' (LEAK)'}`);
 };
