@@ -1,7 +1,7 @@
 /**
  * Exit codes and error messages at the program edge: 0 success, 1 bad input (a config,
- * data file, checkpoint, recording or flag the user gave), 2 internal failure. Messages
- * go to stderr without stack traces unless --verbose.
+ * data file, checkpoint, recording or flag the user gave) or a run that diverged, 2
+ * internal failure. Messages go to stderr without stack traces unless --verbose.
  */
 import { PROGRAM } from './command';
 
@@ -23,6 +23,14 @@ export const BAD_INPUT_ERRORS: ReadonlySet<string> = new Set([
   'BackendError',
 ]);
 
+/**
+ * A run that diverged (a loss or a weight turned non-finite): neither our crash nor a
+ * malformed file, but the run's numbers (learning rates, guidance, data scale), so exit 1
+ * with the runner's one line: what diverged, at which phase and step, and where the last
+ * good checkpoint is (lib/train/errors.ts TrainingStoppedError).
+ */
+export const DIVERGED_ERRORS: ReadonlySet<string> = new Set(['NonFiniteLossError', 'NonFiniteWeightsError']);
+
 /** File-system errors about a path the user named. */
 const BAD_PATH_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EROFS']);
 
@@ -30,7 +38,7 @@ export const exitCodeOf = (err: unknown): number => {
   if (!(err instanceof Error)) return EXIT_INTERNAL;
   // a run stopped by an error keeps its last good checkpoint; the code is the cause's
   if (err.name === 'TrainingStoppedError' && 'reason' in err) return exitCodeOf((err as { reason: unknown }).reason);
-  if (BAD_INPUT_ERRORS.has(err.name)) return EXIT_BAD_INPUT;
+  if (BAD_INPUT_ERRORS.has(err.name) || DIVERGED_ERRORS.has(err.name)) return EXIT_BAD_INPUT;
   const code = (err as NodeJS.ErrnoException).code;
   return code !== undefined && BAD_PATH_CODES.has(code) ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 };

@@ -1,6 +1,6 @@
 /**
  * `phased-dmd`: the command line. One module per subcommand; this file dispatches,
- * prints help, and turns errors into exit codes (0 ok, 1 bad input, 2 internal).
+ * prints help, and turns errors into exit codes (0 ok, 1 bad input or a diverged run, 2 internal).
  */
 import { Command, commandHelp, Io, processIo, PROGRAM } from './command';
 import { parseCommandArgs, UsageError } from './args';
@@ -20,7 +20,7 @@ export const mainHelp = (): string => {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
     `Run '${PROGRAM} <command> --help' for a command's options.`,
-    'Exit codes: 0 success, 1 bad input (config, data, checkpoint, flags), 2 internal failure.',
+    'Exit codes: 0 success, 1 bad input (config, data, checkpoint, flags) or a diverged run (non-finite loss), 2 internal failure.',
     '',
   ].join('\n');
 };

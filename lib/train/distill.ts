@@ -31,6 +31,7 @@ import { sampleTeacher, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHint, existingRunHint } from './errors';
 import { preflight } from './preflight';
+import { NonFiniteLossError } from '../operators/optimise/optimise';
 import { withRunLock } from './lock';
 import { RECORDING_FILE } from './teacher';
 import { snapshotSize } from './snapshots';
@@ -156,7 +157,7 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
       sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });
       sink?.close();
       // refused before the first update (bad checkpoint, config mismatch): nothing was stopped
-      if (!started) throw err;
+      if (!started && !(err instanceof NonFiniteLossError)) throw err;
       throw new TrainingStoppedError(err, lastGood);
     }
     const lastPhase = phases.length - 1;

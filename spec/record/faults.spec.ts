@@ -20,6 +20,10 @@ import { summariseRecording } from '../../lib/record/summary';
 import { writeNpy } from '../../lib/data/npy';
 import { uniformStream } from '../../lib/random/seed';
 import { load, expectSameBits } from './killer';
+import { main } from '../../lib/cli/main';
+import type { Io } from '../../lib/cli/command';
+import { exitCodeOf } from '../../lib/cli/errors';
+import { NonFiniteWeightsError } from '../../lib/distill/checkpoint';
 
 let dir: string;
 beforeAll(async () => {
@@ -71,6 +75,34 @@ test('a non-finite loss stops the run, keeps the last good checkpoint and record
   expect(summary.right.last).toEqual({ phase: 0, step: at });
   expect(summary.right.checkpoints.at(-1)?.step).toBe(lastGood);
 });
+
+test('on the command line a diverging run exits 1 with one line: what diverged, at which step, and the last good checkpoint', async () => {
+  // 1024 points, one at 1e20: with this seed the first batch that draws it is past the first checkpoint (every 100 steps)
+  const u = uniformStream(1);
+  const values = Float32Array.from({ length: 2048 }, () => u() * 2 - 1);
+  values.set([1e20, -1e20], 2 * 5);
+  const data = path.join(dir, 'outlier-late.npy');
+  writeNpy(data, values, [1024, 2]);
+  const configFile = path.join(dir, 'diverging.json');
+  fs.writeFileSync(configFile, JSON.stringify({ method: 'teacher', data: { kind: 'npy', path: data }, model: mlp, steps: 400, batchSize: 8, seed: 0 }));
+  const out = path.join(dir, 'cli-diverging');
+  let stderr = '';
+  const io: Io = { stdout: () => undefined, stderr: (t) => void (stderr += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
+  expect(await main(['run', configFile, '--out', out, '--no-report'], io)).toBe(1);
+  const ckpt = path.join(out, TEACHER_CHECKPOINT);
+  const last = stderr.trimEnd().split('\n').at(-1)!;
+  const m = new RegExp(`^phased-dmd: non-finite loss \\(\\S+\\) for role "teacher" at phase 0, step (\\d+): training stopped; the last good checkpoint is kept: ${ckpt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(phase 0, step (\\d+)\\)$`).exec(last);
+  expect({ last, matches: m !== null }).toEqual({ last, matches: true });
+  const [at, kept] = [Number(m![1]), Number(m![2])];
+  expect(at).toBeGreaterThanOrEqual(100);
+  expect(kept).toBe(Math.floor(at / 100) * 100);
+  expect(load(ckpt).meta.step).toBe(kept);
+  // not an internal error: no stack trace, no --verbose hint
+  expect(stderr).not.toMatch(/internal error|--verbose|\n\s+at /);
+  // the causes map to 1 on their own too (a run stopped before it was wrapped)
+  expect(exitCodeOf(new NonFiniteLossError({ seed: 1, phase: 0, step: 3 }, 'teacher', 'loss', NaN))).toBe(1);
+  expect(exitCodeOf(new NonFiniteWeightsError('teacher/dense0.W', 0, NaN))).toBe(1);
+}, 60000);
 
 describe('corrupt files are refused on resume and left as they were', () => {
   const config = { method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model: mlp, steps: 20, batchSize: 8 };
