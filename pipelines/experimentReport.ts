@@ -372,8 +372,16 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
       const evaluate = (method: ExperimentMethod, s: SampleSummary, updates: number, seconds: number): void => {
         const set = toSet(s);
         mine.set(method, { ...set, ...(s.nfe === undefined ? {} : { nfe: s.nfe }) });
-        const evaluation = evaluateSamples(set, reference, { ...options, seed: seed });
-        const extra: Record<string, number> = clip ? { trajectoryFrechet: frechetDistanceOfSamples(trajectoryFeatures(set.values, clip), trajectoryFeatures(reference.values, clip), clip.frames * 2) } : {};
+        let evaluation: Evaluation;
+        let extra: Record<string, number>;
+        try {
+          evaluation = evaluateSamples(set, reference, { ...options, seed: seed });
+          extra = clip ? { trajectoryFrechet: frechetDistanceOfSamples(trajectoryFeatures(set.values, clip), trajectoryFeatures(reference.values, clip), clip.frames * 2) } : {};
+        } catch (err) {
+          // one failing metric (say a non-converging eigensolver) must not cost the whole report
+          problems.push(`seed ${seed} ${method}: evaluation failed (${(err as Error).message}); row left out`);
+          return;
+        }
         rows.push({ seed, method, nfe: s.nfe ?? null, generatorUpdates: updates, trainingSeconds: seconds, scalars: scalarsOf(evaluation, extra), evaluation });
         if (!nfe.has(method)) nfe.set(method, s.nfe ?? null);
       };
