@@ -1,6 +1,7 @@
 /**
  * phased-dmd public API: backend, randomness, schedule math, models, data, stream
- * element types and operators, phase segments, losses, samplers, checkpoints, pipelines.
+ * element types and operators, phase segments, losses, the distillation engine,
+ * samplers, checkpoints, pipelines and their one entry point `runConfig`.
  */
 export * from './backend';
 export * from './random';
@@ -20,9 +21,14 @@ export * from './stream/types';
 export * from './operators';
 export * from './phases';
 export * from './losses/flowMatching';
+// the DMD losses on tensors, namespaced: top-level `generatorLoss` / `fakeScoreLoss` are the stream operators built on them
+export * as dmdLoss from './losses/dmd';
+export * from './losses/stopGradient';
+export * from './distill';
 export * from './score/velocity';
 export * from './samplers/flow';
 export * from './optim/trainer';
+export * from './optim/adamState';
 export * from './checkpoint/format';
 export * from './config/primitives';
 export * from './config/report';
@@ -30,5 +36,6 @@ export * from './metrics';
 export * from './util/shapes';
 export * from './util/atomicWrite';
 export * as pipelines from '../pipelines';
+export * from '../pipelines/run';
 export * as record from './record';
 export * as train from './train';

@@ -37,10 +37,19 @@ describe('public API', () => {
       'PhasedSchedule', 'PhaseSegment', 'resolveSchedule', 'concatSegments', 'decodeOrThrow',
       'shiftTime', 'timeGrid', 'subintervalVelocityTarget', 'eulerStep', 'heunStep',
       'VelocityMlp', 'buildModel', 'mixtureDataset', 'saveCheckpoint', 'loadCheckpoint', 'splitSeed', 'drawSeed',
+      // the distillation engine: operators, losses, phases, the student, progress checkpoints
+      'interleaveUpdates', 'distillationLoss', 'fakeScoreLoss', 'generatorLoss', 'emaUpdate', 'iterationTime', 'stopGradient', 'offTape', 'dmdLoss',
+      'compilePhase', 'openPhase', 'drawRenoiseTimes', 'runExperts', 'sampleStudent', 'studentNfe', 'saveDistillState', 'loadDistillState', 'restoreRoles', 'NonFiniteWeightsError',
+      'captureAdamState', 'restoreAdamState', 'runConfig', 'disposeRun', 'RUN_METHODS',
     ] as const;
     for (const n of names) expect({ n, type: typeof (pd as Record<string, unknown>)[n] }).toEqual({ n, type: expect.stringMatching(/function|object/) });
     expect(typeof pd.pipelines.teacher.trainTeacher).toBe('function');
     expect(typeof pd.pipelines.teacher.sampleTeacher).toBe('function');
+    expect(typeof pd.pipelines.distill.trainDistill).toBe('function');
+    // the DMD losses on tensors are namespaced (the top-level generatorLoss / fakeScoreLoss are the stream operators)
+    for (const n of ['distributionMatchingGrad', 'generatorLoss', 'fakeScoreLoss'] as const) expect(typeof pd.dmdLoss[n]).toBe('function');
+    expect(pd.generatorLoss).not.toBe(pd.dmdLoss.generatorLoss);
+    expect(typeof pd.train.runDistill).toBe('function');
   });
 
   it('a custom teacher pipeline with a user-written loss operator trains: the loss decreases', async () => {
