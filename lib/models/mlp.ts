@@ -5,7 +5,7 @@
  * with a sinusoidal time embedding and a learned class embedding that includes ∅.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Params, glorotUniform } from './params';
+import { ParamModel, glorotUniform } from './params';
 import type { VelocityModel } from './types';
 import type { MlpConfig } from './config';
 import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
@@ -18,14 +18,14 @@ export const MLP_DEFAULTS = { hidden: [256, 256, 256], timeEmbedDim: 32, numClas
 /** SiLU(x) = x·σ(x): one fused kernel per direction where the backend has one (lib/backend/ops). */
 export const silu = fusedSilu;
 
-export class VelocityMlp implements VelocityModel {
-  readonly params = new Params();
+export class VelocityMlp extends ParamModel<MlpConfig> implements VelocityModel {
   readonly sampleShape: readonly number[];
   readonly numClasses: number;
   private readonly hidden: number[];
   private readonly timeEmbedDim: number;
 
-  constructor(readonly config: MlpConfig) {
+  constructor(config: MlpConfig) {
+    super(config);
     this.hidden = [...(config.hidden ?? MLP_DEFAULTS.hidden)];
     this.timeEmbedDim = config.timeEmbedDim ?? MLP_DEFAULTS.timeEmbedDim;
     // the sinusoidal embedding is sin/cos pairs: an odd width would not match the first layer
@@ -62,19 +62,5 @@ export class VelocityMlp implements VelocityModel {
       });
       return dense(h, this.params.get('out.W'), this.params.get('out.b'));
     });
-  }
-
-  clone(): VelocityMlp {
-    const copy = new VelocityMlp(this.config);
-    copy.copyWeightsFrom(this);
-    return copy;
-  }
-
-  copyWeightsFrom(other: VelocityModel): void {
-    this.params.assignFrom(other.params);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

@@ -101,6 +101,31 @@ export class Params {
   }
 }
 
+/**
+ * What a plain model (MLP, U-Net) does with its parameters, whatever its layers: owns
+ * them, clones itself (the same class from the same config, then these weights), copies
+ * weights by name, frees them. Subclasses add their parameters in their constructor.
+ */
+export abstract class ParamModel<Config> {
+  readonly params = new Params();
+
+  constructor(readonly config: Config) {}
+
+  clone(): this {
+    const copy = new (this.constructor as new (config: Config) => this)(this.config);
+    copy.copyWeightsFrom(this);
+    return copy;
+  }
+
+  copyWeightsFrom(other: { readonly params: Params }): void {
+    this.params.assignFrom(other.params);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
 let counter = 0;
 const uniqueId = (): number => ++counter;
 

@@ -15,7 +15,7 @@
  * (conv gradients via lib/backend/convGradients). The class id `numClasses` is ∅.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Params, glorotUniform } from './params';
+import { ParamModel, glorotUniform } from './params';
 import type { VelocityModel } from './types';
 import type { UnetConfig } from './config';
 import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
@@ -40,8 +40,7 @@ interface ResBlockSpec {
   readonly cout: number;
 }
 
-export class VelocityUnet implements VelocityModel {
-  readonly params = new Params();
+export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityModel {
   readonly sampleShape: readonly number[];
   readonly numClasses: number;
   readonly width: number;
@@ -49,7 +48,8 @@ export class VelocityUnet implements VelocityModel {
   private readonly embedDim: number;
   private readonly blocks: Record<'down0' | 'down1' | 'mid' | 'up1' | 'up0', ResBlockSpec>;
 
-  constructor(readonly config: UnetConfig) {
+  constructor(config: UnetConfig) {
+    super(config);
     const { size, channels } = config;
     if (size % 4 !== 0) throw new Error(`model.size: the U-Net halves the image twice, so size must be divisible by 4, got ${size}`);
     this.width = config.width ?? UNET_DEFAULTS.width;
@@ -142,19 +142,5 @@ export class VelocityUnet implements VelocityModel {
       const g0 = this.resBlock(this.blocks.up0, tf.concat([u0, h0], 3), e);
       return this.conv('out', silu(g0) as tf.Tensor4D);
     });
-  }
-
-  clone(): VelocityUnet {
-    const copy = new VelocityUnet(this.config);
-    copy.copyWeightsFrom(this);
-    return copy;
-  }
-
-  copyWeightsFrom(other: VelocityModel): void {
-    this.params.assignFrom(other.params);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }
