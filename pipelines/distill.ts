@@ -178,6 +178,12 @@ const openTeacher = async (source: DistillConfig['teacher'], log?: (l: string) =
   return loaded.right;
 };
 
+/**
+ * Distils a student in memory. With `outDir` it writes `last.ckpt` (progress, every
+ * `checkpointEvery` generator updates and at phase boundaries) and `student.ckpt` at the
+ * end. lib/train/distill.ts `runDistill` runs this with a recording, a run directory lock
+ * and the resume/overwrite rules (what `runConfig` and the command line use).
+ */
 export const trainDistill = async (
   input: unknown,
   options: {
