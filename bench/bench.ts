@@ -172,13 +172,11 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
     }
     const leaked = (tf.memory().numTensors - before) / Math.max(1, Object.values(times).reduce((n, t) => n + t.length, 0));
     setMode(modes[0]);
-    const prof = await tf.profile(() => {
-      w.run(1, noop);
-    });
+    const prof = backend === 'cpu' ? null : await tf.profile(() => w.run(1, noop));
     results[name] = Object.fromEntries(
       modes.map((m, k) => [
         m,
-        { ms: median(times[m]), p10: quantile(times[m], 0.1), n: times[m].length, rssMB: rss / MB, ...(k === 0 ? { peakMB: prof.peakBytes / MB, leaked } : {}) },
+        { ms: median(times[m]), p10: quantile(times[m], 0.1), n: times[m].length, rssMB: rss / MB, ...(k === 0 ? { peakMB: prof === null ? undefined : prof.peakBytes / MB, leaked } : {}) },
       ]),
     );
     if (!sampling.includes(w)) w.dispose();
@@ -350,13 +348,13 @@ const main = async (): Promise<void> => {
     if (wasmRounds.length > 0) configs.push(mergeRounds(wasmRounds));
     if (torchRounds.length > 0) torch = mergeRounds(torchRounds);
     for (const b of backends.filter((x) => x !== 'wasm')) {
-      // the cpu backend is pure JS: ~100× slower; a couple of iterations say enough
+      // the cpu backend is pure JS, ~100× slower: one iteration, no warm-up, no peak-memory pass
       const slow = b === 'cpu';
       if (slow && model === 'unet' && !o.backends?.includes('cpu')) {
         modelNotes.push('cpu backend skipped for the U-Net (minutes per iteration; ask with --backends cpu)');
         continue;
       }
-      const res = spawnOurs(o, b, model, slow ? Math.min(iters, 2) : iters, slow ? 1 : warmup);
+      const res = spawnOurs(o, b, model, slow ? 1 : iters, slow ? 0 : warmup);
       if (typeof res === 'string') modelNotes.push(`${b} failed: ${res}`);
       else configs.push(res);
     }

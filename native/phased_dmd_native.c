@@ -254,13 +254,16 @@ static int conv_filter_grad(const Conv *c, const float *x, const float *dy, floa
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)c->Cout, (int)(c->B * P), 1.0f, x, (int)K, dy, (int)c->Cout, 0.0f, dw, (int)c->Cout);
     return 1;
   }
+  /* one partial sum per thread, added up in thread order afterwards: the same bits every run */
+  const int T = omp_get_max_threads();
+  float *parts = calloc((size_t)T * KC, sizeof(float));
+  if (parts == NULL) return 0;
   int ok = 1;
-  memset(dw, 0, sizeof(float) * KC);
-#pragma omp parallel
+#pragma omp parallel num_threads(T)
   {
     float *col = malloc(sizeof(float) * col_floats(c));
-    float *part = calloc(KC, sizeof(float));
-    if (col == NULL || part == NULL) {
+    float *part = parts + (size_t)omp_get_thread_num() * KC;
+    if (col == NULL) {
 #pragma omp atomic write
       ok = 0;
     } else {
@@ -270,12 +273,13 @@ static int conv_filter_grad(const Conv *c, const float *x, const float *dy, floa
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)c->Cout, (int)P, 1.0f, col, (int)K, dy + n * P * c->Cout, (int)c->Cout, 1.0f, part,
                     (int)c->Cout);
       }
-#pragma omp critical
-      for (int64_t i = 0; i < KC; i++) dw[i] += part[i];
     }
     free(col);
-    free(part);
   }
+  memcpy(dw, parts, sizeof(float) * KC);
+  for (int t = 1; t < T; t++)
+    for (int64_t i = 0; i < KC; i++) dw[i] += parts[(size_t)t * KC + i];
+  free(parts);
   return ok;
 }
 

@@ -233,6 +233,21 @@ const status = nativeStatus();
     c.dispose();
   });
 
+  it('is deterministic: the same inputs give the same bits (threads and oneDNN included)', () => {
+    const x = rnd([8, 14, 14, 32], 180) as tf.Tensor4D;
+    const f = rnd([3, 3, 32, 48], 181) as tf.Tensor4D;
+    const a = rnd([512, 256], 182);
+    const w = rnd([256, 128], 183);
+    const run = () =>
+      tf.tidy(() => {
+        const [dx, df] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same'))))([x, f]);
+        const [da, dw] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q))))([a, w]);
+        return [dx, df, da, dw].map((t) => Array.from(t.dataSync()));
+      });
+    expect(run()).toEqual(run());
+    tf.dispose([x, f, a, w]);
+  });
+
   it('switching off restores the stock kernels; no tensors leak', () => {
     const before = tf.memory().numTensors;
     expect(setNativeKernels(false)).toBe(false);
