@@ -6,6 +6,7 @@
  *
  *   tsx pipelines/compare-phased-sgts.ts [--datasets ring8,grid25] [--seeds 0,1,2]
  *        [--iterations 400] [--batch 256] [--n 2000] [--out runs/compare-phased-sgts]
+ *        [--lr 2e-4] [--normaliser paper|dmd2] [--phase1-share 0.5]
  *
  * Teachers are trained once per dataset into <out>/teacher-<name>/teacher.ckpt (reused
  * when present). Metrics per student, on n samples from a fixed evaluation seed:
@@ -29,7 +30,8 @@ import { sampleStudent } from '../lib/distill/student';
 import type { VelocityModel } from '../lib/models/types';
 import type { ModelConfig } from '../lib/models/config';
 import { trainTeacher, loadTeacher, sampleTeacher } from './teacher';
-import { trainDistill } from './distill';
+import { trainDistill, scheduleFor, DistillConfig } from './distill';
+import type { PhasedSchedule } from '../lib/phases/segment';
 
 // ── 1. Settings ──────────────────────────────────────────────────────────────
 
@@ -43,7 +45,20 @@ export interface CompareSettings {
   readonly n: number;
   readonly outDir: string;
   readonly teacherSteps: number;
+  /** Both roles' learning rate (both methods). */
+  readonly lr: number;
+  /** DMD gradient scale (both methods): the paper's weight or DMD2's mean-absolute normaliser. */
+  readonly normaliser: 'paper' | 'dmd2';
+  /** Share of the phased student's generator updates spent in phase 1 (0.5 = the preset's even split); the total stays `iterations`. */
+  readonly phase1Share: number;
 }
+
+/** The phased student's schedule: the 4×2 preset with its updates split `share` / 1 − share between the phases. */
+export const phasedSchedule = (base: Record<string, unknown>, iterations: number, share: number): PhasedSchedule => {
+  const preset = scheduleFor({ ...base, method: 'phased', preset: '4x2', iterations } as DistillConfig);
+  const first = Math.max(1, Math.min(iterations - 1, Math.round(share * iterations)));
+  return { ...preset, phases: preset.phases.map((p, k) => ({ ...p, iterations: (k === 0 ? first : iterations - first) as PhasedSchedule['phases'][number]['iterations'] })) };
+};
 
 /** CFG scale of the real score per dataset (chosen from the teachers' own CFG samples: README). */
 export const GUIDANCE: Record<MixtureName, number> = { ring8: 2, grid25: 3 };
@@ -125,6 +140,8 @@ export interface RunRow {
   readonly method: CompareMethod | 'teacher';
   readonly seed: number;
   readonly generatorUpdates: number;
+  /** Generator updates per phase, e.g. "200/200". */
+  readonly split: string;
   readonly nfe: number;
   readonly seconds: number;
   readonly metrics: SampleMetrics;
@@ -139,20 +156,21 @@ export const compare = async (s: CompareSettings, log: (line: string) => void = 
     const g = GUIDANCE[name];
     {
       const { x, labels } = sampleTeacher(teacher.model, { n: s.n, seed: evalSeed(0), sampler: { steps: 40, guidance: g } });
-      rows.push({ dataset: name, method: 'teacher', seed: 0, generatorUpdates: 0, nfe: 80, seconds: 0, metrics: sampleMetrics(x.dataSync() as Float32Array, labels!.dataSync() as Int32Array, name, evalSeed(0)) });
+      rows.push({ dataset: name, method: 'teacher', seed: 0, generatorUpdates: 0, split: '–', nfe: 80, seconds: 0, metrics: sampleMetrics(x.dataSync() as Float32Array, labels!.dataSync() as Int32Array, name, evalSeed(0)) });
       tf.dispose([x, labels!]);
     }
     for (const seed of s.seeds)
       for (const method of METHODS) {
         const started = performance.now();
-        const config = { method, teacher: teacher.file, seed, steps: 4, preset: '4x2', iterations: s.iterations, batchSize: s.batchSize, guidance: g, logEvery: 100000 };
+        const base = { method, teacher: teacher.file, seed, steps: 4, iterations: s.iterations, batchSize: s.batchSize, guidance: g, lr: { generator: s.lr, fake: s.lr }, normaliser: s.normaliser, logEvery: 100000 };
+        const config = method === 'phased' && s.phase1Share !== 0.5 ? { ...base, schedule: phasedSchedule(base, s.iterations, s.phase1Share) } : { ...base, preset: '4x2' };
         const r = await trainDistill(config, { teacher });
         const seconds = (performance.now() - started) / 1000;
         const { x, labels } = sampleStudent(r.experts, { n: s.n, seed: evalSeed(seed) });
         const metrics = sampleMetrics(x.dataSync() as Float32Array, labels!.dataSync() as Int32Array, name, evalSeed(seed));
         const updates = r.phases.reduce((n, p) => n + p.iterations, 0);
         const nfe = r.experts.reduce((n, e) => n + e.grid.length - 1, 0);
-        rows.push({ dataset: name, method, seed, generatorUpdates: updates, nfe, seconds, metrics });
+        rows.push({ dataset: name, method, seed, generatorUpdates: updates, split: r.phases.map((p) => p.iterations).join('/'), nfe, seconds, metrics });
         log(`${name} ${method} seed ${seed}: ${JSON.stringify(metrics)} (${seconds.toFixed(0)} s)`);
         tf.dispose([x, labels!]);
         r.experts.forEach((e) => e.expert.dispose());
@@ -171,7 +189,7 @@ const meanStd = (xs: readonly number[], digits: number): string => {
 };
 
 export const formatTable = (rows: readonly RunRow[]): string => {
-  const out = ['| data | method | gen. updates | NFE | modes (per seed) | hq % | spread | label % | energy dist. | s / run |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const out = ['| data | method | gen. updates (per phase) | NFE | modes (per seed) | hq % | spread | label % | energy dist. | s / run |', '|---|---|---|---|---|---|---|---|---|---|'];
   const datasets = [...new Set(rows.map((r) => r.dataset))];
   for (const d of datasets)
     for (const method of ['teacher', ...METHODS] as const) {
@@ -179,7 +197,7 @@ export const formatTable = (rows: readonly RunRow[]): string => {
       if (rs.length === 0) continue;
       const m = (f: (x: SampleMetrics) => number, digits: number) => meanStd(rs.map((r) => f(r.metrics)), digits);
       out.push(
-        `| ${d} | ${method === 'teacher' ? `teacher (40 Euler, CFG ${GUIDANCE[d]})` : method === 'phased' ? 'Phased DMD 4×2' : 'DMD + SGTS'} | ${rs[0].generatorUpdates || '–'} | ${rs[0].nfe} | ${rs.map((r) => r.metrics.modes).join(', ')} / ${rs[0].metrics.numModes} | ${m((x) => x.hq, 1)} | ${m((x) => x.spread, 2)} | ${m((x) => x.label, 1)} | ${m((x) => x.energy, 4)} | ${method === 'teacher' ? '–' : meanStd(rs.map((r) => r.seconds), 0)} |`,
+        `| ${d} | ${method === 'teacher' ? `teacher (40 Euler, CFG ${GUIDANCE[d]})` : method === 'phased' ? 'Phased DMD 4×2' : 'DMD + SGTS'} | ${rs[0].split} | ${rs[0].nfe} | ${rs.map((r) => r.metrics.modes).join(', ')} / ${rs[0].metrics.numModes} | ${m((x) => x.hq, 1)} | ${m((x) => x.spread, 2)} | ${m((x) => x.label, 1)} | ${m((x) => x.energy, 4)} | ${method === 'teacher' ? '–' : meanStd(rs.map((r) => r.seconds), 0)} |`,
       );
     }
   return out.join('\n');
@@ -208,14 +226,22 @@ const main = async (args: string[]): Promise<void> => {
     n: int('n', 2000),
     outDir: opt('out', 'runs/compare-phased-sgts'),
     teacherSteps: int('teacher-steps', 3000),
+    lr: Number(opt('lr', '2e-4')),
+    normaliser: opt('normaliser', 'paper') === 'dmd2' ? 'dmd2' : 'paper',
+    phase1Share: Number(opt('phase1-share', '0.5')),
   };
+  if (!(settings.phase1Share > 0 && settings.phase1Share < 1)) throw new Error(`--phase1-share: expected a number in (0, 1), got ${JSON.stringify(opt('phase1-share', ''))}`);
+  if (!(settings.lr > 0)) throw new Error(`--lr: expected a positive number, got ${JSON.stringify(opt('lr', ''))}`);
+  if (!['paper', 'dmd2'].includes(opt('normaliser', 'paper'))) throw new Error(`--normaliser: expected paper or dmd2, got ${JSON.stringify(opt('normaliser', ''))}`);
   const { useBackend } = await import('../lib/backend');
   await useBackend('wasm');
   const started = performance.now();
   const rows = await compare(settings, (l) => process.stderr.write(`${l}\n`));
   const minutes = (performance.now() - started) / 60000;
   const table = formatTable(rows);
-  process.stdout.write(`${table}\n\n${settings.seeds.length} seeds, ${settings.iterations} generator updates × batch ${settings.batchSize}, ${settings.n} samples per evaluation; ${minutes.toFixed(1)} min in all\n`);
+  process.stdout.write(
+    `${table}\n\n${settings.seeds.length} seeds, ${settings.iterations} generator updates × batch ${settings.batchSize}, lr ${settings.lr}, normaliser ${settings.normaliser}, phased split ${settings.phase1Share} / ${1 - settings.phase1Share}, ${settings.n} samples per evaluation; ${minutes.toFixed(1)} min in all\n`,
+  );
   fs.mkdirSync(settings.outDir, { recursive: true });
   fs.writeFileSync(path.join(settings.outDir, 'results.json'), JSON.stringify({ settings, rows, minutes }, null, 2));
 };
