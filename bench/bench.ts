@@ -114,6 +114,8 @@ export interface ConfigResult {
   readonly backend: string;
   readonly model: ModelKind;
   readonly native?: string;
+  /** The wasm binary tfjs loaded: SIMD and threads (threads are off in Node). */
+  readonly wasm?: { readonly simd: boolean; readonly threads: boolean };
   readonly results: Record<string, Record<string, Figures>>; // workload → mode → figures
 }
 
@@ -185,7 +187,10 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
   sampling.forEach((w) => w.dispose());
   teacher.dispose();
   setMode(modes[0]);
-  return { backend, model: kind, native: backend === 'wasm' ? (native.available ? native.blas : `unavailable: ${native.reason}`) : undefined, results };
+  const wasm =
+    backend === 'wasm' ? { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) } : undefined;
+  const nativeLine = native.available ? `${native.blas}; convolutions: ${nativeStatus().convolutions}` : `unavailable: ${native.reason}`;
+  return { backend, model: kind, native: backend === 'wasm' ? nativeLine : undefined, wasm, results };
 };
 
 // ── orchestration ────────────────────────────────────────────────────────────
@@ -287,6 +292,7 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
   if (s40 !== undefined && s4 !== undefined) lines.push(`- 4-NFE student sampling is ${(s40 / s4).toFixed(1)}× faster than 40-step CFG sampling (target ≥ 15×); PyTorch: ${fmt((torchOf('sample: teacher 40 steps, CFG')?.ms ?? NaN) / (torchOf('sample: student 4 NFE')?.ms ?? NaN))}×`);
   const leaks = configs.flatMap((c) => Object.entries(c.results).flatMap(([w, m]) => Object.values(m).filter((f) => (f.leaked ?? 0) > 0).map(() => `${c.backend} ${w}`)));
   if (leaks.length > 0) lines.push(`- tensors leaked per iteration in: ${leaks.join(', ')}`);
+  for (const c of configs.filter((c) => c.wasm !== undefined)) lines.push(`- wasm binary: SIMD ${c.wasm!.simd ? 'on' : 'off'}, threads ${c.wasm!.threads ? 'on' : 'off (tfjs disables them in Node)'}; native kernels: ${c.native}`);
   lines.push(...notes.map((n) => `- ${n}`));
   console.log(lines.join('\n'));
   return lines;
