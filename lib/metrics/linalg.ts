@@ -156,16 +156,22 @@ export const symEigenvalues = (a: ArrayLike<number>, n: number): Float64Array =>
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   if (n > 0) e[n - 1] = 0;
   const eps = Number.EPSILON;
+  // Why an absolute floor too: NR's relative test |e_m| ≤ ε(|d_m| + |d_m+1|) never holds when
+  // both diagonals are (near) zero — the many zero eigenvalues of a rank-deficient Gram
+  // matrix (collapsed samples in Vendi). Dropping |e_m| ≤ ε‖T‖ moves eigenvalues by ≤ ε‖T‖.
+  let normT = 0;
+  for (let i = 0; i < n; i++) normT = Math.max(normT, Math.abs(d[i]) + Math.abs(e[i]) + (i > 0 ? Math.abs(e[i - 1]) : 0));
+  const floor = eps * normT;
   for (let l = 0; l < n; l++) {
     let iter = 0;
     let m: number;
     do {
       for (m = l; m < n - 1; m++) {
         const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
-        if (Math.abs(e[m]) <= eps * dd) break;
+        if (Math.abs(e[m]) <= eps * dd || Math.abs(e[m]) <= floor) break;
       }
       if (m !== l) {
-        if (iter++ === 60) throw new LinalgError('symEigenvalues: QL iteration did not converge');
+        if (iter++ === 60) return symEigen(a, n, { vectors: false }).values; // rare stall: Jacobi always converges (slower)
         let g = (d[l + 1] - d[l]) / (2 * e[l]);
         let r = Math.hypot(g, 1);
         g = d[m] - d[l] + e[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));

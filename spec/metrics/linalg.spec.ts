@@ -93,6 +93,22 @@ describe('symEigenvalues (Householder + QL)', () => {
     const s = Float64Array.from(a, (v, idx) => v + a[(idx % n) * n + Math.floor(idx / n)]);
     expect(maxAbsDiff(symEigenvalues(s, n), symEigen(s, n, { vectors: false }).values)).toBeLessThan(1e-12);
   });
+
+  it('converges on the RBF Gram matrix of collapsed samples (two clusters 1e-8 wide: near-zero eigenvalues the relative QL test alone never accepts)', () => {
+    // a Vendi input from a mode-collapsed student; this exact matrix threw "did not converge" before
+    const u = uniformStream(189);
+    const n = 68;
+    const centres = [[u() * 4, u() * 4], [u() * 4, u() * 4]];
+    const x = Array.from({ length: n }, (_, i) => centres[i % 2].map((c) => Math.fround(c + 1e-8 * (u() - 0.5))));
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = Math.fround(Math.exp(-((x[i][0] - x[j][0]) ** 2 + (x[i][1] - x[j][1]) ** 2) / (2 * 0.4 ** 2)) / n);
+    const values = symEigenvalues(a, n);
+    // two clusters → rank 2 (up to float32 rounding): the two top eigenvalues carry the trace
+    const trace = Array.from({ length: n }, (_, i) => a[i * n + i]).reduce((s, v) => s + v, 0);
+    expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(trace, 10);
+    expect(maxAbsDiff(values, symEigen(a, n, { vectors: false }).values)).toBeLessThan(1e-9);
+    expect(Math.max(...Array.from(values.slice(2), Math.abs))).toBeLessThan(1e-6);
+  });
 });
 
 describe('sqrtmPsd', () => {
