@@ -27,7 +27,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, initBackend, nativeStatus, setNativeKernels, BackendName } from '../lib/backend';
-import { openBlasCoreFor } from '../lib/backend/native';
+import { openBlasCoreFor, envChosenByNative } from '../lib/backend/native';
 import { ModelKind, MODEL_SETUPS, Workload, buildTeacher, teacherWorkload, distillWorkload, samplingWorkloads } from './workloads';
 import { memoryMode } from './memory';
 import * as E from 'fp-ts/Either';
@@ -226,7 +226,8 @@ const spawnTorch = (python: string, o: Options, model: ModelKind, iters: number,
   // the same OpenBLAS kernels as our native path (see openBlasCoreFor)
   const core = openBlasCoreFor();
   // PyTorch keeps its own OpenMP defaults (spinning threads: its fastest setting here)
-  const env = { ...process.env, ...(core !== undefined ? { OPENBLAS_CORETYPE: core } : {}) };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(core !== undefined ? { OPENBLAS_CORETYPE: core } : {}) };
+  for (const k of envChosenByNative) delete env[k];
   const r = spawnSync(python, args, { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
   const line = (r.stdout ?? '').trim().split('\n').pop();
   if (r.status !== 0 || line === undefined || !line.startsWith('{')) return `exit ${r.status}`;

@@ -259,3 +259,23 @@ const status = nativeStatus();
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+(nativeStatus().available ? describe : describe.skip)('OpenMP wait policy of the native kernels', () => {
+  // a fresh process each: libgomp reads the policy once, when the addon loads it
+  const policyIn = (env: NodeJS.ProcessEnv): string => {
+    const script = "const n = require('./lib/backend/native'); n.nativeStatus(); process.stdout.write(String(process.env.OMP_WAIT_POLICY) + ' ' + [...n.envChosenByNative].join(','));";
+    const r = require('child_process').spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: `${__dirname}/../..`, env, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    return r.stdout;
+  };
+  const { OMP_WAIT_POLICY: _unused, GOMP_SPINCOUNT: _unused2, ...base } = process.env;
+
+  it('defaults to passive waiting (spinning threads starve other work on small machines), and says it chose it', () => {
+    expect(policyIn(base)).toBe('PASSIVE OMP_WAIT_POLICY');
+  });
+
+  it("keeps the user's own choice", () => {
+    expect(policyIn({ ...base, OMP_WAIT_POLICY: 'ACTIVE' })).toBe('ACTIVE ');
+    expect(policyIn({ ...base, GOMP_SPINCOUNT: '1000' })).toBe('undefined ');
+  });
+});
