@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Seed } from '../random/seed';
+import type { ClipDims } from '../metrics/motion';
 
 /** A batch of training data: x0 [B, ...sampleShape] and int32 labels [B] (or null). */
 export interface DataBatch {
@@ -19,6 +20,8 @@ export interface Dataset {
   readonly numClasses: number;
   /** Number of stored examples; Infinity for analytic distributions. */
   readonly size: number;
+  /** Video clips: samples are flat frame-major [F·H·W·C] vectors of this layout (a U-Net stacks the frames as channels). */
+  readonly clipDims?: ClipDims;
   sample(batchSize: number, seed: Seed): DataBatch;
 }
 

@@ -17,8 +17,11 @@
  * moving and (barely) still clips: a student that drops motion within a class shows up in
  * the dynamic degree, not in class accuracy.
  *
- * Samples are flat vectors [F·H·W] (frame-major, then rows) so the vector VelocityMlp
- * trains on them; `toClips` / `clipDims` give the [N, F, H, W] view the motion metrics use.
+ * Samples are flat vectors [F·H·W] (frame-major, then rows): the one layout of every
+ * model, metric, figure and export. The vector VelocityMlp trains on them as they are; the
+ * VelocityUnet, told the layout by the dataset's `clipDims`, stacks the frames as channels
+ * internally (lib/models/unet.ts). `toClips` / `clipDims` give the [N, F, H, W] view the
+ * motion metrics use.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';

@@ -31,6 +31,11 @@ export const UnetConfig = t.intersection([
     timeEmbedDim: PositiveInt,
     numClasses: NonNegativeInt,
     seed: NonNegativeInt,
+    /**
+     * Clips: samples are flat frame-major vectors [frames·size·size·channels] (the video
+     * toy's layout) and the U-Net stacks the frames as input channels. Unset: images.
+     */
+    frames: PositiveInt,
   }),
 ]);
 export type UnetConfig = t.TypeOf<typeof UnetConfig>;

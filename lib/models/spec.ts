@@ -19,7 +19,14 @@ export const modelConfigFor = (spec: ModelSpec, data: Dataset, seed: number): Mo
     if (data.sampleShape.length !== 1) throw new Error(`model.kind "mlp" needs vector data, got samples of shape [${data.sampleShape}]; use "unet"`);
     return { ...spec, dim: data.sampleShape[0], numClasses: data.numClasses, seed } as ModelConfig;
   }
+  const clip = data.clipDims;
+  if (clip !== undefined) {
+    // flat clips: the U-Net stacks the frames as channels (lib/models/unet.ts)
+    if (clip.height !== clip.width) throw new Error(`model.kind "unet" needs square frames, got ${clip.height}×${clip.width} clips`);
+    if (clip.height % 4 !== 0) throw new Error(`data.size: the U-Net halves each frame twice, so the frame size must be divisible by 4, got ${clip.height}; use a size like ${4 * Math.max(1, Math.round(clip.height / 4))} or model.kind "mlp"`);
+    return { ...spec, size: clip.height, channels: clip.channels ?? 1, frames: clip.frames, numClasses: data.numClasses, seed } as ModelConfig;
+  }
   const [h, w, c] = data.sampleShape;
-  if (data.sampleShape.length !== 3 || h !== w) throw new Error(`model.kind "unet" needs square images [H, H, C], got [${data.sampleShape}]`);
+  if (data.sampleShape.length !== 3 || h !== w) throw new Error(`model.kind "unet" needs square images [H, H, C] or video clips, got samples of shape [${data.sampleShape}]; use "mlp"`);
   return { ...spec, size: h, channels: c, numClasses: data.numClasses, seed } as ModelConfig;
 };

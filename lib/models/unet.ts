@@ -13,6 +13,11 @@
  * Widths w (full resolution) and 2w below. No normalisation layers (small and fast);
  * only plain conv2d / matMul / concat / reshape, whose gradients are all fast on wasm
  * (conv gradients via lib/backend/convGradients). The class id `numClasses` is ∅.
+ *
+ * Clips (config.frames = F): samples stay flat frame-major vectors [F·S·S·C], the layout
+ * every clip metric, figure and .npy export reads; the network views one as an S×S image
+ * of F·C channels (frame f, channel c → input channel c·F + f), so every convolution sees
+ * the whole clip and can follow the motion, and maps its output back the same way.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ParamModel, glorotUniform } from './params';
@@ -25,6 +30,21 @@ import { splitSeed } from '../random/seed';
 import { assertShape } from '../util/shapes';
 
 export const UNET_DEFAULTS = { width: 32, timeEmbedDim: 64, numClasses: 0, seed: 0 } as const;
+
+/** Flat frame-major clips [B, F·S·S·C] → images of stacked frames [B, S, S, C·F] (channel c·F + f). */
+export const framesToChannels = (x: tf.Tensor, frames: number, size: number, channels: number): tf.Tensor4D =>
+  tf.tidy(() => {
+    const perFrame = tf.reshape(x, [-1, frames, size * size * channels]);
+    return tf.reshape(tf.transpose(perFrame, [0, 2, 1]), [-1, size, size, channels * frames]) as tf.Tensor4D;
+  });
+
+/** Inverse of framesToChannels: [B, S, S, C·F] → [B, F·S·S·C]. */
+export const channelsToFrames = (x: tf.Tensor4D, frames: number): tf.Tensor2D =>
+  tf.tidy(() => {
+    const [b, h, w, cf] = x.shape;
+    const perPixel = tf.reshape(x, [b, h * w * (cf / frames), frames]);
+    return tf.reshape(tf.transpose(perPixel, [0, 2, 1]), [b, h * w * cf]) as tf.Tensor2D;
+  });
 
 /** Nearest-neighbour ×2 upsampling by concat + reshape: [B, H, W, C] → [B, 2H, 2W, C]. */
 export const upsampleNearest2x = (x: tf.Tensor4D): tf.Tensor4D =>
@@ -44,6 +64,8 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
   readonly sampleShape: readonly number[];
   readonly numClasses: number;
   readonly width: number;
+  /** Clips: frames stacked as channels (see the header); null for images. */
+  readonly frames: number | null;
   private readonly timeEmbedDim: number;
   private readonly embedDim: number;
   private readonly blocks: Record<'down0' | 'down1' | 'mid' | 'up1' | 'up0', ResBlockSpec>;
@@ -56,7 +78,9 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
     this.timeEmbedDim = config.timeEmbedDim ?? UNET_DEFAULTS.timeEmbedDim;
     this.numClasses = config.numClasses ?? UNET_DEFAULTS.numClasses;
     this.embedDim = 4 * this.width;
-    this.sampleShape = [size, size, channels];
+    this.frames = config.frames ?? null;
+    this.sampleShape = this.frames === null ? [size, size, channels] : [this.frames * size * size * channels];
+    const planes = channels * (this.frames ?? 1); // input (and output) channels of the convolutions
     const seed = config.seed ?? UNET_DEFAULTS.seed;
     const w = this.width;
     const E = this.embedDim;
@@ -76,7 +100,7 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
     }
     dense('time2', E, E);
 
-    conv('in', 3, channels, w);
+    conv('in', 3, planes, w);
     this.blocks = {
       down0: { name: 'down0', cin: w, cout: w },
       down1: { name: 'down1', cin: 2 * w, cout: 2 * w },
@@ -99,7 +123,7 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
     resBlock(this.blocks.up1);
     conv('upsample0', 3, 2 * w, w);
     resBlock(this.blocks.up0);
-    conv('out', 3, w, channels);
+    conv('out', 3, w, planes);
   }
 
   private conv(name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
@@ -131,7 +155,8 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
   apply(xt: tf.Tensor, t: tf.Tensor, labels: tf.Tensor | null): tf.Tensor {
     assertShape(xt, [null, ...this.sampleShape], 'unet input x_t');
     return tf.tidy(() => {
-      const x = xt as tf.Tensor4D;
+      const { size, channels } = this.config;
+      const x = this.frames === null ? (xt as tf.Tensor4D) : framesToChannels(xt, this.frames, size, channels);
       const e = silu(this.embed(t, labels, x.shape[0])) as tf.Tensor2D;
       const h0 = this.resBlock(this.blocks.down0, this.conv('in', x), e); // S
       const h1 = this.resBlock(this.blocks.down1, this.conv('downsample0', h0, 2), e); // S/2
@@ -140,7 +165,8 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
       const g1 = this.resBlock(this.blocks.up1, tf.concat([u1, h1], 3), e);
       const u0 = this.conv('upsample0', upsampleNearest2x(g1)); // S
       const g0 = this.resBlock(this.blocks.up0, tf.concat([u0, h0], 3), e);
-      return this.conv('out', silu(g0) as tf.Tensor4D);
+      const out = this.conv('out', silu(g0) as tf.Tensor4D);
+      return this.frames === null ? out : channelsToFrames(out, this.frames);
     });
   }
 }
