@@ -101,7 +101,18 @@ export const ExperimentBudget = t.partial({
 });
 
 /** Teacher training knobs beyond the budget. */
-export const ExperimentTeacher = t.partial({ lr: Positive, conditionDropout: Probability, betas: t.tuple([UnitInterval, UnitInterval]), timesteps: TimestepConfig });
+export const ExperimentTeacher = t.partial({
+  lr: Positive,
+  conditionDropout: Probability,
+  betas: t.tuple([UnitInterval, UnitInterval]),
+  timesteps: TimestepConfig,
+  /**
+   * One teacher for every seed, trained once from this seed (the paper distils every
+   * student from one base model; saves the teacher's time on costly tasks). Unset: each
+   * seed trains its own teacher, so the spread also covers teacher-to-teacher variation.
+   */
+  seed: NonNegativeInt,
+});
 
 /** Distillation knobs shared by every student (pipelines/distill.ts DistillConfig fields). */
 export const ExperimentDistill = t.partial({

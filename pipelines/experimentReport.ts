@@ -295,9 +295,9 @@ const describeRun = (r: ResolvedExperiment): string[] => [
   `- task: **${r.task}**${taskKind(r.task) === 'points' ? `, condition \`${r.condition}\`${r.condition === 'group' ? ' (each class holds several modes: the analogue of one prompt with many valid images)' : ''}` : ''}`,
   `- seeds: ${r.seeds.join(', ')}; methods: ${r.methods.join(', ')}`,
   `- model: \`${JSON.stringify(r.model)}\``,
-  `- teacher: ${r.budget.teacherSteps} flow-matching steps × batch ${r.budget.teacherBatchSize}; sampled with ${EXPERIMENT_DEFAULTS.teacherSampler.steps} Euler steps, CFG g = ${r.guidance}`,
+  `- teacher: ${r.teacher.seed === undefined ? 'one per seed' : `one, trained from seed ${r.teacher.seed}, shared by every seed`}; ${r.budget.teacherSteps} flow-matching steps × batch ${r.budget.teacherBatchSize}; sampled with ${EXPERIMENT_DEFAULTS.teacherSampler.steps} Euler steps, CFG g = ${r.guidance}`,
   `- students: ${r.budget.iterations} generator updates each (equal budget; phased methods split them evenly over their phases) × batch ${r.budget.batchSize}, real score with CFG g = ${r.guidance}; sampled without CFG${Object.keys(r.distill).length > 0 ? `; distillation settings \`${JSON.stringify(r.distill)}\`` : ''}`,
-  `- evaluation: ${r.samples} samples per method and seed (balanced labels), against ${r.samples} reference samples of that seed's teacher (other noise); O(N²) metrics on ${Math.min(r.samples, r.evalPoints)} of them`,
+  `- evaluation: ${r.samples} samples per method and seed (balanced labels), against ${r.samples} reference samples of the teacher (drawn with that seed, other noise); O(N²) metrics on ${Math.min(r.samples, r.evalPoints)} of them`,
 ];
 
 const metricNotes = (kind: TaskKind): string[] =>

@@ -13,7 +13,7 @@ import { useBackend } from '../../lib/backend';
 import { ConfigError } from '../../lib/config/report';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
 import { summariseRecording } from '../../lib/record/summary';
-import { decodeExperiment, distillConfigFor, teacherConfigFor, experimentDataset, balancedLabels, methodDir, RECORDING } from '../../pipelines/experiment';
+import { decodeExperiment, distillConfigFor, teacherConfigFor, teacherKey, experimentDataset, balancedLabels, methodDir, RECORDING } from '../../pipelines/experiment';
 import { buildExperimentReport, meanStd, aggregate, formatMeanStd, trajectoryFeatures } from '../../pipelines/experimentReport';
 import { runConfig } from '../../pipelines/run';
 
@@ -67,6 +67,15 @@ describe('experiment config', () => {
     const issue = issues.find((i) => i.path === at);
     expect(issue).toBeDefined();
     expect(issue!.message).toMatch(message);
+  });
+
+  it('teacher.seed shares one teacher across seeds (same key, trained once); without it each seed has its own', () => {
+    const shared = decodeExperiment({ method: 'experiment', task: 'ring8', teacher: { seed: 7 } });
+    expect(teacherKey(shared, 0)).toBe(teacherKey(shared, 1));
+    expect(teacherConfigFor(shared, 2).seed).toBe(7);
+    const own = decodeExperiment({ method: 'experiment', task: 'ring8' });
+    expect(teacherKey(own, 0)).not.toBe(teacherKey(own, 1));
+    expect(issuesOf({ method: 'experiment', task: 'ring8', teacher: { seed: -1 } }).map((i) => i.path)).toContain('teacher.seed');
   });
 
   it('the group condition relabels a mixture by rows (grid25) with a lookup, and none drops the labels', () => {
