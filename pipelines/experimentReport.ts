@@ -356,7 +356,8 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
     for (const seed of r.seeds) {
       const mine = new Map<string, ReturnType<typeof toSet> & { nfe?: number }>();
       const trained = read(path.join(teacherDir(runDir, teacherKey(r, seed)), RECORDING), problems);
-      if (trained) {
+      // a shared teacher (teacher.seed) was trained once: count it once
+      if (trained && (r.teacher.seed === undefined || teacherTraining.length === 0)) {
         teacherTraining.push({ seed, seconds: trainingSeconds(trained) });
         if (!losses.has('teacher')) losses.set('teacher', trained.series);
       }

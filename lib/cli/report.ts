@@ -1,6 +1,7 @@
 /** `phased-dmd report <run-dir>`: rebuild report.md, metrics.json and the figures from the run's recording. */
 import { defineCommand } from './command';
 import { str } from './args';
+import { backendOption, startBackend } from './backend';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildReport } from './runReport';
@@ -14,11 +15,14 @@ export const reportCommand = defineCommand({
   positionals: { min: 1, max: 1 },
   options: {
     recording: str('the recording to read (default <run-dir>/recording.ndjson)', 'file'),
+    backend: backendOption(),
   },
   description: 'Works on finished, failed and interrupted runs alike (a torn last line is reported and skipped). An experiment directory (with experiment.json) gets its comparison report rebuilt from its per-run recordings.',
   examples: ['phased-dmd report runs/phased'],
   run: async ({ options: o, positionals }, io) => {
     if (o.recording === undefined && fs.existsSync(path.join(positionals[0], EXPERIMENT_FILE))) {
+      // image and video tasks recompute metrics with tensors (the feature classifier, features)
+      await startBackend(o.backend);
       const r = await buildExperimentReport(positionals[0], { log: (l) => io.stderr(`${l}\n`) });
       io.stdout(`${r.files.join('\n')}\n`);
       return 0;

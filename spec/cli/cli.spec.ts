@@ -192,4 +192,20 @@ describe('the bin', () => {
     expect(v.stderr).toMatch(/^phased-dmd: invalid config .*:\ndata: /);
     expect(v.stderr).not.toMatch(/\n\s+at /);
   });
+
+  test('report rebuilds an image experiment in a fresh process (its metrics need tensors: the classifier)', () => {
+    const out = path.join(tmp, 'bin-mnist');
+    const tiny = ['--set', 'seeds=[0]', '--set', 'methods=["teacher","dmd"]', '--set', 'budget.teacherSteps=2', '--set', 'budget.iterations=4', '--set', 'budget.batchSize=4', '--set', 'samples=20', '--set', 'classifier.steps=2', '--set', 'classifier.batchSize=8', '--set', 'model.width=4'];
+    const env = { ...process.env, OMP_NUM_THREADS: '1' };
+    const run = spawnSync(process.execPath, [bin, 'run', 'pipelines/configs/experiment-mnist.json', '--out', out, ...tiny], { encoding: 'utf8', cwd: ROOT, env });
+    expect(run.status).toBe(0);
+    const before = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    fs.rmSync(path.join(out, 'report.md'));
+    const report = spawnSync(process.execPath, [bin, 'report', out], { encoding: 'utf8', cwd: ROOT, env });
+    expect(report.stderr).toBe('');
+    expect(report.status).toBe(0);
+    // the same tables (the header line naming the rebuild aside)
+    const table = (md: string) => md.split('\n').filter((l) => l.startsWith('|')).join('\n');
+    expect(table(fs.readFileSync(path.join(out, 'report.md'), 'utf8'))).toBe(table(before));
+  }, 60_000);
 });
