@@ -1,0 +1,60 @@
+/**
+ * The undistilled teacher sampled with few Euler steps, evaluated exactly like the students
+ * of an image experiment (same reference sets, same feature classifier, same labels): the
+ * baseline that tells what distillation added.
+ *
+ *   tsx pipelines/teacher-few-steps.ts <experiment-dir> [--steps 4] [--guidance 0,2]
+ *
+ * Prints one JSON line per seed and guidance (CFG g > 0 doubles the NFE).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as E from 'fp-ts/Either';
+import { useBackend } from '../lib/backend';
+import { loadTeacher, sampleTeacher } from './teacher';
+import { loadClassifier } from '../lib/metrics/classifier';
+import { evaluateSamples, type SampleSet } from '../lib/metrics/evaluate';
+import { readNpy } from '../lib/data/npy';
+import { decodeExperiment, teacherKey, teacherDir, EXPERIMENT_FILE } from './experiment';
+
+const orThrow = <A>(e: E.Either<{ message: string }, A>, what: string): A => {
+  if (E.isLeft(e)) throw new Error(`${what}: ${e.left.message}`);
+  return e.right;
+};
+
+const readSet = (file: string): SampleSet => {
+  const x = orThrow(readNpy(file), file);
+  const labels = orThrow(readNpy(file.replace(/\.npy$/, '.labels.npy')), file);
+  return { values: x.values as Float32Array, shape: x.shape, labels: Int32Array.from(labels.values as ArrayLike<number>) };
+};
+
+const main = async (args: string[]): Promise<void> => {
+  const dir = args[0];
+  if (dir === undefined || !fs.existsSync(path.join(dir, EXPERIMENT_FILE))) throw new Error(`expected an experiment directory (with ${EXPERIMENT_FILE}), got ${JSON.stringify(dir)}`);
+  const opt = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
+  const steps = Number(opt('steps', '4'));
+  const guidances = opt('guidance', '0,2').split(',').map(Number);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got ${opt('steps', '')}`);
+  await useBackend('wasm');
+  const r = decodeExperiment(JSON.parse(fs.readFileSync(path.join(dir, EXPERIMENT_FILE), 'utf8')));
+  const classifier = orThrow(loadClassifier(path.join(dir, 'classifier', 'classifier.ckpt')), 'classifier');
+  for (const seed of r.seeds) {
+    const teacher = orThrow(loadTeacher(path.join(teacherDir(dir, teacherKey(r, seed)), 'teacher.ckpt')), 'teacher');
+    const reference = readSet(path.join(dir, 'samples', `seed-${seed}`, 'reference.npy'));
+    const labels = reference.labels as Int32Array;
+    for (const guidance of guidances) {
+      const { x } = sampleTeacher(teacher.model, { n: labels.length, seed: 5000 + seed, labels, sampler: { steps, method: 'euler', guidance } });
+      const ev = evaluateSamples({ values: x.dataSync() as Float32Array, shape: x.shape, labels }, reference, { classifier, maxPoints: r.evalPoints });
+      x.dispose();
+      process.stdout.write(`${JSON.stringify({ seed, steps, guidance, nfe: steps * (guidance > 0 ? 2 : 1), frechet: ev.distances?.frechet, cosine: ev.diversity?.cosine.mean, distance: ev.diversity?.distance.mean, classAccuracy: ev.classAccuracy, recall: ev.knn?.recall, vendi: ev.vendi.score })}\n`);
+    }
+    teacher.model.dispose();
+  }
+  classifier.dispose();
+};
+
+if (require.main === module)
+  main(process.argv.slice(2)).catch((err: Error) => {
+    process.stderr.write(`teacher-few-steps: ${err.message}\n`);
+    process.exit(1);
+  });
