@@ -418,7 +418,8 @@ const finished = (file: string, config: unknown, names: readonly string[], sampl
   if (E.isLeft(s)) return false;
   const r: RecordingSummary = s.right;
   if (r.status !== 'complete' || r.header.configHash !== configHash(config)) return false;
-  if (checkpoint !== undefined && !r.checkpoints.some((c) => c.file === checkpoint)) return false;
+  // by name: the recording sits next to its checkpoint, and a moved or copied run directory stays reusable
+  if (checkpoint !== undefined && !r.checkpoints.some((c) => path.basename(c.file) === path.basename(checkpoint))) return false;
   return names.every((n) => r.samples.some((x) => x.name === n && x.x.shape[0] === samples));
 };
 
