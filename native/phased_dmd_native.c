@@ -509,30 +509,40 @@ static napi_value unary(napi_env env, napi_callback_info info) {
 }
 
 /* concat(heap, outOff, rows, width, k, src₀, inner₀, …): row r of the output is the
- * rows r of the k inputs side by side (4-byte elements: float32 and int32 alike). */
-static napi_value concat(napi_env env, napi_callback_info info) {
+ * rows r of the k inputs side by side (4-byte elements: float32 and int32 alike).
+ * split(heap, srcOff, rows, width, k, dst₀, inner₀, …) is its inverse: the same walk over
+ * the k column blocks of the wide [rows, width] matrix, copying the other way. */
+static napi_value column_blocks(napi_env env, napi_callback_info info, int to_wide, const char *bad) {
   Args a;
   if (!get_args(env, info, &a, 5)) return NULL;
   size_t len = 0;
   float *heap = heap_of(env, a.argv[0], &len);
-  const int64_t outOff = i64(env, a.argv[1]), rows = i64(env, a.argv[2]), width = i64(env, a.argv[3]), k = i64(env, a.argv[4]);
+  const int64_t wideOff = i64(env, a.argv[1]), rows = i64(env, a.argv[2]), width = i64(env, a.argv[3]), k = i64(env, a.argv[4]);
   if (heap == NULL || k < 1 || rows < 0 || width < 0 || (int64_t)a.argc < 5 + 2 * k) {
-    napi_throw_range_error(env, NULL, "phased_dmd_native.concat: bad arguments");
+    napi_throw_range_error(env, NULL, bad);
     return NULL;
   }
-  if (!in_heap(env, outOff, rows * width, len)) return NULL;
+  if (!in_heap(env, wideOff, rows * width, len)) return NULL;
   int64_t col = 0;
   for (int64_t j = 0; j < k; j++) {
-    const int64_t src = i64(env, a.argv[5 + 2 * j]), inner = i64(env, a.argv[6 + 2 * j]);
-    if (!in_heap(env, src, rows * inner, len) || col + inner > width) return NULL;
-    float *out = heap + outOff + col;
-    const float *in = heap + src;
+    const int64_t narrowOff = i64(env, a.argv[5 + 2 * j]), inner = i64(env, a.argv[6 + 2 * j]);
+    if (!in_heap(env, narrowOff, rows * inner, len) || col + inner > width) return NULL;
+    float *wide = heap + wideOff + col, *narrow = heap + narrowOff;
 #pragma omp parallel for schedule(static) if (rows * inner >= PARALLEL_MIN)
-    for (int64_t r = 0; r < rows; r++) memcpy(out + r * width, in + r * inner, sizeof(float) * inner);
+    for (int64_t r = 0; r < rows; r++) {
+      if (to_wide)
+        memcpy(wide + r * width, narrow + r * inner, sizeof(float) * inner);
+      else
+        memcpy(narrow + r * inner, wide + r * width, sizeof(float) * inner);
+    }
     col += inner;
   }
   return NULL;
 }
+
+static napi_value concat(napi_env env, napi_callback_info info) { return column_blocks(env, info, 1, "phased_dmd_native.concat: bad arguments"); }
+
+static napi_value split(napi_env env, napi_callback_info info) { return column_blocks(env, info, 0, "phased_dmd_native.split: bad arguments"); }
 
 /* sumSquares(heap, k, off₀, n₀, …) → Σ_j Σ_i x_j[i]², accumulated in double. */
 VECTOR_CLONES static double sum_squares_loop(const float *restrict x, int64_t n) {
@@ -595,31 +605,6 @@ static napi_value add_broadcast(napi_env env, napi_callback_info info) {
     PARALLEL_CHUNKS(A * C, add_bcast_loop(x + lo, b + lo, y + lo, 0, 1, 1, hi - lo));
   else
     PARALLEL_CHUNKS(A * R, add_bcast_loop(x, b, y, lo, hi, R, C));
-  return NULL;
-}
-
-/* split(heap, srcOff, rows, width, k, dst₀, inner₀, …): the inverse of concat. */
-static napi_value split(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, &a, 5)) return NULL;
-  size_t len = 0;
-  float *heap = heap_of(env, a.argv[0], &len);
-  const int64_t srcOff = i64(env, a.argv[1]), rows = i64(env, a.argv[2]), width = i64(env, a.argv[3]), k = i64(env, a.argv[4]);
-  if (heap == NULL || k < 1 || rows < 0 || width < 0 || (int64_t)a.argc < 5 + 2 * k) {
-    napi_throw_range_error(env, NULL, "phased_dmd_native.split: bad arguments");
-    return NULL;
-  }
-  if (!in_heap(env, srcOff, rows * width, len)) return NULL;
-  int64_t col = 0;
-  for (int64_t j = 0; j < k; j++) {
-    const int64_t dst = i64(env, a.argv[5 + 2 * j]), inner = i64(env, a.argv[6 + 2 * j]);
-    if (!in_heap(env, dst, rows * inner, len) || col + inner > width) return NULL;
-    const float *in = heap + srcOff + col;
-    float *out = heap + dst;
-#pragma omp parallel for schedule(static) if (rows * inner >= PARALLEL_MIN)
-    for (int64_t r = 0; r < rows; r++) memcpy(out + r * inner, in + r * width, sizeof(float) * inner);
-    col += inner;
-  }
   return NULL;
 }
 
