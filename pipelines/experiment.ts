@@ -28,6 +28,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
+import { keepAside } from '../lib/util/atomicWrite';
 import { lastValueFrom, tap, identity } from 'rxjs';
 import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
 import { ConfigError, ConfigIssue, decodeWith } from '../lib/config/report';
@@ -421,11 +422,6 @@ const finished = (file: string, config: unknown, names: readonly string[], sampl
   // by name: the recording sits next to its checkpoint, and a moved or copied run directory stays reusable
   if (checkpoint !== undefined && !r.checkpoints.some((c) => path.basename(c.file) === path.basename(checkpoint))) return false;
   return names.every((n) => r.samples.some((x) => x.name === n && x.x.shape[0] === samples));
-};
-
-/** Keeps an unusable earlier file aside (renamed), never overwriting it. */
-const keepAside = (file: string): void => {
-  if (fs.existsSync(file)) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 };
 
 const openRecording = (file: string, config: unknown, seed: number, kind: string): RecordingWriter => {

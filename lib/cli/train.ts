@@ -14,7 +14,7 @@ import { applyOverrides } from './configFile';
 import { checkPipelineConfig } from './loadConfig';
 import { execute } from './execute';
 import { loadNpyDataset } from '../data/npy';
-import { writeFileAtomic } from '../util/atomicWrite';
+import { writeFileAtomic, keepAside } from '../util/atomicWrite';
 import { TEACHER_CHECKPOINT } from './runPipeline';
 import { loadCheckpoint } from '../checkpoint/format';
 
@@ -134,7 +134,7 @@ const runGenerated = async (config: unknown, out: string, sets: readonly string[
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
   if (previous !== null && previous !== text && !o.overwrite)
     throw new UsageError(`${file} holds another run's config${o.resume ? ' (the flags differ from that run\'s)' : ''}: choose another --out, or pass --overwrite to start over`);
-  if (previous !== null && previous !== text) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  if (previous !== null && previous !== text) keepAside(file);
   if (previous !== text) writeFileAtomic(file, text);
   await execute(loaded, { outDir: out, ...o }, io);
 };

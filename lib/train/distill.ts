@@ -13,6 +13,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
+import { keepAside } from '../util/atomicWrite';
 import { MonoTypeOperatorFunction, tap } from 'rxjs';
 import { decodeOrThrow } from '../config/report';
 import type { StepMetrics } from '../stream/types';
@@ -71,10 +72,6 @@ export interface DistillRunResult extends DistillResult {
 }
 
 type DistillEvent = StepMetrics | PhaseEnd<DistillState>;
-
-const keepAside = (file: string): void => {
-  if (fs.existsSync(file)) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-};
 
 /** A run that finished: its student is written and its recording ends "complete". */
 const finished = (student: string | null, recFile: string | null): boolean =>

@@ -13,6 +13,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
+import { keepAside } from '../util/atomicWrite';
 import { lastValueFrom, tap, identity } from 'rxjs';
 import { decodeOrThrow } from '../config/report';
 import { loadCheckpoint, tensorsUnder } from '../checkpoint/format';
@@ -88,10 +89,6 @@ export const readTeacherProgress = (file: string, hash: string, force = false): 
 };
 
 // ── The run ──────────────────────────────────────────────────────────────────
-
-const keepAside = (file: string): void => {
-  if (fs.existsSync(file)) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-};
 
 /**
  * Trains a teacher with checkpoints and (optionally) a recording. With `resume`, an

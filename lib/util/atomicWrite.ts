@@ -25,3 +25,8 @@ export const writeFileAtomic = (file: string, data: Uint8Array | string): void =
     // directories cannot be fsynced on every platform; the rename is still atomic
   }
 };
+
+/** Keeps an earlier file aside (renamed `<file>.replaced-<time>`), never overwriting it; no-op when absent. */
+export const keepAside = (file: string): void => {
+  if (fs.existsSync(file)) fs.renameSync(file, `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+};
