@@ -10,22 +10,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
+import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../lib/backend';
 import { loadTeacher, sampleTeacher } from './teacher';
 import { loadClassifier } from '../lib/metrics/classifier';
-import { evaluateSamples, type SampleSet } from '../lib/metrics/evaluate';
-import { readNpy } from '../lib/data/npy';
-import { decodeExperiment, teacherKey, teacherDir, EXPERIMENT_FILE } from './experiment';
+import { evaluateSamples } from '../lib/metrics/evaluate';
+import { readSampleSet } from '../lib/cli/eval';
+import { decodeExperiment, teacherKey, teacherDir, classifierFile, EXPERIMENT_FILE } from './experiment';
 
 const orThrow = <A>(e: E.Either<{ message: string }, A>, what: string): A => {
   if (E.isLeft(e)) throw new Error(`${what}: ${e.left.message}`);
   return e.right;
-};
-
-const readSet = (file: string): SampleSet => {
-  const x = orThrow(readNpy(file), file);
-  const labels = orThrow(readNpy(file.replace(/\.npy$/, '.labels.npy')), file);
-  return { values: x.values as Float32Array, shape: x.shape, labels: Int32Array.from(labels.values as ArrayLike<number>) };
 };
 
 const main = async (args: string[]): Promise<void> => {
@@ -35,17 +30,19 @@ const main = async (args: string[]): Promise<void> => {
   const steps = Number(opt('steps', '4'));
   const guidances = opt('guidance', '0,2').split(',').map(Number);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got ${opt('steps', '')}`);
+  if (guidances.some((g) => !(g >= 0))) throw new Error(`--guidance: expected comma-separated CFG scales ≥ 0, got ${opt('guidance', '')}`);
   await useBackend('wasm');
   const r = decodeExperiment(JSON.parse(fs.readFileSync(path.join(dir, EXPERIMENT_FILE), 'utf8')));
-  const classifier = orThrow(loadClassifier(path.join(dir, 'classifier', 'classifier.ckpt')), 'classifier');
+  const classifier = orThrow(loadClassifier(r.classifier.path ?? classifierFile(dir)), 'classifier');
   for (const seed of r.seeds) {
     const teacher = orThrow(loadTeacher(path.join(teacherDir(dir, teacherKey(r, seed)), 'teacher.ckpt')), 'teacher');
-    const reference = readSet(path.join(dir, 'samples', `seed-${seed}`, 'reference.npy'));
+    const referenceFile = path.join(dir, 'samples', `seed-${seed}`, 'reference.npy');
+    const reference = readSampleSet(referenceFile, referenceFile.replace(/\.npy$/, '.labels.npy'));
     const labels = reference.labels as Int32Array;
     for (const guidance of guidances) {
-      const { x } = sampleTeacher(teacher.model, { n: labels.length, seed: 5000 + seed, labels, sampler: { steps, method: 'euler', guidance } });
+      const { x, labels: labelTensor } = sampleTeacher(teacher.model, { n: labels.length, seed: 5000 + seed, labels, sampler: { steps, method: 'euler', guidance } });
       const ev = evaluateSamples({ values: x.dataSync() as Float32Array, shape: x.shape, labels }, reference, { classifier, maxPoints: r.evalPoints });
-      x.dispose();
+      tf.dispose([x, ...(labelTensor ? [labelTensor] : [])]);
       process.stdout.write(`${JSON.stringify({ seed, steps, guidance, nfe: steps * (guidance > 0 ? 2 : 1), frechet: ev.distances?.frechet, cosine: ev.diversity?.cosine.mean, distance: ev.diversity?.distance.mean, classAccuracy: ev.classAccuracy, recall: ev.knn?.recall, vendi: ev.vendi.score })}\n`);
     }
     teacher.model.dispose();

@@ -8,7 +8,8 @@ import { evaluateSamples, SampleSet, EvaluateOptions } from '../metrics/evaluate
 import { loadClassifier } from '../metrics/classifier';
 import { backendOption, startBackend } from './backend';
 
-const readSet = (file: string, labelsFile: string | undefined): SampleSet => {
+/** A sample set from `.npy` files (values, optional labels [N]); throws with the file's name on bad input. */
+export const readSampleSet = (file: string, labelsFile: string | undefined): SampleSet => {
   const a = readNpy(file);
   if (E.isLeft(a)) throw a.left;
   let labels: Int32Array | null = null;
@@ -50,8 +51,8 @@ export const evalCommand = defineCommand({
   description: 'Prints one JSON object on stdout (nothing else), so it pipes into jq or a file.',
   examples: ['phased-dmd eval --samples student.npy --reference teacher.npy --mixture ring8', 'phased-dmd eval --samples a.npy --reference b.npy --clip 8x16x16'],
   run: async ({ options: o }, io) => {
-    const samples = readSet(o.samples!, o.labels);
-    const reference = readSet(o.reference!, undefined);
+    const samples = readSampleSet(o.samples!, o.labels);
+    const reference = readSampleSet(o.reference!, undefined);
     const opts: { -readonly [K in keyof EvaluateOptions]: EvaluateOptions[K] } = {};
     if (o.mixture !== undefined) opts.mixture = MIXTURES[o.mixture as MixtureName];
     if (o.clip !== undefined) opts.clip = parseClip(o.clip);
