@@ -135,6 +135,7 @@ interface WasmBackend {
   readonly dataIdMap: { get(id: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: Float32Array): tf.TensorInfo;
   incRef(dataId: object): void;
+  disposeData(dataId: object): void;
 }
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
@@ -288,6 +289,58 @@ const siluGrad = (args: KernelArgs): tf.TensorInfo => {
   return out;
 };
 
+/** Kernel names of the fused dense layer (lib/backend/ops.ts denseAct) and its gradient. */
+export const DENSE = 'PhasedDmdDense';
+export const DENSE_GRAD = 'PhasedDmdDenseGrad';
+
+/** Shapes of a dense layer x [M, K], W [K, N], b [N] (float32, none empty), or null: the op then takes the composite. */
+export const denseShapes = (x: tf.TensorInfo, W: tf.TensorInfo, b: tf.TensorInfo): { M: number; K: number; N: number } | null =>
+  [x, W, b].every((t) => t.dtype === 'float32' && size(t.shape) > 0) &&
+  x.shape.length === 2 && W.shape.length === 2 && b.shape.length === 1 && x.shape[1] === W.shape[0] && b.shape[0] === W.shape[1]
+    ? { M: x.shape[0], K: x.shape[1], N: W.shape[1] }
+    : null;
+
+/**
+ * z = x·W + b, y = act(z) (linear or SiLU): one BLAS product with the bias, then SiLU in
+ * place of a second kernel. Outputs [y] (linear) or [y, z] (SiLU: z is saved for the gradient).
+ */
+const dense = (args: KernelArgs): tf.TensorInfo[] => {
+  const { inputs, backend, attrs } = args;
+  const [x, W, b] = [inputs.x!, inputs.W!, inputs.b!];
+  const s = denseShapes(x, W, b)!;
+  const silu = attrs.activation === 'silu';
+  const z = backend.makeOutput([s.M, s.N], 'float32');
+  const y = silu ? backend.makeOutput([s.M, s.N], 'float32') : z;
+  const heap = backend.wasm.HEAPF32; // after the allocations (they may grow the heap)
+  addon!.gemm(heap, 1, false, false, s.M, s.N, s.K, offset(backend, x), 0, offset(backend, W), 0, offset(backend, z), offset(backend, b), 0, 0);
+  if (silu) addon!.silu(heap, offset(backend, z), offset(backend, y), s.M * s.N);
+  return silu ? [y, z] : [y];
+};
+
+/**
+ * The dense layer's gradient in one kernel: dz = dy·act'(z), dx = dz·Wᵀ, dW = xᵀ·dz,
+ * db = Σ_rows dz. Outputs [dx, dW, db].
+ */
+const denseGrad = (args: KernelArgs): tf.TensorInfo[] => {
+  const { inputs, backend, attrs } = args;
+  const [dy, x, W] = [inputs.dy!, inputs.x!, inputs.W!];
+  const [M, K] = x.shape;
+  const N = W.shape[1];
+  const silu = attrs.activation === 'silu';
+  const dx = backend.makeOutput([M, K], 'float32');
+  const dW = backend.makeOutput([K, N], 'float32');
+  const db = backend.makeOutput([N], 'float32');
+  const scratch = silu ? backend.makeOutput([M, N], 'float32') : null;
+  const dz = scratch ?? dy;
+  const heap = backend.wasm.HEAPF32;
+  if (scratch !== null) addon!.siluGrad(heap, offset(backend, dy), offset(backend, inputs.z!), offset(backend, scratch), M * N);
+  addon!.gemm(heap, 1, false, true, M, K, N, offset(backend, dz), 0, offset(backend, W), 0, offset(backend, dx), -1, 0, 0);
+  addon!.gemm(heap, 1, true, false, K, N, M, offset(backend, x), 0, offset(backend, dz), 0, offset(backend, dW), -1, 0, 0);
+  addon!.sumMiddle(heap, offset(backend, dz), offset(backend, db), 1, M, N);
+  if (scratch !== null) backend.disposeData(scratch.dataId);
+  return [dx, dW, db];
+};
+
 /** Kernel name of the fused Adam step (lib/optim/fusedAdam.ts). */
 export const ADAM = 'PhasedDmdAdam';
 
@@ -374,6 +427,8 @@ const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kerne
   Sum: (args, fb) => sum(args, fb!),
   [SILU]: silu,
   [SILU_GRAD]: siluGrad,
+  [DENSE]: dense,
+  [DENSE_GRAD]: denseGrad,
   BatchMatMul: (args, fb) => matMul(args, fb!, false),
   _FusedMatMul: (args, fb) => matMul(args, fb!, true),
   Conv2D: (args, fb) => conv2d(args, fb!, false),

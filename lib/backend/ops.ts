@@ -10,9 +10,12 @@
  *   dense(x, W, b) = x·W + b; fused matMul + bias where its gradient is fast (every
  *                    backend but stock wasm, whose fused-matMul gradient uses the slow
  *                    transposed products), otherwise matMul then add.
+ *   denseAct(x, W, b, act) = act(x·W + b), act linear or SiLU: on the native wasm path one
+ *                    kernel forward and one backward (its own gradient, no reshapes, no
+ *                    separate bias and activation kernels); otherwise silu(dense(…)).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { SILU, SILU_GRAD, SUM_SQUARES, nativeKernelsActive } from './native';
+import { SILU, SILU_GRAD, SUM_SQUARES, DENSE, DENSE_GRAD, denseShapes, nativeKernelsActive } from './native';
 
 const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 
@@ -47,6 +50,34 @@ export const dense = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor): tf.Tensor =>
   fusedDenseFast()
     ? tf.fused.matMul({ a: x as tf.Tensor2D, b: W as tf.Tensor2D, bias: b })
     : tf.tidy(() => tf.add(tf.matMul(x as tf.Tensor2D, W as tf.Tensor2D), b));
+
+export type DenseActivation = 'linear' | 'silu';
+
+/**
+ * The native dense layer as a custom-gradient op: the forward kernel returns [y] or [y, z]
+ * (SiLU keeps the pre-activation z for the gradient), the backward kernel [dx, dW, db].
+ * Why a custom gradient: tf.fused.matMul's runs ≈ 15 small kernels per layer (3-D
+ * reshapes, a bias sum, the activation's gradient), each with tfjs's per-kernel cost.
+ */
+const denseActNative = (activation: DenseActivation) =>
+  tf.customGrad(((x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const outs = tf.engine().runKernel(DENSE, { x, W, b }, { activation }) as unknown as tf.Tensor[];
+    save(activation === 'silu' ? [x, W, outs[1]] : [x, W]);
+    return {
+      value: outs[0],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, Ws, z] = saved;
+        return tf.engine().runKernel(DENSE_GRAD, { dy, x: xs, W: Ws, ...(z === undefined ? {} : { z }) }, { activation }) as unknown as tf.Tensor[];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+const denseActNativeOps: Record<DenseActivation, ReturnType<typeof denseActNative>> = { linear: denseActNative('linear'), silu: denseActNative('silu') };
+
+/** act(x·W + b) for x [B, in], W [in, out], b [out]; act 'linear' (= dense) or 'silu'. */
+export const denseAct = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, activation: DenseActivation): tf.Tensor2D => {
+  if (hasKernel(DENSE) && denseShapes(x, W, b) !== null) return denseActNativeOps[activation](x, W, b) as tf.Tensor2D;
+  return (activation === 'silu' ? tf.tidy(() => silu(dense(x, W, b))) : dense(x, W, b)) as tf.Tensor2D;
+};
 
 /** Σ_j Σ_i x_j[i]² as a scalar (not differentiable: for gradient norms). */
 export const sumOfSquares = (xs: readonly tf.Tensor[]): tf.Scalar =>

@@ -11,7 +11,7 @@ import type { MlpConfig } from './config';
 import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
 import { splitSeed } from '../random/seed';
 import { assertShape } from '../util/shapes';
-import { silu as fusedSilu, dense } from '../backend/ops';
+import { silu as fusedSilu, denseAct } from '../backend/ops';
 
 export const MLP_DEFAULTS = { hidden: [256, 256, 256], timeEmbedDim: 32, numClasses: 0, seed: 0 } as const;
 
@@ -58,9 +58,9 @@ export class VelocityMlp extends ParamModel<MlpConfig> implements VelocityModel 
       }
       let h: tf.Tensor = tf.concat(inputs, 1);
       this.hidden.forEach((_, i) => {
-        h = silu(dense(h, i === 0 ? W0 : this.params.get(`dense${i}.W`), this.params.get(`dense${i}.b`)));
+        h = denseAct(h, i === 0 ? W0 : this.params.get(`dense${i}.W`), this.params.get(`dense${i}.b`), 'silu');
       });
-      return dense(h, this.params.get('out.W'), this.params.get('out.b'));
+      return denseAct(h, this.params.get('out.W'), this.params.get('out.b'), 'linear');
     });
   }
 }

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeStatus, setNativeKernels, nativeKernelsActive } from '../../lib/backend';
 import { setWasmKernelOverrides } from '../../lib/backend/native';
+import { denseAct } from '../../lib/backend/ops';
 
 /** max |a − b| / max(1, max |b|): BLAS and XNNPACK sum in different orders. */
 const relErr = (a: tf.Tensor, b: tf.Tensor): number => {
@@ -169,6 +170,32 @@ const status = nativeStatus();
       expectSame(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb))([A, B], dy));
     }
     tf.dispose([a, b, dy]);
+  });
+
+  it('denseAct (one kernel each way) equals silu(dense) on the stock kernels, values and gradients, leaving no tensors', () => {
+    const x = rnd([37, 19], 121);
+    const W = rnd([19, 23], 122);
+    const b = rnd([23], 123);
+    const dy = rnd([37, 23], 124);
+    for (const activation of ['linear', 'silu'] as const) {
+      const f = (xx: tf.Tensor, WW: tf.Tensor, bb: tf.Tensor) => denseAct(xx, WW, bb, activation);
+      expectSame(() => f(x, W, b));
+      expectSame(() => tf.grads(f)([x, W, b], dy));
+      // only W's gradient wanted (a frozen input): the unused dx must not leak
+      const before = tf.memory().numTensors;
+      const { grads } = tf.tidy(() => {
+        const v = tf.variable(W, true, `denseAct-${activation}`);
+        const r = tf.variableGrads(() => tf.sum(tf.mul(f(x, v, b), dy)) as tf.Scalar, [v]);
+        r.value.dispose();
+        v.dispose();
+        return r;
+      });
+      const [reference] = tf.tidy(() => tf.grads((WW: tf.Tensor) => f(x, WW, b))([W], dy));
+      expect(relErr(Object.values(grads)[0], reference)).toBeLessThan(1e-6);
+      tf.dispose([...Object.values(grads), reference]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    tf.dispose([x, W, b, dy]);
   });
 
   it('sin, cos and concat equal the wasm kernels', () => {
