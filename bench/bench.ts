@@ -29,7 +29,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, initBackend, nativeStatus, setNativeKernels, BackendName } from '../lib/backend';
 import { openBlasCoreFor, envChosenByNative } from '../lib/backend/native';
-import { ModelKind, MODEL_SETUPS, Workload, buildTeacher, teacherWorkload, distillWorkload, samplingWorkloads } from './workloads';
+import { ModelKind, MODEL_SETUPS, Workload, buildTeacher, teacherWorkload, distillWorkload, samplingWorkloads, countForwardPasses } from './workloads';
 import { memoryMode } from './memory';
 import * as E from 'fp-ts/Either';
 
@@ -109,6 +109,8 @@ export interface Figures {
   readonly rssMB: number;
   /** Tensors left behind per iteration (should be 0). */
   readonly leaked?: number;
+  /** Forward passes per iteration, in units of the batch (a CFG pass over 2B counts 2). */
+  readonly forwards?: number;
 }
 
 export interface ConfigResult {
@@ -128,6 +130,10 @@ export const quantile = (xs: readonly number[], q: number): number => {
 };
 export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 const MB = 1024 * 1024;
+/** One generator and 5 fake-score updates per distillation iteration, each with one backward pass. */
+const UPDATES_PER_ITERATION = 6;
+/** The usual rule of thumb: a backward pass costs about two forward passes. */
+const BACKWARD_COST = 2;
 /** Timed iterations per uninterrupted run of a workload (see runChild). */
 const BLOCK = 10;
 
@@ -170,35 +176,42 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
     // is not timed. The slow stock baseline runs one iteration per block, stream set-up
     // included (small next to its seconds per iteration).
     const block = Math.max(1, Math.min(BLOCK, iters));
-    for (let i = 0; i < iters; i += block) {
-      for (const m of (i / block) % 2 === 0 ? modes : [...modes].reverse()) {
-        if (m === 'stock' && modes.length > 1) {
-          if (i >= stockIters) continue;
-          setMode(m);
-          const t0 = performance.now();
-          w.run(1, noop);
-          times[m].push(performance.now() - t0);
-        } else {
-          setMode(m);
-          const n = Math.min(block, iters - i);
-          let last = 0;
-          w.run(n + 1, (k) => {
-            const now = performance.now();
-            if (k > 0) times[m].push(now - last);
-            last = now;
-          });
+    // forward passes are counted over every iteration run here (SGTS draws its exit step at random)
+    let ran = 0;
+    const passes = countForwardPasses(w.models ?? [], MODEL_SETUPS[kind].batch, () => {
+      for (let i = 0; i < iters; i += block) {
+        for (const m of (i / block) % 2 === 0 ? modes : [...modes].reverse()) {
+          if (m === 'stock' && modes.length > 1) {
+            if (i >= stockIters) continue;
+            setMode(m);
+            const t0 = performance.now();
+            w.run(1, noop);
+            times[m].push(performance.now() - t0);
+            ran += 1;
+          } else {
+            setMode(m);
+            const n = Math.min(block, iters - i);
+            let last = 0;
+            w.run(n + 1, (k) => {
+              const now = performance.now();
+              if (k > 0) times[m].push(now - last);
+              last = now;
+            });
+            ran += n + 1;
+          }
+          rss = Math.max(rss, process.memoryUsage().rss);
         }
-        rss = Math.max(rss, process.memoryUsage().rss);
       }
-    }
+    });
+    const forwards = ran > 0 && (w.models ?? []).length > 0 ? passes / ran : undefined;
     // without a warm-up the first step creates the optimiser's moments: not a leak, so not counted
-    const leaked = warmup > 0 ? (tf.memory().numTensors - before) / Math.max(1, Object.values(times).reduce((n, t) => n + t.length, 0)) : undefined;
+    const leaked = warmup > 0 ? (tf.memory().numTensors - before) / Math.max(1, ran) : undefined;
     setMode(modes[0]);
     const prof = backend === 'cpu' ? null : await tf.profile(() => w.run(1, noop));
     results[name] = Object.fromEntries(
       modes.map((m, k) => [
         m,
-        { ms: median(times[m]), p10: quantile(times[m], 0.1), n: times[m].length, rssMB: rss / MB, ...(k === 0 ? { peakMB: prof === null ? undefined : prof.peakBytes / MB, leaked } : {}) },
+        { ms: median(times[m]), p10: quantile(times[m], 0.1), n: times[m].length, rssMB: rss / MB, ...(k === 0 ? { peakMB: prof === null ? undefined : prof.peakBytes / MB, leaked, forwards } : {}) },
       ]),
     );
     if (!sampling.includes(w)) w.dispose();
@@ -282,7 +295,7 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
     return ms.length > 0 ? Math.min(...ms) : undefined;
   };
   const torchOf = (w: string): Figures | undefined => torch?.results[w]?.torch;
-  const head = ['workload', ...cols.map((c) => `${c.head} ms`), 'PyTorch ms', 'ours/PyTorch (median; p10)', 'tensor peak MB', 'RSS MB (ours / PyTorch)'];
+  const head = ['workload', ...cols.map((c) => `${c.head} ms`), 'PyTorch ms', 'ours/PyTorch (median; p10)', 'forward passes', 'tensor peak MB', 'RSS MB (ours / PyTorch)'];
   const bestP10 = (w: string): number | undefined => {
     const p = cols.map((c) => c.get(w)?.p10).filter((x): x is number => x !== undefined);
     return p.length > 0 ? Math.min(...p) : undefined;
@@ -294,7 +307,7 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
     const t = torchOf(w);
     const first = cols[0]?.get(w);
     lines.push(
-      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×; ${((bestP10(w) ?? NaN) / t.p10).toFixed(2)}×` : '–'} | ${fmt(first?.peakMB)} | ${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
+      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×; ${((bestP10(w) ?? NaN) / t.p10).toFixed(2)}×` : '–'} | ${fmt(first?.forwards)} | ${fmt(first?.peakMB)} | ${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
     );
   }
   // targets
@@ -310,6 +323,13 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
   const s4 = ours('sample: student 4 NFE');
   lines.push('');
   if (dmd !== undefined && ph !== undefined) lines.push(`- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ${(ph / dmd).toFixed(2)}× (target ≤ 1.1×); PyTorch: ${fmt((phased((w) => torchOf(w)?.ms) ?? NaN) / (torchOf('dmd iteration')?.ms ?? NaN), 2)}×`);
+  const fwd = (w: string) => cols[0]?.get(w)?.forwards;
+  const [fDmd, fPh] = [fwd('dmd iteration'), phased(fwd)];
+  if (fDmd !== undefined && fPh !== undefined)
+    lines.push(
+      `- The algorithms' own cost ratio: a one-step DMD iteration runs ${fmt(fDmd)} forward passes, a Phased DMD iteration ${fmt(fPh)} (mean of its phases; batch units, CFG counts 2), ` +
+        `and each runs ${UPDATES_PER_ITERATION} updates with one backward pass; if a backward pass costs ${BACKWARD_COST} forward passes, Phased / DMD = ${((fPh + BACKWARD_COST * UPDATES_PER_ITERATION) / (fDmd + BACKWARD_COST * UPDATES_PER_ITERATION)).toFixed(2)}× on compute alone`,
+    );
   if (s40 !== undefined && s4 !== undefined) lines.push(`- 4-NFE student sampling is ${(s40 / s4).toFixed(1)}× faster than 40-step CFG sampling (target ≥ 15×); PyTorch: ${fmt((torchOf('sample: teacher 40 steps, CFG')?.ms ?? NaN) / (torchOf('sample: student 4 NFE')?.ms ?? NaN))}×`);
   const leaks = configs.flatMap((c) => Object.entries(c.results).flatMap(([w, m]) => Object.values(m).filter((f) => (f.leaked ?? 0) > 0).map(() => `${c.backend} ${w}`)));
   if (leaks.length > 0) lines.push(`- tensors leaked per iteration in: ${leaks.join(', ')}`);

@@ -75,7 +75,31 @@ export interface Workload {
   readonly name: string;
   run(n: number, onIteration: (i: number) => void): void;
   dispose(): void;
+  /** The networks an iteration runs (for counting forward passes). */
+  readonly models?: readonly VelocityModel[];
 }
+
+/**
+ * Samples pushed through the networks' forward passes while `f` runs, in units of `batch`
+ * (a CFG pass over 2B counts 2). Counts calls of `apply` on the given models only.
+ */
+export const countForwardPasses = (models: readonly VelocityModel[], batch: number, f: () => void): number => {
+  let rows = 0;
+  const unique = [...new Set(models)];
+  for (const m of unique) {
+    const apply = m.apply;
+    (m as { apply: VelocityModel['apply'] }).apply = (xt, t, labels) => {
+      rows += xt.shape[0];
+      return apply.call(m, xt, t, labels);
+    };
+  }
+  try {
+    f();
+  } finally {
+    for (const m of unique) delete (m as { apply?: unknown }).apply;
+  }
+  return rows / batch;
+};
 
 /** Runs a metrics stream and reports each iteration's end (a generator update ends a distillation iteration). */
 const drive = (stream: Observable<StepMetrics>, endsIteration: (m: StepMetrics) => boolean, n: number, onIteration: (i: number) => void): void => {
@@ -108,6 +132,7 @@ export const teacherWorkload = (kind: ModelKind): Workload => {
       drive(stream, () => true, n, on);
       from += n;
     },
+    models: [model],
     dispose: () => {
       trainer.optimizer.dispose();
       model.dispose();
@@ -146,6 +171,7 @@ export const distillWorkload = (kind: ModelKind, method: DistillMethod, phaseInd
       drive(phaseSteps(settings, roles, from), (m) => m.role === 'generator', n, on);
       from += n;
     },
+    models: [teacher, roles.context.generator, roles.context.fake, ...experts.map((e) => e.expert)],
     dispose: () => {
       roles.context.generator.dispose();
       roles.context.fake.dispose();
@@ -175,9 +201,11 @@ export const samplingWorkloads = (kind: ModelKind, teacher: VelocityModel): Work
         return labels === null ? [x] : [x, labels];
       }),
       dispose: () => undefined,
+      models: [teacher],
     },
     {
       name: 'sample: student 4 NFE',
+      models: experts.map((e) => e.expert),
       run: once((seed) => {
         const { x, labels } = sampleStudent(experts, { n: setup.sampleBatch, seed });
         x.dataSync();
