@@ -15,6 +15,8 @@
  *   --metrics-every N     distillation: read loss every N iterations (default 1)
  *   --json FILE           also write the raw results
  *   --memory [--steps N]  memory-flatness mode: N (10 000) small steps, tensors and bytes at intervals
+ *   --paired [--pairs N]  ours (wasm + native kernels) and PyTorch in alternating short blocks, two
+ *                         servers kept loaded: the ratio is the median over pairs (bench/paired.ts)
  *
  * Each configuration runs in its own process (backends and RSS are per process). On
  * wasm, the native BLAS kernels (lib/backend/native) and the stock wasm kernels are
@@ -28,9 +30,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, initBackend, nativeStatus, setNativeKernels, BackendName } from '../lib/backend';
-import { openBlasCoreFor, envChosenByNative } from '../lib/backend/native';
-import { ModelKind, MODEL_SETUPS, Workload, buildTeacher, teacherWorkload, distillWorkload, samplingWorkloads, countForwardPasses } from './workloads';
+import { openBlasCoreFor } from '../lib/backend/native';
+import { findTorchPython, torchEnv, TORCH_SCRIPT } from './torch';
+import { ModelKind, MODEL_SETUPS, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
 import { memoryMode } from './memory';
+import { pairedRun, pairedTable, serveOurs } from './paired';
 import * as E from 'fp-ts/Either';
 
 // ── options ──────────────────────────────────────────────────────────────────
@@ -51,10 +55,13 @@ interface Options {
   memory: boolean;
   steps: number;
   child: { backend: BackendName; model: ModelKind; iters: number; warmup: number } | null;
+  paired: boolean;
+  pairs: number | null;
+  serve: { backend: BackendName; model: ModelKind } | null;
 }
 
 const parseArgs = (argv: string[]): Options => {
-  const o: Options = { quick: false, models: ['mlp', 'unet'], backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, steps: 10000, child: null };
+  const o: Options = { quick: false, models: ['mlp', 'unet'], backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, steps: 10000, child: null, paired: false, pairs: null, serve: null };
   const list = (s: string | undefined, flag: string): string[] => {
     if (s === undefined) throw new Error(`${flag}: expected a comma-separated list`);
     return s.split(',').filter(Boolean);
@@ -87,6 +94,12 @@ const parseArgs = (argv: string[]): Options => {
     else if (a === '--stock-iters') o.stockIters = int(next(), a);
     else if (a === '--memory') o.memory = true;
     else if (a === '--steps') o.steps = int(next(), a);
+    else if (a === '--paired') o.paired = true;
+    else if (a === '--pairs') o.pairs = Math.max(1, int(next(), a));
+    else if (a === '--serve') {
+      const [backend, model] = list(next(), a);
+      o.serve = { backend: backend as BackendName, model: model as ModelKind };
+    }
     else if (a === '--child') {
       const [backend, model, iters, warmup] = list(next(), a);
       o.child = { backend: backend as BackendName, model: model as ModelKind, iters: Number(iters), warmup: Number(warmup) };
@@ -148,15 +161,7 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
   };
   const teacher = buildTeacher(kind);
   const opts = { metricsEvery: o.metricsEvery };
-  const makers: Array<[string, () => Workload]> = [
-    ['teacher step', () => teacherWorkload(kind)],
-    ['dmd iteration', () => distillWorkload(kind, 'dmd', 0, opts, teacher)],
-    ['sgts iteration', () => distillWorkload(kind, 'sgts', 0, opts, teacher)],
-    ['phased DMD iteration, phase 1', () => distillWorkload(kind, 'phased', 0, opts, teacher)],
-    ['phased DMD iteration, phase 2', () => distillWorkload(kind, 'phased', 1, opts, teacher)],
-  ];
-  const sampling = samplingWorkloads(kind, teacher);
-  for (const w of sampling) makers.push([w.name, () => w]);
+  const { makers, sampling } = workloadMakers(kind, opts, teacher);
   const results: ConfigResult['results'] = {};
   const noop = () => undefined;
   for (const [name, make] of makers) {
@@ -242,25 +247,10 @@ const spawnOurs = (o: Options, backend: BackendName, model: ModelKind, iters: nu
   return JSON.parse(line.slice('BENCH_JSON '.length)) as ConfigResult;
 };
 
-/** A python3 that can import torch: $PYTHON, python3 on PATH, or Debian's /usr/bin/python3. */
-const findTorchPython = (): { python: string; version: string } | null => {
-  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
-  for (const python of candidates) {
-    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-    if (r.status === 0) return { python, version: r.stdout.trim() };
-  }
-  return null;
-};
-
 const spawnTorch = (python: string, o: Options, model: ModelKind, iters: number, warmup: number): ConfigResult | string => {
-  const args = [path.join(ROOT, 'bench', 'torch_reference.py'), '--model', model, '--iters', String(iters), '--warmup', String(warmup), '--threads', '2'];
+  const args = [TORCH_SCRIPT, '--model', model, '--iters', String(iters), '--warmup', String(warmup), '--threads', '2'];
   if (o.only.length > 0) args.push('--only', o.only.join(','));
-  // the same OpenBLAS kernels as our native path (see openBlasCoreFor)
-  const core = openBlasCoreFor();
-  // PyTorch keeps its own OpenMP defaults (spinning threads: its fastest setting here)
-  const env: NodeJS.ProcessEnv = { ...process.env, ...(core !== undefined ? { OPENBLAS_CORETYPE: core } : {}) };
-  for (const k of envChosenByNative) delete env[k];
-  const r = spawnSync(python, args, { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
+  const r = spawnSync(python, args, { cwd: ROOT, encoding: 'utf8', env: torchEnv(), stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
   const line = (r.stdout ?? '').trim().split('\n').pop();
   if (r.status !== 0 || line === undefined || !line.startsWith('{')) return `exit ${r.status}`;
   const raw = JSON.parse(line) as { results: Record<string, Figures> };
@@ -346,6 +336,7 @@ const main = async (): Promise<void> => {
     process.stdout.write(`BENCH_JSON ${JSON.stringify(r)}\n`);
     return;
   }
+  if (o.serve !== null) return serveOurs(o.serve.backend, o.serve.model, o.metricsEvery);
   if (o.memory) return memoryMode(o.steps);
   // which backends initialise here (tfjs-node is optional)
   const wanted: BackendName[] = o.backends ?? ['wasm', 'cpu', 'tensorflow'];
@@ -371,6 +362,18 @@ const main = async (): Promise<void> => {
     `load average at start: ${require('os').loadavg().map((x: number) => x.toFixed(2)).join(' ')}`,
   ];
   console.log(header.join('\n'));
+  if (o.paired) {
+    if (torchPy === null) throw new Error('--paired needs PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp)');
+    const models = [];
+    for (const model of o.models) {
+      const rows = await pairedRun(model, { only: o.only, pairs: o.pairs, metricsEvery: o.metricsEvery, python: torchPy.python }, (l) => process.stderr.write(`${l}\n`));
+      const lines = pairedTable(model, rows, BACKWARD_COST, UPDATES_PER_ITERATION);
+      console.log(lines.join('\n'));
+      models.push({ model, rows, lines });
+    }
+    if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify({ header, paired: models }, null, 2));
+    return;
+  }
   const all: { model: ModelKind; configs: ConfigResult[]; torch: ConfigResult | null; lines: string[] }[] = [];
   for (const model of o.models) {
     const iters = o.iters ?? (o.quick ? 4 : model === 'mlp' ? 20 : 8);

@@ -278,6 +278,26 @@ def quantile(xs, q):
     return s[lo] + (s[hi] - s[lo]) * (i - lo)
 
 
+def serve(works):
+    """Paired mode: `run <n> <workload>` runs n timed iterations and answers one line
+    `SERVE_JSON {"times": [...], "rssMB": ...}`; `quit` (or end of input) ends."""
+    print("SERVE_JSON " + json.dumps({"ready": True, "workloads": list(works)}), flush=True)
+    for line in iter(sys.stdin.readline, ""):
+        parts = line.strip().split(" ", 2)
+        if parts[0] == "quit":
+            break
+        if parts[0] != "run" or len(parts) != 3 or parts[2] not in works:
+            print("SERVE_JSON " + json.dumps({"error": f"bad request: {line.strip()!r}"}), flush=True)
+            continue
+        f, times = works[parts[2]], []
+        for _ in range(int(parts[1])):
+            t0 = time.perf_counter()
+            f()
+            times.append((time.perf_counter() - t0) * 1000)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print("SERVE_JSON " + json.dumps({"times": times, "rssMB": rss}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", choices=list(SETUPS), required=True)
@@ -285,6 +305,7 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="", help="comma-separated workload names (prefix match)")
+    p.add_argument("--serve", action="store_true", help="answer `run <n> <workload>` lines on stdin (bench/paired.ts)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -299,6 +320,8 @@ def main():
         b.distill_workload("phased DMD iteration, phase 2", p2, [(p1, copy_of(b.teacher))], "sgts"),
         *b.sampling_workloads([p1, p2]),
     ]
+    if a.serve:
+        return serve(dict(works))
     only = [o for o in a.only.split(",") if o]
     out = {"backend": "torch-cpu", "model": a.model, "torch": torch.__version__, "threads": torch.get_num_threads(), "results": {}}
     for name, f in works:

@@ -216,6 +216,24 @@ export const samplingWorkloads = (kind: ModelKind, teacher: VelocityModel): Work
   ];
 };
 
+/**
+ * Every benchmarked workload of a model kind, by name, built on demand (the names are
+ * the table's rows and bench/torch_reference.py's workloads). The sampling workloads share
+ * their experts: the caller disposes them through the returned `dispose`.
+ */
+export const workloadMakers = (kind: ModelKind, opts: BenchOptions, teacher: VelocityModel): { makers: Array<[string, () => Workload]>; sampling: Workload[] } => {
+  const sampling = samplingWorkloads(kind, teacher);
+  const makers: Array<[string, () => Workload]> = [
+    ['teacher step', () => teacherWorkload(kind)],
+    ['dmd iteration', () => distillWorkload(kind, 'dmd', 0, opts, teacher)],
+    ['sgts iteration', () => distillWorkload(kind, 'sgts', 0, opts, teacher)],
+    ['phased DMD iteration, phase 1', () => distillWorkload(kind, 'phased', 0, opts, teacher)],
+    ['phased DMD iteration, phase 2', () => distillWorkload(kind, 'phased', 1, opts, teacher)],
+    ...sampling.map((w): [string, () => Workload] => [w.name, () => w]),
+  ];
+  return { makers, sampling };
+};
+
 export const buildTeacher = (kind: ModelKind): VelocityModel => {
   const teacher = buildModel(MODEL_SETUPS[kind].config);
   teacher.params.setTrainable(false);
