@@ -42,6 +42,8 @@ import * as E from 'fp-ts/Either';
 interface Options {
   quick: boolean;
   models: ModelKind[];
+  /** --models was given (the memory run defaults to the MLP only). */
+  modelsGiven: boolean;
   backends: BackendName[] | null;
   iters: number | null;
   warmup: number | null;
@@ -61,7 +63,7 @@ interface Options {
 }
 
 const parseArgs = (argv: string[]): Options => {
-  const o: Options = { quick: false, models: ['mlp', 'unet'], backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, steps: 10000, child: null, paired: false, pairs: null, serve: null };
+  const o: Options = { quick: false, models: ['mlp', 'unet'], modelsGiven: false, backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, steps: 10000, child: null, paired: false, pairs: null, serve: null };
   const list = (s: string | undefined, flag: string): string[] => {
     if (s === undefined) throw new Error(`${flag}: expected a comma-separated list`);
     return s.split(',').filter(Boolean);
@@ -75,10 +77,13 @@ const parseArgs = (argv: string[]): Options => {
     const a = argv[i];
     const next = () => argv[++i];
     if (a === '--quick') o.quick = true;
-    else if (a === '--models') o.models = list(next(), a).map((m) => {
-      if (m !== 'mlp' && m !== 'unet') throw new Error(`--models: unknown model "${m}" (mlp, unet)`);
-      return m;
-    });
+    else if (a === '--models') {
+      o.modelsGiven = true;
+      o.models = list(next(), a).map((m) => {
+        if (m !== 'mlp' && m !== 'unet') throw new Error(`--models: unknown model "${m}" (mlp, unet)`);
+        return m;
+      });
+    }
     else if (a === '--backends') o.backends = list(next(), a).map((b) => {
       if (b !== 'wasm' && b !== 'cpu' && b !== 'tensorflow') throw new Error(`--backends: unknown backend "${b}" (wasm, cpu, tensorflow)`);
       return b;
@@ -337,7 +342,10 @@ const main = async (): Promise<void> => {
     return;
   }
   if (o.serve !== null) return serveOurs(o.serve.backend, o.serve.model, o.metricsEvery);
-  if (o.memory) return memoryMode(o.steps);
+  if (o.memory) {
+    for (const model of o.modelsGiven ? o.models : (['mlp'] as ModelKind[])) await memoryMode(o.steps, model);
+    return;
+  }
   // which backends initialise here (tfjs-node is optional)
   const wanted: BackendName[] = o.backends ?? ['wasm', 'cpu', 'tensorflow'];
   const backends: BackendName[] = [];

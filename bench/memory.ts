@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- --memory [--steps N]`: memory flatness over long runs. Runs N small
- * teacher steps, then Phased DMD (4 steps / 2 phases) for about N optimiser updates,
+ * `npm run bench -- --memory [--steps N] [--models mlp|unet]`: memory flatness over long
+ * runs. Runs N teacher steps of a small model (the MLP by default; the U-Net is the
+ * bench's, at batch 16), then Phased DMD (4 steps / 2 phases) for about N optimiser updates,
  * through the real streams, and prints live tensors, tensor bytes, RSS and the wasm heap
  * at intervals. Flat = the same tensor count at every report within a phase.
  */
@@ -16,7 +17,8 @@ import type { DistillSettings, DistillState } from '../lib/distill/segment';
 import type { StepMetrics } from '../lib/stream/types';
 import { teacherSteps, resolveTeacherConfig } from '../pipelines/teacher';
 import { distillSteps } from '../pipelines/distill';
-import { phasesFor } from './workloads';
+import { phasesFor, datasetFor, MODEL_SETUPS, ModelKind } from './workloads';
+import type { Dataset } from '../lib/data/types';
 
 const MB = 1024 * 1024;
 
@@ -55,29 +57,36 @@ const verdict = (rows: Row[]): string => {
     .join('\n');
 };
 
-export const memoryMode = async (steps: number): Promise<void> => {
+/** The small models the memory run trains (a leak shows per step whatever the width). */
+const MEMORY_SETUPS: Record<ModelKind, { model: ModelConfig; dataset: () => Dataset; batch: number }> = {
+  mlp: { model: { kind: 'mlp', dim: 2, numClasses: 8, hidden: [64, 64], timeEmbedDim: 16, seed: 1 } as ModelConfig, dataset: () => mixtureDataset('ring8'), batch: 64 },
+  unet: { model: { ...MODEL_SETUPS.unet.config }, dataset: () => datasetFor('unet'), batch: 16 },
+};
+
+export const memoryMode = async (steps: number, kind: ModelKind = 'mlp'): Promise<void> => {
   await useBackend(defaultBackend());
-  console.log(`memory over ${steps} steps — backend ${tf.getBackend()}${nativeStatus().active ? ' + native BLAS kernels' : ''}`);
+  const setup = MEMORY_SETUPS[kind];
+  console.log(`memory over ${steps} steps, ${kind}, batch ${setup.batch} — backend ${tf.getBackend()}${nativeStatus().active ? ' + native BLAS kernels' : ''}`);
   const every = Math.max(1, Math.floor(steps / 10));
   const rows: Row[] = [];
   if ((globalThis as { gc?: unknown }).gc === undefined) console.log('(run node with --expose-gc for JS heap figures after a full collection)');
   const baseline = tf.memory().numTensors;
 
   // 1. teacher: `steps` flow-matching steps
-  const config = { ...resolveTeacherConfig({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }), batchSize: 64, steps };
-  const modelConfig = { kind: 'mlp', dim: 2, numClasses: 8, hidden: [64, 64], timeEmbedDim: 16, seed: 1 } as ModelConfig;
-  const model = buildModel(modelConfig);
+  // the data entry only names a set; the stream gets `setup.dataset()` directly
+  const config = { ...resolveTeacherConfig({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }), batchSize: setup.batch, steps };
+  const model = buildModel(setup.model);
   const trainer = makeTrainer(model.params.variables, config, config);
   report(rows, 'start', 0);
   await lastValueFrom(
-    teacherSteps({ dataset: mixtureDataset('ring8'), model, trainer }, config).pipe(tap((m) => (m.key.step + 1) % every === 0 && report(rows, 'teacher', m.key.step + 1))),
+    teacherSteps({ dataset: setup.dataset(), model, trainer }, config).pipe(tap((m) => (m.key.step + 1) % every === 0 && report(rows, 'teacher', m.key.step + 1))),
   );
   trainer.optimizer.dispose();
   model.params.setTrainable(false);
 
   // 2. Phased DMD, 4 steps / 2 phases, ~`steps` optimiser updates (6 per iteration)
   const iterations = Math.max(2, Math.round(steps / 6 / 2) * 2);
-  const phases = phasesFor('phased', 64, 1).map((p) => ({ ...p, iterations: iterations / 2 }));
+  const phases = phasesFor('phased', setup.batch, 1).map((p) => ({ ...p, iterations: iterations / 2 }));
   const settings: DistillSettings = { teacher: model, seed: 3, shift: 5, backprop: 'sgts', normaliser: 'paper', betas: [0, 0.999], optimise: { metricsDue: (k) => k.step % 50 === 0 } };
   let updates = 0;
   let final: DistillState = { experts: [] };
