@@ -329,6 +329,7 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
   const leaks = configs.flatMap((c) => Object.entries(c.results).flatMap(([w, m]) => Object.values(m).filter((f) => (f.leaked ?? 0) > 0).map(() => `${c.backend} ${w}`)));
   if (leaks.length > 0) lines.push(`- tensors leaked per iteration in: ${leaks.join(', ')}`);
   for (const c of configs.filter((c) => c.wasm !== undefined)) lines.push(`- wasm binary: SIMD ${c.wasm!.simd ? 'on' : 'off'}, threads ${c.wasm!.threads ? 'on' : 'off (tfjs disables them in Node)'}; native kernels: ${c.native}`);
+  if (torch !== null) lines.push('- ours and PyTorch ran in separate windows of minutes: on a machine whose speed drifts, `--paired` gives a steadier ratio');
   lines.push(...notes.map((n) => `- ${n}`));
   console.log(lines.join('\n'));
   return lines;
