@@ -25,6 +25,8 @@ const MARK = 'SERVE_JSON ';
 const MB = 1024 * 1024;
 
 interface BlockReply {
+  /** The first line a server sends: the workloads it can run. */
+  readonly workloads?: string[];
   readonly times: number[];
   readonly forwards?: number;
   readonly rssMB?: number;
@@ -155,9 +157,7 @@ export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: stri
   const torch = new Server('PyTorch', spawn(o.python, [TORCH_SCRIPT, '--model', kind, '--threads', '2', '--serve'], { env: torchEnv(), stdio: ['pipe', 'pipe', 'inherit'] }));
   try {
     const [a, b] = await Promise.all([ours.ready(), torch.ready()]);
-    const names = ((a as unknown as { workloads: string[] }).workloads ?? []).filter(
-      (w) => (b as unknown as { workloads: string[] }).workloads.includes(w) && (o.only.length === 0 || o.only.some((p) => w.startsWith(p))),
-    );
+    const names = (a.workloads ?? []).filter((w) => (b.workloads ?? []).includes(w) && (o.only.length === 0 || o.only.some((p) => w.startsWith(p))));
     const { block, warmup } = BLOCKS[kind];
     const pairs = o.pairs ?? BLOCKS[kind].pairs;
     const acc = new Map(names.map((w) => [w, { ours: [] as number[], torch: [] as number[], ratios: [] as number[], forwards: [] as number[], rss: {} as PairedRow['rssMB'] }]));
