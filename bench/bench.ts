@@ -35,6 +35,7 @@ import { findTorchPython, torchEnv, TORCH_SCRIPT } from './torch';
 import { ModelKind, MODEL_SETUPS, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
 import { memoryMode } from './memory';
 import { pairedRun, pairedTable, serveOurs } from './paired';
+import { MB, fmt, median, quantile, timeBlock, computeRatioLine } from './timing';
 import * as E from 'fp-ts/Either';
 
 // ── options ──────────────────────────────────────────────────────────────────
@@ -140,18 +141,6 @@ export interface ConfigResult {
   readonly results: Record<string, Record<string, Figures>>; // workload → mode → figures
 }
 
-export const quantile = (xs: readonly number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const i = q * (s.length - 1);
-  const [lo, hi] = [Math.floor(i), Math.ceil(i)];
-  return s[lo] + (s[hi] - s[lo]) * (i - lo);
-};
-export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
-const MB = 1024 * 1024;
-/** One generator and 5 fake-score updates per distillation iteration, each with one backward pass. */
-const UPDATES_PER_ITERATION = 6;
-/** The usual rule of thumb: a backward pass costs about two forward passes. */
-const BACKWARD_COST = 2;
 /** Timed iterations per uninterrupted run of a workload (see runChild). */
 const BLOCK = 10;
 
@@ -201,12 +190,7 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
           } else {
             setMode(m);
             const n = Math.min(block, iters - i);
-            let last = 0;
-            w.run(n + 1, (k) => {
-              const now = performance.now();
-              if (k > 0) times[m].push(now - last);
-              last = now;
-            });
+            times[m].push(...timeBlock(w, n));
             ran += n + 1;
           }
           rss = Math.max(rss, process.memoryUsage().rss);
@@ -277,8 +261,6 @@ const mergeRounds = (rounds: ConfigResult[]): ConfigResult => {
   return { ...first, results };
 };
 
-const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
-
 const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResult | null, notes: string[]): string[] => {
   const setup = MODEL_SETUPS[model];
   const lines: string[] = [];
@@ -320,11 +302,7 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
   if (dmd !== undefined && ph !== undefined) lines.push(`- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ${(ph / dmd).toFixed(2)}× (target ≤ 1.1×); PyTorch: ${fmt((phased((w) => torchOf(w)?.ms) ?? NaN) / (torchOf('dmd iteration')?.ms ?? NaN), 2)}×`);
   const fwd = (w: string) => cols[0]?.get(w)?.forwards;
   const [fDmd, fPh] = [fwd('dmd iteration'), phased(fwd)];
-  if (fDmd !== undefined && fPh !== undefined)
-    lines.push(
-      `- The algorithms' own cost ratio: a one-step DMD iteration runs ${fmt(fDmd)} forward passes, a Phased DMD iteration ${fmt(fPh)} (mean of its phases; batch units, CFG counts 2), ` +
-        `and each runs ${UPDATES_PER_ITERATION} updates with one backward pass; if a backward pass costs ${BACKWARD_COST} forward passes, Phased / DMD = ${((fPh + BACKWARD_COST * UPDATES_PER_ITERATION) / (fDmd + BACKWARD_COST * UPDATES_PER_ITERATION)).toFixed(2)}× on compute alone`,
-    );
+  if (fDmd !== undefined && fPh !== undefined) lines.push(computeRatioLine(fDmd, fPh));
   if (s40 !== undefined && s4 !== undefined) lines.push(`- 4-NFE student sampling is ${(s40 / s4).toFixed(1)}× faster than 40-step CFG sampling (target ≥ 15×); PyTorch: ${fmt((torchOf('sample: teacher 40 steps, CFG')?.ms ?? NaN) / (torchOf('sample: student 4 NFE')?.ms ?? NaN))}×`);
   const leaks = configs.flatMap((c) => Object.entries(c.results).flatMap(([w, m]) => Object.values(m).filter((f) => (f.leaked ?? 0) > 0).map(() => `${c.backend} ${w}`)));
   if (leaks.length > 0) lines.push(`- tensors leaked per iteration in: ${leaks.join(', ')}`);
@@ -376,7 +354,7 @@ const main = async (): Promise<void> => {
     const models = [];
     for (const model of o.models) {
       const rows = await pairedRun(model, { only: o.only, pairs: o.pairs, metricsEvery: o.metricsEvery, python: torchPy.python }, (l) => process.stderr.write(`${l}\n`));
-      const lines = pairedTable(model, rows, BACKWARD_COST, UPDATES_PER_ITERATION);
+      const lines = pairedTable(model, rows);
       console.log(lines.join('\n'));
       models.push({ model, rows, lines });
     }

@@ -16,13 +16,12 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
-import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, BackendName } from '../lib/backend';
 import { ModelKind, MODEL_SETUPS, Workload, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
 import { TORCH_SCRIPT, torchEnv } from './torch';
+import { MB, fmt, median, timeBlock, computeRatioLine } from './timing';
 
 const MARK = 'SERVE_JSON ';
-const MB = 1024 * 1024;
 
 interface BlockReply {
   /** The first line a server sends: the workloads it can run. */
@@ -54,16 +53,9 @@ export const serveOurs = async (backend: BackendName, kind: ModelKind, metricsEv
     const w = live.get(request[2]) ?? maker[1]();
     live.set(request[2], w);
     const n = Number(request[1]);
-    const times: number[] = [];
-    let last = 0;
-    const passes = countForwardPasses(w.models ?? [], MODEL_SETUPS[kind].batch, () =>
-      w.run(n + 1, (k) => {
-        const now = performance.now();
-        if (k > 0) times.push(now - last);
-        last = now;
-      }),
-    );
-    reply({ times, forwards: passes / (n + 1), rssMB: process.memoryUsage().rss / MB, tensors: tf.memory().numTensors });
+    let times: number[] = [];
+    const passes = countForwardPasses(w.models ?? [], MODEL_SETUPS[kind].batch, () => (times = timeBlock(w, n)));
+    reply({ times, forwards: passes / (n + 1), rssMB: process.memoryUsage().rss / MB });
   }
   for (const w of live.values()) if (!sampling.includes(w)) w.dispose();
   sampling.forEach((w) => w.dispose());
@@ -133,13 +125,6 @@ export interface PairedRow {
   readonly rssMB: { ours?: number; torch?: number };
 }
 
-const quantile = (xs: readonly number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const i = q * (s.length - 1);
-  const [lo, hi] = [Math.floor(i), Math.ceil(i)];
-  return s[lo] + (s[hi] - s[lo]) * (i - lo);
-};
-const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
 /** Iterations per block and warm-up iterations: a block takes a second or a few. */
 const BLOCKS: Record<ModelKind, { block: number; warmup: number; pairs: number }> = {
@@ -192,10 +177,8 @@ export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: stri
   }
 };
 
-const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
-
 /** The paired table and the targets, as markdown lines. */
-export const pairedTable = (kind: ModelKind, rows: readonly PairedRow[], backwardCost: number, updatesPerIteration: number): string[] => {
+export const pairedTable = (kind: ModelKind, rows: readonly PairedRow[]): string[] => {
   const s = MODEL_SETUPS[kind];
   const lines = [
     '',
@@ -215,13 +198,7 @@ export const pairedTable = (kind: ModelKind, rows: readonly PairedRow[], backwar
   if (dmd && p1 && p2) {
     const ph = (f: (r: PairedRow) => number) => (f(p1) + f(p2)) / 2 / f(dmd);
     lines.push(`- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ours ${ph((r) => r.oursMs).toFixed(2)}×, PyTorch ${ph((r) => r.torchMs).toFixed(2)}× (target ≤ 1.1×)`);
-    if (dmd.forwards !== undefined && p1.forwards !== undefined && p2.forwards !== undefined) {
-      const fPh = (p1.forwards + p2.forwards) / 2;
-      const extra = backwardCost * updatesPerIteration;
-      lines.push(
-        `- On compute alone (${fmt(dmd.forwards)} forward passes per DMD iteration, ${fmt(fPh)} per Phased DMD iteration, ${updatesPerIteration} backward passes each, a backward pass ≈ ${backwardCost} forward passes): ${((fPh + extra) / (dmd.forwards + extra)).toFixed(2)}×`,
-      );
-    }
+    if (dmd.forwards !== undefined && p1.forwards !== undefined && p2.forwards !== undefined) lines.push(computeRatioLine(dmd.forwards, (p1.forwards + p2.forwards) / 2));
   }
   const [s40, s4] = [get('sample: teacher 40 steps, CFG'), get('sample: student 4 NFE')];
   if (s40 && s4) lines.push(`- 4-NFE student sampling vs 40-step CFG sampling: ours ${(s40.oursMs / s4.oursMs).toFixed(1)}× faster, PyTorch ${(s40.torchMs / s4.torchMs).toFixed(1)}× (target ≥ 15×)`);
