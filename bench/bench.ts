@@ -29,7 +29,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend, initBackend, nativeStatus, setNativeKernels, BackendName } from '../lib/backend';
+import { useBackend, initBackend, nativeStatus, setNativeKernels, isBackendName, BackendName } from '../lib/backend';
 import { openBlasCoreFor } from '../lib/backend/native';
 import { findTorchPython, torchEnv, TORCH_SCRIPT } from './torch';
 import { ModelKind, MODEL_SETUPS, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
@@ -104,7 +104,8 @@ const parseArgs = (argv: string[]): Options => {
     else if (a === '--pairs') o.pairs = Math.max(1, int(next(), a));
     else if (a === '--serve') {
       const [backend, model] = list(next(), a);
-      o.serve = { backend: backend as BackendName, model: model as ModelKind };
+      if (!isBackendName(backend ?? '') || (model !== 'mlp' && model !== 'unet')) throw new Error(`--serve: expected <backend>,<model> (wasm|cpu|tensorflow, mlp|unet), got ${backend},${model}`);
+      o.serve = { backend, model };
     }
     else if (a === '--child') {
       const [backend, model, iters, warmup] = list(next(), a);
