@@ -104,7 +104,7 @@ const parseArgs = (argv: string[]): Options => {
     else if (a === '--pairs') o.pairs = Math.max(1, int(next(), a));
     else if (a === '--serve') {
       const [backend, model] = list(next(), a);
-      if (!isBackendName(backend ?? '') || (model !== 'mlp' && model !== 'unet')) throw new Error(`--serve: expected <backend>,<model> (wasm|cpu|tensorflow, mlp|unet), got ${backend},${model}`);
+      if (backend === undefined || !isBackendName(backend) || (model !== 'mlp' && model !== 'unet')) throw new Error(`--serve: expected <backend>,<model> (wasm|cpu|tensorflow, mlp|unet), got ${backend},${model}`);
       o.serve = { backend, model };
     }
     else if (a === '--child') {
