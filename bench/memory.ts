@@ -87,7 +87,7 @@ export const memoryMode = async (steps: number, kind: ModelKind = 'mlp'): Promis
   // 2. Phased DMD, 4 steps / 2 phases, ~`steps` optimiser updates (6 per iteration)
   const iterations = Math.max(2, Math.round(steps / 6 / 2) * 2);
   const phases = phasesFor('phased', setup.batch, 1).map((p) => ({ ...p, iterations: iterations / 2 }));
-  const settings: DistillSettings = { teacher: model, seed: 3, shift: 5, backprop: 'sgts', normaliser: 'paper', betas: [0, 0.999], optimise: { metricsDue: (k) => k.step % 50 === 0 } };
+  const settings: DistillSettings = { teacher: model, seed: 3, shift: 5, backprop: 'sgts', gradient: 'reference', betas: [0, 0.999], optimise: { metricsDue: (k) => k.step % 50 === 0 } };
   let updates = 0;
   let final: DistillState = { experts: [] };
   const iterEvery = Math.max(1, Math.floor(iterations / 2 / 5));

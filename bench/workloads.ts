@@ -159,7 +159,7 @@ export const distillWorkload = (kind: ModelKind, method: DistillMethod, phaseInd
     seed: 7,
     shift: 5,
     backprop: method === 'vanilla' ? 'full' : 'sgts',
-    normaliser: 'paper',
+    gradient: 'reference',
     betas: [0, 0.999],
     optimise: { metricsDue: (key) => key.step % opts.metricsEvery === 0 },
   };

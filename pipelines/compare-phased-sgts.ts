@@ -22,7 +22,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
-import { MIXTURES, MixtureName, sampleMixture } from '../lib/data/mixtures';
+import { MIXTURES, MixtureName, sampleMixture, componentStd } from '../lib/data/mixtures';
 import type { GaussianMixture } from '../lib/data/types';
 import { modeReport } from '../lib/metrics/mixture';
 import { energyDistance } from '../lib/metrics/energy';
@@ -61,7 +61,7 @@ export const phasedSchedule = (base: Record<string, unknown>, iterations: number
 };
 
 /** CFG scale of the real score per dataset (chosen from the teachers' own CFG samples: README). */
-export const GUIDANCE: Record<MixtureName, number> = { ring8: 2, grid25: 3 };
+export const GUIDANCE: Partial<Record<MixtureName, number>> = { ring8: 2, grid25: 3 };
 
 export const METHODS = ['sgts', 'phased'] as const;
 export type CompareMethod = (typeof METHODS)[number];
@@ -87,7 +87,7 @@ const modeRadius = (x: ArrayLike<number>, mixture: GaussianMixture): number => {
       const d = (x[2 * i] - c[0]) ** 2 + (x[2 * i + 1] - c[1]) ** 2;
       if (d < bd) [bd, best] = [d, k];
     });
-    if (Math.sqrt(bd) <= 3 * mixture.std) {
+    if (Math.sqrt(bd) <= 3 * componentStd(mixture, best)) {
       sums[best].r2 += bd;
       sums[best].n++;
     }
@@ -107,7 +107,7 @@ export const sampleMetrics = (x: Float32Array, labels: Int32Array, name: Mixture
   let onLabel = 0;
   for (let i = 0; i < n; i++) {
     const c = mixture.centers[labels[i]];
-    if (Math.hypot(x[2 * i] - c[0], x[2 * i + 1] - c[1]) <= 3 * mixture.std) onLabel++;
+    if (Math.hypot(x[2 * i] - c[0], x[2 * i + 1] - c[1]) <= 3 * componentStd(mixture, labels[i])) onLabel++;
   }
   const energy = energyDistance(x, dataX, 2);
   tf.dispose([data.x0, ...(data.labels ? [data.labels] : [])]);

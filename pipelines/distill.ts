@@ -24,7 +24,8 @@ import { saveProgress, saveDistillState, loadDistillState, frozenExperts, restor
 import { LoraConfig, LoraModel, plainWeights } from '../lib/models/lora';
 import { splitSeed } from '../lib/random/seed';
 import { NonFiniteLossError } from '../lib/operators/optimise/optimise';
-import type { ExpertPhase, GeneratorBackprop } from '../lib/distill/context';
+import type { ExpertPhase, FakeTracks, GeneratorBackprop, Stepper } from '../lib/distill/context';
+import type { GeneratorGradient } from '../lib/losses/dmd';
 import type { StepMetrics } from '../lib/stream/types';
 import type { VelocityModel } from '../lib/models/types';
 import { ModelConfig } from '../lib/models/config';
@@ -72,7 +73,17 @@ export const DistillConfig = t.intersection([
     guidance: NonNegative,
     margin: UnitInterval,
     renoise: t.keyof({ nested: null, disjoint: null }),
+    /**
+     * Generator gradient: 'reference' (x0-space, normalised, on the student's x0 prediction;
+     * the default), or the ablations 'paper' (unnormalised KL weight on x_s) and 'xs-normalised'.
+     */
+    gradient: t.keyof({ reference: null, paper: null, 'xs-normalised': null }),
+    /** Older name of the x_s-space forms: paper → gradient 'paper', dmd2 → gradient 'xs-normalised'. */
     normaliser: t.keyof({ paper: null, dmd2: null }),
+    /** Steps between samples in training rollouts and in the student: Euler, or x0 prediction + fresh noise. */
+    stepper: t.keyof({ euler: null, 'x0-noise': null }),
+    /** What a phase's fake score trains on: the SGTS exit sample, or a full inference rollout's boundary sample. */
+    fakeTracks: t.keyof({ exit: null, rollout: null }),
     betas: t.tuple([UnitInterval, UnitInterval]),
     /** AdamW decoupled weight decay for both roles (0 = Adam); `optimizer.<role>` overrides. */
     weightDecay: NonNegative,
@@ -103,7 +114,11 @@ export const DISTILL_DEFAULTS = {
   guidance: 1,
   margin: 0.02,
   renoise: 'nested' as const,
-  normaliser: 'paper' as const,
+  gradient: 'reference' as GeneratorGradient,
+  stepper: 'euler' as Stepper,
+  fakeTracks: 'exit' as FakeTracks,
+  /** The generator's gradient norm is clipped at 1 (with the reference form's mean loss this is a real bound). */
+  optimizer: { generator: { clipNorm: 1 } } as { generator?: RoleOptimizer; fake?: RoleOptimizer },
   betas: [0, 0.999] as [number, number],
   weightDecay: 0,
   ema: 0,
@@ -144,6 +159,28 @@ export const scheduleFor = (c: DistillConfig): PhasedSchedule => {
     });
   }
   return decodeOrThrow(PhasedSchedule, { shift: d.shift, phases: [{ interval: { start: 1, end: 0 }, steps: c.method === 'dmd' ? 1 : d.steps, iterations: d.iterations, ...common }] });
+};
+
+/** The gradient form a config asks for; the older `normaliser` field maps onto it. */
+export const gradientOf = (c: DistillConfig): GeneratorGradient => {
+  const legacy = c.normaliser === undefined ? undefined : c.normaliser === 'dmd2' ? 'xs-normalised' : 'paper';
+  if (c.gradient !== undefined && legacy !== undefined && legacy !== c.gradient)
+    throw new ConfigError('distill config', [{ path: 'normaliser', message: `normaliser "${c.normaliser}" means gradient "${legacy}", but gradient is "${c.gradient}": give one of them` }]);
+  return c.gradient ?? legacy ?? DISTILL_DEFAULTS.gradient;
+};
+
+/** Defaults filled in; the gradient resolved from `gradient` or the older `normaliser`. */
+export const withDefaults = (c: DistillConfig) => {
+  const { normaliser: _legacy, ...rest } = c;
+  return {
+    ...DISTILL_DEFAULTS,
+    ...rest,
+    gradient: gradientOf(c),
+    optimizer: {
+      generator: { ...DISTILL_DEFAULTS.optimizer.generator, ...c.optimizer?.generator },
+      fake: { ...DISTILL_DEFAULTS.optimizer.fake, ...c.optimizer?.fake },
+    },
+  };
 };
 
 export const backpropFor = (method: DistillMethod): GeneratorBackprop => (method === 'vanilla' ? 'full' : 'sgts');
@@ -200,14 +237,14 @@ export const trainDistill = async (
   } = {},
 ): Promise<DistillResult> => {
   const config = decodeOrThrow(DistillConfig, input, 'distill config');
-  const d = { ...DISTILL_DEFAULTS, ...config };
+  const d = withDefaults(config);
   const saved = options.resume === undefined ? null : openResume(options.resume, d, options.force ? options.log ?? (() => undefined) : undefined);
   const teacher = options.teacher ?? (saved?.teacher ? resumeTeacher(saved) : await openTeacher(config.teacher, options.log));
   const phases = resolveSchedule(scheduleFor(config));
   const makeRole = roleFactory(config.experts, d.seed);
-  const role = (r: 'generator' | 'fake') => ({ weightDecay: d.weightDecay, ...config.optimizer?.[r] });
+  const role = (r: 'generator' | 'fake') => ({ weightDecay: d.weightDecay, ...d.optimizer[r] });
   let live: PhaseRoles | null = null;
-  const initial: DistillState = { experts: saved === null ? [] : resumeExperts(saved, phases, teacher.model, makeRole) };
+  const initial: DistillState = { experts: saved === null ? [] : resumeExperts(saved, phases, teacher.model, makeRole, d.stepper) };
   let final: DistillState = initial;
   let lastGood: { file: string; phase: number; iterations: number } | null = null;
   const settings: DistillSettings = {
@@ -215,7 +252,9 @@ export const trainDistill = async (
     seed: d.seed,
     shift: scheduleFor(config).shift, // a phased schedule carries its own shift
     backprop: backpropFor(config.method),
-    normaliser: d.normaliser,
+    gradient: d.gradient,
+    stepper: d.stepper,
+    fakeTracks: d.fakeTracks,
     betas: d.betas,
     optimizers: { generator: role('generator'), fake: role('fake') },
     ...(d.ema > 0 ? { ema: d.ema } : {}),
@@ -300,16 +339,16 @@ const resumeTeacher = (saved: SavedDistillState): { model: VelocityModel; modelC
 };
 
 /** The finished phases' experts, loaded from the checkpoint and frozen. */
-const resumeExperts = (saved: SavedDistillState, phases: readonly ResolvedPhase[], teacher: VelocityModel, makeRole: DistillSettings['makeRole']): ExpertPhase[] =>
+const resumeExperts = (saved: SavedDistillState, phases: readonly ResolvedPhase[], teacher: VelocityModel, makeRole: DistillSettings['makeRole'], stepper: Stepper): ExpertPhase[] =>
   E.getOrElseW((e: CheckpointError) => {
     throw e;
-  })(frozenExperts(saved, (k) => (makeRole ? makeRole(teacher, 'generator', phases[k]) : teacher.clone())));
+  })(frozenExperts(saved, (k) => (makeRole ? makeRole(teacher, 'generator', phases[k]) : teacher.clone()))).map((e) => ({ ...e, stepper }));
 
 // ── 5. Student checkpoints ───────────────────────────────────────────────────
 
 export const saveStudent = (file: string, s: { method: DistillMethod; modelConfig: ModelConfig; experts: readonly ExpertPhase[]; config: unknown }): void =>
   saveCheckpoint(file, {
-    meta: { kind: 'student', method: s.method, modelConfig: s.modelConfig, grids: s.experts.map((e) => e.grid), config: s.config },
+    meta: { kind: 'student', method: s.method, modelConfig: s.modelConfig, grids: s.experts.map((e) => e.grid), steppers: s.experts.map((e) => e.stepper ?? 'euler'), config: s.config },
     tensors: s.experts.flatMap((e, k) => withPrefix(`expert${k}/`, plainWeights(e.expert))),
   });
 
@@ -321,11 +360,15 @@ export const loadStudent = (file: string): E.Either<CheckpointError, { method: D
     if (E.isLeft(mc)) return fail('meta.modelConfig: not a valid model config');
     const grids = data.meta.grids;
     if (!Array.isArray(grids) || !grids.every((g) => Array.isArray(g) && g.every((x) => typeof x === 'number'))) return fail('meta.grids: expected an array of time grids');
+    // students written before steppers were recorded sample with Euler
+    const steppers: unknown = data.meta.steppers ?? grids.map(() => 'euler');
+    if (!Array.isArray(steppers) || steppers.length !== grids.length || !steppers.every((x) => x === 'euler' || x === 'x0-noise'))
+      return fail(`meta.steppers: expected one of "euler" | "x0-noise" per expert (${grids.length}), got ${JSON.stringify(data.meta.steppers)}`);
     const experts: ExpertPhase[] = [];
     try {
       grids.forEach((grid: number[], k: number) => {
         const expert = buildModel(mc.right);
-        experts.push({ grid, expert });
+        experts.push({ grid, expert, stepper: steppers[k] });
         expert.params.write(tensorsUnder(data, `expert${k}/`), `${file}: expert${k}`);
         expert.params.setTrainable(false);
       });

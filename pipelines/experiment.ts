@@ -55,7 +55,7 @@ import type { ExpertPhase } from '../lib/distill/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
 import { loadMnist } from '../lib/data/mnist';
 import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher } from './teacher';
-import { trainDistill, saveStudent, DistillMethod, DISTILL_DEFAULTS } from './distill';
+import { trainDistill, saveStudent, DistillMethod, DistillConfig, RoleOptimizer, withDefaults } from './distill';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
@@ -64,7 +64,7 @@ export const ExperimentMethod = t.keyof({ teacher: null, dmd: null, vanilla: nul
 export type ExperimentMethod = t.TypeOf<typeof ExperimentMethod>;
 export type StudentMethod = Exclude<ExperimentMethod, 'teacher'>;
 
-export const ExperimentTask = t.keyof({ grid25: null, ring8: null, mnist: null, video: null });
+export const ExperimentTask = t.keyof({ grid25: null, ring8: null, uneven7: null, rings2: null, skew3: null, mnist: null, video: null });
 export type ExperimentTask = t.TypeOf<typeof ExperimentTask>;
 
 /**
@@ -122,10 +122,14 @@ export const ExperimentDistill = t.partial({
   updateRatio: PositiveInt,
   margin: UnitInterval,
   renoise: t.keyof({ nested: null, disjoint: null }),
+  gradient: t.keyof({ reference: null, paper: null, 'xs-normalised': null }),
   normaliser: t.keyof({ paper: null, dmd2: null }),
+  stepper: t.keyof({ euler: null, 'x0-noise': null }),
+  fakeTracks: t.keyof({ exit: null, rollout: null }),
   betas: t.tuple([UnitInterval, UnitInterval]),
   weightDecay: NonNegative,
   ema: Probability,
+  optimizer: t.partial({ generator: RoleOptimizer, fake: RoleOptimizer }),
 });
 
 export const ExperimentClassifier = t.partial({
@@ -171,7 +175,18 @@ export interface TaskDefaults {
   readonly teacher: t.TypeOf<typeof ExperimentTeacher>;
 }
 
-/** Defaults per task: sized for 2 CPU cores (measured figures in the README). */
+/** An unconditional 2-D task with the model and budgets `phased-dmd train` picks for 2-D points. */
+const unconditionalMixture = (name: MixtureName): TaskDefaults => ({
+  data: { kind: 'mixture', name },
+  model: { kind: 'mlp', hidden: [256, 256, 256], timeEmbedDim: 32 } as ModelSpec,
+  budget: { teacherSteps: 3000, teacherBatchSize: 512, iterations: 400, batchSize: 256 },
+  guidance: 1,
+  samples: 2000,
+  condition: 'none',
+  teacher: {},
+});
+
+/** Defaults per task: sized for 2 CPU cores (measured figures in docs/results.md). */
 export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
   grid25: {
     data: { kind: 'mixture', name: 'grid25' },
@@ -192,6 +207,10 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
     condition: 'group',
     teacher: {},
   },
+  // unconditional mixtures with unequal weights and spreads, at the `train` command's 2-D defaults
+  uneven7: unconditionalMixture('uneven7'),
+  rings2: unconditionalMixture('rings2'),
+  skew3: unconditionalMixture('skew3'),
   mnist: {
     data: { kind: 'mnist', split: 'train' },
     model: { kind: 'unet', width: 16, timeEmbedDim: 32 } as ModelSpec,
@@ -245,7 +264,7 @@ export interface ResolvedExperiment {
   readonly logEvery: number;
 }
 
-const isMixture = (task: ExperimentTask): task is MixtureName => task === 'grid25' || task === 'ring8';
+const isMixture = (task: ExperimentTask): task is MixtureName => task !== 'mnist' && task !== 'video';
 
 /** Phases of a method's schedule (its generator-update budget is split evenly over them). */
 export const phasesOf = (m: StudentMethod): number => (m === 'phased-4x2' ? 2 : m === 'phased-4x4' ? 4 : 1);
@@ -257,7 +276,9 @@ const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): ConfigIssue
   for (const m of r.students)
     if (r.budget.iterations % phasesOf(m) !== 0)
       issues.push({ path: 'budget.iterations', message: `expected a multiple of ${phasesOf(m)} (method "${m}" splits it evenly over its phases, for an equal budget), got ${r.budget.iterations}` });
-  if (c.condition !== undefined && !isMixture(c.task)) issues.push({ path: 'condition', message: `only applies to the 2-D tasks (grid25, ring8); task "${c.task}" is conditioned on its classes` });
+  if (c.condition !== undefined && !isMixture(c.task)) issues.push({ path: 'condition', message: `only applies to the 2-D tasks; task "${c.task}" is conditioned on its classes` });
+  if (r.condition === 'group' && isMixture(r.task) && MODE_GROUPS[r.task] === undefined)
+    issues.push({ path: 'condition', message: `"group" is defined for grid25 and ring8; task "${r.task}" takes "none" or "mode"` });
   if (r.condition === 'none' && r.guidance !== 1) issues.push({ path: 'guidance', message: `expected 1 with condition "none" (CFG needs a condition), got ${r.guidance}` });
   if (c.video !== undefined && c.task !== 'video') issues.push({ path: 'video', message: `only applies to task "video", not "${c.task}"` });
   if (c.classifier !== undefined && c.task !== 'mnist') issues.push({ path: 'classifier', message: `only applies to task "mnist", not "${c.task}"` });
@@ -350,7 +371,7 @@ export const balancedLabels = (n: number, numClasses: number): Int32Array | null
 // ── 3. The data ──────────────────────────────────────────────────────────────
 
 /** Mode → class of the `group` condition: grid25 rows (5 classes of 5 modes), ring8 alternate modes (2 classes of 4). */
-export const MODE_GROUPS: Readonly<Record<MixtureName, { readonly classes: number; readonly of: (mode: number) => number }>> = {
+export const MODE_GROUPS: Readonly<Partial<Record<MixtureName, { readonly classes: number; readonly of: (mode: number) => number }>>> = {
   grid25: { classes: 5, of: (k) => Math.floor(k / 5) },
   ring8: { classes: 2, of: (k) => k % 2 },
 };
@@ -372,7 +393,7 @@ export const experimentDataset = (r: ResolvedExperiment): Dataset => {
         return { x0: batch.x0, labels: null };
       },
     };
-  const group = MODE_GROUPS[r.task];
+  const group = MODE_GROUPS[r.task]!;
   const table = Int32Array.from({ length: base.numClasses }, (_, k) => group.of(k));
   return {
     ...base,
@@ -551,7 +572,7 @@ const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMe
     experts = result.experts;
     const last = result.phases.length - 1;
     const at = { phase: last, step: result.phases[last].iterations };
-    saveStudent(ckpt, { method: input.method as DistillMethod, modelConfig: teacher.modelConfig, experts, config: { ...DISTILL_DEFAULTS, ...input } });
+    saveStudent(ckpt, { method: input.method as DistillMethod, modelConfig: teacher.modelConfig, experts, config: withDefaults(input as DistillConfig) });
     const labels = balancedLabels(r.samples, teacher.model.numClasses);
     const draw = (n: number, s: number, l: Int32Array | null) => sampleStudent(experts, { n, seed: s, labels: l });
     recordSamples(sink, method, sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)), at, studentNfe(experts));

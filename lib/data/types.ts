@@ -28,8 +28,8 @@ export interface Dataset {
 /** A known mixture of isotropic Gaussians: lets metrics count modes and "high-quality" samples. */
 export interface GaussianMixture {
   readonly centers: ReadonlyArray<readonly number[]>;
-  /** Per-component standard deviation σ. */
-  readonly std: number;
+  /** Standard deviation σ of every component, or one σ_k per component. */
+  readonly std: number | readonly number[];
   /** Mixture weights (uniform when equal). */
   readonly weights: readonly number[];
 }

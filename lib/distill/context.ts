@@ -5,15 +5,27 @@
  */
 import type { VelocityModel } from '../models/types';
 import type { ResolvedPhase } from '../phases/resolve';
-import type { DmdNormaliser } from '../losses/dmd';
+import type { GeneratorGradient } from '../losses/dmd';
 
 /** How the generator's output is differentiated when the phase has several steps. */
 export type GeneratorBackprop = 'sgts' | 'full';
+
+/** Steps between samples: deterministic Euler, or x0 prediction followed by fresh noise (DMD2). */
+export type Stepper = 'euler' | 'x0-noise';
+
+/**
+ * What the fake score is trained on: the generator's SGTS exit sample at s (the sample
+ * the generator gradient is taken at), or the boundary sample of a full inference
+ * rollout of the phase (what the sampler hands on).
+ */
+export type FakeTracks = 'exit' | 'rollout';
 
 export interface ExpertPhase {
   /** The phase's step times, start … end. */
   readonly grid: readonly number[];
   readonly expert: VelocityModel;
+  /** How this expert steps between its grid times (absent: Euler). */
+  readonly stepper?: Stepper;
 }
 
 export interface PhaseContext {
@@ -26,5 +38,7 @@ export interface PhaseContext {
   /** Timestep shift S (the re-noising t is uniform in unshifted time, then shifted). */
   readonly shift: number;
   readonly backprop: GeneratorBackprop;
-  readonly normaliser: DmdNormaliser;
+  readonly gradient: GeneratorGradient;
+  readonly stepper: Stepper;
+  readonly fakeTracks: FakeTracks;
 }

@@ -1,5 +1,5 @@
 /**
- * A phase segment compiled to a pipeline segment (DESIGN_NOTES §4): from the state
+ * A phase segment compiled to a pipeline segment: from the state
  * entering the phase (the frozen experts so far) to a stream of step metrics that ends
  * with the state leaving it (one more frozen expert).
  *
@@ -20,8 +20,8 @@ import { optimise, OptimiseOptions } from '../operators/optimise/optimise';
 import { makeTrainer, Trainer, OptimizerSettings } from '../optim/trainer';
 import { emaUpdate } from '../operators/distill/ema';
 import { iterationTime } from '../operators/distill/iterationTime';
-import type { ExpertPhase, GeneratorBackprop, PhaseContext } from './context';
-import type { DmdNormaliser } from '../losses/dmd';
+import type { ExpertPhase, FakeTracks, GeneratorBackprop, PhaseContext, Stepper } from './context';
+import type { GeneratorGradient } from '../losses/dmd';
 
 export interface DistillState {
   /** Frozen generator experts of the finished phases, in order. */
@@ -33,7 +33,12 @@ export interface DistillSettings {
   readonly seed: number;
   readonly shift: number;
   readonly backprop: GeneratorBackprop;
-  readonly normaliser: DmdNormaliser;
+  /** Form of the generator's DMD gradient (default 'reference'). */
+  readonly gradient?: GeneratorGradient;
+  /** Steps between samples, in training rollouts and in the student's sampler (default 'euler'). */
+  readonly stepper?: Stepper;
+  /** What each phase's fake score is trained on (default 'exit'). */
+  readonly fakeTracks?: FakeTracks;
   readonly betas: readonly [number, number];
   /** Per-role optimiser settings (betas, AdamW weight decay, clipping, ε); the learning rate is the phase's. */
   readonly optimizers?: { readonly generator?: OptimizerSettings; readonly fake?: OptimizerSettings };
@@ -60,7 +65,8 @@ export const openPhase = (settings: DistillSettings, phase: ResolvedPhase, state
   const make = settings.makeRole ?? ((teacher: VelocityModel) => teacher.clone());
   const generator = make(settings.teacher, 'generator', phase);
   const fake = make(settings.teacher, 'fake', phase);
-  const context: PhaseContext = { teacher: settings.teacher, generator, fake, earlier: state.experts, phase, shift: settings.shift, backprop: settings.backprop, normaliser: settings.normaliser };
+  const context: PhaseContext = { teacher: settings.teacher, generator, fake, earlier: state.experts, phase, shift: settings.shift, backprop: settings.backprop,
+    gradient: settings.gradient ?? 'reference', stepper: settings.stepper ?? 'euler', fakeTracks: settings.fakeTracks ?? 'exit' };
   const defaults = { lr: phase.lr.generator, betas: settings.betas };
   const opt = settings.optimizers ?? {};
   const ema = settings.ema ? generator.clone() : undefined;
@@ -108,7 +114,7 @@ export const compilePhase = (settings: DistillSettings, phase: ResolvedPhase): S
       defer(() => {
         finished = true;
         roles.context.generator.params.setTrainable(false);
-        const leaving: DistillState = { experts: [...state.experts, { grid: phase.grid, expert: phaseExpert(roles) }] };
+        const leaving: DistillState = { experts: [...state.experts, { grid: phase.grid, expert: phaseExpert(roles), stepper: roles.context.stepper }] };
         return of<PhaseEnd<DistillState>>(phaseEnd(phase.index, leaving));
       }),
     ).pipe(finalize(() => closePhase(roles, finished)));

@@ -1,7 +1,7 @@
 /**
  * The distilled few-step student: a mixture of experts that routes each step to its
- * phase's expert. Sampling runs Euler over each phase's grid with that phase's expert,
- * no CFG: NFE = total steps.
+ * phase's expert. Sampling runs each phase's grid with that phase's expert and the
+ * stepper it was trained with (Euler, or x0 prediction + fresh noise), no CFG: NFE = total steps.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExpertPhase } from './context';
@@ -23,7 +23,7 @@ export const sampleStudent = (experts: readonly ExpertPhase[], options: { n: num
   const ids = options.labels !== undefined ? options.labels : first.numClasses > 0 ? randomInts(splitSeed(options.seed, 'labels'), options.n, first.numClasses) : null;
   const labels = ids === null ? null : (tf.tensor1d(ids, 'int32') as tf.Tensor1D);
   const z = normal([options.n, ...first.sampleShape], splitSeed(options.seed, 'z'));
-  const x = runExperts(experts, z, labels);
+  const x = runExperts(experts, z, labels, splitSeed(options.seed, 'steps'));
   z.dispose();
   return { x, labels };
 };

@@ -1,10 +1,11 @@
 /**
  * Mode metrics for samples from a known Gaussian mixture.
- * A sample belongs to its nearest centre; it is "high quality" when within 3σ of it.
+ * A sample belongs to its nearest centre; it is "high quality" when within 3σ_k of it.
  * A mode is covered when it holds at least `minShare` (default 10 %) of its expected share
  * of the samples.
  */
 import type { GaussianMixture } from '../data/types';
+import { componentStd } from '../data/mixtures';
 
 export interface ModeReport {
   readonly modesCovered: number;
@@ -21,7 +22,6 @@ export const modeReport = (samples: Float32Array | readonly number[], dim: numbe
   const K = mixture.centers.length;
   const counts = new Array<number>(K).fill(0);
   let good = 0;
-  const radius = 3 * mixture.std;
   for (let i = 0; i < n; i++) {
     let best = 0;
     let bestD = Infinity;
@@ -30,7 +30,7 @@ export const modeReport = (samples: Float32Array | readonly number[], dim: numbe
       for (let j = 0; j < dim; j++) d += (samples[i * dim + j] - mixture.centers[k][j]) ** 2;
       if (d < bestD) [bestD, best] = [d, k];
     }
-    if (Math.sqrt(bestD) <= radius) {
+    if (Math.sqrt(bestD) <= 3 * componentStd(mixture, best)) {
       good++;
       counts[best]++;
     }

@@ -53,5 +53,11 @@ export const randomInts = (seed: Seed, n: number, bound: number): Int32Array => 
   return out;
 };
 
+/** n numbers uniform in [0, 1). */
+export const randomUniforms = (seed: Seed, n: number): Float64Array => {
+  const u = uniformStream(seed);
+  return Float64Array.from({ length: n }, () => u());
+};
+
 /** One integer uniform in [0, bound). */
 export const randomInt = (seed: Seed, bound: number): number => randomInts(seed, 1, bound)[0];

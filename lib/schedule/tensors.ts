@@ -52,6 +52,17 @@ export const eulerStep = (xt: tf.Tensor, v: tf.Tensor, t: number, tNext: number)
   tf.tidy(() => tf.add(xt, tf.mul(tNext - t, v)));
 
 /**
+ * x0-prediction step with fresh noise (DMD2's multi-step sampler), from t to t':
+ *   x0̂ = x_t − t·v(x_t, t),   x_{t'} = (1 − t')·x0̂ + t'·ε',  ε' ~ N(0, I) drawn anew.
+ * At t' = 0 it returns x0̂, like the last Euler step.
+ */
+export const x0NoiseStep = (xt: tf.Tensor, v: tf.Tensor, t: number, tNext: number, eps: tf.Tensor): tf.Tensor =>
+  tf.tidy(() => {
+    const x0 = tf.sub(xt, tf.mul(t, v));
+    return tNext === 0 ? x0 : tf.add(tf.mul(1 - tNext, x0), tf.mul(tNext, eps));
+  });
+
+/**
  * Heun step (2nd order): x' = x_t + (t' − t)·v₁; v₂ = v(x', t');
  * x_{t'} = x_t + (t' − t)·(v₁ + v₂)/2. At t' = 0 it is an Euler step (as in k-diffusion).
  */

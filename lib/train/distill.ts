@@ -23,7 +23,7 @@ import { isPhaseEnd, PhaseEnd } from '../phases/concat';
 import { resolveSchedule } from '../phases/resolve';
 import type { DistillState } from '../distill/segment';
 import { loadDistillState } from '../distill/checkpoint';
-import { DistillConfig, DISTILL_DEFAULTS, scheduleFor, trainDistill, DistillResult } from '../../pipelines/distill';
+import { DistillConfig, withDefaults, scheduleFor, trainDistill, DistillResult } from '../../pipelines/distill';
 import * as tf from '@tensorflow/tfjs-core';
 import { record, eventOf } from '../record/record';
 import { splitSeed } from '../random/seed';
@@ -82,7 +82,7 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
   const checked = preflight(input, 'distill config', { teacherGiven: options.teacher !== undefined });
   if (E.isLeft(checked)) throw checked.left;
   const config = decodeOrThrow(DistillConfig, input, 'distill config');
-  const d = { ...DISTILL_DEFAULTS, ...config };
+  const d = withDefaults(config);
   const phases = resolveSchedule(scheduleFor(config));
   const outDir = options.outDir;
   const last = outDir === undefined ? null : path.join(outDir, PROGRESS_CHECKPOINT);

@@ -160,7 +160,7 @@ export class TapeProbe implements VelocityModel {
 import { resolvePhase, ResolvedPhase } from '../../lib/phases/resolve';
 import type { PhaseSegment } from '../../lib/phases/segment';
 import type { GeneratorBackprop, PhaseContext } from '../../lib/distill/context';
-import type { DmdNormaliser } from '../../lib/losses/dmd';
+import type { GeneratorGradient } from '../../lib/losses/dmd';
 
 /** A one-phase (1 → 0) resolved phase with small defaults. */
 export const onePhase = (steps: number, extra: { readonly [K in keyof PhaseSegment]?: unknown } = {}, shift = 5): ResolvedPhase =>
@@ -170,6 +170,6 @@ export const contextOf = (
   roles: { teacher: VelocityModel; generator: VelocityModel; fake: VelocityModel },
   phase: ResolvedPhase,
   backprop: GeneratorBackprop = 'sgts',
-  normaliser: DmdNormaliser = 'paper',
+  gradient: GeneratorGradient = 'paper',
   shift = 5,
-): PhaseContext => ({ ...roles, earlier: [], phase, shift, backprop, normaliser });
+): PhaseContext => ({ ...roles, earlier: [], phase, shift, backprop, gradient, stepper: 'euler', fakeTracks: 'exit' });

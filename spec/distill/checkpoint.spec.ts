@@ -92,7 +92,7 @@ describe('a non-finite loss stops the run and leaves the last good checkpoint', 
 describe('saveProgress', () => {
   it('refuses non-finite weights and leaves the existing file untouched', () => {
     const teacher = smallMlp(0, 2);
-    const settings: DistillSettings = { teacher, seed: 0, shift: 5, backprop: 'sgts', normaliser: 'paper', betas: [0, 0.999] };
+    const settings: DistillSettings = { teacher, seed: 0, shift: 5, backprop: 'sgts', gradient: 'paper', betas: [0, 0.999] };
     const roles = openPhase(settings, onePhase(1), { experts: [] });
     const dir = tmp();
     const file = path.join(dir, 'last.ckpt');

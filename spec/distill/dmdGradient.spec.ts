@@ -85,7 +85,7 @@ describe('distributionMatchingGrad (paper weight) on Gaussians with exact scores
     const xt = forwardFromS(xs, eps, t, 0);
     const args = { vReal: teacher.apply(xt, t), vFake: fake.apply(xt, t), xt, xs, t, s: 0 };
     const paper = Float64Array.from(distributionMatchingGrad(args, 'paper').dataSync());
-    const dmd2 = Float64Array.from(distributionMatchingGrad(args, 'dmd2').dataSync());
+    const dmd2 = Float64Array.from(distributionMatchingGrad(args, 'xs-normalised').dataSync());
     const [X, XT, T] = [xs, xt, t].map((a) => Float64Array.from(a.dataSync()));
     for (let b = 0; b < B; b++) {
       const tb = T[b];

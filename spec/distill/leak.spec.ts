@@ -24,7 +24,7 @@ describe('no tensor leaks across distillation iterations', () => {
     it(name, async () => {
       const teacher = smallMlp(3, 9);
       const before = tf.memory().numTensors;
-      const settings: DistillSettings = { teacher, seed: 3, shift: 5, backprop, normaliser: 'paper', betas: [0, 0.999], ...(ema ? { ema } : {}) };
+      const settings: DistillSettings = { teacher, seed: 3, shift: 5, backprop, gradient: 'paper', betas: [0, 0.999], ...(ema ? { ema } : {}) };
       const counts: number[] = [];
       let state: DistillState | null = null;
       await lastValueFrom(

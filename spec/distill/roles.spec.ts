@@ -26,7 +26,7 @@ const host = (roles: PhaseRoles['context']['generator']) => roles.params.read().
 describe('openPhase: roles', () => {
   it('generator and fake score start as copies of the teacher, each with its own Adam at its own learning rate, betas (0, 0.999)', () => {
     const teacher = smallMlp(3, 1);
-    const settings: DistillSettings = { teacher, seed: 0, shift: 5, backprop: 'sgts', normaliser: 'paper', betas: DISTILL_DEFAULTS.betas };
+    const settings: DistillSettings = { teacher, seed: 0, shift: 5, backprop: 'sgts', gradient: 'paper', betas: DISTILL_DEFAULTS.betas };
     const roles = openPhase(settings, onePhase(1, { lr: { generator: 2e-4, fake: 1e-4 } }), { experts: [] });
     const { generator, fake } = roles.context;
     expect(generator).not.toBe(teacher);
@@ -51,7 +51,7 @@ describe('openPhase: roles', () => {
       seed: 0,
       shift: 5,
       backprop: 'sgts',
-      normaliser: 'paper',
+      gradient: 'paper',
       betas: [0, 0.99],
       optimizers: { generator: { weightDecay: 0.01, clipNorm: 1 }, fake: { betas: [0.5, 0.9], weightDecay: 0.1 } },
     };
@@ -67,7 +67,7 @@ describe('openPhase: roles', () => {
   it('training moves the generator and the fake score, never the teacher', async () => {
     const teacher = smallMlp(3, 2);
     const before = host(teacher);
-    const settings: DistillSettings = { teacher, seed: 0, shift: 5, backprop: 'sgts', normaliser: 'paper', betas: [0, 0.999] };
+    const settings: DistillSettings = { teacher, seed: 0, shift: 5, backprop: 'sgts', gradient: 'paper', betas: [0, 0.999] };
     const roles = openPhase(settings, onePhase(2, { iterations: 3, updateRatio: 2, guidance: 2, lr: { generator: 1e-2, fake: 1e-2 } }), { experts: [] });
     await lastValueFrom(phaseSteps(settings, roles).pipe(toArray()));
     expect(host(teacher)).toEqual(before);
@@ -82,7 +82,7 @@ describe('generator EMA', () => {
   it('tracks θ_ema ← β·θ_ema + (1 − β)·θ after each generator update (from the teacher copy) and is the phase expert', async () => {
     const teacher = smallMlp(0, 3);
     const beta = 0.8;
-    const settings: DistillSettings = { teacher, seed: 0, shift: 5, backprop: 'sgts', normaliser: 'paper', betas: [0, 0.999], ema: beta };
+    const settings: DistillSettings = { teacher, seed: 0, shift: 5, backprop: 'sgts', gradient: 'paper', betas: [0, 0.999], ema: beta };
     const roles = openPhase(settings, onePhase(1, { iterations: 5, updateRatio: 2, lr: { generator: 1e-2, fake: 1e-2 } }), { experts: [] });
     expect(roles.ema).toBeDefined();
     expect(roles.ema!.params.variables.every((v) => !v.trainable)).toBe(true);

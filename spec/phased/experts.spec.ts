@@ -39,7 +39,7 @@ describe('Phased DMD experts (4 steps / 2 phases)', () => {
       seed: 3,
       shift: 5,
       backprop: 'sgts',
-      normaliser: 'paper',
+      gradient: 'paper',
       betas: [0, 0.999],
       onPhaseStart: (roles) => {
         live = roles;

@@ -64,6 +64,18 @@ export const phases4x2 = (over: Record<string, unknown> = {}): ResolvedPhase[] =
     }),
   );
 
+/** 4 steps / 4 phases at S = 5: boundaries at unshifted 1, .75, .5, .25, 0. */
+export const phases4x4 = (over: Record<string, unknown> = {}): ResolvedPhase[] => {
+  const b = [1, 0.75, 0.5, 0.25, 0].map((u) => (5 * u) / (1 + 4 * u));
+  return resolveSchedule(
+    decodeOrThrow(PhasedSchedule, {
+      shift: 5,
+      defaults: { batchSize: 8, updateRatio: 1, ...over },
+      phases: b.slice(0, -1).map((start, k) => ({ interval: { start, end: b[k + 1] }, steps: 1, iterations: 2 })),
+    }),
+  );
+};
+
 export const contextOf = (a: { teacher: VelocityModel; generator: VelocityModel; fake: VelocityModel; phase: ResolvedPhase; earlier?: ExpertPhase[]; backprop?: GeneratorBackprop }): PhaseContext => ({
   teacher: a.teacher,
   generator: a.generator,
@@ -72,7 +84,9 @@ export const contextOf = (a: { teacher: VelocityModel; generator: VelocityModel;
   phase: a.phase,
   shift: 5,
   backprop: a.backprop ?? 'sgts',
-  normaliser: 'paper',
+  gradient: 'paper',
+  stepper: 'euler',
+  fakeTracks: 'exit',
 });
 
 /** Host copies of a model's parameters. */

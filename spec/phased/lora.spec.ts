@@ -94,7 +94,7 @@ describe('Phased DMD with LoRA experts (experts: { lora: { rank } })', () => {
       seed: 3,
       shift: 5,
       backprop: 'sgts',
-      normaliser: 'paper',
+      gradient: 'paper',
       betas: [0, 0.999],
       makeRole: roleFactory({ lora: decodeOrThrow(LoraConfig, { rank: 2 }) }, 3),
       onPhaseStart: (roles) =>

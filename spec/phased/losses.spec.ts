@@ -22,7 +22,7 @@ import { resolveSchedule, ResolvedPhase } from '../../lib/phases/resolve';
 import { PhasedSchedule } from '../../lib/phases/segment';
 import { decodeOrThrow } from '../../lib/config/report';
 import { nullLabels } from '../../lib/models/types';
-import { ConstantVelocity, tinyMlp, phases4x2, contextOf } from './fixtures';
+import { ConstantVelocity, tinyMlp, phases4x2, phases4x4, contextOf } from './fixtures';
 import { read } from '../core/helpers';
 
 beforeAll(async () => {
@@ -213,41 +213,54 @@ describe('fake score: subinterval target v* and clamp weight min(1, 10·σ²_{t|
   });
 });
 
-describe('re-noising interval and margin', () => {
+describe('re-noising interval and margin (unshifted [u_s + margin, 0.98], then shifted)', () => {
   const teacher = () => tinyMlp(0, 1);
+  const shift5 = (u: number) => (5 * u) / (1 + 4 * u);
 
-  it('nested (s, 1]: every draw is ≥ s + margin and ≤ 1, uniform in unshifted time', () => {
+  it('nested, 4x2 phase 1 at S = 5: u_s = .5, so u ∈ [.52, .98] and t ∈ [.844156, .995935]', () => {
     const phase = phases4x2({ margin: 0.02 })[0];
     const m = teacher();
     const ctx = contextOf({ teacher: m, generator: m, fake: m, phase });
     const t = read(() => drawRenoiseTimes(ctx, 4000, 11));
     m.dispose();
-    const s = phase.end;
-    expect(Math.min(...t)).toBeGreaterThanOrEqual(s + 0.02 - 1e-6);
-    expect(Math.max(...t)).toBeLessThanOrEqual(1);
+    // hand-computed: shift(.52) = 2.6 / 3.08, shift(.98) = 4.9 / 4.92
+    expect(shift5(0.52)).toBeCloseTo(0.844156, 6);
+    expect(shift5(0.98)).toBeCloseTo(0.995935, 6);
+    const r = renoiseRange(ctx);
+    expect(r.lo).toBeCloseTo(0.52, 9);
+    expect(r.hi).toBe(0.98);
+    expect(r.shift).toBe(5);
+    expect(Math.min(...t)).toBeGreaterThanOrEqual(0.844156 - 1e-5);
+    expect(Math.max(...t)).toBeLessThanOrEqual(0.995935 + 1e-5);
+    // uniform in unshifted time: mean u ≈ (.52 + .98) / 2 = .75, and both ends are reached
     const u = t.map((x) => unshiftTime(x, 5));
-    const lo = unshiftTime(s + 0.02, 5);
-    expect(u.reduce((a, b) => a + b, 0) / u.length).toBeCloseTo((lo + 1) / 2, 2);
-    expect(renoiseRange(ctx)).toEqual({ lo: s + 0.02, hi: 1 });
+    expect(u.reduce((a, b) => a + b, 0) / u.length).toBeCloseTo(0.75, 2);
+    expect(Math.min(...u)).toBeLessThan(0.53);
+    expect(Math.max(...u)).toBeGreaterThan(0.97);
   });
 
-  it('disjoint (s, t_start]: draws stay inside the phase, ≥ s + margin', () => {
-    const phase = phases4x2({ margin: 0.05, renoise: 'disjoint' })[0];
+  it('disjoint, 4x4 phase 2 at S = 5: u ∈ [.5 + .05, .75], inside the phase', () => {
+    const phase = phases4x4({ margin: 0.05, renoise: 'disjoint' })[1];
     const m = teacher();
     const ctx = contextOf({ teacher: m, generator: m, fake: m, phase });
     const t = read(() => drawRenoiseTimes(ctx, 4000, 12));
     m.dispose();
-    expect(Math.min(...t)).toBeGreaterThanOrEqual(phase.end + 0.05 - 1e-6);
+    const r = renoiseRange(ctx);
+    expect(r.lo).toBeCloseTo(0.55, 9);
+    expect(r.hi).toBeCloseTo(0.75, 9);
+    expect(Math.min(...t)).toBeGreaterThanOrEqual(shift5(0.55) - 1e-5);
     expect(Math.max(...t)).toBeLessThanOrEqual(phase.start + 1e-6);
-    expect(Math.max(...t)).toBeGreaterThan(phase.start - 0.01);
+    expect(Math.max(...t)).toBeGreaterThan(shift5(0.74));
   });
 
-  it('the last phase (s = 0) draws from (margin, 1]', () => {
+  it('the last phase (s = 0) draws u ∈ [.02, .98]: t ∈ [shift(.02), shift(.98)] = [.092593, .995935]', () => {
     const phase = phases4x2({ margin: 0.02 })[1];
     const m = teacher();
     const ctx = contextOf({ teacher: m, generator: m, fake: m, phase });
     const t = read(() => drawRenoiseTimes(ctx, 2000, 13));
     m.dispose();
-    expect(Math.min(...t)).toBeGreaterThanOrEqual(0.02 - 1e-6);
+    expect(shift5(0.02)).toBeCloseTo(0.1 / 1.08, 9);
+    expect(Math.min(...t)).toBeGreaterThanOrEqual(0.092593 - 1e-5);
+    expect(Math.max(...t)).toBeLessThanOrEqual(0.995935 + 1e-5);
   });
 });

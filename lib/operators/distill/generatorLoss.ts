@@ -4,20 +4,24 @@ import type { LossStep } from '../../stream/types';
 import { drawSeed } from '../../stream/types';
 import type { RoleKey } from './interleaveUpdates';
 import type { PhaseContext } from '../../distill/context';
-import { drawRollout, rolloutPrefix, rolloutToPhaseEnd } from '../../distill/generate';
+import { drawRollout, rolloutPrefix, rolloutEnd } from '../../distill/generate';
 import { drawRenoiseTimes } from '../../distill/renoise';
-import { distributionMatchingGrad, generatorLoss as dmdGeneratorLoss } from '../../losses/dmd';
-import { forwardFromS } from '../../schedule/tensors';
+import { distributionMatchingGrad, generatorLoss as xsLoss, generatorLossMean, referenceGrad } from '../../losses/dmd';
+import { forwardFromS, x0FromVelocity } from '../../schedule/tensors';
 import { guidedVelocity } from '../../score/velocity';
 import { normal } from '../../random/draws';
 
 /**
- * RoleKey (generator) → LossStep: the phase's DMD generator loss (§3, §5).
- *   x_s   = the generator's output at the phase end (SGTS jump or full chain), with gradient;
- *   x_t   = α_{t|s}·sg(x_s) + σ_{t|s}·ε,  t in the re-noising interval;
- *   grad  = (1 − t)²/(t·(1 − s)) · (v_T,cfg(x_t, t) − v_F(x_t, t));
- *   L_G   = ½‖x_s − sg(x_s − grad)‖².
+ * RoleKey (generator) → LossStep: the phase's DMD generator loss.
+ *   x_s, x0_G = the generator's phase-end sample and its x0 prediction (same velocity);
+ *   x_t       = α_{t|s}·sg(x_s) + σ_{t|s}·ε,  t in the re-noising interval;
+ *   reference (default):  grad = (x0̂_F − x0̂_T) / max(mean|x0_G − x0̂_T|, 1e-4),
+ *                         L_G = ½·mean‖x0_G − sg(x0_G − grad)‖²;
+ *   paper / xs-normalised: the x_s-space forms, L_G = ½·Σ‖x_s − sg(x_s − grad)‖².
  * Reports `dmdGradNorm` (mean per-sample ‖grad‖) and the SGTS exit step.
+ *
+ * @example
+ *   roleKeys.pipe(filter((k) => k.role === 'generator'), generatorLoss(ctx), optimise(trainers))
  */
 export const generatorLoss = (ctx: PhaseContext): OperatorFunction<RoleKey, LossStep> => map(generatorLossStep(ctx));
 
@@ -32,19 +36,25 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
     const t = drawRenoiseTimes(ctx, B, drawSeed(key, 'generator', sub, 't'));
     const eps = normal(rollout.z.shape, drawSeed(key, 'generator', sub, 'eps'));
     const s = ctx.phase.end;
+    const labels = rollout.labels;
     const extras: Record<string, tf.Scalar> = { exitStep: tf.scalar(rollout.exit) };
-    return {
-      key,
-      role: 'generator',
-      owned: [rollout.z, prefix, t, eps, ...(rollout.labels ? [rollout.labels] : [])],
-      extras,
-      loss: () =>
-        dmdGeneratorLoss(rolloutToPhaseEnd(ctx, prefix, rollout), (xs) => {
-          const xt = forwardFromS(xs, eps, t, s);
-          const grad = distributionMatchingGrad({ vReal: real(xt, t, rollout.labels), vFake: ctx.fake.apply(xt, t, rollout.labels), xt, xs, t, s }, ctx.normaliser);
-          extras.dmdGradNorm = tf.keep(tf.mean(tf.norm(tf.reshape(grad, [B, -1]), 'euclidean', 1)) as tf.Scalar);
-          return grad;
-        }),
+    const keepNorm = (grad: tf.Tensor): tf.Tensor => {
+      extras.dmdGradNorm = tf.keep(tf.mean(tf.norm(tf.reshape(grad, [B, -1]), 'euclidean', 1)) as tf.Scalar);
+      return grad;
     };
+    const scores = (xs: tf.Tensor) => {
+      const xt = forwardFromS(xs, eps, t, s);
+      return { xt, vReal: real(xt, t, labels), vFake: ctx.fake.apply(xt, t, labels) };
+    };
+    const loss = (): tf.Scalar => {
+      const { xs, x0 } = rolloutEnd(ctx, prefix, rollout);
+      if (ctx.gradient !== 'reference') return xsLoss(xs, (xd) => keepNorm(distributionMatchingGrad({ ...scores(xd), xs: xd, t, s }, ctx.gradient as 'paper' | 'xs-normalised')));
+      // the scores see x_s (off the tape, inside gradOf); the gradient lands on x0_G
+      return generatorLossMean(x0, (x0d) => {
+        const { xt, vReal, vFake } = scores(xs);
+        return keepNorm(referenceGrad({ x0Fake: x0FromVelocity(xt, vFake, t), x0Real: x0FromVelocity(xt, vReal, t), x0G: x0d }));
+      });
+    };
+    return { key, role: 'generator', owned: [rollout.z, prefix, t, eps, ...(labels ? [labels] : [])], extras, loss };
   };
 };
