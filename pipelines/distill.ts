@@ -20,6 +20,7 @@ import { PhasedSchedule } from '../lib/phases/segment';
 import { resolveSchedule, ResolvedPhase } from '../lib/phases/resolve';
 import { concatSegments, isPhaseEnd, PhaseEnd } from '../lib/phases/concat';
 import { compilePhase, DistillState, DistillSettings, PhaseRoles } from '../lib/distill/segment';
+import { concurrentPhases } from '../lib/distill/concurrent';
 import { saveProgress, saveDistillState, loadDistillState, frozenExperts, restoreRoles, SavedDistillState } from '../lib/distill/checkpoint';
 import { LoraConfig, LoraModel, plainWeights } from '../lib/models/lora';
 import { splitSeed } from '../lib/random/seed';
@@ -84,6 +85,11 @@ export const DistillConfig = t.intersection([
     stepper: t.keyof({ euler: null, 'x0-noise': null }),
     /** What a phase's fake score trains on: the SGTS exit sample, or a full inference rollout's boundary sample. */
     fakeTracks: t.keyof({ exit: null, rollout: null }),
+    /**
+     * Phased DMD: phases trained one after another with earlier experts frozen, or all at
+     * once, alternating iterations, each later phase fed by the live earlier experts.
+     */
+    phasing: t.keyof({ sequential: null, concurrent: null }),
     betas: t.tuple([UnitInterval, UnitInterval]),
     /** AdamW decoupled weight decay for both roles (0 = Adam); `optimizer.<role>` overrides. */
     weightDecay: NonNegative,
@@ -117,6 +123,7 @@ export const DISTILL_DEFAULTS = {
   gradient: 'reference' as GeneratorGradient,
   stepper: 'euler' as Stepper,
   fakeTracks: 'exit' as FakeTracks,
+  phasing: 'sequential' as 'sequential' | 'concurrent',
   /** The generator's gradient norm is clipped at 1 (with the reference form's mean loss this is a real bound). */
   optimizer: { generator: { clipNorm: 1 } } as { generator?: RoleOptimizer; fake?: RoleOptimizer },
   betas: [0, 0.999] as [number, number],
@@ -194,6 +201,10 @@ export const roleFactory = (experts: DistillConfig['experts'], seed: number): Di
 export const distillSteps = (settings: DistillSettings, phases: readonly ResolvedPhase[], initial: DistillState = { experts: [] }): Observable<StepMetrics | PhaseEnd<DistillState>> =>
   concatSegments(phases.map((p) => compilePhase(settings, p)), initial);
 
+/** The stream of a config's phasing: sequential segments, or every phase at once. */
+export const phasedSteps = (phasing: 'sequential' | 'concurrent', settings: DistillSettings, phases: readonly ResolvedPhase[], initial: DistillState): Observable<StepMetrics | PhaseEnd<DistillState>> =>
+  phasing === 'concurrent' ? concurrentPhases(settings, phases) : distillSteps(settings, phases, initial);
+
 // ── 4. The run ───────────────────────────────────────────────────────────────
 
 export interface DistillResult {
@@ -238,6 +249,10 @@ export const trainDistill = async (
 ): Promise<DistillResult> => {
   const config = decodeOrThrow(DistillConfig, input, 'distill config');
   const d = withDefaults(config);
+  // progress checkpoints hold one running phase; concurrent phases have several
+  const concurrent = config.method === 'phased' && d.phasing === 'concurrent';
+  if (concurrent && options.resume !== undefined)
+    throw new ConfigError('distill config', [{ path: 'phasing', message: 'a "concurrent" run writes no progress checkpoints, so it cannot be resumed: rerun it, or use "sequential"' }]);
   const saved = options.resume === undefined ? null : openResume(options.resume, d, options.force ? options.log ?? (() => undefined) : undefined);
   const teacher = options.teacher ?? (saved?.teacher ? resumeTeacher(saved) : await openTeacher(config.teacher, options.log));
   const phases = resolveSchedule(scheduleFor(config));
@@ -264,14 +279,14 @@ export const trainDistill = async (
   };
   // last good state: after a finite generator update, every `checkpointEvery` iterations
   const checkpoint = (m: StepMetrics): void => {
-    if (options.outDir === undefined || live === null || m.role !== 'generator' || (m.key.step + 1) % d.checkpointEvery !== 0) return;
+    if (concurrent || options.outDir === undefined || live === null || m.role !== 'generator' || (m.key.step + 1) % d.checkpointEvery !== 0) return;
     const file = path.join(options.outDir, 'last.ckpt');
     saveProgress(file, live, final, { phase: m.key.phase, iterations: m.key.step + 1 }, { method: config.method, modelConfig: teacher.modelConfig, config: d });
     lastGood = { file, phase: m.key.phase, iterations: m.key.step + 1 };
   };
   // at each phase boundary (but the last): the frozen experts so far, so a resume never retrains a finished phase
   const boundary = (e: PhaseEnd<DistillState>): void => {
-    if (options.outDir === undefined || e.phase + 1 >= phases.length) return;
+    if (concurrent || options.outDir === undefined || e.phase + 1 >= phases.length) return;
     const file = path.join(options.outDir, 'last.ckpt');
     saveDistillState(file, { teacher: teacher.model, state: e.state, at: { phase: e.phase + 1, iterations: 0 }, meta: { method: config.method, modelConfig: teacher.modelConfig, config: d } });
     lastGood = { file, phase: e.phase + 1, iterations: 0 };
@@ -285,7 +300,7 @@ export const trainDistill = async (
     throw err;
   };
   const metrics = await lastValueFrom(
-    distillSteps(settings, phases.slice(saved?.phase ?? 0), initial).pipe(
+    phasedSteps(concurrent ? 'concurrent' : 'sequential', settings, phases.slice(saved?.phase ?? 0), initial).pipe(
       tap((e) => {
         if (!isPhaseEnd<DistillState>(e)) return checkpoint(e);
         final = e.state;

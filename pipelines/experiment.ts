@@ -126,6 +126,7 @@ export const ExperimentDistill = t.partial({
   normaliser: t.keyof({ paper: null, dmd2: null }),
   stepper: t.keyof({ euler: null, 'x0-noise': null }),
   fakeTracks: t.keyof({ exit: null, rollout: null }),
+  phasing: t.keyof({ sequential: null, concurrent: null }),
   betas: t.tuple([UnitInterval, UnitInterval]),
   weightDecay: NonNegative,
   ema: Probability,

@@ -1,0 +1,75 @@
+/**
+ * Concurrent phases: every phase of the schedule trains at once. Iteration i runs
+ * phase 1's iteration i, then phase 2's, …; phase k takes its input x_{t_start} from
+ * the *live* generators of phases 1 … k−1 (run without gradient), so a later expert
+ * always learns from what the earlier ones produce now, not from a frozen snapshot.
+ *
+ * The stream ends with one PhaseEnd per phase, in order, each carrying every expert
+ * finished so far, like the sequential engine's concatenated segments, so the same
+ * consumers (student, checkpoint at the end, reports) read both.
+ *
+ * Periodic progress checkpoints hold one running phase, so a concurrent run does not
+ * write them and cannot be resumed mid-run (the config layer refuses the combination).
+ *
+ * @example
+ *   concurrentPhases(settings, resolveSchedule(schedule)).pipe(filter(isStepMetrics), …)
+ */
+import { Observable, concat, defer, from, concatMap, finalize, identity } from 'rxjs';
+import type { ResolvedPhase } from '../phases/resolve';
+import { PhaseEnd, phaseEnd } from '../phases/concat';
+import type { StepKey, StepMetrics } from '../stream/types';
+import { interleaveUpdates } from '../operators/distill/interleaveUpdates';
+import { distillationLoss } from '../operators/distill/distillationLoss';
+import { optimise } from '../operators/optimise/optimise';
+import { emaUpdate } from '../operators/distill/ema';
+import { iterationTime } from '../operators/distill/iterationTime';
+import type { ExpertPhase } from './context';
+import { DistillSettings, DistillState, PhaseRoles, openPhase, phaseExpert } from './segment';
+
+/** The live generators of opened phases, as the input experts of the next one. */
+const liveExperts = (roles: readonly PhaseRoles[]): ExpertPhase[] =>
+  roles.map((r) => ({ grid: r.context.phase.grid, expert: r.context.generator, stepper: r.context.stepper }));
+
+/** One iteration (ratio fake updates, one generator update) of one phase. */
+const iteration = (settings: DistillSettings, roles: PhaseRoles, key: StepKey): Observable<StepMetrics> =>
+  from([key]).pipe(
+    interleaveUpdates(roles.context.phase.updateRatio),
+    distillationLoss(roles.context),
+    optimise(roles.trainers, settings.optimise),
+    roles.ema ? emaUpdate(settings.ema!, { ema: roles.ema.params, live: roles.context.generator.params }) : identity,
+  );
+
+export const concurrentPhases = (settings: DistillSettings, phases: readonly ResolvedPhase[]): Observable<StepMetrics | PhaseEnd<DistillState>> =>
+  defer(() => {
+    const opened: PhaseRoles[] = [];
+    for (const p of phases) opened.push(openPhase(settings, p, { experts: liveExperts(opened) }));
+    opened.forEach((r) => settings.onPhaseStart?.(r));
+    let finished = false;
+    const rounds = Math.max(...phases.map((p) => p.iterations));
+    const steps = from(Array.from({ length: rounds }, (_, i) => i)).pipe(
+      concatMap((i) => concat(...opened.filter((r) => i < r.context.phase.iterations).map((r) => iteration(settings, r, { seed: settings.seed, phase: r.context.phase.index, step: i })))),
+      iterationTime(),
+    );
+    const ends = defer(() => {
+      finished = true;
+      const experts: ExpertPhase[] = [];
+      return from(
+        opened.map((r) => {
+          r.context.generator.params.setTrainable(false);
+          experts.push({ grid: r.context.phase.grid, expert: phaseExpert(r), stepper: r.context.stepper });
+          return phaseEnd<DistillState>(r.context.phase.index, { experts: [...experts] });
+        }),
+      );
+    });
+    return concat(steps, ends).pipe(
+      finalize(() =>
+        opened.forEach((r) => {
+          r.context.fake.dispose();
+          r.trainers.generator.optimizer.dispose();
+          r.trainers.fake.optimizer.dispose();
+          const kept = finished ? phaseExpert(r) : null;
+          for (const m of [r.context.generator, r.ema]) if (m !== undefined && m !== kept) m.dispose();
+        }),
+      ),
+    );
+  });
