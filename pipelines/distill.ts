@@ -190,6 +190,12 @@ export const withDefaults = (c: DistillConfig) => {
   };
 };
 
+/** One line naming the variant a config trains: gradient form, clip, stepper, fake-score target, phasing. */
+export const describeVariant = (c: Partial<DistillConfig>): string => {
+  const d = withDefaults({ method: 'sgts', teacher: '', ...c } as DistillConfig);
+  return `gradient ${d.gradient}, generator clip ${d.optimizer.generator.clipNorm || 'off'}, stepper ${d.stepper}, fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}`;
+};
+
 export const backpropFor = (method: DistillMethod): GeneratorBackprop => (method === 'vanilla' ? 'full' : 'sgts');
 
 /** How a phase's generator expert and fake score are made from the teacher: a full copy, or a fresh LoRA adapter (B = 0) seeded by (seed, phase, role). */

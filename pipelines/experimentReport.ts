@@ -13,6 +13,7 @@
  * The teacher row compares a second teacher sample set (other noise, same labels) with
  * the reference: its distances are the sampling-noise floor of each metric.
  */
+import { describeVariant, DistillConfig } from './distill';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
@@ -297,6 +298,7 @@ const describeRun = (r: ResolvedExperiment): string[] => [
   `- model: \`${JSON.stringify(r.model)}\``,
   `- teacher: ${r.teacher.seed === undefined ? 'one per seed' : `one, trained from seed ${r.teacher.seed}, shared by every seed`}; ${r.budget.teacherSteps} flow-matching steps × batch ${r.budget.teacherBatchSize}; sampled with ${EXPERIMENT_DEFAULTS.teacherSampler.steps} Euler steps, CFG g = ${r.guidance}`,
   `- students: ${r.budget.iterations} generator updates each (equal budget; phased methods split them evenly over their phases) × batch ${r.budget.batchSize}, real score with CFG g = ${r.guidance}; sampled without CFG${Object.keys(r.distill).length > 0 ? `; distillation settings \`${JSON.stringify(r.distill)}\`` : ''}`,
+  `- every student row: ${describeVariant(r.distill as Partial<DistillConfig>)} (phasing applies to the phased rows)`,
   `- evaluation: ${r.samples} samples per method and seed (balanced labels), against ${r.samples} reference samples of the teacher (drawn with that seed, other noise); O(N²) metrics on ${Math.min(r.samples, r.evalPoints)} of them`,
 ];
 

@@ -84,6 +84,7 @@ export const trainCommand = defineCommand({
     if (E.isLeft(data)) throw data.left;
     const shape = { sampleShape: data.right.sampleShape, numClasses: data.right.numClasses };
     const defaults = trainDefaults(shape, (o.budget ?? 'standard') as Budget);
+    if (o.budget === 'quick') io.stderr('--budget quick is a smoke test: it checks that the run works end to end; its samples are not expected to be good\n');
     if (o.method === 'teacher' && (o.teacher !== undefined || o.preset !== undefined)) throw new UsageError('--teacher and --preset are for students (--method dmd|vanilla|sgts|phased)');
     if (o.preset !== undefined && o.method !== 'phased') throw new UsageError('--preset applies to --method phased only');
     const dataConfig = { kind: 'npy', path: path.resolve(o.data!), ...(o.labels !== undefined ? { labels: path.resolve(o.labels) } : {}) };

@@ -105,6 +105,7 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
   test('train a teacher: checkpoint, recording, config, report and figures in --out', async () => {
     const r = await run('train', '--data', path.join(tmp, 'x.npy'), '--labels', path.join(tmp, 'y.npy'), '--method', 'teacher', '--budget', 'quick', '--set', 'steps=20', '--set', 'batchSize=64', '--out', teacherDir);
     expect(r.err).toContain('phase 1/1 20/20');
+    expect(r.err).toContain('--budget quick is a smoke test');
     expect(r.code).toBe(0);
     for (const f of ['teacher.ckpt', 'recording.ndjson', 'config.json', 'report.md', 'metrics.json', 'figures/losses.png', 'figures/samples.png']) expect(fs.existsSync(path.join(teacherDir, f))).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(teacherDir, 'config.json'), 'utf8'))).toMatchObject({ method: 'teacher', steps: 20, batchSize: 64, data: { kind: 'npy' } });

@@ -19,7 +19,6 @@ import type { DistillSettings, DistillState } from '../../lib/distill/segment';
 import type { ExpertPhase } from '../../lib/distill/context';
 import { drawSeed } from '../../lib/stream/types';
 import { normal } from '../../lib/random/draws';
-import { splitSeed } from '../../lib/random/seed';
 import { saveStudent, loadStudent, trainDistill } from '../../pipelines/distill';
 import { ConstantVelocity, tinyMlp, phases4x2, contextOf } from '../phased/fixtures';
 import { read } from '../core/helpers';
