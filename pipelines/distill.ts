@@ -249,6 +249,12 @@ export const trainDistill = async (
     resume?: string;
     /** Resume although the config differs from the checkpoint's (the differences are logged). */
     force?: boolean;
+    /**
+     * Called after every generator update with the generator updates done so far (all
+     * phases) and the student as it stands: the finished experts and the running phase's
+     * live generator (its EMA when on). Synchronous, between updates: sample it there.
+     */
+    onGeneratorUpdate?: (updates: number, student: () => readonly ExpertPhase[]) => void;
     /** Taps the event stream (metrics and phase ends) after checkpointing: recording (lib/record), inspection. */
     through?: MonoTypeOperatorFunction<StepMetrics | PhaseEnd<DistillState>>;
   } = {},
@@ -257,6 +263,8 @@ export const trainDistill = async (
   const d = withDefaults(config);
   // progress checkpoints hold one running phase; concurrent phases have several
   const concurrent = config.method === 'phased' && d.phasing === 'concurrent';
+  if (concurrent && options.onGeneratorUpdate !== undefined)
+    throw new ConfigError('distill config', [{ path: 'phasing', message: 'mid-run snapshots follow one running phase; a "concurrent" run has several' }]);
   if (concurrent && options.resume !== undefined)
     throw new ConfigError('distill config', [{ path: 'phasing', message: 'a "concurrent" run writes no progress checkpoints, so it cannot be resumed: rerun it, or use "sequential"' }]);
   const saved = options.resume === undefined ? null : openResume(options.resume, d, options.force ? options.log ?? (() => undefined) : undefined);
@@ -297,6 +305,13 @@ export const trainDistill = async (
     saveDistillState(file, { teacher: teacher.model, state: e.state, at: { phase: e.phase + 1, iterations: 0 }, meta: { method: config.method, modelConfig: teacher.modelConfig, config: d } });
     lastGood = { file, phase: e.phase + 1, iterations: 0 };
   };
+  // the student mid-run: finished experts, then the running phase's generator
+  const snapshot = (m: StepMetrics): void => {
+    if (options.onGeneratorUpdate === undefined || m.role !== 'generator' || live === null) return;
+    const roles: PhaseRoles = live;
+    const done = phases.slice(0, m.key.phase).reduce((a, p) => a + p.iterations, 0) + m.key.step + 1;
+    options.onGeneratorUpdate(done, () => [...final.experts, { grid: roles.context.phase.grid, expert: roles.ema ?? roles.context.generator, stepper: roles.context.stepper }]);
+  };
   const stopped = (err: unknown): never => {
     if (err instanceof NonFiniteLossError)
       options.log?.(`${err.message}; ${lastGood === null ? 'no checkpoint was written yet' : `last good checkpoint: ${lastGood.file} (phase ${lastGood.phase}, ${lastGood.iterations} iterations)`}`);
@@ -308,7 +323,10 @@ export const trainDistill = async (
   const metrics = await lastValueFrom(
     phasedSteps(concurrent ? 'concurrent' : 'sequential', settings, phases.slice(saved?.phase ?? 0), initial).pipe(
       tap((e) => {
-        if (!isPhaseEnd<DistillState>(e)) return checkpoint(e);
+        if (!isPhaseEnd<DistillState>(e)) {
+          checkpoint(e);
+          return snapshot(e);
+        }
         final = e.state;
         boundary(e);
       }),

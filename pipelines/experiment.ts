@@ -76,7 +76,7 @@ export const Condition = t.keyof({ mode: null, group: null, none: null });
 export type Condition = t.TypeOf<typeof Condition>;
 
 /** A non-empty list without repeats (error paths point into the list). */
-const distinctList = <A>(item: t.Type<A, unknown, unknown>, name: string): t.Type<A[], unknown, unknown> => {
+export const distinctList = <A>(item: t.Type<A, unknown, unknown>, name: string): t.Type<A[], unknown, unknown> => {
   const list = t.array(item);
   return new t.Type<A[], unknown, unknown>(
     name,
@@ -271,7 +271,7 @@ const isMixture = (task: ExperimentTask): task is MixtureName => task !== 'mnist
 export const phasesOf = (m: StudentMethod): number => (m === 'phased-4x2' ? 2 : m === 'phased-4x4' ? 4 : 1);
 
 /** Checks between fields that the codec cannot express; each issue names its path. */
-const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): ConfigIssue[] => {
+export const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): ConfigIssue[] => {
   const issues: ConfigIssue[] = [];
   if (r.samples < 2) issues.push({ path: 'samples', message: `expected at least 2 samples per evaluation, got ${r.samples}` });
   for (const m of r.students)
@@ -446,7 +446,7 @@ const finished = (file: string, config: unknown, names: readonly string[], sampl
   return names.every((n) => r.samples.some((x) => x.name === n && x.x.shape[0] === samples));
 };
 
-const openRecording = (file: string, config: unknown, seed: number, kind: string): RecordingWriter => {
+export const openRecording = (file: string, config: unknown, seed: number, kind: string): RecordingWriter => {
   keepAside(file);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   return E.getOrElseW((e: Error) => {
@@ -477,17 +477,17 @@ export const sampleInChunks = (
 };
 
 /** Appends a host sample set to a recording as a `sample` event. */
-const recordSamples = (sink: RecordingWriter, name: string, s: { values: Float32Array; shape: number[]; labels: Int32Array | null }, at: { phase: number; step: number }, nfe: number): void => {
+export const recordSamples = (sink: RecordingWriter, name: string, s: { values: Float32Array; shape: number[]; labels: Int32Array | null }, at: { phase: number; step: number }, nfe: number): void => {
   const x = tf.tensor(s.values, s.shape);
   const labels = s.labels === null ? null : (tf.tensor1d(s.labels, 'int32') as tf.Tensor1D);
   sink.append(eventOf({ type: 'sample', name, phase: at.phase, step: at.step, x, labels, nfe }));
   tf.dispose([x, ...(labels ? [labels] : [])]);
 };
 
-const chunkFor = (r: ResolvedExperiment): number => (r.task === 'mnist' ? 100 : r.task === 'video' ? 128 : 4000);
+export const chunkFor = (r: ResolvedExperiment): number => (r.task === 'mnist' ? 100 : r.task === 'video' ? 128 : 4000);
 
 /** A teacher for one seed: loaded from the cache, or trained (recorded) and cached. */
-const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset: Dataset, o: ExperimentOptions): Promise<{ model: VelocityModel; modelConfig: ModelConfig; file: string; reused: boolean }> => {
+export const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset: Dataset, o: ExperimentOptions): Promise<{ model: VelocityModel; modelConfig: ModelConfig; file: string; reused: boolean }> => {
   const input = teacherConfigFor(r, seed);
   const dir = teacherDir(o.outDir, teacherKey(r, seed));
   const file = path.join(dir, 'teacher.ckpt');
@@ -532,7 +532,7 @@ const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset: Datas
 };
 
 /** The teacher's reference and evaluation sample sets of one seed (40 Euler steps, CFG). */
-const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { model: VelocityModel; file: string }, o: ExperimentOptions): boolean => {
+export const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { model: VelocityModel; file: string }, o: ExperimentOptions): boolean => {
   const input = teacherConfigFor(r, seed);
   const file = path.join(methodDir(o.outDir, seed, 'teacher'), RECORDING);
   if (finished(file, input, ['teacher', 'reference'], r.samples, teacher.file)) return true;

@@ -158,13 +158,13 @@ export const trajectoryFeatures = (clips: ArrayLike<number>, dims: ClipDims): Fl
 
 // ── Reading the run ──────────────────────────────────────────────────────────
 
-const toSet = (s: SampleSummary): SampleSet & { values: Float32Array; labels: Int32Array | null } => ({
+export const toSet = (s: SampleSummary): SampleSet & { values: Float32Array; labels: Int32Array | null } => ({
   values: s.x.values instanceof Float32Array ? s.x.values : Float32Array.from(s.x.values),
   shape: s.x.shape,
   labels: s.labels === null ? null : s.labels.values instanceof Int32Array ? s.labels.values : Int32Array.from(s.labels.values),
 });
 
-const read = (file: string, problems: string[]): RecordingSummary | null => {
+export const read = (file: string, problems: string[]): RecordingSummary | null => {
   if (!fs.existsSync(file)) {
     problems.push(`${file}: missing (that run has not happened yet)`);
     return null;
@@ -178,7 +178,7 @@ const read = (file: string, problems: string[]): RecordingSummary | null => {
   return s.right;
 };
 
-const latest = (s: RecordingSummary, name: string): SampleSummary | undefined => [...s.samples].reverse().find((x) => x.name === name);
+export const latest = (s: RecordingSummary, name: string): SampleSummary | undefined => [...s.samples].reverse().find((x) => x.name === name);
 
 /** Sum of recorded update times, seconds (training compute, without sampling). */
 const trainingSeconds = (s: RecordingSummary): number => s.series.reduce((a, x) => a + x.ms.reduce((b, m) => b + m, 0), 0) / 1000;

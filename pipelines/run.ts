@@ -5,6 +5,7 @@
  *   teacher                       lib/train runTeacher      → <outDir>/teacher.ckpt
  *   dmd | sgts | vanilla | phased lib/train runDistill      → <outDir>/student.ckpt (+ last.ckpt while running)
  *   experiment                    pipelines/experiment      → <outDir>/report.md, results.json
+ *   sweep                         pipelines/sweep           → <outDir>/report.md, results.json, figures/sweep-*.png
  *
  * The runners checkpoint along the way, record (`record`), resume exactly (`resume`),
  * refuse to overwrite a run unless asked (`overwrite`), and lock the run directory while
@@ -20,8 +21,9 @@ import { runDistill, DistillRunResult, DistillRunOptions } from '../lib/train/di
 import { withRunLock } from '../lib/train/lock';
 import type { DistillMethod } from './distill';
 import { runExperiment, ExperimentResult } from './experiment';
+import { runSweep } from './sweep';
 
-export const RUN_METHODS = ['teacher', 'dmd', 'sgts', 'vanilla', 'phased', 'experiment'] as const;
+export const RUN_METHODS = ['teacher', 'dmd', 'sgts', 'vanilla', 'phased', 'experiment', 'sweep'] as const;
 export type RunMethod = (typeof RUN_METHODS)[number];
 
 export interface RunOptions {
@@ -49,7 +51,8 @@ export interface RunOptions {
 export type RunResult =
   | { readonly method: 'teacher'; readonly teacher: TeacherRunResult; readonly checkpoint: string | null; readonly recording: string | null; readonly seconds: number }
   | { readonly method: DistillMethod; readonly distill: DistillRunResult; readonly checkpoint: string | null; readonly recording: string | null; readonly seconds: number }
-  | { readonly method: 'experiment'; readonly experiment: ExperimentResult; readonly checkpoint: null; readonly recording: null; readonly seconds: number };
+  | { readonly method: 'experiment'; readonly experiment: ExperimentResult; readonly checkpoint: null; readonly recording: null; readonly seconds: number }
+  | { readonly method: 'sweep'; readonly experiment: ExperimentResult; readonly checkpoint: null; readonly recording: null; readonly seconds: number };
 
 const methodOf = (config: unknown): RunMethod => {
   const method = typeof config === 'object' && config !== null ? (config as { method?: unknown }).method : undefined;
@@ -69,11 +72,12 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
     const teacher = await runTeacher(config, options);
     return { method, teacher, checkpoint: teacher.checkpoint, recording: teacher.recording, seconds: seconds() };
   }
-  if (method === 'experiment') {
+  if (method === 'experiment' || method === 'sweep') {
     const outDir = options.outDir;
-    if (outDir === undefined) throw new ConfigError('run config', [{ path: 'method', message: 'an experiment needs an output directory (outDir)' }]);
+    if (outDir === undefined) throw new ConfigError('run config', [{ path: 'method', message: `${method === 'sweep' ? 'a sweep' : 'an experiment'} needs an output directory (outDir)` }]);
     // it records each (seed, method) run in its own directory and reuses the finished ones
-    const experiment = await withRunLock(outDir, () => runExperiment(config, { outDir, log: options.log, onStep: options.onStep }));
+    const run = method === 'sweep' ? runSweep : runExperiment;
+    const experiment = await withRunLock(outDir, () => run(config, { outDir, log: options.log, onStep: options.onStep }));
     return { method, experiment, checkpoint: null, recording: null, seconds: seconds() };
   }
   const distill = await runDistill(config, options);
@@ -83,7 +87,7 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
 /** Frees the models a run returned (the teacher, or the teacher and the student's experts). */
 export const disposeRun = (r: RunResult): void => {
   if (r.method === 'teacher') r.teacher.model.dispose();
-  else if (r.method === 'experiment') return; // the experiment frees its models as it goes
+  else if (r.method === 'experiment' || r.method === 'sweep') return; // they free their models as they go
   else {
     r.distill.experts.forEach((e) => e.expert.dispose());
     r.distill.teacher.dispose();

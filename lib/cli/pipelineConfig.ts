@@ -9,6 +9,7 @@ import { TeacherConfig, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { DistillConfig, scheduleFor } from '../../pipelines/distill';
 import { resolveSchedule } from '../phases/resolve';
 import { ExperimentConfig } from '../../pipelines/experiment';
+import { SweepConfig } from '../../pipelines/sweep';
 
 export const PIPELINE_CODECS: Readonly<Record<string, { readonly kind: string; readonly codec: t.Mixed }>> = {
   teacher: { kind: 'teacher', codec: TeacherConfig },
@@ -17,6 +18,7 @@ export const PIPELINE_CODECS: Readonly<Record<string, { readonly kind: string; r
   sgts: { kind: 'distill', codec: DistillConfig },
   phased: { kind: 'distill', codec: DistillConfig },
   experiment: { kind: 'experiment', codec: ExperimentConfig },
+  sweep: { kind: 'experiment', codec: SweepConfig },
 };
 
 export const PIPELINE_METHODS = Object.keys(PIPELINE_CODECS);

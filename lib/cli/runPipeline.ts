@@ -81,6 +81,6 @@ export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): 
   disposeRun(r);
   const common = { method: loaded.method, checkpoint: r.checkpoint, recording: r.recording, seconds: r.seconds };
   return r.method === 'teacher' ? { ...common, kind: 'teacher', report: null, resumedFrom: r.teacher.from }
-    : r.method === 'experiment' ? { ...common, kind: 'experiment', report: r.experiment.report, resumedFrom: 0 }
+    : r.method === 'experiment' || r.method === 'sweep' ? { ...common, kind: 'experiment', report: r.experiment.report, resumedFrom: 0 }
     : { ...common, kind: 'distill', report: null, resumedFrom: r.distill.from.step };
 };

@@ -1,0 +1,277 @@
+/**
+ * The budget sweep: does a student keep the teacher's diversity once training has
+ * converged? One config, every method evaluated at several budgets of generator updates.
+ *
+ *   for each seed:
+ *     teacher            one per seed, the model and budget held fixed (cached like the experiment's)
+ *     reference samples  the teacher's 40-step CFG samples (two sets: reference, and its own row)
+ *     for each method:
+ *       dmd / sgts       one run to the largest budget; the student is sampled when it reaches
+ *                        each budget (a run's first b updates are exactly a b-update run: draws
+ *                        depend on (seed, phase, step) only, and nothing decays)
+ *       phased-4x2/4x4   one run per budget, its updates split evenly over the phases (a
+ *                        shorter run trains phase 1 for fewer updates, so it is not a prefix)
+ *   report               metrics per (seed, method, budget) against the teacher's reference,
+ *                        seed means with bootstrap intervals, paired differences Phased − SGTS,
+ *                        the convergence check, curves with their bands (pipelines/sweepReport.ts)
+ *
+ * Each (seed, method, budget) sample set is written as it is drawn (`<method>/b<budget>.npy`
+ * with a marker naming the config it came from), so an interrupted sweep continues where
+ * it stopped and a finished cell is never recomputed.
+ */
+import * as t from 'io-ts';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConfigError, decodeOrThrow } from '../lib/config/report';
+import { NonNegativeInt, Positive, PositiveInt } from '../lib/config/primitives';
+import { configHash } from '../lib/record/hash';
+import { writeNpy } from '../lib/data/npy';
+import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
+import { record } from '../lib/record/record';
+import { sampleStudent } from '../lib/distill/student';
+import type { ExpertPhase } from '../lib/distill/context';
+import type { VelocityModel } from '../lib/models/types';
+import type { ModelConfig } from '../lib/models/config';
+import { trainDistill } from './distill';
+import {
+  ExperimentConfig,
+  ExperimentOptions,
+  ExperimentResult,
+  ExperimentTask,
+  ResolvedExperiment,
+  StudentMethod,
+  balancedLabels,
+  chunkFor,
+  distillConfigFor,
+  distinctList,
+  ensureClassifier,
+  ensureTeacher,
+  evalSeed,
+  experimentDataset,
+  methodDir,
+  openRecording,
+  phasesOf,
+  resolveExperiment,
+  sampleInChunks,
+  teacherSamples,
+} from './experiment';
+
+// ── 1. Config ────────────────────────────────────────────────────────────────
+
+export const SWEEP_METHODS = ['dmd', 'sgts', 'vanilla', 'phased-4x2', 'phased-4x4'] as const;
+export const SweepMethod = t.keyof({ dmd: null, sgts: null, vanilla: null, 'phased-4x2': null, 'phased-4x4': null });
+export type SweepMethod = t.TypeOf<typeof SweepMethod>;
+
+/** The convergence criterion, stated before the runs: the seed mean of `metric` moves by less than `tolerance` (relative) over the last doubling of updates. */
+export const Convergence = t.partial({ metric: t.string, tolerance: Positive });
+
+export const SweepConfig = t.intersection([
+  t.type({ method: t.literal('sweep'), task: ExperimentTask }),
+  t.partial({
+    seeds: distinctList(NonNegativeInt, 'distinct non-negative integer seeds (at least one)'),
+    methods: distinctList(SweepMethod, 'distinct methods (at least one) of "dmd" | "sgts" | "vanilla" | "phased-4x2" | "phased-4x4"'),
+    /** Generator updates at which every student is evaluated, ascending. */
+    budgets: distinctList(PositiveInt, 'distinct positive budgets (generator updates), ascending'),
+    convergence: Convergence,
+    /** As in the experiment: the teacher's budget and the students' batch (`iterations` is set by `budgets`). */
+    budget: t.partial({ teacherSteps: PositiveInt, teacherBatchSize: PositiveInt, batchSize: PositiveInt }),
+    guidance: ExperimentConfig.types[1].props.guidance,
+    samples: PositiveInt,
+    model: ExperimentConfig.types[1].props.model,
+    condition: ExperimentConfig.types[1].props.condition,
+    teacher: ExperimentConfig.types[1].props.teacher,
+    distill: ExperimentConfig.types[1].props.distill,
+    classifier: ExperimentConfig.types[1].props.classifier,
+    video: ExperimentConfig.types[1].props.video,
+    motionThreshold: Positive,
+    evalPoints: PositiveInt,
+    logEvery: PositiveInt,
+  }),
+]);
+export type SweepConfig = t.TypeOf<typeof SweepConfig>;
+
+export const SWEEP_DEFAULTS = {
+  seeds: [0, 1, 2, 3, 4],
+  methods: ['dmd', 'sgts', 'phased-4x2', 'phased-4x4'] as SweepMethod[],
+  budgets: [250, 500, 1000, 2000],
+  convergence: { tolerance: 0.05 },
+};
+
+/** The metric the convergence criterion follows by default: the distance to the teacher of the task's kind. */
+export const convergenceMetric = (task: ExperimentTask): string => (task === 'mnist' ? 'frechet' : task === 'video' ? 'trajectoryFrechet' : 'energy');
+
+export interface ResolvedSweep {
+  readonly experiment: ResolvedExperiment;
+  readonly methods: readonly SweepMethod[];
+  readonly budgets: readonly number[];
+  readonly convergence: { readonly metric: string; readonly tolerance: number };
+}
+
+/** Decoded once here; the experiment's resolution supplies task defaults, data and teacher settings. */
+export const resolveSweep = (input: unknown, what = 'sweep config'): ResolvedSweep => {
+  const c = decodeOrThrow(SweepConfig, input, what);
+  const methods = c.methods ?? SWEEP_DEFAULTS.methods;
+  const budgets = c.budgets ?? SWEEP_DEFAULTS.budgets;
+  const issues = [
+    ...budgets.flatMap((b, i) => (i > 0 && b <= budgets[i - 1] ? [{ path: `budgets.${i}`, message: `expected budgets in ascending order, got ${b} after ${budgets[i - 1]}` }] : [])),
+    ...methods.flatMap((m) =>
+      budgets.filter((b) => b % phasesOf(m) !== 0).map((b) => ({ path: 'budgets', message: `expected multiples of ${phasesOf(m)} (method "${m}" splits a budget evenly over its phases), got ${b}` })),
+    ),
+  ];
+  if (issues.length > 0) throw new ConfigError(what, issues);
+  const { method: _m, methods: _ms, budgets: _b, convergence, budget, ...rest } = c;
+  const experiment = resolveExperiment({
+    ...rest,
+    method: 'experiment',
+    seeds: c.seeds ?? SWEEP_DEFAULTS.seeds,
+    methods: ['teacher', ...methods],
+    budget: { ...budget, iterations: budgets[budgets.length - 1] },
+  } as ExperimentConfig);
+  return {
+    experiment,
+    methods,
+    budgets,
+    convergence: { metric: convergence?.metric ?? convergenceMetric(c.task), tolerance: convergence?.tolerance ?? SWEEP_DEFAULTS.convergence.tolerance },
+  };
+};
+
+// ── 2. Files ─────────────────────────────────────────────────────────────────
+
+export const SWEEP_FILE = 'sweep.json';
+export const budgetSamples = (dir: string, budget: number): string => path.join(dir, `b${budget}.npy`);
+export const budgetLabels = (dir: string, budget: number): string => path.join(dir, `b${budget}.labels.npy`);
+export const budgetMarker = (dir: string, budget: number): string => path.join(dir, `b${budget}.json`);
+
+/** What a finished cell records: the distillation config it came from and its training time. */
+export interface CellMarker {
+  readonly configHash: string;
+  readonly budget: number;
+  readonly updates: number;
+  readonly trainingSeconds: number;
+}
+
+const cellDone = (dir: string, budget: number, hash: string): boolean => {
+  const file = budgetMarker(dir, budget);
+  if (!fs.existsSync(file) || !fs.existsSync(budgetSamples(dir, budget))) return false;
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as CellMarker).configHash === hash;
+  } catch {
+    return false;
+  }
+};
+
+/** Draws the evaluation set of a student (the teacher's evaluation noise and labels) and writes the cell. */
+const writeCell = (r: ResolvedExperiment, seed: number, dir: string, cell: CellMarker, experts: readonly ExpertPhase[], numClasses: number): void => {
+  const labels = balancedLabels(r.samples, numClasses);
+  const draw = (n: number, s: number, l: Int32Array | null) => sampleStudent(experts, { n, seed: s, labels: l });
+  const set = sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r));
+  writeNpy(budgetSamples(dir, cell.budget), set.values, set.shape);
+  if (set.labels !== null) writeNpy(budgetLabels(dir, cell.budget), set.labels, [set.labels.length]);
+  // the marker last: a cell without it is redrawn
+  writeFileAtomic(budgetMarker(dir, cell.budget), `${JSON.stringify(cell, null, 2)}\n`);
+};
+
+// ── 3. The runs ──────────────────────────────────────────────────────────────
+
+type Teacher = { model: VelocityModel; modelConfig: ModelConfig; file: string };
+
+/** dmd / sgts / vanilla: one run to the largest budget, sampled at each budget on the way. */
+const alongOneRun = async (s: ResolvedSweep, seed: number, method: StudentMethod, teacher: Teacher, o: ExperimentOptions): Promise<number> => {
+  const r = s.experiment;
+  const dir = methodDir(o.outDir, seed, method);
+  const input = distillConfigFor(r, method, seed, teacher.file);
+  const hash = configHash(input);
+  const todo = s.budgets.filter((b) => !cellDone(dir, b, hash));
+  if (todo.length === 0) return 0;
+  fs.mkdirSync(dir, { recursive: true });
+  o.log?.(`seed ${seed}: ${method}, one run of ${input.iterations} updates, sampled at ${todo.join(', ')}`);
+  const started = performance.now();
+  const sink = openRecording(path.join(dir, 'recording.ndjson'), input, seed, method);
+  try {
+    const result = await trainDistill(input, {
+      teacher,
+      log: o.log,
+      through: record(sink),
+      onGeneratorUpdate: (updates, student) => {
+        if (!todo.includes(updates)) return;
+        const cell = { configHash: hash, budget: updates, updates, trainingSeconds: (performance.now() - started) / 1000 };
+        writeCell(r, seed, dir, cell, student(), teacher.model.numClasses);
+      },
+    });
+    result.experts.forEach((e) => e.expert.dispose());
+    sink.append({ type: 'end', status: 'complete', phase: 0, step: input.iterations as number });
+  } catch (err) {
+    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    throw err;
+  } finally {
+    sink.close();
+  }
+  return todo.length;
+};
+
+/** phased: one run per budget (phase 1 of a shorter run is shorter). */
+const runPerBudget = async (s: ResolvedSweep, seed: number, method: StudentMethod, teacher: Teacher, o: ExperimentOptions): Promise<number> => {
+  const r = s.experiment;
+  const dir = methodDir(o.outDir, seed, method);
+  let ran = 0;
+  for (const budget of s.budgets) {
+    const input = { ...distillConfigFor(r, method, seed, teacher.file), iterations: budget };
+    const hash = configHash(input);
+    if (cellDone(dir, budget, hash)) continue;
+    fs.mkdirSync(dir, { recursive: true });
+    o.log?.(`seed ${seed}: ${method}, ${budget} updates`);
+    const started = performance.now();
+    const sink = openRecording(path.join(dir, `b${budget}.recording.ndjson`), input, seed, method);
+    let experts: readonly ExpertPhase[] = [];
+    try {
+      const result = await trainDistill(input, { teacher, log: o.log, through: record(sink) });
+      experts = result.experts;
+      const cell = { configHash: hash, budget, updates: budget, trainingSeconds: (performance.now() - started) / 1000 };
+      writeCell(r, seed, dir, cell, experts, teacher.model.numClasses);
+      sink.append({ type: 'end', status: 'complete', phase: result.phases.length - 1, step: result.phases[result.phases.length - 1].iterations });
+    } catch (err) {
+      sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+      throw err;
+    } finally {
+      experts.forEach((e) => e.expert.dispose());
+      sink.close();
+    }
+    ran++;
+  }
+  return ran;
+};
+
+/**
+ * Runs the sweep into `outDir` and builds its report. A finished (seed, method, budget)
+ * cell of the same config is reused, so rerunning an interrupted sweep continues it.
+ */
+export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<ExperimentResult> => {
+  const started = performance.now();
+  const s = resolveSweep(input);
+  const r = s.experiment;
+  fs.mkdirSync(o.outDir, { recursive: true });
+  const manifest = path.join(o.outDir, SWEEP_FILE);
+  const text = `${JSON.stringify(input, null, 2)}\n`;
+  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== text) keepAside(manifest);
+  if (!fs.existsSync(manifest)) writeFileAtomic(manifest, text);
+  if (r.task === 'mnist') ensureClassifier(r, o.outDir, o.log).dispose();
+  const dataset = experimentDataset(r);
+  const reused: string[] = [];
+  for (const seed of r.seeds) {
+    const teacher = await ensureTeacher(r, seed, dataset, o);
+    try {
+      teacherSamples(r, seed, teacher, o);
+      for (const method of s.methods) {
+        const ran = method.startsWith('phased') ? await runPerBudget(s, seed, method, teacher, o) : await alongOneRun(s, seed, method, teacher, o);
+        if (ran === 0) reused.push(`seed ${seed} ${method}`);
+      }
+    } finally {
+      teacher.model.dispose();
+    }
+    o.log?.(`seed ${seed} done (${((performance.now() - started) / 60000).toFixed(1)} min so far)`);
+  }
+  if (reused.length > 0) o.log?.(`reused from an earlier run: ${reused.join(', ')}`);
+  const { buildSweepReport } = await import('./sweepReport');
+  const report = await buildSweepReport(o.outDir, { log: o.log });
+  return { outDir: o.outDir, report: report.report, results: report.results, files: report.files, seconds: (performance.now() - started) / 1000, reused };
+};

@@ -1,0 +1,285 @@
+/**
+ * The sweep's report, rebuilt from its files alone (sample sets and markers), so metrics
+ * can be recomputed without retraining:
+ *
+ *   per (seed, method, budget)  metrics against that seed's teacher reference set
+ *   per (method, budget)        the seed mean and its 95 % percentile-bootstrap interval
+ *   per budget                  paired differences Phased − SGTS (same seed, same teacher)
+ *   convergence                 the criterion fixed in the config, checked per method
+ *   paper-shaped table          diversity of teacher, SGTS and Phased at the largest budget,
+ *                               and the share of the teacher's diversity each keeps
+ *   figures                     each headline metric against updates, one line per method
+ *                               with its interval as a band
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as E from 'fp-ts/Either';
+import { evaluateSamples, EvaluateOptions, SampleSet } from '../lib/metrics/evaluate';
+import { frechetDistanceOfSamples } from '../lib/metrics/linalg';
+import { loadClassifier } from '../lib/metrics/classifier';
+import { bootstrapMean, pairedDifference, Interval } from '../lib/metrics/bootstrap';
+import { MIXTURES, MixtureName } from '../lib/data/mixtures';
+import { readNpy, npyToFloat32, npyToLabels } from '../lib/data/npy';
+import { resolveVideoOptions, VIDEO_DEFAULTS, VideoSettings } from '../lib/data/video';
+import { writeFileAtomic } from '../lib/util/atomicWrite';
+import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
+import { RECORDING, classifierFile, methodDir } from './experiment';
+import { COLUMNS, Column, latest, read, scalarsOf, taskKind, toSet, trajectoryFeatures } from './experimentReport';
+import { SWEEP_FILE, ResolvedSweep, CellMarker, budgetLabels, budgetMarker, budgetSamples, resolveSweep } from './sweep';
+import { describeVariant, DistillConfig } from './distill';
+
+export interface SweepRow {
+  readonly seed: number;
+  readonly method: string;
+  /** Generator updates (0 for the teacher). */
+  readonly budget: number;
+  readonly trainingSeconds: number | null;
+  readonly scalars: Readonly<Record<string, number>>;
+}
+
+export interface CellSummary {
+  readonly method: string;
+  readonly budget: number;
+  readonly metric: string;
+  readonly interval: Interval;
+}
+
+/** Headline metrics per task kind: plotted, and the paired differences' columns. */
+const HEADLINE: Record<'points' | 'images' | 'video', readonly string[]> = {
+  points: ['modesCovered', 'highQuality', 'energy', 'recall', 'vendi'],
+  images: ['frechet', 'cosine', 'distance', 'vendi', 'classAccuracy'],
+  video: ['meanDisplacement', 'dynamicDegree', 'trajectoryFrechet'],
+};
+
+/** The diversity number of the paper-shaped table: Vendi for points, pairwise cosine similarity for images, displacement for clips. */
+const DIVERSITY: Record<'points' | 'images' | 'video', { key: string; kept: (student: number, teacher: number) => number; what: string }> = {
+  points: { key: 'vendi', kept: (s, t) => s / t, what: 'Vendi score (effective number of distinct samples); kept = student / teacher' },
+  images: { key: 'cosine', kept: (s, t) => (1 - s) / (1 - t), what: 'mean pairwise cosine similarity of classifier features (lower = more diverse); kept = (1 − student) / (1 − teacher)' },
+  video: { key: 'meanDisplacement', kept: (s, t) => s / t, what: 'mean displacement, px/frame; kept = student / teacher' },
+};
+
+const fmt = (x: number, digits: number): string => (!Number.isFinite(x) ? '–' : x !== 0 && (Math.abs(x) < 10 ** -digits || Math.abs(x) >= 1e5) ? x.toExponential(1) : x.toFixed(digits));
+const fmtInterval = (i: Interval, digits: number): string => (i.n === 0 ? '–' : i.n === 1 ? fmt(i.mean, digits) : `${fmt(i.mean, digits)} [${fmt(i.lo, digits)}, ${fmt(i.hi, digits)}]`);
+
+const readCell = (dir: string, budget: number): { set: SampleSet & { values: Float32Array }; marker: CellMarker } | null => {
+  if (!fs.existsSync(budgetMarker(dir, budget))) return null;
+  const x = readNpy(budgetSamples(dir, budget));
+  if (E.isLeft(x)) return null;
+  const labelsFile = budgetLabels(dir, budget);
+  const labels = fs.existsSync(labelsFile) ? E.chain((a: Parameters<typeof npyToLabels>[0]) => npyToLabels(a, labelsFile))(readNpy(labelsFile)) : E.right(null);
+  return {
+    set: { values: npyToFloat32(x.right), shape: x.right.shape, labels: E.isRight(labels) ? labels.right : null },
+    marker: JSON.parse(fs.readFileSync(budgetMarker(dir, budget), 'utf8')) as CellMarker,
+  };
+};
+
+/** Evaluates every finished cell; rows in (seed, method, budget) order. */
+export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[]): SweepRow[] => {
+  const r = s.experiment;
+  const kind = taskKind(r.task);
+  const clip = kind === 'video' ? (({ frames, size }: VideoSettings) => ({ frames, height: size, width: size }))(E.getOrElse(() => VIDEO_DEFAULTS)(resolveVideoOptions(r.data as Partial<VideoSettings>))) : undefined;
+  const classifier = kind === 'images' ? loadClassifier(r.classifier.path ?? classifierFile(runDir)) : null;
+  if (classifier !== null && E.isLeft(classifier)) problems.push(`feature classifier: ${classifier.left.message}; image metrics left out`);
+  const options: EvaluateOptions = {
+    ...(kind === 'points' ? { mixture: MIXTURES[r.task as MixtureName] } : {}),
+    ...(classifier !== null && E.isRight(classifier) ? { classifier: classifier.right } : {}),
+    ...(clip ? { clip, motionThreshold: r.motionThreshold } : {}),
+    maxPoints: r.evalPoints,
+  };
+  const rows: SweepRow[] = [];
+  try {
+    for (const seed of r.seeds) {
+      const t = read(path.join(methodDir(runDir, seed, 'teacher'), RECORDING), problems);
+      const ref = t ? latest(t, 'reference') : undefined;
+      const own = t ? latest(t, 'teacher') : undefined;
+      if (!ref || !own) {
+        problems.push(`seed ${seed}: no teacher reference samples yet; its rows are left out`);
+        continue;
+      }
+      const reference = toSet(ref);
+      const row = (method: string, budget: number, set: SampleSet & { values: Float32Array }, seconds: number | null): void => {
+        try {
+          const extra: Record<string, number> = clip ? { trajectoryFrechet: frechetDistanceOfSamples(trajectoryFeatures(set.values, clip), trajectoryFeatures(reference.values, clip), clip.frames * 2) } : {};
+          rows.push({ seed, method, budget, trainingSeconds: seconds, scalars: scalarsOf(evaluateSamples(set, reference, { ...options, seed }), extra) });
+        } catch (err) {
+          problems.push(`seed ${seed} ${method} at ${budget}: evaluation failed (${(err as Error).message}); left out`);
+        }
+      };
+      row('teacher', 0, toSet(own), null);
+      for (const method of s.methods)
+        for (const budget of s.budgets) {
+          const cell = readCell(methodDir(runDir, seed, method), budget);
+          if (cell === null) problems.push(`seed ${seed} ${method} at ${budget} updates: not run yet`);
+          else row(method, budget, cell.set, cell.marker.trainingSeconds);
+        }
+    }
+  } finally {
+    if (classifier !== null && E.isRight(classifier)) classifier.right.dispose();
+  }
+  return rows;
+};
+
+/** Seed mean and bootstrap interval of every (method, budget, metric). */
+export const summarise = (rows: readonly SweepRow[], metrics: readonly string[]): CellSummary[] => {
+  const out: CellSummary[] = [];
+  const keys = [...new Set(rows.map((r) => `${r.method}\u0000${r.budget}`))];
+  for (const k of keys) {
+    const [method, b] = k.split('\u0000');
+    const mine = rows.filter((r) => r.method === method && r.budget === Number(b));
+    for (const metric of metrics) {
+      const values = mine.map((r) => r.scalars[metric]).filter((v): v is number => Number.isFinite(v));
+      if (values.length > 0) out.push({ method, budget: Number(b), metric, interval: bootstrapMean(values, { seed: 7 }) });
+    }
+  }
+  return out;
+};
+
+/** Phased − SGTS per budget and metric, paired by seed (only seeds where both exist). */
+export const pairedRows = (rows: readonly SweepRow[], phased: string, base: string, budgets: readonly number[], metrics: readonly string[]) =>
+  budgets.flatMap((budget) =>
+    metrics.flatMap((metric) => {
+      const at = (m: string) => new Map(rows.filter((r) => r.method === m && r.budget === budget && Number.isFinite(r.scalars[metric])).map((r) => [r.seed, r.scalars[metric]]));
+      const a = at(phased);
+      const b = at(base);
+      const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
+      if (seeds.length === 0) return [];
+      return [{ budget, metric, seeds, ...pairedDifference(seeds.map((s) => a.get(s)!), seeds.map((s) => b.get(s)!), { seed: 11 }) }];
+    }),
+  );
+
+/** Convergence: the seed mean moves by less than `tolerance` (relative) between the last two budgets, when the last is at least twice the one before. */
+export const convergenceOf = (summary: readonly CellSummary[], method: string, s: ResolvedSweep): { met: boolean | null; change: number | null; from: number | null; to: number | null } => {
+  const [b1, b2] = s.budgets.slice(-2);
+  if (b1 === undefined || b2 === undefined || b2 < 2 * b1) return { met: null, change: null, from: b1 ?? null, to: b2 ?? null };
+  const at = (b: number) => summary.find((c) => c.method === method && c.budget === b && c.metric === s.convergence.metric)?.interval.mean;
+  const [m1, m2] = [at(b1), at(b2)];
+  if (m1 === undefined || m2 === undefined) return { met: null, change: null, from: b1, to: b2 };
+  const change = Math.abs(m2 - m1) / Math.max(Math.abs(m1), 1e-12);
+  return { met: change < s.convergence.tolerance, change, from: b1, to: b2 };
+};
+
+/** One metric against updates: a line per method (log x), its bootstrap band, the teacher as a dashed rule. */
+export const curveSpec = (summary: readonly CellSummary[], metric: string, title: string): VegaLiteSpec => {
+  const values = summary.filter((c) => c.metric === metric && c.method !== 'teacher').map((c) => ({ method: c.method, updates: c.budget, mean: c.interval.mean, lo: c.interval.lo, hi: c.interval.hi }));
+  const teacher = summary.find((c) => c.metric === metric && c.method === 'teacher');
+  const x = { field: 'updates', type: 'quantitative', scale: { type: 'log' }, title: 'generator updates' };
+  const color = { field: 'method', type: 'nominal', title: 'method' };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `${title} against updates (seed mean, 95 % bootstrap band)`,
+    width: 420,
+    height: 240,
+    layer: [
+      { data: { values }, mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title }, y2: { field: 'hi' }, color } },
+      { data: { values }, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title }, color } },
+      ...(teacher ? [{ data: { values: [{ y: teacher.interval.mean }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'black' }, encoding: { y: { field: 'y', type: 'quantitative' } } }] : []),
+    ],
+  };
+};
+
+export const buildSweepReport = async (runDir: string, o: { log?: (line: string) => void } = {}): Promise<{ report: string; results: string; files: string[] }> => {
+  const manifest = path.join(runDir, SWEEP_FILE);
+  const input: unknown = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+  const s = resolveSweep(input, `sweep config ${manifest}`);
+  const r = s.experiment;
+  const kind = taskKind(r.task);
+  const columns: readonly Column[] = COLUMNS[kind];
+  const problems: string[] = [];
+  const rows = sweepRows(runDir, s, problems);
+  const metrics = columns.map((c) => c.key);
+  const summary = summarise(rows, metrics);
+  const byKey = (method: string, budget: number, metric: string) => summary.find((c) => c.method === method && c.budget === budget && c.metric === metric)?.interval;
+  const seedsDone = new Set(rows.filter((x) => x.method === 'teacher').map((x) => x.seed)).size;
+
+  const table = (metric: Column): string[] => {
+    const head = ['method', ...s.budgets.map((b) => `${b}`)];
+    const teacher = byKey('teacher', 0, metric.key);
+    return [
+      `**${metric.title}** ${metric.better} — teacher ${teacher ? fmtInterval(teacher, metric.digits) : '–'}`,
+      '',
+      `| ${head.join(' | ')} |`,
+      `| ${head.map(() => '---').join(' | ')} |`,
+      ...s.methods.map((m) => `| ${m} | ${s.budgets.map((b) => { const i = byKey(m, b, metric.key); return i ? fmtInterval(i, metric.digits) : '–'; }).join(' | ')} |`),
+      '',
+    ];
+  };
+
+  const pairs = s.methods.filter((m) => m.startsWith('phased')).flatMap((m) => (s.methods.includes('sgts') ? [m] : []));
+  const paired = pairs.flatMap((m) => {
+    const p = pairedRows(rows, m, 'sgts', s.budgets, HEADLINE[kind]);
+    const head = ['updates', ...HEADLINE[kind].map((k) => columns.find((c) => c.key === k)?.title ?? k)];
+    return [
+      `**${m} − sgts**, per-seed paired differences: mean [95 % bootstrap interval] (per-seed values)`,
+      '',
+      `| ${head.join(' | ')} |`,
+      `| ${head.map(() => '---').join(' | ')} |`,
+      ...s.budgets.map((b) => {
+        const cells = HEADLINE[kind].map((k) => {
+          const d = p.find((x) => x.budget === b && x.metric === k);
+          const digits = columns.find((c) => c.key === k)?.digits ?? 3;
+          return d ? `${fmtInterval(d, digits)} (${d.diffs.map((v) => fmt(v, digits)).join(', ')})` : '–';
+        });
+        return `| ${b} | ${cells.join(' | ')} |`;
+      }),
+      '',
+    ];
+  });
+
+  const conv = s.methods.map((m) => ({ method: m, ...convergenceOf(summary, m, s) }));
+  const last = s.budgets[s.budgets.length - 1];
+  const div = DIVERSITY[kind];
+  const teacherDiv = byKey('teacher', 0, div.key);
+  const paperRows = ['teacher', ...s.methods.filter((m) => m === 'sgts' || m.startsWith('phased'))].map((m) => {
+    const i = m === 'teacher' ? teacherDiv : byKey(m, last, div.key);
+    const kept = i && teacherDiv ? div.kept(i.mean, teacherDiv.mean) : NaN;
+    return `| ${m} | ${i ? fmtInterval(i, 3) : '–'} | ${m === 'teacher' ? '1' : fmt(kept, 3)} |`;
+  });
+
+  const figures = await writeFigures(
+    HEADLINE[kind].map((k) => ({ file: path.join(runDir, 'figures', `sweep-${k}.png`), spec: curveSpec(summary, k, columns.find((c) => c.key === k)?.title ?? k) })),
+  ).catch((err: Error) => {
+    problems.push(`figures: ${err.message}`);
+    return [] as string[];
+  });
+
+  const report = [
+    `# Budget sweep: ${r.task}`,
+    '',
+    `- seeds: ${r.seeds.join(', ')} (${seedsDone} with a teacher so far); methods: ${s.methods.join(', ')}; budgets (generator updates): ${s.budgets.join(', ')}`,
+    `- model \`${JSON.stringify(r.model)}\`; teacher ${r.budget.teacherSteps} steps × batch ${r.budget.teacherBatchSize}, one per seed, sampled with 40 Euler steps (CFG g = ${r.guidance}); students batch ${r.budget.batchSize}`,
+    `- every student: ${describeVariant(r.distill as Partial<DistillConfig>)}`,
+    `- dmd/sgts: one run, sampled at each budget (its first b updates are exactly a b-update run); phased: one run per budget, split evenly over the phases`,
+    `- evaluation: ${r.samples} samples per cell against ${r.samples} teacher reference samples of the same seed`,
+    `- intervals: 95 % percentile bootstrap over seeds (10 000 resamples); with ${r.seeds.length} seeds they are coarse and tend to be too narrow`,
+    `- convergence criterion (fixed before the runs): the seed mean of \`${s.convergence.metric}\` moves by less than ${(100 * s.convergence.tolerance).toFixed(0)} % over the last doubling of updates`,
+    '',
+    '## Convergence',
+    '',
+    '| method | change | met |',
+    '| --- | --- | --- |',
+    ...conv.map((c) => `| ${c.method} | ${c.change === null ? '–' : `${(100 * c.change).toFixed(1)} % (${c.from} → ${c.to})`} | ${c.met === null ? 'not measurable yet' : c.met ? 'yes' : 'no'} |`),
+    '',
+    `## Diversity at ${last} updates, shaped like the paper's table`,
+    '',
+    `${div.what}.`,
+    '',
+    '| | diversity | share of the teacher\'s kept |',
+    '| --- | --- | --- |',
+    ...paperRows,
+    '',
+    '## Phased − SGTS',
+    '',
+    ...(paired.length > 0 ? paired : ['No pair measured yet.', '']),
+    '## Every metric: seed mean [95 % bootstrap interval]',
+    '',
+    ...columns.flatMap(table),
+    ...(figures.length > 0 ? ['## Figures', '', ...figures.map((f) => `![${path.basename(f)}](${path.relative(runDir, f)})`), ''] : []),
+    ...(problems.length > 0 ? ['## Not (yet) in the tables', '', ...problems.map((p) => `- ${p}`), ''] : []),
+  ].join('\n');
+  const reportFile = path.join(runDir, 'report.md');
+  const resultsFile = path.join(runDir, 'results.json');
+  writeFileAtomic(reportFile, report);
+  writeFileAtomic(resultsFile, `${JSON.stringify({ rows, summary, convergence: conv, problems }, null, 1)}\n`);
+  o.log?.(`sweep report: ${reportFile}`);
+  return { report: reportFile, results: resultsFile, files: [reportFile, resultsFile, ...figures] };
+};
