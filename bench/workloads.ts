@@ -22,6 +22,7 @@ import { makeTrainer } from '../lib/optim/trainer';
 import { resolveSchedule, ResolvedPhase } from '../lib/phases/resolve';
 import { openPhase, phaseSteps, DistillSettings, DistillState } from '../lib/distill/segment';
 import { sampleStudent } from '../lib/distill/student';
+import type { GeneratorGradient } from '../lib/losses/dmd';
 import type { ExpertPhase } from '../lib/distill/context';
 import type { StepMetrics } from '../lib/stream/types';
 import { randomInts, splitSeed } from '../lib/random/seed';
@@ -148,7 +149,7 @@ export const phasesFor = (method: DistillMethod, batch: number, guidance: number
  * One distillation iteration of `method`, phase `phaseIndex`: earlier phases' experts are
  * teacher copies (their weights do not change the cost).
  */
-export const distillWorkload = (kind: ModelKind, method: DistillMethod, phaseIndex: number, opts: BenchOptions, teacher: VelocityModel): Workload => {
+export const distillWorkload = (kind: ModelKind, method: DistillMethod, phaseIndex: number, opts: BenchOptions, teacher: VelocityModel, gradient: GeneratorGradient = 'reference'): Workload => {
   const setup = MODEL_SETUPS[kind];
   const phases = phasesFor(method, setup.batch, setup.guidance);
   const phase = phases[phaseIndex];
@@ -159,7 +160,7 @@ export const distillWorkload = (kind: ModelKind, method: DistillMethod, phaseInd
     seed: 7,
     shift: 5,
     backprop: method === 'vanilla' ? 'full' : 'sgts',
-    gradient: 'reference',
+    gradient,
     betas: [0, 0.999],
     optimise: { metricsDue: (key) => key.step % opts.metricsEvery === 0 },
   };

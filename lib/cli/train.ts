@@ -45,7 +45,8 @@ export const trainDefaults = (shape: DataShape, budget: Budget): { teacher: Reco
   if (d <= 16)
     return {
       teacher: { model: { kind: 'mlp', hidden: [256, 256, 256], timeEmbedDim: 32 }, steps: quick ? 150 : 3000, batchSize: quick ? 256 : 512, logEvery: quick ? 25 : 100 },
-      student: { iterations: quick ? 24 : 400, batchSize: 256, logEvery: quick ? 4 : 50 },
+      // shift 1: the teacher's own grid (see pipelines/experiment.ts POINTS_DISTILL)
+      student: { iterations: quick ? 24 : 400, batchSize: 256, shift: 1, logEvery: quick ? 4 : 50 },
     };
   return {
     teacher: { model: { kind: 'mlp', hidden: [512, 512, 512], timeEmbedDim: 64 }, steps: quick ? 40 : 2000, batchSize: quick ? 32 : 128, logEvery: quick ? 10 : 100 },
