@@ -81,7 +81,7 @@ describe('config files', () => {
       ['method: phased', 'teacher:', '  method: teacher', '  data: { kind: mixture, name: ring9 }', 'iteratons: 50', 'schedule:', '  shift: 5', '  phases:', '    - interval: { start: 1, end: 0.5 }', '      steps: 2', '      iterations: 10', '    - interval: { start: 0.4, end: 0 }', '      steps: 2', '      iterations: 10', '      updateRatoi: 3', ''].join('\n'),
     );
     expect(issues(() => loadPipelineConfig(f, { set: ['lr.generator=-1'] }))).toEqual([
-      'teacher.data.name: expected "ring8" | "grid25", got "ring9"',
+      'teacher.data.name: expected "ring8" | "grid25" | "uneven7" | "rings2" | "skew3", got "ring9"',
       'lr.generator: expected Positive, got -1 (from --set lr.generator=-1)',
       'schedule.phases[0].interval.end: must equal phases[1].interval.start (t=0.5 vs t=0.4): phases must be contiguous',
       'iteratons: unknown field; did you mean "iterations"?',
@@ -90,7 +90,7 @@ describe('config files', () => {
   });
 
   test('an unknown method lists the known ones; --seed is an override', () => {
-    expect(issues(() => loadPipelineConfig(write('m.json', '{"method": "dmd2"}')))).toEqual([expect.stringMatching(/^method: expected one of "teacher", "dmd", "vanilla", "sgts", "phased", "experiment", got "dmd2"$/)]);
+    expect(issues(() => loadPipelineConfig(write('m.json', '{"method": "dmd2"}')))).toEqual([expect.stringMatching(/^method: expected one of "teacher", "dmd", "vanilla", "sgts", "phased", "experiment", "sweep", got "dmd2"$/)]);
     const ok = loadPipelineConfig(write('ok.json', '{"method": "sgts", "teacher": "t.ckpt"}'), { seed: 7, set: ['iterations=20'] });
     expect(ok).toMatchObject({ kind: 'distill', method: 'sgts', input: { method: 'sgts', teacher: 't.ckpt', iterations: 20, seed: 7 } });
     expect(issues(() => loadPipelineConfig(write('s.json', '{"method": "sgts", "teacher": "t.ckpt"}'), { seed: -1 }))).toEqual(['seed: expected NonNegativeInt, got -1 (from --set seed=-1)']);

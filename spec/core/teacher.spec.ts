@@ -126,7 +126,7 @@ describe('teacher on ring8 (small budget)', () => {
 
   it('rejects a bad config with the path of every issue', async () => {
     await expect(trainTeacher({ method: 'teacher', data: { kind: 'mixture', name: 'ring9' }, steps: 0 })).rejects.toThrow(
-      'invalid teacher config:\ndata.name: expected "ring8" | "grid25", got "ring9"\nsteps: expected PositiveInt, got 0',
+      'invalid teacher config:\ndata.name: expected "ring8" | "grid25" | "uneven7" | "rings2" | "skew3", got "ring9"\nsteps: expected PositiveInt, got 0',
     );
   });
 });
