@@ -7,6 +7,8 @@ import * as path from 'path';
 import { buildReport } from './runReport';
 import { EXPERIMENT_FILE } from '../../pipelines/experiment';
 import { buildExperimentReport } from '../../pipelines/experimentReport';
+import { SWEEP_FILE } from '../../pipelines/sweep';
+import { buildSweepReport } from '../../pipelines/sweepReport';
 
 export const reportCommand = defineCommand({
   name: 'report',
@@ -24,6 +26,13 @@ export const reportCommand = defineCommand({
       // image and video tasks recompute metrics with tensors (the feature classifier, features)
       await startBackend(o.backend);
       const r = await buildExperimentReport(positionals[0], { log: (l) => io.stderr(`${l}\n`) });
+      io.stdout(`${r.files.join('\n')}\n`);
+      return 0;
+    }
+    if (o.recording === undefined && fs.existsSync(path.join(positionals[0], SWEEP_FILE))) {
+      // a sweep's report is rebuilt from its sample sets; unfinished cells are listed, not fatal
+      await startBackend(o.backend);
+      const r = await buildSweepReport(positionals[0], { log: (l) => io.stderr(`${l}\n`) });
       io.stdout(`${r.files.join('\n')}\n`);
       return 0;
     }
