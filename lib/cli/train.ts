@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { defineCommand, Io } from './command';
 import { choice, flag, int, list, str, UsageError } from './args';
-import { backendOption, startBackend } from './backend';
+import { backendOption, startBackendAndSay } from './backend';
 import { applyOverrides } from './configFile';
 import { checkPipelineConfig } from './loadConfig';
 import { execute } from './execute';
@@ -92,7 +92,7 @@ export const trainCommand = defineCommand({
     const seed = o.seed ?? 0;
     const teacherConfig = { method: 'teacher', data: dataConfig, seed, ...defaults.teacher };
     const common = { resume: o.resume, overwrite: o.overwrite, force: false, verbose: o.verbose };
-    await startBackend(o.backend);
+    await startBackendAndSay(o.backend, io.stderr);
     const out = o.out!;
     if (o.method === 'teacher') {
       await runGenerated(applyOverrides(teacherConfig, o.set), out, o.set, common, io);
