@@ -5,6 +5,7 @@
  * iteration, next to the machine's matmul peak measured through the same kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { DENSE, DENSE_GRAD } from '../lib/backend/native';
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -15,6 +16,7 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
  *   Conv2D, FusedConv2D         filter [kh, kw, Ci, Co], out [B, Ho, Wo, Co]: 2·|out|·kh·kw·Ci
  *   Conv2DBackpropInput         dy [B, Ho, Wo, Co], filter: 2·|dy|·kh·kw·Ci (as the forward)
  *   Conv2DBackpropFilter        x, dy, out = the filter's shape: 2·|dy|·kh·kw·Ci
+ *   the native dense layer      x [M, K], W [K, N], b: 2·M·N·K; its gradient (dx and dW): twice that
  */
 export const kernelFlops = (name: string, inputs: ReadonlyArray<readonly number[] | null>, outputs: ReadonlyArray<readonly number[]>): number => {
   const out = outputs[0];
@@ -28,6 +30,10 @@ export const kernelFlops = (name: string, inputs: ReadonlyArray<readonly number[
       const K = a[a.length - 2] === M ? a[a.length - 1] : a[a.length - 2];
       return 2 * size(out) * K;
     }
+    case DENSE:
+      return 2 * size(out) * inputs[1]![0];
+    case DENSE_GRAD:
+      return 4 * size(inputs[0]!) * inputs[2]![0];
     case 'Conv2D':
     case 'FusedConv2D': {
       const f = inputs[1]!;

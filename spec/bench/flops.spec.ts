@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeKernelsActive } from '../../lib/backend';
+import { DENSE, DENSE_GRAD } from '../../lib/backend/native';
+import { denseAct } from '../../lib/backend/ops';
 import { kernelFlops, profileIteration, matmulPeak, gflops } from '../../bench/flops';
 
 beforeAll(async () => {
@@ -23,6 +25,11 @@ describe('kernelFlops', () => {
     expect(kernelFlops('Conv2DBackpropFilter', [[1, 5, 5, 2], [1, 5, 5, 4]], [[3, 3, 2, 4]])).toBe(2 * 100 * 18);
     expect(kernelFlops('Add', [[4], [4]], [[4]])).toBe(0);
   });
+
+  it('the native dense layer (x [M, K]·W [K, N] + b) and its gradient (dx = dz·Wᵀ and dW = xᵀ·dz)', () => {
+    expect(kernelFlops(DENSE, [[6, 3], [3, 5], [5]], [[6, 5], [6, 5]])).toBe(2 * 6 * 5 * 3);
+    expect(kernelFlops(DENSE_GRAD, [[6, 5], [6, 3], [3, 5], [6, 5]], [[6, 3], [3, 5], [5]])).toBe(2 * 2 * 6 * 5 * 3);
+  });
 });
 
 describe('profileIteration', () => {
@@ -34,6 +41,17 @@ describe('profileIteration', () => {
     expect(p.kernels).toBe(2);
     expect(p.bytesAllocated).toBe(2 * 4 * 8 * 4);
     tf.dispose([a, b]);
+  });
+
+  it('a dense layer and its gradient count the same FLOPs on the native and the stock kernels', async () => {
+    const x = tf.randomNormal([6, 3], 0, 1, 'float32', 1);
+    const W = tf.randomNormal([3, 5], 0, 1, 'float32', 2);
+    const b = tf.zeros([5]);
+    const forward = await profileIteration(() => tf.tidy(() => void denseAct(x, W, b, 'silu')));
+    expect(forward.flops).toBe(2 * 6 * 5 * 3);
+    const both = await profileIteration(() => tf.tidy(() => void tf.grads((p, q) => tf.sum(denseAct(p, q, b, 'silu')))([x, W])));
+    expect(both.flops).toBe(3 * 2 * 6 * 5 * 3);
+    tf.dispose([x, W, b]);
   });
 
   it('a convolution forward, and with the native kernels its gradient (one forward, two backprops)', async () => {
