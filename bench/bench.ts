@@ -17,6 +17,8 @@
  *   --memory [--steps N]  memory-flatness mode: N (10 000) small steps, tensors and bytes at intervals
  *   --paired [--pairs N]  ours (wasm + native kernels) and PyTorch in alternating short blocks, two
  *                         servers kept loaded: the ratio is the median over pairs (bench/paired.ts)
+ *   --profile             where each workload's time goes: kernel calls, time inside and around
+ *                         kernels, bytes allocated (bench/profile.ts; --iters, --only, --models apply)
  *
  * Each configuration runs in its own process (backends and RSS are per process). On
  * wasm, the native BLAS kernels (lib/backend/native) and the stock wasm kernels are
@@ -34,6 +36,7 @@ import { openBlasCoreFor } from '../lib/backend/native';
 import { findTorchPython, torchEnv, TORCH_SCRIPT, torchBlas, describeTorchBlas } from './torch';
 import { ModelKind, MODEL_SETUPS, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
 import { memoryMode } from './memory';
+import { profileMode } from './profile';
 import { pairedRun, pairedTable, serveOurs } from './paired';
 import { MB, fmt, median, quantile, timeBlock, computeRatioLine } from './timing';
 import { gflops, matmulPeak, profileIteration } from './flops';
@@ -57,6 +60,7 @@ interface Options {
   stockIters: number | null;
   json: string | null;
   memory: boolean;
+  profile: boolean;
   steps: number;
   child: { backend: BackendName; model: ModelKind; iters: number; warmup: number } | null;
   paired: boolean;
@@ -65,7 +69,7 @@ interface Options {
 }
 
 const parseArgs = (argv: string[]): Options => {
-  const o: Options = { quick: false, models: ['mlp', 'unet'], modelsGiven: false, backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, steps: 10000, child: null, paired: false, pairs: null, serve: null };
+  const o: Options = { quick: false, models: ['mlp', 'unet'], modelsGiven: false, backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, profile: false, steps: 10000, child: null, paired: false, pairs: null, serve: null };
   const list = (s: string | undefined, flag: string): string[] => {
     if (s === undefined) throw new Error(`${flag}: expected a comma-separated list`);
     return s.split(',').filter(Boolean);
@@ -100,6 +104,7 @@ const parseArgs = (argv: string[]): Options => {
     else if (a === '--json') o.json = next() ?? null;
     else if (a === '--stock-iters') o.stockIters = int(next(), a);
     else if (a === '--memory') o.memory = true;
+    else if (a === '--profile') o.profile = true;
     else if (a === '--steps') o.steps = int(next(), a);
     else if (a === '--paired') o.paired = true;
     else if (a === '--pairs') o.pairs = Math.max(1, int(next(), a));
@@ -342,6 +347,10 @@ const main = async (): Promise<void> => {
     return;
   }
   if (o.serve !== null) return serveOurs(o.serve.backend, o.serve.model, o.metricsEvery);
+  if (o.profile) {
+    for (const model of o.models) await profileMode(model, o.only, o.iters ?? (model === 'mlp' ? 20 : 4));
+    return;
+  }
   if (o.memory) {
     for (const model of o.modelsGiven ? o.models : (['mlp'] as ModelKind[])) await memoryMode(o.steps, model);
     return;

@@ -63,16 +63,34 @@ export interface IterationProfile {
   readonly peakBytes: number;
 }
 
+/** One kernel call as tf.profile recorded it, with its time (ms). */
+export type KernelCall = Awaited<ReturnType<typeof tf.profile>>['kernels'][number] & { readonly ms: number };
+
+/**
+ * The kernel calls of one call of `f`, without tf.profile's scope entries ("unnamed scope":
+ * a custom gradient's forward function, whose time includes the kernels it calls, which
+ * are recorded too), and the peak of tensor bytes.
+ */
+export const kernelCalls = async (f: () => void): Promise<{ calls: KernelCall[]; peakBytes: number }> => {
+  const p = await tf.profile(f);
+  const backend = tf.getBackend();
+  const kernels = p.kernels.filter((k) => tf.getKernel(k.name, backend) !== undefined);
+  const times = await Promise.all(kernels.map((k) => k.kernelTimeMs));
+  return { calls: kernels.map((k, i) => ({ ...k, ms: typeof times[i] === 'number' ? (times[i] as number) : 0 })), peakBytes: p.peakBytes };
+};
+
+/** Bytes of a kernel call's outputs (4 per element: float32 and int32 alike). */
+export const outputBytes = (k: KernelCall): number => k.outputShapes.reduce((b, shape) => b + 4 * size(shape ?? []), 0);
+
 /** Profiles one call of `f` (profiling slows kernels down: not a timing). */
 export const profileIteration = async (f: () => void): Promise<IterationProfile> => {
-  const p = await tf.profile(f);
-  const times = await Promise.all(p.kernels.map((k) => k.kernelTimeMs));
+  const { calls, peakBytes } = await kernelCalls(f);
   return {
-    flops: p.kernels.reduce((s, k) => s + kernelFlops(k.name, k.inputShapes, k.outputShapes), 0),
-    kernels: p.kernels.length,
-    kernelMs: times.reduce<number>((s, t) => s + (typeof t === 'number' ? t : 0), 0),
-    bytesAllocated: p.kernels.reduce((s, k) => s + k.outputShapes.reduce((b, shape) => b + 4 * size(shape ?? []), 0), 0),
-    peakBytes: p.peakBytes,
+    flops: calls.reduce((s, k) => s + kernelFlops(k.name, k.inputShapes, k.outputShapes), 0),
+    kernels: calls.length,
+    kernelMs: calls.reduce((s, k) => s + k.ms, 0),
+    bytesAllocated: calls.reduce((s, k) => s + outputBytes(k), 0),
+    peakBytes,
   };
 };
 
