@@ -23,11 +23,14 @@ export const startBackend = async (name: string | undefined): Promise<BackendInf
 export const FAST_PATH_HINT =
   'apt-get install libopenblas-dev libopenblas0-openmp libdnnl-dev, then rebuild the addon (`npm rebuild phased-dmd`, or `node native/build.js` in a clone)';
 
-/** "OpenBLAS 0.3.21 (Haswell, 2 threads)" from the library's config string. */
+/** "OpenBLAS 0.3.21 (Haswell, 2 threads, OpenMP build)" from the library's config string. */
 const blasName = (n: NativeStatus): string => {
   const words = (n.blas ?? 'BLAS').split(/\s+/);
-  const core = words.find((w) => /^[A-Z][a-z]+[A-Za-z0-9]*$/.test(w) && !['OpenBLAS', 'NO_LAPACKE'].includes(w));
-  const details = [core, n.threads === undefined ? undefined : `${n.threads} thread${n.threads === 1 ? '' : 's'}`].filter((x) => x !== undefined);
+  const core = words.find((w) => /^[A-Z][a-z]+[A-Za-z0-9]*$/.test(w) && w !== 'OpenBLAS');
+  const threads = n.threads === undefined ? undefined : `${n.threads} thread${n.threads === 1 ? '' : 's'}`;
+  // Debian installs the pthread build by default; the OpenMP one is what the timings in the docs use
+  const build = words[0] === 'OpenBLAS' ? (words.includes('USE_OPENMP') ? 'OpenMP build' : 'pthread build') : undefined;
+  const details = [core, threads, build].filter((x) => x !== undefined);
   return `${words.slice(0, 2).join(' ')}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
 };
 

@@ -12,7 +12,11 @@ const active = (convolutions: string): NativeStatus => ({
 
 describe('describeKernels', () => {
   it('names OpenBLAS (version, core, threads) and oneDNN when both serve the wasm backend', () => {
-    expect(describeKernels('wasm', active('oneDNN (jit:avx2)'), {})).toBe('kernels: wasm + native OpenBLAS 0.3.21 (Haswell, 2 threads) for matrix products, oneDNN (jit:avx2) for convolutions');
+    expect(describeKernels('wasm', active('oneDNN (jit:avx2)'), {})).toBe(
+      'kernels: wasm + native OpenBLAS 0.3.21 (Haswell, 2 threads, pthread build) for matrix products, oneDNN (jit:avx2) for convolutions',
+    );
+    const openmp = { ...active('oneDNN'), blas: 'OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY USE_OPENMP SkylakeX MAX_THREADS=64' };
+    expect(describeKernels('wasm', openmp, {})).toMatch(/^kernels: wasm \+ native OpenBLAS 0\.3\.21 \(SkylakeX, 2 threads, OpenMP build\) for matrix products/);
   });
 
   it('without oneDNN: says it is missing, what it costs, and how to get it', () => {
