@@ -53,9 +53,16 @@ export const describeKernels = (backend: BackendName, n: NativeStatus, env: Node
   return `${blas}, ${convs} for convolutions — oneDNN missing (slower U-Net convolutions); for the fast path: ${FAST_PATH_HINT}`;
 };
 
-/** Starts the backend and says which kernels run (stderr), as `run` and `train` do. */
-export const startBackendAndSay = async (name: string | undefined, say: (line: string) => void): Promise<BackendInfo> => {
+/**
+ * Starts the backend; returns what says, once, which kernels run (stderr). `run` and `train`
+ * call it when training starts: bad input stays a one-line error, without it.
+ */
+export const startBackendAndKernels = async (name: string | undefined, say: (line: string) => void): Promise<() => void> => {
   const info = await startBackend(name);
-  say(`${describeKernels(info.name, nativeStatus())}\n`);
-  return info;
+  const line = `${describeKernels(info.name, nativeStatus())}\n`;
+  let said = false;
+  return () => {
+    if (!said) say(line);
+    said = true;
+  };
 };

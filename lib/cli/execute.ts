@@ -21,6 +21,8 @@ export interface ExecuteOptions {
   readonly verbose: boolean;
   /** Skip the report (figures) after the run. */
   readonly noReport?: boolean;
+  /** Says which kernels run: called when the first step (or an experiment's first run) starts, after the checks of the input. */
+  readonly kernels?: () => void;
 }
 
 /** One bar per phase of a single run; one bar per run of an experiment (many runs, one job ETA). */
@@ -45,7 +47,14 @@ export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): 
   try {
     result = await runPipeline(loaded, {
       outDir: o.outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, log, metricLog,
-      onStep: (m) => events.next(m), onRun: (r) => events.next(r),
+      onStep: (m) => {
+        o.kernels?.();
+        events.next(m);
+      },
+      onRun: (r) => {
+        o.kernels?.();
+        events.next(r);
+      },
     });
     events.complete();
   } catch (err) {

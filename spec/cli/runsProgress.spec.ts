@@ -135,6 +135,7 @@ describe('a tiny experiment on the command line', () => {
     expect(r.err).toMatch(/seed 3 · teacher \(1\/5\) \[[#-]+\] \d+\/12 .*experiment ETA \d+:\d\d/);
     expect(r.err).toMatch(/seed 3 · phased-4x4 \(5\/5\) \[[#-]+\] \d\/4 phase [1-4]\/4 /);
     expect(r.err).not.toMatch(/phase 0/);
+    expect(r.err.match(/^kernels: /gm)).toHaveLength(1);
 
     const again = await run(true, '--out', out);
     expect(finalLines(again.err).filter((l) => l.startsWith('seed 3 · '))).toEqual(METHODS.map((method, k) => `seed 3 · ${method} (${k + 1}/5) reused from an earlier run`));
@@ -148,6 +149,7 @@ describe('a tiny experiment on the command line', () => {
     const progressLines = r.err.split('\n').filter((l) => / \(\d\/5\) /.test(l));
     expect(progressLines.length).toBeGreaterThanOrEqual(1); // the first step prints one
     expect(progressLines.length).toBeLessThanOrEqual(1 + Math.floor(r.seconds / 10));
+    expect(r.err.split('\n')[0]).toMatch(/^kernels: (wasm \+ native OpenBLAS|stock wasm)/);
     expect(progressLines[0]).toMatch(/^seed 3 · teacher \(1\/5\) \d+\/12 .*experiment ETA/);
     expect(r.err).toContain('seed 3: distilling sgts (4 generator updates, batch 16)');
     expect(r.err).toMatch(/experiment: trained in [\d.]+ s\n$/);
