@@ -17,6 +17,8 @@
  *   --memory [--steps N]  memory-flatness mode: N (10 000) small steps, tensors and bytes at intervals
  *   --paired [--pairs N]  ours (wasm + native kernels) and PyTorch in alternating short blocks, two
  *                         servers kept loaded: the ratio is the median over pairs (bench/paired.ts)
+ *   --profile             where each workload's time goes: kernel calls, time inside and around
+ *                         kernels, bytes allocated (bench/profile.ts; --iters, --only, --models apply)
  *
  * Each configuration runs in its own process (backends and RSS are per process). On
  * wasm, the native BLAS kernels (lib/backend/native) and the stock wasm kernels are
@@ -31,11 +33,13 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, initBackend, nativeStatus, setNativeKernels, isBackendName, BackendName } from '../lib/backend';
 import { openBlasCoreFor } from '../lib/backend/native';
-import { findTorchPython, torchEnv, TORCH_SCRIPT } from './torch';
+import { findTorchPython, torchEnv, TORCH_SCRIPT, torchBlas, describeTorchBlas } from './torch';
 import { ModelKind, MODEL_SETUPS, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
 import { memoryMode } from './memory';
+import { profileMode } from './profile';
 import { pairedRun, pairedTable, serveOurs } from './paired';
 import { MB, fmt, median, quantile, timeBlock, computeRatioLine } from './timing';
+import { gflops, matmulPeak, profileIteration } from './flops';
 import * as E from 'fp-ts/Either';
 
 // ── options ──────────────────────────────────────────────────────────────────
@@ -56,6 +60,7 @@ interface Options {
   stockIters: number | null;
   json: string | null;
   memory: boolean;
+  profile: boolean;
   steps: number;
   child: { backend: BackendName; model: ModelKind; iters: number; warmup: number } | null;
   paired: boolean;
@@ -64,7 +69,7 @@ interface Options {
 }
 
 const parseArgs = (argv: string[]): Options => {
-  const o: Options = { quick: false, models: ['mlp', 'unet'], modelsGiven: false, backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, steps: 10000, child: null, paired: false, pairs: null, serve: null };
+  const o: Options = { quick: false, models: ['mlp', 'unet'], modelsGiven: false, backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, profile: false, steps: 10000, child: null, paired: false, pairs: null, serve: null };
   const list = (s: string | undefined, flag: string): string[] => {
     if (s === undefined) throw new Error(`${flag}: expected a comma-separated list`);
     return s.split(',').filter(Boolean);
@@ -99,6 +104,7 @@ const parseArgs = (argv: string[]): Options => {
     else if (a === '--json') o.json = next() ?? null;
     else if (a === '--stock-iters') o.stockIters = int(next(), a);
     else if (a === '--memory') o.memory = true;
+    else if (a === '--profile') o.profile = true;
     else if (a === '--steps') o.steps = int(next(), a);
     else if (a === '--paired') o.paired = true;
     else if (a === '--pairs') o.pairs = Math.max(1, int(next(), a));
@@ -131,6 +137,10 @@ export interface Figures {
   readonly leaked?: number;
   /** Forward passes per iteration, in units of the batch (a CFG pass over 2B counts 2). */
   readonly forwards?: number;
+  /** Achieved GFLOP/s of the products and convolutions (bench/flops.ts) at the median time. */
+  readonly gflops?: number;
+  /** Kernel calls per iteration. */
+  readonly kernels?: number;
 }
 
 export interface ConfigResult {
@@ -139,6 +149,8 @@ export interface ConfigResult {
   readonly native?: string;
   /** The wasm binary tfjs loaded: SIMD and threads (threads are off in Node). */
   readonly wasm?: { readonly simd: boolean; readonly threads: boolean };
+  /** The matmul peak per mode, GFLOP/s (bench/flops.ts matmulPeak). */
+  readonly peak?: Record<string, number>;
   readonly results: Record<string, Record<string, Figures>>; // workload → mode → figures
 }
 
@@ -154,6 +166,13 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
   const setMode = (m: Mode): void => {
     if (backend === 'wasm') setNativeKernels(m === 'native');
   };
+  // the pure-JS cpu backend would take minutes over the peak's 2 GFLOP products
+  const peak: Record<string, number> = {};
+  if (backend !== 'cpu')
+    for (const m of modes) {
+      setMode(m);
+      peak[m] = matmulPeak();
+    }
   const teacher = buildTeacher(kind);
   const opts = { metricsEvery: o.metricsEvery };
   const { makers, sampling } = workloadMakers(kind, opts, teacher);
@@ -202,11 +221,15 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
     // without a warm-up the first step creates the optimiser's moments: not a leak, so not counted
     const leaked = warmup > 0 ? (tf.memory().numTensors - before) / Math.max(1, ran) : undefined;
     setMode(modes[0]);
-    const prof = backend === 'cpu' ? null : await tf.profile(() => w.run(1, noop));
+    const prof = backend === 'cpu' ? null : await profileIteration(() => w.run(1, noop));
     results[name] = Object.fromEntries(
       modes.map((m, k) => [
         m,
-        { ms: median(times[m]), p10: quantile(times[m], 0.1), n: times[m].length, rssMB: rss / MB, ...(k === 0 ? { peakMB: prof === null ? undefined : prof.peakBytes / MB, leaked, forwards } : {}) },
+        {
+          ms: median(times[m]), p10: quantile(times[m], 0.1), n: times[m].length, rssMB: rss / MB,
+          ...(prof === null ? {} : { gflops: gflops(prof.flops, median(times[m])), kernels: prof.kernels }),
+          ...(k === 0 ? { peakMB: prof === null ? undefined : prof.peakBytes / MB, leaked, forwards } : {}),
+        },
       ]),
     );
     if (!sampling.includes(w)) w.dispose();
@@ -218,7 +241,7 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
   const wasm =
     backend === 'wasm' ? { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) } : undefined;
   const nativeLine = native.available ? `${native.blas}; convolutions: ${nativeStatus().convolutions}` : `unavailable: ${native.reason}`;
-  return { backend, model: kind, native: backend === 'wasm' ? nativeLine : undefined, wasm, results };
+  return { backend, model: kind, native: backend === 'wasm' ? nativeLine : undefined, wasm, peak, results };
 };
 
 // ── orchestration ────────────────────────────────────────────────────────────
@@ -273,7 +296,7 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
     return ms.length > 0 ? Math.min(...ms) : undefined;
   };
   const torchOf = (w: string): Figures | undefined => torch?.results[w]?.torch;
-  const head = ['workload', ...cols.map((c) => `${c.head} ms`), 'PyTorch ms', 'ours/PyTorch (median; p10)', 'forward passes', 'tensor peak MB', 'RSS MB (ours / PyTorch)'];
+  const head = ['workload', ...cols.map((c) => `${c.head} ms`), 'PyTorch ms', 'ours/PyTorch (median; p10)', `${cols[0]?.head ?? 'ours'} GFLOP/s`, 'kernels', 'forward passes', 'tensor peak MB', 'RSS MB (ours / PyTorch)'];
   const bestP10 = (w: string): number | undefined => {
     const p = cols.map((c) => c.get(w)?.p10).filter((x): x is number => x !== undefined);
     return p.length > 0 ? Math.min(...p) : undefined;
@@ -285,7 +308,7 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
     const t = torchOf(w);
     const first = cols[0]?.get(w);
     lines.push(
-      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×; ${((bestP10(w) ?? NaN) / t.p10).toFixed(2)}×` : '–'} | ${fmt(first?.forwards)} | ${fmt(first?.peakMB)} | ${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
+      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×; ${((bestP10(w) ?? NaN) / t.p10).toFixed(2)}×` : '–'} | ${fmt(first?.gflops)} | ${fmt(first?.kernels, 0)} | ${fmt(first?.forwards)} | ${fmt(first?.peakMB)} | ${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
     );
   }
   // targets
@@ -307,6 +330,8 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
   if (s40 !== undefined && s4 !== undefined) lines.push(`- 4-NFE student sampling is ${(s40 / s4).toFixed(1)}× faster than 40-step CFG sampling (target ≥ 15×); PyTorch: ${fmt((torchOf('sample: teacher 40 steps, CFG')?.ms ?? NaN) / (torchOf('sample: student 4 NFE')?.ms ?? NaN))}×`);
   const leaks = configs.flatMap((c) => Object.entries(c.results).flatMap(([w, m]) => Object.values(m).filter((f) => (f.leaked ?? 0) > 0).map(() => `${c.backend} ${w}`)));
   if (leaks.length > 0) lines.push(`- tensors leaked per iteration in: ${leaks.join(', ')}`);
+  for (const c of configs.filter((c) => c.peak !== undefined && Object.keys(c.peak).length > 0))
+    lines.push(`- ${c.backend} matmul peak measured here (tf.matMul 1024×1024 by 1024×1024, fastest of 5): ${Object.entries(c.peak!).map(([m, g]) => `${m} ${fmt(g)} GFLOP/s`).join(', ')}; GFLOP/s counts one iteration's products and convolutions (tf.profile shapes; element-wise kernels left out)`);
   for (const c of configs.filter((c) => c.wasm !== undefined)) lines.push(`- wasm binary: SIMD ${c.wasm!.simd ? 'on' : 'off'}, threads ${c.wasm!.threads ? 'on' : 'off (tfjs disables them in Node)'}; native kernels: ${c.native}`);
   if (torch !== null) lines.push('- ours and PyTorch ran in separate windows of minutes: on a machine whose speed drifts, `--paired` gives a steadier ratio');
   lines.push(...notes.map((n) => `- ${n}`));
@@ -322,6 +347,10 @@ const main = async (): Promise<void> => {
     return;
   }
   if (o.serve !== null) return serveOurs(o.serve.backend, o.serve.model, o.metricsEvery);
+  if (o.profile) {
+    for (const model of o.models) await profileMode(model, o.only, o.iters ?? (model === 'mlp' ? 20 : 4));
+    return;
+  }
   if (o.memory) {
     for (const model of o.modelsGiven ? o.models : (['mlp'] as ModelKind[])) await memoryMode(o.steps, model);
     return;
@@ -343,21 +372,25 @@ const main = async (): Promise<void> => {
   const torchPy = o.torch ? findTorchPython() : null;
   if (o.torch && torchPy === null) notes.push('PyTorch skipped: no python3 here imports torch (Debian: apt-get install python3-torch libopenblas0-openmp)');
   const native = nativeStatus();
+  const blas = torchPy ? describeTorchBlas(torchBlas(torchPy.python)) : null;
+  // repeated under every table: a ratio against a slowed PyTorch must not be read alone
+  const blasWarning = blas?.startsWith('WARNING') ? blas : null;
   const header = [
     `phased-dmd bench — ${new Date().toISOString()}`,
     `node ${process.versions.node}, tfjs ${tf.version_core}; native BLAS kernels: ${native.available ? `${native.blas} (${native.threads} threads)` : `unavailable (${native.reason})`}`,
     `PyTorch: ${torchPy ? `${torchPy.version} via ${torchPy.python}, 2 threads, OPENBLAS_CORETYPE=${openBlasCoreFor() ?? '(auto)'}` : 'not used'}`,
     `load average at start: ${require('os').loadavg().map((x: number) => x.toFixed(2)).join(' ')}`,
+    ...(blas !== null ? [blas] : []),
   ];
   console.log(header.join('\n'));
   if (o.paired) {
     if (torchPy === null) throw new Error('--paired needs PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp)');
     const models = [];
     for (const model of o.models) {
-      const rows = await pairedRun(model, { only: o.only, pairs: o.pairs, metricsEvery: o.metricsEvery, python: torchPy.python }, (l) => process.stderr.write(`${l}\n`));
-      const lines = pairedTable(model, rows);
+      const result = await pairedRun(model, { only: o.only, pairs: o.pairs, metricsEvery: o.metricsEvery, python: torchPy.python }, (l) => process.stderr.write(`${l}\n`));
+      const lines = [...pairedTable(model, result), ...(blasWarning !== null ? [`- ${blasWarning}`] : [])];
       console.log(lines.join('\n'));
-      models.push({ model, rows, lines });
+      models.push({ model, ...result, lines });
     }
     if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify({ header, paired: models }, null, 2));
     return;
@@ -367,7 +400,7 @@ const main = async (): Promise<void> => {
     const iters = o.iters ?? (o.quick ? 4 : model === 'mlp' ? 20 : 8);
     const warmup = o.warmup ?? (o.quick ? 1 : 3);
     const configs: ConfigResult[] = [];
-    const modelNotes: string[] = [];
+    const modelNotes: string[] = blasWarning !== null ? [blasWarning] : [];
     let torch: ConfigResult | null = null;
     const wasmRounds: ConfigResult[] = [];
     const torchRounds: ConfigResult[] = [];

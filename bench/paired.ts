@@ -20,13 +20,18 @@ import { useBackend, BackendName } from '../lib/backend';
 import { ModelKind, MODEL_SETUPS, Workload, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
 import { TORCH_SCRIPT, torchEnv } from './torch';
 import { MB, fmt, median, timeBlock, computeRatioLine } from './timing';
+import { gflops, matmulPeak, profileIteration } from './flops';
 
 const MARK = 'SERVE_JSON ';
 
 interface BlockReply {
   /** The first line a server sends: the workloads it can run. */
   readonly workloads?: string[];
+  /** The first line of ours: the matmul peak of its kernels, GFLOP/s. */
+  readonly peakGflops?: number;
   readonly times: number[];
+  /** FLOPs of one iteration's products and convolutions (ours: bench/flops.ts). */
+  readonly flops?: number;
   readonly forwards?: number;
   readonly rssMB?: number;
   readonly error?: string;
@@ -40,8 +45,9 @@ export const serveOurs = async (backend: BackendName, kind: ModelKind, metricsEv
   const teacher = buildTeacher(kind);
   const { makers, sampling } = workloadMakers(kind, { metricsEvery }, teacher);
   const live = new Map<string, Workload>();
+  const flops = new Map<string, number>();
   const reply = (x: object): void => void process.stdout.write(`${MARK}${JSON.stringify(x)}\n`);
-  reply({ ready: true, workloads: makers.map(([name]) => name) });
+  reply({ ready: true, workloads: makers.map(([name]) => name), peakGflops: matmulPeak() });
   for await (const line of readline.createInterface({ input: process.stdin })) {
     if (line.trim() === 'quit') break;
     const request = /^run (\d+) (.+)$/.exec(line.trim());
@@ -52,10 +58,12 @@ export const serveOurs = async (backend: BackendName, kind: ModelKind, metricsEv
     }
     const w = live.get(request[2]) ?? maker[1]();
     live.set(request[2], w);
+    // counted once, on a workload's first (warm-up) request, outside any timed block
+    if (!flops.has(request[2])) flops.set(request[2], (await profileIteration(() => w.run(1, () => undefined))).flops);
     const n = Number(request[1]);
     let times: number[] = [];
     const passes = countForwardPasses(w.models ?? [], MODEL_SETUPS[kind].batch, () => (times = timeBlock(w, n)));
-    reply({ times, forwards: passes / (n + 1), rssMB: process.memoryUsage().rss / MB });
+    reply({ times, forwards: passes / (n + 1), flops: flops.get(request[2]), rssMB: process.memoryUsage().rss / MB });
   }
   for (const w of live.values()) if (!sampling.includes(w)) w.dispose();
   sampling.forEach((w) => w.dispose());
@@ -122,7 +130,15 @@ export interface PairedRow {
   /** ours / PyTorch per pair of blocks. */
   readonly ratios: number[];
   readonly forwards?: number;
+  /** FLOPs of one iteration's products and convolutions: the same models and steps on both sides. */
+  readonly flops?: number;
   readonly rssMB: { ours?: number; torch?: number };
+}
+
+export interface PairedResult {
+  readonly rows: PairedRow[];
+  /** The matmul peak of our kernels, GFLOP/s. */
+  readonly peakGflops?: number;
 }
 
 
@@ -132,7 +148,7 @@ const BLOCKS: Record<ModelKind, { block: number; warmup: number; pairs: number }
   unet: { block: 2, warmup: 2, pairs: 4 },
 };
 
-export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: string) => void): Promise<PairedRow[]> => {
+export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: string) => void): Promise<PairedResult> => {
   const ours = new Server(
     'ours',
     spawn(process.execPath, [...process.execArgv, path.join(__dirname, 'bench.ts'), '--serve', `wasm,${kind}`, '--metrics-every', String(o.metricsEvery)], {
@@ -145,9 +161,9 @@ export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: stri
     const names = (a.workloads ?? []).filter((w) => (b.workloads ?? []).includes(w) && (o.only.length === 0 || o.only.some((p) => w.startsWith(p))));
     const { block, warmup } = BLOCKS[kind];
     const pairs = o.pairs ?? BLOCKS[kind].pairs;
-    const acc = new Map(names.map((w) => [w, { ours: [] as number[], torch: [] as number[], ratios: [] as number[], forwards: [] as number[], rss: {} as PairedRow['rssMB'] }]));
+    const acc = new Map(names.map((w) => [w, { ours: [] as number[], torch: [] as number[], ratios: [] as number[], forwards: [] as number[], flops: undefined as number | undefined, rss: {} as PairedRow['rssMB'] }]));
     for (const w of names) {
-      await ours.run(warmup, w);
+      acc.get(w)!.flops = (await ours.run(warmup, w)).flops;
       await torch.run(warmup, w);
     }
     for (let p = 0; p < pairs; p++) {
@@ -166,11 +182,12 @@ export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: stri
         log(`  ${kind}: pair ${p + 1}/${pairs}: ${w}: ours ${median(mine.times).toFixed(1)} ms, PyTorch ${median(theirs.times).toFixed(1)} ms`);
       }
     }
-    return names.map((w) => {
+    const rows = names.map((w) => {
       const r = acc.get(w)!;
       const forwards = r.forwards.length > 0 ? r.forwards.reduce((x, y) => x + y, 0) / r.forwards.length : undefined;
-      return { workload: w, oursMs: median(r.ours), torchMs: median(r.torch), ratios: r.ratios, forwards, rssMB: r.rss };
+      return { workload: w, oursMs: median(r.ours), torchMs: median(r.torch), ratios: r.ratios, forwards, flops: r.flops, rssMB: r.rss };
     });
+    return { rows, peakGflops: a.peakGflops };
   } finally {
     ours.close();
     torch.close();
@@ -178,23 +195,26 @@ export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: stri
 };
 
 /** The paired table and the targets, as markdown lines. */
-export const pairedTable = (kind: ModelKind, rows: readonly PairedRow[]): string[] => {
+export const pairedTable = (kind: ModelKind, { rows, peakGflops }: PairedResult): string[] => {
   const s = MODEL_SETUPS[kind];
   const lines = [
     '',
     `### ${s.describe}: batch ${s.batch} (sampling ${s.sampleBatch}), CFG scale ${s.guidance} — paired blocks`,
     '',
-    '| workload | ours ms | PyTorch ms | ours / PyTorch: median of pairs (range) | pairs | forward passes |',
-    '|---|---|---|---|---|---|',
+    '| workload | ours ms | PyTorch ms | ours / PyTorch: median of pairs (range) | pairs | GFLOP/s ours / PyTorch | forward passes |',
+    '|---|---|---|---|---|---|---|',
   ];
+  const rate = (r: PairedRow, ms: number): string => (r.flops === undefined ? '–' : fmt(gflops(r.flops, ms)));
   for (const r of rows)
     lines.push(
-      `| ${r.workload} | ${fmt(r.oursMs)} | ${fmt(r.torchMs)} | ${median(r.ratios).toFixed(2)}× (${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}) | ${r.ratios.length} | ${fmt(r.forwards)} |`,
+      `| ${r.workload} | ${fmt(r.oursMs)} | ${fmt(r.torchMs)} | ${median(r.ratios).toFixed(2)}× (${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}) | ${r.ratios.length} | ${rate(r, r.oursMs)} / ${rate(r, r.torchMs)} | ${fmt(r.forwards)} |`,
     );
   const get = (w: string) => rows.find((r) => r.workload === w);
   const dmd = get('dmd iteration');
   const [p1, p2] = [get('phased DMD iteration, phase 1'), get('phased DMD iteration, phase 2')];
   lines.push('');
+  if (peakGflops !== undefined)
+    lines.push(`- matmul peak of our kernels measured here (tf.matMul 1024×1024 by 1024×1024, fastest of 5): ${fmt(peakGflops)} GFLOP/s; GFLOP/s counts one iteration's products and convolutions (tf.profile shapes of ours, the same models on both sides; element-wise kernels left out)`);
   if (dmd && p1 && p2) {
     const ph = (f: (r: PairedRow) => number) => (f(p1) + f(p2)) / 2 / f(dmd);
     lines.push(`- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ours ${ph((r) => r.oursMs).toFixed(2)}×, PyTorch ${ph((r) => r.torchMs).toFixed(2)}× (target ≤ 1.1×)`);

@@ -29,3 +29,32 @@ export const torchEnv = (): NodeJS.ProcessEnv => {
   for (const k of envChosenByNative) delete env[k];
   return env;
 };
+
+/** Which BLAS PyTorch runs on (torch_reference.py --blas). */
+export interface TorchBlas {
+  /** The OpenBLAS file mapped into PyTorch's process; null when it runs on another BLAS. */
+  readonly library: string | null;
+  readonly threading: 'sequential' | 'pthread' | 'openmp' | 'unknown' | null;
+  readonly config?: string;
+  readonly mkl?: boolean;
+}
+
+export const torchBlas = (python: string): TorchBlas | string => {
+  const r = spawnSync(python, [TORCH_SCRIPT, '--blas'], { encoding: 'utf8', env: torchEnv() });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) return `the probe failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`;
+  return JSON.parse(line) as TorchBlas;
+};
+
+/** One line on PyTorch's BLAS; a warning when it is not the OpenMP OpenBLAS (then PyTorch's times are not its best). */
+export const describeTorchBlas = (b: TorchBlas | string): string => {
+  if (typeof b === 'string') return `WARNING: PyTorch's BLAS is unknown (${b}): the ours/PyTorch ratios may mean nothing`;
+  if (b.threading === 'openmp') return `PyTorch's BLAS: ${b.config ?? 'OpenBLAS'}, OpenMP build (${b.library})`;
+  const what = b.library === null ? `not OpenBLAS${b.mkl ? ' (MKL)' : ''}` : `the ${b.threading} build of OpenBLAS (${b.library})`;
+  return (
+    `WARNING: PyTorch runs on ${what}, not the OpenMP OpenBLAS this comparison is made against: ` +
+    (b.threading === 'pthread' ? "with Debian's default pthread build PyTorch is several times slower, " : '') +
+    'so the ours/PyTorch ratios below mean nothing. On Debian: apt-get install libopenblas0-openmp, then ' +
+    'update-alternatives --config libopenblas.so.0-$(gcc -print-multiarch) and choose openblas-openmp'
+  );
+};

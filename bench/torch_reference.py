@@ -10,6 +10,7 @@ libopenblas0-openmp). Threads: --threads (default 2), set before any work.
 """
 import argparse
 import copy
+import ctypes
 import json
 import math
 import resource
@@ -278,6 +279,23 @@ def quantile(xs, q):
     return s[lo] + (s[hi] - s[lo]) * (i - lo)
 
 
+def blas_info():
+    """The BLAS this PyTorch runs on. Debian's PyTorch calls whichever OpenBLAS variant
+    update-alternatives selects (libopenblas.so.0), and the pthread variant, Debian's
+    default, runs these small products several times slower than the OpenMP one: the
+    bench says so rather than compare against it. Reads the OpenBLAS mapped into this
+    process and asks it (openblas_get_parallel: 0 sequential, 1 pthreads, 2 OpenMP)."""
+    torch.mm(torch.ones(8, 8), torch.ones(8, 8))  # the BLAS is loaded by the first product on some builds
+    with open("/proc/self/maps") as f:
+        libs = sorted({l.split()[-1] for l in f if "openblas" in l.split()[-1]})
+    if not libs:
+        return {"library": None, "threading": None, "mkl": torch.backends.mkl.is_available()}
+    lib = ctypes.CDLL(libs[0])  # the library already loaded: no second copy
+    threading = {0: "sequential", 1: "pthread", 2: "openmp"}.get(lib.openblas_get_parallel(), "unknown")
+    lib.openblas_get_config.restype = ctypes.c_char_p
+    return {"library": libs[0], "threading": threading, "config": lib.openblas_get_config().decode()}
+
+
 def serve(works):
     """Paired mode: `run <n> <workload>` runs n timed iterations and answers one line
     `SERVE_JSON {"times": [...], "rssMB": ...}`; `quit` (or end of input) ends."""
@@ -300,13 +318,19 @@ def serve(works):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", choices=list(SETUPS), required=True)
+    p.add_argument("--model", choices=list(SETUPS))
+    p.add_argument("--blas", action="store_true", help="print which BLAS PyTorch runs on (JSON) and exit")
     p.add_argument("--iters", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="", help="comma-separated workload names (prefix match)")
     p.add_argument("--serve", action="store_true", help="answer `run <n> <workload>` lines on stdin (bench/paired.ts)")
     a = p.parse_args()
+    if a.blas:
+        print(json.dumps(blas_info()))
+        return
+    if a.model is None:
+        p.error("--model is required")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     b = Bench(a.model)

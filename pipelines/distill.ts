@@ -34,6 +34,7 @@ import { buildModel } from '../lib/models/build';
 import { logMetrics } from '../lib/operators/taps/logMetrics';
 import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError } from '../lib/checkpoint/format';
 import { TeacherConfig, trainTeacher, loadTeacher } from './teacher';
+import { phaseLabel } from '../lib/phases/label';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
@@ -314,7 +315,7 @@ export const trainDistill = async (
   };
   const stopped = (err: unknown): never => {
     if (err instanceof NonFiniteLossError)
-      options.log?.(`${err.message}; ${lastGood === null ? 'no checkpoint was written yet' : `last good checkpoint: ${lastGood.file} (phase ${lastGood.phase}, ${lastGood.iterations} iterations)`}`);
+      options.log?.(`${err.message}; ${lastGood === null ? 'no checkpoint was written yet' : `last good checkpoint: ${lastGood.file} (${phaseLabel(lastGood.phase)}, ${lastGood.iterations} iterations)`}`);
     // the run owns its finished experts (and a teacher it opened itself); nobody else will free them
     final.experts.forEach((e) => e.expert.dispose());
     if (options.teacher === undefined) teacher.model.dispose();

@@ -44,6 +44,7 @@ import type { ModelConfig } from '../lib/models/config';
 import { makeTrainer } from '../lib/optim/trainer';
 import { logMetrics } from '../lib/operators/taps/logMetrics';
 import type { StepMetrics } from '../lib/stream/types';
+import type { PlannedRun, RunStart } from '../lib/stream/runs';
 import { splitSeed } from '../lib/random/seed';
 import { saveCheckpoint, withPrefix } from '../lib/checkpoint/format';
 import { RecordingWriter, makeHeader } from '../lib/record/writer';
@@ -283,6 +284,13 @@ const isMixture = (task: ExperimentTask): task is MixtureName => task !== 'mnist
 /** Phases of a method's schedule (its generator-update budget is split evenly over them). */
 export const phasesOf = (m: StudentMethod): number => (m === 'phased-4x2' ? 2 : m === 'phased-4x4' ? 4 : 1);
 
+/** The (seed, method) runs in the order `runExperiment` runs them: each seed's teacher, then its students. */
+export const experimentPlan = (r: ResolvedExperiment): PlannedRun[] =>
+  r.seeds.flatMap((seed) => [
+    { seed, method: 'teacher', totals: [r.budget.teacherSteps] },
+    ...r.students.map((method) => ({ seed, method, totals: Array<number>(phasesOf(method)).fill(r.budget.iterations / phasesOf(method)) })),
+  ]);
+
 /** Checks between fields that the codec cannot express; each issue names its path. */
 export const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): ConfigIssue[] => {
   const issues: ConfigIssue[] = [];
@@ -434,7 +442,11 @@ export const classifierFile = (out: string): string => path.join(out, 'classifie
 export interface ExperimentOptions {
   readonly outDir: string;
   readonly log?: (line: string) => void;
+  /** Where the metric lines (every logEvery steps) go; default `log`. */
+  readonly metricLog?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
+  /** Called as each (seed, method) run starts (a progress display's run label and ETA). */
+  readonly onRun?: (run: RunStart) => void;
 }
 
 export interface ExperimentResult {
@@ -521,7 +533,7 @@ export const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset
     await lastValueFrom(
       teacherSteps({ dataset, model, trainer }, config).pipe(
         record<StepMetrics>(sink),
-        logMetrics(config.logEvery, o.log),
+        logMetrics(config.logEvery, o.metricLog ?? o.log),
         o.onStep ? tap(o.onStep) : identity,
       ),
       { defaultValue: undefined },
@@ -582,7 +594,7 @@ const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMe
   const sink = openRecording(file, input, seed, method);
   let experts: readonly ExpertPhase[] = [];
   try {
-    const result = await trainDistill(input, { teacher, log: o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
+    const result = await trainDistill(input, { teacher, log: o.metricLog ?? o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
     experts = result.experts;
     const last = result.phases.length - 1;
     const at = { phase: last, step: result.phases[last].iterations };
@@ -639,18 +651,25 @@ export const runExperiment = async (input: unknown, o: ExperimentOptions): Promi
   if (r.task === 'mnist') ensureClassifier(r, o.outDir, o.log).dispose();
   const dataset = experimentDataset(r);
   const reused: string[] = [];
+  const plan = experimentPlan(r);
+  const starts = (seed: number, method: ExperimentMethod): void => o.onRun?.({ index: plan.findIndex((p) => p.seed === seed && p.method === method), runs: plan });
   for (const seed of r.seeds) {
     const seedStart = performance.now();
+    starts(seed, 'teacher');
     const teacher = await ensureTeacher(r, seed, dataset, o);
     try {
       if (teacher.reused) reused.push(`seed ${seed} teacher (training)`);
       if (teacherSamples(r, seed, teacher, o)) reused.push(`seed ${seed} teacher (samples)`);
-      for (const method of r.students) if (await runStudent(r, seed, method, teacher, o)) reused.push(`seed ${seed} ${method}`);
+      for (const method of r.students) {
+        starts(seed, method);
+        if (await runStudent(r, seed, method, teacher, o)) reused.push(`seed ${seed} ${method}`);
+      }
     } finally {
       teacher.model.dispose();
     }
     o.log?.(`seed ${seed} done in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
   }
+  o.onRun?.({ index: plan.length, runs: plan }); // every run is over
   if (reused.length > 0) o.log?.(`reused from an earlier run: ${reused.join(', ')}`);
   const { buildExperimentReport } = await import('./experimentReport');
   const report = await buildExperimentReport(o.outDir, { log: o.log, runSeconds: (performance.now() - started) / 1000 });

@@ -20,7 +20,7 @@ import { runTeacher, TeacherRunResult, TrainRunOptions } from '../lib/train/teac
 import { runDistill, DistillRunResult, DistillRunOptions } from '../lib/train/distill';
 import { withRunLock } from '../lib/train/lock';
 import type { DistillMethod } from './distill';
-import { runExperiment, ExperimentResult } from './experiment';
+import { runExperiment, ExperimentResult, ExperimentOptions } from './experiment';
 import { runSweep } from './sweep';
 
 export const RUN_METHODS = ['teacher', 'dmd', 'sgts', 'vanilla', 'phased', 'experiment', 'sweep'] as const;
@@ -46,6 +46,9 @@ export interface RunOptions {
   readonly samples?: DistillRunOptions['samples'];
   readonly log?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
+  /** Experiments: where metric lines go (default `log`), and a call as each (seed, method) run starts. */
+  readonly metricLog?: ExperimentOptions['metricLog'];
+  readonly onRun?: ExperimentOptions['onRun'];
 }
 
 export type RunResult =
@@ -77,7 +80,7 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
     if (outDir === undefined) throw new ConfigError('run config', [{ path: 'method', message: `${method === 'sweep' ? 'a sweep' : 'an experiment'} needs an output directory (outDir)` }]);
     // it records each (seed, method) run in its own directory and reuses the finished ones
     const run = method === 'sweep' ? runSweep : runExperiment;
-    const experiment = await withRunLock(outDir, () => run(config, { outDir, log: options.log, onStep: options.onStep }));
+    const experiment = await withRunLock(outDir, () => run(config, { outDir, log: options.log, metricLog: options.metricLog, onStep: options.onStep, onRun: options.onRun }));
     return { method, experiment, checkpoint: null, recording: null, seconds: seconds() };
   }
   const distill = await runDistill(config, options);

@@ -24,6 +24,13 @@ export const readSampleSet = (file: string, labelsFile: string | undefined): Sam
   return { values: npyToFloat32(a.right), shape: a.right.shape, labels };
 };
 
+/** What `--labels` without `--classifier` gets: the labels only serve the classifier's metrics. */
+export const labelsWithoutClassifier = (mixture: boolean, clip: boolean): string =>
+  'eval: --labels without --classifier: the labels are checked but not used. Computed: distances to the reference ' +
+  `(energy, MMD, sliced Wasserstein, Fréchet), k-NN precision/recall/density/coverage and Vendi on the raw samples${mixture ? ', mode coverage' : ''}` +
+  `${clip ? ', motion' : ''}. Not computed: per-class diversity and class accuracy, which need --classifier <checkpoint> ` +
+  '(a feature classifier, e.g. the one an MNIST experiment trains in <run>/classifier/classifier.ckpt).\n';
+
 /** `8x16x16` → clip dims. */
 const parseClip = (s: string): { frames: number; height: number; width: number } => {
   const m = /^(\d+)x(\d+)x(\d+)$/.exec(s);
@@ -52,6 +59,7 @@ export const evalCommand = defineCommand({
   examples: ['phased-dmd eval --samples student.npy --reference teacher.npy --mixture ring8', 'phased-dmd eval --samples a.npy --reference b.npy --clip 8x16x16'],
   run: async ({ options: o }, io) => {
     const samples = readSampleSet(o.samples!, o.labels);
+    if (o.labels !== undefined && o.classifier === undefined) io.stderr(labelsWithoutClassifier(o.mixture !== undefined, o.clip !== undefined));
     const reference = readSampleSet(o.reference!, undefined);
     const opts: { -readonly [K in keyof EvaluateOptions]: EvaluateOptions[K] } = {};
     if (o.mixture !== undefined) opts.mixture = MIXTURES[o.mixture as MixtureName];

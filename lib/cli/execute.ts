@@ -3,9 +3,10 @@
  * its directory, rebuild the report from the recording, say where everything is.
  */
 import * as path from 'path';
-import { Subject } from 'rxjs';
+import { Subject, Subscription, filter } from 'rxjs';
 import type { StepMetrics } from '../stream/types';
 import { progress } from './progress';
+import { runsProgress, RunsEvent } from './runsProgress';
 import { runPipeline, PipelineRunResult } from './runPipeline';
 import { buildReport } from './runReport';
 import type { LoadedConfig } from './loadConfig';
@@ -20,22 +21,47 @@ export interface ExecuteOptions {
   readonly verbose: boolean;
   /** Skip the report (figures) after the run. */
   readonly noReport?: boolean;
+  /** Says which kernels run: called when the first step (or an experiment's first run) starts, after the checks of the input. */
+  readonly kernels?: () => void;
 }
 
+/** One bar per phase of a single run; one bar per run of an experiment (many runs, one job ETA). */
+const progressDisplay = (loaded: LoadedConfig, io: Io): { readonly events: Subject<RunsEvent>; readonly shown: Subscription } => {
+  const events = new Subject<RunsEvent>();
+  const display = { write: io.stderr, tty: io.stderrIsTTY, columns: io.columns };
+  const shown =
+    loaded.kind === 'experiment'
+      ? events.pipe(runsProgress(display)).subscribe({ error: () => undefined })
+      : events.pipe(filter((e): e is StepMetrics => !('runs' in e)), progress({ ...display, totals: phaseTotals(loaded), label: loaded.method })).subscribe({ error: () => undefined });
+  return { events, shown };
+};
+
 export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): Promise<PipelineRunResult> => {
-  const steps = new Subject<StepMetrics>();
-  const bar = steps.pipe(progress({ write: io.stderr, tty: io.stderrIsTTY, columns: io.columns, totals: phaseTotals(loaded), label: loaded.method })).subscribe({ error: () => undefined });
-  // metric lines (every logEvery) only with --verbose, the progress display already shows losses; an experiment (many runs) always logs
-  const log = o.verbose || loaded.kind === 'experiment' ? (line: string) => io.stderr(`${io.stderrIsTTY ? '\r\x1b[2K' : ''}${line}\n`) : () => undefined;
+  const { events, shown } = progressDisplay(loaded, io);
+  const line = (text: string) => io.stderr(`${io.stderrIsTTY ? '\r\x1b[2K' : ''}${text}\n`);
+  // metric lines (every logEvery) only with --verbose: the progress display shows the latest losses; an experiment's
+  // own lines (which run starts, what it reused) always show
+  const log = o.verbose || loaded.kind === 'experiment' ? line : () => undefined;
+  const metricLog = o.verbose ? line : () => undefined;
   let result: PipelineRunResult;
   try {
-    result = await runPipeline(loaded, { outDir: o.outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, log, onStep: (m) => steps.next(m) });
-    steps.complete();
+    result = await runPipeline(loaded, {
+      outDir: o.outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, log, metricLog,
+      onStep: (m) => {
+        o.kernels?.();
+        events.next(m);
+      },
+      onRun: (r) => {
+        o.kernels?.();
+        events.next(r);
+      },
+    });
+    events.complete();
   } catch (err) {
-    steps.error(err);
+    events.error(err);
     throw err;
   } finally {
-    bar.unsubscribe();
+    shown.unsubscribe();
   }
   const resumed = result.resumedFrom > 0 ? ` (resumed at step ${result.resumedFrom})` : '';
   io.stderr(`${loaded.method}: trained in ${result.seconds.toFixed(1)} s${resumed}\n`);

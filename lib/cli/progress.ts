@@ -36,7 +36,7 @@ interface PhaseState {
 
 const fmtLoss = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(4));
 
-const fmtDuration = (s: number): string => {
+export const fmtDuration = (s: number): string => {
   if (!Number.isFinite(s)) return '?';
   const t = Math.round(s);
   const h = Math.floor(t / 3600);
@@ -44,6 +44,9 @@ const fmtDuration = (s: number): string => {
   const sec = String(t % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 };
+
+/** The latest loss of each role: "fake=0.1234 generator=0.5678". */
+export const describeLosses = (losses: ReadonlyMap<string, number>): string => [...losses.entries()].map(([role, v]) => `${role}=${fmtLoss(v)}`).join(' ');
 
 /** Iterations per second since the phase started (null before a measurable interval). */
 const rate = (p: PhaseState, now: number): number | null => (now > p.started && p.done > 0 ? (p.done * 1000) / (now - p.started) : null);
@@ -53,13 +56,13 @@ export const describe = (p: PhaseState, total: number | undefined, phases: numbe
   const r = rate(p, now);
   const phase = `phase ${p.phase + 1}${phases !== undefined ? `/${phases}` : ''}`;
   const step = total !== undefined ? `${p.done}/${total}` : `${p.done}`;
-  const losses = [...p.losses.entries()].map(([role, v]) => `${role}=${fmtLoss(v)}`).join(' ');
+  const losses = describeLosses(p.losses);
   const speed = r === null ? '' : ` ${r >= 10 ? r.toFixed(0) : r.toFixed(2)} it/s`;
   const eta = r !== null && total !== undefined && p.done < total ? ` ETA ${fmtDuration((total - p.done) / r)}` : '';
   return `${phase} ${step}${losses ? ` ${losses}` : ''}${speed}${eta}`;
 };
 
-const bar = (done: number, total: number, width: number): string => {
+export const progressBar = (done: number, total: number, width: number): string => {
   const filled = Math.max(0, Math.min(width, Math.round((done / total) * width)));
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 };
@@ -81,7 +84,7 @@ export const progress = (options: ProgressOptions): MonoTypeOperatorFunction<Ste
       const text = `${prefix}${describe(p, total, phases, t)}`;
       if (!options.tty || total === undefined) return text;
       const width = Math.max(10, Math.min(30, (options.columns ?? 100) - text.length - 2));
-      const withBar = `${prefix}${bar(p.done, total, width)} ${describe(p, total, phases, t)}`;
+      const withBar = `${prefix}${progressBar(p.done, total, width)} ${describe(p, total, phases, t)}`;
       return withBar.slice(0, Math.max(20, (options.columns ?? 100) - 1));
     };
     const show = (p: PhaseState, t: number, final: boolean): void => {

@@ -15,6 +15,7 @@ import { backendOption, startBackend } from './backend';
 import { verifyReplay } from './verify';
 import { decodePipelineConfig, phaseTotals } from './pipelineConfig';
 import * as E from 'fp-ts/Either';
+import { phaseLabel } from '../phases/label';
 
 /** An event as a JSON line: tensors as {dtype, shape} (their values stay in the recording). */
 const jsonOf = (e: Replayed): string => {
@@ -32,11 +33,11 @@ const disposeEvent = (e: Replayed): void => {
 const describeEvent = (e: Replayed): string | null => {
   switch (e.type) {
     case 'checkpoint':
-      return `checkpoint at phase ${e.value.phase}, step ${e.value.step}: ${e.value.file}`;
+      return `checkpoint at ${phaseLabel(e.value.phase)}, step ${e.value.step}: ${e.value.file}`;
     case 'resume':
-      return `resumed at phase ${e.value.phase}, step ${e.value.step}`;
+      return `resumed at ${phaseLabel(e.value.phase)}, step ${e.value.step}`;
     case 'sample':
-      return `samples "${e.value.name}" at phase ${e.value.phase}, step ${e.value.step}: [${e.value.x.shape.join(', ')}]`;
+      return `samples "${e.value.name}" at ${phaseLabel(e.value.phase)}, step ${e.value.step}: [${e.value.x.shape.join(', ')}]`;
     case 'end':
       return `run ${e.value.status}${e.value.message ? `: ${e.value.message}` : ''}`;
     default:

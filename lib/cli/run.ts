@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { defineCommand } from './command';
 import { flag, int, list, str } from './args';
-import { backendOption, startBackend } from './backend';
+import { backendOption, startBackendAndKernels } from './backend';
 import { loadPipelineConfig } from './loadConfig';
 import { execute } from './execute';
 
@@ -27,9 +27,9 @@ export const runCommand = defineCommand({
   run: async ({ options: o, positionals }, io) => {
     const file = positionals[0];
     const loaded = loadPipelineConfig(file, { set: o.set, seed: o.seed });
-    await startBackend(o.backend);
+    const kernels = await startBackendAndKernels(o.backend, io.stderr);
     const outDir = o.out ?? path.join('runs', path.basename(file).replace(/\.(json|ya?ml)$/i, ''));
-    await execute(loaded, { outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, verbose: o.verbose, noReport: o['no-report'] }, io);
+    await execute(loaded, { outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, verbose: o.verbose, noReport: o['no-report'], kernels }, io);
     return 0;
   },
 });

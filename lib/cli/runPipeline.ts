@@ -14,6 +14,7 @@
 import * as fs from 'fs';
 import * as E from 'fp-ts/Either';
 import type { StepMetrics } from '../stream/types';
+import type { RunStart } from '../stream/runs';
 import { RECORDING_FILE, TEACHER_CHECKPOINT } from '../train/teacher';
 import { STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT } from '../train/distill';
 import { snapshotSize } from '../train/snapshots';
@@ -33,6 +34,9 @@ export interface PipelineRunOptions {
   readonly force?: boolean;
   readonly log?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
+  /** Experiments: where metric lines go (default `log`), and a call as each (seed, method) run starts. */
+  readonly metricLog?: (line: string) => void;
+  readonly onRun?: (run: RunStart) => void;
   /** Samples per recorded snapshot (default by data shape, see lib/train/snapshots.ts). */
   readonly snapshotSize?: number;
 }
@@ -73,8 +77,9 @@ export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): 
     overwrite: o.overwrite,
     force: o.force,
     log: o.log,
-    // an experiment's many runs are shown by its log lines, not one progress display
-    onStep: loaded.kind === 'experiment' ? undefined : o.onStep,
+    metricLog: o.metricLog,
+    onStep: o.onStep,
+    onRun: o.onRun,
     ...(teacherConfig === null ? {} : { snapshots: teacherSnapshots(teacherConfig.data, teacherConfig.steps ?? TEACHER_DEFAULTS.steps, o.snapshotSize) }),
     samples: { n: o.snapshotSize },
   });

@@ -21,6 +21,7 @@ import { evaluateSamples, Evaluation } from '../metrics/evaluate';
 import { dataConfigOf, dataInfoOf, DataInfo, Samples } from './models';
 import { samplesFigure } from './sampleFigure';
 import { RECORDING_FILE } from './runPipeline';
+import { phaseLabel, phaseNumber } from '../phases/label';
 
 export interface RunReport {
   readonly summary: RecordingSummary;
@@ -61,7 +62,7 @@ const markdownOf = (s: RecordingSummary, run: string, data: DataInfo, latest: Sa
     `- method: \`${config?.method ?? h.kind ?? 'unknown'}\`, seed ${h.seed}, backend \`${h.backend}\`, recorded ${h.createdAt}`,
     `- versions: ${Object.entries(h.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- config hash: \`${h.configHash.slice(0, 16)}…\``,
-    `- status: **${s.status}**${s.message ? ` (${s.message})` : ''}${s.last ? `; last update: phase ${s.last.phase}, step ${s.last.step}` : ''}`,
+    `- status: **${s.status}**${s.message ? ` (${s.message})` : ''}${s.last ? `; last update: ${phaseLabel(s.last.phase)}, step ${s.last.step}` : ''}`,
     `- training time (sum of recorded step times): ${seconds.toFixed(1)} s; ${s.events} events${s.resumes > 0 ? `; resumed ${s.resumes}× (${s.superseded} superseded events dropped)` : ''}`,
     ...(s.issues.length > 0 ? ['', '**Recording issues** (skipped lines):', '', ...s.issues.map((i) => `- ${formatIssue(i)}`)] : []),
     '',
@@ -69,11 +70,11 @@ const markdownOf = (s: RecordingSummary, run: string, data: DataInfo, latest: Sa
     '',
     '| Phase | Role | Updates | Final loss (mean of last 10 %) |',
     '| --- | --- | --- | --- |',
-    ...s.series.map((x) => `| ${x.phase} | ${x.role} | ${x.step.length} | ${fmt(finalLoss(x))} |`),
+    ...s.series.map((x) => `| ${phaseNumber(x.phase)} | ${x.role} | ${x.step.length} | ${fmt(finalLoss(x))} |`),
     '',
   ];
   if (latest.length > 0) {
-    lines.push('## Samples', '', '| Model | Phase | Step | Samples | NFE |', '| --- | --- | --- | --- | --- |', ...latest.map((x) => `| ${x.name} | ${x.phase} | ${x.step} | ${x.x.shape[0]} | ${x.nfe ?? '–'} |`), '');
+    lines.push('## Samples', '', '| Model | Phase | Step | Samples | NFE |', '| --- | --- | --- | --- | --- |', ...latest.map((x) => `| ${x.name} | ${phaseNumber(x.phase)} | ${x.step} | ${x.x.shape[0]} | ${x.nfe ?? '–'} |`), '');
   }
   if (evaluation !== null) {
     const model = latest.find((x) => x.name !== 'teacher')?.name ?? '';

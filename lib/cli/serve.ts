@@ -4,13 +4,16 @@ import { defineCommand } from './command';
 import { int, num, str, UsageError } from './args';
 import { startServer } from '../serve/server';
 
+/** Where the page is served unless --port says otherwise. */
+export const DEFAULT_PORT = 8765;
+
 export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'Serve a local web page that shows a run’s metrics and latest samples per phase as they stream (or as its recording replays).',
   args: '<run-dir>',
   positionals: { min: 1, max: 1 },
   options: {
-    port: int('port to listen on (0 = any free port)', 'n'),
+    port: int(`port to listen on (default ${DEFAULT_PORT}; 0 = any free port)`, 'n'),
     host: str('address to listen on (default 127.0.0.1: this machine only)', 'addr'),
     speed: num('replay the recording at this factor of recorded time instead of following it live', 'x'),
     recording: str('the recording to show (default <run-dir>/recording.ndjson)', 'file'),
@@ -25,7 +28,7 @@ export const serveCommand = defineCommand({
       runDir: positionals[0],
       ...(o.recording !== undefined ? { recording: o.recording } : {}),
       host: o.host ?? '127.0.0.1',
-      port: o.port ?? 8765,
+      port: o.port ?? DEFAULT_PORT,
       ...(o.speed !== undefined ? { speed: o.speed } : {}),
     });
     io.stdout(`${server.url}\n`);

@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { defineCommand, Io } from './command';
 import { choice, flag, int, list, str, UsageError } from './args';
-import { backendOption, startBackend } from './backend';
+import { backendOption, startBackendAndKernels } from './backend';
 import { applyOverrides } from './configFile';
 import { checkPipelineConfig } from './loadConfig';
 import { execute } from './execute';
@@ -91,8 +91,8 @@ export const trainCommand = defineCommand({
     const dataConfig = { kind: 'npy', path: path.resolve(o.data!), ...(o.labels !== undefined ? { labels: path.resolve(o.labels) } : {}) };
     const seed = o.seed ?? 0;
     const teacherConfig = { method: 'teacher', data: dataConfig, seed, ...defaults.teacher };
-    const common = { resume: o.resume, overwrite: o.overwrite, force: false, verbose: o.verbose };
-    await startBackend(o.backend);
+    const kernels = await startBackendAndKernels(o.backend, io.stderr);
+    const common = { resume: o.resume, overwrite: o.overwrite, force: false, verbose: o.verbose, kernels };
     const out = o.out!;
     if (o.method === 'teacher') {
       await runGenerated(applyOverrides(teacherConfig, o.set), out, o.set, common, io);
@@ -129,7 +129,13 @@ const isCompleteTeacher = (file: string): boolean => {
 };
 
 /** Validates a generated config like a file, saves it as <out>/config.json (never over another run's), runs it. */
-const runGenerated = async (config: unknown, out: string, sets: readonly string[], o: { resume: boolean; overwrite: boolean; force: boolean; verbose: boolean }, io: Io): Promise<void> => {
+const runGenerated = async (
+  config: unknown,
+  out: string,
+  sets: readonly string[],
+  o: { resume: boolean; overwrite: boolean; force: boolean; verbose: boolean; kernels?: () => void },
+  io: Io,
+): Promise<void> => {
   const loaded = checkPipelineConfig(config, 'generated config', sets);
   const file = path.join(out, 'config.json');
   const text = `${JSON.stringify(config, null, 2)}\n`;

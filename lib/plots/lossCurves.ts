@@ -3,6 +3,7 @@
  * loss against step. Long runs are thinned to at most `maxPoints` per (phase, role).
  */
 import type { VegaLiteSpec } from './render';
+import { phaseLabel } from '../phases/label';
 
 export interface LossPoint {
   readonly phase: number;
@@ -37,7 +38,7 @@ export const thin = (points: readonly LossPoint[], max: number): LossPoint[] => 
 };
 
 export const lossCurveSpec = (points: readonly LossPoint[], options: LossCurveOptions = {}): VegaLiteSpec => {
-  const values = thin(points, options.maxPoints ?? 400).map((p) => ({ ...p, phase: `phase ${p.phase}` }));
+  const values = thin(points, options.maxPoints ?? 400).map((p) => ({ ...p, phase: phaseLabel(p.phase) }));
   const losses = values.map((v) => v.loss);
   const positive = losses.length > 0 && losses.every((l) => l > 0);
   const log = options.logScale ?? (positive && Math.max(...losses) / Math.min(...losses) > 100);

@@ -8,6 +8,7 @@ import { lossCurveSpec } from '../plots/lossCurves';
 import { scatterSpec } from '../plots/scatter';
 import type { VegaLiteSpec } from '../plots/render';
 import type { RecordingSummary, SampleSummary } from './summary';
+import { phaseLabel } from '../phases/label';
 
 /** Every recorded finite loss as a loss-curve point. */
 export const lossPoints = (s: RecordingSummary): LossPoint[] =>
@@ -35,6 +36,6 @@ export const recordingFigures = (s: RecordingSummary, title = `${s.header.kind ?
     lossCurves: lossCurveSpec(lossPoints(s), { title: `${title}: losses` }),
     ...(flat.length === 0
       ? {}
-      : { samples: scatterSpec(flat.map((x) => ({ title: `${x.name} (phase ${x.phase}, step ${x.step})`, points: x.x.values, labels: x.labels?.values ?? null })), { title: `${title}: samples` }) }),
+      : { samples: scatterSpec(flat.map((x) => ({ title: `${x.name} (${phaseLabel(x.phase)}, step ${x.step})`, points: x.x.values, labels: x.labels?.values ?? null })), { title: `${title}: samples` }) }),
   };
 };

@@ -24,6 +24,7 @@ import { summariseState } from './record';
 import { canonicalJson } from './hash';
 import { runTeacher } from '../train/teacher';
 import { trainDistill } from '../../pipelines/distill';
+import { phaseLabel } from '../phases/label';
 
 /** Where a re-executed run first differs from its recording. */
 export interface Divergence {
@@ -41,7 +42,7 @@ export interface Divergence {
 }
 
 export const formatDivergence = (d: Divergence): string =>
-  `recording ${d.file}: update ${d.index} (phase ${d.phase}, step ${d.step}, ${d.role}) differs in ${d.field}: recorded ${JSON.stringify(d.recorded)}, re-executed ${JSON.stringify(d.actual)}`;
+  `recording ${d.file}: update ${d.index} (${phaseLabel(d.phase)}, step ${d.step}, ${d.role}) differs in ${d.field}: recorded ${JSON.stringify(d.recorded)}, re-executed ${JSON.stringify(d.actual)}`;
 
 export interface VerifySummary {
   readonly file: string;

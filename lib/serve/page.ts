@@ -51,7 +51,7 @@ export const PAGE_HTML = `<!doctype html>
     if (!p) {
       const el = document.createElement('div');
       el.className = 'phase'; el.dataset.phase = String(k);
-      el.innerHTML = '<h2>phase ' + k + ' <span class="done"></span></h2><div class="step">0</div><div class="bar"><div></div></div>' +
+      el.innerHTML = '<h2>phase ' + (k + 1) + ' <span class="done"></span></h2><div class="step">0</div><div class="bar"><div></div></div>' +
         '<div class="losses"></div><div class="speed"></div><svg class="chart" viewBox="0 0 360 140" preserveAspectRatio="none"></svg>';
       const list = $('phases');
       const after = [...list.children].find((c) => Number(c.dataset.phase) > k);
@@ -120,10 +120,10 @@ export const PAGE_HTML = `<!doctype html>
       }
       const img = fig.querySelector('img');
       img.dataset.name = m.name; img.alt = m.name + ' samples'; img.src = m.url;
-      fig.querySelector('figcaption').textContent = m.name + ': phase ' + m.phase + ', step ' + m.step + (m.nfe ? ', ' + m.nfe + ' NFE' : '') + ', ' + m.shape[0] + ' samples';
+      fig.querySelector('figcaption').textContent = m.name + ': phase ' + (m.phase + 1) + ', step ' + m.step + (m.nfe ? ', ' + m.nfe + ' NFE' : '') + ', ' + m.shape[0] + ' samples';
     },
-    checkpoint: (m) => log('checkpoint at phase ' + m.phase + ', step ' + m.step + ': ' + m.file),
-    resume: (m) => log('resumed at phase ' + m.phase + ', step ' + m.step),
+    checkpoint: (m) => log('checkpoint at phase ' + (m.phase + 1) + ', step ' + m.step + ': ' + m.file),
+    resume: (m) => log('resumed at phase ' + (m.phase + 1) + ', step ' + m.step),
     end: (m) => { setStatus(m.status === 'complete' ? 'complete' : 'failed'); log('run ' + m.status + (m.message ? ': ' + m.message : '')); for (const p of state.phases.values()) { if (m.status === 'complete') p.ended = true; p.dirty = true; } },
     issue: (m) => log('issue: ' + m.message),
     replayed: () => { if (state.status !== 'failed') setStatus('replayed'); },

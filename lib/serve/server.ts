@@ -23,6 +23,7 @@ import { renderPngs } from '../plots/render';
 import { samplesFigure } from '../cli/sampleFigure';
 import { dataConfigOf, dataInfoOf } from '../cli/models';
 import { RECORDING_FILE } from '../train/teacher';
+import { phaseLabel } from '../phases/label';
 
 export interface ServeOptions {
   readonly runDir: string;
@@ -62,7 +63,7 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
       const values = s.event.x.values instanceof Float32Array ? s.event.x.values : Float32Array.from(s.event.x.values);
       const labels = s.event.labels === null ? null : Int32Array.from(s.event.labels.values);
       const data = dataInfoOf(dataConfigOf(s.header?.config, file), shape.slice(1));
-      const spec = samplesFigure([{ title: `${s.event.name}, phase ${s.event.phase}, step ${s.event.step}`, samples: { values, shape, labels } }], data);
+      const spec = samplesFigure([{ title: `${s.event.name}, ${phaseLabel(s.event.phase)}, step ${s.event.step}`, samples: { values, shape, labels } }], data);
       const rendered: Promise<Buffer> =
         spec === null ? Promise.reject(new Error('no figure for this sample shape')) : rendering.catch(() => undefined).then(() => renderPngs([spec]).then((b) => b[0]));
       rendered.catch(() => undefined); // handled where requested; never an unhandled rejection

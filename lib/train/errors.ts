@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { processAlive } from '../util/process';
+import { phaseLabel } from '../phases/label';
 
 /**
  * How to ask for a runner option, in words for both kinds of user: the command line's
@@ -31,7 +32,7 @@ export class TrainingStoppedError extends Error {
   constructor(readonly reason: unknown, readonly lastGood: LastGood | null) {
     super(
       `${reason instanceof Error ? reason.message : String(reason)}; ` +
-        (lastGood === null ? 'no checkpoint had been written yet' : `the last good checkpoint is kept: ${lastGood.file} (phase ${lastGood.phase}, step ${lastGood.step})`),
+        (lastGood === null ? 'no checkpoint had been written yet' : `the last good checkpoint is kept: ${lastGood.file} (${phaseLabel(lastGood.phase)}, step ${lastGood.step})`),
     );
     this.name = 'TrainingStoppedError';
   }

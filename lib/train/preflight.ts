@@ -6,6 +6,7 @@
  * from its fields is well formed (steps a multiple of the preset's phases).
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { ConfigError, ConfigIssue } from '../config/report';
 import { loadCheckpoint } from '../checkpoint/format';
@@ -27,9 +28,33 @@ export const dataIssues = (data: DataConfig, at = 'data'): ConfigIssue[] => {
   return [...check(data.path, 'path'), ...(data.labels === undefined ? [] : check(data.labels, 'labels'))];
 };
 
+/** A teacher config beside the examples named after the run directory (runs/teacher-ring8 ← pipelines/configs/teacher-ring8.json). */
+const exampleTeacherConfig = (dir: string): string | null => {
+  const file = path.join('pipelines', 'configs', `${path.basename(dir)}.json`);
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { method?: unknown }).method === 'teacher' ? file : null;
+  } catch {
+    return null;
+  }
+};
+
+/** What `run` and `train` name a teacher's checkpoint (./teacher.ts TEACHER_CHECKPOINT; that module imports this one). */
+const TEACHER_CHECKPOINT = 'teacher.ckpt';
+
+/** How to make a missing teacher checkpoint: `run` and `train` write `<out>/teacher.ckpt`. */
+export const makeTeacherHint = (file: string): string => {
+  const dir = path.dirname(file);
+  const example = exampleTeacherConfig(dir);
+  const out = (defaultOut: string | null): string => (defaultOut !== null && path.normalize(defaultOut) === path.normalize(dir) ? '' : ` --out ${dir}`);
+  const rename = path.basename(file) === TEACHER_CHECKPOINT ? '' : ` (they write ${path.join(dir, TEACHER_CHECKPOINT)}: point "teacher" there)`;
+  return example !== null
+    ? `make it with \`phased-dmd run ${example}${out(path.join('runs', path.basename(dir)))}\`${rename}`
+    : `make it with \`phased-dmd run <teacher config>${out(null)}\` (a config with "method": "teacher") or \`phased-dmd train --data <x.npy> --method teacher${out(null)}\`${rename}`;
+};
+
 /** A teacher checkpoint path: present, a whole checkpoint, and a teacher's. */
 export const teacherPathIssues = (file: string, at = 'teacher'): ConfigIssue[] => {
-  if (!fs.existsSync(file)) return [{ path: at, message: `expected a teacher checkpoint, file not found: ${file}` }];
+  if (!fs.existsSync(file)) return [{ path: at, message: `expected a teacher checkpoint, file not found: ${file}; ${makeTeacherHint(file)}` }];
   const r = loadCheckpoint(file);
   if (E.isLeft(r)) return [{ path: at, message: r.left.message }];
   return r.right.meta.kind === 'teacher' ? [] : [{ path: at, message: `expected a teacher checkpoint, ${file} holds a ${JSON.stringify(r.right.meta.kind)} checkpoint` }];

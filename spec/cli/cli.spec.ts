@@ -105,6 +105,8 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
   test('train a teacher: checkpoint, recording, config, report and figures in --out', async () => {
     const r = await run('train', '--data', path.join(tmp, 'x.npy'), '--labels', path.join(tmp, 'y.npy'), '--method', 'teacher', '--budget', 'quick', '--set', 'steps=20', '--set', 'batchSize=64', '--out', teacherDir);
     expect(r.err).toContain('phase 1/1 20/20');
+    // one line names the kernels, when training starts; a refused run (below) prints none
+    expect(r.err.match(/^kernels: (wasm \+ native OpenBLAS|stock wasm)/gm)).toHaveLength(1);
     expect(r.err).toContain('--budget quick is a smoke test');
     expect(r.code).toBe(0);
     for (const f of ['teacher.ckpt', 'recording.ndjson', 'config.json', 'report.md', 'metrics.json', 'figures/losses.png', 'figures/samples.png']) expect(fs.existsSync(path.join(teacherDir, f))).toBe(true);
@@ -114,6 +116,7 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     const again = await run('train', '--data', path.join(tmp, 'x.npy'), '--labels', path.join(tmp, 'y.npy'), '--method', 'teacher', '--budget', 'quick', '--set', 'steps=20', '--set', 'batchSize=64', '--out', teacherDir);
     expect(again.code).toBe(1);
     expect(again.err).toContain('already exists: resume that run with --resume (resume: true), or start over with --overwrite (overwrite: true)\n');
+    expect(again.err).not.toContain('kernels:');
   });
 
   test('distil a one-step student from it', async () => {
@@ -122,7 +125,7 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     expect(r.code).toBe(0);
     const report = fs.readFileSync(path.join(studentDir, 'report.md'), 'utf8');
     expect(report).toContain('status: **complete**');
-    expect(report).toMatch(/\| dmd \| 0 \| 2 \| 500 \| 1 \|/);
+    expect(report).toMatch(/\| dmd \| 1 \| 2 \| 500 \| 1 \|/); // phase index 0, shown from 1
     expect(report).toContain('## dmd vs teacher samples');
   });
 

@@ -53,7 +53,7 @@ describe('teacher on ring8 (small budget)', () => {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const losses = trained.metrics.map((m) => m.loss!);
     expect(mean(losses.slice(-50))).toBeLessThan(0.7 * mean(losses.slice(0, 50)));
-    expect(logLines.map((l) => l.split(' teacher')[0])).toEqual(['phase 0 step 0', 'phase 0 step 100', 'phase 0 step 200', 'phase 0 step 300']);
+    expect(logLines.map((l) => l.split(' teacher')[0])).toEqual(['phase 1 step 0', 'phase 1 step 100', 'phase 1 step 200', 'phase 1 step 300']);
     expect(trained.modelConfig).toMatchObject({ kind: 'mlp', dim: 2, numClasses: 8 });
   });
 

@@ -48,8 +48,8 @@ describe('a non-finite loss stops the run and leaves the last good checkpoint', 
       },
     });
     await expect(run).rejects.toThrow(NonFiniteLossError);
-    await expect(run).rejects.toThrow(/non-finite loss \(NaN\) for role "generator" at phase 0, step 9: training stopped/);
-    expect(lines.some((l) => l.includes(`last good checkpoint: ${last} (phase 0, 8 iterations)`))).toBe(true);
+    await expect(run).rejects.toThrow(/non-finite loss \(NaN\) for role "generator" at phase 1, step 9: training stopped/);
+    expect(lines.some((l) => l.includes(`last good checkpoint: ${last} (phase 1, 8 iterations)`))).toBe(true);
     // the file is byte-for-byte what it was before the poison, and loads (checksum verified)
     expect(bytesAtPoison).not.toBeNull();
     expect(fs.readFileSync(last).equals(bytesAtPoison!)).toBe(true);

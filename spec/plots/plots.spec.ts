@@ -91,8 +91,10 @@ describe('figures (vega → svg → png)', () => {
   });
 
   test('loss curves: one panel per phase, one line per role', () => {
-    expect(svgs[1]).toContain('phase 0');
+    // the panels of phase indices 0 and 1, titled from 1
     expect(svgs[1]).toContain('phase 1');
+    expect(svgs[1]).toContain('phase 2');
+    expect(svgs[1]).not.toContain('phase 0');
     const lines = (svgs[1].match(/mark-line[\s\S]*?<\/g>/g) ?? []).reduce((n, g) => n + (g.match(/<path /g) ?? []).length, 0);
     expect(lines).toBe(4);
   });

@@ -58,7 +58,7 @@ test('a non-finite loss stops the run, keeps the last good checkpoint and record
   const lastGood = Math.floor(at / 5) * 5;
   const file = path.join(outDir, TEACHER_CHECKPOINT);
   expect(stopped.lastGood).toEqual({ file, phase: 0, step: lastGood });
-  expect(stopped.message).toMatch(new RegExp(`non-finite loss \\(\\S+\\) for role "teacher" at phase 0, step ${at}: training stopped; the last good checkpoint is kept: .*teacher\\.ckpt \\(phase 0, step ${lastGood}\\)`));
+  expect(stopped.message).toMatch(new RegExp(`non-finite loss \\(\\S+\\) for role "teacher" at phase 1, step ${at}: training stopped; the last good checkpoint is kept: .*teacher\\.ckpt \\(phase 1, step ${lastGood}\\)`));
 
   // the kept checkpoint is exactly a clean run's at that step
   const kept = load(file);
@@ -91,7 +91,7 @@ test('on the command line a diverging run exits 1 with one line: what diverged, 
   expect(await main(['run', configFile, '--out', out, '--no-report'], io)).toBe(1);
   const ckpt = path.join(out, TEACHER_CHECKPOINT);
   const last = stderr.trimEnd().split('\n').at(-1)!;
-  const m = new RegExp(`^phased-dmd: non-finite loss \\(\\S+\\) for role "teacher" at phase 0, step (\\d+): training stopped; the last good checkpoint is kept: ${ckpt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(phase 0, step (\\d+)\\)$`).exec(last);
+  const m = new RegExp(`^phased-dmd: non-finite loss \\(\\S+\\) for role "teacher" at phase 1, step (\\d+): training stopped; the last good checkpoint is kept: ${ckpt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(phase 1, step (\\d+)\\)$`).exec(last);
   expect({ last, matches: m !== null }).toEqual({ last, matches: true });
   const [at, kept] = [Number(m![1]), Number(m![2])];
   expect(at).toBeGreaterThanOrEqual(100);

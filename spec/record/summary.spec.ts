@@ -60,7 +60,7 @@ test('report figures (loss curves, last samples) are built from the recording al
   const figures = recordingFigures(summary);
   const points = lossPoints(summary);
   expect(points.map((p) => p.loss)).toEqual(metrics.map((m) => m.loss));
-  expect((figures.lossCurves.data as { values: unknown[] }).values).toEqual(thin(points, 400).map((p) => ({ ...p, phase: 'phase 0' })));
+  expect((figures.lossCurves.data as { values: unknown[] }).values).toEqual(thin(points, 400).map((p) => ({ ...p, phase: 'phase 1' })));
   expect(figures.samples).toBeDefined();
   const [svg, scatter] = await renderSvgs([figures.lossCurves, figures.samples!]);
   expect(svg).toMatch(/^<svg/);

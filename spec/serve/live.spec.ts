@@ -80,7 +80,7 @@ maybe('phased-dmd serve in headless Chromium', () => {
       const img = document.querySelector('img.sample[data-name="phased"]') as HTMLImageElement | null;
       return img !== null && img.complete && img.naturalWidth > 100;
     }, null, { timeout: 15_000 });
-    expect(await text('figure[data-name="phased"] figcaption')).toBe('phased: phase 0, step 10, 2 NFE, 200 samples');
+    expect(await text('figure[data-name="phased"] figcaption')).toBe('phased: phase 1, step 10, 2 NFE, 200 samples');
 
     metrics(w, 1, 3, 10);
     w.append({ type: 'checkpoint', phase: 1, step: 10, file: 'student.ckpt' });
@@ -88,7 +88,10 @@ maybe('phased-dmd serve in headless Chromium', () => {
     w.close();
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'complete', null, { timeout: 10_000 });
     expect(await text('[data-phase="1"] .step')).toBe('step 10 / 10');
-    expect(await text('#log')).toContain('checkpoint at phase 1, step 10: student.ckpt');
+    expect(await text('#log')).toContain('checkpoint at phase 2, step 10: student.ckpt');
+    // phases are shown from 1 (the page keys them by their stored 0-based index)
+    expect(await text('[data-phase="0"] h2')).toMatch(/^phase 1\b/);
+    expect(await text('[data-phase="1"] h2')).toMatch(/^phase 2\b/);
   });
 
   test('replays a finished recording at a chosen speed to its end', async () => {

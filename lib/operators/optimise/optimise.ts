@@ -2,10 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { OperatorFunction, map } from 'rxjs';
 import type { LossStep, StepMetrics, StepKey } from '../../stream/types';
 import { Trainer, globalNorm } from '../../optim/trainer';
+import { phaseLabel } from '../../phases/label';
 
 export class NonFiniteLossError extends Error {
   constructor(readonly key: StepKey, readonly role: string, readonly what: string, readonly value: number) {
-    super(`non-finite ${what} (${value}) for role "${role}" at phase ${key.phase}, step ${key.step}: training stopped`);
+    super(`non-finite ${what} (${value}) for role "${role}" at ${phaseLabel(key.phase)}, step ${key.step}: training stopped`);
     this.name = 'NonFiniteLossError';
   }
 }

@@ -14,8 +14,8 @@ const metrics = (step: number, loss: number | null = 0.5, extras: Record<string,
 });
 
 describe('logMetrics', () => {
-  it('formats one line with phase, step, role, loss, |g|, extras and time', () => {
-    expect(formatMetrics(metrics(10, 0.123456, { mse: 2 }))).toBe('phase 2 step 10 teacher: loss=0.1235 |g|=1.250 mse=2.000 (3.1 ms)');
+  it('formats one line with phase (shown from 1: index 2 reads "phase 3"), step, role, loss, |g|, extras and time', () => {
+    expect(formatMetrics(metrics(10, 0.123456, { mse: 2 }))).toBe('phase 3 step 10 teacher: loss=0.1235 |g|=1.250 mse=2.000 (3.1 ms)');
   });
 
   it('logs steps that are multiples of `every` and carry numbers', async () => {
@@ -23,7 +23,7 @@ describe('logMetrics', () => {
     const events = [0, 1, 2, 3, 4, 5, 6].map((s) => metrics(s, s === 4 ? null : 0.5));
     const out = await lastValueFrom(of(...events).pipe(logMetrics(2, (l) => lines.push(l)), toArray()));
     // due: 0, 2, 4, 6; step 4 has no numbers (metrics not due) so it is skipped
-    expect(lines.map((l) => l.split(':')[0])).toEqual(['phase 2 step 0 teacher', 'phase 2 step 2 teacher', 'phase 2 step 6 teacher']);
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['phase 3 step 0 teacher', 'phase 3 step 2 teacher', 'phase 3 step 6 teacher']);
     expect(out).toEqual(events);
     expect(out[3]).toBe(events[3]);
   });
