@@ -15,8 +15,8 @@ import { makeTrainer } from '../lib/optim/trainer';
 import { isPhaseEnd } from '../lib/phases/concat';
 import type { DistillSettings, DistillState } from '../lib/distill/segment';
 import type { StepMetrics } from '../lib/stream/types';
-import { teacherSteps, resolveTeacherConfig } from '../pipelines/teacher';
-import { distillSteps } from '../pipelines/distill';
+import { teacherSteps, resolveTeacherConfig } from '../lib/teacher/teacher';
+import { distillSteps } from '../lib/distill/distill';
 import { phasesFor, datasetFor, MODEL_SETUPS, ModelKind } from './workloads';
 import type { Dataset } from '../lib/data/types';
 

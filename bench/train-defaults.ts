@@ -1,5 +1,5 @@
 /**
- * How long `phased-dmd train` takes with its 2-D defaults (lib/cli/train.ts trainDefaults):
+ * How long `phased-dmd train` takes with its 2-D defaults (cli/train.ts trainDefaults):
  * runs a slice of the teacher and of each student's training and extrapolates to the full
  * budget. Prints wall time and this process's CPU time (tfjs-wasm runs on one thread, so
  * CPU time is what a free core would take; wall time includes other load on the machine).
@@ -10,9 +10,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { useBackend } from '../lib/backend';
-import { trainDefaults } from '../lib/cli/train';
+import { trainDefaults } from '../cli/train';
 import { runTeacher } from '../lib/train/teacher';
-import { trainDistill } from '../pipelines/distill';
+import { trainDistill } from '../lib/distill/distill';
 import { MIXTURES } from '../lib/data/mixtures';
 
 const timed = async <A>(f: () => Promise<A>): Promise<{ value: A; wall: number; cpu: number }> => {

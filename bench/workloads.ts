@@ -23,11 +23,11 @@ import { resolveSchedule, ResolvedPhase } from '../lib/phases/resolve';
 import { openPhase, phaseSteps, DistillSettings, DistillState } from '../lib/distill/segment';
 import { sampleStudent } from '../lib/distill/student';
 import type { GeneratorGradient } from '../lib/losses/dmd';
-import type { ExpertPhase } from '../lib/distill/context';
+import type { ExpertPhase } from '../lib/rollout/context';
 import type { StepMetrics } from '../lib/stream/types';
 import { randomInts, splitSeed } from '../lib/random/seed';
-import { teacherSteps, resolveTeacherConfig, sampleTeacher } from '../pipelines/teacher';
-import { scheduleFor, DistillMethod, DistillConfig } from '../pipelines/distill';
+import { teacherSteps, resolveTeacherConfig, sampleTeacher } from '../lib/teacher/teacher';
+import { scheduleFor, DistillMethod, DistillConfig } from '../lib/distill/distill';
 import { decodeOrThrow } from '../lib/config/report';
 
 export type ModelKind = 'mlp' | 'unet';

@@ -6,7 +6,7 @@
 require('tsx/cjs');
 import('tsx/esm').then(
   () => {
-    const { main, quietOnEpipe } = require('../lib/cli/main.ts');
+    const { main, quietOnEpipe } = require('../cli/main.ts');
     quietOnEpipe();
     return main(process.argv.slice(2)).then((code) => {
       process.exitCode = code;

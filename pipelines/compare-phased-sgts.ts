@@ -29,8 +29,8 @@ import { energyDistance } from '../lib/metrics/energy';
 import { sampleStudent } from '../lib/distill/student';
 import type { VelocityModel } from '../lib/models/types';
 import type { ModelConfig } from '../lib/models/config';
-import { trainTeacher, loadTeacher, sampleTeacher } from './teacher';
-import { trainDistill, scheduleFor, DistillConfig } from './distill';
+import { trainTeacher, loadTeacher, sampleTeacher } from '../lib/teacher/teacher';
+import { trainDistill, scheduleFor, DistillConfig } from '../lib/distill/distill';
 import type { PhasedSchedule } from '../lib/phases/segment';
 
 // ── 1. Settings ──────────────────────────────────────────────────────────────

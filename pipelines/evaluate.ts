@@ -9,8 +9,8 @@ import { loadCheckpoint, CheckpointError } from '../lib/checkpoint/format';
 import { MIXTURES, MixtureName } from '../lib/data/mixtures';
 import { modeReport, ModeReport } from '../lib/metrics/mixture';
 import { sampleStudent, studentNfe } from '../lib/distill/student';
-import { loadTeacher, sampleTeacher } from './teacher';
-import { loadStudent } from './distill';
+import { loadTeacher, sampleTeacher } from '../lib/teacher/teacher';
+import { loadStudent } from '../lib/distill/distill';
 
 export interface CheckpointReport extends ModeReport {
   readonly kind: 'teacher' | 'student';

@@ -32,7 +32,7 @@ import { keepAside } from '../lib/util/atomicWrite';
 import { lastValueFrom, tap, identity } from 'rxjs';
 import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
 import { ConfigError, ConfigIssue, decodeWith } from '../lib/config/report';
-import { unknownFields } from '../lib/cli/codecWalk';
+import { unknownFields } from '../lib/config/codecWalk';
 import { DataConfig, loadDataset } from '../lib/data/config';
 import type { Dataset } from '../lib/data/types';
 import { VideoOptions, VIDEO_DEFAULTS } from '../lib/data/video';
@@ -52,11 +52,11 @@ import { record, eventOf } from '../lib/record/record';
 import { summariseRecording, RecordingSummary } from '../lib/record/summary';
 import { configHash } from '../lib/record/hash';
 import { sampleStudent, studentNfe } from '../lib/distill/student';
-import type { ExpertPhase } from '../lib/distill/context';
+import type { ExpertPhase } from '../lib/rollout/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
 import { loadMnist } from '../lib/data/mnist';
-import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher } from './teacher';
-import { trainDistill, saveStudent, DistillMethod, DistillConfig, RoleOptimizer, withDefaults } from './distill';
+import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher } from '../lib/teacher/teacher';
+import { trainDistill, saveStudent, DistillMethod, DistillConfig, RoleOptimizer, withDefaults } from '../lib/distill/distill';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
@@ -116,7 +116,7 @@ export const ExperimentTeacher = t.partial({
   seed: NonNegativeInt,
 });
 
-/** Distillation knobs shared by every student (pipelines/distill.ts DistillConfig fields). */
+/** Distillation knobs shared by every student (lib/distill/distill.ts DistillConfig fields). */
 export const ExperimentDistill = t.partial({
   shift: Positive,
   lr: t.partial({ generator: Positive, fake: Positive }),
@@ -349,7 +349,7 @@ export const decodeExperiment = (input: unknown, what = 'experiment config'): Re
 
 // ── 2. What each seed trains ─────────────────────────────────────────────────
 
-/** The teacher of one seed, as a pipelines/teacher.ts config. */
+/** The teacher of one seed, as a lib/teacher/teacher.ts config. */
 export const teacherConfigFor = (r: ResolvedExperiment, seed: number): TeacherConfig =>
   ({
     method: 'teacher',
@@ -366,7 +366,7 @@ export const teacherConfigFor = (r: ResolvedExperiment, seed: number): TeacherCo
 /** Where a teacher lives: keyed by its config and the labels it was trained on. */
 export const teacherKey = (r: ResolvedExperiment, seed: number): string => configHash({ teacher: teacherConfigFor(r, seed), condition: r.condition }).slice(0, 16);
 
-/** One student's distillation config (pipelines/distill.ts): same budget, batch and guidance for every method. */
+/** One student's distillation config (lib/distill/distill.ts): same budget, batch and guidance for every method. */
 export const distillConfigFor = (r: ResolvedExperiment, method: StudentMethod, seed: number, teacherFile: string): Record<string, unknown> => ({
   method: (method.startsWith('phased') ? 'phased' : method) as DistillMethod,
   ...(method === 'phased-4x2' ? { preset: '4x2' } : method === 'phased-4x4' ? { preset: '4x4' } : {}),

@@ -1,2 +1,2 @@
-export * as teacher from './teacher';
-export * as distill from './distill';
+export * as teacher from '../lib/teacher/teacher';
+export * as distill from '../lib/distill/distill';

@@ -19,7 +19,7 @@ import type { StepMetrics } from '../lib/stream/types';
 import { runTeacher, TeacherRunResult, TrainRunOptions } from '../lib/train/teacher';
 import { runDistill, DistillRunResult, DistillRunOptions } from '../lib/train/distill';
 import { withRunLock } from '../lib/train/lock';
-import type { DistillMethod } from './distill';
+import type { DistillMethod } from '../lib/distill/distill';
 import { runExperiment, ExperimentResult, ExperimentOptions } from './experiment';
 import { runSweep } from './sweep';
 

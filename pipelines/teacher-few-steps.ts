@@ -12,10 +12,10 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../lib/backend';
-import { loadTeacher, sampleTeacher } from './teacher';
+import { loadTeacher, sampleTeacher } from '../lib/teacher/teacher';
 import { loadClassifier } from '../lib/metrics/classifier';
 import { evaluateSamples } from '../lib/metrics/evaluate';
-import { readSampleSet } from '../lib/cli/eval';
+import { readSampleSet } from '../cli/eval';
 import { decodeExperiment, teacherKey, teacherDir, classifierFile, EXPERIMENT_FILE } from './experiment';
 
 const orThrow = <A>(e: E.Either<{ message: string }, A>, what: string): A => {

@@ -17,7 +17,7 @@
  * phase boundary), `iterations` (generator updates done in it), `live` (false at a
  * boundary: no phase/… tensors), the experts' grids.
  *
- * Resume (see pipelines/distill.ts, `trainDistill(config, { resume })`):
+ * Resume (see lib/distill/distill.ts, `trainDistill(config, { resume })`):
  *   loadDistillState(file) → frozenExperts(saved, build) → settings.restore = (roles) => restoreRoles(roles, saved)
  * Randomness is a pure function of (seed, phase, step, role), so the resumed run
  * continues bit for bit where the saved one stood.
@@ -31,7 +31,7 @@ import type { VelocityModel } from '../models/types';
 import { NonNegativeInt } from '../config/primitives';
 import { decodeWith, formatIssues } from '../config/report';
 import { captureAdamState, restoreAdamState } from '../optim/adamState';
-import type { ExpertPhase } from './context';
+import type { ExpertPhase } from '../rollout/context';
 import type { DistillState, PhaseRoles } from './segment';
 
 export class NonFiniteWeightsError extends Error {

@@ -20,7 +20,7 @@ import { optimise, OptimiseOptions } from '../operators/optimise/optimise';
 import { makeTrainer, Trainer, OptimizerSettings } from '../optim/trainer';
 import { emaUpdate } from '../operators/distill/ema';
 import { iterationTime } from '../operators/distill/iterationTime';
-import type { ExpertPhase, FakeTracks, GeneratorBackprop, PhaseContext, Stepper } from './context';
+import type { ExpertPhase, FakeTracks, GeneratorBackprop, PhaseContext, Stepper } from '../rollout/context';
 import type { GeneratorGradient } from '../losses/dmd';
 
 export interface DistillState {

@@ -4,8 +4,8 @@
  * stepper it was trained with (Euler, or x0 prediction + fresh noise), no CFG: NFE = total steps.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ExpertPhase } from './context';
-import { runExperts } from './generate';
+import type { ExpertPhase } from '../rollout/context';
+import { runExperts } from '../rollout/generate';
 import { normal } from '../random/draws';
 import { randomInts, splitSeed } from '../random/seed';
 

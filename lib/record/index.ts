@@ -13,4 +13,4 @@ export * from './record';
 export * from './replay';
 export * from './summary';
 export * from './report';
-export * from './verify';
+export * from '../train/verify';

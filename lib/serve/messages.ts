@@ -7,7 +7,7 @@ import * as E from 'fp-ts/Either';
 import type { RawLine } from '../record/reader';
 import { decodeEventLine, decodeHeader } from '../record/reader';
 import type { RecordedEvent, RecordingHeader } from '../record/events';
-import { decodePipelineConfig, phaseTotals } from '../cli/pipelineConfig';
+import { decodePipelineConfig, phaseTotals } from '../../cli/pipelineConfig';
 
 export type ClientMessage =
   | { readonly type: 'header'; readonly method: string; readonly seed: number; readonly backend: string; readonly createdAt: string; readonly totals: readonly number[] | null; readonly config: unknown }

@@ -20,8 +20,8 @@ import { tailLines } from './tail';
 import { decodeLine, eventMessage, headerMessage, ClientMessage } from './messages';
 import { PAGE_HTML } from './page';
 import { renderPngs } from '../plots/render';
-import { samplesFigure } from '../cli/sampleFigure';
-import { dataConfigOf, dataInfoOf } from '../cli/models';
+import { samplesFigure } from '../plots/sampleFigure';
+import { dataConfigOf, dataInfoOf } from '../../cli/models';
 import { RECORDING_FILE } from '../train/teacher';
 import { phaseLabel } from '../phases/label';
 

@@ -12,8 +12,8 @@ import { ConfigError, ConfigIssue } from '../config/report';
 import { loadCheckpoint } from '../checkpoint/format';
 import { readNpy } from '../data/npy';
 import type { DataConfig } from '../data/config';
-import { checkPipelineConfig, LoadedConfig } from '../cli/loadConfig';
-import { scheduleFor, DistillConfig } from '../../pipelines/distill';
+import { checkPipelineConfig, LoadedConfig } from '../../cli/loadConfig';
+import { scheduleFor, DistillConfig } from '../distill/distill';
 
 const prefixed = (prefix: string, issues: readonly ConfigIssue[]): ConfigIssue[] => issues.map((i) => ({ path: prefix === '' ? i.path : i.path === '(root)' ? prefix : `${prefix}.${i.path}`, message: i.message }));
 

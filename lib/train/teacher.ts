@@ -1,5 +1,5 @@
 /**
- * Resumable, recorded teacher training: the pipeline's stream (pipelines/teacher.ts
+ * Resumable, recorded teacher training: the pipeline's stream (lib/teacher/teacher.ts
  * `teacherSteps`) with checkpoints every `checkpointEvery` steps, a recording tap, and
  * exact resume.
  *
@@ -21,7 +21,7 @@ import type { NamedTensorData } from '../models/params';
 import type { StepMetrics } from '../stream/types';
 import { logMetrics } from '../operators/taps/logMetrics';
 import { splitSeed } from '../random/seed';
-import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher, saveTeacher, TeacherResult } from '../../pipelines/teacher';
+import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher, saveTeacher, TeacherResult } from '../teacher/teacher';
 import { configHash } from '../record/hash';
 import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
@@ -62,8 +62,8 @@ export interface TeacherRunResult extends TeacherResult {
 
 // ── Checkpoint ───────────────────────────────────────────────────────────────
 
-// the format is the pipeline's (pipelines/teacher.ts saveTeacher), so `trainTeacher`'s checkpoints resume here too
-export { RNG_NOTE, teacherCheckpointData } from '../../pipelines/teacher';
+// the format is the pipeline's (lib/teacher/teacher.ts saveTeacher), so `trainTeacher`'s checkpoints resume here too
+export { RNG_NOTE, teacherCheckpointData } from '../teacher/teacher';
 
 export interface TeacherProgress {
   readonly step: number;

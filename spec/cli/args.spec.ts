@@ -1,4 +1,4 @@
-import { parseCommandArgs, str, int, num, flag, list, choice, formatOptions, UsageError } from '../../lib/cli/args';
+import { parseCommandArgs, str, int, num, flag, list, choice, formatOptions, UsageError } from '../../cli/args';
 
 const OPTIONS = {
   out: str('output', 'dir', { required: true }),

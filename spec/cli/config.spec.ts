@@ -1,12 +1,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseOverride, applyOverrides, parseConfigText, attributeIssues } from '../../lib/cli/configFile';
-import { loadPipelineConfig } from '../../lib/cli/loadConfig';
-import { unknownFields, describeCodec } from '../../lib/cli/codecWalk';
+import { parseOverride, applyOverrides, parseConfigText, attributeIssues } from '../../cli/configFile';
+import { loadPipelineConfig } from '../../cli/loadConfig';
+import { unknownFields, describeCodec } from '../../lib/config/codecWalk';
 import { ConfigError } from '../../lib/config/report';
-import { DistillConfig } from '../../pipelines/distill';
-import { TeacherConfig } from '../../pipelines/teacher';
+import { DistillConfig } from '../../lib/distill/distill';
+import { TeacherConfig } from '../../lib/teacher/teacher';
 import { PhasedSchedule } from '../../lib/phases/segment';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-config-'));

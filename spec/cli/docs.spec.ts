@@ -5,9 +5,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { configReference, currentReference, withReference, sectionRows, SECTIONS } from '../../lib/cli/docs';
-import { objectProps } from '../../lib/cli/codecWalk';
-import { TEACHER_DEFAULTS } from '../../pipelines/teacher';
+import { configReference, currentReference, withReference, sectionRows, SECTIONS } from '../../cli/docs';
+import { objectProps } from '../../lib/config/codecWalk';
+import { TEACHER_DEFAULTS } from '../../lib/teacher/teacher';
 
 const README = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
 

@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, toArray, throwError, concat } from 'rxjs';
-import { progress } from '../../lib/cli/progress';
+import { progress } from '../../cli/progress';
 import type { StepMetrics } from '../../lib/stream/types';
 
 const m = (phase: number, step: number, role: string, loss: number | null): StepMetrics => ({ key: { seed: 0, phase, step }, role, loss, gradNorm: null, extras: {}, ms: 1 });

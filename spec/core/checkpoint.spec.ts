@@ -14,7 +14,7 @@ import { saveCheckpoint, loadCheckpoint, decodeCheckpoint, encodeCheckpoint, Che
 import { captureAdamState, restoreAdamState } from '../../lib/optim/adamState';
 import { fusedAdam } from '../../lib/optim/fusedAdam';
 import { decodeOrThrow } from '../../lib/config/report';
-import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, saveTeacher } from '../../pipelines/teacher';
+import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, saveTeacher } from '../../lib/teacher/teacher';
 
 let dir: string;
 beforeAll(async () => {

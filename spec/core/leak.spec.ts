@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, map, tap, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import { decodeOrThrow } from '../../lib/config/report';
-import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher } from '../../pipelines/teacher';
+import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher } from '../../lib/teacher/teacher';
 import { stepKeys } from '../../lib/operators/source/stepKeys';
 import { sampleBatch } from '../../lib/operators/batch/sampleBatch';
 import { dropCondition } from '../../lib/operators/batch/dropCondition';

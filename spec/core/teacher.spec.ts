@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../lib/backend';
-import { trainTeacher, sampleTeacher, loadTeacher, TeacherResult } from '../../pipelines/teacher';
+import { trainTeacher, sampleTeacher, loadTeacher, TeacherResult } from '../../lib/teacher/teacher';
 import { modeReport } from '../../lib/metrics/mixture';
 import { ring8 } from '../../lib/data/mixtures';
 import { saveCheckpoint, encodeCheckpoint } from '../../lib/checkpoint/format';

@@ -159,7 +159,7 @@ export class TapeProbe implements VelocityModel {
 
 import { resolvePhase, ResolvedPhase } from '../../lib/phases/resolve';
 import type { PhaseSegment } from '../../lib/phases/segment';
-import type { GeneratorBackprop, PhaseContext } from '../../lib/distill/context';
+import type { GeneratorBackprop, PhaseContext } from '../../lib/rollout/context';
 import type { GeneratorGradient } from '../../lib/losses/dmd';
 
 /** A one-phase (1 → 0) resolved phase with small defaults. */

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
-import { trainDistill } from '../../pipelines/distill';
+import { trainDistill } from '../../lib/distill/distill';
 import { NonFiniteLossError } from '../../lib/operators/optimise/optimise';
 import { loadCheckpoint, tensorsUnder } from '../../lib/checkpoint/format';
 import { openPhase, DistillSettings } from '../../lib/distill/segment';

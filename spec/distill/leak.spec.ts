@@ -4,7 +4,7 @@ import { filter, lastValueFrom, tap, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import { compilePhase, disposeState, DistillSettings, DistillState } from '../../lib/distill/segment';
 import { isPhaseEnd, PhaseEnd } from '../../lib/phases/concat';
-import type { GeneratorBackprop } from '../../lib/distill/context';
+import type { GeneratorBackprop } from '../../lib/rollout/context';
 import { smallMlp } from '../core/operators/fixtures';
 import { onePhase } from './analytic';
 

@@ -7,7 +7,7 @@ import { lastValueFrom, tap, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import { openPhase, phaseSteps, phaseExpert, DistillSettings, PhaseRoles } from '../../lib/distill/segment';
 import { decodeOrThrow } from '../../lib/config/report';
-import { DistillConfig, DISTILL_DEFAULTS } from '../../pipelines/distill';
+import { DistillConfig, DISTILL_DEFAULTS } from '../../lib/distill/distill';
 import { smallMlp } from '../core/operators/fixtures';
 import { onePhase } from './analytic';
 

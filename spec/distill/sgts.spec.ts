@@ -7,12 +7,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../lib/backend';
-import { drawRollout } from '../../lib/distill/generate';
+import { drawRollout } from '../../lib/rollout/generate';
 import { generatorLossStep } from '../../lib/operators/distill/generatorLoss';
 import { drawSeed } from '../../lib/stream/types';
 import { key } from '../core/operators/fixtures';
 import { GaussianVelocityModel, PerStepLinearModel, contextOf, onePhase } from './analytic';
-import type { GeneratorBackprop } from '../../lib/distill/context';
+import type { GeneratorBackprop } from '../../lib/rollout/context';
 
 beforeAll(async () => {
   await useBackend('wasm');

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../lib/backend';
 import { sampleStudent, studentNfe } from '../../lib/distill/student';
-import type { ExpertPhase } from '../../lib/distill/context';
+import type { ExpertPhase } from '../../lib/rollout/context';
 import { normal } from '../../lib/random/draws';
 import { splitSeed } from '../../lib/random/seed';
 import { smallMlp } from '../core/operators/fixtures';

@@ -17,7 +17,7 @@ import { modelConfigFor, ModelSpec } from '../../lib/models/spec';
 import { decodeOrThrow } from '../../lib/config/report';
 import { videoDataset, VIDEO_DEFAULTS } from '../../lib/data/video';
 import { mixtureDataset } from '../../lib/data/mixtures';
-import { trainTeacher, loadTeacher } from '../../pipelines/teacher';
+import { trainTeacher, loadTeacher } from '../../lib/teacher/teacher';
 
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 

@@ -11,7 +11,7 @@ import { useBackend } from '../../lib/backend';
 import { decodeOrThrow } from '../../lib/config/report';
 import { resolveSchedule, scheduleGrid, ResolvedPhase } from '../../lib/phases/resolve';
 import { PhasedSchedule } from '../../lib/phases/segment';
-import { DistillConfig, scheduleFor, trainDistill } from '../../pipelines/distill';
+import { DistillConfig, scheduleFor, trainDistill } from '../../lib/distill/distill';
 import type { ModelConfig } from '../../lib/models/config';
 import { tinyMlp } from './fixtures';
 

@@ -9,7 +9,7 @@ import { lastValueFrom, tap, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import type { DistillSettings, DistillState, PhaseRoles } from '../../lib/distill/segment';
 import { isPhaseEnd, PhaseEnd } from '../../lib/phases/concat';
-import { distillSteps } from '../../pipelines/distill';
+import { distillSteps } from '../../lib/distill/distill';
 import { tinyMlp, phases4x2, weightsOf, sameBits } from './fixtures';
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import type { ModelConfig } from '../../lib/models/config';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { MlpConfig } from '../../lib/models/config';
 import { decodeOrThrow } from '../../lib/config/report';
-import type { PhaseContext, ExpertPhase, GeneratorBackprop } from '../../lib/distill/context';
+import type { PhaseContext, ExpertPhase, GeneratorBackprop } from '../../lib/rollout/context';
 import { resolveSchedule, ResolvedPhase } from '../../lib/phases/resolve';
 import { PhasedSchedule } from '../../lib/phases/segment';
 

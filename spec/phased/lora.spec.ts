@@ -13,7 +13,7 @@ import { buildModel } from '../../lib/models/build';
 import { decodeOrThrow } from '../../lib/config/report';
 import type { DistillSettings, DistillState, PhaseRoles } from '../../lib/distill/segment';
 import type { PhaseEnd } from '../../lib/phases/concat';
-import { distillSteps, roleFactory } from '../../pipelines/distill';
+import { distillSteps, roleFactory } from '../../lib/distill/distill';
 import { tinyMlp, phases4x2, weightsOf, sameBits } from './fixtures';
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { normal } from '../../lib/random/draws';
 import { splitSeed } from '../../lib/random/seed';
 import { ConstantVelocity, phases4x2 } from './fixtures';
 import { resolveSchedule } from '../../lib/phases/resolve';
-import { scheduleFor } from '../../pipelines/distill';
+import { scheduleFor } from '../../lib/distill/distill';
 
 beforeAll(async () => {
   await useBackend('wasm');

@@ -1,7 +1,7 @@
 /**
  * Bad input, configs: every fixture under spec/fixtures/bad-configs/*.json is rejected
  * before any training, with the path its sidecar `.expect.json` names and a message
- * containing its expectation — by the pipeline decoder (lib/cli/loadConfig: the method's
+ * containing its expectation — by the pipeline decoder (cli/loadConfig: the method's
  * codec, unknown fields refused) and, for what a codec cannot see (files, derived
  * schedules), by the preflight checks (lib/train/preflight.ts).
  */

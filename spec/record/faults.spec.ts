@@ -20,9 +20,9 @@ import { summariseRecording } from '../../lib/record/summary';
 import { writeNpy } from '../../lib/data/npy';
 import { uniformStream } from '../../lib/random/seed';
 import { load, expectSameBits } from './killer';
-import { main } from '../../lib/cli/main';
-import type { Io } from '../../lib/cli/command';
-import { exitCodeOf } from '../../lib/cli/errors';
+import { main } from '../../cli/main';
+import type { Io } from '../../cli/command';
+import { exitCodeOf } from '../../cli/errors';
 import { NonFiniteWeightsError } from '../../lib/distill/checkpoint';
 
 let dir: string;

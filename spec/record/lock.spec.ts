@@ -12,7 +12,7 @@ import { useBackend } from '../../lib/backend';
 import { acquireRunLock, LOCK_FILE, RunLockedError } from '../../lib/train/lock';
 import { runTeacher } from '../../lib/train/teacher';
 import { ResumeError } from '../../lib/train/errors';
-import { exitCodeOf } from '../../lib/cli/errors';
+import { exitCodeOf } from '../../cli/errors';
 import { processStartTime } from '../../lib/util/process';
 import { tsx } from './killer';
 

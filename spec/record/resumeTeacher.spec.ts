@@ -13,7 +13,7 @@ import { uniformStream } from '../../lib/random/seed';
 import { runTeacher, TEACHER_CHECKPOINT, RECORDING_FILE } from '../../lib/train/teacher';
 import { summariseRecording } from '../../lib/record/summary';
 import { ResumeError } from '../../lib/train/errors';
-import { loadTeacher } from '../../pipelines/teacher';
+import { loadTeacher } from '../../lib/teacher/teacher';
 import { attempt, load, expectSameBits } from './killer';
 
 const STEPS = 240;

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { runTeacher, RECORDING_FILE } from '../../lib/train/teacher';
 import { runDistill } from '../../lib/train/distill';
-import { verifyRecording, Divergence, VerifySummary, VerifyFailure } from '../../lib/record/verify';
+import { verifyRecording, Divergence, VerifySummary, VerifyFailure } from '../../lib/train/verify';
 import { RecordingError } from '../../lib/record/reader';
 import { summariseRecording } from '../../lib/record/summary';
 

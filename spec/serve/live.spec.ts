@@ -10,8 +10,8 @@ import * as path from 'path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
 import { RecordingWriter, makeHeader } from '../../lib/record/writer';
 import { startServer, RunningServer } from '../../lib/serve/server';
-import { main } from '../../lib/cli/main';
-import type { Io } from '../../lib/cli/command';
+import { main } from '../../cli/main';
+import type { Io } from '../../cli/command';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].find((p) => fs.existsSync(p));
 if (CHROMIUM === undefined) console.warn('spec/serve/live.spec.ts SKIPPED: no chromium executable found (install Debian\'s "chromium" package: apt-get install -y chromium; .ci/run does)');

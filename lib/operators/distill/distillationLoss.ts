@@ -1,7 +1,7 @@
 import { OperatorFunction, map } from 'rxjs';
 import type { LossStep } from '../../stream/types';
 import type { RoleKey } from './interleaveUpdates';
-import type { PhaseContext } from '../../distill/context';
+import type { PhaseContext } from '../../rollout/context';
 import { generatorLossStep } from './generatorLoss';
 import { fakeScoreLossStep } from './fakeScoreLoss';
 

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { ConfigError, ConfigIssue, formatPath } from '../config/report';
+import { ConfigError, ConfigIssue, formatPath } from '../lib/config/report';
 
 const syntaxError = (file: string, message: string): ConfigError => new ConfigError(`config file ${file}`, [{ path: '(file)', message }]);
 

@@ -2,10 +2,10 @@
 import * as E from 'fp-ts/Either';
 import { defineCommand } from './command';
 import { choice, int, num, str, UsageError } from './args';
-import { readNpy, npyToFloat32, npyToLabels } from '../data/npy';
-import { MIXTURES, MixtureName } from '../data/mixtures';
-import { evaluateSamples, SampleSet, EvaluateOptions } from '../metrics/evaluate';
-import { loadClassifier } from '../metrics/classifier';
+import { readNpy, npyToFloat32, npyToLabels } from '../lib/data/npy';
+import { MIXTURES, MixtureName } from '../lib/data/mixtures';
+import { evaluateSamples, SampleSet, EvaluateOptions } from '../lib/metrics/evaluate';
+import { loadClassifier } from '../lib/metrics/classifier';
 import { backendOption, startBackend } from './backend';
 
 /** A sample set from `.npy` files (values, optional labels [N]); throws with the file's name on bad input. */

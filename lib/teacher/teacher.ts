@@ -12,36 +12,36 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as path from 'path';
 import { Observable, lastValueFrom, tap, toArray } from 'rxjs';
-import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval } from '../lib/config/primitives';
-import { DataConfig, loadDataset } from '../lib/data/config';
-import type { Dataset } from '../lib/data/types';
-import { ModelSpec, modelConfigFor } from '../lib/models/spec';
-import { ModelConfig } from '../lib/models/config';
-import { buildModel } from '../lib/models/build';
-import type { VelocityModel } from '../lib/models/types';
-import { makeTrainer, Trainer } from '../lib/optim/trainer';
-import { captureAdamState } from '../lib/optim/adamState';
-import { stepKeys } from '../lib/operators/source/stepKeys';
-import { sampleBatch } from '../lib/operators/batch/sampleBatch';
-import { dropCondition } from '../lib/operators/batch/dropCondition';
-import { sampleTimesteps } from '../lib/operators/noise/sampleTimesteps';
-import { forwardProcess } from '../lib/operators/noise/forwardProcess';
-import { flowMatchingLoss } from '../lib/operators/loss/flowMatchingLoss';
-import { optimise } from '../lib/operators/optimise/optimise';
-import { logMetrics } from '../lib/operators/taps/logMetrics';
-import type { StepMetrics } from '../lib/stream/types';
-import { timeRange } from '../lib/schedule/sampling';
-import { timeGrid } from '../lib/schedule/time';
-import { sampleFlow, SamplerMethod } from '../lib/samplers/flow';
-import { guidedVelocity } from '../lib/score/velocity';
-import { normal } from '../lib/random/draws';
-import { splitSeed, randomInts } from '../lib/random/seed';
-import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError, CheckpointData } from '../lib/checkpoint/format';
-import type { NamedTensorData } from '../lib/models/params';
-import { NonFiniteWeightsError } from '../lib/distill/checkpoint';
-import { configHash } from '../lib/record/hash';
+import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval } from '../config/primitives';
+import { DataConfig, loadDataset } from '../data/config';
+import type { Dataset } from '../data/types';
+import { ModelSpec, modelConfigFor } from '../models/spec';
+import { ModelConfig } from '../models/config';
+import { buildModel } from '../models/build';
+import type { VelocityModel } from '../models/types';
+import { makeTrainer, Trainer } from '../optim/trainer';
+import { captureAdamState } from '../optim/adamState';
+import { stepKeys } from '../operators/source/stepKeys';
+import { sampleBatch } from '../operators/batch/sampleBatch';
+import { dropCondition } from '../operators/batch/dropCondition';
+import { sampleTimesteps } from '../operators/noise/sampleTimesteps';
+import { forwardProcess } from '../operators/noise/forwardProcess';
+import { flowMatchingLoss } from '../operators/loss/flowMatchingLoss';
+import { optimise } from '../operators/optimise/optimise';
+import { logMetrics } from '../operators/taps/logMetrics';
+import type { StepMetrics } from '../stream/types';
+import { timeRange } from '../schedule/sampling';
+import { timeGrid } from '../schedule/time';
+import { sampleFlow, SamplerMethod } from '../samplers/flow';
+import { guidedVelocity } from '../score/velocity';
+import { normal } from '../random/draws';
+import { splitSeed, randomInts } from '../random/seed';
+import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError, CheckpointData } from '../checkpoint/format';
+import type { NamedTensorData } from '../models/params';
+import { NonFiniteWeightsError } from '../distill/checkpoint';
+import { configHash } from '../record/hash';
 import * as E from 'fp-ts/Either';
-import { decodeOrThrow } from '../lib/config/report';
+import { decodeOrThrow } from '../config/report';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
@@ -192,7 +192,7 @@ export const saveTeacher = (file: string, s: { model: VelocityModel; modelConfig
 
 /** Loads a teacher checkpoint: its model (frozen: not trainable) and the config it was trained with. */
 export const loadTeacher = (file: string): E.Either<CheckpointError, { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig }> =>
-  E.chain((data: { meta: Readonly<Record<string, unknown>>; tensors: readonly import('../lib/models/params').NamedTensorData[] }) => {
+  E.chain((data: { meta: Readonly<Record<string, unknown>>; tensors: readonly import('../models/params').NamedTensorData[] }) => {
     if (data.meta.kind !== 'teacher') return E.left(new CheckpointError(file, `meta.kind: expected "teacher", got ${JSON.stringify(data.meta.kind)}`));
     const modelConfig = ModelConfig.decode(data.meta.modelConfig);
     if (E.isLeft(modelConfig)) return E.left(new CheckpointError(file, 'meta.modelConfig: not a valid model config'));

@@ -11,15 +11,15 @@
  */
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import { summariseRecording, RecordingSummary, SampleSummary, LossSeries } from '../record/summary';
-import { formatIssue } from '../record/reader';
-import { writeFileAtomic } from '../util/atomicWrite';
-import { writeFigures, VegaLiteSpec } from '../plots/render';
-import { lossCurveSpec } from '../plots/lossCurves';
-import { lossPoints, lastSamples } from '../record/report';
-import { evaluateSamples, Evaluation } from '../metrics/evaluate';
+import { summariseRecording, RecordingSummary, SampleSummary, LossSeries } from '../lib/record/summary';
+import { formatIssue } from '../lib/record/reader';
+import { writeFileAtomic } from '../lib/util/atomicWrite';
+import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
+import { lossCurveSpec } from '../lib/plots/lossCurves';
+import { lossPoints, lastSamples } from '../lib/record/report';
+import { evaluateSamples, Evaluation } from '../lib/metrics/evaluate';
 import { dataConfigOf, dataInfoOf, DataInfo, Samples } from './models';
-import { samplesFigure } from './sampleFigure';
+import { samplesFigure } from '../lib/plots/sampleFigure';
 import { RECORDING_FILE } from './runPipeline';
 import { phaseLabel, phaseNumber } from '../phases/label';
 

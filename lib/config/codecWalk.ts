@@ -5,7 +5,7 @@
  * fall back to a default; the CLI refuses it instead).
  */
 import * as t from 'io-ts';
-import { ConfigIssue, formatPath } from '../config/report';
+import { ConfigIssue, formatPath } from './report';
 import { PhasedSchedule, ScheduleShape } from '../phases/segment';
 
 type Any = t.Mixed & { _tag?: string; props?: t.Props; types?: t.Mixed[]; type?: t.Mixed; value?: unknown; keys?: Record<string, unknown>; domain?: t.Mixed; codomain?: t.Mixed };

@@ -4,12 +4,12 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
-import { ConfigIssue, decodeWith } from '../config/report';
-import { TeacherConfig, TEACHER_DEFAULTS } from '../../pipelines/teacher';
-import { DistillConfig, scheduleFor } from '../../pipelines/distill';
-import { resolveSchedule } from '../phases/resolve';
-import { ExperimentConfig } from '../../pipelines/experiment';
-import { SweepConfig } from '../../pipelines/sweep';
+import { ConfigIssue, decodeWith } from '../lib/config/report';
+import { TeacherConfig, TEACHER_DEFAULTS } from '../lib/teacher/teacher';
+import { DistillConfig, scheduleFor } from '../lib/distill/distill';
+import { resolveSchedule } from '../lib/phases/resolve';
+import { ExperimentConfig } from '../pipelines/experiment';
+import { SweepConfig } from '../pipelines/sweep';
 
 export const PIPELINE_CODECS: Readonly<Record<string, { readonly kind: string; readonly codec: t.Mixed }>> = {
   teacher: { kind: 'teacher', codec: TeacherConfig },

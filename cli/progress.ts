@@ -8,7 +8,7 @@
  * when due, so the latest known value per role is shown.
  */
 import { MonoTypeOperatorFunction, Observable } from 'rxjs';
-import type { StepMetrics } from '../stream/types';
+import type { StepMetrics } from '../lib/stream/types';
 
 export interface ProgressOptions {
   readonly write: (text: string) => void;

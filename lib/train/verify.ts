@@ -17,13 +17,13 @@ import { tap } from 'rxjs';
 import type { StepMetrics } from '../stream/types';
 import { isPhaseEnd, PhaseEnd } from '../phases/concat';
 import type { DistillState } from '../distill/segment';
-import type { MetricsEvent, PhaseEndEvent, RecordedEvent, RecordingHeader } from './events';
-import { readRecording, RecordingError, ReadOptions } from './reader';
-import { effectiveEvents } from './summary';
-import { summariseState } from './record';
-import { canonicalJson } from './hash';
-import { runTeacher } from '../train/teacher';
-import { trainDistill } from '../../pipelines/distill';
+import type { MetricsEvent, PhaseEndEvent, RecordedEvent, RecordingHeader } from '../record/events';
+import { readRecording, RecordingError, ReadOptions } from '../record/reader';
+import { effectiveEvents } from '../record/summary';
+import { summariseState } from '../record/record';
+import { canonicalJson } from '../record/hash';
+import { runTeacher } from './teacher';
+import { trainDistill } from '../distill/distill';
 import { phaseLabel } from '../phases/label';
 
 /** Where a re-executed run first differs from its recording. */

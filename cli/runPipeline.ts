@@ -13,15 +13,15 @@
  */
 import * as fs from 'fs';
 import * as E from 'fp-ts/Either';
-import type { StepMetrics } from '../stream/types';
-import type { RunStart } from '../stream/runs';
-import { RECORDING_FILE, TEACHER_CHECKPOINT } from '../train/teacher';
-import { STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT } from '../train/distill';
-import { snapshotSize } from '../train/snapshots';
-import { runConfig, disposeRun } from '../../pipelines/run';
-import { TEACHER_DEFAULTS } from '../../pipelines/teacher';
-import { DataConfig, loadDataset } from '../data/config';
-import type { Dataset } from '../data/types';
+import type { StepMetrics } from '../lib/stream/types';
+import type { RunStart } from '../lib/stream/runs';
+import { RECORDING_FILE, TEACHER_CHECKPOINT } from '../lib/train/teacher';
+import { STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT } from '../lib/train/distill';
+import { snapshotSize } from '../lib/train/snapshots';
+import { runConfig, disposeRun } from '../pipelines/run';
+import { TEACHER_DEFAULTS } from '../lib/teacher/teacher';
+import { DataConfig, loadDataset } from '../lib/data/config';
+import type { Dataset } from '../lib/data/types';
 import type { LoadedConfig } from './loadConfig';
 
 export { RECORDING_FILE, TEACHER_CHECKPOINT, STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT };

@@ -11,8 +11,8 @@
  * skipped over (reused from an earlier job) cost nothing.
  */
 import { MonoTypeOperatorFunction, Observable } from 'rxjs';
-import type { StepMetrics } from '../stream/types';
-import type { PlannedRun, RunStart } from '../stream/runs';
+import type { StepMetrics } from '../lib/stream/types';
+import type { PlannedRun, RunStart } from '../lib/stream/runs';
 import { describeLosses, fmtDuration, progressBar } from './progress';
 
 export type RunsEvent = StepMetrics | RunStart;

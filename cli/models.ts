@@ -8,13 +8,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadCheckpoint, CheckpointError } from '../checkpoint/format';
-import { loadTeacher, sampleTeacher, SamplerSettings } from '../../pipelines/teacher';
-import { loadStudent } from '../../pipelines/distill';
-import { sampleStudent, studentNfe } from '../distill/student';
-import { resolveVideoOptions } from '../data/video';
-import { MIXTURES, MixtureName } from '../data/mixtures';
-import type { GaussianMixture } from '../data/types';
+import { loadCheckpoint, CheckpointError } from '../lib/checkpoint/format';
+import { loadTeacher, sampleTeacher, SamplerSettings } from '../lib/teacher/teacher';
+import { loadStudent } from '../lib/distill/distill';
+import { sampleStudent, studentNfe } from '../lib/distill/student';
+import { resolveVideoOptions } from '../lib/data/video';
+import { MIXTURES, MixtureName } from '../lib/data/mixtures';
+import type { GaussianMixture } from '../lib/data/types';
 import { UsageError } from './args';
 
 /** What the training data was, as far as figures and metrics care. */

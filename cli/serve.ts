@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { defineCommand } from './command';
 import { int, num, str, UsageError } from './args';
-import { startServer } from '../serve/server';
+import { startServer } from '../lib/serve/server';
 
 /** Where the page is served unless --port says otherwise. */
 export const DEFAULT_PORT = 8765;

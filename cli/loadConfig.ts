@@ -4,10 +4,10 @@
  * is reported at once, each with its path, as one ConfigError.
  */
 import * as E from 'fp-ts/Either';
-import { ConfigError } from '../config/report';
+import { ConfigError } from '../lib/config/report';
 import { applyOverrides, attributeIssues, readConfigFile } from './configFile';
 import { decodePipelineConfig, DecodedPipeline, codecOfMethod } from './pipelineConfig';
-import { unknownFields } from './codecWalk';
+import { unknownFields } from '../lib/config/codecWalk';
 
 export interface LoadedConfig extends DecodedPipeline {
   /** The config as given, after overrides (what the pipeline receives and the recording stores). */

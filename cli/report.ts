@@ -5,10 +5,10 @@ import { backendOption, startBackend } from './backend';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildReport } from './runReport';
-import { EXPERIMENT_FILE } from '../../pipelines/experiment';
-import { buildExperimentReport } from '../../pipelines/experimentReport';
-import { SWEEP_FILE } from '../../pipelines/sweep';
-import { buildSweepReport } from '../../pipelines/sweepReport';
+import { EXPERIMENT_FILE } from '../pipelines/experiment';
+import { buildExperimentReport } from '../pipelines/experimentReport';
+import { SWEEP_FILE } from '../pipelines/sweep';
+import { buildSweepReport } from '../pipelines/sweepReport';
 
 export const reportCommand = defineCommand({
   name: 'report',

@@ -5,9 +5,9 @@ import { int, str, num } from './args';
 import { UsageError } from './args';
 import { backendOption, startBackend } from './backend';
 import { loadModel, classLabels } from './models';
-import { samplesFigure } from './sampleFigure';
-import { writeFigures } from '../plots/render';
-import { writeNpy } from '../data/npy';
+import { samplesFigure } from '../lib/plots/sampleFigure';
+import { writeFigures } from '../lib/plots/render';
+import { writeNpy } from '../lib/data/npy';
 
 export const sampleCommand = defineCommand({
   name: 'sample',

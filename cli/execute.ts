@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import { Subject, Subscription, filter } from 'rxjs';
-import type { StepMetrics } from '../stream/types';
+import type { StepMetrics } from '../lib/stream/types';
 import { progress } from './progress';
 import { runsProgress, RunsEvent } from './runsProgress';
 import { runPipeline, PipelineRunResult } from './runPipeline';

@@ -14,27 +14,27 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import * as path from 'path';
 import { Observable, MonoTypeOperatorFunction, lastValueFrom, tap, toArray, filter, identity } from 'rxjs';
-import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
-import { decodeOrThrow, decodeWith, ConfigError } from '../lib/config/report';
-import { PhasedSchedule } from '../lib/phases/segment';
-import { resolveSchedule, ResolvedPhase } from '../lib/phases/resolve';
-import { concatSegments, isPhaseEnd, PhaseEnd } from '../lib/phases/concat';
-import { compilePhase, DistillState, DistillSettings, PhaseRoles } from '../lib/distill/segment';
-import { concurrentPhases } from '../lib/distill/concurrent';
-import { saveProgress, saveDistillState, loadDistillState, frozenExperts, restoreRoles, SavedDistillState } from '../lib/distill/checkpoint';
-import { LoraConfig, LoraModel, plainWeights } from '../lib/models/lora';
-import { splitSeed } from '../lib/random/seed';
-import { NonFiniteLossError } from '../lib/operators/optimise/optimise';
-import type { ExpertPhase, FakeTracks, GeneratorBackprop, Stepper } from '../lib/distill/context';
-import type { GeneratorGradient } from '../lib/losses/dmd';
-import type { StepMetrics } from '../lib/stream/types';
-import type { VelocityModel } from '../lib/models/types';
-import { ModelConfig } from '../lib/models/config';
-import { buildModel } from '../lib/models/build';
-import { logMetrics } from '../lib/operators/taps/logMetrics';
-import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError } from '../lib/checkpoint/format';
-import { TeacherConfig, trainTeacher, loadTeacher } from './teacher';
-import { phaseLabel } from '../lib/phases/label';
+import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../config/primitives';
+import { decodeOrThrow, decodeWith, ConfigError } from '../config/report';
+import { PhasedSchedule } from '../phases/segment';
+import { resolveSchedule, ResolvedPhase } from '../phases/resolve';
+import { concatSegments, isPhaseEnd, PhaseEnd } from '../phases/concat';
+import { compilePhase, DistillState, DistillSettings, PhaseRoles } from './segment';
+import { concurrentPhases } from './concurrent';
+import { saveProgress, saveDistillState, loadDistillState, frozenExperts, restoreRoles, SavedDistillState } from './checkpoint';
+import { LoraConfig, LoraModel, plainWeights } from '../models/lora';
+import { splitSeed } from '../random/seed';
+import { NonFiniteLossError } from '../operators/optimise/optimise';
+import type { ExpertPhase, FakeTracks, GeneratorBackprop, Stepper } from '../rollout/context';
+import type { GeneratorGradient } from '../losses/dmd';
+import type { StepMetrics } from '../stream/types';
+import type { VelocityModel } from '../models/types';
+import { ModelConfig } from '../models/config';
+import { buildModel } from '../models/build';
+import { logMetrics } from '../operators/taps/logMetrics';
+import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError } from '../checkpoint/format';
+import { TeacherConfig, trainTeacher, loadTeacher } from '../teacher/teacher';
+import { phaseLabel } from '../phases/label';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
@@ -393,7 +393,7 @@ export const saveStudent = (file: string, s: { method: DistillMethod; modelConfi
   });
 
 export const loadStudent = (file: string): E.Either<CheckpointError, { method: DistillMethod; experts: ExpertPhase[]; modelConfig: ModelConfig }> =>
-  E.chain((data: { meta: Readonly<Record<string, unknown>>; tensors: readonly import('../lib/models/params').NamedTensorData[] }) => {
+  E.chain((data: { meta: Readonly<Record<string, unknown>>; tensors: readonly import('../models/params').NamedTensorData[] }) => {
     const fail = (m: string) => E.left(new CheckpointError(file, m));
     if (data.meta.kind !== 'student') return fail(`meta.kind: expected "student", got ${JSON.stringify(data.meta.kind)}`);
     const mc = decodeWith(ModelConfig)(data.meta.modelConfig);

@@ -1,7 +1,7 @@
 /** `--backend`: which tfjs kernels run the command (default wasm, or $PHASED_DMD_BACKEND). */
 import * as E from 'fp-ts/Either';
 import { choice } from './args';
-import { BACKEND_NAMES, BackendInfo, BackendName, defaultBackend, initBackend, nativeStatus, NativeStatus } from '../backend';
+import { BACKEND_NAMES, BackendInfo, BackendName, defaultBackend, initBackend, nativeStatus, NativeStatus } from '../lib/backend';
 
 export const backendOption = () => choice(`tensor backend (default ${defaultBackend()}; env PHASED_DMD_BACKEND)`, BACKEND_NAMES);
 

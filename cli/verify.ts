@@ -1,7 +1,7 @@
-/** `replay --verify`: re-execute a recorded run and check every recorded number (lib/record/verify). */
+/** `replay --verify`: re-execute a recorded run and check every recorded number (lib/train/verify). */
 import * as E from 'fp-ts/Either';
 import type { Io } from './command';
-import { verifyRecording, formatDivergence } from '../record/verify';
+import { verifyRecording, formatDivergence } from '../lib/train/verify';
 import { EXIT_BAD_INPUT } from './errors';
 
 export const verifyReplay = async (file: string, io: Io): Promise<number> => {

@@ -7,9 +7,9 @@
 import { filter, lastValueFrom, map, Subject, tap } from 'rxjs';
 import { defineCommand, Io } from './command';
 import { flag, num, UsageError } from './args';
-import { replay, Replayed } from '../record/replay';
-import { openRecordingReader } from '../record/reader';
-import type { StepMetrics } from '../stream/types';
+import { replay, Replayed } from '../lib/record/replay';
+import { openRecordingReader } from '../lib/record/reader';
+import type { StepMetrics } from '../lib/stream/types';
 import { progress } from './progress';
 import { backendOption, startBackend } from './backend';
 import { verifyReplay } from './verify';

@@ -7,7 +7,7 @@ import { parseCommandArgs, UsageError } from './args';
 import { exitCodeOf, formatError, EXIT_BAD_INPUT } from './errors';
 import { COMMANDS } from './commands';
 
-const VERSION = (require('../../package.json') as { version: string }).version;
+const VERSION = (require('../package.json') as { version: string }).version;
 
 export const mainHelp = (): string => {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

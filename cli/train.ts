@@ -13,10 +13,10 @@ import { backendOption, startBackendAndKernels } from './backend';
 import { applyOverrides } from './configFile';
 import { checkPipelineConfig } from './loadConfig';
 import { execute } from './execute';
-import { loadNpyDataset } from '../data/npy';
-import { writeFileAtomic, keepAside } from '../util/atomicWrite';
+import { loadNpyDataset } from '../lib/data/npy';
+import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
 import { TEACHER_CHECKPOINT } from './runPipeline';
-import { loadCheckpoint } from '../checkpoint/format';
+import { loadCheckpoint } from '../lib/checkpoint/format';
 
 export const TRAIN_METHODS = ['teacher', 'dmd', 'vanilla', 'sgts', 'phased'] as const;
 export const BUDGETS = ['quick', 'standard'] as const;

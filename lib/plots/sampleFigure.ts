@@ -2,11 +2,11 @@
  * The figure for a set of samples, by data kind: a scatter plot (2-D points), an image
  * grid (one row per class), or clip strips (video). Several panels (methods) side by side.
  */
-import type { VegaLiteSpec } from '../plots/render';
-import { scatterSpec } from '../plots/scatter';
-import { sampleGridSpec, GridTile } from '../plots/sampleGrid';
-import { clipStripSpec } from '../plots/clipStrip';
-import type { DataInfo, Samples } from './models';
+import type { VegaLiteSpec } from './render';
+import { scatterSpec } from './scatter';
+import { sampleGridSpec, GridTile } from './sampleGrid';
+import { clipStripSpec } from './clipStrip';
+import type { DataInfo, Samples } from '../../cli/models';
 
 export interface SamplePanel {
   readonly title: string;
