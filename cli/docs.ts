@@ -12,8 +12,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as t from 'io-ts';
+import { PhasedSchedule } from '../lib/phases/segment';
 import * as ts from 'typescript';
-import { describeCodec, discriminant, literalOf, objectProps, STRUCTURES, tagOf, unionMembers, unwrap } from '../lib/config/codecWalk';
+import { describeCodec, discriminant, literalOf, objectProps, tagOf, unionMembers, unwrap } from '../lib/config/codecWalk';
 import { TeacherConfig, TEACHER_DEFAULTS } from '../lib/teacher/teacher';
 import { DistillConfig, DISTILL_DEFAULTS } from '../lib/distill/distill';
 import { ExperimentConfig, EXPERIMENT_DEFAULTS } from '../pipelines/experiment';
@@ -59,8 +60,8 @@ export const SECTIONS: readonly Section[] = [
   },
 ];
 
-/** Custom codecs (see codecWalk STRUCTURES) → where their structural codec is declared. */
-const STRUCTURE_SOURCES: ReadonlyMap<t.Mixed, { file: string; name: string }> = new Map([...STRUCTURES.keys()].map((c) => [c, { file: 'lib/phases/segment.ts', name: 'ScheduleShape' }]));
+/** Custom codecs (codecWalk `withShape`) → where their structural codec is declared. */
+const STRUCTURE_SOURCES: ReadonlyMap<t.Mixed, { file: string; name: string }> = new Map([[PhasedSchedule, { file: 'lib/phases/segment.ts', name: 'ScheduleShape' }]]);
 
 /** Refined types, in words. */
 export const BRANDS: Readonly<Record<string, string>> = {

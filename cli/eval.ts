@@ -2,27 +2,11 @@
 import * as E from 'fp-ts/Either';
 import { defineCommand } from './command';
 import { choice, int, num, str, UsageError } from './args';
-import { readNpy, npyToFloat32, npyToLabels } from '../lib/data/npy';
+import { readSampleSet } from '../lib/metrics/sampleSet';
 import { MIXTURES, MixtureName } from '../lib/data/mixtures';
-import { evaluateSamples, SampleSet, EvaluateOptions } from '../lib/metrics/evaluate';
+import { evaluateSamples, EvaluateOptions } from '../lib/metrics/evaluate';
 import { loadClassifier } from '../lib/metrics/classifier';
 import { backendOption, startBackend } from './backend';
-
-/** A sample set from `.npy` files (values, optional labels [N]); throws with the file's name on bad input. */
-export const readSampleSet = (file: string, labelsFile: string | undefined): SampleSet => {
-  const a = readNpy(file);
-  if (E.isLeft(a)) throw a.left;
-  let labels: Int32Array | null = null;
-  if (labelsFile !== undefined) {
-    const l = readNpy(labelsFile);
-    if (E.isLeft(l)) throw l.left;
-    if (l.right.shape.length !== 1 || l.right.shape[0] !== a.right.shape[0]) throw new UsageError(`${labelsFile}: expected labels of shape [${a.right.shape[0]}] (one per sample of ${file}), got [${l.right.shape.join(', ')}]`);
-    const ids = npyToLabels(l.right, labelsFile);
-    if (E.isLeft(ids)) throw ids.left;
-    labels = ids.right;
-  }
-  return { values: npyToFloat32(a.right), shape: a.right.shape, labels };
-};
 
 /** What `--labels` without `--classifier` gets: the labels only serve the classifier's metrics. */
 export const labelsWithoutClassifier = (mixture: boolean, clip: boolean): string =>

@@ -5,9 +5,9 @@
  */
 import * as E from 'fp-ts/Either';
 import { ConfigError } from '../lib/config/report';
+import { runConfigIssues } from '../lib/train/configs';
 import { applyOverrides, attributeIssues, readConfigFile } from './configFile';
-import { decodePipelineConfig, DecodedPipeline, codecOfMethod } from './pipelineConfig';
-import { unknownFields } from '../lib/config/codecWalk';
+import { DecodedPipeline, PIPELINE_CODECS } from './pipelineConfig';
 
 export interface LoadedConfig extends DecodedPipeline {
   /** The config as given, after overrides (what the pipeline receives and the recording stores). */
@@ -15,11 +15,9 @@ export interface LoadedConfig extends DecodedPipeline {
 }
 
 export const checkPipelineConfig = (input: unknown, what: string, sets: readonly string[] = []): LoadedConfig => {
-  const decoded = decodePipelineConfig(input);
-  const codec = codecOfMethod((input as { method?: unknown } | null)?.method);
-  const unknown = codec === undefined ? [] : unknownFields(codec, input);
-  if (E.isLeft(decoded) || unknown.length > 0) throw new ConfigError(what, attributeIssues([...(E.isLeft(decoded) ? decoded.left : []), ...unknown], sets));
-  return { ...(decoded as E.Right<DecodedPipeline>).right, input };
+  const checked = runConfigIssues(input, PIPELINE_CODECS);
+  if (E.isLeft(checked)) throw new ConfigError(what, attributeIssues(checked.left, sets));
+  return { ...checked.right, input };
 };
 
 export const loadPipelineConfig = (file: string, o: { set?: readonly string[]; seed?: number } = {}): LoadedConfig => {

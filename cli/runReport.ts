@@ -18,7 +18,7 @@ import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
 import { lossCurveSpec } from '../lib/plots/lossCurves';
 import { lossPoints, lastSamples } from '../lib/record/report';
 import { evaluateSamples, Evaluation } from '../lib/metrics/evaluate';
-import { dataConfigOf, dataInfoOf, DataInfo, Samples } from './models';
+import { dataConfigOf, dataInfoOf, DataInfo, Samples } from '../lib/plots/dataInfo';
 import { samplesFigure } from '../lib/plots/sampleFigure';
 import { RECORDING_FILE } from './runPipeline';
 import { phaseLabel, phaseNumber } from '../phases/label';

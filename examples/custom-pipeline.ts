@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, map, toArray } from 'rxjs';
-import * as pd from '../lib';
+import * as pd from '..';
 
 /** A loss operator of our own: flow matching weighted towards noise, w(t) = 0.5 + t. */
 const weightedFlowMatching = (model: pd.VelocityModel) =>

@@ -1,7 +1,8 @@
 /**
  * phased-dmd public API: backend, randomness, schedule math, models, data, stream
  * element types and operators, phase segments, losses, the distillation engine,
- * samplers, checkpoints, pipelines and their one entry point `runConfig`.
+ * samplers, checkpoints, the teacher and distillation engines and their runners. The
+ * package entry (../index.ts) adds the pipelines and `runConfig`.
  */
 export * from './backend';
 export * from './random';
@@ -35,7 +36,5 @@ export * from './config/report';
 export * from './metrics';
 export * from './util/shapes';
 export * from './util/atomicWrite';
-export * as pipelines from '../pipelines';
-export * from '../pipelines/run';
 export * as record from './record';
 export * as train from './train';

@@ -15,7 +15,7 @@ import { useBackend } from '../lib/backend';
 import { loadTeacher, sampleTeacher } from '../lib/teacher/teacher';
 import { loadClassifier } from '../lib/metrics/classifier';
 import { evaluateSamples } from '../lib/metrics/evaluate';
-import { readSampleSet } from '../cli/eval';
+import { readSampleSet } from '../lib/metrics/sampleSet';
 import { decodeExperiment, teacherKey, teacherDir, classifierFile, EXPERIMENT_FILE } from './experiment';
 
 const orThrow = <A>(e: E.Either<{ message: string }, A>, what: string): A => {

@@ -6,19 +6,24 @@
  */
 import * as t from 'io-ts';
 import { ConfigIssue, formatPath } from './report';
-import { PhasedSchedule, ScheduleShape } from '../phases/segment';
 
 type Any = t.Mixed & { _tag?: string; props?: t.Props; types?: t.Mixed[]; type?: t.Mixed; value?: unknown; keys?: Record<string, unknown>; domain?: t.Mixed; codomain?: t.Mixed };
 
-/** Custom codecs (no `_tag`) whose accepted shape is another codec's. */
-export const STRUCTURES: ReadonlyMap<t.Mixed, t.Mixed> = new Map<t.Mixed, t.Mixed>([[PhasedSchedule, ScheduleShape]]);
+/**
+ * A custom codec (no `_tag`) that accepts the values of a structural codec, with checks
+ * of its own: marked with its shape so walkers (docs, unknown-field checks) read the shape.
+ */
+export const withShape = <C extends t.Mixed>(codec: C, shape: t.Mixed): C => Object.assign(codec, { shape });
+
+/** The structural codec of a custom codec made by `withShape`. */
+export const shapeOf = (c: t.Mixed): t.Mixed | undefined => (c as { shape?: t.Mixed }).shape;
 
 export const tagOf = (c: t.Mixed): string | undefined => (c as Any)._tag;
 
 /** Strips wrappers that do not change the shape: refinements/brands, exact, readonly, known custom codecs. */
 export const unwrap = (c: t.Mixed): t.Mixed => {
   const a = c as Any;
-  const structure = STRUCTURES.get(c);
+  const structure = shapeOf(c);
   if (structure !== undefined) return unwrap(structure);
   if ((a._tag === 'ExactType' || a._tag === 'ReadonlyType' || a._tag === 'StrictType') && a.type) return unwrap(a.type);
   if (a._tag === 'RefinementType' && a.type) return unwrap(a.type);
@@ -114,7 +119,7 @@ export const describeCodec = (c: t.Mixed, names: ReadonlyMap<t.Mixed, string> = 
   const named = names.get(c);
   if (named !== undefined) return named;
   const a = c as Any;
-  if (STRUCTURES.has(c)) return 'object';
+  if (shapeOf(c) !== undefined) return 'object';
   switch (a._tag) {
     case 'RefinementType':
       return a.name;

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Seed } from '../random/seed';
-import type { ClipDims } from '../metrics/motion';
+
+/** The layout of a video sample: frames × height × width (× channels). */
+export interface ClipDims {
+  readonly frames: number;
+  readonly height: number;
+  readonly width: number;
+  /** Default 1. */
+  readonly channels?: number;
+}
 
 /** A batch of training data: x0 [B, ...sampleShape] and int32 labels [B] (or null). */
 export interface DataBatch {

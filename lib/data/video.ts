@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import type { Dataset, DataBatch } from './types';
-import type { ClipDims } from '../metrics/motion';
+import type { ClipDims } from './types';
 import { splitSeed, uniformStream, type Seed } from '../random/seed';
 import { NonNegative, Positive, PositiveInt, UnitInterval } from '../config/primitives';
 

@@ -33,20 +33,9 @@ import { decodeWith, formatIssues } from '../config/report';
 import { captureAdamState, restoreAdamState } from '../optim/adamState';
 import type { ExpertPhase } from '../rollout/context';
 import type { DistillState, PhaseRoles } from './segment';
+import { finiteWithPrefix as assertFinite } from '../checkpoint/finite';
 
-export class NonFiniteWeightsError extends Error {
-  constructor(readonly where: string, readonly index: number, readonly value: number) {
-    super(`non-finite weight ${where}[${index}] = ${value}: not checkpointed, the last good checkpoint is kept`);
-    this.name = 'NonFiniteWeightsError';
-  }
-}
-
-const assertFinite = (prefix: string, tensors: readonly NamedTensorData[]): NamedTensorData[] => {
-  for (const t of tensors) {
-    for (let i = 0; i < t.values.length; i++) if (!Number.isFinite(t.values[i])) throw new NonFiniteWeightsError(`${prefix}${t.name}`, i, t.values[i]);
-  }
-  return withPrefix(prefix, tensors);
-};
+export { NonFiniteWeightsError } from '../checkpoint/finite';
 
 export interface ProgressPosition {
   /** Index of the running phase (at a boundary: the next phase). */

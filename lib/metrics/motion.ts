@@ -15,14 +15,9 @@
  * these metrics together with a distance to the reference set.
  */
 import { MetricError } from './points';
+import type { ClipDims } from '../data/types';
 
-export interface ClipDims {
-  readonly frames: number;
-  readonly height: number;
-  readonly width: number;
-  /** Default 1. */
-  readonly channels?: number;
-}
+export type { ClipDims } from '../data/types';
 
 const clipSize = (d: ClipDims): number => d.frames * d.height * d.width * (d.channels ?? 1);
 

@@ -9,6 +9,7 @@ import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import { PositiveInt, Positive, NonNegative, UnitInterval, NonNegativeInt } from '../config/primitives';
 import { timeOfSnr, timeOfLogSnr } from '../schedule/time';
+import { withShape } from '../config/codecWalk';
 
 /** A phase boundary: a time t, or `{ time }`, `{ snr }` (t = 1/(1 + √SNR)), `{ logSnr }` (t = 1/(1 + e^{λ/2})). */
 export const Boundary = t.union([
@@ -105,19 +106,22 @@ export const scheduleViolations = (s: ScheduleShape): Violation[] => {
 const fmt = (x: number): string => String(Number(x.toFixed(6)));
 
 /** A full phased schedule: segments contiguous, descending, from t = 1 to t = 0. */
-export const PhasedSchedule = new t.Type<ScheduleShape, t.OutputOf<typeof ScheduleShape>, unknown>(
-  'PhasedSchedule',
-  (u): u is ScheduleShape => ScheduleShape.is(u) && scheduleViolations(u).length === 0,
-  (u, c) =>
-    pipe(
-      ScheduleShape.validate(u, c),
-      E.chain((s) => {
-        const v = scheduleViolations(s);
-        return v.length === 0
-          ? t.success(s)
-          : t.failures(v.map((x) => ({ value: x.value, message: x.message, context: [...c, ...x.path.map((key) => ({ key: String(key), type: t.unknown, actual: undefined }))] })));
-      }),
-    ),
-  (s) => ScheduleShape.encode(s),
+export const PhasedSchedule = withShape(
+  new t.Type<ScheduleShape, t.OutputOf<typeof ScheduleShape>, unknown>(
+    'PhasedSchedule',
+    (u): u is ScheduleShape => ScheduleShape.is(u) && scheduleViolations(u).length === 0,
+    (u, c) =>
+      pipe(
+        ScheduleShape.validate(u, c),
+        E.chain((s) => {
+          const v = scheduleViolations(s);
+          return v.length === 0
+            ? t.success(s)
+            : t.failures(v.map((x) => ({ value: x.value, message: x.message, context: [...c, ...x.path.map((key) => ({ key: String(key), type: t.unknown, actual: undefined }))] })));
+        }),
+      ),
+    (s) => ScheduleShape.encode(s),
+  ),
+  ScheduleShape,
 );
 export type PhasedSchedule = t.TypeOf<typeof PhasedSchedule>;

@@ -6,7 +6,7 @@ import type { VegaLiteSpec } from './render';
 import { scatterSpec } from './scatter';
 import { sampleGridSpec, GridTile } from './sampleGrid';
 import { clipStripSpec } from './clipStrip';
-import type { DataInfo, Samples } from '../../cli/models';
+import type { DataInfo, Samples } from './dataInfo';
 
 export interface SamplePanel {
   readonly title: string;

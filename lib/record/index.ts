@@ -2,7 +2,8 @@
  * Record and replay (DESIGN_NOTES §5): `record(sink)` taps any typed stream into an
  * NDJSON recording (format in ./events), `replay(file)` turns it back into a source of
  * the same typed events, `summariseRecording` gives a run's report data without
- * retraining, `verifyRecording` re-executes a run and checks every recorded number.
+ * retraining.
+ * (`verifyRecording`, which re-executes a run, is in lib/train.)
  */
 export * from './events';
 export * from './hash';
@@ -13,4 +14,3 @@ export * from './record';
 export * from './replay';
 export * from './summary';
 export * from './report';
-export * from '../train/verify';

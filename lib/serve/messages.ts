@@ -7,7 +7,7 @@ import * as E from 'fp-ts/Either';
 import type { RawLine } from '../record/reader';
 import { decodeEventLine, decodeHeader } from '../record/reader';
 import type { RecordedEvent, RecordingHeader } from '../record/events';
-import { decodePipelineConfig, phaseTotals } from '../../cli/pipelineConfig';
+import { decodeRunConfig, phaseTotals } from '../train/configs';
 
 export type ClientMessage =
   | { readonly type: 'header'; readonly method: string; readonly seed: number; readonly backend: string; readonly createdAt: string; readonly totals: readonly number[] | null; readonly config: unknown }
@@ -22,7 +22,7 @@ export type ClientMessage =
 const finiteOrNull = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : x);
 
 export const headerMessage = (h: RecordingHeader): ClientMessage => {
-  const decoded = decodePipelineConfig(h.config);
+  const decoded = decodeRunConfig(h.config);
   let totals: number[] | null = null;
   try {
     totals = E.isRight(decoded) ? phaseTotals(decoded.right) : null;

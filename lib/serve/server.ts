@@ -21,7 +21,7 @@ import { decodeLine, eventMessage, headerMessage, ClientMessage } from './messag
 import { PAGE_HTML } from './page';
 import { renderPngs } from '../plots/render';
 import { samplesFigure } from '../plots/sampleFigure';
-import { dataConfigOf, dataInfoOf } from '../../cli/models';
+import { dataConfigOf, dataInfoOf } from '../plots/dataInfo';
 import { RECORDING_FILE } from '../train/teacher';
 import { phaseLabel } from '../phases/label';
 

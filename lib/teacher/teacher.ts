@@ -36,9 +36,9 @@ import { sampleFlow, SamplerMethod } from '../samplers/flow';
 import { guidedVelocity } from '../score/velocity';
 import { normal } from '../random/draws';
 import { splitSeed, randomInts } from '../random/seed';
-import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError, CheckpointData } from '../checkpoint/format';
+import { saveCheckpoint, loadCheckpoint, tensorsUnder, CheckpointError, CheckpointData } from '../checkpoint/format';
 import type { NamedTensorData } from '../models/params';
-import { NonFiniteWeightsError } from '../distill/checkpoint';
+import { finiteWithPrefix as finite } from '../checkpoint/finite';
 import { configHash } from '../record/hash';
 import * as E from 'fp-ts/Either';
 import { decodeOrThrow } from '../config/report';
@@ -159,11 +159,6 @@ export const trainTeacher = async (input: unknown, options: { outDir?: string; l
 // ── Checkpoint ───────────────────────────────────────────────────────────────
 
 export const RNG_NOTE = 'stateless: every draw is a pure function of (seed, phase, step, role); the step is the RNG position';
-
-const finite = (prefix: string, tensors: readonly NamedTensorData[]): NamedTensorData[] => {
-  for (const t of tensors) for (let i = 0; i < t.values.length; i++) if (!Number.isFinite(t.values[i])) throw new NonFiniteWeightsError(`${prefix}${t.name}`, i, t.values[i]);
-  return withPrefix(prefix, tensors);
-};
 
 /**
  * A teacher checkpoint: `teacher/…` weights, `opt/teacher/…` Adam's exact state

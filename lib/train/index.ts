@@ -5,3 +5,5 @@ export * from './teacher';
 export * from './distill';
 export * from './snapshots';
 export * from './lock';
+export * from './configs';
+export * from './verify';

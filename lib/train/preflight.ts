@@ -12,7 +12,7 @@ import { ConfigError, ConfigIssue } from '../config/report';
 import { loadCheckpoint } from '../checkpoint/format';
 import { readNpy } from '../data/npy';
 import type { DataConfig } from '../data/config';
-import { checkPipelineConfig, LoadedConfig } from '../../cli/loadConfig';
+import { runConfigIssues, DecodedConfig } from './configs';
 import { scheduleFor, DistillConfig } from '../distill/distill';
 
 const prefixed = (prefix: string, issues: readonly ConfigIssue[]): ConfigIssue[] => issues.map((i) => ({ path: prefix === '' ? i.path : i.path === '(root)' ? prefix : `${prefix}.${i.path}`, message: i.message }));
@@ -65,6 +65,11 @@ export interface PreflightOptions {
   readonly teacherGiven?: boolean;
 }
 
+/** A decoded run config and the config as given. */
+export interface LoadedConfig extends DecodedConfig {
+  readonly input: unknown;
+}
+
 const deeperIssues = (loaded: LoadedConfig, options: PreflightOptions): ConfigIssue[] => {
   if (loaded.kind === 'teacher') return dataIssues((loaded.input as { data: DataConfig }).data);
   const c = loaded.input as DistillConfig;
@@ -81,13 +86,9 @@ const deeperIssues = (loaded: LoadedConfig, options: PreflightOptions): ConfigIs
 
 /** Decodes and checks a pipeline config; Left lists every issue with its path. */
 export const preflight = (input: unknown, what = 'config', options: PreflightOptions = {}): E.Either<ConfigError, LoadedConfig> => {
-  let loaded: LoadedConfig;
-  try {
-    loaded = checkPipelineConfig(input, what);
-  } catch (err) {
-    if (err instanceof ConfigError) return E.left(err);
-    throw err;
-  }
+  const checked = runConfigIssues(input);
+  if (E.isLeft(checked)) return E.left(new ConfigError(what, checked.left));
+  const loaded: LoadedConfig = { ...checked.right, input };
   const issues = deeperIssues(loaded, options);
   return issues.length === 0 ? E.right(loaded) : E.left(new ConfigError(what, issues));
 };

@@ -1,7 +1,7 @@
 /** Which figure a set of samples gets, by data kind (specs only; rendering is covered in spec/plots). */
 import { samplesFigure, imageTiles } from '../../lib/plots/sampleFigure';
-import { dataInfoOf } from '../../cli/models';
-import type { Samples } from '../../cli/models';
+import { dataInfoOf } from '../../lib/plots/dataInfo';
+import type { Samples } from '../../lib/plots/dataInfo';
 
 const images = (n: number, labels: number[] | null): Samples => ({ values: new Float32Array(n * 4 * 4).map((_, i) => (i % 7) / 7), shape: [n, 4, 4, 1], labels: labels === null ? null : Int32Array.from(labels) });
 

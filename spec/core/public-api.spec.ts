@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { OperatorFunction, lastValueFrom, map, toArray } from 'rxjs';
-import * as pd from '../../lib';
+import * as pd from '../..';
 
 beforeAll(async () => {
   await pd.useBackend('wasm');

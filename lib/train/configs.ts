@@ -1,0 +1,60 @@
+/**
+ * Which codec decodes a run config: chosen by its `method` field, so a typo in one field
+ * of a distill config reports that field, not "matches none of 5 union members". The
+ * runners here take teacher and distillation configs; the command line adds the
+ * experiment codec on top (cli/pipelineConfig.ts).
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/Either';
+import { ConfigIssue, decodeWith } from '../config/report';
+import { unknownFields } from '../config/codecWalk';
+import { resolveSchedule } from '../phases/resolve';
+import { TeacherConfig, TEACHER_DEFAULTS } from '../teacher/teacher';
+import { DistillConfig, scheduleFor } from '../distill/distill';
+
+export type CodecTable = Readonly<Record<string, { readonly kind: string; readonly codec: t.Mixed }>>;
+
+export const RUN_CODECS: CodecTable = {
+  teacher: { kind: 'teacher', codec: TeacherConfig },
+  dmd: { kind: 'distill', codec: DistillConfig },
+  vanilla: { kind: 'distill', codec: DistillConfig },
+  sgts: { kind: 'distill', codec: DistillConfig },
+  phased: { kind: 'distill', codec: DistillConfig },
+};
+
+export interface DecodedConfig {
+  /** teacher | distill | … */
+  readonly kind: string;
+  readonly method: string;
+  readonly config: unknown;
+}
+
+export const decodeRunConfig = (input: unknown, codecs: CodecTable = RUN_CODECS): E.Either<ConfigIssue[], DecodedConfig> => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return E.left([{ path: '(root)', message: `expected an object with a "method" field, got ${JSON.stringify(input)}` }]);
+  const method = (input as { method?: unknown }).method;
+  const entry = typeof method === 'string' ? codecs[method] : undefined;
+  if (entry === undefined) {
+    const names = Object.keys(codecs).map((m) => JSON.stringify(m)).join(', ');
+    const got = method === undefined ? 'nothing' : JSON.stringify(method);
+    return E.left([{ path: 'method', message: `expected one of ${names}, got ${got}` }]);
+  }
+  return E.map((config: unknown) => ({ kind: entry.kind, method: method as string, config }))(decodeWith(entry.codec)(input));
+};
+
+/** Every issue of a run config: what its method's codec refuses, and the fields no codec declares. */
+export const runConfigIssues = (input: unknown, codecs: CodecTable = RUN_CODECS): E.Either<ConfigIssue[], DecodedConfig> => {
+  const decoded = decodeRunConfig(input, codecs);
+  const method = (input as { method?: unknown } | null)?.method;
+  const codec = typeof method === 'string' ? codecs[method]?.codec : undefined;
+  const unknown = codec === undefined ? [] : unknownFields(codec, input);
+  if (E.isLeft(decoded) || unknown.length > 0) return E.left([...(E.isLeft(decoded) ? decoded.left : []), ...unknown]);
+  return decoded;
+};
+
+/** Iterations of each phase of a decoded config: the progress bars' totals. */
+export const phaseTotals = (decoded: DecodedConfig): number[] => {
+  if (decoded.kind === 'teacher') return [(decoded.config as { steps?: number }).steps ?? TEACHER_DEFAULTS.steps];
+  if (decoded.kind === 'distill') return resolveSchedule(scheduleFor(decoded.config as DistillConfig)).map((p) => p.iterations);
+  return []; // an experiment: many runs, each with its own phases, shown by log lines
+};
