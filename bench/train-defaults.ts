@@ -14,6 +14,7 @@ import { trainDefaults } from '../cli/train';
 import { runTeacher } from '../lib/train/teacher';
 import { trainDistill } from '../lib/distill/distill';
 import { MIXTURES } from '../lib/data/mixtures';
+import { TEACHER_CHECKPOINT } from '../lib/checkpoint/files';
 
 const timed = async <A>(f: () => Promise<A>): Promise<{ value: A; wall: number; cpu: number }> => {
   const c0 = process.cpuUsage();
@@ -36,7 +37,7 @@ const main = async (): Promise<void> => {
   const teacher = await timed(() => runTeacher({ method: 'teacher', data, ...d.teacher, steps: teacherSteps, logEvery: 1000 }, { outDir: path.join(dir, 't'), log: () => undefined }));
   const perStep = { wall: teacher.wall / teacherSteps, cpu: teacher.cpu / teacherSteps };
   console.log(`teacher: ${teacherSteps} steps in ${teacher.wall.toFixed(1)} s wall, ${teacher.cpu.toFixed(1)} s CPU → ${fullSteps} steps ≈ ${(perStep.wall * fullSteps).toFixed(0)} s wall, ${(perStep.cpu * fullSteps).toFixed(0)} s CPU (target < 180 s)`);
-  const ckpt = path.join(dir, 't', 'teacher.ckpt');
+  const ckpt = path.join(dir, 't', TEACHER_CHECKPOINT);
   for (const method of ['dmd', 'sgts', 'vanilla', 'phased'] as const) {
     const config = { method, teacher: ckpt, ...(method === 'dmd' ? {} : { steps: 4 }), ...(method === 'phased' ? { preset: '4x2' } : {}), ...d.student, iterations, logEvery: 1000 };
     const r = await timed(() => trainDistill(config, { log: () => undefined }));

@@ -40,7 +40,7 @@ export const evalCommand = defineCommand({
     backend: backendOption(),
   },
   description: 'Prints one JSON object on stdout (nothing else), so it pipes into jq or a file.',
-  examples: ['phased-dmd eval --samples student.npy --reference teacher.npy --mixture ring8', 'phased-dmd eval --samples a.npy --reference b.npy --clip 8x16x16'],
+  examples: ['phased-dmd eval --samples samples.npy --reference ring.npy --mixture ring8'],
   run: async ({ options: o }, io) => {
     const samples = readSampleSet(o.samples!, o.labels);
     if (o.labels !== undefined && o.classifier === undefined) io.stderr(labelsWithoutClassifier(o.mixture !== undefined, o.clip !== undefined));

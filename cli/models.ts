@@ -9,7 +9,7 @@ import * as E from 'fp-ts/Either';
 import { CheckpointError, loadCheckpoint } from '../lib/checkpoint/format';
 import type { DataInfo, Samples } from '../lib/plots/dataInfo';
 import { dataConfigOf, dataInfoOf, isRecord } from '../lib/plots/dataInfo';
-import { loadTeacher, sampleTeacher, SamplerSettings } from '../lib/teacher/teacher';
+import { loadTeacher, sampleTeacher, SamplerSettings, teacherNfe } from '../lib/teacher/teacher';
 import { loadStudent } from '../lib/distill/distill';
 import { sampleStudent, studentNfe } from '../lib/distill/student';
 import { UsageError } from './args';
@@ -47,7 +47,7 @@ export const loadModel = (file: string): LoadedModel => {
       method: 'teacher',
       sampleShape: model.sampleShape,
       numClasses: model.numClasses,
-      nfe: trained.steps ?? 40,
+      nfe: teacherNfe(trained, model.numClasses),
       data: dataInfoOf(dataConfigOf(meta.config, file), model.sampleShape),
       sample: (n, seed, labels, sampler) => {
         const r = sampleTeacher(model, { n, seed, ...(labels !== undefined ? { labels } : {}), sampler: { ...trained, ...sampler } });

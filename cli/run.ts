@@ -23,7 +23,12 @@ export const runCommand = defineCommand({
   },
   description:
     'The config is validated first (every error with its path; unknown fields refused). Progress shows one bar per phase on a terminal, periodic lines otherwise; --verbose adds the metric lines. The run directory gets teacher.ckpt or student.ckpt, recording.ndjson, report.md, metrics.json and figures/.',
-  examples: ['phased-dmd run pipelines/configs/phased-ring8.yaml --out runs/phased', "phased-dmd run my.yaml --set iterations=200 --set 'lr.fake=1e-4' --seed 3", 'phased-dmd run my.yaml --out runs/x --resume'],
+  examples: [
+    'phased-dmd run pipelines/configs/teacher-ring8.json --out runs/teacher-ring8',
+    'phased-dmd run pipelines/configs/phased-4x2-ring8.json --out runs/phased',
+    "phased-dmd run pipelines/configs/sgts-ring8.json --set iterations=200 --set 'lr.fake=1e-4' --seed 3 --out runs/sgts",
+    'phased-dmd run pipelines/configs/phased-4x2-ring8.json --out runs/phased --resume',
+  ],
   run: async ({ options: o, positionals }, io) => {
     const file = positionals[0];
     const loaded = loadPipelineConfig(file, { set: o.set, seed: o.seed });

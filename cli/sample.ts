@@ -26,7 +26,11 @@ export const sampleCommand = defineCommand({
     backend: backendOption(),
   },
   description: 'Same checkpoint, seed and backend → the same samples. PNG: a scatter plot for 2-D data, an image grid (one row per class) for images, clip strips for video.',
-  examples: ['phased-dmd sample --model runs/ring/student.ckpt --n 2000 --out samples.npy', 'phased-dmd sample --model runs/mnist/teacher.ckpt --n 64 --class 3 --out threes.png'],
+  examples: [
+    'phased-dmd sample --model runs/phased/student.ckpt --n 2000 --out samples.npy',
+    'phased-dmd sample --model runs/teacher-ring8/teacher.ckpt --n 2000 --out ring.npy --labels-out ring-labels.npy',
+    'phased-dmd sample --model runs/phased/student.ckpt --n 500 --class 3 --out threes.png',
+  ],
   run: async ({ options: o }, io) => {
     const ext = path.extname(o.out).toLowerCase();
     if (ext !== '.npy' && ext !== '.png') throw new UsageError(`--out: expected a .npy or .png file, got ${JSON.stringify(o.out)}`);

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { defineCommand } from './command';
 import { int, num, str, UsageError } from './args';
 import { startServer } from '../lib/serve/server';
+import { RECORDING_FILE } from '../lib/checkpoint/files';
 
 /** Where the page is served unless --port says otherwise. */
 export const DEFAULT_PORT = 8765;
@@ -32,7 +33,7 @@ export const serveCommand = defineCommand({
       ...(o.speed !== undefined ? { speed: o.speed } : {}),
     });
     io.stdout(`${server.url}\n`);
-    io.stderr(`serving ${path.resolve(o.recording ?? path.join(positionals[0], 'recording.ndjson'))}${o.speed !== undefined ? ` (replay at ${o.speed}×)` : ' (live)'}; Ctrl-C stops\n`);
+    io.stderr(`serving ${path.resolve(o.recording ?? path.join(positionals[0], RECORDING_FILE))}${o.speed !== undefined ? ` (replay at ${o.speed}×)` : ' (live)'}; Ctrl-C stops\n`);
     await io.interrupted();
     await server.close();
     return 0;

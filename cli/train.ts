@@ -76,9 +76,9 @@ export const trainCommand = defineCommand({
   description:
     'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 400 iterations (under 5 minutes); dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The generated config is saved as <out>/config.json.',
   examples: [
-    'phased-dmd train --data ring.npy --method teacher --out runs/ring-teacher',
+    'phased-dmd train --data ring.npy --labels ring-labels.npy --method teacher --out runs/ring-teacher',
     'phased-dmd train --data ring.npy --labels ring-labels.npy --method phased --teacher runs/ring-teacher/teacher.ckpt --out runs/ring-phased',
-    'phased-dmd train --data x.npy --method sgts --out runs/x-sgts --budget quick',
+    'phased-dmd train --data ring.npy --method sgts --out runs/ring-sgts --budget quick',
   ],
   run: async ({ options: o }, io) => {
     const data = loadNpyDataset(o.data!, o.labels);

@@ -14,7 +14,7 @@ export const validateCommand = defineCommand({
     print: flag('print the config as validated (after overrides) as JSON on stdout'),
   },
   description: 'Exit code 0 when the config is valid, 1 with one line per problem otherwise. Unknown fields are errors (a typo is never silently ignored).',
-  examples: ['phased-dmd validate pipelines/configs/experiment-2d.json', "phased-dmd validate my.yaml --set 'lr.generator=1e-4'"],
+  examples: ['phased-dmd validate pipelines/configs/experiment-2d.json', "phased-dmd validate pipelines/configs/phased-4x2-ring8.json --set 'lr.generator=1e-4'"],
   run: async ({ options, positionals }, io) => {
     const loaded = loadPipelineConfig(positionals[0], { set: options.set, seed: options.seed });
     if (options.print) io.stdout(`${JSON.stringify(loaded.input, null, 2)}\n`);

@@ -32,6 +32,7 @@ import type { ModelConfig } from '../lib/models/config';
 import { trainTeacher, loadTeacher, sampleTeacher } from '../lib/teacher/teacher';
 import { trainDistill, scheduleFor, DistillConfig } from '../lib/distill/distill';
 import type { PhasedSchedule } from '../lib/phases/segment';
+import { TEACHER_CHECKPOINT } from '../lib/checkpoint/files';
 
 // ── 1. Settings ──────────────────────────────────────────────────────────────
 
@@ -124,7 +125,7 @@ interface TeacherHandle {
 
 const openTeacher = async (name: MixtureName, s: CompareSettings, log: (l: string) => void): Promise<TeacherHandle> => {
   const dir = path.join(s.outDir, `teacher-${name}`);
-  const file = path.join(dir, 'teacher.ckpt');
+  const file = path.join(dir, TEACHER_CHECKPOINT);
   if (!fs.existsSync(file)) {
     log(`training the ${name} teacher (${s.teacherSteps} steps) …`);
     const r = await trainTeacher({ method: 'teacher', data: { kind: 'mixture', name }, steps: s.teacherSteps, logEvery: 500 }, { outDir: dir, log });

@@ -9,7 +9,7 @@ import { loadCheckpoint, CheckpointError } from '../lib/checkpoint/format';
 import { MIXTURES, MixtureName } from '../lib/data/mixtures';
 import { modeReport, ModeReport } from '../lib/metrics/mixture';
 import { sampleStudent, studentNfe } from '../lib/distill/student';
-import { loadTeacher, sampleTeacher } from '../lib/teacher/teacher';
+import { loadTeacher, sampleTeacher, teacherNfe } from '../lib/teacher/teacher';
 import { loadStudent } from '../lib/distill/distill';
 
 export interface CheckpointReport extends ModeReport {
@@ -35,8 +35,7 @@ export const evaluateCheckpoint = (file: string, options: { mixture: MixtureName
     x.dispose();
     labels?.dispose();
     t.right.model.dispose();
-    const cfg = sampler.guidance !== 1 && t.right.model.numClasses > 0 ? 2 : 1;
-    return { ...report, kind: 'teacher', method: 'teacher', nfe: sampler.steps * cfg, n: options.n, seed: options.seed };
+    return { ...report, kind: 'teacher', method: 'teacher', nfe: teacherNfe(sampler, t.right.model.numClasses), n: options.n, seed: options.seed };
   }
   if (kind === 'student') {
     const s = loadStudent(file);

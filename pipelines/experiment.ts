@@ -47,6 +47,7 @@ import type { StepMetrics } from '../lib/stream/types';
 import type { PlannedRun, RunStart } from '../lib/stream/runs';
 import { splitSeed } from '../lib/random/seed';
 import { saveCheckpoint, withPrefix } from '../lib/checkpoint/format';
+import { RECORDING_FILE, STUDENT_CHECKPOINT, TEACHER_CHECKPOINT } from '../lib/checkpoint/files';
 import { RecordingWriter, makeHeader } from '../lib/record/writer';
 import { record, eventOf } from '../lib/record/record';
 import { summariseRecording, RecordingSummary } from '../lib/record/summary';
@@ -55,7 +56,7 @@ import { sampleStudent, studentNfe } from '../lib/distill/student';
 import type { ExpertPhase } from '../lib/rollout/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
 import { loadMnist } from '../lib/data/mnist';
-import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher } from '../lib/teacher/teacher';
+import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher, teacherNfe } from '../lib/teacher/teacher';
 import { trainDistill, saveStudent, DistillMethod, DistillConfig, RoleOptimizer, withDefaults } from '../lib/distill/distill';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
@@ -380,8 +381,6 @@ export const distillConfigFor = (r: ResolvedExperiment, method: StudentMethod, s
   ...r.distill,
 });
 
-/** Function evaluations per teacher sample: 40 steps, two evaluations each under CFG. */
-export const teacherNfe = (r: ResolvedExperiment, numClasses: number): number => EXPERIMENT_DEFAULTS.teacherSampler.steps * (r.guidance !== 1 && numClasses > 0 ? 2 : 1);
 
 /** Seeds of the sample sets: the students share the teacher's evaluation noise and labels. */
 export const evalSeed = (seed: number): number => splitSeed(seed, 'experiment', 'eval');
@@ -433,7 +432,7 @@ export const experimentDataset = (r: ResolvedExperiment): Dataset => {
 // ── 4. The run ───────────────────────────────────────────────────────────────
 
 export const EXPERIMENT_FILE = 'experiment.json';
-export const RECORDING = 'recording.ndjson';
+export const RECORDING = RECORDING_FILE;
 export const teacherDir = (out: string, key: string): string => path.join(out, 'teachers', key);
 export const seedDir = (out: string, seed: number): string => path.join(out, `seed-${seed}`);
 export const methodDir = (out: string, seed: number, method: ExperimentMethod): string => path.join(seedDir(out, seed), method);
@@ -515,7 +514,7 @@ export const chunkFor = (r: ResolvedExperiment): number => (r.task === 'mnist' ?
 export const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset: Dataset, o: ExperimentOptions): Promise<{ model: VelocityModel; modelConfig: ModelConfig; file: string; reused: boolean }> => {
   const input = teacherConfigFor(r, seed);
   const dir = teacherDir(o.outDir, teacherKey(r, seed));
-  const file = path.join(dir, 'teacher.ckpt');
+  const file = path.join(dir, TEACHER_CHECKPOINT);
   const recFile = path.join(dir, RECORDING);
   const config = resolveTeacherConfig(input);
   if (fs.existsSync(file) && finished(recFile, input, [], 0, file)) {
@@ -561,7 +560,7 @@ export const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { m
   const input = teacherConfigFor(r, seed);
   const file = path.join(methodDir(o.outDir, seed, 'teacher'), RECORDING);
   if (finished(file, input, ['teacher', 'reference'], r.samples, teacher.file)) return true;
-  const nfe = teacherNfe(r, teacher.model.numClasses);
+  const nfe = teacherNfe({ ...EXPERIMENT_DEFAULTS.teacherSampler, guidance: r.guidance }, teacher.model.numClasses);
   o.log?.(`seed ${seed}: sampling the teacher (${r.samples} × 2 sets, ${nfe} NFE each)`);
   const sink = openRecording(file, input, seed, 'teacher');
   try {
@@ -587,7 +586,7 @@ const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMe
   const input = distillConfigFor(r, method, seed, teacher.file);
   const dir = methodDir(o.outDir, seed, method);
   const file = path.join(dir, RECORDING);
-  const ckpt = path.join(dir, 'student.ckpt');
+  const ckpt = path.join(dir, STUDENT_CHECKPOINT);
   if (fs.existsSync(ckpt) && finished(file, input, [method], r.samples, ckpt)) return true;
   o.log?.(`seed ${seed}: distilling ${method} (${r.budget.iterations} generator updates, batch ${r.budget.batchSize})`);
   keepAside(ckpt);
@@ -675,24 +674,3 @@ export const runExperiment = async (input: unknown, o: ExperimentOptions): Promi
   const report = await buildExperimentReport(o.outDir, { log: o.log, runSeconds: (performance.now() - started) / 1000 });
   return { outDir: o.outDir, report: report.report, results: report.results, files: report.files, seconds: (performance.now() - started) / 1000, reused };
 };
-
-// ── Command line (until the CLI dispatches "experiment") ─────────────────────
-
-/** `tsx pipelines/experiment.ts <config.json> [--out DIR] [--backend wasm|cpu]`: runs it, prints where the report is. */
-const main = async (args: string[]): Promise<void> => {
-  const file = args[0];
-  if (file === undefined || file.startsWith('--')) throw new Error('usage: experiment.ts <config.json> [--out DIR] [--backend wasm|cpu]');
-  const opt = (name: string): string | undefined => (args.indexOf(`--${name}`) >= 0 ? args[args.indexOf(`--${name}`) + 1] : undefined);
-  const input: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const { useBackend } = await import('../lib/backend');
-  await useBackend((opt('backend') ?? 'wasm') as 'wasm' | 'cpu');
-  const outDir = opt('out') ?? path.join('runs', path.basename(file).replace(/\.json$/i, ''));
-  const r = await runExperiment(input, { outDir, log: (l) => process.stderr.write(`${l}\n`) });
-  process.stdout.write(`experiment finished in ${(r.seconds / 60).toFixed(1)} min\nreport:  ${r.report}\nresults: ${r.results}\n`);
-};
-
-if (require.main === module)
-  main(process.argv.slice(2)).catch((err: Error) => {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  });

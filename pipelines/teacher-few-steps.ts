@@ -12,11 +12,12 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../lib/backend';
-import { loadTeacher, sampleTeacher } from '../lib/teacher/teacher';
+import { loadTeacher, sampleTeacher, teacherNfe } from '../lib/teacher/teacher';
 import { loadClassifier } from '../lib/metrics/classifier';
 import { evaluateSamples } from '../lib/metrics/evaluate';
 import { readSampleSet } from '../lib/metrics/sampleSet';
 import { decodeExperiment, teacherKey, teacherDir, classifierFile, EXPERIMENT_FILE } from './experiment';
+import { TEACHER_CHECKPOINT } from '../lib/checkpoint/files';
 
 const orThrow = <A>(e: E.Either<{ message: string }, A>, what: string): A => {
   if (E.isLeft(e)) throw new Error(`${what}: ${e.left.message}`);
@@ -35,7 +36,7 @@ const main = async (args: string[]): Promise<void> => {
   const r = decodeExperiment(JSON.parse(fs.readFileSync(path.join(dir, EXPERIMENT_FILE), 'utf8')));
   const classifier = orThrow(loadClassifier(r.classifier.path ?? classifierFile(dir)), 'classifier');
   for (const seed of r.seeds) {
-    const teacher = orThrow(loadTeacher(path.join(teacherDir(dir, teacherKey(r, seed)), 'teacher.ckpt')), 'teacher');
+    const teacher = orThrow(loadTeacher(path.join(teacherDir(dir, teacherKey(r, seed)), TEACHER_CHECKPOINT)), 'teacher');
     const referenceFile = path.join(dir, 'samples', `seed-${seed}`, 'reference.npy');
     const reference = readSampleSet(referenceFile, referenceFile.replace(/\.npy$/, '.labels.npy'));
     const labels = reference.labels as Int32Array;
@@ -43,7 +44,7 @@ const main = async (args: string[]): Promise<void> => {
       const { x, labels: labelTensor } = sampleTeacher(teacher.model, { n: labels.length, seed: 5000 + seed, labels, sampler: { steps, method: 'euler', guidance } });
       const ev = evaluateSamples({ values: x.dataSync() as Float32Array, shape: x.shape, labels }, reference, { classifier, maxPoints: r.evalPoints });
       tf.dispose([x, ...(labelTensor ? [labelTensor] : [])]);
-      process.stdout.write(`${JSON.stringify({ seed, steps, guidance, nfe: steps * (guidance > 0 ? 2 : 1), frechet: ev.distances?.frechet, cosine: ev.diversity?.cosine.mean, distance: ev.diversity?.distance.mean, classAccuracy: ev.classAccuracy, recall: ev.knn?.recall, vendi: ev.vendi.score })}\n`);
+      process.stdout.write(`${JSON.stringify({ seed, steps, guidance, nfe: teacherNfe({ steps, guidance }, teacher.model.numClasses), frechet: ev.distances?.frechet, cosine: ev.diversity?.cosine.mean, distance: ev.diversity?.distance.mean, classAccuracy: ev.classAccuracy, recall: ev.knn?.recall, vendi: ev.vendi.score })}\n`);
     }
     teacher.model.dispose();
   }

@@ -32,6 +32,7 @@ import type { VelocityModel } from '../models/types';
 import { ModelConfig } from '../models/config';
 import { buildModel } from '../models/build';
 import { logMetrics } from '../operators/taps/logMetrics';
+import { PROGRESS_CHECKPOINT, STUDENT_CHECKPOINT } from '../checkpoint/files';
 import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError } from '../checkpoint/format';
 import { TeacherConfig, trainTeacher, loadTeacher } from '../teacher/teacher';
 import { phaseLabel } from '../phases/label';
@@ -295,14 +296,14 @@ export const trainDistill = async (
   // last good state: after a finite generator update, every `checkpointEvery` iterations
   const checkpoint = (m: StepMetrics): void => {
     if (concurrent || options.outDir === undefined || live === null || m.role !== 'generator' || (m.key.step + 1) % d.checkpointEvery !== 0) return;
-    const file = path.join(options.outDir, 'last.ckpt');
+    const file = path.join(options.outDir, PROGRESS_CHECKPOINT);
     saveProgress(file, live, final, { phase: m.key.phase, iterations: m.key.step + 1 }, { method: config.method, modelConfig: teacher.modelConfig, config: d });
     lastGood = { file, phase: m.key.phase, iterations: m.key.step + 1 };
   };
   // at each phase boundary (but the last): the frozen experts so far, so a resume never retrains a finished phase
   const boundary = (e: PhaseEnd<DistillState>): void => {
     if (concurrent || options.outDir === undefined || e.phase + 1 >= phases.length) return;
-    const file = path.join(options.outDir, 'last.ckpt');
+    const file = path.join(options.outDir, PROGRESS_CHECKPOINT);
     saveDistillState(file, { teacher: teacher.model, state: e.state, at: { phase: e.phase + 1, iterations: 0 }, meta: { method: config.method, modelConfig: teacher.modelConfig, config: d } });
     lastGood = { file, phase: e.phase + 1, iterations: 0 };
   };
@@ -339,7 +340,7 @@ export const trainDistill = async (
     ),
     { defaultValue: [] as StepMetrics[] },
   ).catch(stopped);
-  if (options.outDir !== undefined) saveStudent(path.join(options.outDir, 'student.ckpt'), { method: config.method, modelConfig: teacher.modelConfig, experts: final.experts, config: d });
+  if (options.outDir !== undefined) saveStudent(path.join(options.outDir, STUDENT_CHECKPOINT), { method: config.method, modelConfig: teacher.modelConfig, experts: final.experts, config: d });
   return { experts: final.experts, phases, metrics, teacher: teacher.model, modelConfig: teacher.modelConfig };
 };
 

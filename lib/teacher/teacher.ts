@@ -39,6 +39,7 @@ import { splitSeed, randomInts } from '../random/seed';
 import { saveCheckpoint, loadCheckpoint, tensorsUnder, CheckpointError, CheckpointData } from '../checkpoint/format';
 import type { NamedTensorData } from '../models/params';
 import { finiteWithPrefix as finite } from '../checkpoint/finite';
+import { TEACHER_CHECKPOINT } from '../checkpoint/files';
 import { configHash } from '../record/hash';
 import * as E from 'fp-ts/Either';
 import { decodeOrThrow } from '../config/report';
@@ -151,7 +152,7 @@ export const trainTeacher = async (input: unknown, options: { outDir?: string; l
     ),
     { defaultValue: [] as StepMetrics[] },
   );
-  if (options.outDir !== undefined) saveTeacher(path.join(options.outDir, 'teacher.ckpt'), { model, modelConfig, config, input, trainer, step: config.steps });
+  if (options.outDir !== undefined) saveTeacher(path.join(options.outDir, TEACHER_CHECKPOINT), { model, modelConfig, config, input, trainer, step: config.steps });
   trainer.optimizer.dispose();
   return { model, modelConfig, dataset, config, metrics };
 };
@@ -219,6 +220,16 @@ export interface SamplerSettings {
   readonly guidance?: number;
   readonly shift?: number;
 }
+
+/**
+ * Network evaluations per teacher sample: one per Euler step, two per Heun step, and
+ * twice that under CFG (g ≠ 1 on a conditional model evaluates the model with and
+ * without the label).
+ */
+export const teacherNfe = (sampler: SamplerSettings, numClasses: number): number => {
+  const s = { ...TEACHER_DEFAULTS.sampler, ...sampler };
+  return s.steps * (s.method === 'heun' ? 2 : 1) * (s.guidance !== 1 && numClasses > 0 ? 2 : 1);
+};
 
 /** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0. */
 export const sampleTeacher = (model: VelocityModel, options: SampleOptions): { x: tf.Tensor; labels: tf.Tensor1D | null } => {

@@ -28,18 +28,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { record, eventOf } from '../record/record';
 import { splitSeed } from '../random/seed';
 import { sampleStudent, studentNfe } from '../distill/student';
-import { sampleTeacher, TEACHER_DEFAULTS } from '../teacher/teacher';
+import { sampleTeacher, teacherNfe } from '../teacher/teacher';
 import { RecordingWriter, makeHeader } from '../record/writer';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHint, existingRunHint } from './errors';
 import { preflight } from './preflight';
 import { NonFiniteLossError } from '../operators/optimise/optimise';
 import { withRunLock } from './lock';
-import { RECORDING_FILE } from './teacher';
+import { PROGRESS_CHECKPOINT, RECORDING_FILE, STUDENT_CHECKPOINT } from '../checkpoint/files';
 import { snapshotSize } from './snapshots';
 import { summariseRecording, RecordingSummary } from '../record/summary';
 
-export const PROGRESS_CHECKPOINT = 'last.ckpt';
-export const STUDENT_CHECKPOINT = 'student.ckpt';
+export { PROGRESS_CHECKPOINT, STUDENT_CHECKPOINT } from '../checkpoint/files';
 
 export interface DistillRunOptions {
   readonly outDir?: string;
@@ -168,8 +167,8 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
         sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
         tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
         const t = sampleTeacher(result.teacher, { n, seed, sampler: { guidance: d.guidance } });
-        const teacherNfe = TEACHER_DEFAULTS.sampler.steps * (d.guidance !== 1 && result.teacher.numClasses > 0 ? 2 : 1);
-        sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe: teacherNfe }));
+        const nfe = teacherNfe({ guidance: d.guidance }, result.teacher.numClasses);
+        sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe }));
         tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);
       }
       if (student !== null) sink?.append({ type: 'checkpoint', phase: lastPhase, step: iterations, file: student });

@@ -21,7 +21,7 @@ import type { NamedTensorData } from '../models/params';
 import type { StepMetrics } from '../stream/types';
 import { logMetrics } from '../operators/taps/logMetrics';
 import { splitSeed } from '../random/seed';
-import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher, saveTeacher, TeacherResult } from '../teacher/teacher';
+import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher, saveTeacher, TeacherResult, teacherNfe } from '../teacher/teacher';
 import { configHash } from '../record/hash';
 import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
@@ -30,8 +30,9 @@ import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHi
 import { preflight } from './preflight';
 import { withRunLock } from './lock';
 
-export const TEACHER_CHECKPOINT = 'teacher.ckpt';
-export const RECORDING_FILE = 'recording.ndjson';
+import { TEACHER_CHECKPOINT, RECORDING_FILE } from '../checkpoint/files';
+
+export { TEACHER_CHECKPOINT, RECORDING_FILE } from '../checkpoint/files';
 
 export interface TrainRunOptions {
   /** Where teacher.ckpt (and recording.ndjson) live. */
@@ -166,7 +167,7 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
       const s = options.snapshots;
       if (sink === null || s === undefined || s.n <= 0) return;
       const { x, labels } = sampleTeacher(model, { n: s.n, seed: splitSeed(config.seed, 'snapshot', step), sampler: config.sampler });
-      const nfe = config.sampler.steps * (config.sampler.method === 'heun' ? 2 : 1);
+      const nfe = teacherNfe(config.sampler, model.numClasses);
       sink.append(eventOf({ type: 'sample', name: 'teacher', phase: 0, step, x, labels, nfe }));
       x.dispose();
       labels?.dispose();
