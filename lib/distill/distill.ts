@@ -16,7 +16,7 @@ import * as path from 'path';
 import { Observable, MonoTypeOperatorFunction, lastValueFrom, tap, toArray, filter, identity } from 'rxjs';
 import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../config/primitives';
 import { decodeOrThrow, decodeWith, ConfigError } from '../config/report';
-import { PhasedSchedule } from '../phases/segment';
+import { PhasedSchedule, PhaseSettings } from '../phases/segment';
 import { resolveSchedule, ResolvedPhase } from '../phases/resolve';
 import { concatSegments, isPhaseEnd, PhaseEnd } from '../phases/concat';
 import { compilePhase, DistillState, DistillSettings, PhaseRoles } from './segment';
@@ -70,12 +70,9 @@ export const DistillConfig = t.intersection([
     steps: PositiveInt,
     /** Generator updates (per phase for phased presets: split evenly, see `scheduleFor`). */
     iterations: PositiveInt,
-    batchSize: PositiveInt,
-    lr: t.partial({ generator: Positive, fake: Positive }),
-    updateRatio: PositiveInt,
-    guidance: NonNegative,
-    margin: UnitInterval,
-    renoise: t.keyof({ nested: null, disjoint: null }),
+  }),
+  PhaseSettings,
+  t.partial({
     /**
      * Generator gradient: 'reference' (x0-space, normalised, on the student's x0 prediction;
      * the default), or the ablations 'paper' (unnormalised KL weight on x_s) and 'xs-normalised'.

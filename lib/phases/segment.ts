@@ -27,6 +27,21 @@ export const boundaryTime = (b: Boundary): number =>
 export const Renoise = t.keyof({ nested: null, disjoint: null });
 export type Renoise = t.TypeOf<typeof Renoise>;
 
+/** The settings one phase trains with: a segment's own, a schedule's defaults, a distill config's. */
+export const PhaseSettings = t.partial({
+  /** Re-noising interval for the DMD gradient and fake score: nested = (s, 1] (default), disjoint = (s, t_start]. */
+  renoise: Renoise,
+  lr: t.partial({ generator: Positive, fake: Positive }),
+  /** Fake-score updates per generator update (two-time-scale rule). */
+  updateRatio: PositiveInt,
+  /** CFG scale g of the real score. */
+  guidance: NonNegative,
+  /** Minimum distance kept between the re-noising t and s. */
+  margin: UnitInterval,
+  batchSize: PositiveInt,
+});
+export type PhaseSettings = t.TypeOf<typeof PhaseSettings>;
+
 export const PhaseSegment = t.intersection([
   t.type({
     interval: t.type({ start: Boundary, end: Boundary }),
@@ -35,32 +50,14 @@ export const PhaseSegment = t.intersection([
     /** Generator updates in this phase. */
     iterations: PositiveInt,
   }),
-  t.partial({
-    name: t.string,
-    /** Re-noising interval for the DMD gradient and fake score: nested = (s, 1] (default), disjoint = (s, t_start]. */
-    renoise: Renoise,
-    lr: t.partial({ generator: Positive, fake: Positive }),
-    /** Fake-score updates per generator update (two-time-scale rule). */
-    updateRatio: PositiveInt,
-    /** CFG scale g of the real score. */
-    guidance: NonNegative,
-    /** Minimum distance kept between the re-noising t and s. */
-    margin: UnitInterval,
-    batchSize: PositiveInt,
-    seed: NonNegativeInt,
-  }),
+  t.partial({ name: t.string, seed: NonNegativeInt }),
+  PhaseSettings,
 ]);
 export type PhaseSegment = t.TypeOf<typeof PhaseSegment>;
 
-export const PhaseDefaults = t.partial({
-  renoise: Renoise,
-  lr: t.partial({ generator: Positive, fake: Positive }),
-  updateRatio: PositiveInt,
-  guidance: NonNegative,
-  margin: UnitInterval,
-  batchSize: PositiveInt,
-});
-export type PhaseDefaults = t.TypeOf<typeof PhaseDefaults>;
+/** A schedule's defaults for its segments. */
+export const PhaseDefaults = PhaseSettings;
+export type PhaseDefaults = PhaseSettings;
 
 /** The shape of a schedule before the contiguity checks (exported for tools that walk codecs: docs, unknown-field checks). */
 export const ScheduleShape = t.intersection([
