@@ -1,6 +1,6 @@
 /**
  * Phased DMD (4 steps / 2 phases) against DMD with SGTS (4 steps), equal budget, on the
- * 2-D mixtures (issue 4 item 7): class-conditional teachers, CFG in the real score, the
+ * 2-D mixtures: class-conditional teachers, CFG in the real score, the
  * same total number of generator updates, batch, learning rates and update ratio for both,
  * over several seeds. Prints one table.
  *
@@ -16,7 +16,7 @@
  *             own spread, < 1 = collapsed towards the centres: lost diversity);
  *   label %   samples landing on their own class's centre;
  *   energy    energy distance to n samples of the true mixture (lower = closer).
- * The full paper-style experiment is issue 5; this script stays focused on the claim.
+ * The full paper-style experiment is pipelines/experiment.ts; this script stays focused on the claim.
  */
 import * as fs from 'fs';
 import * as path from 'path';

@@ -1,5 +1,5 @@
 /**
- * The paper's comparison at small scale (issue 5; PHASED_DMD.md §6): a flow-matching
+ * The paper's comparison at small scale (docs/algorithm.md §6): a flow-matching
  * teacher (40 Euler steps with CFG) against one-step DMD, DMD with SGTS (4 steps) and
  * Phased DMD (4 steps in 2 or 4 phases), every student with the same number of generator
  * updates, over several seeds.

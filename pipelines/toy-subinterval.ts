@@ -1,6 +1,6 @@
 /**
  * The paper's toy check of score matching within a subinterval (Phased DMD, Fig. 2;
- * PHASED_DMD.md §5–6), as a runnable pipeline:
+ * docs/algorithm.md §5–6), as a runnable pipeline:
  *
  *   tsx pipelines/toy-subinterval.ts [--steps 3000] [--seed 0] [--s 0.5] [--json FILE]
  *

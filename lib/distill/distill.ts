@@ -1,6 +1,6 @@
 /**
  * Distillation: one-step DMD, vanilla few-step DMD, DMD with SGTS, and Phased DMD —
- * one engine, four schedules (PHASED_DMD.md §3–5):
+ * one engine, four schedules (docs/algorithm.md §3–5):
  *
  *   dmd      one phase (1 → 0), 1 step
  *   sgts     one phase (1 → 0), N steps, gradient through a random exit step only

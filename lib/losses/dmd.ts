@@ -1,5 +1,5 @@
 /**
- * Distribution matching in the rectified-flow convention (x_t = (1 − t)·x0 + t·ε,
+ * Distribution matching (docs/algorithm.md §3, §5) in the rectified-flow convention (x_t = (1 − t)·x0 + t·ε,
  * v ≈ ε − x0, x0̂ = x_t − t·v). The generator's sample at the phase end s is re-noised
  * to x_t; the teacher (real score, with CFG) and the fake score each predict x0 there,
  * and their difference is the direction the generator's samples move in.

@@ -1,5 +1,5 @@
 /**
- * Phases as values (DESIGN_NOTES §4): a compiled segment is a function from the state
+ * Phases as values: a compiled segment is a function from the state
  * entering the phase to an Observable of step events that ends with the state leaving
  * it. A schedule is the concatenation of its segments, threading that state, so a
  * four-phase and a two-phase schedule differ only in data.

@@ -1,5 +1,5 @@
 /**
- * Phase segments (PHASED_DMD.md §5) as io-ts codecs. A segment covers a contiguous
+ * Phase segments (docs/algorithm.md §5) as io-ts codecs. A segment covers a contiguous
  * interval of time [end, start] (descending: start > end) with its own steps,
  * iterations, learning rates, update ratio, re-noising interval and guidance.
  * A schedule is a list of segments covering t from 1 to 0.

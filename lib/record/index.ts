@@ -1,5 +1,5 @@
 /**
- * Record and replay (DESIGN_NOTES §5): `record(sink)` taps any typed stream into an
+ * Record and replay: `record(sink)` taps any typed stream into an
  * NDJSON recording (format in ./events), `replay(file)` turns it back into a source of
  * the same typed events, `summariseRecording` gives a run's report data without
  * retraining.

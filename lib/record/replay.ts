@@ -1,5 +1,5 @@
 /**
- * `replay(file)`: a recording as a source of the same typed events (DESIGN_NOTES §5: a
+ * `replay(file)`: a recording as a source of the same typed events (a
  * replayed stream stands in for a live source). Lines are read and decoded as they are
  * pulled; tensors are created only for the events emitted, and each emitted element
  * owns its tensors (the consumer disposes them, as with a live source).

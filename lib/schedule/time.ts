@@ -1,5 +1,5 @@
 /**
- * Rectified-flow time conventions (PHASED_DMD.md §1), on plain numbers.
+ * Rectified-flow time conventions (docs/algorithm.md §1), on plain numbers.
  * t ∈ [0, 1]: data at t = 0, noise at t = 1;  x_t = α_t·x0 + σ_t·ε with α_t = 1 − t, σ_t = t.
  */
 

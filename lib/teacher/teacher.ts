@@ -1,5 +1,5 @@
 /**
- * Teacher training: flow matching (PHASED_DMD.md §2) with condition dropout for CFG,
+ * Teacher training: flow matching (docs/algorithm.md §2) with condition dropout for CFG,
  * and the multi-step Euler/Heun sampler with CFG that every student is compared to.
  *
  * Read top to bottom:

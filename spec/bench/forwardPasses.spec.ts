@@ -1,5 +1,5 @@
 /**
- * The compute structure the benchmark's cost model rests on (README "Performance"): how
+ * The compute structure the benchmark's cost model rests on (docs/performance.md): how
  * many forward passes each network runs per distillation iteration. Counted with the
  * bench's own counter, in batches (the teacher's CFG pass over 2B counts 2).
  */

@@ -1,5 +1,5 @@
 /**
- * The README's configuration reference is generated from the io-ts codecs: it must equal
+ * The configuration reference (docs/config.md) is generated from the io-ts codecs: it must equal
  * what `npm run docs` would write now (so it cannot drift), and it must cover every field
  * of every config with its doc comment and default.
  */
@@ -9,11 +9,11 @@ import { configReference, currentReference, withReference, sectionRows, SECTIONS
 import { objectProps } from '../../lib/config/codecWalk';
 import { TEACHER_DEFAULTS } from '../../lib/teacher/teacher';
 
-const README = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+const CONFIG_DOC = fs.readFileSync(path.resolve(__dirname, '../../docs/config.md'), 'utf8');
 
 describe('configuration reference', () => {
-  test('the README holds exactly the generated reference (run `npm run docs` after changing a codec)', () => {
-    expect(currentReference(README)).toBe(configReference().replace(/\n+$/, ''));
+  test('docs/config.md holds exactly the generated reference (run `npm run docs` after changing a codec)', () => {
+    expect(currentReference(CONFIG_DOC)).toBe(configReference().replace(/\n+$/, ''));
   });
 
   test('withReference replaces only that section', () => {

@@ -1,5 +1,5 @@
 /**
- * Rectified-flow schedule math (PHASED_DMD.md §1, §5) against hand-computed values.
+ * Rectified-flow schedule math (docs/algorithm.md §1, §5) against hand-computed values.
  * Every expected number is worked out in the comment next to it.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -384,7 +384,7 @@ describe('weights', () => {
 
 describe('sampling.ts: timestep ranges', () => {
   it('timeRange maps a shifted interval to unshifted bounds', () => {
-    // (5/6, 1] at S = 5 → u ∈ (.5, 1] (PHASED_DMD.md §5 example)
+    // (5/6, 1] at S = 5 → u ∈ (.5, 1] (docs/algorithm.md §5 example)
     const r = timeRange(5 / 6, 1, 5);
     expect(r.lo).toBeCloseTo(0.5, 12);
     expect(r.hi).toBe(1);

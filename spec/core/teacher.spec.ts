@@ -1,6 +1,6 @@
 /**
  * The teacher pipeline at a small budget: flow matching with condition dropout on ring8,
- * Euler/Heun sampling with CFG, determinism, checkpoint round trip. (The README reports
+ * Euler/Heun sampling with CFG, determinism, checkpoint round trip. (docs/results.md reports
  * the full-budget numbers; this checks a looser bound.)
  */
 import * as fs from 'fs';

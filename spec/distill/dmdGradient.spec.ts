@@ -1,5 +1,5 @@
 /**
- * The DMD gradient against closed forms (PHASED_DMD.md §3, §5), with Gaussian real and
+ * The DMD gradient against closed forms (docs/algorithm.md §3, §5), with Gaussian real and
  * fake distributions whose velocities are exact (see ./analytic.ts for the derivation).
  *
  * From §1, score = −(x_t + (1 − t)·v)/t, so v = −(t·score + x_t)/(1 − t) and

@@ -1,5 +1,5 @@
 /**
- * Roles and optimisers (issue 3 item 1): real score frozen, fake score and generator
+ * Roles and optimisers: real score frozen, fake score and generator
  * copies of the teacher, each with its own Adam/AdamW (betas default (0, 0.999)) and
  * learning rate; and the optional generator EMA that becomes the student.
  */

@@ -1,5 +1,5 @@
 /**
- * How the generator's output is differentiated (PHASED_DMD.md §4):
+ * How the generator's output is differentiated (docs/algorithm.md §4):
  *   SGTS    draw j ∈ {1..N} uniformly, steps before j without gradient, jump from t_j to 0 with gradient;
  *   vanilla gradient through all N Euler steps.
  * The generator here has separate parameters per step (v = a_k·x + b_k at t = t_k), so a

@@ -1,5 +1,5 @@
 /**
- * The generator loss L_G = ½‖x − sg(x − grad)‖² (PHASED_DMD.md §3): its gradient is
+ * The generator loss L_G = ½‖x − sg(x − grad)‖² (docs/algorithm.md §3): its gradient is
  * exactly `grad`, nothing is back-propagated through the real or fake score, and no
  * gradient reaches their variables.
  */

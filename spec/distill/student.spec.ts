@@ -1,5 +1,5 @@
 /**
- * The few-step student sampler (PHASED_DMD.md §5, issue 3 item 4): from z at t = 1, each
+ * The few-step student sampler (docs/algorithm.md §5): from z at t = 1, each
  * expert runs Euler over its own grid, x_{t'} = x_t + (t' − t)·G(x_t, t), conditional
  * and without CFG, so NFE = N.
  */

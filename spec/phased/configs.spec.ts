@@ -1,5 +1,5 @@
 /**
- * The shipped Phased DMD configs (issue 4 item 1): both paper configurations (4 steps /
+ * The shipped Phased DMD configs: both paper configurations (4 steps /
  * 4 phases, 4 steps / 2 phases with the boundary at shifted t = .833 for S = 5) for ring8
  * and grid25, boundaries as times, SNR and log-SNR; the disjoint re-noising ablation; the
  * LoRA variant. Equal generator budget with the SGTS baseline config.

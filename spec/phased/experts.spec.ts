@@ -1,5 +1,5 @@
 /**
- * Experts per phase (issue 4 item 2): each phase's generator expert and fake score start
+ * Experts per phase: each phase's generator expert and fake score start
  * as the TEACHER (not carried over from the previous phase); finished experts are frozen
  * (not trainable, values unchanged by later phases, no gradient); the teacher never
  * changes; the result is one expert per phase on that phase's grid.

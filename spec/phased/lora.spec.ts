@@ -1,5 +1,5 @@
 /**
- * LoRA experts (issue 4 item 2, optional): low-rank adapters W + A·B on one shared frozen
+ * LoRA experts: low-rank adapters W + A·B on one shared frozen
  * backbone (the teacher). A fresh adapter is the teacher exactly (B = 0); training moves
  * only A and B; a merged adapter is a plain model with the same function.
  */

@@ -1,5 +1,5 @@
 /**
- * Phased DMD losses (PHASED_DMD.md §5, issue 4 item 3), each checked against host
+ * Phased DMD losses (docs/algorithm.md §5), each checked against host
  * arithmetic written from the equations:
  *  - generator gradient w.r.t. the phase end x_s: (1 − t)²/(t·(1 − s))·(v_T,cfg − v_F);
  *  - SGTS inside a multi-step phase: only the exit step j is differentiated;

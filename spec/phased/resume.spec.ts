@@ -1,5 +1,5 @@
 /**
- * Resume mid-schedule (issue 4 item 6): a run stopped in phase 2 resumes in phase 2 with
+ * Resume mid-schedule: a run stopped in phase 2 resumes in phase 2 with
  * phase 1's frozen expert loaded from the checkpoint — not retrained (0 phase-1
  * iterations after resume) — and ends with weights equal bit for bit to an uninterrupted
  * run on the same backend (randomness is a pure function of (seed, phase, step, role);

@@ -1,5 +1,5 @@
 /**
- * The distilled student (issue 4 item 4): a mixture of experts that routes each step to
+ * The distilled student: a mixture of experts that routes each step to
  * its phase's expert; 4 NFE for a 4-step schedule, counted as apply() calls; no CFG (one
  * batch of n per call, class labels only, never the null class ∅).
  */

@@ -1,6 +1,6 @@
 /**
- * The paper's toy check (Fig. 2; issue 4 item 5) at a small budget (the full run and its
- * numbers: README "Results: subinterval score matching"). Data on {−1, 0, 1, 2}; a model
+ * The paper's toy check (Fig. 2) at a small budget (the full run and its
+ * numbers: docs/results.md "Results: subinterval score matching"). Data on {−1, 0, 1, 2}; a model
  * trained with the subinterval objective on (.5, 1] from samples x_.5 alone approaches
  * the exact velocity, while the naive target ε − x_s stays at its biased optimum.
  */
