@@ -1,8 +1,8 @@
 /**
- * The README's "Configuration reference", generated from the io-ts codecs so it cannot
+ * The "Configuration reference" of docs/config.md, generated from the io-ts codecs so it cannot
  * drift: the runtime codecs give the structure and types (every field, required or not),
  * the codecs' source gives each field's doc comment, the pipelines' defaults give the
- * defaults. `npm run docs` rewrites the README section; a spec checks it is current.
+ * defaults. `npm run docs` rewrites that section; a spec checks it is current.
  *
  * Doc comments are read by parsing the source files (TypeScript's parser only, no type
  * checker: fast), following each codec expression (`t.type({...})`, `t.intersection`,
@@ -284,7 +284,7 @@ export const sectionMarkdown = (s: Section): string => {
 
 const HEADING = '## Configuration reference';
 
-/** The body of the README section (after its heading). */
+/** The body of the reference section (after its heading). */
 export const configReference = (): string =>
   [
     '',
@@ -297,7 +297,7 @@ export const configReference = (): string =>
     ...SECTIONS.map(sectionMarkdown),
   ].join('\n');
 
-/** Where the section's body lies in README text: after its heading line, up to the next "## " heading. */
+/** Where the section's body lies in the text: after its heading line, up to the next "## " heading. */
 const bodyRange = (readme: string): { from: number; to: number } | null => {
   const start = readme.indexOf(`${HEADING}\n`);
   if (start < 0) return null;
@@ -306,24 +306,24 @@ const bodyRange = (readme: string): { from: number; to: number } | null => {
   return { from, to: next < 0 ? readme.length : next };
 };
 
-/** Replaces the body of "## Configuration reference" in README text. */
+/** Replaces the body of "## Configuration reference" in the text. */
 export const withReference = (readme: string, body: string): string => {
   const r = bodyRange(readme);
-  if (r === null) throw new Error(`README has no "${HEADING}" section`);
+  if (r === null) throw new Error(`docs/config.md has no "${HEADING}" section`);
   const rest = readme.slice(r.to + 1);
   return `${readme.slice(0, r.from)}${body.replace(/\n+$/, '')}\n${rest === '' ? '' : `\n${rest}`}`;
 };
 
-/** The current section body in the README (for the drift spec), without trailing newlines. */
+/** The current section body (for the drift spec), without trailing newlines. */
 export const currentReference = (readme: string): string => {
   const r = bodyRange(readme);
   return r === null ? '' : readme.slice(r.from, r.to).replace(/\n+$/, '');
 };
 
 if (require.main === module) {
-  const file = path.join(ROOT, 'README.md');
+  const file = path.join(ROOT, 'docs', 'config.md');
   const before = fs.readFileSync(file, 'utf8');
   const after = withReference(before, configReference());
   if (after !== before) fs.writeFileSync(file, after);
-  process.stdout.write(after === before ? 'README.md: configuration reference is up to date\n' : 'README.md: configuration reference regenerated\n');
+  process.stdout.write(after === before ? 'docs/config.md: configuration reference is up to date\n' : 'docs/config.md: configuration reference regenerated\n');
 }

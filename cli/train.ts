@@ -68,7 +68,7 @@ export const trainCommand = defineCommand({
     budget: choice('training budget: standard, or quick (a smoke test: seconds, not quality)', BUDGETS),
     out: str('run directory: checkpoint, recording, report, figures, config.json', 'dir', { required: true }),
     seed: int('seed of the whole run (default 0)'),
-    set: list('override any field of the generated config (see README: Configuration reference)', 'key=value'),
+    set: list('override any field of the generated config (see docs/config.md)', 'key=value'),
     resume: flag('continue the run in --out from its last checkpoint'),
     overwrite: flag('start over although --out holds a run (its files are kept aside, renamed)'),
     backend: backendOption(),
