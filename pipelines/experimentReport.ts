@@ -13,7 +13,7 @@
  * The teacher row compares a second teacher sample set (other noise, same labels) with
  * the reference: its distances are the sampling-noise floor of each metric.
  */
-import { describeVariant, DistillConfig } from './distill';
+import { describeVariant, DistillConfig } from '../lib/distill/distill';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';

@@ -23,7 +23,7 @@ import { distillationLoss } from '../operators/distill/distillationLoss';
 import { optimise } from '../operators/optimise/optimise';
 import { emaUpdate } from '../operators/distill/ema';
 import { iterationTime } from '../operators/distill/iterationTime';
-import type { ExpertPhase } from './context';
+import type { ExpertPhase } from '../rollout/context';
 import { DistillSettings, DistillState, PhaseRoles, openPhase, phaseExpert } from './segment';
 
 /** The live generators of opened phases, as the input experts of the next one. */

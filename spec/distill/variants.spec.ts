@@ -11,15 +11,15 @@ import * as path from 'path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import { sampleStudent } from '../../lib/distill/student';
-import { samplerStep, inferenceRollout, drawRollout } from '../../lib/distill/generate';
+import { samplerStep, inferenceRollout, drawRollout } from '../../lib/rollout/generate';
 import { fakeScoreLossStep } from '../../lib/operators/distill/fakeScoreLoss';
 import { concurrentPhases } from '../../lib/distill/concurrent';
 import { isPhaseEnd } from '../../lib/phases/concat';
 import type { DistillSettings, DistillState } from '../../lib/distill/segment';
-import type { ExpertPhase } from '../../lib/distill/context';
+import type { ExpertPhase } from '../../lib/rollout/context';
 import { drawSeed } from '../../lib/stream/types';
 import { normal } from '../../lib/random/draws';
-import { saveStudent, loadStudent, trainDistill } from '../../pipelines/distill';
+import { saveStudent, loadStudent, trainDistill } from '../../lib/distill/distill';
 import { ConstantVelocity, tinyMlp, phases4x2, contextOf } from '../phased/fixtures';
 import { read } from '../core/helpers';
 
