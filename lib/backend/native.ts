@@ -12,7 +12,7 @@
  * Node's headers and OpenBLAS exist (native/build.js never fails the install); it is
  * detected at run time; PHASED_DMD_NATIVE=0 turns it off, `setNativeKernels(false)`
  * restores the stock wasm kernels in a running process. Specs check every native kernel
- * against the stock wasm kernel (spec/perf/native.spec.ts).
+ * against the stock wasm kernel (spec/backend/native.spec.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';

@@ -16,8 +16,8 @@ import { loadCheckpoint, tensorsUnder } from '../../lib/checkpoint/format';
 import { openPhase, DistillSettings } from '../../lib/distill/segment';
 import { saveProgress, NonFiniteWeightsError } from '../../lib/distill/checkpoint';
 import type { ModelConfig } from '../../lib/models/config';
-import { smallMlp } from '../core/operators/fixtures';
-import { onePhase } from './analytic';
+import { smallMlp } from '../helpers/operators';
+import { onePhase } from '../helpers/analytic';
 
 beforeAll(async () => {
   await useBackend('wasm');

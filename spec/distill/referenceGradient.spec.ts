@@ -17,8 +17,8 @@ import { forwardFromS, x0FromVelocity } from '../../lib/schedule/tensors';
 import { nullLabels } from '../../lib/models/types';
 import { withDefaults, DistillConfig, gradientOf } from '../../lib/distill/distill';
 import { decodeOrThrow } from '../../lib/config/report';
-import { ConstantVelocity, tinyMlp, phases4x2, contextOf } from '../phased/fixtures';
-import { read } from '../core/helpers';
+import { ConstantVelocity, tinyMlp, phases4x2, contextOf } from '../helpers/phased';
+import { read } from '../helpers/tensors';
 
 beforeAll(async () => {
   await useBackend('wasm');

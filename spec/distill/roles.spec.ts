@@ -8,8 +8,8 @@ import { useBackend } from '../../lib/backend';
 import { openPhase, phaseSteps, phaseExpert, DistillSettings, PhaseRoles } from '../../lib/distill/segment';
 import { decodeOrThrow } from '../../lib/config/report';
 import { DistillConfig, DISTILL_DEFAULTS } from '../../lib/distill/distill';
-import { smallMlp } from '../core/operators/fixtures';
-import { onePhase } from './analytic';
+import { smallMlp } from '../helpers/operators';
+import { onePhase } from '../helpers/analytic';
 
 beforeAll(async () => {
   await useBackend('wasm');

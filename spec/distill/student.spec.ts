@@ -9,8 +9,8 @@ import { sampleStudent, studentNfe } from '../../lib/distill/student';
 import type { ExpertPhase } from '../../lib/rollout/context';
 import { normal } from '../../lib/random/draws';
 import { splitSeed } from '../../lib/random/seed';
-import { smallMlp } from '../core/operators/fixtures';
-import { Gaussian, GaussianVelocityModel, TapeProbe, gaussianVelocity } from './analytic';
+import { smallMlp } from '../helpers/operators';
+import { Gaussian, GaussianVelocityModel, TapeProbe, gaussianVelocity } from '../helpers/analytic';
 
 beforeAll(async () => {
   await useBackend('wasm');

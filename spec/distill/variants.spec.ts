@@ -20,8 +20,8 @@ import type { ExpertPhase } from '../../lib/rollout/context';
 import { drawSeed } from '../../lib/stream/types';
 import { normal } from '../../lib/random/draws';
 import { saveStudent, loadStudent, trainDistill } from '../../lib/distill/distill';
-import { ConstantVelocity, tinyMlp, phases4x2, contextOf } from '../phased/fixtures';
-import { read } from '../core/helpers';
+import { ConstantVelocity, tinyMlp, phases4x2, contextOf } from '../helpers/phased';
+import { read } from '../helpers/tensors';
 
 beforeAll(async () => {
   await useBackend('wasm');

@@ -18,7 +18,7 @@ import { record } from '../../lib/record/record';
 import { toHost } from '../../lib/record/tensors';
 import type { NoisedBatch, StepMetrics } from '../../lib/stream/types';
 import { phaseEnd } from '../../lib/phases/concat';
-import { smallMlp } from '../core/operators/fixtures';
+import { smallMlp } from '../helpers/operators';
 
 let dir: string;
 let n = 0;
