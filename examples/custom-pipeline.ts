@@ -21,7 +21,7 @@ export const main = async (steps = 1500): Promise<pd.ModeReport> => {
     weightedFlowMatching(model), pd.optimise({ teacher: trainer }), pd.logMetrics(500), toArray()));
   const { x, labels } = pd.pipelines.teacher.sampleTeacher(model, { n: 2000, seed: 1, sampler: { steps: 40 } });
   const report = pd.modeReport(x.dataSync() as Float32Array, 2, pd.ring8);
-  tf.dispose([x, labels ?? []]), model.dispose(), trainer.optimizer.dispose();
+  tf.dispose([x, labels ?? []]); model.dispose(); trainer.optimizer.dispose();
   return report;
 };
 

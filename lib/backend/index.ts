@@ -67,8 +67,10 @@ export const initBackend = async (name: BackendName): Promise<E.Either<BackendEr
   loadGradients();
   let expected: string = name;
   if (name === 'wasm') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-backend-wasm');
   } else if (name === 'cpu') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-backend-cpu');
   } else {
     const native = loadNative();

@@ -57,7 +57,7 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
   const figure = (line: number): Promise<Buffer> | null => {
     const s = samples.get(line);
     if (s === undefined) return null;
-    let png = figures.get(line);
+    const png = figures.get(line);
     if (png === undefined) {
       const shape = s.event.x.shape;
       const values = s.event.x.values instanceof Float32Array ? s.event.x.values : Float32Array.from(s.event.x.values);
