@@ -256,6 +256,8 @@ export const trainDistill = async (
     onGeneratorUpdate?: (updates: number, student: () => readonly ExpertPhase[]) => void;
     /** Taps the event stream (metrics and phase ends) after checkpointing: recording (lib/record), inspection. */
     through?: MonoTypeOperatorFunction<StepMetrics | PhaseEnd<DistillState>>;
+    /** Each progress checkpoint written, told once the event that caused it has passed `through`. */
+    onCheckpoint?: (c: { file: string; phase: number; step: number }) => void;
   } = {},
 ): Promise<DistillResult> => {
   const config = decodeOrThrow(DistillConfig, input, 'distill config');
@@ -275,6 +277,13 @@ export const trainDistill = async (
   const initial: DistillState = { experts: saved === null ? [] : resumeExperts(saved, phases, teacher.model, makeRole, d.stepper) };
   let final: DistillState = initial;
   let lastGood: { file: string; phase: number; iterations: number } | null = null;
+  let written: { file: string; phase: number; step: number } | null = null;
+  const told = (): void => {
+    if (written === null) return;
+    const c = written;
+    written = null;
+    options.onCheckpoint?.(c);
+  };
   const settings: DistillSettings = {
     teacher: teacher.model,
     seed: d.seed,
@@ -296,6 +305,7 @@ export const trainDistill = async (
     const file = path.join(options.outDir, PROGRESS_CHECKPOINT);
     saveProgress(file, live, final, { phase: m.key.phase, iterations: m.key.step + 1 }, { method: config.method, modelConfig: teacher.modelConfig, config: d });
     lastGood = { file, phase: m.key.phase, iterations: m.key.step + 1 };
+    written = { file, phase: m.key.phase, step: m.key.step + 1 };
   };
   // at each phase boundary (but the last): the frozen experts so far, so a resume never retrains a finished phase
   const boundary = (e: PhaseEnd<DistillState>): void => {
@@ -303,6 +313,7 @@ export const trainDistill = async (
     const file = path.join(options.outDir, PROGRESS_CHECKPOINT);
     saveDistillState(file, { teacher: teacher.model, state: e.state, at: { phase: e.phase + 1, iterations: 0 }, meta: { method: config.method, modelConfig: teacher.modelConfig, config: d } });
     lastGood = { file, phase: e.phase + 1, iterations: 0 };
+    written = { file, phase: e.phase + 1, step: 0 };
   };
   // the student mid-run: finished experts, then the running phase's generator
   const snapshot = (m: StepMetrics): void => {
@@ -330,6 +341,7 @@ export const trainDistill = async (
         boundary(e);
       }),
       options.through ?? identity,
+      tap(told),
       filter((e): e is StepMetrics => !isPhaseEnd(e)),
       logMetrics(d.logEvery, options.log),
       tap((m) => options.onStep?.(m)),

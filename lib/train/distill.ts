@@ -19,7 +19,7 @@ import { decodeOrThrow } from '../config/report';
 import type { StepMetrics } from '../stream/types';
 import type { VelocityModel } from '../models/types';
 import type { ModelConfig } from '../models/config';
-import { isPhaseEnd, PhaseEnd } from '../phases/concat';
+import type { PhaseEnd } from '../phases/concat';
 import { resolveSchedule } from '../phases/resolve';
 import type { DistillState } from '../distill/segment';
 import { loadDistillState } from '../distill/checkpoint';
@@ -121,20 +121,16 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
 
     let lastGood: LastGood | null = resumeFile === undefined ? null : { file: resumeFile, ...from };
     let started = false;
-    // trainDistill writes last.ckpt after every checkpointEvery-th generator update and at each inner phase boundary
-    const checkpointed = (phase: number, step: number): void => {
-      if (last === null) return;
-      lastGood = { file: last, phase, step };
-      sink?.append({ type: 'checkpoint', phase, step, file: last });
+    // trainDistill tells each progress checkpoint it wrote, after the event that caused it is recorded
+    const checkpointed = (c: { file: string; phase: number; step: number }): void => {
+      lastGood = c;
+      sink?.append({ type: 'checkpoint', phase: c.phase, step: c.step, file: c.file });
       sink?.sync();
     };
     const through: MonoTypeOperatorFunction<DistillEvent> = (source) =>
       (sink === null ? source : source.pipe(record<DistillEvent>(sink))).pipe(
-        tap((e) => {
+        tap(() => {
           started = true;
-          if (isPhaseEnd<DistillState>(e)) {
-            if (e.phase + 1 < phases.length) checkpointed(e.phase + 1, 0);
-          } else if (e.role === 'generator' && (e.key.step + 1) % d.checkpointEvery === 0) checkpointed(e.key.phase, e.key.step + 1);
         }),
       );
 
@@ -148,6 +144,7 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
         ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         force: options.force === true,
         through,
+        onCheckpoint: checkpointed,
       });
     } catch (err) {
       sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err) });

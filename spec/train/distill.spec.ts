@@ -91,3 +91,23 @@ test('an existing run is not overwritten: starting without resume is refused', a
   await expect(runDistill(config, { outDir, resume: true, record: true, log: () => undefined })).rejects.toThrow(/the run is already complete \(student\.ckpt written, its recording ends "complete"\); train again with --overwrite \(overwrite: true\)$/);
   expect(fs.readFileSync(path.join(outDir, PROGRESS_CHECKPOINT)).equals(before)).toBe(true);
 });
+
+test('the recording names exactly the progress checkpoints written: every checkpointEvery-th update and inner phase ends, none for concurrent phases', async () => {
+  const checkpoints = async (name: string, extra: object): Promise<Array<[number, number, string]>> => {
+    const outDir = path.join(dir, name);
+    const r = await runDistill({ ...config, iterations: 8, ...extra }, { outDir, record: true, log: () => undefined });
+    r.experts.forEach((e) => e.expert.dispose());
+    r.teacher.dispose();
+    return fs
+      .readFileSync(path.join(outDir, RECORDING_FILE), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; phase: number; step: number; file: string })
+      .filter((e) => e.type === 'checkpoint')
+      .map((e) => [e.phase, e.step, path.basename(e.file)]);
+  };
+  // 4 updates per phase, checkpointEvery 3 (phase 0: after 3, phase end; phase 1: after 3), then the student
+  const sequential: Array<[number, number, string]> = [[0, 3, PROGRESS_CHECKPOINT], [1, 0, PROGRESS_CHECKPOINT], [1, 3, PROGRESS_CHECKPOINT], [1, 4, STUDENT_CHECKPOINT]];
+  expect(await checkpoints('sequential', { checkpointEvery: 3 })).toEqual(sequential);
+  expect(await checkpoints('concurrent', { checkpointEvery: 3, phasing: 'concurrent' })).toEqual([[1, 4, STUDENT_CHECKPOINT]]);
+});
