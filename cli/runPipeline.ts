@@ -13,12 +13,10 @@
  */
 import * as fs from 'fs';
 import * as E from 'fp-ts/Either';
-import type { StepMetrics } from '../lib/stream/types';
-import type { RunStart } from '../lib/stream/runs';
 import { RECORDING_FILE, TEACHER_CHECKPOINT } from '../lib/train/teacher';
 import { STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT } from '../lib/train/distill';
 import { snapshotSize } from '../lib/train/snapshots';
-import { runConfig, disposeRun } from '../pipelines/run';
+import { runConfig, disposeRun, RunOptions } from '../pipelines/run';
 import { TEACHER_DEFAULTS } from '../lib/teacher/teacher';
 import { DataConfig, loadDataset } from '../lib/data/config';
 import type { Dataset } from '../lib/data/types';
@@ -26,17 +24,8 @@ import type { LoadedConfig } from './loadConfig';
 
 export { RECORDING_FILE, TEACHER_CHECKPOINT, STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT };
 
-export interface PipelineRunOptions {
+export interface PipelineRunOptions extends Pick<RunOptions, 'resume' | 'overwrite' | 'force' | 'log' | 'onStep' | 'metricLog' | 'onRun'> {
   readonly outDir: string;
-  readonly resume?: boolean;
-  readonly overwrite?: boolean;
-  /** Resume although the config differs from the checkpoint's. */
-  readonly force?: boolean;
-  readonly log?: (line: string) => void;
-  readonly onStep?: (m: StepMetrics) => void;
-  /** Experiments: where metric lines go (default `log`), and a call as each (seed, method) run starts. */
-  readonly metricLog?: (line: string) => void;
-  readonly onRun?: (run: RunStart) => void;
   /** Samples per recorded snapshot (default by data shape, see lib/train/snapshots.ts). */
   readonly snapshotSize?: number;
 }

@@ -15,41 +15,18 @@
  * `train` come through here.
  */
 import { ConfigError } from '../lib/config/report';
-import type { StepMetrics } from '../lib/stream/types';
-import { runTeacher, TeacherRunResult, TrainRunOptions } from '../lib/train/teacher';
-import { runDistill, DistillRunResult, DistillRunOptions } from '../lib/train/distill';
+import { runTeacher, TeacherRunResult } from '../lib/train/teacher';
+import { runDistill, DistillRunResult } from '../lib/train/distill';
+import type { RunOptions } from '../lib/train/options';
 import { withRunLock } from '../lib/train/lock';
 import type { DistillMethod } from '../lib/distill/distill';
-import { runExperiment, ExperimentResult, ExperimentOptions } from './experiment';
+import { runExperiment, ExperimentResult } from './experiment';
 import { runSweep } from './sweep';
 
 export const RUN_METHODS = ['teacher', 'dmd', 'sgts', 'vanilla', 'phased', 'experiment', 'sweep'] as const;
 export type RunMethod = (typeof RUN_METHODS)[number];
 
-export interface RunOptions {
-  /** Where checkpoints (and the recording) go; absent: nothing is written. */
-  readonly outDir?: string;
-  /** Continue the run in outDir from its last checkpoint (bit-exact on the same backend). */
-  readonly resume?: boolean;
-  /** Resume although the config differs from the checkpoint's. */
-  readonly force?: boolean;
-  /** Start over although outDir holds a run (its files are kept aside, renamed). */
-  readonly overwrite?: boolean;
-  /** Record to `<outDir>/recording.ndjson` (true) or to this path. */
-  readonly record?: boolean | string;
-  readonly fsyncEvery?: number;
-  /** Teacher runs: checkpoint every this many steps (a distillation config has its own `checkpointEvery`). */
-  readonly checkpointEvery?: number;
-  /** Teacher runs: record sample snapshots (see runTeacher). */
-  readonly snapshots?: TrainRunOptions['snapshots'];
-  /** Distillation runs: record the final student's and teacher's samples (see runDistill). */
-  readonly samples?: DistillRunOptions['samples'];
-  readonly log?: (line: string) => void;
-  readonly onStep?: (m: StepMetrics) => void;
-  /** Experiments: where metric lines go (default `log`), and a call as each (seed, method) run starts. */
-  readonly metricLog?: ExperimentOptions['metricLog'];
-  readonly onRun?: ExperimentOptions['onRun'];
-}
+export type { RunOptions };
 
 export type RunResult =
   | { readonly method: 'teacher'; readonly teacher: TeacherRunResult; readonly checkpoint: string | null; readonly recording: string | null; readonly seconds: number }

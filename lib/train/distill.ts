@@ -17,8 +17,6 @@ import { keepAside } from '../util/atomicWrite';
 import { MonoTypeOperatorFunction, tap } from 'rxjs';
 import { decodeOrThrow } from '../config/report';
 import type { StepMetrics } from '../stream/types';
-import type { VelocityModel } from '../models/types';
-import type { ModelConfig } from '../models/config';
 import type { PhaseEnd } from '../phases/concat';
 import { resolveSchedule } from '../phases/resolve';
 import type { DistillState } from '../distill/segment';
@@ -33,34 +31,13 @@ import { RecordingWriter, makeHeader } from '../record/writer';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHint, existingRunHint } from './errors';
 import { preflight } from './preflight';
 import { NonFiniteLossError } from '../operators/optimise/optimise';
+import type { RunOptions } from './options';
 import { withRunLock } from './lock';
 import { PROGRESS_CHECKPOINT, RECORDING_FILE, STUDENT_CHECKPOINT } from '../checkpoint/files';
 import { snapshotSize } from './snapshots';
 import { summariseRecording, RecordingSummary } from '../record/summary';
 
 export { PROGRESS_CHECKPOINT, STUDENT_CHECKPOINT } from '../checkpoint/files';
-
-export interface DistillRunOptions {
-  readonly outDir?: string;
-  /** Continue from `<outDir>/last.ckpt` when it exists (and append to the recording). */
-  readonly resume?: boolean;
-  /** Resume although the config differs from the checkpoint's / recording's. */
-  readonly force?: boolean;
-  /** Start over although outDir holds a run (its files are kept aside, renamed). */
-  readonly overwrite?: boolean;
-  /** Record to `<outDir>/recording.ndjson` (true) or to this path. */
-  readonly record?: boolean | string;
-  readonly fsyncEvery?: number;
-  readonly log?: (line: string) => void;
-  readonly onStep?: (m: StepMetrics) => void;
-  /**
-   * At the end, record `n` samples of the student and of its teacher (same noise seed)
-   * for the figures; `n` defaults by the data's shape (lib/train/snapshots.ts).
-   */
-  readonly samples?: { readonly n?: number };
-  /** An already loaded teacher (else the config's path or inline teacher config). */
-  readonly teacher?: { model: VelocityModel; modelConfig: ModelConfig };
-}
 
 export interface DistillRunResult extends DistillResult {
   /** Where this process started: (phase, iterations done in it). */
@@ -76,7 +53,7 @@ type DistillEvent = StepMetrics | PhaseEnd<DistillState>;
 const finished = (student: string | null, recFile: string | null): boolean =>
   student !== null && recFile !== null && fs.existsSync(student) && fs.existsSync(recFile) && E.exists((r: RecordingSummary) => r.status === 'complete')(summariseRecording(recFile, { onIssue: () => undefined }));
 
-export const runDistill = async (input: unknown, options: DistillRunOptions = {}): Promise<DistillRunResult> => {
+export const runDistill = async (input: unknown, options: RunOptions = {}): Promise<DistillRunResult> => {
   // everything checkable is checked before anything is written: codec, unknown fields, teacher and data files, schedule
   const checked = preflight(input, 'distill config', { teacherGiven: options.teacher !== undefined });
   if (E.isLeft(checked)) throw checked.left;

@@ -7,3 +7,4 @@ export * from './snapshots';
 export * from './lock';
 export * from './configs';
 export * from './verify';
+export * from './options';

@@ -28,31 +28,12 @@ import { RecordingWriter, makeHeader } from '../record/writer';
 import { restoreAdamState } from '../optim/adamState';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHint, existingRunHint } from './errors';
 import { preflight } from './preflight';
+import type { RunOptions } from './options';
 import { withRunLock } from './lock';
 
 import { TEACHER_CHECKPOINT, RECORDING_FILE } from '../checkpoint/files';
 
 export { TEACHER_CHECKPOINT, RECORDING_FILE } from '../checkpoint/files';
-
-export interface TrainRunOptions {
-  /** Where teacher.ckpt (and recording.ndjson) live. */
-  readonly outDir?: string;
-  /** Continue from `<outDir>/teacher.ckpt` when it exists (and append to the recording). */
-  readonly resume?: boolean;
-  /** Resume even though the config hash differs from the checkpoint's. */
-  readonly force?: boolean;
-  /** Start over although outDir holds a checkpoint (the old recording is kept, renamed). */
-  readonly overwrite?: boolean;
-  /** Checkpoint every this many steps (default 100) and at the end. */
-  readonly checkpointEvery?: number;
-  /** Record to `<outDir>/recording.ndjson` (true) or to this path. */
-  readonly record?: boolean | string;
-  readonly fsyncEvery?: number;
-  /** Record `n` samples every `every` steps (and at the end) for plots without retraining. */
-  readonly snapshots?: { readonly n: number; readonly every?: number };
-  readonly log?: (line: string) => void;
-  readonly onStep?: (m: StepMetrics) => void;
-}
 
 export interface TeacherRunResult extends TeacherResult {
   /** The step this process started from (0 for a fresh run). */
@@ -97,7 +78,7 @@ export const readTeacherProgress = (file: string, hash: string, force = false): 
  * uninterrupted run's bit for bit on the same backend. A run stopped by an error (a
  * non-finite loss) throws TrainingStoppedError and keeps the last good checkpoint.
  */
-export const runTeacher = async (input: unknown, options: TrainRunOptions = {}): Promise<TeacherRunResult> => {
+export const runTeacher = async (input: unknown, options: RunOptions = {}): Promise<TeacherRunResult> => {
   // everything checkable is checked before anything is written: codec, unknown fields, data files
   const checked = preflight(input, 'teacher config');
   if (E.isLeft(checked)) throw checked.left;
