@@ -1,7 +1,6 @@
 /**
  * The configs the command line runs: the runners' (lib/train/configs.ts), experiments and sweeps.
  */
-import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import type { ConfigIssue } from '../lib/config/report';
 import { CodecTable, DecodedConfig, RUN_CODECS, decodeRunConfig } from '../lib/train/configs';
@@ -16,9 +15,5 @@ export const PIPELINE_CODECS: CodecTable = {
   experiment: { kind: 'experiment', codec: ExperimentConfig },
   sweep: { kind: 'experiment', codec: SweepConfig },
 };
-
-export const PIPELINE_METHODS = Object.keys(PIPELINE_CODECS);
-
-export const codecOfMethod = (method: unknown): t.Mixed | undefined => (typeof method === 'string' ? PIPELINE_CODECS[method]?.codec : undefined);
 
 export const decodePipelineConfig = (input: unknown): E.Either<ConfigIssue[], DecodedPipeline> => decodeRunConfig(input, PIPELINE_CODECS);

@@ -37,7 +37,7 @@ const toSamples = (s: SampleSummary): Samples => ({
 });
 
 /** The latest snapshot of each model, teacher first (the reference panel). */
-export const latestSamples = (summary: RecordingSummary): SampleSummary[] =>
+const latestSamples = (summary: RecordingSummary): SampleSummary[] =>
   lastSamples(summary).sort((a, b) => (a.name === 'teacher' ? -1 : b.name === 'teacher' ? 1 : a.name.localeCompare(b.name)));
 
 /** Mean of the last tenth of a series' recorded losses (at least one value). */
