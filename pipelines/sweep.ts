@@ -29,10 +29,10 @@ import { writeNpy } from '../lib/data/npy';
 import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
 import { record } from '../lib/record/record';
 import { sampleStudent } from '../lib/distill/student';
-import type { ExpertPhase } from '../lib/distill/context';
+import type { ExpertPhase } from '../lib/rollout/context';
 import type { VelocityModel } from '../lib/models/types';
 import type { ModelConfig } from '../lib/models/config';
-import { trainDistill } from './distill';
+import { trainDistill } from '../lib/distill/distill';
 import {
   ExperimentConfig,
   ExperimentOptions,

@@ -26,7 +26,7 @@ import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
 import { RECORDING, classifierFile, methodDir } from './experiment';
 import { COLUMNS, Column, latest, read, scalarsOf, taskKind, toSet, trajectoryFeatures } from './experimentReport';
 import { SWEEP_FILE, ResolvedSweep, CellMarker, budgetLabels, budgetMarker, budgetSamples, resolveSweep } from './sweep';
-import { describeVariant, DistillConfig } from './distill';
+import { describeVariant, DistillConfig } from '../lib/distill/distill';
 
 export interface SweepRow {
   readonly seed: number;
