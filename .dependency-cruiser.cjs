@@ -36,7 +36,8 @@ module.exports = {
     },
     {
       name: 'module-cycle',
-      comment: 'no module imports itself through others (a type-only import or a lazy import() is not a load-time cycle)',
+      comment:
+        'no module imports itself through others (a type-only import or a lazy import() is not a load-time cycle)',
       severity: 'error',
       from: {},
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only', 'dynamic-import'] } },

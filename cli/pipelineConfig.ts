@@ -16,4 +16,5 @@ export const PIPELINE_CODECS: CodecTable = {
   sweep: { kind: 'experiment', codec: SweepConfig },
 };
 
-export const decodePipelineConfig = (input: unknown): E.Either<ConfigIssue[], DecodedPipeline> => decodeRunConfig(input, PIPELINE_CODECS);
+export const decodePipelineConfig = (input: unknown): E.Either<ConfigIssue[], DecodedPipeline> =>
+  decodeRunConfig(input, PIPELINE_CODECS);

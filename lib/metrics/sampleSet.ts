@@ -12,7 +12,11 @@ export const readSampleSet = (file: string, labelsFile: string | undefined): Sam
   if (labelsFile !== undefined) {
     const l = readNpy(labelsFile);
     if (E.isLeft(l)) throw l.left;
-    if (l.right.shape.length !== 1 || l.right.shape[0] !== a.right.shape[0]) throw new DataError(`${labelsFile}: expected labels of shape [${a.right.shape[0]}] (one per sample of ${file}), got [${l.right.shape.join(', ')}]`);
+    if (l.right.shape.length !== 1 || l.right.shape[0] !== a.right.shape[0])
+      throw new DataError(
+        `${labelsFile}: expected labels of shape [${a.right.shape[0]}] (one per sample of ${file}), ` +
+          `got [${l.right.shape.join(', ')}]`,
+      );
     const ids = npyToLabels(l.right, labelsFile);
     if (E.isLeft(ids)) throw ids.left;
     labels = ids.right;

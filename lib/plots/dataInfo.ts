@@ -25,9 +25,13 @@ export interface Samples {
   readonly labels: Int32Array | null;
 }
 
-export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The data config a run config trains on: a teacher config's own, or its teacher's (inline, or by checkpoint path relative to the cwd or to `file`). */
+/**
+ * The data config a run config trains on: a teacher config's own, or its teacher's (inline,
+ * or by checkpoint path relative to the cwd or to `file`).
+ */
 export const dataConfigOf = (config: unknown, file?: string, depth = 0): unknown => {
   if (!isRecord(config)) return undefined;
   if (isRecord(config.data)) return config.data;
@@ -44,7 +48,8 @@ export const dataConfigOf = (config: unknown, file?: string, depth = 0): unknown
 };
 
 export const dataInfoOf = (data: unknown, sampleShape: readonly number[]): DataInfo => {
-  if (isRecord(data) && data.kind === 'mixture' && typeof data.name === 'string' && data.name in MIXTURES) return { kind: 'points', mixture: { name: data.name as MixtureName, mixture: MIXTURES[data.name as MixtureName] } };
+  if (isRecord(data) && data.kind === 'mixture' && typeof data.name === 'string' && data.name in MIXTURES)
+    return { kind: 'points', mixture: { name: data.name as MixtureName, mixture: MIXTURES[data.name as MixtureName] } };
   if (isRecord(data) && data.kind === 'video') {
     const v = resolveVideoOptions(data as never);
     if (E.isRight(v)) return { kind: 'video', frames: v.right.frames, size: v.right.size };
@@ -53,4 +58,3 @@ export const dataInfoOf = (data: unknown, sampleShape: readonly number[]): DataI
   if (sampleShape.length === 1 && sampleShape[0] <= 16) return { kind: 'points' };
   return { kind: 'unknown' };
 };
-

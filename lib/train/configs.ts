@@ -29,21 +29,33 @@ export interface DecodedConfig {
   readonly config: unknown;
 }
 
-export const decodeRunConfig = (input: unknown, codecs: CodecTable = RUN_CODECS): E.Either<ConfigIssue[], DecodedConfig> => {
+export const decodeRunConfig = (
+  input: unknown,
+  codecs: CodecTable = RUN_CODECS,
+): E.Either<ConfigIssue[], DecodedConfig> => {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
-    return E.left([{ path: '(root)', message: `expected an object with a "method" field, got ${JSON.stringify(input)}` }]);
+    return E.left([
+      { path: '(root)', message: `expected an object with a "method" field, got ${JSON.stringify(input)}` },
+    ]);
   const method = (input as { method?: unknown }).method;
   const entry = typeof method === 'string' ? codecs[method] : undefined;
   if (entry === undefined) {
-    const names = Object.keys(codecs).map((m) => JSON.stringify(m)).join(', ');
+    const names = Object.keys(codecs)
+      .map((m) => JSON.stringify(m))
+      .join(', ');
     const got = method === undefined ? 'nothing' : JSON.stringify(method);
     return E.left([{ path: 'method', message: `expected one of ${names}, got ${got}` }]);
   }
-  return E.map((config: unknown) => ({ kind: entry.kind, method: method as string, config }))(decodeWith(entry.codec)(input));
+  return E.map((config: unknown) => ({ kind: entry.kind, method: method as string, config }))(
+    decodeWith(entry.codec)(input),
+  );
 };
 
 /** Every issue of a run config: what its method's codec refuses, and the fields no codec declares. */
-export const runConfigIssues = (input: unknown, codecs: CodecTable = RUN_CODECS): E.Either<ConfigIssue[], DecodedConfig> => {
+export const runConfigIssues = (
+  input: unknown,
+  codecs: CodecTable = RUN_CODECS,
+): E.Either<ConfigIssue[], DecodedConfig> => {
   const decoded = decodeRunConfig(input, codecs);
   const method = (input as { method?: unknown } | null)?.method;
   const codec = typeof method === 'string' ? codecs[method]?.codec : undefined;
@@ -55,6 +67,7 @@ export const runConfigIssues = (input: unknown, codecs: CodecTable = RUN_CODECS)
 /** Iterations of each phase of a decoded config: the progress bars' totals. */
 export const phaseTotals = (decoded: DecodedConfig): number[] => {
   if (decoded.kind === 'teacher') return [(decoded.config as { steps?: number }).steps ?? TEACHER_DEFAULTS.steps];
-  if (decoded.kind === 'distill') return resolveSchedule(scheduleFor(decoded.config as DistillConfig)).map((p) => p.iterations);
+  if (decoded.kind === 'distill')
+    return resolveSchedule(scheduleFor(decoded.config as DistillConfig)).map((p) => p.iterations);
   return []; // an experiment: many runs, each with its own phases, shown by log lines
 };

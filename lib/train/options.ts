@@ -7,7 +7,10 @@ import type { RunStart } from '../stream/runs';
 export interface RunOptions {
   /** Where checkpoints (and the recording) go; absent: nothing is written. */
   readonly outDir?: string;
-  /** Continue the run in outDir from its last checkpoint (bit-exact on the same backend), appending to its recording. */
+  /**
+   * Continue the run in outDir from its last checkpoint (bit-exact on the same backend),
+   * appending to its recording.
+   */
   readonly resume?: boolean;
   /** Resume although the config differs from the checkpoint's / recording's. */
   readonly force?: boolean;
@@ -19,7 +22,10 @@ export interface RunOptions {
   readonly fsyncEvery?: number;
   readonly log?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
-  /** Teacher runs: checkpoint every this many steps (default 100) and at the end (a distillation config has its own `checkpointEvery`). */
+  /**
+   * Teacher runs: checkpoint every this many steps (default 100) and at the end (a
+   * distillation config has its own `checkpointEvery`).
+   */
   readonly checkpointEvery?: number;
   /** Teacher runs: record `n` samples every `every` steps (and at the end) for plots without retraining. */
   readonly snapshots?: { readonly n: number; readonly every?: number };

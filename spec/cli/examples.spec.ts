@@ -25,7 +25,15 @@ const written = examples.flatMap(({ argv }) =>
 const isWritten = (file: string): boolean => written.some((w) => file === w || file.startsWith(`${w}/`));
 
 /** The files an example reads: positionals and the values of file-taking options. */
-const READ_OPTIONS = new Set(['--data', '--labels', '--teacher', '--model', '--samples', '--reference', '--classifier']);
+const READ_OPTIONS = new Set([
+  '--data',
+  '--labels',
+  '--teacher',
+  '--model',
+  '--samples',
+  '--reference',
+  '--classifier',
+]);
 const reads = (command: string, argv: readonly string[], positionals: readonly string[]): string[] => [
   ...argv.filter((_, i) => READ_OPTIONS.has(argv[i - 1] ?? '')),
   ...(['run', 'validate', 'replay', 'report', 'serve'].includes(command) ? positionals : []),
@@ -33,7 +41,8 @@ const reads = (command: string, argv: readonly string[], positionals: readonly s
 
 describe('help examples', () => {
   it('every command shows at least one', () => {
-    for (const c of COMMANDS) expect({ command: c.name, examples: (c.examples ?? []).length > 0 }).toEqual({ command: c.name, examples: true });
+    for (const c of COMMANDS)
+      expect({ command: c.name, examples: (c.examples ?? []).length > 0 }).toEqual({ command: c.name, examples: true });
   });
 
   it.each(examples.map((e) => [e.line, e]))('%s', (_, { command, argv }) => {
