@@ -29,7 +29,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { keepAside } from '../lib/util/atomicWrite';
-import { lastValueFrom, tap, identity } from 'rxjs';
 import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
 import { ConfigError, ConfigIssue, decodeWith } from '../lib/config/report';
 import { unknownFields } from '../lib/config/codecWalk';
@@ -42,7 +41,6 @@ import { buildModel } from '../lib/models/build';
 import type { VelocityModel } from '../lib/models/types';
 import type { ModelConfig } from '../lib/models/config';
 import { makeTrainer } from '../lib/optim/trainer';
-import { logMetrics } from '../lib/operators/taps/logMetrics';
 import type { StepMetrics } from '../lib/stream/types';
 import type { PlannedRun, RunStart } from '../lib/stream/runs';
 import { splitSeed } from '../lib/random/seed';
@@ -56,7 +54,7 @@ import { sampleStudent, studentNfe } from '../lib/distill/student';
 import type { ExpertPhase } from '../lib/rollout/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
 import { loadMnist } from '../lib/data/mnist';
-import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherSteps, sampleTeacher, loadTeacher, teacherNfe } from '../lib/teacher/teacher';
+import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherLoop, sampleTeacher, loadTeacher, teacherNfe } from '../lib/teacher/teacher';
 import { trainDistill, saveStudent, DistillMethod, DistillConfig, RoleOptimizer, withDefaults } from '../lib/distill/distill';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
@@ -529,14 +527,7 @@ export const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset
   const trainer = makeTrainer(model.params.variables, { lr: config.lr, betas: config.betas }, { lr: config.lr, betas: config.betas });
   const sink = openRecording(recFile, input, seed, 'teacher');
   try {
-    await lastValueFrom(
-      teacherSteps({ dataset, model, trainer }, config).pipe(
-        record<StepMetrics>(sink),
-        logMetrics(config.logEvery, o.metricLog ?? o.log),
-        o.onStep ? tap(o.onStep) : identity,
-      ),
-      { defaultValue: undefined },
-    );
+    await teacherLoop({ dataset, model, trainer }, config, { through: record<StepMetrics>(sink), log: o.metricLog ?? o.log, onStep: o.onStep });
     saveCheckpoint(file, {
       meta: { kind: 'teacher', modelConfig, config, step: config.steps, condition: r.condition, configHash: configHash(input) },
       tensors: withPrefix('teacher/', model.params.read()),

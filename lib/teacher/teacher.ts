@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as path from 'path';
-import { Observable, lastValueFrom, tap, toArray } from 'rxjs';
+import { MonoTypeOperatorFunction, Observable, identity, lastValueFrom, tap, toArray } from 'rxjs';
 import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval } from '../config/primitives';
 import { DataConfig, loadDataset } from '../data/config';
 import type { Dataset } from '../data/types';
@@ -116,6 +116,31 @@ export const teacherSteps = (roles: TeacherRoles, config: ResolvedTeacherConfig,
     optimise({ teacher: roles.trainer }),
   );
 
+/**
+ * The teacher's one training loop: steps [from, config.steps) of `teacherSteps`, tapped
+ * (`through`: a recording), logged every `logEvery` steps, each step's metrics handed to
+ * `onStep` (checkpoints and snapshots hang there). Every way of training a teacher runs it.
+ */
+export const teacherLoop = (
+  roles: TeacherRoles,
+  config: ResolvedTeacherConfig,
+  o: {
+    readonly from?: number;
+    readonly through?: MonoTypeOperatorFunction<StepMetrics>;
+    readonly log?: (line: string) => void;
+    readonly onStep?: (m: StepMetrics) => void;
+  } = {},
+): Promise<StepMetrics[]> =>
+  lastValueFrom(
+    teacherSteps(roles, config, o.from ?? 0).pipe(
+      o.through ?? identity,
+      logMetrics(config.logEvery, o.log),
+      tap((m) => o.onStep?.(m)),
+      toArray(),
+    ),
+    { defaultValue: [] as StepMetrics[] },
+  );
+
 // ── 3. The run ───────────────────────────────────────────────────────────────
 
 export const openTeacherRun = (config: ResolvedTeacherConfig): TeacherRoles & { modelConfig: ModelConfig } => {
@@ -144,14 +169,7 @@ export interface TeacherResult {
 export const trainTeacher = async (input: unknown, options: { outDir?: string; log?: (line: string) => void; onStep?: (m: StepMetrics) => void } = {}): Promise<TeacherResult> => {
   const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
   const { dataset, model, trainer, modelConfig } = openTeacherRun(config);
-  const metrics = await lastValueFrom(
-    teacherSteps({ dataset, model, trainer }, config).pipe(
-      logMetrics(config.logEvery, options.log),
-      tap((m) => options.onStep?.(m)),
-      toArray(),
-    ),
-    { defaultValue: [] as StepMetrics[] },
-  );
+  const metrics = await teacherLoop({ dataset, model, trainer }, config, options);
   if (options.outDir !== undefined) saveTeacher(path.join(options.outDir, TEACHER_CHECKPOINT), { model, modelConfig, config, input, trainer, step: config.steps });
   trainer.optimizer.dispose();
   return { model, modelConfig, dataset, config, metrics };

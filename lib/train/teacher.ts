@@ -14,14 +14,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { keepAside } from '../util/atomicWrite';
-import { lastValueFrom, tap, identity } from 'rxjs';
 import { decodeOrThrow } from '../config/report';
 import { loadCheckpoint, tensorsUnder } from '../checkpoint/format';
 import type { NamedTensorData } from '../models/params';
 import type { StepMetrics } from '../stream/types';
-import { logMetrics } from '../operators/taps/logMetrics';
 import { splitSeed } from '../random/seed';
-import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher, saveTeacher, TeacherResult, teacherNfe } from '../teacher/teacher';
+import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherLoop, sampleTeacher, saveTeacher, TeacherResult, teacherNfe } from '../teacher/teacher';
 import { configHash } from '../record/hash';
 import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
@@ -156,22 +154,20 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
 
     const metrics: StepMetrics[] = [];
     try {
-      await lastValueFrom(
-        teacherSteps({ dataset, model, trainer }, config, from).pipe(
-          sink === null ? identity : record<StepMetrics>(sink),
-          logMetrics(config.logEvery, options.log),
-          tap((m) => {
-            metrics.push(m);
-            options.onStep?.(m);
-            const done = m.key.step + 1;
-            if (done < config.steps) {
-              if (options.snapshots?.every !== undefined && done % options.snapshots.every === 0) snapshot(done);
-              if (done % every === 0) save(done);
-            }
-          }),
-        ),
-        { defaultValue: null },
-      );
+      await teacherLoop({ dataset, model, trainer }, config, {
+        from,
+        ...(sink === null ? {} : { through: record<StepMetrics>(sink) }),
+        log: options.log,
+        onStep: (m) => {
+          metrics.push(m);
+          options.onStep?.(m);
+          const done = m.key.step + 1;
+          if (done < config.steps) {
+            if (options.snapshots?.every !== undefined && done % options.snapshots.every === 0) snapshot(done);
+            if (done % every === 0) save(done);
+          }
+        },
+      });
       if (from < config.steps || progress === null) {
         snapshot(config.steps);
         save(config.steps);
