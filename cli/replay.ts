@@ -15,7 +15,7 @@ import { backendOption, startBackend } from './backend';
 import { verifyReplay } from './verify';
 import { decodePipelineConfig, phaseTotals } from './pipelineConfig';
 import * as E from 'fp-ts/Either';
-import { phaseLabel } from '../phases/label';
+import { phaseLabel } from '../lib/phases/label';
 
 /** An event as a JSON line: tensors as {dtype, shape} (their values stay in the recording). */
 const jsonOf = (e: Replayed): string => {

@@ -21,7 +21,7 @@ import { evaluateSamples, Evaluation } from '../lib/metrics/evaluate';
 import { dataConfigOf, dataInfoOf, DataInfo, Samples } from '../lib/plots/dataInfo';
 import { samplesFigure } from '../lib/plots/sampleFigure';
 import { RECORDING_FILE } from './runPipeline';
-import { phaseLabel, phaseNumber } from '../phases/label';
+import { phaseLabel, phaseNumber } from '../lib/phases/label';
 
 export interface RunReport {
   readonly summary: RecordingSummary;

@@ -3,7 +3,7 @@
  * native OpenBLAS or oneDNN kernels are missing it says what is missing and how to get the
  * fast path. Checked on made-up statuses for every case, and on this process's own status.
  */
-import { describeKernels, FAST_PATH_HINT } from '../../lib/cli/backend';
+import { describeKernels, FAST_PATH_HINT } from '../../cli/backend';
 import { useBackend, nativeStatus, NativeStatus } from '../../lib/backend';
 
 const active = (convolutions: string): NativeStatus => ({

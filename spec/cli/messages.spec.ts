@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../lib/cli/main';
-import type { Io } from '../../lib/cli/command';
+import { main } from '../../cli/main';
+import type { Io } from '../../cli/command';
 import { makeTeacherHint } from '../../lib/train/preflight';
 import { writeNpy } from '../../lib/data/npy';
 import { useBackend } from '../../lib/backend';

@@ -1,5 +1,5 @@
 /**
- * The progress of a job of many runs (lib/cli/runsProgress): run labels, one finished bar
+ * The progress of a job of many runs (cli/runsProgress): run labels, one finished bar
  * per run on a terminal, plain lines at most every 10 s elsewhere, the job's ETA against
  * hand-computed values; then the output of a tiny experiment through the command line, as
  * a terminal and as a pipe shows it, with and without --verbose.
@@ -8,11 +8,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { runsProgress, RunsEvent } from '../../lib/cli/runsProgress';
+import { runsProgress, RunsEvent } from '../../cli/runsProgress';
 import type { PlannedRun } from '../../lib/stream/runs';
 import type { StepMetrics } from '../../lib/stream/types';
-import type { Io } from '../../lib/cli/command';
-import { main } from '../../lib/cli/main';
+import type { Io } from '../../cli/command';
+import { main } from '../../cli/main';
 import { useBackend } from '../../lib/backend';
 
 const m = (phase: number, step: number, role: string, loss: number | null = null): StepMetrics => ({ key: { seed: 0, phase, step }, role, loss, gradNorm: null, extras: {}, ms: 1 });
