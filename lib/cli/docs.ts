@@ -13,12 +13,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as t from 'io-ts';
 import * as ts from 'typescript';
+import { packageRoot } from '../util/packageRoot';
 import { describeCodec, discriminant, literalOf, objectProps, STRUCTURES, tagOf, unionMembers, unwrap } from './codecWalk';
 import { TeacherConfig, TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { DistillConfig, DISTILL_DEFAULTS } from '../../pipelines/distill';
 import { ExperimentConfig, EXPERIMENT_DEFAULTS } from '../../pipelines/experiment';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = packageRoot();
 
 export interface Section {
   readonly title: string;
