@@ -31,11 +31,9 @@ import { optimise } from '../lib/operators/optimise/optimise';
 import { logMetrics } from '../lib/operators/taps/logMetrics';
 import type { StepMetrics } from '../lib/stream/types';
 import { timeRange } from '../lib/schedule/sampling';
-import { timeGrid } from '../lib/schedule/time';
-import { sampleFlow, SamplerMethod } from '../lib/samplers/flow';
-import { guidedVelocity } from '../lib/score/velocity';
-import { normal } from '../lib/random/draws';
-import { splitSeed, randomInts } from '../lib/random/seed';
+import type { SamplerMethod } from '../lib/samplers/flow';
+import { sampleGuided } from '../lib/samplers/guided';
+import { splitSeed } from '../lib/random/seed';
 import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError, CheckpointData } from '../lib/checkpoint/format';
 import type { NamedTensorData } from '../lib/models/params';
 import { NonFiniteWeightsError } from '../lib/distill/checkpoint';
@@ -225,13 +223,6 @@ export interface SamplerSettings {
   readonly shift?: number;
 }
 
-/** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0. */
-export const sampleTeacher = (model: VelocityModel, options: SampleOptions): { x: tf.Tensor; labels: tf.Tensor1D | null } => {
-  const s = { ...TEACHER_DEFAULTS.sampler, ...options.sampler };
-  const labelIds = options.labels !== undefined ? options.labels : model.numClasses > 0 ? randomInts(splitSeed(options.seed, 'labels'), options.n, model.numClasses) : null;
-  const labels = labelIds === null ? null : (tf.tensor1d(labelIds, 'int32') as tf.Tensor1D);
-  const z = normal([options.n, ...model.sampleShape], splitSeed(options.seed, 'z'));
-  const x = sampleFlow(guidedVelocity(model, s.guidance), z, labels, timeGrid(s.steps, s.shift), s.method);
-  z.dispose();
-  return { x, labels };
-};
+/** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0 (lib/samplers/guided). */
+export const sampleTeacher = (model: VelocityModel, options: SampleOptions): { x: tf.Tensor; labels: tf.Tensor1D | null } =>
+  sampleGuided(model, { n: options.n, seed: options.seed, ...(options.labels !== undefined ? { labels: options.labels } : {}), sampler: { ...TEACHER_DEFAULTS.sampler, ...options.sampler } });
