@@ -6,6 +6,7 @@ import { choice, flag, str, UsageError } from './args';
 import { backendOption, startBackend } from './backend';
 import { EXPORT_FORMATS, ExportFormat, loadPortableCheckpoint, writeExport } from '../portable/files';
 import { openPortable } from '../portable/open';
+import { CheckpointError } from '../checkpoint/format';
 import { siteModelDir, writePage } from '../portable/page';
 
 export const exportCommand = defineCommand({
@@ -34,8 +35,8 @@ export const exportCommand = defineCommand({
     if (E.isLeft(portable)) throw portable.left;
     const { description, tensors } = portable.right;
     await startBackend(o.backend);
-    const opened = openPortable(description, tensors, o.model!);
-    if (E.isLeft(opened)) throw opened.left;
+    const opened = openPortable(description, tensors, 'weights');
+    if (E.isLeft(opened)) throw new CheckpointError(o.model!, opened.left.message);
     const nfe = opened.right.nfe();
     opened.right.dispose();
     const target = o.page ? siteModelDir(o.out!, description.kind) : o.out!;

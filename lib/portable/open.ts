@@ -9,7 +9,7 @@ import * as E from 'fp-ts/Either';
 import type { NamedTensorData } from '../models/params';
 import type { VelocityModel } from '../models/types';
 import { buildModel } from '../models/build';
-import { sampleGuided } from '../samplers/guided';
+import { sampleGuided, GuidedSampler } from '../samplers/guided';
 import { sampleStudent, studentNfe } from '../distill/student';
 import type { ExpertPhase } from '../distill/context';
 import { PortableModel, PortableSampler, expertPrefix } from './model';
@@ -21,7 +21,7 @@ export interface PortableSampleOptions {
   /** Class ids per sample; default: drawn uniformly from the seed (null: unconditional). */
   readonly labels?: Int32Array | null;
   /** Teacher only: overrides of its sampler (e.g. steps: 40). */
-  readonly sampler?: Partial<PortableSampler>;
+  readonly sampler?: Partial<GuidedSampler>;
 }
 
 export interface OpenedModel {
@@ -29,7 +29,7 @@ export interface OpenedModel {
   readonly numClasses: number;
   readonly sampleShape: readonly number[];
   /** Network evaluations per sample (a guided teacher counts its batched CFG pass once). */
-  nfe(sampler?: Partial<PortableSampler>): number;
+  nfe(sampler?: Partial<GuidedSampler>): number;
   sample(o: PortableSampleOptions): { x: tf.Tensor; labels: tf.Tensor1D | null };
   dispose(): void;
 }
