@@ -1,7 +1,7 @@
 /**
  * phased-dmd public API: backend, randomness, schedule math, models, data, stream
  * element types and operators, phase segments, losses, the distillation engine,
- * samplers, checkpoints, pipelines and their one entry point `runConfig`.
+ * samplers, checkpoints, portable exports (tfjs, safetensors), pipelines and their one entry point `runConfig`.
  */
 export * from './backend';
 export * from './random';
@@ -30,6 +30,12 @@ export * from './samplers/flow';
 export * from './optim/trainer';
 export * from './optim/adamState';
 export * from './checkpoint/format';
+export * from './checkpoint/safetensors';
+export * from './samplers/guided';
+export * from './portable/model';
+export * from './portable/open';
+export * from './portable/formats';
+export * from './portable/files';
 export * from './config/primitives';
 export * from './config/report';
 export * from './metrics';

@@ -29,6 +29,9 @@ export interface BackendError {
   readonly message: string;
 }
 
+/** tfjs-core's gradients as one CommonJS file, relative to the package root. */
+const GRADIENTS_BUNDLE = path.join('dist', 'vendor', 'tfjs-gradients.js');
+
 let gradientsLoaded = false;
 /**
  * The CommonJS tfjs-core build registers no gradients: `npm run build` bundles tfjs-core's
@@ -49,8 +52,6 @@ const loadGradients = (): void => {
   gradientsLoaded = true;
 };
 
-/** tfjs-core's gradients as one CommonJS file, relative to the package root. */
-export const GRADIENTS_BUNDLE = path.join('dist', 'vendor', 'tfjs-gradients.js');
 
 /** Detects tfjs-node-gpu (or tfjs-node) at run time; absent or without its native binary → Left. */
 const loadNative = (): E.Either<string, void> => {
