@@ -112,8 +112,11 @@ export const decodeCheckpoint = (file: string, bytes: Buffer): E.Either<Checkpoi
   const fail = (m: string) => E.left(new CheckpointError(file, m));
   if (bytes.subarray(0, LEGACY_PREFIX.length).toString('latin1') === LEGACY_PREFIX) return decodeLegacy(file, bytes);
   if (bytes.length === 0) return fail('empty file: truncated, or not a checkpoint');
+  if (bytes.length < 9 || bytes[8] !== 0x7b) {
+    return fail('not a checkpoint: the file is corrupt or of another kind (a checkpoint starts with an 8-byte header length, then a JSON header)');
+  }
   const parsed = decodeSafetensors(bytes);
-  if (E.isLeft(parsed)) return fail(`not a readable checkpoint: ${parsed.left}`);
+  if (E.isLeft(parsed)) return fail(parsed.left);
   const { metadata, tensors, headerText } = parsed.right;
   if (metadata.format !== CHECKPOINT_FORMAT) {
     return fail(`__metadata__.format: expected "${CHECKPOINT_FORMAT}", got ${JSON.stringify(metadata.format)} ` +

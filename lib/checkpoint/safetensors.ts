@@ -101,7 +101,7 @@ export const decodeSafetensors = (bytes: Uint8Array): E.Either<string, Safetenso
   if (bytes.length < 8) return E.left(`${bytes.length} bytes: too short for a safetensors file (8-byte header length missing)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
-  if (n < 2 || 8 + n > bytes.length) return E.left(`header length ${n} does not fit the file's ${bytes.length} bytes: truncated, or not safetensors`);
+  if (n < 2 || 8 + n > bytes.length) return E.left(`header length ${n} does not fit the file's ${bytes.length} bytes: the file is truncated or not safetensors`);
   const headerText = new TextDecoder().decode(bytes.subarray(8, 8 + n));
   let header: Record<string, unknown>;
   try {

@@ -134,7 +134,7 @@ describe('checkpoint format', () => {
     expectError(decodeCheckpoint('h.ckpt', inHeader), 'h.ckpt', 'checksum mismatch');
     // a byte flip that breaks the JSON
     const broken = Buffer.from(bytes);
-    broken[8] ^= 0x01;
+    broken[9] ^= 0x01;
     expectError(decodeCheckpoint('j.ckpt', broken), 'j.ckpt', 'header is not valid JSON');
   });
 
@@ -145,7 +145,7 @@ describe('checkpoint format', () => {
     expectError(loadCheckpoint(other), other, '__metadata__.format: expected "phased-dmd-checkpoint", got "pt"');
     const text = path.join(dir, 'notes.txt');
     fs.writeFileSync(text, 'hello\nworld\n');
-    expectError(loadCheckpoint(text), text, 'does not fit the file');
+    expectError(loadCheckpoint(text), text, 'not a checkpoint: the file is corrupt or of another kind');
     const bytes = encodeCheckpoint(sample()).toString('latin1').replace('"format_version":"2"', '"format_version":"9"');
     expectError(decodeCheckpoint('v.ckpt', Buffer.from(bytes, 'latin1')), 'v.ckpt', '__metadata__.format_version: expected "2", got "9"');
   });
