@@ -65,13 +65,14 @@ const loadModel = async (dir: string): Promise<OpenedModel | null> => {
   return opened.right;
 };
 
-const draw = (model: OpenedModel, n: number, seed: number, labels: Int32Array | undefined, steps?: number): Drawn => {
+/** Draws n samples; the time runs from the first op to the values read back (async: WebGL keeps the page responsive). */
+const draw = async (model: OpenedModel, n: number, seed: number, labels: Int32Array | undefined, steps?: number): Promise<Drawn> => {
   const sampler = steps === undefined ? undefined : { steps };
   const t0 = performance.now();
   const { x, labels: l } = model.sample({ n, seed, ...(labels !== undefined ? { labels } : {}), ...(sampler ? { sampler } : {}) });
-  const values = Array.from(x.dataSync());
+  const values = Array.from(await x.data());
   const ms = performance.now() - t0;
-  const out = { values, shape: x.shape.slice(), labels: l === null ? null : Array.from(l.dataSync()), msPerSample: ms / n, nfe: model.nfe(sampler) };
+  const out = { values, shape: x.shape.slice(), labels: l === null ? null : Array.from(await l.data()), msPerSample: ms / n, nfe: model.nfe(sampler) };
   x.dispose();
   l?.dispose();
   return out;
@@ -145,11 +146,11 @@ const start = (): PageState => {
     }
     if (d.samples === 'images') ($('#n') as HTMLInputElement).value = '16';
     // one small draw each, so the first press times sampling, not kernel compilation
-    draw(student, 1, 0, undefined);
-    if (teacher) draw(teacher, 1, 0, undefined, TEACHER_STEPS);
+    await draw(student, 1, 0, undefined);
+    if (teacher) await draw(teacher, 1, 0, undefined, TEACHER_STEPS);
     const button = $('#sample') as HTMLButtonElement;
     button.disabled = false;
-    button.addEventListener('click', () => {
+    button.addEventListener('click', async () => {
       const n = Number(($('#n') as HTMLInputElement).value);
       const seed = Number(($('#seed') as HTMLInputElement).value);
       const cls = ($('#class') as HTMLSelectElement).value;
@@ -158,8 +159,21 @@ const start = (): PageState => {
         return;
       }
       const labels = cls === '' ? undefined : new Int32Array(n).fill(Number(cls));
-      const s = draw(student, n, seed, labels);
-      const t = teacher ? draw(teacher, n, seed, labels, TEACHER_STEPS) : null;
+      button.disabled = true;
+      status(`sampling ${n}…`);
+      // let the page paint the status before the backend takes the thread
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      let s: Drawn;
+      let t: Drawn | null;
+      try {
+        s = await draw(student, n, seed, labels);
+        t = teacher ? await draw(teacher, n, seed, labels, TEACHER_STEPS) : null;
+      } catch (err) {
+        status(`error: ${(err as Error).message}`, true);
+        return;
+      } finally {
+        button.disabled = false;
+      }
       const extent = extentOf([s, t]);
       show('student', `student, ${d.method}`, s, d.samples, extent);
       if (t) show('teacher', 'teacher', t, d.samples, extent);
