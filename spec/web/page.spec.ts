@@ -17,6 +17,8 @@ import type { Io } from '../../lib/cli/command';
 import { useBackend } from '../../lib/backend';
 import { loadExport } from '../../lib/portable/files';
 import { writeCheckpoints } from '../portable/fixtures';
+import { startStaticServer } from '../../lib/serve/static';
+import type { ModelConfig } from '../../lib/models/config';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].find((p) => fs.existsSync(p));
@@ -143,6 +145,38 @@ maybe('the exported student in a browser page', () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((r) => !r.startsWith(url))).toEqual([]);
     expect(requests.some((r) => r.endsWith('.wasm'))).toBe(true);
+  });
+
+  test('an image student without a teacher: a grid of images, the same numbers as Node', async () => {
+    const imageDir = path.join(dir, 'images');
+    fs.mkdirSync(imageDir);
+    const unet = { kind: 'unet', size: 8, channels: 1, width: 4, timeEmbedDim: 8, numClasses: 2, seed: 5 } as ModelConfig;
+    const ckpt = writeCheckpoints(imageDir, unet);
+    const imageSite = path.join(imageDir, 'site');
+    const io = quietIo(() => undefined, Promise.resolve());
+    expect(await main(['export', '--model', ckpt.student, '--format', 'tfjs', '--page', '--out', imageSite], io)).toBe(0);
+    const server = await startStaticServer({ root: imageSite });
+    try {
+      await page.goto(server.url);
+      const info = await page.evaluate(() => (window as unknown as { phasedDmd: PageState }).phasedDmd.ready);
+      expect(info.teacher).toBeNull();
+      expect(await page.inputValue('#n')).toBe('16');
+      const last = await pressSample(9, 2, '');
+      expect(last.teacher).toBeNull();
+      expect(last.student!.shape).toEqual([9, 8, 8, 1]);
+      const student = loadExport(path.join(imageSite, 'student'));
+      if (E.isLeft(student)) throw student.left;
+      const s = student.right.sample({ n: 9, seed: 2 });
+      expect(maxAbsDiff(last.student!.values, s.x.dataSync())).toBeLessThan(1e-4);
+      tf.dispose([s.x, s.labels!]);
+      student.right.dispose();
+      // 9 images of 8×8 in a 3 × 3 grid with 1-pixel gaps; the teacher's figure stays hidden
+      expect(await page.evaluate(() => [(document.querySelector('#student canvas') as HTMLCanvasElement).width, (document.querySelector('#student canvas') as HTMLCanvasElement).height])).toEqual([27, 27]);
+      expect(await page.locator('#teacher').isHidden()).toBe(true);
+      expect(await page.locator('#status').textContent()).toContain('9 samples, seed 2');
+    } finally {
+      await server.close();
+    }
   });
 
   test('the server refuses paths outside the site', async () => {
