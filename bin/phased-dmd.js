@@ -26,7 +26,8 @@ const load = () => {
     if (!fs.existsSync(compiled)) throw new Error(`${compiled} is missing: run \`npm run build\``);
     return Promise.resolve(require(compiled));
   }
-  // require() of .ts files, and (tsx/esm) dynamic import() of TypeScript modules, which pipelines use for lazily loaded parts
+  // require() of .ts files, and (tsx/esm) dynamic import() of TypeScript modules, which pipelines use for
+  // lazily loaded parts
   require('tsx/cjs');
   return import('tsx/esm').then(() => require(source));
 };

@@ -12,13 +12,31 @@ import * as pd from '../lib';
 /** The architecture the weights were trained with (examples/torch_teacher.py builds the same). */
 export const TEACHER_ARCHITECTURE = { kind: 'mlp', dim: 2, hidden: [256, 256, 256], timeEmbedDim: 32, numClasses: 8 };
 
-export const main = async (weights: string, outDir: string, options: { iterations?: number; architecture?: unknown; log?: (line: string) => void } = {}): Promise<string> => {
+export const main = async (
+  weights: string,
+  outDir: string,
+  options: { iterations?: number; architecture?: unknown; log?: (line: string) => void } = {},
+): Promise<string> => {
   await pd.useBackend();
-  const modelConfig = pd.decodeOrThrow(pd.ModelConfig, options.architecture ?? TEACHER_ARCHITECTURE, 'teacher architecture');
+  const modelConfig = pd.decodeOrThrow(
+    pd.ModelConfig,
+    options.architecture ?? TEACHER_ARCHITECTURE,
+    'teacher architecture',
+  );
   const teacher = pd.teacherFromSafetensors(weights, modelConfig);
   if (E.isLeft(teacher)) throw teacher.left;
-  const config = { method: 'phased', teacher: weights, preset: '4x2', iterations: options.iterations ?? 400, batchSize: 128 };
-  const result = await pd.pipelines.distill.trainDistill(config, { outDir, teacher: { model: teacher.right, modelConfig }, log: options.log ?? console.log });
+  const config = {
+    method: 'phased',
+    teacher: weights,
+    preset: '4x2',
+    iterations: options.iterations ?? 400,
+    batchSize: 128,
+  };
+  const result = await pd.pipelines.distill.trainDistill(config, {
+    outDir,
+    teacher: { model: teacher.right, modelConfig },
+    log: options.log ?? console.log,
+  });
   result.experts.forEach((e) => e.expert.dispose());
   teacher.right.dispose();
   return `${outDir}/student.ckpt`;
@@ -29,5 +47,8 @@ if (require.main === module) {
   if (weights === undefined || outDir === undefined) {
     console.error('usage: byo-teacher.ts <teacher.safetensors> <out-dir>');
     process.exitCode = 1;
-  } else main(weights, outDir).then((f) => console.log(`student: ${f} (phased-dmd export --model ${f} --format tfjs --page --out site)`));
+  } else
+    main(weights, outDir).then((f) =>
+      console.log(`student: ${f} (phased-dmd export --model ${f} --format tfjs --page --out site)`),
+    );
 }

@@ -51,7 +51,10 @@ class VelocityMlp(nn.Module):
         return self.out(h)
 
     def phased_dmd_tensors(self):
-        """phased-dmd's names and layouts (lib/models/mlp.ts): dense<i>.W [in, out], dense<i>.b, classEmbedding, out.W, out.b."""
+        """phased-dmd's names and layouts (lib/models/mlp.ts).
+
+        dense<i>.W [in, out], dense<i>.b, classEmbedding [classes + 1, hidden], out.W [hidden, dim], out.b.
+        """
         tensors = {}
         for i, layer in enumerate(self.dense):
             tensors[f"dense{i}.W"] = layer.weight.detach().T.numpy()

@@ -223,6 +223,14 @@ export interface SamplerSettings {
   readonly shift?: number;
 }
 
-/** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0 (lib/samplers/guided). */
-export const sampleTeacher = (model: VelocityModel, options: SampleOptions): { x: tf.Tensor; labels: tf.Tensor1D | null } =>
-  sampleGuided(model, { n: options.n, seed: options.seed, ...(options.labels !== undefined ? { labels: options.labels } : {}), sampler: { ...TEACHER_DEFAULTS.sampler, ...options.sampler } });
+/** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0 (lib/samplers). */
+export const sampleTeacher = (
+  model: VelocityModel,
+  options: SampleOptions,
+): { x: tf.Tensor; labels: tf.Tensor1D | null } =>
+  sampleGuided(model, {
+    n: options.n,
+    seed: options.seed,
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
+    sampler: { ...TEACHER_DEFAULTS.sampler, ...options.sampler },
+  });

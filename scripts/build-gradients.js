@@ -29,7 +29,8 @@ const gradientsBundle = (root) => {
     write: false,
     logLevel: 'silent',
   });
-  return `// tfjs-core's gradient definitions (Apache-2.0), bundled by phased-dmd's scripts/build-gradients.js\n${r.outputFiles[0].text}`;
+  const banner = "// tfjs-core's gradient definitions (Apache-2.0), bundled by phased-dmd's scripts/build-gradients.js";
+  return `${banner}\n${r.outputFiles[0].text}`;
 };
 
 /** Writes the bundle to `file` atomically (jest workers may race to create it). */

@@ -20,17 +20,23 @@ const step = (what) => process.stderr.write(`build: ${what}\n`);
 const compile = () => {
   step('tsc -p tsconfig.build.json');
   for (const d of ['lib', 'pipelines']) fs.rmSync(path.join(dist, d), { recursive: true, force: true });
-  const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
 const esmEntry = () => {
   step('dist/lib/index.mjs');
-  const names = Object.keys(require(path.join(dist, 'lib', 'index.js'))).filter((k) => k !== 'default' && k !== '__esModule');
+  const names = Object.keys(require(path.join(dist, 'lib', 'index.js'))).filter(
+    (k) => k !== 'default' && k !== '__esModule',
+  );
   const bad = names.filter((n) => !/^[A-Za-z_$][\w$]*$/.test(n));
   if (bad.length > 0) throw new Error(`exports that are not identifiers: ${bad.join(', ')}`);
   const text = [
-    '// The ES module entry: the CommonJS build\'s exports by name (one instance for import and require).',
+    "// The ES module entry: the CommonJS build's exports by name (one instance for import and require).",
     "import lib from './index.js';",
     'export default lib;',
     `export const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = lib;`,
@@ -62,7 +68,8 @@ const web = () => {
   });
   fs.copyFileSync(path.join(root, 'web', 'index.html'), path.join(out, 'index.html'));
   const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  for (const f of fs.readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) fs.copyFileSync(path.join(wasmDir, f), path.join(out, f));
+  for (const f of fs.readdirSync(wasmDir).filter((f) => f.endsWith('.wasm')))
+    fs.copyFileSync(path.join(wasmDir, f), path.join(out, f));
 };
 
 const only = process.argv.slice(2);

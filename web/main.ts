@@ -65,14 +65,34 @@ const loadModel = async (dir: string): Promise<OpenedModel | null> => {
   return opened.right;
 };
 
-/** Draws n samples; the time runs from the first op to the values read back (async: WebGL keeps the page responsive). */
-const draw = async (model: OpenedModel, n: number, seed: number, labels: Int32Array | undefined, steps?: number): Promise<Drawn> => {
+/**
+ * Draws n samples; the time runs from the first op to the values read back (async: WebGL keeps
+ * the page responsive).
+ */
+const draw = async (
+  model: OpenedModel,
+  n: number,
+  seed: number,
+  labels: Int32Array | undefined,
+  steps?: number,
+): Promise<Drawn> => {
   const sampler = steps === undefined ? undefined : { steps };
   const t0 = performance.now();
-  const { x, labels: l } = model.sample({ n, seed, ...(labels !== undefined ? { labels } : {}), ...(sampler ? { sampler } : {}) });
+  const { x, labels: l } = model.sample({
+    n,
+    seed,
+    ...(labels !== undefined ? { labels } : {}),
+    ...(sampler ? { sampler } : {}),
+  });
   const values = Array.from(await x.data());
   const ms = performance.now() - t0;
-  const out = { values, shape: x.shape.slice(), labels: l === null ? null : Array.from(await l.data()), msPerSample: ms / n, nfe: model.nfe(sampler) };
+  const out = {
+    values,
+    shape: x.shape.slice(),
+    labels: l === null ? null : Array.from(await l.data()),
+    msPerSample: ms / n,
+    nfe: model.nfe(sampler),
+  };
   x.dispose();
   l?.dispose();
   return out;
@@ -107,7 +127,8 @@ const drawImages = (canvas: HTMLCanvasElement, d: Drawn): void => {
       for (let x = 0; x < w; x++) {
         const at = ((k * h + y) * w + x) * c;
         const px = ((oy + y) * canvas.width + ox + x) * 4;
-        for (let ch = 0; ch < 3; ch++) img.data[px + ch] = Math.max(0, Math.min(255, Math.round((d.values[at + (c === 3 ? ch : 0)] + 1) * 127.5)));
+        for (let ch = 0; ch < 3; ch++)
+          img.data[px + ch] = Math.max(0, Math.min(255, Math.round((d.values[at + (c === 3 ? ch : 0)] + 1) * 127.5)));
       }
     }
   }
@@ -128,15 +149,22 @@ const extentOf = (ds: ReadonlyArray<Drawn | null>): number =>
   Math.max(1, ...ds.flatMap((d) => (d === null ? [] : d.values.map(Math.abs).filter(Number.isFinite)))) * 1.05;
 
 const start = (): PageState => {
-  const state: PageState = { ready: Promise.resolve({ backend: '', student: '', teacher: null }), last: { student: null, teacher: null }, draws: 0, error: null };
+  const state: PageState = {
+    ready: Promise.resolve({ backend: '', student: '', teacher: null }),
+    last: { student: null, teacher: null },
+    draws: 0,
+    error: null,
+  };
   const wanted = new URLSearchParams(location.search).get('backend') ?? 'wasm';
   ($('#backend') as HTMLSelectElement).value = wanted;
   setWasmPaths(new URL('./', location.href).href);
   state.ready = (async () => {
-    if (!(await tf.setBackend(wanted)) || tf.getBackend() !== wanted) throw new Error(`the ${wanted} backend did not start here (tfjs reports "${tf.getBackend()}")`);
+    if (!(await tf.setBackend(wanted)) || tf.getBackend() !== wanted)
+      throw new Error(`the ${wanted} backend did not start here (tfjs reports "${tf.getBackend()}")`);
     await tf.ready();
     const student = await loadModel('student');
-    if (student === null) throw new Error('student/model.json not found next to the page: export a student with --page into this site');
+    if (student === null)
+      throw new Error('student/model.json not found next to the page: export a student with --page into this site');
     const teacher = await loadModel('teacher');
     const d = student.description;
     if (student.numClasses > 0) {
@@ -184,8 +212,15 @@ const start = (): PageState => {
     ($('#backend') as HTMLSelectElement).addEventListener('change', (e) => {
       location.search = `?backend=${(e.target as HTMLSelectElement).value}`;
     });
-    const info = { backend: tf.getBackend(), student: `${d.method}, ${student.nfe()} steps`, teacher: teacher ? `${TEACHER_STEPS} steps` : null };
-    status(`ready on ${info.backend}: student ${info.student}${teacher ? `, teacher ${info.teacher}` : ' (no teacher/ in this site)'}`);
+    const info = {
+      backend: tf.getBackend(),
+      student: `${d.method}, ${student.nfe()} steps`,
+      teacher: teacher ? `${TEACHER_STEPS} steps` : null,
+    };
+    status(
+      `ready on ${info.backend}: student ${info.student}` +
+        (teacher ? `, teacher ${info.teacher}` : ' (no teacher/ in this site)'),
+    );
     return info;
   })();
   state.ready.catch((err: Error) => {

@@ -43,9 +43,12 @@ const loadGradients = (): void => {
   const file = path.join(packageRoot(), GRADIENTS_BUNDLE);
   if (!fs.existsSync(file)) {
     const script = path.join(packageRoot(), 'scripts', 'build-gradients.js');
-    if (!fs.existsSync(script)) throw new Error(`phased-dmd: ${file} is missing; the package is incomplete (reinstall it)`);
+    if (!fs.existsSync(script)) {
+      throw new Error(`phased-dmd: ${file} is missing; the package is incomplete (reinstall it)`);
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require(script) as { writeGradientsBundle(root: string, file: string): void }).writeGradientsBundle(packageRoot(), file);
+    const builder = require(script) as { writeGradientsBundle(root: string, file: string): void };
+    builder.writeGradientsBundle(packageRoot(), file);
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(file);

@@ -18,10 +18,21 @@ export const SUM_SQUARES = 'PhasedDmdSumSquares';
 
 const size = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
 
-/** Shapes of a dense layer x [M, K], W [K, N], b [N] (float32, none empty), or null: the op then takes the composite. */
-export const denseShapes = (x: tf.TensorInfo, W: tf.TensorInfo, b: tf.TensorInfo): { M: number; K: number; N: number } | null =>
+/**
+ * Shapes of a dense layer x [M, K], W [K, N], b [N] (float32, none empty), or null: the op then
+ * takes the composite.
+ */
+export const denseShapes = (
+  x: tf.TensorInfo,
+  W: tf.TensorInfo,
+  b: tf.TensorInfo,
+): { M: number; K: number; N: number } | null =>
   [x, W, b].every((t) => t.dtype === 'float32' && size(t.shape) > 0) &&
-  x.shape.length === 2 && W.shape.length === 2 && b.shape.length === 1 && x.shape[1] === W.shape[0] && b.shape[0] === W.shape[1]
+  x.shape.length === 2 &&
+  W.shape.length === 2 &&
+  b.shape.length === 1 &&
+  x.shape[1] === W.shape[0] &&
+  b.shape[0] === W.shape[1]
     ? { M: x.shape[0], K: x.shape[1], N: W.shape[1] }
     : null;
 

@@ -18,7 +18,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { addGradientRegistration } from './gradients';
-import { SILU, SILU_GRAD, DENSE, DENSE_GRAD, ADAM, SUM_SQUARES, denseShapes, nativeKernelsActive, markNativeKernels } from './kernels';
+import {
+  SILU, SILU_GRAD, DENSE, DENSE_GRAD, ADAM, SUM_SQUARES, denseShapes, nativeKernelsActive, markNativeKernels,
+} from './kernels';
 import { packageRoot } from '../util/packageRoot';
 
 export { SILU, SILU_GRAD, DENSE, DENSE_GRAD, ADAM, SUM_SQUARES, denseShapes, nativeKernelsActive } from './kernels';
@@ -528,7 +530,9 @@ export const nativeStatus = (): NativeStatus => {
   return {
     available: true,
     active: nativeKernelsActive(),
-    reason: nativeKernelsActive() ? undefined : 'available but not active (the wasm backend is not initialised, or setNativeKernels(false))',
+    reason: nativeKernelsActive()
+      ? undefined
+      : 'available but not active (the wasm backend is not initialised, or setNativeKernels(false))',
     blas: a.config(),
     threads: a.threads(),
     convolutions: a.hasDnnl() && process.env.PHASED_DMD_DNNL !== '0' ? `oneDNN${a.convImpl() ? ` (${a.convImpl()})` : ''}` : 'im2col + BLAS sgemm',
@@ -543,7 +547,9 @@ type GradFunc = tf.GradConfig['gradFunc'];
 /** With BLAS, op(a)·op(b) costs the same for every transpose flag: use tfjs's stock BatchMatMul rule, no explicit transposes. */
 const matMulGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
   const [a, b] = saved;
-  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || a.rank !== 2 || b.rank !== 2) return other(dy, saved, attrs);
+  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || a.rank !== 2 || b.rank !== 2) {
+    return other(dy, saved, attrs);
+  }
   const d = dy as tf.Tensor2D;
   const A = a as tf.Tensor2D;
   const B = b as tf.Tensor2D;
@@ -558,7 +564,8 @@ const matMulGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
 const conv2dGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
   const a = attrs as unknown as ConvAttrs;
   const dilated = a.dilations !== undefined && (typeof a.dilations === 'number' ? a.dilations !== 1 : a.dilations[0] !== 1 || a.dilations[1] !== 1);
-  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || (a.dataFormat ?? 'NHWC') !== 'NHWC' || dilated) return other(dy, saved, attrs);
+  const nhwc = (a.dataFormat ?? 'NHWC') === 'NHWC';
+  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || !nhwc || dilated) return other(dy, saved, attrs);
   const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
   const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode } as unknown as tf.NamedAttrMap;
   return {

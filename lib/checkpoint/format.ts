@@ -29,7 +29,10 @@ export interface CheckpointData {
 }
 
 export class CheckpointError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`checkpoint ${file}: ${message}`);
     this.name = 'CheckpointError';
   }
@@ -73,7 +76,12 @@ const decodeLegacy = (file: string, bytes: Buffer): E.Either<CheckpointError, Ch
   const fail = (m: string) => E.left(new CheckpointError(file, `(format version 1) ${m}`));
   const nl = bytes.indexOf(0x0a);
   if (nl < 0) return fail('no header line: the file is truncated');
-  let header: { version?: unknown; payloadBytes?: unknown; sha256?: unknown; index?: { meta?: unknown; tensors?: unknown } };
+  let header: {
+    version?: unknown;
+    payloadBytes?: unknown;
+    sha256?: unknown;
+    index?: { meta?: unknown; tensors?: unknown };
+  };
   try {
     header = JSON.parse(bytes.subarray(0, nl).toString('utf8'));
   } catch {
@@ -81,28 +89,37 @@ const decodeLegacy = (file: string, bytes: Buffer): E.Either<CheckpointError, Ch
   }
   if (header.version !== 1) return fail(`header.version: expected 1, got ${JSON.stringify(header.version)}`);
   const payload = bytes.subarray(nl + 1);
-  if (payload.length !== header.payloadBytes) return fail(`truncated or padded: payload has ${payload.length} bytes, header says ${String(header.payloadBytes)}`);
+  if (payload.length !== header.payloadBytes)
+    return fail(`truncated or padded: payload has ${payload.length} bytes, header says ${String(header.payloadBytes)}`);
   const index = header.index;
-  if (typeof index !== 'object' || index === null || !Array.isArray(index.tensors)) return fail('header.index.tensors: expected an array');
+  if (typeof index !== 'object' || index === null || !Array.isArray(index.tensors))
+    return fail('header.index.tensors: expected an array');
   if (sha256(JSON.stringify(index), payload) !== header.sha256) return fail('checksum mismatch: the file is corrupt');
   const aligned = new Uint8Array(payload); // copy: Float32Array needs 4-byte alignment
-  const tensors = (index.tensors as Array<{ name: string; shape: number[]; offset: number; length: number }>).map((e) => ({
-    name: e.name,
-    shape: e.shape,
-    values: new Float32Array(aligned.buffer, e.offset, e.length),
-  }));
+  const tensors = (index.tensors as Array<{ name: string; shape: number[]; offset: number; length: number }>).map(
+    (e) => ({
+      name: e.name,
+      shape: e.shape,
+      values: new Float32Array(aligned.buffer, e.offset, e.length),
+    }),
+  );
   return E.right({ meta: (index.meta ?? {}) as Record<string, unknown>, tensors });
 };
 
 /** The run's meta back from `__metadata__` (every key but the format's own, JSON-decoded). */
-const metaOf = (file: string, metadata: Readonly<Record<string, string>>): E.Either<CheckpointError, Record<string, unknown>> => {
+const metaOf = (
+  file: string,
+  metadata: Readonly<Record<string, string>>,
+): E.Either<CheckpointError, Record<string, unknown>> => {
   const meta: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(metadata)) {
     if (RESERVED_META_KEYS.includes(k)) continue;
     try {
       meta[k] = JSON.parse(v);
     } catch {
-      return E.left(new CheckpointError(file, `__metadata__.${k}: expected JSON text, got ${JSON.stringify(v.slice(0, 40))}`));
+      return E.left(
+        new CheckpointError(file, `__metadata__.${k}: expected JSON text, got ${JSON.stringify(v.slice(0, 40))}`),
+      );
     }
   }
   return E.right(meta);
@@ -113,47 +130,67 @@ export const decodeCheckpoint = (file: string, bytes: Buffer): E.Either<Checkpoi
   if (bytes.subarray(0, LEGACY_PREFIX.length).toString('latin1') === LEGACY_PREFIX) return decodeLegacy(file, bytes);
   if (bytes.length === 0) return fail('empty file: truncated, or not a checkpoint');
   if (bytes.length < 9 || bytes[8] !== 0x7b) {
-    return fail('not a checkpoint: the file is corrupt or of another kind (a checkpoint starts with an 8-byte header length, then a JSON header)');
+    return fail(
+      'not a checkpoint: the file is corrupt or of another kind ' +
+        '(a checkpoint starts with an 8-byte header length, then a JSON header)',
+    );
   }
   const parsed = decodeSafetensors(bytes);
   if (E.isLeft(parsed)) return fail(parsed.left);
   const { metadata, tensors, headerText } = parsed.right;
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    return fail(`__metadata__.format: expected "${CHECKPOINT_FORMAT}", got ${JSON.stringify(metadata.format)} ` +
-      '(a safetensors file from elsewhere: read its tensors with readSafetensorsFile)');
+    return fail(
+      `__metadata__.format: expected "${CHECKPOINT_FORMAT}", got ${JSON.stringify(metadata.format)} ` +
+        '(a safetensors file from elsewhere: read its tensors with readSafetensorsFile)',
+    );
   }
   if (metadata.format_version !== String(CHECKPOINT_VERSION)) {
-    return fail(`__metadata__.format_version: expected "${CHECKPOINT_VERSION}", got ${JSON.stringify(metadata.format_version)}`);
+    return fail(
+      `__metadata__.format_version: expected "${CHECKPOINT_VERSION}", got ${JSON.stringify(metadata.format_version)}`,
+    );
   }
   const dataStart = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   const header = JSON.parse(headerText) as Record<string, unknown>;
-  if (sha256(checksummedHeader(header), bytes.subarray(dataStart)) !== metadata.sha256) return fail('checksum mismatch: the file is corrupt');
+  if (sha256(checksummedHeader(header), bytes.subarray(dataStart)) !== metadata.sha256)
+    return fail('checksum mismatch: the file is corrupt');
   return E.map((meta: Record<string, unknown>) => ({ meta, tensors }))(metaOf(file, metadata));
 };
 
 /** Atomic write (temp file, fsync, rename). */
-export const saveCheckpoint = (file: string, data: CheckpointData): void => writeFileAtomic(file, encodeCheckpoint(data));
+export const saveCheckpoint = (file: string, data: CheckpointData): void =>
+  writeFileAtomic(file, encodeCheckpoint(data));
 
 const readBytes = (file: string): E.Either<CheckpointError, Buffer> => {
   try {
     return E.right(fs.readFileSync(file));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return E.left(new CheckpointError(file, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? (err as Error).message})`));
+    return E.left(
+      new CheckpointError(
+        file,
+        code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? (err as Error).message})`,
+      ),
+    );
   }
 };
 
-export const loadCheckpoint = (file: string): E.Either<CheckpointError, CheckpointData> => E.chain((b: Buffer) => decodeCheckpoint(file, b))(readBytes(file));
+export const loadCheckpoint = (file: string): E.Either<CheckpointError, CheckpointData> =>
+  E.chain((b: Buffer) => decodeCheckpoint(file, b))(readBytes(file));
 
 /** Any safetensors file's tensors and string metadata (weights from PyTorch, an export). */
-export const readSafetensorsFile = (file: string): E.Either<CheckpointError, { metadata: Readonly<Record<string, string>>; tensors: NamedTensorData[] }> =>
+export const readSafetensorsFile = (
+  file: string,
+): E.Either<CheckpointError, { metadata: Readonly<Record<string, string>>; tensors: NamedTensorData[] }> =>
   E.chain((b: Buffer) => {
     const r = decodeSafetensors(b);
-    return E.isLeft(r) ? E.left(new CheckpointError(file, r.left)) : E.right({ metadata: r.right.metadata, tensors: [...r.right.tensors] });
+    return E.isLeft(r)
+      ? E.left(new CheckpointError(file, r.left))
+      : E.right({ metadata: r.right.metadata, tensors: [...r.right.tensors] });
   })(readBytes(file));
 
 /** Tensors under a prefix ("teacher/"), with the prefix stripped. */
 export const tensorsUnder = (data: CheckpointData, prefix: string): NamedTensorData[] =>
   data.tensors.filter((t) => t.name.startsWith(prefix)).map((t) => ({ ...t, name: t.name.slice(prefix.length) }));
 
-export const withPrefix = (prefix: string, tensors: readonly NamedTensorData[]): NamedTensorData[] => tensors.map((t) => ({ ...t, name: prefix + t.name }));
+export const withPrefix = (prefix: string, tensors: readonly NamedTensorData[]): NamedTensorData[] =>
+  tensors.map((t) => ({ ...t, name: prefix + t.name }));

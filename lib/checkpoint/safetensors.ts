@@ -33,9 +33,11 @@ export const safetensorsHeader = (data: SafetensorsData): { header: Record<strin
   const header: Record<string, unknown> = { __metadata__: { ...data.metadata } };
   let offset = 0;
   for (const t of data.tensors) {
-    if (t.name === '__metadata__' || t.name in header) throw new Error(`safetensors: tensor name "${t.name}" is reserved or repeated`);
+    if (t.name === '__metadata__' || t.name in header)
+      throw new Error(`safetensors: tensor name "${t.name}" is reserved or repeated`);
     const n = t.shape.reduce((a, d) => a * d, 1);
-    if (n !== t.values.length) throw new Error(`safetensors: tensor ${t.name} has ${t.values.length} values for shape [${t.shape}]`);
+    if (n !== t.values.length)
+      throw new Error(`safetensors: tensor ${t.name} has ${t.values.length} values for shape [${t.shape}]`);
     header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * n] };
     offset += 4 * n;
   }
@@ -75,7 +77,8 @@ const f16 = (h: number): number => {
 /** Float32 values of one tensor's bytes (little-endian, any alignment). */
 const readValues = (view: DataView, dtype: string, n: number): Float32Array => {
   // a copy: Float32Array needs 4-byte alignment, and the caller may reuse the file's buffer
-  if (dtype === 'F32') return new Float32Array(new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice().buffer);
+  if (dtype === 'F32')
+    return new Float32Array(new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice().buffer);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     if (dtype === 'F64') out[i] = view.getFloat64(8 * i, true);
@@ -91,17 +94,30 @@ const readValues = (view: DataView, dtype: string, n: number): Float32Array => {
 
 const isEntry = (v: unknown): v is HeaderEntry => {
   const e = v as HeaderEntry;
-  return typeof e === 'object' && e !== null && typeof e.dtype === 'string' && Array.isArray(e.shape) &&
-    e.shape.every((d) => Number.isInteger(d) && d >= 0) && Array.isArray(e.data_offsets) && e.data_offsets.length === 2 &&
-    e.data_offsets.every((o) => Number.isInteger(o) && o >= 0);
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.dtype === 'string' &&
+    Array.isArray(e.shape) &&
+    e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+    Array.isArray(e.data_offsets) &&
+    e.data_offsets.length === 2 &&
+    e.data_offsets.every((o) => Number.isInteger(o) && o >= 0)
+  );
 };
 
 /** Parses safetensors bytes; every refusal says what is wrong and where. Tensors come in file order. */
-export const decodeSafetensors = (bytes: Uint8Array): E.Either<string, SafetensorsData & { readonly headerText: string }> => {
-  if (bytes.length < 8) return E.left(`${bytes.length} bytes: too short for a safetensors file (8-byte header length missing)`);
+export const decodeSafetensors = (
+  bytes: Uint8Array,
+): E.Either<string, SafetensorsData & { readonly headerText: string }> => {
+  if (bytes.length < 8)
+    return E.left(`${bytes.length} bytes: too short for a safetensors file (8-byte header length missing)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
-  if (n < 2 || 8 + n > bytes.length) return E.left(`header length ${n} does not fit the file's ${bytes.length} bytes: the file is truncated or not safetensors`);
+  if (n < 2 || 8 + n > bytes.length)
+    return E.left(
+      `header length ${n} does not fit the file's ${bytes.length} bytes: the file is truncated or not safetensors`,
+    );
   const headerText = new TextDecoder().decode(bytes.subarray(8, 8 + n));
   let header: Record<string, unknown>;
   try {
@@ -109,7 +125,8 @@ export const decodeSafetensors = (bytes: Uint8Array): E.Either<string, Safetenso
   } catch {
     return E.left('header is not valid JSON: the file is corrupt or not safetensors');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) return E.left('header: expected a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    return E.left('header: expected a JSON object');
   const metadata = (header.__metadata__ ?? {}) as Record<string, unknown>;
   if (typeof metadata !== 'object' || metadata === null || Object.values(metadata).some((v) => typeof v !== 'string')) {
     return E.left('header.__metadata__: expected an object of strings');
@@ -121,23 +138,36 @@ export const decodeSafetensors = (bytes: Uint8Array): E.Either<string, Safetenso
     if (name === '__metadata__') continue;
     if (!isEntry(v)) return E.left(`header["${name}"]: expected {dtype, shape, data_offsets: [begin, end]}`);
     const width = BYTES[v.dtype];
-    if (width === undefined) return E.left(`header["${name}"].dtype: ${v.dtype} is not supported (expected F32, F16, BF16 or F64)`);
+    if (width === undefined)
+      return E.left(`header["${name}"].dtype: ${v.dtype} is not supported (expected F32, F16, BF16 or F64)`);
     const [begin, end] = v.data_offsets;
     const count = v.shape.reduce((a, d) => a * d, 1);
-    if (end - begin !== count * width) return E.left(`header["${name}"]: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, shape [${v.shape}] of ${v.dtype} needs ${count * width}`);
+    if (end - begin !== count * width)
+      return E.left(
+        `header["${name}"]: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, ` +
+          `shape [${v.shape}] of ${v.dtype} needs ${count * width}`,
+      );
     entries.push([name, v]);
   }
   // the tensors must tile the data: no gaps, no overlaps, nothing after the last one
   const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
   let expected = 0;
   for (const [name, e] of sorted) {
-    if (e.data_offsets[0] !== expected) return E.left(`header["${name}"]: data_offsets start at ${e.data_offsets[0]}, expected ${expected} (gap or overlap)`);
+    if (e.data_offsets[0] !== expected)
+      return E.left(
+        `header["${name}"]: data_offsets start at ${e.data_offsets[0]}, expected ${expected} (gap or overlap)`,
+      );
     expected = e.data_offsets[1];
   }
-  if (expected !== dataBytes) return E.left(`truncated or padded: the tensors cover ${expected} bytes of data, the file holds ${dataBytes}`);
+  if (expected !== dataBytes)
+    return E.left(`truncated or padded: the tensors cover ${expected} bytes of data, the file holds ${dataBytes}`);
   const tensors = entries.map(([name, e]) => {
     const count = e.shape.reduce((a, d) => a * d, 1);
-    const slice = new DataView(bytes.buffer, bytes.byteOffset + dataStart + e.data_offsets[0], e.data_offsets[1] - e.data_offsets[0]);
+    const slice = new DataView(
+      bytes.buffer,
+      bytes.byteOffset + dataStart + e.data_offsets[0],
+      e.data_offsets[1] - e.data_offsets[0],
+    );
     return { name, shape: [...e.shape], values: readValues(slice, e.dtype, count) };
   });
   return E.right({ metadata: metadata as Record<string, string>, tensors, headerText });

@@ -18,15 +18,27 @@ export const serveCommand = defineCommand({
     host: str('address to listen on (default 127.0.0.1: this machine only)', 'addr'),
     speed: num('replay the recording at this factor of recorded time instead of following it live', 'x'),
     recording: str('the recording to show (default <run-dir>/recording.ndjson)', 'file'),
-    page: str('instead of a run: host a site written by `export --format tfjs --page` (the page samples an exported student in the browser)', 'site'),
+    page: str(
+      'instead of a run: host a site written by `export --format tfjs --page` ' +
+        '(the page samples an exported student in the browser)',
+      'site',
+    ),
   },
   description:
     'Start it before, during or after a run: the page catches up with what is recorded, then follows new lines as the run appends them (a recording that does not exist yet is waited for). Sample snapshots are drawn as figures on the server. Stop with Ctrl-C.',
-  examples: ['phased-dmd serve runs/phased', 'phased-dmd serve runs/phased --speed 20 --port 9000', 'phased-dmd serve --page site'],
+  examples: [
+    'phased-dmd serve runs/phased',
+    'phased-dmd serve runs/phased --speed 20 --port 9000',
+    'phased-dmd serve --page site',
+  ],
   run: async ({ options: o, positionals }, io) => {
     if (o.page !== undefined) {
-      if (positionals.length > 0 || o.speed !== undefined || o.recording !== undefined) throw new UsageError('--page: serves a site, not a run: give no <run-dir>, --speed or --recording');
-      if (o.port !== undefined && (o.port < 0 || o.port > 65535)) throw new UsageError(`--port: expected 0…65535, got ${o.port}`);
+      if (positionals.length > 0 || o.speed !== undefined || o.recording !== undefined) {
+        throw new UsageError('--page: serves a site, not a run: give no <run-dir>, --speed or --recording');
+      }
+      if (o.port !== undefined && (o.port < 0 || o.port > 65535)) {
+        throw new UsageError(`--port: expected 0…65535, got ${o.port}`);
+      }
       const site = await startStaticServer({ root: o.page, host: o.host ?? '127.0.0.1', port: o.port ?? 8765 });
       io.stdout(`${site.url}\n`);
       io.stderr(`serving the site ${path.resolve(o.page)}; Ctrl-C stops\n`);

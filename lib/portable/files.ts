@@ -10,11 +10,24 @@ import type { NamedTensorData } from '../models/params';
 import type { ModelConfig } from '../models/config';
 import type { VelocityModel } from '../models/types';
 import { buildModel } from '../models/build';
-import { CheckpointData, CheckpointError, loadCheckpoint, readSafetensorsFile, tensorsUnder } from '../checkpoint/format';
+import {
+  CheckpointData,
+  CheckpointError,
+  loadCheckpoint,
+  readSafetensorsFile,
+  tensorsUnder,
+} from '../checkpoint/format';
 import { writeFileAtomic } from '../util/atomicWrite';
 import { packageVersion } from '../util/packageRoot';
 import { PortableModel, PortableSampler, SampleKind, expertPrefix } from './model';
-import { decodeSafetensorsExport, decodeTfjsExport, encodeSafetensorsExport, encodeTfjsExport, Exported, TFJS_WEIGHTS_FILE } from './formats';
+import {
+  decodeSafetensorsExport,
+  decodeTfjsExport,
+  encodeSafetensorsExport,
+  encodeTfjsExport,
+  Exported,
+  TFJS_WEIGHTS_FILE,
+} from './formats';
 import { openPortable, OpenedModel, TEACHER_SAMPLER } from './open';
 
 export type ExportFormat = 'tfjs' | 'safetensors';
@@ -30,7 +43,10 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * A teacher or student checkpoint as a portable model: tensors `<param>` (teacher) or
  * `expert<k>/<param>` (student), the training-time state (Adam moments, fake score) left out.
  */
-export const portableFromCheckpoint = (file: string, data: CheckpointData): E.Either<CheckpointError, { description: PortableModel; tensors: NamedTensorData[] }> => {
+export const portableFromCheckpoint = (
+  file: string,
+  data: CheckpointData,
+): E.Either<CheckpointError, { description: PortableModel; tensors: NamedTensorData[] }> => {
   const fail = (m: string) => E.left(new CheckpointError(file, m));
   const { meta } = data;
   if (!isRecord(meta.modelConfig)) return fail('meta.modelConfig: expected a model config');
@@ -39,7 +55,14 @@ export const portableFromCheckpoint = (file: string, data: CheckpointData): E.Ei
   if (meta.kind === 'teacher') {
     const trained = isRecord(config) && isRecord(config.sampler) ? (config.sampler as Partial<PortableSampler>) : {};
     return E.right({
-      description: { kind: 'teacher', method: 'teacher', model, samples: sampleKindOf(model), sampler: { ...TEACHER_SAMPLER, ...trained }, config },
+      description: {
+        kind: 'teacher',
+        method: 'teacher',
+        model,
+        samples: sampleKindOf(model),
+        sampler: { ...TEACHER_SAMPLER, ...trained },
+        config,
+      },
       tensors: tensorsUnder(data, 'teacher/'),
     });
   }
@@ -47,22 +70,39 @@ export const portableFromCheckpoint = (file: string, data: CheckpointData): E.Ei
     const grids = meta.grids;
     if (!Array.isArray(grids)) return fail('meta.grids: expected one time grid per phase');
     return E.right({
-      description: { kind: 'student', method: String(meta.method), model, samples: sampleKindOf(model), grids: grids as number[][], config },
+      description: {
+        kind: 'student',
+        method: String(meta.method),
+        model,
+        samples: sampleKindOf(model),
+        grids: grids as number[][],
+        config,
+      },
       tensors: data.tensors.filter((t) => grids.some((_, k) => t.name.startsWith(expertPrefix(k)))),
     });
   }
-  return fail(`meta.kind: expected "teacher" or "student" (a finished run's teacher.ckpt or student.ckpt), got ${JSON.stringify(meta.kind)}`);
+  return fail(
+    'meta.kind: expected "teacher" or "student" (a finished run\'s teacher.ckpt or student.ckpt), ' +
+      `got ${JSON.stringify(meta.kind)}`,
+  );
 };
 
 /** Reads a checkpoint and converts it (see portableFromCheckpoint). */
-export const loadPortableCheckpoint = (file: string): E.Either<CheckpointError, { description: PortableModel; tensors: NamedTensorData[] }> =>
+export const loadPortableCheckpoint = (
+  file: string,
+): E.Either<CheckpointError, { description: PortableModel; tensors: NamedTensorData[] }> =>
   E.chain((d: CheckpointData) => portableFromCheckpoint(file, d))(loadCheckpoint(file));
 
 /**
  * Writes an export: safetensors → one file `out`; tfjs → directory `out` with weights.bin,
  * then model.json (written last, atomically: a directory with model.json is complete).
  */
-export const writeExport = (out: string, format: ExportFormat, description: PortableModel, tensors: readonly NamedTensorData[]): string[] => {
+export const writeExport = (
+  out: string,
+  format: ExportFormat,
+  description: PortableModel,
+  tensors: readonly NamedTensorData[],
+): string[] => {
   if (format === 'safetensors') {
     writeFileAtomic(out, Buffer.from(encodeSafetensorsExport(description, tensors)));
     return [out];
@@ -79,7 +119,9 @@ const readFile = (file: string): E.Either<Error, Buffer> => {
     return E.right(fs.readFileSync(file));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return E.left(new Error(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? (err as Error).message})`}`));
+    return E.left(
+      new Error(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? (err as Error).message})`}`),
+    );
   }
 };
 
@@ -95,7 +137,9 @@ export const readExport = (where: string): E.Either<Error, Exported> => {
       } catch {
         return E.left(new Error(`${json}: not valid JSON`));
       }
-      const paths = ((parsed as { weightsManifest?: Array<{ paths?: string[] }> }).weightsManifest ?? []).flatMap((g) => g.paths ?? []);
+      const paths = ((parsed as { weightsManifest?: Array<{ paths?: string[] }> }).weightsManifest ?? []).flatMap(
+        (g) => g.paths ?? [],
+      );
       const files = new Map<string, Uint8Array>();
       for (const p of paths) {
         const bytes = readFile(path.join(path.dirname(json), p));
@@ -120,11 +164,17 @@ export const loadExport = (where: string): E.Either<Error, OpenedModel> =>
  * named as the architecture names its parameters (`dense0.W`, … with W as [in, out]),
  * into a frozen model of `config`. A missing or misshapen tensor is refused by name.
  */
-export const teacherFromSafetensors = (file: string, config: ModelConfig, prefix = ''): E.Either<Error, VelocityModel> =>
+export const teacherFromSafetensors = (
+  file: string,
+  config: ModelConfig,
+  prefix = '',
+): E.Either<Error, VelocityModel> =>
   E.chain((st: { tensors: NamedTensorData[] }): E.Either<Error, VelocityModel> => {
     const model = buildModel(config);
     try {
-      const tensors = st.tensors.filter((t) => t.name.startsWith(prefix)).map((t) => ({ ...t, name: t.name.slice(prefix.length) }));
+      const tensors = st.tensors
+        .filter((t) => t.name.startsWith(prefix))
+        .map((t) => ({ ...t, name: t.name.slice(prefix.length) }));
       model.params.write(tensors, file);
     } catch (err) {
       model.dispose();

@@ -20,7 +20,10 @@ export interface Exported {
   readonly tensors: readonly NamedTensorData[];
 }
 
-export const encodeSafetensorsExport = (description: PortableModel, tensors: readonly NamedTensorData[]): Uint8Array => {
+export const encodeSafetensorsExport = (
+  description: PortableModel,
+  tensors: readonly NamedTensorData[],
+): Uint8Array => {
   const metadata: Record<string, string> = { format: PORTABLE_FORMAT, format_version: String(PORTABLE_VERSION) };
   for (const [k, v] of Object.entries(description)) if (v !== undefined) metadata[k] = JSON.stringify(v);
   return encodeSafetensors({ metadata, tensors });
@@ -31,11 +34,15 @@ export const decodeSafetensorsExport = (bytes: Uint8Array): E.Either<string, Exp
   if (E.isLeft(r)) return r;
   const { metadata, tensors } = r.right;
   if (metadata.format !== PORTABLE_FORMAT) {
-    return E.left(`__metadata__.format: expected "${PORTABLE_FORMAT}", got ${JSON.stringify(metadata.format)} ` +
-      '(plain weights: pair them with a model config, see teacherFromSafetensors)');
+    return E.left(
+      `__metadata__.format: expected "${PORTABLE_FORMAT}", got ${JSON.stringify(metadata.format)} ` +
+        '(plain weights: pair them with a model config, see teacherFromSafetensors)',
+    );
   }
   if (metadata.format_version !== String(PORTABLE_VERSION)) {
-    return E.left(`__metadata__.format_version: expected "${PORTABLE_VERSION}", got ${JSON.stringify(metadata.format_version)}`);
+    return E.left(
+      `__metadata__.format_version: expected "${PORTABLE_VERSION}", got ${JSON.stringify(metadata.format_version)}`,
+    );
   }
   const description: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(metadata)) {
@@ -55,11 +62,18 @@ export interface TfjsModelJson {
   readonly format: string;
   readonly generatedBy: string;
   readonly convertedBy: null;
-  readonly weightsManifest: ReadonlyArray<{ readonly paths: readonly string[]; readonly weights: ReadonlyArray<{ name: string; shape: number[]; dtype: string }> }>;
+  readonly weightsManifest: ReadonlyArray<{
+    readonly paths: readonly string[];
+    readonly weights: ReadonlyArray<{ name: string; shape: number[]; dtype: string }>;
+  }>;
   readonly userDefinedMetadata: { readonly phasedDmd: PortableModel };
 }
 
-export const encodeTfjsExport = (description: PortableModel, tensors: readonly NamedTensorData[], generatedBy: string): { modelJson: TfjsModelJson; weights: Uint8Array } => {
+export const encodeTfjsExport = (
+  description: PortableModel,
+  tensors: readonly NamedTensorData[],
+  generatedBy: string,
+): { modelJson: TfjsModelJson; weights: Uint8Array } => {
   const weights = new Uint8Array(tensors.reduce((n, t) => n + t.values.byteLength, 0));
   let at = 0;
   for (const t of tensors) {
@@ -71,7 +85,12 @@ export const encodeTfjsExport = (description: PortableModel, tensors: readonly N
       format: PORTABLE_FORMAT,
       generatedBy,
       convertedBy: null,
-      weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: tensors.map((t) => ({ name: t.name, shape: [...t.shape], dtype: 'float32' })) }],
+      weightsManifest: [
+        {
+          paths: [TFJS_WEIGHTS_FILE],
+          weights: tensors.map((t) => ({ name: t.name, shape: [...t.shape], dtype: 'float32' })),
+        },
+      ],
       userDefinedMetadata: { phasedDmd: description },
     },
     weights,
@@ -79,11 +98,16 @@ export const encodeTfjsExport = (description: PortableModel, tensors: readonly N
 };
 
 /** Reads model.json (parsed) with its weight files' bytes, by path as the manifest names them. */
-export const decodeTfjsExport = (modelJson: unknown, files: ReadonlyMap<string, Uint8Array>): E.Either<string, Exported> => {
+export const decodeTfjsExport = (
+  modelJson: unknown,
+  files: ReadonlyMap<string, Uint8Array>,
+): E.Either<string, Exported> => {
   const m = modelJson as Partial<TfjsModelJson> | null;
-  if (typeof m !== 'object' || m === null || !Array.isArray(m.weightsManifest)) return E.left('model.json: weightsManifest: expected an array of weight groups');
+  if (typeof m !== 'object' || m === null || !Array.isArray(m.weightsManifest))
+    return E.left('model.json: weightsManifest: expected an array of weight groups');
   const description = m.userDefinedMetadata?.phasedDmd;
-  if (description === undefined) return E.left('model.json: userDefinedMetadata.phasedDmd: missing (not exported by phased-dmd)');
+  if (description === undefined)
+    return E.left('model.json: userDefinedMetadata.phasedDmd: missing (not exported by phased-dmd)');
   const tensors: NamedTensorData[] = [];
   const manifest = m.weightsManifest as TfjsModelJson['weightsManifest'];
   for (const [g, group] of manifest.entries()) {
@@ -100,11 +124,21 @@ export const decodeTfjsExport = (modelJson: unknown, files: ReadonlyMap<string, 
     for (const w of group.weights) {
       if (w.dtype !== 'float32') return E.left(`model.json: weight ${w.name}: dtype ${w.dtype}, expected float32`);
       const n = w.shape.reduce((a, d) => a * d, 1);
-      if (offset + 4 * n > bytes.length) return E.left(`model.json: weight ${w.name} runs past the end of its ${bytes.length} bytes: a weight file is truncated`);
-      tensors.push({ name: w.name, shape: [...w.shape], values: new Float32Array(bytes.slice(offset, offset + 4 * n).buffer) });
+      if (offset + 4 * n > bytes.length)
+        return E.left(
+          `model.json: weight ${w.name} runs past the end of its ${bytes.length} bytes: a weight file is truncated`,
+        );
+      tensors.push({
+        name: w.name,
+        shape: [...w.shape],
+        values: new Float32Array(bytes.slice(offset, offset + 4 * n).buffer),
+      });
       offset += 4 * n;
     }
-    if (offset !== bytes.length) return E.left(`model.json: weightsManifest[${g}]: ${bytes.length} bytes of weights, the manifest describes ${offset}`);
+    if (offset !== bytes.length)
+      return E.left(
+        `model.json: weightsManifest[${g}]: ${bytes.length} bytes of weights, the manifest describes ${offset}`,
+      );
   }
   return E.right({ description, tensors });
 };

@@ -34,7 +34,12 @@ export interface OpenedModel {
   dispose(): void;
 }
 
-export const TEACHER_SAMPLER: PortableSampler = { steps: 40, method: 'euler', guidance: 1, shift: 1 } as PortableSampler;
+export const TEACHER_SAMPLER: PortableSampler = {
+  steps: 40,
+  method: 'euler',
+  guidance: 1,
+  shift: 1,
+} as PortableSampler;
 
 /** A model of the description's architecture holding `tensors` (names without prefix), frozen. */
 const frozen = (description: PortableModel, tensors: readonly NamedTensorData[], where: string): VelocityModel => {
@@ -56,9 +61,14 @@ const under = (tensors: readonly NamedTensorData[], prefix: string): NamedTensor
  * Builds the sampler; a wrong description or a missing or misshapen tensor is a Left that
  * names it. Needs an initialised tfjs backend.
  */
-export const openPortable = (input: unknown, tensors: readonly NamedTensorData[], where = 'model'): E.Either<Error, OpenedModel> => {
+export const openPortable = (
+  input: unknown,
+  tensors: readonly NamedTensorData[],
+  where = 'model',
+): E.Either<Error, OpenedModel> => {
   const decoded = decodeWith(PortableModel)(input);
-  if (E.isLeft(decoded)) return E.left(new Error(`${where}: not a phased-dmd model description: ${formatIssues(decoded.left)}`));
+  if (E.isLeft(decoded))
+    return E.left(new Error(`${where}: not a phased-dmd model description: ${formatIssues(decoded.left)}`));
   const d = decoded.right;
   try {
     if (d.kind === 'teacher') {
@@ -69,14 +79,23 @@ export const openPortable = (input: unknown, tensors: readonly NamedTensorData[]
         numClasses: model.numClasses,
         sampleShape: model.sampleShape,
         nfe: (s) => ({ ...base, ...s }).steps,
-        sample: (o) => sampleGuided(model, { n: o.n, seed: o.seed, ...(o.labels !== undefined ? { labels: o.labels } : {}), sampler: { ...base, ...o.sampler } }),
+        sample: (o) =>
+          sampleGuided(model, {
+            n: o.n,
+            seed: o.seed,
+            ...(o.labels !== undefined ? { labels: o.labels } : {}),
+            sampler: { ...base, ...o.sampler },
+          }),
         dispose: () => model.dispose(),
       });
     }
-    if (d.grids === undefined || d.grids.length === 0) return E.left(new Error(`${where}: a student needs grids (one time grid per phase)`));
+    if (d.grids === undefined || d.grids.length === 0)
+      return E.left(new Error(`${where}: a student needs grids (one time grid per phase)`));
     const experts: ExpertPhase[] = [];
     try {
-      d.grids.forEach((grid, k) => experts.push({ grid, expert: frozen(d, under(tensors, expertPrefix(k)), `${where}: expert${k}`) }));
+      d.grids.forEach((grid, k) =>
+        experts.push({ grid, expert: frozen(d, under(tensors, expertPrefix(k)), `${where}: expert${k}`) }),
+      );
     } catch (err) {
       experts.forEach((e) => e.expert.dispose());
       throw err;
@@ -86,7 +105,8 @@ export const openPortable = (input: unknown, tensors: readonly NamedTensorData[]
       numClasses: experts[0].expert.numClasses,
       sampleShape: experts[0].expert.sampleShape,
       nfe: () => studentNfe(experts),
-      sample: (o) => sampleStudent(experts, { n: o.n, seed: o.seed, ...(o.labels !== undefined ? { labels: o.labels } : {}) }),
+      sample: (o) =>
+        sampleStudent(experts, { n: o.n, seed: o.seed, ...(o.labels !== undefined ? { labels: o.labels } : {}) }),
       dispose: () => experts.forEach((e) => e.expert.dispose()),
     });
   } catch (err) {

@@ -16,7 +16,10 @@ export const pageFiles = (): string[] => {
   const dir = pageDir();
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.(html|js|wasm)$/.test(f)) : [];
   if (!files.includes('index.html')) {
-    throw new Error(`the web page is not built (${path.join(dir, 'index.html')} is missing): run \`npm run build\` in the phased-dmd checkout`);
+    throw new Error(
+      `the web page is not built (${path.join(dir, 'index.html')} is missing): ` +
+        'run `npm run build` in the phased-dmd checkout',
+    );
   }
   return files;
 };

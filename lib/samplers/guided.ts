@@ -29,11 +29,25 @@ export interface GuidedSampleOptions {
   readonly sampler: GuidedSampler;
 }
 
-export const sampleGuided = (model: VelocityModel, o: GuidedSampleOptions): { x: tf.Tensor; labels: tf.Tensor1D | null } => {
-  const ids = o.labels !== undefined ? o.labels : model.numClasses > 0 ? randomInts(splitSeed(o.seed, 'labels'), o.n, model.numClasses) : null;
+export const sampleGuided = (
+  model: VelocityModel,
+  o: GuidedSampleOptions,
+): { x: tf.Tensor; labels: tf.Tensor1D | null } => {
+  const ids =
+    o.labels !== undefined
+      ? o.labels
+      : model.numClasses > 0
+        ? randomInts(splitSeed(o.seed, 'labels'), o.n, model.numClasses)
+        : null;
   const labels = ids === null ? null : (tf.tensor1d(ids, 'int32') as tf.Tensor1D);
   const z = normal([o.n, ...model.sampleShape], splitSeed(o.seed, 'z'));
-  const x = sampleFlow(guidedVelocity(model, o.sampler.guidance), z, labels, timeGrid(o.sampler.steps, o.sampler.shift), o.sampler.method);
+  const x = sampleFlow(
+    guidedVelocity(model, o.sampler.guidance),
+    z,
+    labels,
+    timeGrid(o.sampler.steps, o.sampler.shift),
+    o.sampler.method,
+  );
   z.dispose();
   return { x, labels };
 };

@@ -32,10 +32,16 @@ export const resolveInside = (root: string, pathname: string): string | null => 
   return file === root || file.startsWith(root + path.sep) ? file : null;
 };
 
-export const startStaticServer = async (o: { readonly root: string; readonly host?: string; readonly port?: number }): Promise<RunningServer> => {
+export const startStaticServer = async (o: {
+  readonly root: string;
+  readonly host?: string;
+  readonly port?: number;
+}): Promise<RunningServer> => {
   const root = path.resolve(o.root);
   if (!fs.existsSync(path.join(root, 'index.html'))) {
-    throw new Error(`${root}: no index.html (write a site with \`phased-dmd export --format tfjs --page --out ${o.root}\`)`);
+    throw new Error(
+      `${root}: no index.html (write a site with \`phased-dmd export --format tfjs --page --out ${o.root}\`)`,
+    );
   }
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -53,7 +59,11 @@ export const startStaticServer = async (o: { readonly root: string; readonly hos
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
       }
-      res.writeHead(200, { 'content-type': TYPES[path.extname(target)] ?? 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': TYPES[path.extname(target)] ?? 'application/octet-stream',
+        'content-length': st.size,
+        'cache-control': 'no-store',
+      });
       if (req.method === 'HEAD') res.end();
       else fs.createReadStream(target).pipe(res);
     });
@@ -66,9 +76,10 @@ export const startStaticServer = async (o: { readonly root: string; readonly hos
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     url: `http://${host}:${port}/`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 };

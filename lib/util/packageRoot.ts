@@ -12,7 +12,10 @@ export const packageRoot = (): string => {
   if (cached !== undefined) return cached;
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'phased-dmd') {
+    if (
+      fs.existsSync(manifest) &&
+      (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'phased-dmd'
+    ) {
       cached = dir;
       return dir;
     }
@@ -22,4 +25,7 @@ export const packageRoot = (): string => {
 
 /** phased-dmd's package.json version. */
 export const packageVersion = (): string =>
-  String((JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+  String(
+    (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown }).version ??
+      'unknown',
+  );

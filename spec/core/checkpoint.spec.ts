@@ -33,10 +33,14 @@ const encodeVersion1 = (data: CheckpointData): Buffer => {
     offset += t.values.length * 4;
     return e;
   });
-  const payload = Buffer.concat(data.tensors.map((t) => Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength)));
+  const bytesOf = (t: { values: Float32Array }): Buffer =>
+    Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength);
+  const payload = Buffer.concat(data.tensors.map(bytesOf));
   const index = JSON.stringify({ meta: data.meta, tensors });
   const sha256 = createHash('sha256').update(index).update(payload).digest('hex');
-  const header = JSON.stringify({ format: 'phased-dmd-checkpoint', version: 1, payloadBytes: payload.length, sha256, index: JSON.parse(index) });
+  const header = JSON.stringify({
+    format: 'phased-dmd-checkpoint', version: 1, payloadBytes: payload.length, sha256, index: JSON.parse(index),
+  });
   return Buffer.concat([Buffer.from(`${header}\n`), payload]);
 };
 
@@ -147,7 +151,8 @@ describe('checkpoint format', () => {
     fs.writeFileSync(text, 'hello\nworld\n');
     expectError(loadCheckpoint(text), text, 'not a checkpoint: the file is corrupt or of another kind');
     const bytes = encodeCheckpoint(sample()).toString('latin1').replace('"format_version":"2"', '"format_version":"9"');
-    expectError(decodeCheckpoint('v.ckpt', Buffer.from(bytes, 'latin1')), 'v.ckpt', '__metadata__.format_version: expected "2", got "9"');
+    const v9 = Buffer.from(bytes, 'latin1');
+    expectError(decodeCheckpoint('v.ckpt', v9), 'v.ckpt', '__metadata__.format_version: expected "2", got "9"');
   });
 
   it('still reads version 1 files (a JSON header line, then float32 data) and refuses damaged ones', () => {
@@ -160,7 +165,8 @@ describe('checkpoint format', () => {
     const flipped = Buffer.from(v1);
     flipped[flipped.length - 3] ^= 0x10;
     expectError(decodeCheckpoint('old.ckpt', flipped), 'old.ckpt', '(format version 1) checksum mismatch');
-    expectError(decodeCheckpoint('old.ckpt', v1.subarray(0, v1.length - 4)), 'old.ckpt', '(format version 1) truncated');
+    const cut = v1.subarray(0, v1.length - 4);
+    expectError(decodeCheckpoint('old.ckpt', cut), 'old.ckpt', '(format version 1) truncated');
   });
 
   it('prefixes group tensors by role', () => {

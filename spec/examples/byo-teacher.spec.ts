@@ -28,22 +28,36 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 test('a teacher from numpy-written safetensors distils into a student', async () => {
   // weights as another framework would hold them: plain arrays by parameter name
   const model = buildModel(MLP);
-  const arrays = Object.fromEntries(model.params.read().map((t) => [t.name, { shape: t.shape, values: Array.from(t.values) }]));
+  const arrays = Object.fromEntries(
+    model.params.read().map((t) => [t.name, { shape: t.shape, values: Array.from(t.values) }]),
+  );
   model.dispose();
   const json = path.join(dir, 'weights.json');
   fs.writeFileSync(json, JSON.stringify(arrays));
   const weights = path.join(dir, 'teacher.safetensors');
-  const py = spawnSync('python3', ['-c', [
-    'import json, sys, numpy as np',
-    `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'python'))})`,
-    'from phased_dmd_io import write_safetensors',
-    `w = json.load(open(${JSON.stringify(json)}))`,
-    `write_safetensors(${JSON.stringify(weights)}, {k: np.array(v["values"], dtype=np.float32).reshape(v["shape"]) for k, v in w.items()}, {"source": "numpy"})`,
-  ].join('\n')], { encoding: 'utf8' });
+  const py = spawnSync(
+    'python3',
+    [
+      '-c',
+      [
+        'import json, sys, numpy as np',
+        `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'python'))})`,
+        'from phased_dmd_io import write_safetensors',
+        `w = json.load(open(${JSON.stringify(json)}))`,
+        'arrays = {k: np.array(v["values"], dtype=np.float32).reshape(v["shape"]) for k, v in w.items()}',
+        `write_safetensors(${JSON.stringify(weights)}, arrays, {"source": "numpy"})`,
+      ].join('\n'),
+    ],
+    { encoding: 'utf8' },
+  );
   expect(py.stderr).toBe('');
 
   const before = tf.memory().numTensors;
-  const student = await main(weights, path.join(dir, 'run'), { iterations: 4, architecture: MLP, log: () => undefined });
+  const student = await main(weights, path.join(dir, 'run'), {
+    iterations: 4,
+    architecture: MLP,
+    log: () => undefined,
+  });
   expect(tf.memory().numTensors).toBe(before);
   const portable = loadPortableCheckpoint(student);
   if (E.isLeft(portable)) throw portable.left;
@@ -60,6 +74,8 @@ test('a teacher from numpy-written safetensors distils into a student', async ()
 
 test('weights that do not match the architecture are refused by name', async () => {
   const weights = path.join(dir, 'teacher.safetensors');
-  await expect(main(weights, path.join(dir, 'wrong'), { iterations: 2, log: () => undefined })).rejects.toThrow(/teacher\.safetensors\.dense0\.W: expected shape \[34,256\], got \[10,32\]/);
+  await expect(main(weights, path.join(dir, 'wrong'), { iterations: 2, log: () => undefined })).rejects.toThrow(
+    /teacher\.safetensors\.dense0\.W: expected shape \[34,256\], got \[10,32\]/,
+  );
   expect(fs.existsSync(path.join(dir, 'wrong'))).toBe(false);
 });

@@ -26,7 +26,13 @@ let ckpt: { teacher: string; student: string };
 const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
   let out = '';
   let err = '';
-  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
+  const io: Io = {
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+    stderrIsTTY: false,
+    columns: 100,
+    interrupted: () => new Promise(() => undefined),
+  };
   const code = await main(argv, io);
   return { code, out, err };
 };
@@ -54,7 +60,11 @@ describe('phased-dmd export', () => {
         expect(opened.right.description.kind).toBe(kind);
         expect(opened.right.description.model).toEqual(MLP);
         if (kind === 'teacher') expect(opened.right.description.sampler).toEqual(TEACHER_SAMPLER);
-        else expect(opened.right.description.grids).toEqual([[1, 0.9, 0.6], [0.6, 0.3, 0]]);
+        else
+          expect(opened.right.description.grids).toEqual([
+            [1, 0.9, 0.6],
+            [0.6, 0.3, 0],
+          ]);
         const fromExport = opened.right.sample({ n: 64, seed: 5 });
         const fromCheckpoint = loadModel(ckpt[kind]);
         const reference = fromCheckpoint.sample(64, 5, undefined);
@@ -81,14 +91,23 @@ describe('phased-dmd export', () => {
       `desc, b = read_tfjs(${JSON.stringify(tfjsDir)})`,
       'assert sorted(a) == sorted(b), (sorted(a), sorted(b))',
       'assert all((a[k] == b[k]).all() for k in a)',
-      'print(json.dumps({"meta": meta, "desc": desc, "tensors": {k: {"shape": list(v.shape), "sum": float(v.astype("float64").sum()), "first": float(v.flat[0])} for k, v in a.items()}}))',
+      'facts = {k: {"shape": list(v.shape), "sum": float(v.astype("float64").sum()), "first": float(v.flat[0])}',
+      '         for k, v in a.items()}',
+      'print(json.dumps({"meta": meta, "desc": desc, "tensors": facts}))',
     ].join('\n');
     const py = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
     expect(py.stderr).toBe('');
-    const got = JSON.parse(py.stdout) as { meta: Record<string, unknown>; desc: Record<string, unknown>; tensors: Record<string, { shape: number[]; sum: number; first: number }> };
+    const got = JSON.parse(py.stdout) as {
+      meta: Record<string, unknown>;
+      desc: Record<string, unknown>;
+      tensors: Record<string, { shape: number[]; sum: number; first: number }>;
+    };
     expect(got.meta.format).toBe('phased-dmd-model');
     expect(got.meta.kind).toBe('student');
-    expect(got.meta.grids).toEqual([[1, 0.9, 0.6], [0.6, 0.3, 0]]);
+    expect(got.meta.grids).toEqual([
+      [1, 0.9, 0.6],
+      [0.6, 0.3, 0],
+    ]);
     expect(got.desc.model).toEqual(MLP);
     const data = loadCheckpoint(ckpt.student);
     if (E.isLeft(data)) throw data.left;
@@ -102,7 +121,12 @@ describe('phased-dmd export', () => {
   });
 
   it('numpy reads a training checkpoint too (it is safetensors), with the run meta as JSON', () => {
-    const script = `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'python'))})\nfrom phased_dmd_io import read_safetensors\nm, t = read_safetensors(${JSON.stringify(ckpt.teacher)})\nprint(m["format"], m["kind"], m["config"]["sampler"]["guidance"], sorted(t)[0], t["teacher/out.W"].shape)`;
+    const script = [
+      `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'python'))})`,
+      'from phased_dmd_io import read_safetensors',
+      `m, t = read_safetensors(${JSON.stringify(ckpt.teacher)})`,
+      'print(m["format"], m["kind"], m["config"]["sampler"]["guidance"], sorted(t)[0], t["teacher/out.W"].shape)',
+    ].join('\n');
     const py = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
     expect(py.stderr).toBe('');
     expect(py.stdout.trim()).toBe('phased-dmd-checkpoint teacher 2 teacher/classEmbedding (32, 2)');
@@ -112,7 +136,13 @@ describe('phased-dmd export', () => {
     const data = loadCheckpoint(ckpt.teacher);
     if (E.isLeft(data)) throw data.left;
     const plain = path.join(dir, 'plain-teacher.safetensors');
-    const script = `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'python'))})\nfrom phased_dmd_io import read_safetensors, write_safetensors\nm, t = read_safetensors(${JSON.stringify(ckpt.teacher)})\nwrite_safetensors(${JSON.stringify(plain)}, {k[len("teacher/"):]: v for k, v in t.items()}, {"source": "numpy"})`;
+    const script = [
+      `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'python'))})`,
+      'from phased_dmd_io import read_safetensors, write_safetensors',
+      `m, t = read_safetensors(${JSON.stringify(ckpt.teacher)})`,
+      'plain = {k[len("teacher/"):]: v for k, v in t.items()}',
+      `write_safetensors(${JSON.stringify(plain)}, plain, {"source": "numpy"})`,
+    ].join('\n');
     const py = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
     expect(py.stderr).toBe('');
     const model = teacherFromSafetensors(plain, MLP);
@@ -123,7 +153,9 @@ describe('phased-dmd export', () => {
     for (const t of read) expect(bits(t.values)).toEqual(bits(expected.find((e) => e.name === t.name)!.values));
     model.right.dispose();
     const wrong = teacherFromSafetensors(plain, { ...MLP, hidden: [16, 16] } as ModelConfig);
-    expect(E.isLeft(wrong) && wrong.left.message).toMatch(/plain-teacher\.safetensors\.dense0\.W: expected shape \[10,16\], got \[10,32\]/);
+    expect(E.isLeft(wrong) && wrong.left.message).toMatch(
+      /plain-teacher\.safetensors\.dense0\.W: expected shape \[10,16\], got \[10,32\]/,
+    );
   });
 
   it('refuses bad input by name and writes nothing', async () => {
@@ -136,16 +168,36 @@ describe('phased-dmd export', () => {
     const r2 = await run('export', '--model', ckpt.student, '--format', 'onnx', '--out', out);
     expect(r2.code).toBe(1);
     expect(r2.err).toContain('--format');
-    const r3 = await run('export', '--model', ckpt.student, '--format', 'safetensors', '--out', path.join(dir, 'x.bin'));
+    const r3 = await run(
+      'export',
+      '--model',
+      ckpt.student,
+      '--format',
+      'safetensors',
+      '--out',
+      path.join(dir, 'x.bin'),
+    );
     expect(r3.err).toContain('--out: expected a .safetensors file');
-    const r4 = await run('export', '--model', ckpt.student, '--format', 'safetensors', '--page', '--out', path.join(dir, 'x.safetensors'));
+    const r4 = await run(
+      'export',
+      '--model',
+      ckpt.student,
+      '--format',
+      'safetensors',
+      '--page',
+      '--out',
+      path.join(dir, 'x.safetensors'),
+    );
     expect(r4.err).toContain('--page: the web page loads tfjs exports');
     // a student whose expert tensors do not match its architecture
     const data = loadCheckpoint(ckpt.student);
     if (E.isLeft(data)) throw data.left;
     const broken = path.join(dir, 'broken-student.ckpt');
     const { saveCheckpoint } = await import('../../lib/checkpoint/format');
-    saveCheckpoint(broken, { meta: data.right.meta, tensors: data.right.tensors.filter((t) => t.name !== 'expert1/out.b') });
+    saveCheckpoint(broken, {
+      meta: data.right.meta,
+      tensors: data.right.tensors.filter((t) => t.name !== 'expert1/out.b'),
+    });
     const r5 = await run('export', '--model', broken, '--format', 'tfjs', '--out', out);
     expect(r5.code).toBe(1);
     expect(r5.err).toContain('expert1: missing parameter out.b');
@@ -154,14 +206,20 @@ describe('phased-dmd export', () => {
 
   it('reading a damaged export names the file and the problem', () => {
     const foreign = path.join(dir, 'foreign.safetensors');
-    fs.writeFileSync(foreign, encodeSafetensors({ metadata: {}, tensors: [{ name: 'w', shape: [1], values: Float32Array.from([1]) }] }));
+    fs.writeFileSync(
+      foreign,
+      encodeSafetensors({ metadata: {}, tensors: [{ name: 'w', shape: [1], values: Float32Array.from([1]) }] }),
+    );
     const r = readExport(foreign);
     expect(E.isLeft(r) && r.left.message).toContain(`${foreign}: __metadata__.format: expected "phased-dmd-model"`);
     const tfjsDir = path.join(dir, 'student-tfjs');
     const cut = path.join(dir, 'cut-tfjs');
     fs.mkdirSync(cut);
     fs.copyFileSync(path.join(tfjsDir, 'model.json'), path.join(cut, 'model.json'));
-    fs.writeFileSync(path.join(cut, 'weights.bin'), fs.readFileSync(path.join(tfjsDir, 'weights.bin')).subarray(0, 100));
+    fs.writeFileSync(
+      path.join(cut, 'weights.bin'),
+      fs.readFileSync(path.join(tfjsDir, 'weights.bin')).subarray(0, 100),
+    );
     const c = readExport(cut);
     expect(E.isLeft(c) && c.left.message).toMatch(/model\.json: weight .* runs past the end/);
   });

@@ -119,7 +119,8 @@ describe('corrupt files are refused on resume and left as they were', () => {
     const before = snapshot(outDir);
     const err = await runTeacher(config, { outDir, resume: true, record: true, ...quiet }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointError);
-    const m = /^checkpoint (.*): truncated or padded: the tensors cover (\d+) bytes of data, the file holds (\d+)$/.exec((err as Error).message);
+    const cut = /^checkpoint (.*): truncated or padded: the tensors cover (\d+) bytes of data, the file holds (\d+)$/;
+    const m = cut.exec((err as Error).message);
     expect(m?.[1]).toBe(file);
     expect(Number(m?.[2]) - Number(m?.[3])).toBe(7);
     expectUnchanged(outDir, before);
@@ -140,7 +141,8 @@ describe('corrupt files are refused on resume and left as they were', () => {
     const outDir = await fresh('other-kind');
     fs.copyFileSync(path.resolve(__dirname, '../fixtures/bad-files/truncated.npy'), path.join(outDir, TEACHER_CHECKPOINT));
     const before = snapshot(outDir);
-    await expect(runTeacher(config, { outDir, resume: true, record: true, ...quiet })).rejects.toThrow(/teacher\.ckpt: not a checkpoint: the file is corrupt or of another kind/);
+    const refused = /teacher\.ckpt: not a checkpoint: the file is corrupt or of another kind/;
+    await expect(runTeacher(config, { outDir, resume: true, record: true, ...quiet })).rejects.toThrow(refused);
     expectUnchanged(outDir, before);
   });
 
@@ -168,7 +170,10 @@ describe('corrupt files are refused on resume and left as they were', () => {
     const before = snapshot(outDir);
     const err = await runDistill(cfg, { outDir, resume: true, record: true, ...quiet }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResumeError);
-    expect((err as Error).message).toMatch(new RegExp(`cannot resume: checkpoint ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: truncated or padded: the tensors cover \\d+ bytes of data, the file holds \\d+`));
+    const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const cut = `cannot resume: checkpoint ${escaped}: truncated or padded: ` +
+      'the tensors cover \\d+ bytes of data, the file holds \\d+';
+    expect((err as Error).message).toMatch(new RegExp(cut));
     expectUnchanged(outDir, before);
   });
 });

@@ -21,14 +21,38 @@ import { startStaticServer } from '../../lib/serve/static';
 import type { ModelConfig } from '../../lib/models/config';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].find((p) => fs.existsSync(p));
-if (CHROMIUM === undefined) console.warn('spec/web/page.spec.ts SKIPPED: no chromium executable found (apt-get install -y chromium; .ci/run does)');
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].find((p) =>
+  fs.existsSync(p),
+);
+if (CHROMIUM === undefined)
+  console.warn(
+    'spec/web/page.spec.ts SKIPPED: no chromium executable found (apt-get install -y chromium; .ci/run does)',
+  );
 const maybe = CHROMIUM === undefined ? describe.skip : describe;
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
-interface Drawn { values: number[]; shape: number[]; labels: number[] | null; msPerSample: number; nfe: number }
-interface PageState { ready: Promise<{ backend: string; student: string; teacher: string | null }>; last: { student: Drawn | null; teacher: Drawn | null }; draws: number; error: string | null }
+interface Drawn {
+  values: number[];
+  shape: number[];
+  labels: number[] | null;
+  msPerSample: number;
+  nfe: number;
+}
+interface PageState {
+  ready: Promise<{ backend: string; student: string; teacher: string | null }>;
+  last: { student: Drawn | null; teacher: Drawn | null };
+  draws: number;
+  error: string | null;
+}
 
 const quietIo = (onUrl: (url: string) => void, stop: Promise<void>): Io => ({
   stdout: (t) => onUrl(t.trim()),
@@ -66,11 +90,15 @@ maybe('the exported student in a browser page', () => {
     site = path.join(dir, 'site');
     const ckpt = writeCheckpoints(dir);
     const io = quietIo(() => undefined, Promise.resolve());
-    for (const model of [ckpt.student, ckpt.teacher]) expect(await main(['export', '--model', model, '--format', 'tfjs', '--page', '--out', site], io)).toBe(0);
+    for (const model of [ckpt.student, ckpt.teacher])
+      expect(await main(['export', '--model', model, '--format', 'tfjs', '--page', '--out', site], io)).toBe(0);
     const stop = new Promise<void>((resolve) => (stopServer = resolve));
     let gotUrl: (u: string) => void = () => undefined;
     const urlKnown = new Promise<string>((resolve) => (gotUrl = resolve));
-    served = main(['serve', '--page', site, '--port', '0'], quietIo((u) => gotUrl(u), stop));
+    served = main(
+      ['serve', '--page', site, '--port', '0'],
+      quietIo((u) => gotUrl(u), stop),
+    );
     url = await urlKnown;
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
     page = context.pages()[0] ?? (await context.newPage());
@@ -90,7 +118,9 @@ maybe('the exported student in a browser page', () => {
     await page.fill('#seed', String(seed));
     await page.selectOption('#class', cls);
     await page.click('#sample');
-    await page.waitForFunction((b) => (window as unknown as { phasedDmd: PageState }).phasedDmd.draws > b, before, { timeout: 60_000 });
+    await page.waitForFunction((b) => (window as unknown as { phasedDmd: PageState }).phasedDmd.draws > b, before, {
+      timeout: 60_000,
+    });
     return page.evaluate(() => (window as unknown as { phasedDmd: PageState }).phasedDmd.last);
   };
 
@@ -150,11 +180,21 @@ maybe('the exported student in a browser page', () => {
   test('an image student without a teacher: a grid of images, the same numbers as Node', async () => {
     const imageDir = path.join(dir, 'images');
     fs.mkdirSync(imageDir);
-    const unet = { kind: 'unet', size: 8, channels: 1, width: 4, timeEmbedDim: 8, numClasses: 2, seed: 5 } as ModelConfig;
+    const unet = {
+      kind: 'unet',
+      size: 8,
+      channels: 1,
+      width: 4,
+      timeEmbedDim: 8,
+      numClasses: 2,
+      seed: 5,
+    } as ModelConfig;
     const ckpt = writeCheckpoints(imageDir, unet);
     const imageSite = path.join(imageDir, 'site');
     const io = quietIo(() => undefined, Promise.resolve());
-    expect(await main(['export', '--model', ckpt.student, '--format', 'tfjs', '--page', '--out', imageSite], io)).toBe(0);
+    expect(await main(['export', '--model', ckpt.student, '--format', 'tfjs', '--page', '--out', imageSite], io)).toBe(
+      0,
+    );
     const server = await startStaticServer({ root: imageSite });
     try {
       await page.goto(server.url);
@@ -171,7 +211,12 @@ maybe('the exported student in a browser page', () => {
       tf.dispose([s.x, s.labels!]);
       student.right.dispose();
       // 9 images of 8×8 in a 3 × 3 grid with 1-pixel gaps; the teacher's figure stays hidden
-      expect(await page.evaluate(() => [(document.querySelector('#student canvas') as HTMLCanvasElement).width, (document.querySelector('#student canvas') as HTMLCanvasElement).height])).toEqual([27, 27]);
+      expect(
+        await page.evaluate(() => [
+          (document.querySelector('#student canvas') as HTMLCanvasElement).width,
+          (document.querySelector('#student canvas') as HTMLCanvasElement).height,
+        ]),
+      ).toEqual([27, 27]);
       expect(await page.locator('#teacher').isHidden()).toBe(true);
       expect(await page.locator('#status').textContent()).toContain('9 samples, seed 2');
     } finally {
