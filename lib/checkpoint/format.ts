@@ -73,7 +73,7 @@ const LEGACY_PREFIX = `{"format":"${CHECKPOINT_FORMAT}"`;
 
 /** Version 1: a JSON header line {format, version, payloadBytes, sha256, index: {meta, tensors}}, then float32 data. */
 const decodeLegacy = (file: string, bytes: Buffer): E.Either<CheckpointError, CheckpointData> => {
-  const fail = (m: string) => E.left(new CheckpointError(file, `(format version 1) ${m}`));
+  const fail = (m: string) => E.left(new CheckpointError(file, `${m} (a format version 1 file)`));
   const nl = bytes.indexOf(0x0a);
   if (nl < 0) return fail('no header line: the file is truncated');
   let header: {
