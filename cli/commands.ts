@@ -8,5 +8,9 @@ import { evalCommand } from './eval';
 import { reportCommand } from './report';
 import { replayCommand } from './replay';
 import { serveCommand } from './serve';
+import { exportCommand } from './export';
 
-export const COMMANDS: readonly Command[] = [runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, replayCommand, reportCommand, serveCommand] as unknown as readonly Command[];
+export const COMMANDS: readonly Command[] = [
+  runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, replayCommand, reportCommand, exportCommand,
+  serveCommand,
+] as unknown as readonly Command[];

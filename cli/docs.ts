@@ -14,12 +14,13 @@ import * as path from 'path';
 import * as t from 'io-ts';
 import { PhasedSchedule } from '../lib/phases/segment';
 import * as ts from 'typescript';
+import { packageRoot } from '../lib/util/packageRoot';
 import { describeCodec, discriminant, literalOf, objectProps, tagOf, unionMembers, unwrap } from '../lib/config/codecWalk';
 import { TeacherConfig, TEACHER_DEFAULTS } from '../lib/teacher/teacher';
 import { DistillConfig, DISTILL_DEFAULTS } from '../lib/distill/distill';
 import { ExperimentConfig, EXPERIMENT_DEFAULTS } from '../pipelines/experiment';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = packageRoot();
 
 export interface Section {
   readonly title: string;

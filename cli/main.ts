@@ -6,8 +6,9 @@ import { Command, commandHelp, Io, processIo, PROGRAM } from './command';
 import { parseCommandArgs, UsageError } from './args';
 import { exitCodeOf, formatError, EXIT_BAD_INPUT } from './errors';
 import { COMMANDS } from './commands';
+import { packageVersion } from '../lib/util/packageRoot';
 
-const VERSION = (require('../package.json') as { version: string }).version;
+const VERSION = packageVersion();
 
 export const mainHelp = (): string => {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

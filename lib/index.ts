@@ -1,8 +1,8 @@
 /**
  * phased-dmd public API: backend, randomness, schedule math, models, data, stream
  * element types and operators, phase segments, losses, the distillation engine,
- * samplers, checkpoints, the teacher and distillation engines and their runners. The
- * package entry (../index.ts) adds the pipelines and `runConfig`.
+ * samplers, checkpoints, portable exports (tfjs, safetensors), the teacher and distillation
+ * engines and their runners. The package entry (../index.ts) adds the pipelines and `runConfig`.
  */
 export * from './backend';
 export * from './random';
@@ -31,6 +31,12 @@ export * from './samplers/flow';
 export * from './optim/trainer';
 export * from './optim/adamState';
 export * from './checkpoint/format';
+export * from './checkpoint/safetensors';
+export * from './samplers/guided';
+export * from './portable/model';
+export * from './portable/open';
+export * from './portable/formats';
+export * from './portable/files';
 export * from './config/primitives';
 export * from './config/report';
 export * from './metrics';

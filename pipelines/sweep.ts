@@ -32,6 +32,7 @@ import { sampleStudent } from '../lib/distill/student';
 import type { ExpertPhase } from '../lib/rollout/context';
 import type { VelocityModel } from '../lib/models/types';
 import type { ModelConfig } from '../lib/models/config';
+import type { PlannedRun } from '../lib/stream/runs';
 import { trainDistill } from '../lib/distill/distill';
 import {
   ExperimentConfig,
@@ -173,6 +174,23 @@ const writeCell = (r: ResolvedExperiment, seed: number, dir: string, cell: CellM
 
 // ── 3. The runs ──────────────────────────────────────────────────────────────
 
+/** Every training run of the sweep, in order: a progress display's labels and totals. */
+export const sweepPlan = (s: ResolvedSweep): PlannedRun[] =>
+  s.experiment.seeds.flatMap((seed) => [
+    { seed, method: 'teacher', totals: [s.experiment.budget.teacherSteps] },
+    ...s.methods.flatMap((method) =>
+      method.startsWith('phased')
+        ? s.budgets.map((b) => ({ seed, method: `${method} @ ${b}`, totals: Array<number>(phasesOf(method)).fill(b / phasesOf(method)) }))
+        : [{ seed, method, totals: [s.budgets[s.budgets.length - 1]] }],
+    ),
+  ]);
+
+/** Tells the progress display that the run labelled (seed, method) starts. */
+const starting = (s: ResolvedSweep, o: ExperimentOptions, seed: number, method: string): void => {
+  const runs = sweepPlan(s);
+  o.onRun?.({ index: runs.findIndex((p) => p.seed === seed && p.method === method), runs });
+};
+
 type Teacher = { model: VelocityModel; modelConfig: ModelConfig; file: string };
 
 /** dmd / sgts / vanilla: one run to the largest budget, sampled at each budget on the way. */
@@ -185,12 +203,14 @@ const alongOneRun = async (s: ResolvedSweep, seed: number, method: StudentMethod
   if (todo.length === 0) return 0;
   fs.mkdirSync(dir, { recursive: true });
   o.log?.(`seed ${seed}: ${method}, one run of ${input.iterations} updates, sampled at ${todo.join(', ')}`);
+  starting(s, o, seed, method);
   const started = performance.now();
   const sink = openRecording(path.join(dir, 'recording.ndjson'), input, seed, method);
   try {
     const result = await trainDistill(input, {
       teacher,
-      log: o.log,
+      log: o.metricLog ?? o.log,
+      ...(o.onStep ? { onStep: o.onStep } : {}),
       through: record(sink),
       onGeneratorUpdate: (updates, student) => {
         if (!todo.includes(updates)) return;
@@ -220,11 +240,12 @@ const runPerBudget = async (s: ResolvedSweep, seed: number, method: StudentMetho
     if (cellDone(dir, budget, hash)) continue;
     fs.mkdirSync(dir, { recursive: true });
     o.log?.(`seed ${seed}: ${method}, ${budget} updates`);
+    starting(s, o, seed, `${method} @ ${budget}`);
     const started = performance.now();
     const sink = openRecording(path.join(dir, `b${budget}.recording.ndjson`), input, seed, method);
     let experts: readonly ExpertPhase[] = [];
     try {
-      const result = await trainDistill(input, { teacher, log: o.log, through: record(sink) });
+      const result = await trainDistill(input, { teacher, log: o.metricLog ?? o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
       experts = result.experts;
       const cell = { configHash: hash, budget, updates: budget, trainingSeconds: (performance.now() - started) / 1000 };
       writeCell(r, seed, dir, cell, experts, teacher.model.numClasses);
@@ -258,6 +279,7 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
   const dataset = experimentDataset(r);
   const reused: string[] = [];
   for (const seed of r.seeds) {
+    starting(s, o, seed, 'teacher');
     const teacher = await ensureTeacher(r, seed, dataset, o);
     try {
       teacherSamples(r, seed, teacher, o);
@@ -270,6 +292,7 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
     }
     o.log?.(`seed ${seed} done (${((performance.now() - started) / 60000).toFixed(1)} min so far)`);
   }
+  o.onRun?.({ index: sweepPlan(s).length, runs: sweepPlan(s) }); // every run is over
   if (reused.length > 0) o.log?.(`reused from an earlier run: ${reused.join(', ')}`);
   const { buildSweepReport } = await import('./sweepReport');
   const report = await buildSweepReport(o.outDir, { log: o.log });

@@ -19,7 +19,10 @@ const original = new Map<string, tf.GradConfig>();
 const override = (kernelName: string, make: (orig: GradFunc) => GradFunc, inputsToSave: string[]): void => {
   if (registered.has(kernelName)) return;
   const orig = tf.getGradient(kernelName);
-  if (orig === undefined) throw new Error(`no gradient registered for ${kernelName}; load @tensorflow/tfjs first`);
+  if (orig === undefined) {
+    const hint = 'initialise a backend with useBackend first (it loads the gradients)';
+    throw new Error(`no gradient registered for ${kernelName}; ${hint}`);
+  }
   original.set(kernelName, orig);
   tf.registerGradient({ kernelName, inputsToSave, gradFunc: make(orig.gradFunc) });
   registered.add(kernelName);

@@ -5,6 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
+import * as fs from 'fs';
+import * as path from 'path';
+import { packageRoot } from '../util/packageRoot';
 import { registerFastGradients } from './gradients';
 import './convGradients'; // registers the wasm conv gradients with ./gradients
 import './native'; // optional BLAS kernels for wasm; after ./convGradients (wraps its gradients)
@@ -26,14 +29,32 @@ export interface BackendError {
   readonly message: string;
 }
 
+/** tfjs-core's gradients as one CommonJS file, relative to the package root. */
+const GRADIENTS_BUNDLE = path.join('dist', 'vendor', 'tfjs-gradients.js');
+
 let gradientsLoaded = false;
-/** The CommonJS tfjs-core bundle registers no gradients; the umbrella package does. */
+/**
+ * The CommonJS tfjs-core build registers no gradients: `npm run build` bundles tfjs-core's
+ * own gradient definitions into dist/vendor (scripts/build-gradients.js); a source
+ * checkout that has not been built yet builds that file on first use.
+ */
 const loadGradients = (): void => {
   if (gradientsLoaded) return;
+  const file = path.join(packageRoot(), GRADIENTS_BUNDLE);
+  if (!fs.existsSync(file)) {
+    const script = path.join(packageRoot(), 'scripts', 'build-gradients.js');
+    if (!fs.existsSync(script)) {
+      throw new Error(`phased-dmd: ${file} is missing; the package is incomplete (reinstall it)`);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const builder = require(script) as { writeGradientsBundle(root: string, file: string): void };
+    builder.writeGradientsBundle(packageRoot(), file);
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('@tensorflow/tfjs');
+  require(file);
   gradientsLoaded = true;
 };
+
 
 /** Detects tfjs-node-gpu (or tfjs-node) at run time; absent or without its native binary → Left. */
 const loadNative = (): E.Either<string, void> => {

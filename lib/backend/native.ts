@@ -18,6 +18,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { addGradientRegistration } from './gradients';
+import {
+  SILU, SILU_GRAD, DENSE, DENSE_GRAD, ADAM, SUM_SQUARES, denseShapes, nativeKernelsActive, markNativeKernels,
+} from './kernels';
+import { packageRoot } from '../util/packageRoot';
+
+export { SILU, SILU_GRAD, DENSE, DENSE_GRAD, ADAM, SUM_SQUARES, denseShapes, nativeKernelsActive } from './kernels';
 
 /** The addon's functions (native/phased_dmd_native.c); offsets and sizes in floats. */
 interface NativeAddon {
@@ -59,7 +65,7 @@ export interface NativeStatus {
   readonly kernels: readonly string[];
 }
 
-const ADDON = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'phased_dmd_native.node');
+const ADDON = path.join(packageRoot(), 'native', 'build', 'Release', 'phased_dmd_native.node');
 
 /**
  * OpenBLAS picks its kernels from the CPU model at load time; 0.3.21 (Debian 12) does not
@@ -270,8 +276,6 @@ const sum = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
 };
 
 /** Kernel names of the fused SiLU op (lib/backend/ops.ts): y = x·σ(x) and its gradient. */
-export const SILU = 'PhasedDmdSilu';
-export const SILU_GRAD = 'PhasedDmdSiluGrad';
 
 const silu = (args: KernelArgs): tf.TensorInfo => {
   const { inputs, backend } = args;
@@ -289,16 +293,6 @@ const siluGrad = (args: KernelArgs): tf.TensorInfo => {
   return out;
 };
 
-/** Kernel names of the fused dense layer (lib/backend/ops.ts denseAct) and its gradient. */
-export const DENSE = 'PhasedDmdDense';
-export const DENSE_GRAD = 'PhasedDmdDenseGrad';
-
-/** Shapes of a dense layer x [M, K], W [K, N], b [N] (float32, none empty), or null: the op then takes the composite. */
-export const denseShapes = (x: tf.TensorInfo, W: tf.TensorInfo, b: tf.TensorInfo): { M: number; K: number; N: number } | null =>
-  [x, W, b].every((t) => t.dtype === 'float32' && size(t.shape) > 0) &&
-  x.shape.length === 2 && W.shape.length === 2 && b.shape.length === 1 && x.shape[1] === W.shape[0] && b.shape[0] === W.shape[1]
-    ? { M: x.shape[0], K: x.shape[1], N: W.shape[1] }
-    : null;
 
 /**
  * z = x·W + b, y = act(z) (linear or SiLU): one BLAS product with the bias, then SiLU in
@@ -341,8 +335,6 @@ const denseGrad = (args: KernelArgs): tf.TensorInfo[] => {
   return [dx, dW, db];
 };
 
-/** Kernel name of the fused Adam step (lib/optim/fusedAdam.ts). */
-export const ADAM = 'PhasedDmdAdam';
 
 /** inputs θ, m, v, g (same shape); attrs the coefficients; outputs [θ', m', v']. */
 const adam = (args: KernelArgs): tf.TensorInfo[] => {
@@ -368,8 +360,6 @@ const unary = (op: number) => (args: KernelArgs, fallback: Kernel): tf.TensorInf
   return out;
 };
 
-/** Kernel name of Σ‖x_j‖² over several tensors (lib/backend/ops.ts sumOfSquares). */
-export const SUM_SQUARES = 'PhasedDmdSumSquares';
 
 const sumSquares = (args: KernelArgs): tf.TensorInfo => {
   const { backend } = args;
@@ -465,7 +455,7 @@ const concat = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
   const inner = inputs.map((t) => size(t.shape.slice(axis)));
   const width = inner.reduce((a, b) => a + b, 0);
   const out = backend.makeOutput(outShape, dtype);
-  if (active && addon) {
+  if (nativeKernelsActive() && addon) {
     // one native call: a memcpy per row and input
     addon.concat(backend.wasm.HEAPF32, offset(backend, out), rows, width, inputs.length, ...inputs.flatMap((t, k) => [offset(backend, t), inner[k]]));
     return out;
@@ -495,7 +485,6 @@ const JS_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | 
 
 /** The stock wasm kernels we replaced (undefined: wasm has none, e.g. Conv2DBackpropFilter). */
 const stock = new Map<string, tf.KernelConfig | undefined>();
-let active = false;
 let overridesActive = false;
 
 const swap = (config: tf.KernelConfig | undefined, name: string): void => {
@@ -521,11 +510,11 @@ const install = (kernels: typeof NATIVE_KERNELS, on: boolean): void => {
  * Call after the wasm backend is initialised (useBackend('wasm') does).
  */
 export const setNativeKernels = (on: boolean): boolean => {
-  if (on === active) return active;
+  if (on === nativeKernelsActive()) return on;
   if (on && loadAddon() === null) return false;
   install(NATIVE_KERNELS, on);
-  active = on;
-  return active;
+  markNativeKernels(on);
+  return on;
 };
 
 /** The addon-free wasm kernel overrides (Identity without a copy): on by default, off restores stock wasm. */
@@ -535,19 +524,19 @@ export const setWasmKernelOverrides = (on: boolean): void => {
   overridesActive = on;
 };
 
-export const nativeKernelsActive = (): boolean => active;
-
 export const nativeStatus = (): NativeStatus => {
   const a = loadAddon();
   if (a === null) return { available: false, active: false, reason: loadError, kernels: [] };
   return {
     available: true,
-    active,
-    reason: active ? undefined : 'available but not active (the wasm backend is not initialised, or setNativeKernels(false))',
+    active: nativeKernelsActive(),
+    reason: nativeKernelsActive()
+      ? undefined
+      : 'available but not active (the wasm backend is not initialised, or setNativeKernels(false))',
     blas: a.config(),
     threads: a.threads(),
     convolutions: a.hasDnnl() && process.env.PHASED_DMD_DNNL !== '0' ? `oneDNN${a.convImpl() ? ` (${a.convImpl()})` : ''}` : 'im2col + BLAS sgemm',
-    kernels: active ? Object.keys(NATIVE_KERNELS) : [],
+    kernels: nativeKernelsActive() ? Object.keys(NATIVE_KERNELS) : [],
   };
 };
 
@@ -558,7 +547,9 @@ type GradFunc = tf.GradConfig['gradFunc'];
 /** With BLAS, op(a)·op(b) costs the same for every transpose flag: use tfjs's stock BatchMatMul rule, no explicit transposes. */
 const matMulGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
   const [a, b] = saved;
-  if (!active || tf.getBackend() !== 'wasm' || a.rank !== 2 || b.rank !== 2) return other(dy, saved, attrs);
+  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || a.rank !== 2 || b.rank !== 2) {
+    return other(dy, saved, attrs);
+  }
   const d = dy as tf.Tensor2D;
   const A = a as tf.Tensor2D;
   const B = b as tf.Tensor2D;
@@ -573,7 +564,8 @@ const matMulGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
 const conv2dGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
   const a = attrs as unknown as ConvAttrs;
   const dilated = a.dilations !== undefined && (typeof a.dilations === 'number' ? a.dilations !== 1 : a.dilations[0] !== 1 || a.dilations[1] !== 1);
-  if (!active || tf.getBackend() !== 'wasm' || (a.dataFormat ?? 'NHWC') !== 'NHWC' || dilated) return other(dy, saved, attrs);
+  const nhwc = (a.dataFormat ?? 'NHWC') === 'NHWC';
+  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || !nhwc || dilated) return other(dy, saved, attrs);
   const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
   const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode } as unknown as tf.NamedAttrMap;
   return {

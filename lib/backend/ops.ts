@@ -15,7 +15,7 @@
  *                    separate bias and activation kernels); otherwise silu(dense(…)).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { SILU, SILU_GRAD, SUM_SQUARES, DENSE, DENSE_GRAD, denseShapes, nativeKernelsActive } from './native';
+import { SILU, SILU_GRAD, SUM_SQUARES, DENSE, DENSE_GRAD, denseShapes, nativeKernelsActive } from './kernels';
 
 const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 

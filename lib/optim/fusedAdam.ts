@@ -7,7 +7,7 @@
  * optimiser.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM } from '../backend/native';
+import { ADAM } from '../backend/kernels';
 
 /** tfjs-core's NamedTensor (not re-exported by the package index). */
 interface NamedTensor {

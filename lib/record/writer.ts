@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../util/atomicWrite';
 import { EVENT_CODECS, RecordedEvent, RecordingHeader, RECORDING_FORMAT, RECORDING_VERSION } from './events';
 import { RecordingError, rawLines, decodeHeader } from './reader';
 import { configHash } from './hash';
+import { packageVersion as ownPackageVersion } from '../util/packageRoot';
 
 /** An event before the sink stamps its time. */
 export type EventInput = RecordedEvent extends infer E ? (E extends { at: number } ? Omit<E, 'at'> & { at?: number } : never) : never;
@@ -40,7 +41,7 @@ let packageVersion: string | undefined;
 const ownVersion = (): string => {
   if (packageVersion === undefined) {
     try {
-      packageVersion = String((JSON.parse(fs.readFileSync(require.resolve('../../package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+      packageVersion = ownPackageVersion();
     } catch {
       packageVersion = 'unknown';
     }

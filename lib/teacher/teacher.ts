@@ -31,11 +31,9 @@ import { optimise } from '../operators/optimise/optimise';
 import { logMetrics } from '../operators/taps/logMetrics';
 import type { StepMetrics } from '../stream/types';
 import { timeRange } from '../schedule/sampling';
-import { timeGrid } from '../schedule/time';
-import { sampleFlow, SamplerMethod } from '../samplers/flow';
-import { guidedVelocity } from '../score/velocity';
-import { normal } from '../random/draws';
-import { splitSeed, randomInts } from '../random/seed';
+import type { SamplerMethod } from '../samplers/flow';
+import { sampleGuided } from '../samplers/guided';
+import { splitSeed } from '../random/seed';
 import { saveCheckpoint, loadCheckpoint, tensorsUnder, CheckpointError, CheckpointData } from '../checkpoint/format';
 import type { NamedTensorData } from '../models/params';
 import { finiteWithPrefix as finite } from '../checkpoint/finite';
@@ -249,13 +247,14 @@ export const teacherNfe = (sampler: SamplerSettings, numClasses: number): number
   return s.steps * (s.method === 'heun' ? 2 : 1) * (s.guidance !== 1 && numClasses > 0 ? 2 : 1);
 };
 
-/** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0. */
-export const sampleTeacher = (model: VelocityModel, options: SampleOptions): { x: tf.Tensor; labels: tf.Tensor1D | null } => {
-  const s = { ...TEACHER_DEFAULTS.sampler, ...options.sampler };
-  const labelIds = options.labels !== undefined ? options.labels : model.numClasses > 0 ? randomInts(splitSeed(options.seed, 'labels'), options.n, model.numClasses) : null;
-  const labels = labelIds === null ? null : (tf.tensor1d(labelIds, 'int32') as tf.Tensor1D);
-  const z = normal([options.n, ...model.sampleShape], splitSeed(options.seed, 'z'));
-  const x = sampleFlow(guidedVelocity(model, s.guidance), z, labels, timeGrid(s.steps, s.shift), s.method);
-  z.dispose();
-  return { x, labels };
-};
+/** Multi-step sampling with CFG: z ~ N(0, I) at t = 1, Euler/Heun over the shifted grid to t = 0 (lib/samplers). */
+export const sampleTeacher = (
+  model: VelocityModel,
+  options: SampleOptions,
+): { x: tf.Tensor; labels: tf.Tensor1D | null } =>
+  sampleGuided(model, {
+    n: options.n,
+    seed: options.seed,
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
+    sampler: { ...TEACHER_DEFAULTS.sampler, ...options.sampler },
+  });

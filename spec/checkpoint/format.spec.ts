@@ -6,11 +6,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { createHash } from 'crypto';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import { saveCheckpoint, loadCheckpoint, decodeCheckpoint, encodeCheckpoint, CheckpointData, CheckpointError, tensorsUnder, withPrefix } from '../../lib/checkpoint/format';
+import { encodeSafetensors } from '../../lib/checkpoint/safetensors';
 import { captureAdamState, restoreAdamState } from '../../lib/optim/adamState';
 import { fusedAdam } from '../../lib/optim/fusedAdam';
 import { decodeOrThrow } from '../../lib/config/report';
@@ -22,6 +24,25 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pdmd-ckpt-'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A version 1 file, as the previous release wrote it. */
+const encodeVersion1 = (data: CheckpointData): Buffer => {
+  let offset = 0;
+  const tensors = data.tensors.map((t) => {
+    const e = { name: t.name, dtype: 'float32', shape: t.shape, offset, length: t.values.length };
+    offset += t.values.length * 4;
+    return e;
+  });
+  const bytesOf = (t: { values: Float32Array }): Buffer =>
+    Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength);
+  const payload = Buffer.concat(data.tensors.map(bytesOf));
+  const index = JSON.stringify({ meta: data.meta, tensors });
+  const sha256 = createHash('sha256').update(index).update(payload).digest('hex');
+  const header = JSON.stringify({
+    format: 'phased-dmd-checkpoint', version: 1, payloadBytes: payload.length, sha256, index: JSON.parse(index),
+  });
+  return Buffer.concat([Buffer.from(`${header}\n`), payload]);
+};
 
 const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
@@ -74,43 +95,79 @@ describe('checkpoint format', () => {
     expectError(loadCheckpoint(file), file, 'file not found');
   });
 
-  it('refuses a truncated file (payload cut, or cut inside the header)', () => {
+  it('is a safetensors file: 8-byte little-endian header length, JSON header, then the tensor bytes', () => {
+    const bytes = encodeCheckpoint(sample());
+    const n = Number(bytes.readBigUInt64LE(0));
+    expect((8 + n) % 8).toBe(0);
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+    expect(header.__metadata__.format).toBe('phased-dmd-checkpoint');
+    expect(header.__metadata__.format_version).toBe('2');
+    expect(header.__metadata__.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // the run's meta: one string per key, each JSON text
+    expect(Object.values(header.__metadata__).every((v) => typeof v === 'string')).toBe(true);
+    expect(JSON.parse(header.__metadata__.config)).toEqual(sample().meta.config);
+    expect(header.c).toEqual({ dtype: 'F32', shape: [2, 3], data_offsets: [16, 40] });
+    const c = sample().tensors[2].values;
+    const start = 8 + n + 16;
+    expect(bits(new Float32Array(new Uint8Array(bytes.subarray(start, start + 24)).buffer))).toEqual(bits(c));
+    expect(bytes.length).toBe(8 + n + 40);
+  });
+
+  it('refuses a truncated file (data cut, or cut inside the header)', () => {
     const bytes = encodeCheckpoint(sample());
     const cut = path.join(dir, 'cut.ckpt');
     fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 5));
     expectError(loadCheckpoint(cut), cut, 'truncated or padded');
     const header = path.join(dir, 'header-cut.ckpt');
     fs.writeFileSync(header, bytes.subarray(0, 40));
-    expectError(loadCheckpoint(header), header, 'no header line');
+    expectError(loadCheckpoint(header), header, 'does not fit the file');
     const empty = path.join(dir, 'empty.ckpt');
     fs.writeFileSync(empty, '');
-    expectError(loadCheckpoint(empty), empty, 'no header line');
+    expectError(loadCheckpoint(empty), empty, 'empty file');
   });
 
-  it('refuses a flipped byte in the payload or in the header', () => {
+  it('refuses a flipped byte in the data or in the header', () => {
     const bytes = encodeCheckpoint(sample());
     const inPayload = Buffer.from(bytes);
     inPayload[inPayload.length - 3] ^= 0x10;
     expectError(decodeCheckpoint('p.ckpt', inPayload), 'p.ckpt', 'checksum mismatch');
     // the meta's step 42 → 43: still valid JSON, so only the checksum can tell
-    const inHeader = Buffer.from(bytes.toString('latin1').replace('"step":42', '"step":43'), 'latin1');
+    const inHeader = Buffer.from(bytes.toString('latin1').replace('"step":"42"', '"step":"43"'), 'latin1');
     expect(inHeader.length).toBe(bytes.length);
+    expect(inHeader.equals(bytes)).toBe(false);
     expectError(decodeCheckpoint('h.ckpt', inHeader), 'h.ckpt', 'checksum mismatch');
     // a byte flip that breaks the JSON
     const broken = Buffer.from(bytes);
-    broken[0] ^= 0x01;
+    broken[9] ^= 0x01;
     expectError(decodeCheckpoint('j.ckpt', broken), 'j.ckpt', 'header is not valid JSON');
   });
 
   it('refuses a file of another format or version', () => {
-    const other = path.join(dir, 'other.json');
-    fs.writeFileSync(other, '{"format":"something-else","version":1}\n');
-    expectError(loadCheckpoint(other), other, 'header.format: expected "phased-dmd-checkpoint", got "something-else"');
+    const other = path.join(dir, 'other.safetensors');
+    const foreign = encodeSafetensors({ metadata: { format: 'pt' }, tensors: sample().tensors.slice(0, 1) });
+    fs.writeFileSync(other, foreign);
+    expectError(loadCheckpoint(other), other, '__metadata__.format: expected "phased-dmd-checkpoint", got "pt"');
     const text = path.join(dir, 'notes.txt');
     fs.writeFileSync(text, 'hello\nworld\n');
-    expectError(loadCheckpoint(text), text, 'header is not valid JSON');
-    const bytes = encodeCheckpoint(sample()).toString('latin1').replace('"version":1', '"version":9');
-    expectError(decodeCheckpoint('v.ckpt', Buffer.from(bytes, 'latin1')), 'v.ckpt', 'header.version: expected 1, got 9');
+    expectError(loadCheckpoint(text), text, 'not a checkpoint: the file is corrupt or of another kind');
+    const bytes = encodeCheckpoint(sample()).toString('latin1').replace('"format_version":"2"', '"format_version":"9"');
+    const v9 = Buffer.from(bytes, 'latin1');
+    expectError(decodeCheckpoint('v.ckpt', v9), 'v.ckpt', '__metadata__.format_version: expected "2", got "9"');
+  });
+
+  it('still reads version 1 files (a JSON header line, then float32 data) and refuses damaged ones', () => {
+    const data = sample();
+    const v1 = encodeVersion1(data);
+    const loaded = decodeCheckpoint('old.ckpt', v1);
+    if (E.isLeft(loaded)) throw loaded.left;
+    expect(loaded.right.meta).toEqual(data.meta);
+    loaded.right.tensors.forEach((t, i) => expect(bits(t.values)).toEqual(bits(data.tensors[i].values)));
+    const flipped = Buffer.from(v1);
+    flipped[flipped.length - 3] ^= 0x10;
+    const why = 'checksum mismatch: the file is corrupt (a format version 1 file)';
+    expectError(decodeCheckpoint('old.ckpt', flipped), 'old.ckpt', why);
+    const cut = v1.subarray(0, v1.length - 4);
+    expectError(decodeCheckpoint('old.ckpt', cut), 'old.ckpt', 'truncated or padded');
   });
 
   it('prefixes group tensors by role', () => {
