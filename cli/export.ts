@@ -40,9 +40,9 @@ export const exportCommand = defineCommand({
     'sampler, and the training config; training state (Adam moments, fake score) is left out. The model is ' +
     'built from the export before anything is written, so a broken checkpoint writes nothing.',
   examples: [
-    'phased-dmd export --model runs/ring/student.ckpt --format safetensors --out ring-student.safetensors',
-    'phased-dmd export --model runs/ring/student.ckpt --format tfjs --page --out site',
-    'phased-dmd export --model runs/ring/teacher.ckpt --format tfjs --page --out site',
+    'phased-dmd export --model runs/phased/student.ckpt --format safetensors --out phased-student.safetensors',
+    'phased-dmd export --model runs/phased/student.ckpt --format tfjs --page --out site',
+    'phased-dmd export --model runs/teacher-ring8/teacher.ckpt --format tfjs --page --out site',
   ],
   run: async ({ options: o }, io) => {
     const format = o.format as ExportFormat;

@@ -181,7 +181,7 @@ describe('the npm package', () => {
     expect(r.status).toBe(0);
     expectSamples(r.stdout);
     expect(require.resolve('phased-dmd', { paths: [app] })).toBe(
-      path.join(fs.realpathSync(app), 'node_modules', 'phased-dmd', 'dist', 'lib', 'index.js'),
+      path.join(fs.realpathSync(app), 'node_modules', 'phased-dmd', 'dist', 'index.js'),
     );
   });
 
