@@ -15,6 +15,7 @@ import { Observable, lastValueFrom, tap, toArray } from 'rxjs';
 import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval } from '../lib/config/primitives';
 import { DataConfig, loadDataset } from '../lib/data/config';
 import type { Dataset } from '../lib/data/types';
+import { dataMetaOf } from '../lib/data/scaling';
 import { ModelSpec, modelConfigFor } from '../lib/models/spec';
 import { ModelConfig } from '../lib/models/config';
 import { buildModel } from '../lib/models/build';
@@ -149,7 +150,7 @@ export const trainTeacher = async (input: unknown, options: { outDir?: string; l
     ),
     { defaultValue: [] as StepMetrics[] },
   );
-  if (options.outDir !== undefined) saveTeacher(path.join(options.outDir, 'teacher.ckpt'), { model, modelConfig, config, input, trainer, step: config.steps });
+  if (options.outDir !== undefined) saveTeacher(path.join(options.outDir, 'teacher.ckpt'), { model, modelConfig, config, input, trainer, step: config.steps, dataset });
   trainer.optimizer.dispose();
   return { model, modelConfig, dataset, config, metrics };
 };
@@ -169,9 +170,10 @@ const finite = (prefix: string, tensors: readonly NamedTensorData[]): NamedTenso
  * config as given (`input`) and its hash, so `runTeacher` can resume it bit for bit.
  * Non-finite weights are never written (NonFiniteWeightsError).
  */
-export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; adam: readonly NamedTensorData[]; modelConfig: unknown; config: ResolvedTeacherConfig; input: unknown; step: number }): CheckpointData => ({
+export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; adam: readonly NamedTensorData[]; modelConfig: unknown; config: ResolvedTeacherConfig; input: unknown; step: number; dataset?: Dataset }): CheckpointData => ({
   meta: {
     kind: 'teacher',
+    ...(s.dataset !== undefined ? dataMetaOf(s.dataset) : {}),
     modelConfig: s.modelConfig,
     config: s.config,
     input: s.input,
@@ -184,9 +186,23 @@ export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; 
   tensors: [...finite('teacher/', s.weights), ...finite('opt/teacher/', s.adam)],
 });
 
-/** Writes a teacher checkpoint (atomic); with its trainer, a resumable one. `input` is the config as given. */
-export const saveTeacher = (file: string, s: { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig; input: unknown; trainer?: Trainer; step: number }): void =>
-  saveCheckpoint(file, teacherCheckpointData({ weights: s.model.params.read(), adam: s.trainer ? captureAdamState(s.trainer.optimizer) : [], modelConfig: s.modelConfig, config: s.config, input: s.input, step: s.step }));
+/**
+ * Writes a teacher checkpoint (atomic); with its trainer, a resumable one. `input` is the config as given;
+ * `dataset` adds how its values were scaled (meta.dataScaling) and its class names, so samples can be mapped back.
+ */
+export const saveTeacher = (file: string, s: { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig; input: unknown; trainer?: Trainer; step: number; dataset?: Dataset }): void =>
+  saveCheckpoint(
+    file,
+    teacherCheckpointData({
+      weights: s.model.params.read(),
+      adam: s.trainer ? captureAdamState(s.trainer.optimizer) : [],
+      modelConfig: s.modelConfig,
+      config: s.config,
+      input: s.input,
+      step: s.step,
+      ...(s.dataset !== undefined ? { dataset: s.dataset } : {}),
+    }),
+  );
 
 /** Loads a teacher checkpoint: its model (frozen: not trainable) and the config it was trained with. */
 export const loadTeacher = (file: string): E.Either<CheckpointError, { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig }> =>

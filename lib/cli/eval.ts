@@ -2,16 +2,22 @@
 import * as E from 'fp-ts/Either';
 import { defineCommand } from './command';
 import { choice, int, num, str, UsageError } from './args';
-import { readNpy, npyToFloat32, npyToLabels } from '../data/npy';
+import { readNpy, npyToLabels, npyToModel } from '../data/npy';
 import { MIXTURES, MixtureName } from '../data/mixtures';
 import { evaluateSamples, SampleSet, EvaluateOptions } from '../metrics/evaluate';
 import { loadClassifier } from '../metrics/classifier';
 import { backendOption, startBackend } from './backend';
 
-/** A sample set from `.npy` files (values, optional labels [N]); throws with the file's name on bad input. */
-export const readSampleSet = (file: string, labelsFile: string | undefined): SampleSet => {
+/**
+ * A sample set from `.npy` files (values, optional labels [N]) in the model's scale, as `train` maps
+ * data: integer images (uint8 from `sample`, or the training set itself) onto [−1, 1], floats as given.
+ * Throws with the file's name on bad input.
+ */
+export const readSampleSet = (file: string, labelsFile: string | undefined): SampleSet & { readonly mapped: boolean } => {
   const a = readNpy(file);
   if (E.isLeft(a)) throw a.left;
+  const values = npyToModel(a.right, file);
+  if (E.isLeft(values)) throw values.left;
   let labels: Int32Array | null = null;
   if (labelsFile !== undefined) {
     const l = readNpy(labelsFile);
@@ -21,7 +27,7 @@ export const readSampleSet = (file: string, labelsFile: string | undefined): Sam
     if (E.isLeft(ids)) throw ids.left;
     labels = ids.right;
   }
-  return { values: npyToFloat32(a.right), shape: a.right.shape, labels };
+  return { values: values.right.values, shape: a.right.shape, labels, mapped: values.right.scaling.mapping === 'range' };
 };
 
 /** What `--labels` without `--classifier` gets: the labels only serve the classifier's metrics. */
@@ -55,12 +61,17 @@ export const evalCommand = defineCommand({
     seed: int('seed of the sliced-Wasserstein projections (default 0)'),
     backend: backendOption(),
   },
-  description: 'Prints one JSON object on stdout (nothing else), so it pipes into jq or a file.',
+  description:
+    'Prints one JSON object on stdout (nothing else), so it pipes into jq or a file. Integer images (uint8 samples, a uint8 training set) are compared in the model’s scale, mapped onto [−1, 1] as train maps them; floats as given.',
   examples: ['phased-dmd eval --samples student.npy --reference teacher.npy --mixture ring8', 'phased-dmd eval --samples a.npy --reference b.npy --clip 8x16x16'],
   run: async ({ options: o }, io) => {
     const samples = readSampleSet(o.samples!, o.labels);
     if (o.labels !== undefined && o.classifier === undefined) io.stderr(labelsWithoutClassifier(o.mixture !== undefined, o.clip !== undefined));
     const reference = readSampleSet(o.reference!, undefined);
+    if (samples.mapped !== reference.mapped) {
+      const [ints, floats] = samples.mapped ? [o.samples, o.reference] : [o.reference, o.samples];
+      io.stderr(`warning: ${ints} holds integer images (mapped to [−1, 1]) but ${floats} floats (used as given): compare like with like (sample without --raw)\n`);
+    }
     const opts: { -readonly [K in keyof EvaluateOptions]: EvaluateOptions[K] } = {};
     if (o.mixture !== undefined) opts.mixture = MIXTURES[o.mixture as MixtureName];
     if (o.clip !== undefined) opts.clip = parseClip(o.clip);

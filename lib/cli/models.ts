@@ -16,6 +16,8 @@ import { resolveVideoOptions } from '../data/video';
 import { MIXTURES, MixtureName } from '../data/mixtures';
 import type { GaussianMixture } from '../data/types';
 import { UsageError } from './args';
+import { DataScaling, IDENTITY_SCALING } from '../data/scaling';
+import { loadDataset, DataConfig } from '../data/config';
 
 /** What the training data was, as far as figures and metrics care. */
 export type DataInfo =
@@ -39,6 +41,10 @@ export interface LoadedModel {
   readonly numClasses: number;
   readonly nfe: number;
   readonly data: DataInfo;
+  /** How the training data's values became the model's; samples map back through it (identity when unknown). */
+  readonly scaling: DataScaling;
+  /** Class names by id, when the data named its classes (an image folder's sub-folders). */
+  readonly classNames?: readonly string[];
   sample(n: number, seed: number, labels: Int32Array | null | undefined, sampler?: SamplerSettings): Samples;
   dispose(): void;
 }
@@ -72,6 +78,51 @@ export const dataInfoOf = (data: unknown, sampleShape: readonly number[]): DataI
   return { kind: 'unknown' };
 };
 
+/** What a run knows about its data's values: the scaling and class names. */
+export interface DataMeta {
+  readonly scaling: DataScaling;
+  readonly classNames?: readonly string[];
+}
+
+const fromMeta = (meta: Readonly<Record<string, unknown>>, file: string): DataMeta | null => {
+  if (meta.dataScaling === undefined) return null;
+  const scaling = DataScaling.decode(meta.dataScaling);
+  if (E.isLeft(scaling)) throw new CheckpointError(file, 'meta.dataScaling: expected {mapping, shift, scale, lo, hi, dtype}');
+  const names = meta.classNames;
+  const classNames = Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : undefined;
+  return { scaling: scaling.right, ...(classNames !== undefined ? { classNames } : {}) };
+};
+
+/**
+ * The data meta of a checkpoint (meta.dataScaling), else of the teacher its config names
+ * (students keep their teacher's data units), else of the data its config trains on
+ * (loaded again; for runs saved before scalings were stored), else the identity.
+ */
+export const dataMetaOf = (meta: Readonly<Record<string, unknown>>, file: string, depth = 0): DataMeta => {
+  const own = fromMeta(meta, file);
+  if (own !== null) return own;
+  const config = meta.config;
+  const teacher = isRecord(config) ? config.teacher : undefined;
+  if (typeof teacher === 'string' && depth < 3) {
+    for (const candidate of [teacher, path.resolve(path.dirname(file), teacher)]) {
+      if (!fs.existsSync(candidate)) continue;
+      const ckpt = loadCheckpoint(candidate);
+      if (E.isRight(ckpt)) return dataMetaOf(ckpt.right.meta, candidate, depth + 1);
+    }
+  }
+  return dataMetaOfConfig(dataConfigOf(config, file));
+};
+
+/** The data meta of a data config, by opening the data (identity when it cannot be opened). */
+export const dataMetaOfConfig = (data: unknown): DataMeta => {
+  const decoded = DataConfig.decode(data);
+  if (E.isLeft(decoded)) return { scaling: IDENTITY_SCALING };
+  const loaded = loadDataset(decoded.right);
+  if (E.isLeft(loaded)) return { scaling: IDENTITY_SCALING };
+  const d = loaded.right;
+  return { scaling: d.scaling ?? IDENTITY_SCALING, ...(d.classNames !== undefined ? { classNames: d.classNames } : {}) };
+};
+
 const read = (x: tf.Tensor, labels: tf.Tensor1D | null): Samples => {
   const out = { values: x.dataSync() as Float32Array, shape: x.shape, labels: labels === null ? null : (labels.dataSync() as Int32Array) };
   x.dispose();
@@ -95,6 +146,7 @@ export const loadModel = (file: string): LoadedModel => {
       numClasses: model.numClasses,
       nfe: trained.steps ?? 40,
       data: dataInfoOf(dataConfigOf(meta.config, file), model.sampleShape),
+      ...dataMetaOf(meta, file),
       sample: (n, seed, labels, sampler) => {
         const r = sampleTeacher(model, { n, seed, ...(labels !== undefined ? { labels } : {}), sampler: { ...trained, ...sampler } });
         return read(r.x, r.labels);
@@ -114,6 +166,7 @@ export const loadModel = (file: string): LoadedModel => {
       numClasses: first.numClasses,
       nfe: studentNfe(experts),
       data: dataInfoOf(dataConfigOf(meta.config, file), first.sampleShape),
+      ...dataMetaOf(meta, file),
       sample: (n, seed, labels) => {
         const r = sampleStudent(experts, { n, seed, ...(labels !== undefined ? { labels } : {}) });
         return read(r.x, r.labels);
@@ -123,6 +176,9 @@ export const loadModel = (file: string): LoadedModel => {
   }
   throw new CheckpointError(file, `meta.kind: expected "teacher" or "student", got ${JSON.stringify(meta.kind)}`);
 };
+
+/** Labels 0, 1, …, K−1, 0, 1, …: every class as often as `n` allows (grids with one row per class). */
+export const balancedLabels = (n: number, numClasses: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i % numClasses);
 
 /** Labels for `n` samples of class `c` (checked against the model), or undefined (the sampler's default draw). */
 export const classLabels = (model: Pick<LoadedModel, 'numClasses'>, n: number, c: number | undefined): Int32Array | undefined => {

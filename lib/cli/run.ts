@@ -5,6 +5,7 @@ import { flag, int, list, str } from './args';
 import { backendOption, startBackendAndKernels } from './backend';
 import { loadPipelineConfig } from './loadConfig';
 import { execute } from './execute';
+import { dataNotes } from './dataNotes';
 
 export const runCommand = defineCommand({
   name: 'run',
@@ -27,6 +28,7 @@ export const runCommand = defineCommand({
   run: async ({ options: o, positionals }, io) => {
     const file = positionals[0];
     const loaded = loadPipelineConfig(file, { set: o.set, seed: o.seed });
+    for (const note of dataNotes(loaded)) io.stderr(`warning: data: ${note}\n`);
     const kernels = await startBackendAndKernels(o.backend, io.stderr);
     const outDir = o.out ?? path.join('runs', path.basename(file).replace(/\.(json|ya?ml)$/i, ''));
     await execute(loaded, { outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, verbose: o.verbose, noReport: o['no-report'], kernels }, io);

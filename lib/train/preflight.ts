@@ -11,14 +11,19 @@ import * as E from 'fp-ts/Either';
 import { ConfigError, ConfigIssue } from '../config/report';
 import { loadCheckpoint } from '../checkpoint/format';
 import { readNpy } from '../data/npy';
+import { loadImageFolder } from '../data/imageFolder';
 import type { DataConfig } from '../data/config';
 import { checkPipelineConfig, LoadedConfig } from '../cli/loadConfig';
 import { scheduleFor, DistillConfig } from '../../pipelines/distill';
 
 const prefixed = (prefix: string, issues: readonly ConfigIssue[]): ConfigIssue[] => issues.map((i) => ({ path: prefix === '' ? i.path : i.path === '(root)' ? prefix : `${prefix}.${i.path}`, message: i.message }));
 
-/** The data files a data config names: present and readable as .npy. */
+/** The data files a data config names: present and readable (.npy files; a folder of images, decoded). */
 export const dataIssues = (data: DataConfig, at = 'data'): ConfigIssue[] => {
+  if (data.kind === 'image-folder') {
+    const r = loadImageFolder(data.path, { normalise: data.normalise });
+    return E.isLeft(r) ? [{ path: `${at}.path`, message: r.left.message }] : [];
+  }
   if (data.kind !== 'npy') return [];
   const check = (file: string, field: string): ConfigIssue[] => {
     if (!fs.existsSync(file)) return [{ path: `${at}.${field}`, message: `file not found: ${file}` }];

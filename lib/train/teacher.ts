@@ -157,7 +157,7 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
     let lastGood: LastGood | null = progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
     const save = (step: number): void => {
       if (ckpt === null) return;
-      saveTeacher(ckpt, { model, modelConfig, config, input, trainer, step });
+      saveTeacher(ckpt, { model, modelConfig, config, input, trainer, step, dataset });
       lastGood = { file: ckpt, phase: 0, step };
       sink?.append({ type: 'checkpoint', phase: 0, step, file: ckpt });
       sink?.sync();

@@ -144,7 +144,7 @@ describe('loadNpyDataset', () => {
     const b = plain.right.gather([1]);
     expect(b.labels).toBeNull();
     expect(Array.from(b.x0.dataSync())).toEqual([0.5, 0.625, 0.75, 0.875]);
-    const labelled = loadNpyDataset(x, y);
+    const labelled = loadNpyDataset(x, { labels: y });
     expect(E.isRight(labelled) && labelled.right.numClasses).toBe(2);
     b.x0.dispose();
   });
@@ -154,9 +154,9 @@ describe('loadNpyDataset', () => {
     ['data of rank 3', () => loadNpyDataset(put('r3.npy', npyBytes('<f4', '(1, 2, 2)', le(new Float32Array(4))))), /r3\.npy: expected data of shape \[N, D\] or \[N, H, W, C\], got \[1, 2, 2\]/],
     ['zero samples', () => loadNpyDataset(put('empty.npy', npyBytes('<f4', '(0, 3)', new Uint8Array(0)))), /empty\.npy: expected at least one sample/],
     ['a NaN', () => loadNpyDataset(put('nan.npy', npyBytes('<f4', '(2, 2)', le(new Float32Array([0, 1, NaN, 2]))))), /nan\.npy: value 2 \(sample 1\) is NaN, expected finite numbers/],
-    ['an N mismatch', () => { const x = path.join(dir, 'n.npy'); writeNpy(x, new Float32Array(6), [3, 2]); return loadNpyDataset(x, put('n-l.npy', npyBytes('<i4', '(2,)', le(new Int32Array([0, 1]))))); }, /n-l\.npy: expected labels of shape \[3\] \(one per sample in .*n\.npy\), got \[2\]/],
-    ['non-integer labels', () => { const x = path.join(dir, 'm.npy'); writeNpy(x, new Float32Array(4), [2, 2]); return loadNpyDataset(x, put('m-l.npy', npyBytes('<f4', '(2,)', le(new Float32Array([0, 1.5]))))); }, /m-l\.npy: label 1 is 1\.5, expected a non-negative integer class id/],
-    ['negative labels', () => { const x = path.join(dir, 'k.npy'); writeNpy(x, new Float32Array(4), [2, 2]); return loadNpyDataset(x, put('k-l.npy', npyBytes('<i4', '(2,)', le(new Int32Array([0, -1]))))); }, /k-l\.npy: label 1 is -1/],
+    ['an N mismatch', () => { const x = path.join(dir, 'n.npy'); writeNpy(x, new Float32Array(6), [3, 2]); return loadNpyDataset(x, { labels: put('n-l.npy', npyBytes('<i4', '(2,)', le(new Int32Array([0, 1])))) }); }, /n-l\.npy: expected labels of shape \[3\] \(one per sample in .*n\.npy\), got \[2\]/],
+    ['non-integer labels', () => { const x = path.join(dir, 'm.npy'); writeNpy(x, new Float32Array(4), [2, 2]); return loadNpyDataset(x, { labels: put('m-l.npy', npyBytes('<f4', '(2,)', le(new Float32Array([0, 1.5])))) }); }, /m-l\.npy: label 1 is 1\.5, expected a non-negative integer class id/],
+    ['negative labels', () => { const x = path.join(dir, 'k.npy'); writeNpy(x, new Float32Array(4), [2, 2]); return loadNpyDataset(x, { labels: put('k-l.npy', npyBytes('<i4', '(2,)', le(new Int32Array([0, -1])))) }); }, /k-l\.npy: label 1 is -1/],
   ])('refuses %s', (_what, load, message) => {
     expect(leftMessage(load())).toMatch(message);
   });
