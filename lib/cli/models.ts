@@ -95,8 +95,8 @@ const fromMeta = (meta: Readonly<Record<string, unknown>>, file: string): DataMe
 
 /**
  * The data meta of a checkpoint (meta.dataScaling), else of the teacher its config names
- * (students keep their teacher's data units), else of the data its config trains on
- * (loaded again; for runs saved before scalings were stored), else the identity.
+ * (students keep their teacher's data units), else of the built-in data its config trains
+ * on, else the identity (see dataMetaOfConfig).
  */
 export const dataMetaOf = (meta: Readonly<Record<string, unknown>>, file: string, depth = 0): DataMeta => {
   const own = fromMeta(meta, file);
@@ -113,10 +113,14 @@ export const dataMetaOf = (meta: Readonly<Record<string, unknown>>, file: string
   return dataMetaOfConfig(dataConfigOf(config, file));
 };
 
-/** The data meta of a data config, by opening the data (identity when it cannot be opened). */
+/**
+ * The data meta of a checkpoint saved without one: built-in data (MNIST, mixtures, clips) was
+ * always scaled as it is now, so it is opened again; user files were then used as given, so
+ * their checkpoints get the identity.
+ */
 export const dataMetaOfConfig = (data: unknown): DataMeta => {
   const decoded = DataConfig.decode(data);
-  if (E.isLeft(decoded)) return { scaling: IDENTITY_SCALING };
+  if (E.isLeft(decoded) || decoded.right.kind === 'npy' || decoded.right.kind === 'image-folder') return { scaling: IDENTITY_SCALING };
   const loaded = loadDataset(decoded.right);
   if (E.isLeft(loaded)) return { scaling: IDENTITY_SCALING };
   const d = loaded.right;

@@ -13,8 +13,30 @@ export const DataConfig = t.union([
   t.type({ kind: t.literal('mixture'), name: t.keyof({ ring8: null, grid25: null, uneven7: null, rings2: null, skew3: null }) }),
   t.intersection([t.type({ kind: t.literal('mnist') }), t.partial({ split: t.keyof({ train: null, test: null, all: null }) })]),
   t.intersection([t.type({ kind: t.literal('fashion-mnist') }), t.partial({ split: t.keyof({ train: null, test: null, all: null }) })]),
-  t.intersection([t.type({ kind: t.literal('npy'), path: t.string }), t.partial({ labels: t.string, normalise: t.boolean })]),
-  t.intersection([t.type({ kind: t.literal('image-folder'), path: t.string }), t.partial({ normalise: t.boolean })]),
+  t.intersection([
+    t.type({
+      kind: t.literal('npy'),
+      /** Samples [N, D] or images [N, H, W, C]; integer images are mapped onto [−1, 1], floats used as given. */
+      path: t.string,
+    }),
+    t.partial({
+      /** Integer class labels [N] (.npy). */
+      labels: t.string,
+      /** Standardise each channel, (x − mean)/std, instead of the default map. */
+      normalise: t.boolean,
+    }),
+  ]),
+  t.intersection([
+    t.type({
+      kind: t.literal('image-folder'),
+      /** A folder of PNGs: one sub-folder per class (sorted names = class ids), or images only (unlabelled). */
+      path: t.string,
+    }),
+    t.partial({
+      /** Standardise each channel instead of mapping [0, 255] onto [−1, 1]. */
+      normalise: t.boolean,
+    }),
+  ]),
   t.intersection([t.type({ kind: t.literal('video') }), VideoOptions]),
 ]);
 export type DataConfig = t.TypeOf<typeof DataConfig>;

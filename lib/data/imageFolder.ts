@@ -39,10 +39,16 @@ const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
 
 const listDir = (dir: string): E.Either<DataError, fs.Dirent[]> => {
   try {
-    return E.right(fs.readdirSync(dir, { withFileTypes: true }).filter((d) => visible(d.name)).sort((a, b) => byCodePoint(a.name, b.name)));
+    return E.right(
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((d) => visible(d.name))
+        .sort((a, b) => byCodePoint(a.name, b.name)),
+    );
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return E.left(new DataError(`${dir}: ${code === 'ENOENT' ? 'folder not found' : code === 'ENOTDIR' ? 'not a folder' : `cannot read (${code})`}`));
+    const why = code === 'ENOENT' ? 'folder not found' : code === 'ENOTDIR' ? 'not a folder' : `cannot read (${code})`;
+    return E.left(new DataError(`${dir}: ${why}`));
   }
 };
 
@@ -72,7 +78,12 @@ const listImages = (root: string): E.Either<DataError, Listing> => {
   const dirs = top.right.filter((d) => d.isDirectory());
   const topPngs = top.right.filter((d) => d.isFile() && isPng(d.name));
   if (dirs.length > 0 && topPngs.length > 0)
-    return E.left(new DataError(`${root}: holds both class sub-folders and images (${topPngs[0].name}); expected one sub-folder per class, or images only`));
+    return E.left(
+      new DataError(
+        `${root}: holds both class sub-folders and images (${topPngs[0].name}); ` +
+          'expected one sub-folder per class, or images only',
+      ),
+    );
   if (dirs.length === 0) {
     const skipped = top.right.filter((d) => d.isFile() && !isPng(d.name)).map((d) => path.join(root, d.name));
     return E.right({ files: topPngs.map((d) => path.join(root, d.name)), labels: null, classNames: [], skipped });
@@ -103,7 +114,12 @@ const decodeAll = (files: readonly string[]): E.Either<DataError, Decoded[]> => 
     if (E.isLeft(d)) return d;
     const first = out[0] ?? d.right;
     if (d.right.height !== first.height || d.right.width !== first.width)
-      return E.left(new DataError(`${file}: image is ${d.right.height}×${d.right.width} (H×W), expected ${first.height}×${first.width} like ${first.file}; every image must have the same size`));
+      return E.left(
+        new DataError(
+          `${file}: image is ${d.right.height}×${d.right.width} (H×W), expected ${first.height}×${first.width} ` +
+            `like ${first.file}; every image must have the same size`,
+        ),
+      );
     out.push(d.right);
   }
   return E.right(out);
@@ -123,25 +139,41 @@ const stack = (images: readonly Decoded[], channels: 1 | 3): Float32Array => {
   return out;
 };
 
-export const loadImageFolder = (root: string, options: ImageFolderOptions = {}): E.Either<DataError, IndexedDataset> => {
+export const loadImageFolder = (
+  root: string,
+  options: ImageFolderOptions = {},
+): E.Either<DataError, IndexedDataset> => {
   const listing = listImages(root);
   if (E.isLeft(listing)) return listing;
   const { files, labels, classNames, skipped } = listing.right;
-  if (files.length === 0) return E.left(new DataError(`${root}: no .png images found (expected <root>/<class>/<image>.png, or <root>/<image>.png)`));
+  if (files.length === 0)
+    return E.left(
+      new DataError(`${root}: no .png images found (expected <root>/<class>/<image>.png, or <root>/<image>.png)`),
+    );
   const decoded = decodeAll(files);
   if (E.isLeft(decoded)) return decoded;
   const images = decoded.right;
   const channels = images.some((d) => d.color) ? 3 : 1;
   const { height, width } = images[0];
   const raw = stack(images, channels);
-  const choice = chooseScaling({ kind: 'uint8', image: true, normalise: options.normalise === true, stats: valueStats(raw, channels), what: root });
+  const choice = chooseScaling({
+    kind: 'uint8',
+    image: true,
+    normalise: options.normalise === true,
+    stats: valueStats(raw, channels),
+    what: root,
+  });
   if (E.isLeft(choice)) return E.left(new DataError(choice.left));
   const values = toModel(choice.right.scaling, raw, channels);
   const grey = channels === 3 ? images.filter((d) => !d.color).length : 0;
   const notes = [
     ...choice.right.notes,
-    ...(grey > 0 ? [`${root}: ${grey} grayscale image(s) repeated into RGB, e.g. ${images.find((d) => !d.color)!.file}`] : []),
-    ...(skipped.length > 0 ? [`${root}: ${skipped.length} entries that are not .png files skipped, e.g. ${skipped[0]}`] : []),
+    ...(grey > 0
+      ? [`${root}: ${grey} grayscale image(s) repeated into RGB, e.g. ${images.find((d) => !d.color)!.file}`]
+      : []),
+    ...(skipped.length > 0
+      ? [`${root}: ${skipped.length} entries that are not .png files skipped, e.g. ${skipped[0]}`]
+      : []),
   ];
   const rowSize = height * width * channels;
   return E.right(

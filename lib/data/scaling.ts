@@ -12,27 +12,44 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 
-export const DataScaling = t.type({
-  /** range: an integer dtype's range onto [−1, 1]; standardise: per-channel z-scores; none: as given. */
-  mapping: t.keyof({ range: null, standardise: null, none: null }),
-  /** Per channel (last axis); one entry applies to every channel. */
-  shift: t.array(t.number),
-  scale: t.array(t.number),
-  /** The stored values shown as black and white in figures (raw units). */
-  lo: t.number,
-  hi: t.number,
-  /** The dtype samples are written as in raw units: the integer type of integer images, else float32. */
-  dtype: t.keyof({ uint8: null, uint16: null, float32: null }),
-}, 'DataScaling');
+export const DataScaling = t.type(
+  {
+    /** range: an integer dtype's range onto [−1, 1]; standardise: per-channel z-scores; none: as given. */
+    mapping: t.keyof({ range: null, standardise: null, none: null }),
+    /** Per channel (last axis); one entry applies to every channel. */
+    shift: t.array(t.number),
+    scale: t.array(t.number),
+    /** The stored values shown as black and white in figures (raw units). */
+    lo: t.number,
+    hi: t.number,
+    /** The dtype samples are written as in raw units: the integer type of integer images, else float32. */
+    dtype: t.keyof({ uint8: null, uint16: null, float32: null }),
+  },
+  'DataScaling',
+);
 export type DataScaling = t.TypeOf<typeof DataScaling>;
 
 /** Model values as they are: the generated mixtures and clips, which are made at unit scale. */
-export const IDENTITY_SCALING: DataScaling = { mapping: 'none', shift: [0], scale: [1], lo: -1, hi: 1, dtype: 'float32' };
+export const IDENTITY_SCALING: DataScaling = {
+  mapping: 'none',
+  shift: [0],
+  scale: [1],
+  lo: -1,
+  hi: 1,
+  dtype: 'float32',
+};
 
 /** The integer images' map for a bit depth: p ∈ [0, 2^bits − 1] → [−1, 1]. */
 export const rangeScaling = (bits: 8 | 16): DataScaling => {
   const top = bits === 8 ? 255 : 65535;
-  return { mapping: 'range', shift: [top / 2], scale: [top / 2], lo: 0, hi: top, dtype: bits === 8 ? 'uint8' : 'uint16' };
+  return {
+    mapping: 'range',
+    shift: [top / 2],
+    scale: [top / 2],
+    lo: 0,
+    hi: top,
+    dtype: bits === 8 ? 'uint8' : 'uint16',
+  };
 };
 
 /** Per-channel moments and the overall range of row-major values whose last axis has `channels` entries. */
@@ -71,7 +88,14 @@ export const standardiseScaling = (s: ValueStats, dtype: DataScaling['dtype']): 
 });
 
 /** Float data as given; figures span the data's own range. */
-export const asGivenScaling = (s: ValueStats): DataScaling => ({ mapping: 'none', shift: [0], scale: [1], lo: s.min, hi: s.max > s.min ? s.max : s.min + 1, dtype: 'float32' });
+export const asGivenScaling = (s: ValueStats): DataScaling => ({
+  mapping: 'none',
+  shift: [0],
+  scale: [1],
+  lo: s.min,
+  hi: s.max > s.min ? s.max : s.min + 1,
+  dtype: 'float32',
+});
 
 const channelOf = (m: DataScaling, i: number, channels: number): number => (m.shift.length === 1 ? 0 : i % channels);
 
@@ -120,10 +144,13 @@ export const scaleWarnings = (s: ValueStats, what: string): string[] => {
   const pixels = s.min >= 0 && s.max > FAR_FROM_UNIT_STD && s.max <= 255;
   if (!(std > FAR_FROM_UNIT_STD || pixels)) return [];
   const span = `${s.min.toPrecision(3)}…${s.max.toPrecision(3)}`;
-  const why = pixels ? `its values lie in [0, 255] (${span}: pixels saved as floats?)` : `its std is ${std.toPrecision(3)}`;
+  const why = pixels
+    ? `its values lie in [0, 255] (${span}: pixels saved as floats?)`
+    : `its std is ${std.toPrecision(3)}`;
   return [
     `${what}: float data used as given, but ${why}; the model trains best near unit scale (the noise is N(0, 1)). ` +
-      'Pass --normalise (data.normalise: true) to standardise each channel, or save 8-bit images as uint8 to map [0, 255] to [−1, 1].',
+      'Pass --normalise (data.normalise: true) to standardise each channel, ' +
+      'or save 8-bit images as uint8 to map [0, 255] to [−1, 1].',
   ];
 };
 
@@ -148,9 +175,11 @@ export interface ScalingInput {
 }
 
 const bitsOf = (kind: StoredKind, s: ValueStats): 8 | 16 | null =>
-  kind === 'uint8' || (kind === 'int' && s.min >= 0 && s.max <= 255) ? 8
-  : kind === 'uint16' || (kind === 'int' && s.min >= 0 && s.max <= 65535) ? 16
-  : null;
+  kind === 'uint8' || (kind === 'int' && s.min >= 0 && s.max <= 255)
+    ? 8
+    : kind === 'uint16' || (kind === 'int' && s.min >= 0 && s.max <= 65535)
+      ? 16
+      : null;
 
 /**
  * The map for a data set: integer images onto [−1, 1] by their bit depth (int32/int64
@@ -166,7 +195,10 @@ export const chooseScaling = (o: ScalingInput): E.Either<string, ScalingChoice> 
       `${o.what}: integer images with values ${o.stats.min}…${o.stats.max} fit neither 8-bit [0, 255] nor 16-bit ` +
         '[0, 65535] pixels; save them as uint8/uint16, or as float32 (used as given, or standardised with --normalise)',
     );
-  const notes = o.kind === 'int' && bits !== null ? [`${o.what}: integer images with values in [0, ${bits === 8 ? 255 : 65535}] read as ${bits}-bit pixels`] : [];
+  const notes =
+    o.kind === 'int' && bits !== null
+      ? [`${o.what}: integer images with values in [0, ${bits === 8 ? 255 : 65535}] read as ${bits}-bit pixels`]
+      : [];
   if (o.normalise) {
     const z = standardiseScaling(o.stats, bits === null ? 'float32' : bits === 8 ? 'uint8' : 'uint16');
     return E.right({ scaling: bits === null ? z : { ...z, lo: 0, hi: rangeScaling(bits).hi }, notes });
@@ -176,7 +208,10 @@ export const chooseScaling = (o: ScalingInput): E.Either<string, ScalingChoice> 
 };
 
 /** What a checkpoint keeps about its data: the scaling (meta.dataScaling) and class names (meta.classNames). */
-export const dataMetaOf = (d: { readonly scaling?: DataScaling; readonly classNames?: readonly string[] }): Record<string, unknown> => ({
+export const dataMetaOf = (d: {
+  readonly scaling?: DataScaling;
+  readonly classNames?: readonly string[];
+}): Record<string, unknown> => ({
   ...(d.scaling !== undefined ? { dataScaling: d.scaling } : {}),
   ...(d.classNames !== undefined ? { classNames: d.classNames } : {}),
 });

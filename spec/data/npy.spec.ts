@@ -12,6 +12,7 @@ import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { encodeNpy, parseNpy, readNpy, writeNpy, npyToFloat32, loadNpyDataset } from '../../lib/data/npy';
 import { loadDataset, DataError } from '../../lib/data/config';
+import { rangeScaling } from '../../lib/data/scaling';
 
 const leftMessage = <A>(r: E.Either<DataError, A>): string => {
   if (E.isRight(r)) throw new Error('expected a DataError');
@@ -147,6 +148,28 @@ describe('loadNpyDataset', () => {
     const labelled = loadNpyDataset(x, { labels: y });
     expect(E.isRight(labelled) && labelled.right.numClasses).toBe(2);
     b.x0.dispose();
+  });
+
+  it('maps uint8 images onto [−1, 1] and says so (dataset.scaling); --normalise standardises; floats in [0, 255] are warned about', () => {
+    const x = path.join(dir, 'u8.npy');
+    writeNpy(x, Uint8Array.from([0, 255, 51, 102]), [1, 2, 2, 1]);
+    const d = loadNpyDataset(x);
+    if (E.isLeft(d)) throw d.left;
+    expect(d.right.scaling).toEqual(rangeScaling(8));
+    expect(d.right.notes).toEqual([]);
+    const b = d.right.gather([0]);
+    expect(Array.from(b.x0.dataSync())).toEqual([-1, 1, 51 / 127.5 - 1, 102 / 127.5 - 1].map(Math.fround));
+    b.x0.dispose();
+    expect(readNpy(x)).toMatchObject({ right: { dtype: 'uint8', shape: [1, 2, 2, 1] } });
+
+    const z = loadNpyDataset(x, { normalise: true });
+    expect(E.isRight(z) && z.right.scaling?.mapping).toBe('standardise');
+
+    const f = path.join(dir, 'pixels-as-floats.npy');
+    writeNpy(f, Float32Array.from([0, 255, 51, 102]), [1, 2, 2, 1]);
+    const fl = loadNpyDataset(f);
+    expect(E.isRight(fl) && fl.right.scaling?.mapping).toBe('none');
+    expect(E.isRight(fl) && fl.right.notes).toEqual([expect.stringMatching(/pixels-as-floats\.npy: float data used as given, but its values lie in \[0, 255\]/)]);
   });
 
   it.each([

@@ -4,11 +4,30 @@
  */
 import * as E from 'fp-ts/Either';
 import {
-  chooseScaling, rangeScaling, standardiseScaling, toModel, toRaw, toStoredIntegers, valueStats, modelRange, scaleWarnings, DataScaling,
+  chooseScaling,
+  rangeScaling,
+  standardiseScaling,
+  toModel,
+  toRaw,
+  toStoredIntegers,
+  valueStats,
+  modelRange,
+  scaleWarnings,
+  DataScaling,
 } from '../../lib/data/scaling';
 
-const choose = (kind: 'float' | 'uint8' | 'uint16' | 'int', values: number[], o: { image?: boolean; normalise?: boolean; channels?: number } = {}) =>
-  chooseScaling({ kind, image: o.image ?? true, normalise: o.normalise ?? false, stats: valueStats(values, o.channels ?? 1), what: 'x.npy' });
+const choose = (
+  kind: 'float' | 'uint8' | 'uint16' | 'int',
+  values: number[],
+  o: { image?: boolean; normalise?: boolean; channels?: number } = {},
+) =>
+  chooseScaling({
+    kind,
+    image: o.image ?? true,
+    normalise: o.normalise ?? false,
+    stats: valueStats(values, o.channels ?? 1),
+    what: 'x.npy',
+  });
 
 const right = <A>(r: E.Either<string, A>): A => {
   if (E.isLeft(r)) throw new Error(r.left);
@@ -34,7 +53,7 @@ describe('data scaling', () => {
     expect(toStoredIntegers(rangeScaling(16), Float32Array.from([70000]))).toEqual(Uint16Array.from([65535]));
   });
 
-  test('the default map by stored type: uint8/uint16 images by range, int32/int64 images by the depth their values fit', () => {
+  test('the default map by stored type: uint8/uint16 images by range, int32/int64 by the depth their values fit', () => {
     expect(right(choose('uint8', [0, 255])).scaling).toEqual(rangeScaling(8));
     expect(right(choose('uint16', [0, 4095])).scaling).toEqual(rangeScaling(16));
     const int8bit = right(choose('int', [0, 200]));
@@ -43,7 +62,8 @@ describe('data scaling', () => {
     expect(right(choose('int', [0, 1000])).scaling).toEqual(rangeScaling(16));
     const wide = choose('int', [-5, 70000]);
     expect(E.isLeft(wide) && wide.left).toBe(
-      'x.npy: integer images with values -5…70000 fit neither 8-bit [0, 255] nor 16-bit [0, 65535] pixels; save them as uint8/uint16, or as float32 (used as given, or standardised with --normalise)',
+      'x.npy: integer images with values -5…70000 fit neither 8-bit [0, 255] nor 16-bit [0, 65535] pixels; ' +
+        'save them as uint8/uint16, or as float32 (used as given, or standardised with --normalise)',
     );
     // integer vectors are not pixels: used as given
     expect(right(choose('int', [0, 3], { image: false })).scaling.mapping).toBe('none');
@@ -76,8 +96,12 @@ describe('data scaling', () => {
   });
 
   test('warns when float data is far from unit scale: a std above 10, or values in [0, 255]', () => {
-    expect(scaleWarnings(valueStats([0, 255, 128, 3], 1), 'x.npy')[0]).toMatch(/^x\.npy: float data used as given, but its values lie in \[0, 255\] \(0\.00…255: pixels saved as floats\?\); .*--normalise/);
-    expect(scaleWarnings(valueStats([-500, 500], 1), 'x.npy')[0]).toMatch(/its std is 500; the model trains best near unit scale/);
+    expect(scaleWarnings(valueStats([0, 255, 128, 3], 1), 'x.npy')[0]).toMatch(
+      /^x\.npy: float data used as given, but its values lie in \[0, 255\] \(0\.00…255: pixels saved as floats\?\); /,
+    );
+    expect(scaleWarnings(valueStats([-500, 500], 1), 'x.npy')[0]).toMatch(
+      /its std is 500; the model trains best near unit scale/,
+    );
     expect(scaleWarnings(valueStats([-1, 1, 0.5], 1), 'x.npy')).toEqual([]);
     expect(scaleWarnings(valueStats([0, 1, 0.5], 1), 'x.npy')).toEqual([]);
     expect(right(choose('float', [0, 255])).notes).toHaveLength(1);
