@@ -181,9 +181,6 @@ export const loadModel = (file: string): LoadedModel => {
   throw new CheckpointError(file, `meta.kind: expected "teacher" or "student", got ${JSON.stringify(meta.kind)}`);
 };
 
-/** Labels 0, 1, …, K−1, 0, 1, …: every class as often as `n` allows (grids with one row per class). */
-export const balancedLabels = (n: number, numClasses: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i % numClasses);
-
 /** Labels for `n` samples of class `c` (checked against the model), or undefined (the sampler's default draw). */
 export const classLabels = (model: Pick<LoadedModel, 'numClasses'>, n: number, c: number | undefined): Int32Array | undefined => {
   if (c === undefined) return undefined;

@@ -4,7 +4,8 @@ import { defineCommand } from './command';
 import { int, str, num, flag } from './args';
 import { UsageError } from './args';
 import { backendOption, startBackend } from './backend';
-import { loadModel, classLabels, balancedLabels, LoadedModel, Samples } from './models';
+import { loadModel, classLabels, LoadedModel, Samples } from './models';
+import { balancedLabels } from '../train/snapshots';
 import { samplesFigure } from './sampleFigure';
 import { writeFigures } from '../plots/render';
 import { writeNpy, NpyWritable } from '../data/npy';
@@ -52,7 +53,7 @@ export const sampleCommand = defineCommand({
     try {
       if (model.kind === 'student' && (o.steps !== undefined || o.guidance !== undefined)) throw new UsageError('--steps/--guidance apply to teachers only; a student samples with the grid it was distilled for');
       const figure = ext === '.png' && o.class === undefined && model.numClasses > 0;
-      const labels = figure ? balancedLabels(o.n!, model.numClasses) : classLabels(model, o.n!, o.class);
+      const labels = figure ? (balancedLabels(o.n!, model.numClasses) ?? undefined) : classLabels(model, o.n!, o.class);
       const drawn = model.sample(o.n!, o.seed ?? 0, labels, { ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.guidance !== undefined ? { guidance: o.guidance } : {}) });
       const nfe = model.kind === 'teacher' && o.steps !== undefined ? o.steps : model.nfe;
       const s = inDataUnits(model, drawn, o.raw);

@@ -5,8 +5,9 @@
  *                              folder names (0 = first), as torchvision numbers them
  *   root/<image>.png           no sub-folders: unlabelled images
  *
- * Every image must have the first image's height and width. Grayscale PNGs give C = 1;
- * when any image has colour, C = 3 and grey images are repeated into RGB. Alpha is
+ * Every image must have the first image's height and width. Grey images (grey PNGs, or RGB
+ * ones whose pixels all have R = G = B) give C = 1; when any image has colour, C = 3 and grey
+ * images are repeated into RGB. Alpha is
  * dropped, and 16-bit PNGs are read at 8 bits (pngjs rescales them). Pixels are uint8,
  * so the default map is [0, 255] → [−1, 1] (lib/data/scaling.ts); `normalise`
  * standardises each channel instead.
@@ -24,7 +25,7 @@ export interface ImageFolderOptions {
   readonly normalise?: boolean;
 }
 
-/** One decoded PNG: its pixels as RGB bytes (H·W·3) and whether it has colour. */
+/** One decoded PNG: its pixels as RGB bytes (H·W·3) and whether any pixel has colour (grey saved as RGB is grey). */
 interface Decoded {
   readonly file: string;
   readonly height: number;
@@ -60,8 +61,12 @@ const decode = (file: string): E.Either<DataError, Decoded> => {
     return E.left(new DataError(`${file}: not a readable PNG image (${(err as Error).message})`));
   }
   const rgb = new Uint8Array(png.width * png.height * 3);
-  for (let p = 0; p < png.width * png.height; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = png.data[p * 4 + c];
-  return E.right({ file, height: png.height, width: png.width, color: png.color, rgb });
+  let color = false;
+  for (let p = 0; p < png.width * png.height; p++) {
+    for (let c = 0; c < 3; c++) rgb[p * 3 + c] = png.data[p * 4 + c];
+    if (rgb[p * 3] !== rgb[p * 3 + 1] || rgb[p * 3 + 1] !== rgb[p * 3 + 2]) color = true;
+  }
+  return E.right({ file, height: png.height, width: png.width, color, rgb });
 };
 
 /** The images and their class ids (null when the folder has no class sub-folders). */

@@ -35,7 +35,7 @@ import { preflight } from './preflight';
 import { NonFiniteLossError } from '../operators/optimise/optimise';
 import { withRunLock } from './lock';
 import { RECORDING_FILE } from './teacher';
-import { snapshotSize } from './snapshots';
+import { snapshotSize, balancedLabels } from './snapshots';
 import { summariseRecording, RecordingSummary } from '../record/summary';
 
 export const PROGRESS_CHECKPOINT = 'last.ckpt';
@@ -164,10 +164,12 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
       if (sink !== null && n > 0) {
         // the student next to its teacher, same noise seed: the figures' side-by-side panels
         const seed = splitSeed(d.seed, 'snapshot', 'final');
-        const s = sampleStudent(result.experts, { n, seed });
+        // the same classes for both, each as often as n allows: the image grids' rows fill alike
+        const labels = balancedLabels(n, result.teacher.numClasses);
+        const s = sampleStudent(result.experts, { n, seed, labels });
         sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
         tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
-        const t = sampleTeacher(result.teacher, { n, seed, sampler: { guidance: d.guidance } });
+        const t = sampleTeacher(result.teacher, { n, seed, labels, sampler: { guidance: d.guidance } });
         const teacherNfe = TEACHER_DEFAULTS.sampler.steps * (d.guidance !== 1 && result.teacher.numClasses > 0 ? 2 : 1);
         sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe: teacherNfe }));
         tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);

@@ -29,6 +29,7 @@ import { restoreAdamState } from '../optim/adamState';
 import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHint, existingRunHint } from './errors';
 import { preflight } from './preflight';
 import { withRunLock } from './lock';
+import { balancedLabels } from './snapshots';
 
 export const TEACHER_CHECKPOINT = 'teacher.ckpt';
 export const RECORDING_FILE = 'recording.ndjson';
@@ -165,7 +166,8 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
     const snapshot = (step: number): void => {
       const s = options.snapshots;
       if (sink === null || s === undefined || s.n <= 0) return;
-      const { x, labels } = sampleTeacher(model, { n: s.n, seed: splitSeed(config.seed, 'snapshot', step), sampler: config.sampler });
+      const seed = splitSeed(config.seed, 'snapshot', step);
+      const { x, labels } = sampleTeacher(model, { n: s.n, seed, labels: balancedLabels(s.n, model.numClasses), sampler: config.sampler });
       const nfe = config.sampler.steps * (config.sampler.method === 'heun' ? 2 : 1);
       sink.append(eventOf({ type: 'sample', name: 'teacher', phase: 0, step, x, labels, nfe }));
       x.dispose();
