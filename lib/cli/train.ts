@@ -1,6 +1,7 @@
 /**
  * `phased-dmd train --data x.npy --method …`: the one-line way to train on one's own
- * data. The config is generated from the data's shape (see `trainDefaults`), written to
+ * data, a .npy file or a folder of PNGs (scaled for the model as lib/data/scaling.ts says,
+ * the map stored with the teacher so `sample` gives the data's units back). The config is generated from the data's shape (see `trainDefaults`), written to
  * `<out>/config.json` (so `phased-dmd run <out>/config.json` reproduces it), and run.
  * A student without `--teacher` gets its teacher trained first into `<out>/teacher/`.
  */
@@ -82,6 +83,7 @@ export const trainCommand = defineCommand({
     'phased-dmd train --data ring.npy --method teacher --out runs/ring-teacher',
     'phased-dmd train --data ring.npy --labels ring-labels.npy --method phased --teacher runs/ring-teacher/teacher.ckpt --out runs/ring-phased',
     'phased-dmd train --data x.npy --method sgts --out runs/x-sgts --budget quick',
+    'phased-dmd train --data digits/ --method teacher --out runs/digits   # digits/<class>/<image>.png',
   ],
   run: async ({ options: o }, io) => {
     const dataConfig = dataConfigFor(o.data!, o.labels, o.normalise);
