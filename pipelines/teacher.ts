@@ -150,7 +150,16 @@ export const trainTeacher = async (input: unknown, options: { outDir?: string; l
     ),
     { defaultValue: [] as StepMetrics[] },
   );
-  if (options.outDir !== undefined) saveTeacher(path.join(options.outDir, 'teacher.ckpt'), { model, modelConfig, config, input, trainer, step: config.steps, dataset });
+  if (options.outDir !== undefined)
+    saveTeacher(path.join(options.outDir, 'teacher.ckpt'), {
+      model,
+      modelConfig,
+      config,
+      input,
+      trainer,
+      step: config.steps,
+      dataset,
+    });
   trainer.optimizer.dispose();
   return { model, modelConfig, dataset, config, metrics };
 };
@@ -170,7 +179,15 @@ const finite = (prefix: string, tensors: readonly NamedTensorData[]): NamedTenso
  * config as given (`input`) and its hash, so `runTeacher` can resume it bit for bit.
  * Non-finite weights are never written (NonFiniteWeightsError).
  */
-export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; adam: readonly NamedTensorData[]; modelConfig: unknown; config: ResolvedTeacherConfig; input: unknown; step: number; dataset?: Dataset }): CheckpointData => ({
+export const teacherCheckpointData = (s: {
+  weights: readonly NamedTensorData[];
+  adam: readonly NamedTensorData[];
+  modelConfig: unknown;
+  config: ResolvedTeacherConfig;
+  input: unknown;
+  step: number;
+  dataset?: Dataset;
+}): CheckpointData => ({
   meta: {
     kind: 'teacher',
     ...(s.dataset !== undefined ? dataMetaOf(s.dataset) : {}),
@@ -190,7 +207,18 @@ export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; 
  * Writes a teacher checkpoint (atomic); with its trainer, a resumable one. `input` is the config as given;
  * `dataset` adds how its values were scaled (meta.dataScaling) and its class names, so samples can be mapped back.
  */
-export const saveTeacher = (file: string, s: { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig; input: unknown; trainer?: Trainer; step: number; dataset?: Dataset }): void =>
+export const saveTeacher = (
+  file: string,
+  s: {
+    model: VelocityModel;
+    modelConfig: ModelConfig;
+    config: ResolvedTeacherConfig;
+    input: unknown;
+    trainer?: Trainer;
+    step: number;
+    dataset?: Dataset;
+  },
+): void =>
   saveCheckpoint(
     file,
     teacherCheckpointData({

@@ -87,9 +87,11 @@ export interface DataMeta {
 const fromMeta = (meta: Readonly<Record<string, unknown>>, file: string): DataMeta | null => {
   if (meta.dataScaling === undefined) return null;
   const scaling = DataScaling.decode(meta.dataScaling);
-  if (E.isLeft(scaling)) throw new CheckpointError(file, 'meta.dataScaling: expected {mapping, shift, scale, lo, hi, dtype}');
+  if (E.isLeft(scaling))
+    throw new CheckpointError(file, 'meta.dataScaling: expected {mapping, shift, scale, lo, hi, dtype}');
   const names = meta.classNames;
-  const classNames = Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : undefined;
+  const classNames =
+    Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : undefined;
   return { scaling: scaling.right, ...(classNames !== undefined ? { classNames } : {}) };
 };
 
@@ -120,11 +122,15 @@ export const dataMetaOf = (meta: Readonly<Record<string, unknown>>, file: string
  */
 export const dataMetaOfConfig = (data: unknown): DataMeta => {
   const decoded = DataConfig.decode(data);
-  if (E.isLeft(decoded) || decoded.right.kind === 'npy' || decoded.right.kind === 'image-folder') return { scaling: IDENTITY_SCALING };
+  if (E.isLeft(decoded) || decoded.right.kind === 'npy' || decoded.right.kind === 'image-folder')
+    return { scaling: IDENTITY_SCALING };
   const loaded = loadDataset(decoded.right);
   if (E.isLeft(loaded)) return { scaling: IDENTITY_SCALING };
   const d = loaded.right;
-  return { scaling: d.scaling ?? IDENTITY_SCALING, ...(d.classNames !== undefined ? { classNames: d.classNames } : {}) };
+  return {
+    scaling: d.scaling ?? IDENTITY_SCALING,
+    ...(d.classNames !== undefined ? { classNames: d.classNames } : {}),
+  };
 };
 
 const read = (x: tf.Tensor, labels: tf.Tensor1D | null): Samples => {

@@ -101,7 +101,8 @@ const markdownOf = (s: RecordingSummary, run: string, data: DataInfo, latest: Sa
 const runDataMeta = (runDir: string, config: unknown, recording: string): DataMeta => {
   const own = path.join(runDir, TEACHER_CHECKPOINT);
   const ckpt = fs.existsSync(own) ? loadCheckpoint(own) : null;
-  if (ckpt !== null && E.isRight(ckpt) && ckpt.right.meta.dataScaling !== undefined) return dataMetaOf(ckpt.right.meta, own);
+  if (ckpt !== null && E.isRight(ckpt) && ckpt.right.meta.dataScaling !== undefined)
+    return dataMetaOf(ckpt.right.meta, own);
   return dataMetaOf({ config }, recording);
 };
 
@@ -117,12 +118,18 @@ export const buildReport = async (runDir: string, recording = path.join(runDir, 
   const latest = latestSamples(summary);
   const data = dataInfoOf(dataConfigOf(summary.header.config, recording), latest[0]?.x.shape.slice(1) ?? []);
   const units = runDataMeta(runDir, summary.header.config, recording);
-  const panels = latest.map((s) => ({ title: `${s.name}${s.nfe !== undefined ? ` (${s.nfe} NFE)` : ''}`, samples: inDataUnits(toSamples(s), units) }));
+  const panels = latest.map((s) => ({
+    title: `${s.name}${s.nfe !== undefined ? ` (${s.nfe} NFE)` : ''}`,
+    samples: inDataUnits(toSamples(s), units),
+  }));
   const figures: Array<{ file: string; spec: VegaLiteSpec }> = [];
   const points = lossPoints(summary);
   if (points.length > 0) figures.push({ file: path.join(runDir, 'figures', 'losses.png'), spec: lossCurveSpec(points, { title: 'losses' }) });
   const range = { lo: units.scaling.lo, hi: units.scaling.hi };
-  const samplesSpec = samplesFigure(panels, data, { range, ...(units.classNames ? { classNames: units.classNames } : {}) });
+  const samplesSpec = samplesFigure(panels, data, {
+    range,
+    ...(units.classNames ? { classNames: units.classNames } : {}),
+  });
   if (samplesSpec !== null) figures.push({ file: path.join(runDir, 'figures', 'samples.png'), spec: samplesSpec });
   const files = await writeFigures(figures);
 

@@ -46,18 +46,34 @@ export const imageTiles = (s: Samples, perRow = 8, classNames?: readonly string[
     if (k >= limit) continue;
     used.set(order, k + 1);
     const row = s.labels === null ? `${order}` : (classNames?.[order] ?? `class ${order}`);
-    tiles.push({ row, order, col: `${k}`, image: { height: h, width: w, channels: c, values: s.values.subarray(i * size, (i + 1) * size) } });
+    tiles.push({
+      row,
+      order,
+      col: `${k}`,
+      image: { height: h, width: w, channels: c, values: s.values.subarray(i * size, (i + 1) * size) },
+    });
   }
   return tiles.sort((a, b) => a.order - b.order).map(({ row, col, image }) => ({ row, col, image }));
 };
 
-export const samplesFigure = (panels: readonly SamplePanel[], data: DataInfo, options: FigureOptions = {}): VegaLiteSpec | null => {
+export const samplesFigure = (
+  panels: readonly SamplePanel[],
+  data: DataInfo,
+  options: FigureOptions = {},
+): VegaLiteSpec | null => {
   const { title } = options;
   if (panels.length === 0) return null;
   const shape = panels[0].samples.shape;
   if (data.kind === 'video')
     return clipStripSpec(
-      panels.map((p) => ({ title: p.title, clips: p.samples.values, frames: data.frames, height: data.size, width: data.size, names: p.samples.labels === null ? undefined : Array.from(p.samples.labels, (l) => `class ${l}`) })),
+      panels.map((p) => ({
+        title: p.title,
+        clips: p.samples.values,
+        frames: data.frames,
+        height: data.size,
+        width: data.size,
+        names: p.samples.labels === null ? undefined : Array.from(p.samples.labels, (l) => `class ${l}`),
+      })),
       { title },
     );
   if (shape.length === 4) {

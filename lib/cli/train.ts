@@ -1,7 +1,8 @@
 /**
  * `phased-dmd train --data x.npy --method …`: the one-line way to train on one's own
  * data, a .npy file or a folder of PNGs (scaled for the model as lib/data/scaling.ts says,
- * the map stored with the teacher so `sample` gives the data's units back). The config is generated from the data's shape (see `trainDefaults`), written to
+ * the map stored with the teacher so `sample` gives the data's units back). The config is
+ * generated from the data's shape (see `trainDefaults`), written to
  * `<out>/config.json` (so `phased-dmd run <out>/config.json` reproduces it), and run.
  * A student without `--teacher` gets its teacher trained first into `<out>/teacher/`.
  */
@@ -63,12 +64,25 @@ export const trainCommand = defineCommand({
   args: '',
   positionals: { min: 0, max: 0 },
   options: {
-    data: str('samples [N, D] or images [N, H, W, C] (.npy), or a folder of PNGs (one sub-folder per class)', 'x.npy|dir', { required: true }),
+    data: str(
+      'samples [N, D] or images [N, H, W, C] (.npy), or a folder of PNGs (one sub-folder per class)',
+      'x.npy|dir',
+      { required: true },
+    ),
     labels: str('integer class labels [N] (.npy): a class-conditional model with CFG', 'y.npy'),
-    normalise: flag('standardise each channel (x − mean)/std instead of the default map (integer images → [−1, 1], floats as given)'),
+    normalise: flag(
+      'standardise each channel (x − mean)/std instead of the default map ' +
+        '(integer images → [−1, 1], floats as given)',
+    ),
     method: choice('what to train', TRAIN_METHODS, { required: true }),
-    teacher: str('students: the teacher checkpoint to distil (default: train one first into <out>/teacher/)', 'checkpoint'),
-    preset: choice('phased: schedule preset, 4 steps in 2 phases (the paper’s main setting) or 4 phases', ['4x2', '4x4']),
+    teacher: str(
+      'students: the teacher checkpoint to distil (default: train one first into <out>/teacher/)',
+      'checkpoint',
+    ),
+    preset: choice('phased: schedule preset, 4 steps in 2 phases (the paper’s main setting) or 4 phases', [
+      '4x2',
+      '4x4',
+    ]),
     budget: choice('training budget: standard, or quick (a smoke test: seconds, not quality)', BUDGETS),
     out: str('run directory: checkpoint, recording, report, figures, config.json', 'dir', { required: true }),
     seed: int('seed of the whole run (default 0)'),
@@ -93,9 +107,14 @@ export const trainCommand = defineCommand({
     checkImageShape(data.right);
     const shape = { sampleShape: data.right.sampleShape, numClasses: data.right.numClasses };
     const defaults = trainDefaults(shape, (o.budget ?? 'standard') as Budget);
-    if (o.budget === 'quick') io.stderr('--budget quick is a smoke test: it checks that the run works end to end; its samples are not expected to be good\n');
-    if (o.method === 'teacher' && (o.teacher !== undefined || o.preset !== undefined)) throw new UsageError('--teacher and --preset are for students (--method dmd|vanilla|sgts|phased)');
-    if (o.preset !== undefined && o.method !== 'phased') throw new UsageError('--preset applies to --method phased only');
+    if (o.budget === 'quick')
+      io.stderr(
+        '--budget quick is a smoke test: it checks that the run works end to end; its samples are not expected to be good\n',
+      );
+    if (o.method === 'teacher' && (o.teacher !== undefined || o.preset !== undefined))
+      throw new UsageError('--teacher and --preset are for students (--method dmd|vanilla|sgts|phased)');
+    if (o.preset !== undefined && o.method !== 'phased')
+      throw new UsageError('--preset applies to --method phased only');
     const seed = o.seed ?? 0;
     const teacherConfig = { method: 'teacher', data: dataConfig, seed, ...defaults.teacher };
     const kernels = await startBackendAndKernels(o.backend, io.stderr);
@@ -109,7 +128,8 @@ export const trainCommand = defineCommand({
     if (teacherPath === undefined) {
       const teacherDir = path.join(out, 'teacher');
       teacherPath = path.join(teacherDir, TEACHER_CHECKPOINT);
-      if (isCompleteTeacher(teacherPath) && !o.overwrite) io.stderr(`using the teacher trained earlier: ${teacherPath}\n`);
+      if (isCompleteTeacher(teacherPath) && !o.overwrite)
+        io.stderr(`using the teacher trained earlier: ${teacherPath}\n`);
       else {
         io.stderr(`no --teacher given: training one first into ${teacherDir}\n`);
         await runGenerated(teacherConfig, teacherDir, [], common, io);
@@ -131,10 +151,16 @@ export const trainCommand = defineCommand({
 /** The data config of `--data`: a folder of PNGs, or a .npy file (with its labels). */
 const dataConfigFor = (data: string, labels: string | undefined, normalise: boolean): Record<string, unknown> => {
   const folder = fs.existsSync(data) && fs.statSync(data).isDirectory();
-  if (folder && labels !== undefined) throw new UsageError('--labels: a folder of images takes its classes from its sub-folders; leave --labels out');
+  if (folder && labels !== undefined)
+    throw new UsageError('--labels: a folder of images takes its classes from its sub-folders; leave --labels out');
   const scale = normalise ? { normalise: true } : {};
   if (folder) return { kind: 'image-folder', path: path.resolve(data), ...scale };
-  return { kind: 'npy', path: path.resolve(data), ...(labels !== undefined ? { labels: path.resolve(labels) } : {}), ...scale };
+  return {
+    kind: 'npy',
+    path: path.resolve(data),
+    ...(labels !== undefined ? { labels: path.resolve(labels) } : {}),
+    ...scale,
+  };
 };
 
 /**
@@ -148,8 +174,10 @@ const checkImageShape = (d: Dataset): void => {
   const up = (x: number) => 4 * Math.ceil(x / 4);
   const down = (x: number) => Math.max(4, 4 * Math.floor(x / 4));
   throw new UsageError(
-    `${d.name}: images are ${h}×${w} (H×W); the U-Net halves each side twice, so height and width must be divisible by 4. ` +
-      `Pad to ${up(h)}×${up(w)} or crop to ${down(h)}×${down(w)} (non-square sizes work), or flatten them to [N, ${h * w * d.sampleShape[2]}] for an MLP.`,
+    `${d.name}: images are ${h}×${w} (H×W); ` +
+      'the U-Net halves each side twice, so height and width must be divisible by 4. ' +
+      `Pad to ${up(h)}×${up(w)} or crop to ${down(h)}×${down(w)} (non-square sizes work), ` +
+      `or flatten them to [N, ${h * w * d.sampleShape[2]}] for an MLP.`,
   );
 };
 

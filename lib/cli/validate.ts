@@ -15,9 +15,13 @@ export const validateCommand = defineCommand({
     print: flag('print the config as validated (after overrides) as JSON on stdout'),
   },
   description:
-    'Exit code 0 when the config is valid, 1 with one line per problem otherwise. Unknown fields are errors (a typo is never silently ignored). ' +
+    'Exit code 0 when the config is valid, 1 with one line per problem otherwise. ' +
+    'Unknown fields are errors (a typo is never silently ignored). ' +
     'Data whose scale is far from unit (a std above 10, or floats in [0, 255]) is valid but warned about on stderr.',
-  examples: ['phased-dmd validate pipelines/configs/experiment-2d.json', "phased-dmd validate my.yaml --set 'lr.generator=1e-4'"],
+  examples: [
+    'phased-dmd validate pipelines/configs/experiment-2d.json',
+    "phased-dmd validate my.yaml --set 'lr.generator=1e-4'",
+  ],
   run: async ({ options, positionals }, io) => {
     const loaded = loadPipelineConfig(positionals[0], { set: options.set, seed: options.seed });
     for (const note of dataNotes(loaded)) io.stderr(`warning: data: ${note}\n`);

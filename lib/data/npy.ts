@@ -20,7 +20,14 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 export type NpyDtype = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'uint16';
 const DESCRS: Record<string, NpyDtype> = {
-  '<f4': 'float32', '<f8': 'float64', '<i4': 'int32', '<i8': 'int64', '|u1': 'uint8', '<u1': 'uint8', u1: 'uint8', '<u2': 'uint16',
+  '<f4': 'float32',
+  '<f8': 'float64',
+  '<i4': 'int32',
+  '<i8': 'int64',
+  '|u1': 'uint8',
+  '<u1': 'uint8',
+  u1: 'uint8',
+  '<u2': 'uint16',
 };
 const ITEM_BYTES: Record<NpyDtype, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, uint16: 2 };
 
@@ -108,7 +115,13 @@ export const npyToLabels = (a: NpyArray, file: string): E.Either<DataError, Int3
 export type NpyWritable = Float32Array | Int32Array | Uint8Array | Uint16Array;
 
 const descrOf = (data: NpyWritable): string =>
-  data instanceof Float32Array ? '<f4' : data instanceof Int32Array ? '<i4' : data instanceof Uint16Array ? '<u2' : '|u1';
+  data instanceof Float32Array
+    ? '<f4'
+    : data instanceof Int32Array
+      ? '<i4'
+      : data instanceof Uint16Array
+        ? '<u2'
+        : '|u1';
 
 /** Encodes a C-order array as .npy (format 1.0, header padded to 64 bytes). */
 export const encodeNpy = (data: NpyWritable, shape: readonly number[]): Uint8Array => {
@@ -134,16 +147,26 @@ export const encodeNpy = (data: NpyWritable, shape: readonly number[]): Uint8Arr
 };
 
 /** Writes a .npy file atomically (temp file, fsync, rename). */
-export const writeNpy = (file: string, data: NpyWritable, shape: readonly number[]): void => writeFileAtomic(file, encodeNpy(data, shape));
+export const writeNpy = (file: string, data: NpyWritable, shape: readonly number[]): void =>
+  writeFileAtomic(file, encodeNpy(data, shape));
 
 const storedKind = (dtype: NpyDtype): StoredKind =>
-  dtype === 'uint8' ? 'uint8' : dtype === 'uint16' ? 'uint16' : dtype === 'int32' || dtype === 'int64' ? 'int' : 'float';
+  dtype === 'uint8'
+    ? 'uint8'
+    : dtype === 'uint16'
+      ? 'uint16'
+      : dtype === 'int32' || dtype === 'int64'
+        ? 'int'
+        : 'float';
 
 /**
  * An array's values in the model's scale by the default map (integer images onto [−1, 1],
  * everything else as given), with the map used: what `train` does without `--normalise`.
  */
-export const npyToModel = (a: NpyArray, file: string): E.Either<DataError, { values: Float32Array; scaling: DataScaling }> => {
+export const npyToModel = (
+  a: NpyArray,
+  file: string,
+): E.Either<DataError, { values: Float32Array; scaling: DataScaling }> => {
   const raw = npyToFloat32(a);
   const channels = a.shape.length > 1 ? a.shape[a.shape.length - 1] : 1;
   const input = { kind: storedKind(a.dtype), image: a.shape.length === 4, normalise: false, what: file };
@@ -174,13 +197,30 @@ export const loadNpyDataset = (path: string, options: NpyDatasetOptions = {}): E
       if (n === 0 || sampleShape.some((d) => d === 0)) return E.left(new DataError(`${path}: expected at least one sample with non-empty shape, got [${data.shape.join(', ')}]`));
       const raw = npyToFloat32(data);
       const bad = raw.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) return E.left(new DataError(`${path}: value ${bad} (sample ${Math.floor(bad / (raw.length / n))}) is ${raw[bad]}, expected finite numbers`));
+      if (bad >= 0)
+        return E.left(
+          new DataError(
+            `${path}: value ${bad} (sample ${Math.floor(bad / (raw.length / n))}) is ${raw[bad]}, ` +
+              'expected finite numbers',
+          ),
+        );
       const channels = sampleShape[sampleShape.length - 1];
-      const input = { kind: storedKind(data.dtype), image: sampleShape.length === 3, normalise: options.normalise === true, what: path };
+      const input = {
+        kind: storedKind(data.dtype),
+        image: sampleShape.length === 3,
+        normalise: options.normalise === true,
+        what: path,
+      };
       const choice = chooseScaling({ ...input, stats: valueStats(raw, channels) });
       if (E.isLeft(choice)) return E.left(new DataError(choice.left));
       const { scaling, notes } = choice.right;
-      return E.right({ n, sampleShape, scaling, notes, values: scaling.mapping === 'none' ? raw : toModel(scaling, raw, channels) });
+      return E.right({
+        n,
+        sampleShape,
+        scaling,
+        notes,
+        values: scaling.mapping === 'none' ? raw : toModel(scaling, raw, channels),
+      });
     }),
     E.bind('labels', ({ n }) => (options.labels === undefined ? E.right(null) : readLabels(options.labels, n, path))),
     E.map(({ n, sampleShape, values, labels, scaling, notes }) => {

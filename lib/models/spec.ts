@@ -27,8 +27,21 @@ export const modelConfigFor = (spec: ModelSpec, data: Dataset, seed: number): Mo
     return { ...spec, size: clip.height, channels: clip.channels ?? 1, frames: clip.frames, numClasses: data.numClasses, seed } as ModelConfig;
   }
   const [h, w, c] = data.sampleShape;
-  if (data.sampleShape.length !== 3) throw new Error(`model.kind "unet" needs images [H, W, C] or video clips, got samples of shape [${data.sampleShape}]; use "mlp"`);
+  if (data.sampleShape.length !== 3)
+    throw new Error(
+      `model.kind "unet" needs images [H, W, C] or video clips, got samples of shape [${data.sampleShape}]; use "mlp"`,
+    );
   if (h % 4 !== 0 || w % 4 !== 0)
-    throw new Error(`model.kind "unet" halves each side twice, so height and width must be divisible by 4, got ${h}×${w} images; pad or crop them (e.g. to ${4 * Math.ceil(h / 4)}×${4 * Math.ceil(w / 4)})`);
-  return { ...spec, size: h, ...(w !== h ? { imageWidth: w } : {}), channels: c, numClasses: data.numClasses, seed } as ModelConfig;
+    throw new Error(
+      `model.kind "unet" halves each side twice, so height and width must be divisible by 4, got ${h}×${w} images; ` +
+        `pad or crop them (e.g. to ${4 * Math.ceil(h / 4)}×${4 * Math.ceil(w / 4)})`,
+    );
+  return {
+    ...spec,
+    size: h,
+    ...(w !== h ? { imageWidth: w } : {}),
+    channels: c,
+    numClasses: data.numClasses,
+    seed,
+  } as ModelConfig;
 };

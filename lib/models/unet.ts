@@ -75,8 +75,12 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
     const { size, channels } = config;
     const cols = config.imageWidth ?? size;
     if (size % 4 !== 0) throw new Error(`model.size: the U-Net halves the image twice, so size must be divisible by 4, got ${size}`);
-    if (cols % 4 !== 0) throw new Error(`model.imageWidth: the U-Net halves the image twice, so the width must be divisible by 4, got ${cols}`);
-    if (config.frames !== undefined && cols !== size) throw new Error(`model.imageWidth: clips need square frames, got ${size}×${cols}`);
+    if (cols % 4 !== 0)
+      throw new Error(
+        `model.imageWidth: the U-Net halves the image twice, so the width must be divisible by 4, got ${cols}`,
+      );
+    if (config.frames !== undefined && cols !== size)
+      throw new Error(`model.imageWidth: clips need square frames, got ${size}×${cols}`);
     this.width = config.width ?? UNET_DEFAULTS.width;
     this.timeEmbedDim = config.timeEmbedDim ?? UNET_DEFAULTS.timeEmbedDim;
     this.numClasses = config.numClasses ?? UNET_DEFAULTS.numClasses;

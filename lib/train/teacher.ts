@@ -167,7 +167,12 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
       const s = options.snapshots;
       if (sink === null || s === undefined || s.n <= 0) return;
       const seed = splitSeed(config.seed, 'snapshot', step);
-      const { x, labels } = sampleTeacher(model, { n: s.n, seed, labels: balancedLabels(s.n, model.numClasses), sampler: config.sampler });
+      const { x, labels } = sampleTeacher(model, {
+        n: s.n,
+        seed,
+        labels: balancedLabels(s.n, model.numClasses),
+        sampler: config.sampler,
+      });
       const nfe = config.sampler.steps * (config.sampler.method === 'heun' ? 2 : 1);
       sink.append(eventOf({ type: 'sample', name: 'teacher', phase: 0, step, x, labels, nfe }));
       x.dispose();
