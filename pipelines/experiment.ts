@@ -583,7 +583,7 @@ export const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { m
 };
 
 /** One student: distilled with the shared budget (recorded), saved, sampled (4 NFE, or 1 for DMD; no CFG). */
-const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMethod, teacher: { model: VelocityModel; modelConfig: ModelConfig; file: string }, o: ExperimentOptions): Promise<boolean> => {
+export const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMethod, teacher: { model: VelocityModel; modelConfig: ModelConfig; file: string }, o: ExperimentOptions): Promise<boolean> => {
   const input = distillConfigFor(r, method, seed, teacher.file);
   const dir = methodDir(o.outDir, seed, method);
   const file = path.join(dir, RECORDING);
@@ -636,6 +636,14 @@ export const ensureClassifier = (r: ResolvedExperiment, outDir: string, log?: (l
   return trained.classifier;
 };
 
+/** Writes the config as given to `<outDir>/experiment.json` (a different earlier one is kept aside). */
+export const writeManifest = (input: unknown, outDir: string): void => {
+  fs.mkdirSync(outDir, { recursive: true });
+  const manifest = path.join(outDir, EXPERIMENT_FILE);
+  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== `${JSON.stringify(input, null, 2)}\n`) keepAside(manifest);
+  if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, `${JSON.stringify(input, null, 2)}\n`);
+};
+
 /**
  * Runs the experiment into `outDir` and rebuilds its report from the recordings. Runs
  * already finished in that directory with the same config are reused (an interrupted
@@ -644,10 +652,7 @@ export const ensureClassifier = (r: ResolvedExperiment, outDir: string, log?: (l
 export const runExperiment = async (input: unknown, o: ExperimentOptions): Promise<ExperimentResult> => {
   const started = performance.now();
   const r = decodeExperiment(input);
-  fs.mkdirSync(o.outDir, { recursive: true });
-  const manifest = path.join(o.outDir, EXPERIMENT_FILE);
-  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== `${JSON.stringify(input, null, 2)}\n`) keepAside(manifest);
-  if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, `${JSON.stringify(input, null, 2)}\n`);
+  writeManifest(input, o.outDir);
   if (r.task === 'mnist') ensureClassifier(r, o.outDir, o.log).dispose();
   const dataset = experimentDataset(r);
   const reused: string[] = [];

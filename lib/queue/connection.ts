@@ -1,0 +1,66 @@
+/**
+ * Where the job queue lives: a Redis server named by `--queue redis://host:port[/db]`.
+ * Parsed once at the edge into the options BullMQ's client takes; a reachability check
+ * answers quickly with the reason, where the client itself would retry forever.
+ */
+import * as net from 'net';
+import * as E from 'fp-ts/Either';
+
+export interface QueueConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly db: number;
+  /** The address as given, for messages. */
+  readonly url: string;
+}
+
+/** `redis://host:port[/db]` → connection; Left names what is wrong with it. */
+export const parseQueueUrl = (raw: string): E.Either<string, QueueConnection> => {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return E.left(`--queue: expected redis://host:port[/db], got ${JSON.stringify(raw)}`);
+  }
+  if (u.protocol !== 'redis:') return E.left(`--queue: expected the scheme redis://, got ${JSON.stringify(u.protocol)} in ${JSON.stringify(raw)}`);
+  if (u.hostname === '') return E.left(`--queue: expected a host in ${JSON.stringify(raw)}`);
+  const port = u.port === '' ? 6379 : Number(u.port);
+  const dbPart = u.pathname.replace(/^\//, '');
+  const db = dbPart === '' ? 0 : Number(dbPart);
+  if (!Number.isInteger(db) || db < 0) return E.left(`--queue: expected a database number after the port, got ${JSON.stringify(dbPart)}`);
+  return E.right({ host: u.hostname.replace(/^\[|\]$/g, ''), port, db, url: raw });
+};
+
+/** The options BullMQ's Redis client takes (workers need maxRetriesPerRequest null). */
+export const bullConnection = (c: QueueConnection): { host: string; port: number; db: number; maxRetriesPerRequest: null } => ({
+  host: c.host,
+  port: c.port,
+  db: c.db,
+  maxRetriesPerRequest: null,
+});
+
+/** Sends PING and waits for +PONG: Right when a Redis server answers within `timeoutMs`. */
+export const pingRedis = (c: QueueConnection, timeoutMs = 2000): Promise<E.Either<string, void>> =>
+  new Promise((resolve) => {
+    const socket = net.connect({ host: c.host, port: c.port });
+    let reply = '';
+    const done = (r: E.Either<string, void>): void => {
+      socket.destroy();
+      resolve(r);
+    };
+    socket.setTimeout(timeoutMs, () => done(E.left(`no answer from ${c.url} within ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (b) => {
+      reply += b.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') ? E.right(undefined) : E.left(`${c.url} answered ${JSON.stringify(reply.trim())} to PING (not a usable Redis server?)`));
+    });
+    socket.on('error', (err) => done(E.left(`cannot reach Redis at ${c.url}: ${err.message}`)));
+  });
+
+/** Parses an address and checks that a server answers there: the connection, or what is wrong. */
+export const openQueueConnection = async (raw: string): Promise<E.Either<string, QueueConnection>> => {
+  const c = parseQueueUrl(raw);
+  if (E.isLeft(c)) return c;
+  const ok = await pingRedis(c.right);
+  return E.isLeft(ok) ? E.left(`--queue: ${ok.left}`) : c;
+};
