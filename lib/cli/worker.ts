@@ -27,7 +27,7 @@ export const workerCommand = defineCommand({
     'stalled-check-ms': int(`how often to look for such jobs (default ${WORKER_DEFAULTS.stalledCheckMs})`),
   },
   description:
-    'Every worker must see each run directory at the path it was enqueued with (a shared file system: NFS, a cluster file system, or one machine). Jobs run in child processes; Ctrl-C lets the running jobs finish, then stops. A killed worker loses nothing: its job is retried by another worker and starts from the checkpoints already in the run directory.',
+    'Every worker must see each run directory at the path it was enqueued with (a shared file system: NFS, a cluster file system, or one machine). Jobs run in child processes; Ctrl-C (or SIGTERM) lets the running jobs finish, then stops; a second one stops at once. A killed worker loses nothing: its job is retried by another worker and starts from the checkpoints already in the run directory.',
   examples: ['phased-dmd worker --queue redis://10.0.0.5:6379', 'phased-dmd worker --queue redis://127.0.0.1:6379 --concurrency 2'],
   run: async ({ options: o }, io) => {
     const concurrency = positive('concurrency', o.concurrency);
@@ -49,8 +49,13 @@ export const workerCommand = defineCommand({
     });
     io.stderr(`worker ${workerName()} on ${o.queue}: waiting for jobs (Ctrl-C stops)\n`);
     await io.interrupted();
-    io.stderr(`worker ${workerName()}: stopping after the running jobs\n`);
-    await worker.close();
+    io.stderr(`worker ${workerName()}: stopping after the running jobs (interrupt again to stop at once; they are retried elsewhere)\n`);
+    const forced = io.interrupted().then(() => 'forced' as const);
+    if ((await Promise.race([worker.close().then(() => 'closed' as const), forced])) === 'forced') {
+      io.stderr(`worker ${workerName()}: stopped without waiting\n`);
+      await worker.close(true).catch(() => undefined);
+      return 130;
+    }
     return 0;
   },
 });

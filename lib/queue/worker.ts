@@ -50,6 +50,12 @@ export const startWorker = (c: QueueConnection, o: WorkerOptions): Worker => {
   worker.on('failed', (job, err) => {
     if (err.name !== 'WaitingChildrenError') o.onEvent?.(`failed ${name(job)}: ${err.message}`);
   });
-  worker.on('error', (err) => o.onEvent?.(`worker error: ${err.message}`));
+  // a lost Redis connection repeats its error many times a second: say each once a minute
+  const said = new Map<string, number>();
+  worker.on('error', (err) => {
+    if (Date.now() - (said.get(err.message) ?? -Infinity) < 60_000) return;
+    said.set(err.message, Date.now());
+    o.onEvent?.(`worker error: ${err.message}`);
+  });
   return worker;
 };

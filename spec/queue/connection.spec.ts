@@ -1,0 +1,38 @@
+import * as net from 'net';
+import * as E from 'fp-ts/Either';
+import { parseQueueUrl, pingRedis, openQueueConnection } from '../../lib/queue/connection';
+
+describe('queue address', () => {
+  it('reads host, port and database; the port defaults to 6379, the database to 0', () => {
+    expect(parseQueueUrl('redis://10.0.0.5:6390/3')).toEqual(E.right({ host: '10.0.0.5', port: 6390, db: 3, url: 'redis://10.0.0.5:6390/3' }));
+    expect(parseQueueUrl('redis://queue.lab')).toEqual(E.right({ host: 'queue.lab', port: 6379, db: 0, url: 'redis://queue.lab' }));
+  });
+
+  it.each([
+    ['queue.lab', /expected redis:\/\/host:port/],
+    ['localhost:6379', /scheme redis:\/\//],
+    ['http://localhost:6379', /scheme redis:\/\//],
+    ['redis://localhost:6379/x', /database number/],
+  ])('refuses %s, saying what is expected', (raw, message) => {
+    const r = parseQueueUrl(raw);
+    expect(E.isLeft(r) && r.left).toMatch(message);
+  });
+
+  it('a port where nothing listens: Left with the reason, quickly', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const r = await openQueueConnection(`redis://127.0.0.1:${port}`);
+    expect(E.isLeft(r) && r.left).toMatch(new RegExp(`--queue: cannot reach Redis at redis://127.0.0.1:${port}: .*ECONNREFUSED`));
+  });
+
+  it('a server that is not Redis: Left naming its answer', async () => {
+    const server = net.createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await pingRedis({ host: '127.0.0.1', port, db: 0, url: `redis://127.0.0.1:${port}` });
+    server.close();
+    expect(E.isLeft(r) && r.left).toMatch(/answered "HTTP\/1.1 400 Bad Request" to PING/);
+  });
+});
