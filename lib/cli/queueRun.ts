@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { UsageError } from './args';
 import { defaultBackend, isBackendName } from '../backend';
-import { openQueueConnection } from '../queue/connection';
+import { openQueueConnection, masked } from '../queue/connection';
 import { enqueueFlow } from '../queue/flow';
 import { writeQueuedRun, QueuedRun } from '../queue/runFile';
 import { decodeExperiment, writeManifest } from '../../pipelines/experiment';
@@ -44,8 +44,8 @@ export const enqueueExperiment = async (loaded: LoadedConfig, o: QueueRunOptions
   // the record first: a run whose jobs are in the queue always has one
   writeQueuedRun(runDir, run);
   await enqueueFlow(conn.right, root);
-  io.stderr(`enqueued ${run.jobs} jobs on ${o.queue} as run ${runId}; finished runs in ${runDir} are reused\n`);
-  io.stderr(`start workers (sharing ${runDir}): phased-dmd worker --queue ${o.queue}\n`);
+  io.stderr(`enqueued ${run.jobs} jobs on ${masked(o.queue)} as run ${runId}; finished runs in ${runDir} are reused\n`);
+  io.stderr(`start workers (sharing ${runDir}): phased-dmd worker --queue ${masked(o.queue)}\n`);
   io.stdout(`status:     phased-dmd status ${o.outDir}\n`);
   if (!o.wait) return 0;
   const end = await watchRun(conn.right, run, io, 2000);

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { readFlow, tally, JobRow } from '../queue/status';
-import type { QueueConnection } from '../queue/connection';
+import { masked, QueueConnection } from '../queue/connection';
 import type { QueuedRun } from '../queue/runFile';
 import { ExperimentJobData, describeNode, nodeDir } from '../../pipelines/queue/experimentJobs';
 import type { Io } from './command';
@@ -42,7 +42,7 @@ export const formatStatus = (run: QueuedRun, rows: readonly JobRow[]): string =>
   });
   const pending = Math.max(0, run.jobs - rows.length);
   return [
-    `run ${run.runId} on ${run.queue}: ${t.done} done, ${t.running} running, ${t.queued + pending} queued, ${t.failed} failed (${run.jobs} jobs)`,
+    `run ${run.runId} on ${masked(run.queue)}: ${t.done} done, ${t.running} running, ${t.queued + pending} queued, ${t.failed} failed (${run.jobs} jobs)`,
     ...lines,
     ...(pending > 0 ? [`  (${pending} more join when their teacher is trained)`] : []),
     ...(failed.length > 0 ? ['failed:', ...failed] : []),
@@ -57,7 +57,7 @@ export const finishedRun = (rows: readonly JobRow[]): 'done' | 'failed' | null =
 /** Reads the run's jobs; a run the queue does not know is an error naming the queue. */
 export const readRun = async (c: QueueConnection, run: QueuedRun): Promise<JobRow[]> => {
   const rows = await readFlow(c, run.root);
-  if (rows === null) throw new Error(`${c.url} has no job ${run.root} (the queue was emptied, or this is another Redis server than the run was enqueued on)`);
+  if (rows === null) throw new Error(`${masked(c.url)} has no job ${run.root} (the queue was emptied, or this is another Redis server than the run was enqueued on)`);
   return rows;
 };
 

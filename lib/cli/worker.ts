@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { defineCommand } from './command';
 import { int, str, UsageError } from './args';
-import { openQueueConnection } from '../queue/connection';
+import { openQueueConnection, masked } from '../queue/connection';
 import { startWorker, WORKER_DEFAULTS, workerName } from '../queue/worker';
 import { ExperimentJobData, describeNode } from '../../pipelines/queue/experimentJobs';
 
@@ -47,7 +47,7 @@ export const workerCommand = defineCommand({
       onEvent: (line) => io.stderr(`${new Date().toISOString().slice(11, 19)} worker ${workerName()}: ${line}\n`),
       describe,
     });
-    io.stderr(`worker ${workerName()} on ${o.queue}: waiting for jobs (Ctrl-C stops)\n`);
+    io.stderr(`worker ${workerName()} on ${masked(o.queue)}: waiting for jobs (Ctrl-C stops)\n`);
     await io.interrupted();
     io.stderr(`worker ${workerName()}: stopping after the running jobs (interrupt again to stop at once; they are retried elsewhere)\n`);
     const forced = io.interrupted().then(() => 'forced' as const);

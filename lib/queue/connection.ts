@@ -10,6 +10,8 @@ export interface QueueConnection {
   readonly host: string;
   readonly port: number;
   readonly db: number;
+  /** `redis://:password@host:port` (a server with `requirepass`). */
+  readonly password?: string;
   /** The address as given, for messages. */
   readonly url: string;
 }
@@ -20,41 +22,53 @@ export const parseQueueUrl = (raw: string): E.Either<string, QueueConnection> =>
   try {
     u = new URL(raw);
   } catch {
-    return E.left(`--queue: expected redis://host:port[/db], got ${JSON.stringify(raw)}`);
+    return E.left(`--queue: expected redis://host:port[/db], got ${JSON.stringify(masked(raw))}`);
   }
-  if (u.protocol !== 'redis:') return E.left(`--queue: expected the scheme redis://, got ${JSON.stringify(u.protocol)} in ${JSON.stringify(raw)}`);
-  if (u.hostname === '') return E.left(`--queue: expected a host in ${JSON.stringify(raw)}`);
+  if (u.protocol !== 'redis:') return E.left(`--queue: expected the scheme redis://, got ${JSON.stringify(u.protocol)} in ${JSON.stringify(masked(raw))}`);
+  if (u.hostname === '') return E.left(`--queue: expected a host in ${JSON.stringify(masked(raw))}`);
   const port = u.port === '' ? 6379 : Number(u.port);
   const dbPart = u.pathname.replace(/^\//, '');
   const db = dbPart === '' ? 0 : Number(dbPart);
   if (!Number.isInteger(db) || db < 0) return E.left(`--queue: expected a database number after the port, got ${JSON.stringify(dbPart)}`);
-  return E.right({ host: u.hostname.replace(/^\[|\]$/g, ''), port, db, url: raw });
+  const password = u.password === '' ? undefined : decodeURIComponent(u.password);
+  return E.right({ host: u.hostname.replace(/^\[|\]$/g, ''), port, db, ...(password === undefined ? {} : { password }), url: raw });
 };
 
 /** The options BullMQ's Redis client takes (workers need maxRetriesPerRequest null). */
-export const bullConnection = (c: QueueConnection): { host: string; port: number; db: number; maxRetriesPerRequest: null } => ({
+export const bullConnection = (c: QueueConnection): { host: string; port: number; db: number; password?: string; maxRetriesPerRequest: null } => ({
   host: c.host,
   port: c.port,
   db: c.db,
+  ...(c.password === undefined ? {} : { password: c.password }),
   maxRetriesPerRequest: null,
 });
+
+/** The address without its password, for messages. */
+export const masked = (url: string): string => url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
 
 /** Sends PING and waits for +PONG: Right when a Redis server answers within `timeoutMs`. */
 export const pingRedis = (c: QueueConnection, timeoutMs = 2000): Promise<E.Either<string, void>> =>
   new Promise((resolve) => {
+    const shown = masked(c.url);
     const socket = net.connect({ host: c.host, port: c.port });
     let reply = '';
     const done = (r: E.Either<string, void>): void => {
       socket.destroy();
       resolve(r);
     };
-    socket.setTimeout(timeoutMs, () => done(E.left(`no answer from ${c.url} within ${timeoutMs} ms`)));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(timeoutMs, () => done(E.left(`no answer from ${shown} within ${timeoutMs} ms`)));
+    const arg = (s: string): string => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+    const auth = c.password === undefined ? '' : `*2\r\n${arg('AUTH')}${arg(c.password)}`;
+    socket.on('connect', () => socket.write(`${auth}PING\r\n`));
     socket.on('data', (b) => {
       reply += b.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') ? E.right(undefined) : E.left(`${c.url} answered ${JSON.stringify(reply.trim())} to PING (not a usable Redis server?)`));
+      const lines = reply.split('\r\n');
+      const refused = lines.find((l) => l.startsWith('-'));
+      if (refused !== undefined) done(E.left(`${shown} answered ${JSON.stringify(refused)}`));
+      else if (lines.includes('+PONG')) done(E.right(undefined));
+      else if (lines.length > (c.password === undefined ? 1 : 2)) done(E.left(`${shown} answered ${JSON.stringify(reply.trim())} to PING (not a Redis server?)`));
     });
-    socket.on('error', (err) => done(E.left(`cannot reach Redis at ${c.url}: ${err.message}`)));
+    socket.on('error', (err) => done(E.left(`cannot reach Redis at ${shown}: ${err.message}`)));
   });
 
 /** Parses an address and checks that a server answers there: the connection, or what is wrong. */
