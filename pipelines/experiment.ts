@@ -52,6 +52,7 @@ import { record, eventOf } from '../lib/record/record';
 import { summariseRecording, RecordingSummary } from '../lib/record/summary';
 import { configHash } from '../lib/record/hash';
 import { sampleStudent, studentNfe } from '../lib/distill/student';
+import { loadDistillState } from '../lib/distill/checkpoint';
 import type { ExpertPhase } from '../lib/distill/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
 import { loadMnist } from '../lib/data/mnist';
@@ -582,6 +583,24 @@ export const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { m
   return false;
 };
 
+/** A distillation's progress checkpoint (written every `checkpointEvery` updates and at phase boundaries). */
+const PROGRESS_FILE = 'last.ckpt';
+
+/**
+ * Where an interrupted run of this student config stopped: its progress checkpoint, next to
+ * an unfinished recording of the same config; else null (a stale checkpoint is kept aside).
+ */
+const resumableStudent = (dir: string, recording: string, config: unknown): { phase: number; step: number } | null => {
+  const progress = path.join(dir, PROGRESS_FILE);
+  if (!fs.existsSync(progress)) return null;
+  const saved = loadDistillState(progress);
+  const rec = fs.existsSync(recording) ? summariseRecording(recording, { onIssue: () => undefined }) : null;
+  const same = rec !== null && E.isRight(rec) && rec.right.status !== 'complete' && rec.right.header.configHash === configHash(config);
+  if (E.isRight(saved) && same) return { phase: saved.right.phase, step: saved.right.iterations };
+  keepAside(progress);
+  return null;
+};
+
 /** One student: distilled with the shared budget (recorded), saved, sampled (4 NFE, or 1 for DMD; no CFG). */
 export const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMethod, teacher: { model: VelocityModel; modelConfig: ModelConfig; file: string }, o: ExperimentOptions): Promise<boolean> => {
   const input = distillConfigFor(r, method, seed, teacher.file);
@@ -589,12 +608,17 @@ export const runStudent = async (r: ResolvedExperiment, seed: number, method: St
   const file = path.join(dir, RECORDING);
   const ckpt = path.join(dir, 'student.ckpt');
   if (fs.existsSync(ckpt) && finished(file, input, [method], r.samples, ckpt)) return true;
-  o.log?.(`seed ${seed}: distilling ${method} (${r.budget.iterations} generator updates, batch ${r.budget.batchSize})`);
   keepAside(ckpt);
-  const sink = openRecording(file, input, seed, method);
+  // an interrupted run of this student (a killed process or worker) continues from its progress checkpoint
+  const from = resumableStudent(dir, file, input);
+  o.log?.(`seed ${seed}: distilling ${method} (${r.budget.iterations} generator updates, batch ${r.budget.batchSize})${from ? `, resumed at phase ${from.phase} step ${from.step}` : ''}`);
+  const sink = from === null ? openRecording(file, input, seed, method) : E.getOrElseW((e: Error) => {
+    throw e;
+  })(RecordingWriter.resume(file, { config: input, ...from }));
   let experts: readonly ExpertPhase[] = [];
   try {
-    const result = await trainDistill(input, { teacher, log: o.metricLog ?? o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
+    const progress = { outDir: dir, ...(from === null ? {} : { resume: path.join(dir, PROGRESS_FILE) }) };
+    const result = await trainDistill(input, { teacher, ...progress, log: o.metricLog ?? o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
     experts = result.experts;
     const last = result.phases.length - 1;
     const at = { phase: last, step: result.phases[last].iterations };
@@ -604,6 +628,8 @@ export const runStudent = async (r: ResolvedExperiment, seed: number, method: St
     recordSamples(sink, method, sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)), at, studentNfe(experts));
     sink.append({ type: 'checkpoint', ...at, file: ckpt });
     sink.append({ type: 'end', status: 'complete', ...at });
+    // the student checkpoint supersedes the progress one
+    fs.rmSync(path.join(dir, PROGRESS_FILE), { force: true });
   } catch (err) {
     sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
     throw err;

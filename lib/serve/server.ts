@@ -8,6 +8,7 @@
  *                         that reconnects continues where it stopped
  *   GET /figures/N.png    the samples of recording line N as a figure (lib/plots), rendered
  *                         on first request and cached
+ *   GET /jobs             a queued experiment's jobs as JSON (./jobs.ts); 404 when not queued
  */
 import * as http from 'http';
 import * as path from 'path';
@@ -24,6 +25,7 @@ import { samplesFigure } from '../cli/sampleFigure';
 import { dataConfigOf, dataInfoOf } from '../cli/models';
 import { RECORDING_FILE } from '../train/teacher';
 import { phaseLabel } from '../phases/label';
+import { serveJobs } from './jobs';
 
 export interface ServeOptions {
   readonly runDir: string;
@@ -145,6 +147,10 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
         client.sub.unsubscribe();
         clients.delete(client);
       });
+      return;
+    }
+    if (url.pathname === '/jobs') {
+      void serveJobs(o.runDir, res);
       return;
     }
     const fig = /^\/figures\/(\d+)\.png$/.exec(url.pathname);

@@ -48,14 +48,18 @@ export const ExperimentJobData = t.intersection([
     queue: t.string,
     node: ExperimentNode,
   }),
-  t.partial({ stage: t.literal('children') }),
+  t.partial({
+    stage: t.literal('children'),
+    /** The node in words, for views that do not know experiments (the live page). */
+    label: t.string,
+  }),
 ]);
 export type ExperimentJobData = t.TypeOf<typeof ExperimentJobData>;
 
 /** Decodes job data at the worker's edge; errors name the field. */
 export const decodeJobData = (u: unknown): ExperimentJobData => decodeOrThrow(ExperimentJobData, u, 'job data');
 
-type Common = Omit<ExperimentJobData, 'node' | 'stage'>;
+type Common = Omit<ExperimentJobData, 'node' | 'stage' | 'label'>;
 
 /** Job ids: the run's id, then the node (BullMQ refuses ':' in ids). */
 export const jobId = (runId: string, node: ExperimentNode): string =>
@@ -79,7 +83,7 @@ export const nodeDir = (runDir: string, node: ExperimentNode): string =>
 const spec = (c: Common, node: ExperimentNode, children?: readonly JobSpec<ExperimentJobData>[]): JobSpec<ExperimentJobData> => ({
   name: node.kind,
   id: jobId(c.runId, node),
-  data: { ...c, node },
+  data: { ...c, node, label: describeNode(node) },
   ...(children ? { children } : {}),
 });
 

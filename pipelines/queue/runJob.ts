@@ -63,7 +63,7 @@ const runNode = async (job: SandboxJob, token: string, d: ExperimentJobData, o: 
     }
     const conn = parseQueueUrl(d.queue);
     if (E.isLeft(conn)) throw new Error(conn.left);
-    const { node: _n, stage: _s, ...common } = d;
+    const { node: _n, stage: _s, label: _l, ...common } = d;
     await fanOut(conn.right, job, token, studentJobs(r, common, node.key, node.seeds));
     return { reused: teacher.reused && sampled };
   }

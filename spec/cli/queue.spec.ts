@@ -2,8 +2,8 @@
  * An experiment on the job queue, end to end, with real processes: `run --queue`
  * enqueues a tiny 2-D experiment, two `worker` processes run it, one of them is killed
  * (SIGKILL) while it distils a student. The other worker takes the job over once its
- * lock expires and redoes it from the teacher's checkpoint; the killed worker's job
- * process exits by itself. The results match a single-process run bit for bit (samples,
+ * lock expires and continues it from the student's last progress checkpoint (the teacher
+ * is not retrained); the killed worker's job process exits by itself. The results match a single-process run bit for bit (samples,
  * teacher and student weights, every metric). `status` shows the lost worker's retry.
  *
  * Needs a Redis server: $PHASED_DMD_REDIS, else redis://127.0.0.1:6379/15 (.ci/run starts
@@ -21,6 +21,8 @@ import { readFlow, JobRow } from '../../lib/queue/status';
 import { readQueuedRun, QueuedRun } from '../../lib/queue/runFile';
 import { QUEUE_NAME } from '../../lib/queue/flow';
 import { loadCheckpoint } from '../../lib/checkpoint/format';
+import { summariseRecording } from '../../lib/record/summary';
+import { startServer } from '../../lib/serve/server';
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'phased-dmd.js');
@@ -45,7 +47,8 @@ const TINY = {
   seeds: [0],
   methods: ['teacher', 'dmd', 'sgts'],
   model: { kind: 'mlp', hidden: [32, 32], timeEmbedDim: 8 },
-  budget: { teacherSteps: 60, teacherBatchSize: 64, iterations: 60, batchSize: 64 },
+  // 160 updates: a progress checkpoint at 100 (checkpointEvery), 60 more to redo after the kill
+  budget: { teacherSteps: 60, teacherBatchSize: 64, iterations: 160, batchSize: 64 },
   samples: 100,
   evalPoints: 100,
   logEvery: 1000,
@@ -82,6 +85,8 @@ const until = async <A>(what: string, f: () => Promise<A | null>, timeoutMs: num
   }
 };
 
+const methodOf = (row: JobRow): string => (row.data as { node: { method: string } }).node.method;
+
 const files = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort() : []);
 
 suite(title, () => {
@@ -101,7 +106,7 @@ suite(title, () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('a killed worker’s job is redone by the other from the last checkpoint; results equal a single-process run bit for bit', async () => {
+  it('a killed worker’s job is continued by the other from its last checkpoint; results equal a single-process run bit for bit', async () => {
     const config = path.join(tmp, 'tiny.json');
     fs.writeFileSync(config, JSON.stringify(TINY));
     const single = path.join(tmp, 'single');
@@ -119,14 +124,11 @@ suite(title, () => {
       throw new Error(e);
     })(readQueuedRun(queued));
 
-    // a student well into its training (its recording has grown), on a worker of ours
-    const victim = await until('a student in training', async () => {
+    // a student past its first progress checkpoint, on a worker of ours
+    const victim = await until('a student past its progress checkpoint', async () => {
       const rows = (await readFlow(conn, run.root)) ?? [];
-      const row = rows.find((r) => r.name === 'student' && r.state === 'running' && r.worker !== undefined);
-      if (row === undefined) return null;
-      const method = (row.data as { node: { method: string } }).node.method;
-      const rec = path.join(queued, 'seed-0', method, 'recording.ndjson');
-      return fs.existsSync(rec) && fs.statSync(rec).size > 5_000 ? row : null;
+      const row = rows.find((r) => r.name === 'student' && r.state === 'running' && r.worker !== undefined && fs.existsSync(path.join(queued, 'seed-0', methodOf(r), 'last.ckpt')));
+      return row ?? null;
     }, 240_000, 50);
     const pid = Number(victim.worker!.split(':').pop());
     const killed = workers.find((w) => w.pid === pid)!;
@@ -149,12 +151,27 @@ suite(title, () => {
     expect(again.worker).not.toBe(victim.worker);
     // the teacher was trained once: the retry started from its checkpoint
     expect(rows.find((r) => r.name === 'teacher')!.attempts).toBe(1);
-    expect(files(queued).filter((f) => f.includes('.replaced-'))).toEqual([expect.stringContaining(path.join('seed-0', (victim.data as { node: { method: string } }).node.method))]);
+    // the student went on from its progress checkpoint (step 100), in the same recording
+    const rec = summariseRecording(path.join(queued, 'seed-0', methodOf(victim), 'recording.ndjson'));
+    expect(E.isRight(rec) && rec.right.resumes).toBe(1);
+    expect(logs.map((l) => l.text()).join('')).toMatch(new RegExp(`distilling ${methodOf(victim)} .*, resumed at phase 0 step 100`));
+    expect(files(queued).filter((f) => f.includes('.replaced-') || f.endsWith('last.ckpt'))).toEqual([]);
 
     const status = spawnSync(process.execPath, [BIN, 'status', queued], { cwd: ROOT, encoding: 'utf8' });
     expect(status.status).toBe(0);
     expect(status.stdout).toMatch(/4 done, 0 running, 0 queued, 0 failed \(4 jobs\)/);
     expect(status.stdout).toMatch(/seed 0 \S+ +done +attempts \d, \d retr(y|ies), worker lost 1×/);
+
+    // the live page lists the same jobs
+    const server = await startServer({ runDir: queued, port: 0 });
+    try {
+      const view = (await (await fetch(`${server.url}jobs`)).json()) as { counts: Record<string, number>; rows: Array<{ label: string; state: string; stalled: number }> };
+      expect(view.counts).toEqual({ queued: 0, running: 0, done: 4, failed: 0 });
+      expect(view.rows.find((r) => r.label === `seed 0 ${methodOf(victim)}`)).toMatchObject({ state: 'done', stalled: 1 });
+      expect(await (await fetch(server.url)).text()).toContain('id="jobs"');
+    } finally {
+      await server.close();
+    }
 
     expect(await exited(baseline)).toBe(0);
     expect(baselineLog.text()).not.toMatch(/error/i);
