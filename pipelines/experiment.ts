@@ -595,7 +595,8 @@ const resumableStudent = (dir: string, recording: string, config: unknown): { ph
   if (!fs.existsSync(progress)) return null;
   const saved = loadDistillState(progress);
   const rec = fs.existsSync(recording) ? summariseRecording(recording, { onIssue: () => undefined }) : null;
-  const same = rec !== null && E.isRight(rec) && rec.right.status !== 'complete' && rec.right.header.configHash === configHash(config);
+  const same = rec !== null && E.isRight(rec) && rec.right.status !== 'complete'
+    && rec.right.header.configHash === configHash(config);
   if (E.isRight(saved) && same) return { phase: saved.right.phase, step: saved.right.iterations };
   keepAside(progress);
   return null;
@@ -611,14 +612,16 @@ export const runStudent = async (r: ResolvedExperiment, seed: number, method: St
   keepAside(ckpt);
   // an interrupted run of this student (a killed process or worker) continues from its progress checkpoint
   const from = resumableStudent(dir, file, input);
-  o.log?.(`seed ${seed}: distilling ${method} (${r.budget.iterations} generator updates, batch ${r.budget.batchSize})${from ? `, resumed at phase ${from.phase} step ${from.step}` : ''}`);
+  const resumed = from === null ? '' : `, resumed at phase ${from.phase} step ${from.step}`;
+  o.log?.(`seed ${seed}: distilling ${method} (${r.budget.iterations} generator updates, batch ${r.budget.batchSize})${resumed}`);
   const sink = from === null ? openRecording(file, input, seed, method) : E.getOrElseW((e: Error) => {
     throw e;
   })(RecordingWriter.resume(file, { config: input, ...from }));
   let experts: readonly ExpertPhase[] = [];
   try {
     const progress = { outDir: dir, ...(from === null ? {} : { resume: path.join(dir, PROGRESS_FILE) }) };
-    const result = await trainDistill(input, { teacher, ...progress, log: o.metricLog ?? o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
+    const onStep = o.onStep ? { onStep: o.onStep } : {};
+    const result = await trainDistill(input, { teacher, ...progress, log: o.metricLog ?? o.log, ...onStep, through: record(sink) });
     experts = result.experts;
     const last = result.phases.length - 1;
     const at = { phase: last, step: result.phases[last].iterations };

@@ -26,11 +26,15 @@ export interface QueueRunOptions {
 }
 
 /** A run id: the directory's name and the time, so enqueuing the same directory again starts a new run. */
-const newRunId = (outDir: string): string => `${path.basename(path.resolve(outDir)).replace(/[^A-Za-z0-9_-]+/g, '-')}-${Date.now().toString(36)}`;
+const newRunId = (outDir: string): string =>
+  `${path.basename(path.resolve(outDir)).replace(/[^A-Za-z0-9_-]+/g, '-')}-${Date.now().toString(36)}`;
 
 export const enqueueExperiment = async (loaded: LoadedConfig, o: QueueRunOptions, io: Io): Promise<number> => {
   if (loaded.kind !== 'experiment')
-    throw new UsageError(`--queue: runs experiments (method "experiment"); this is a ${loaded.method} config, run it without --queue`, 'run');
+    throw new UsageError(
+      `--queue: runs experiments (method "experiment"); this is a ${loaded.method} config, run it without --queue`,
+      'run',
+    );
   const backend = o.backend ?? defaultBackend();
   if (!isBackendName(backend)) throw new UsageError(`--backend: unknown backend ${JSON.stringify(backend)}`, 'run');
   const r = decodeExperiment(loaded.input);
@@ -40,7 +44,13 @@ export const enqueueExperiment = async (loaded: LoadedConfig, o: QueueRunOptions
   writeManifest(loaded.input, runDir);
   const runId = newRunId(runDir);
   const root = experimentFlow(r, { runDir, runId, backend, queue: o.queue });
-  const run: QueuedRun = { runId, queue: o.queue, root: root.id, jobs: experimentJobCount(r), enqueuedAt: new Date().toISOString() };
+  const run: QueuedRun = {
+    runId,
+    queue: o.queue,
+    root: root.id,
+    jobs: experimentJobCount(r),
+    enqueuedAt: new Date().toISOString(),
+  };
   // the record first: a run whose jobs are in the queue always has one
   writeQueuedRun(runDir, run);
   await enqueueFlow(conn.right, root);

@@ -22,7 +22,11 @@ const label = (row: JobRow): string => {
 
 const retries = (row: JobRow): string => {
   const again = Math.max(0, row.attempts - 1);
-  const parts = [`attempt${row.attempts === 1 ? '' : 's'} ${row.attempts}`, ...(again > 0 ? [`${again} retr${again === 1 ? 'y' : 'ies'}`] : []), ...(row.stalled > 0 ? [`worker lost ${row.stalled}×`] : [])];
+  const parts = [
+    `attempt${row.attempts === 1 ? '' : 's'} ${row.attempts}`,
+    ...(again > 0 ? [`${again} retr${again === 1 ? 'y' : 'ies'}`] : []),
+    ...(row.stalled > 0 ? [`worker lost ${row.stalled}×`] : []),
+  ];
   return row.attempts === 0 ? '' : parts.join(', ');
 };
 
@@ -42,7 +46,8 @@ export const formatStatus = (run: QueuedRun, rows: readonly JobRow[]): string =>
   });
   const pending = Math.max(0, run.jobs - rows.length);
   return [
-    `run ${run.runId} on ${masked(run.queue)}: ${t.done} done, ${t.running} running, ${t.queued + pending} queued, ${t.failed} failed (${run.jobs} jobs)`,
+    `run ${run.runId} on ${masked(run.queue)}: ` +
+      `${t.done} done, ${t.running} running, ${t.queued + pending} queued, ${t.failed} failed (${run.jobs} jobs)`,
     ...lines,
     ...(pending > 0 ? [`  (${pending} more join when their teacher is trained)`] : []),
     ...(failed.length > 0 ? ['failed:', ...failed] : []),
@@ -57,7 +62,11 @@ export const finishedRun = (rows: readonly JobRow[]): 'done' | 'failed' | null =
 /** Reads the run's jobs; a run the queue does not know is an error naming the queue. */
 export const readRun = async (c: QueueConnection, run: QueuedRun): Promise<JobRow[]> => {
   const rows = await readFlow(c, run.root);
-  if (rows === null) throw new Error(`${masked(c.url)} has no job ${run.root} (the queue was emptied, or this is another Redis server than the run was enqueued on)`);
+  if (rows === null)
+    throw new Error(
+      `${masked(c.url)} has no job ${run.root} ` +
+        '(the queue was emptied, or this is not the Redis server the run was enqueued on)',
+    );
   return rows;
 };
 
@@ -65,7 +74,12 @@ export const readRun = async (c: QueueConnection, run: QueuedRun): Promise<JobRo
  * Redraws the status every `everyMs` until the run is over (or the user interrupts);
  * on a terminal in place, else a new block only when something changed.
  */
-export const watchRun = async (c: QueueConnection, run: QueuedRun, io: Io, everyMs: number): Promise<'done' | 'failed' | 'interrupted'> => {
+export const watchRun = async (
+  c: QueueConnection,
+  run: QueuedRun,
+  io: Io,
+  everyMs: number,
+): Promise<'done' | 'failed' | 'interrupted'> => {
   let stop = false;
   void io.interrupted().then(() => (stop = true));
   let shown = '';

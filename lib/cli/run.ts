@@ -22,18 +22,24 @@ export const runCommand = defineCommand({
     force: flag('with --resume: continue although the config differs from the checkpoint’s'),
     backend: backendOption(),
     'no-report': flag('skip rebuilding report.md and the figures after the run'),
-    queue: str('experiments: enqueue the run as jobs on this Redis server for `phased-dmd worker`s instead of running it here', 'redis://host:port'),
+    queue: str(
+      'experiments: enqueue the run as jobs on this Redis server for `phased-dmd worker`s instead of running it here',
+      'redis://host:port',
+    ),
     wait: flag('with --queue: follow the jobs until the run is done or has failed'),
   },
   description:
     'The config is validated first (every error with its path; unknown fields refused). Progress shows one bar per phase on a terminal, periodic lines otherwise; --verbose adds the metric lines. The run directory gets teacher.ckpt or student.ckpt, recording.ndjson, report.md, metrics.json and figures/.',
-  examples: ['phased-dmd run pipelines/configs/phased-ring8.yaml --out runs/phased', "phased-dmd run my.yaml --set iterations=200 --set 'lr.fake=1e-4' --seed 3", 'phased-dmd run my.yaml --out runs/x --resume', 'phased-dmd run pipelines/configs/experiment-2d.json --queue redis://10.0.0.5:6379'],
+  examples: ['phased-dmd run pipelines/configs/phased-ring8.yaml --out runs/phased', "phased-dmd run my.yaml --set iterations=200 --set 'lr.fake=1e-4' --seed 3", 'phased-dmd run my.yaml --out runs/x --resume',
+    'phased-dmd run pipelines/configs/experiment-2d.json --queue redis://10.0.0.5:6379',
+  ],
   run: async ({ options: o, positionals }, io) => {
     const file = positionals[0];
     const loaded = loadPipelineConfig(file, { set: o.set, seed: o.seed });
     for (const note of dataNotes(loaded)) io.stderr(`warning: data: ${note}\n`);
     const outDir = o.out ?? path.join('runs', path.basename(file).replace(/\.(json|ya?ml)$/i, ''));
-    if (o.queue !== undefined) return enqueueExperiment(loaded, { outDir, queue: o.queue, backend: o.backend, wait: o.wait }, io);
+    if (o.queue !== undefined)
+      return enqueueExperiment(loaded, { outDir, queue: o.queue, backend: o.backend, wait: o.wait }, io);
     const kernels = await startBackendAndKernels(o.backend, io.stderr);
     await execute(loaded, { outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, verbose: o.verbose, noReport: o['no-report'], kernels }, io);
     return 0;

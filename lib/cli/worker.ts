@@ -17,18 +17,27 @@ const positive = (name: string, v: number | undefined): number | undefined => {
 
 export const workerCommand = defineCommand({
   name: 'worker',
-  summary: 'Run jobs of queued experiments (`run --queue`) on this machine until stopped; it must share the run directories.',
+  summary:
+    'Run jobs of queued experiments (`run --queue`) on this machine until stopped; it must share the run directories.',
   args: '',
   positionals: { min: 0, max: 0 },
   options: {
     queue: str('the queue’s Redis server', 'redis://host:port', { required: true }),
     concurrency: int(`jobs at once, each in its own process (default ${WORKER_DEFAULTS.concurrency})`),
-    'lock-ms': int(`a job whose worker stops renewing its lock this long is handed to another worker (default ${WORKER_DEFAULTS.lockMs})`),
+    'lock-ms': int(
+      `a job whose worker stops renewing its lock this long goes to another worker (default ${WORKER_DEFAULTS.lockMs})`,
+    ),
     'stalled-check-ms': int(`how often to look for such jobs (default ${WORKER_DEFAULTS.stalledCheckMs})`),
   },
   description:
-    'Every worker must see each run directory at the path it was enqueued with (a shared file system: NFS, a cluster file system, or one machine). Jobs run in child processes; Ctrl-C (or SIGTERM) lets the running jobs finish, then stops; a second one stops at once. A killed worker loses nothing: its job is retried by another worker and starts from the checkpoints already in the run directory.',
-  examples: ['phased-dmd worker --queue redis://10.0.0.5:6379', 'phased-dmd worker --queue redis://127.0.0.1:6379 --concurrency 2'],
+    'Every worker must see each run directory at the path it was enqueued with (a shared file system: NFS, ' +
+    'a cluster file system, or one machine). Jobs run in child processes; Ctrl-C (or SIGTERM) lets the running ' +
+    'jobs finish, then stops; a second one stops at once. A killed worker loses nothing: its job is retried by ' +
+    'another worker and continues from the checkpoints in the run directory (docs/distributed.md).',
+  examples: [
+    'phased-dmd worker --queue redis://10.0.0.5:6379',
+    'phased-dmd worker --queue redis://127.0.0.1:6379 --concurrency 2',
+  ],
   run: async ({ options: o }, io) => {
     const concurrency = positive('concurrency', o.concurrency);
     const lockMs = positive('lock-ms', o['lock-ms']);
@@ -49,7 +58,7 @@ export const workerCommand = defineCommand({
     });
     io.stderr(`worker ${workerName()} on ${masked(o.queue)}: waiting for jobs (Ctrl-C stops)\n`);
     await io.interrupted();
-    io.stderr(`worker ${workerName()}: stopping after the running jobs (interrupt again to stop at once; they are retried elsewhere)\n`);
+    io.stderr(`worker ${workerName()}: stopping after the running jobs (interrupt again to stop at once)\n`);
     const forced = io.interrupted().then(() => 'forced' as const);
     if ((await Promise.race([worker.close().then(() => 'closed' as const), forced])) === 'forced') {
       io.stderr(`worker ${workerName()}: stopped without waiting\n`);

@@ -24,18 +24,30 @@ export const parseQueueUrl = (raw: string): E.Either<string, QueueConnection> =>
   } catch {
     return E.left(`--queue: expected redis://host:port[/db], got ${JSON.stringify(masked(raw))}`);
   }
-  if (u.protocol !== 'redis:') return E.left(`--queue: expected the scheme redis://, got ${JSON.stringify(u.protocol)} in ${JSON.stringify(masked(raw))}`);
-  if (u.hostname === '') return E.left(`--queue: expected a host in ${JSON.stringify(masked(raw))}`);
+  const shown = JSON.stringify(masked(raw));
+  if (u.protocol !== 'redis:')
+    return E.left(`--queue: expected the scheme redis://, got ${JSON.stringify(u.protocol)} in ${shown}`);
+  if (u.hostname === '') return E.left(`--queue: expected a host in ${shown}`);
   const port = u.port === '' ? 6379 : Number(u.port);
   const dbPart = u.pathname.replace(/^\//, '');
   const db = dbPart === '' ? 0 : Number(dbPart);
-  if (!Number.isInteger(db) || db < 0) return E.left(`--queue: expected a database number after the port, got ${JSON.stringify(dbPart)}`);
+  if (!Number.isInteger(db) || db < 0)
+    return E.left(`--queue: expected a database number after the port, got ${JSON.stringify(dbPart)}`);
   const password = u.password === '' ? undefined : decodeURIComponent(u.password);
-  return E.right({ host: u.hostname.replace(/^\[|\]$/g, ''), port, db, ...(password === undefined ? {} : { password }), url: raw });
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return E.right({ host, port, db, ...(password === undefined ? {} : { password }), url: raw });
 };
 
 /** The options BullMQ's Redis client takes (workers need maxRetriesPerRequest null). */
-export const bullConnection = (c: QueueConnection): { host: string; port: number; db: number; password?: string; maxRetriesPerRequest: null } => ({
+export interface BullConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly db: number;
+  readonly password?: string;
+  readonly maxRetriesPerRequest: null;
+}
+
+export const bullConnection = (c: QueueConnection): BullConnection => ({
   host: c.host,
   port: c.port,
   db: c.db,
@@ -66,7 +78,8 @@ export const pingRedis = (c: QueueConnection, timeoutMs = 2000): Promise<E.Eithe
       const refused = lines.find((l) => l.startsWith('-'));
       if (refused !== undefined) done(E.left(`${shown} answered ${JSON.stringify(refused)}`));
       else if (lines.includes('+PONG')) done(E.right(undefined));
-      else if (lines.length > (c.password === undefined ? 1 : 2)) done(E.left(`${shown} answered ${JSON.stringify(reply.trim())} to PING (not a Redis server?)`));
+      else if (lines.length > (c.password === undefined ? 1 : 2))
+        done(E.left(`${shown} answered ${JSON.stringify(reply.trim())} to PING (not a Redis server?)`));
     });
     socket.on('error', (err) => done(E.left(`cannot reach Redis at ${shown}: ${err.message}`)));
   });

@@ -78,7 +78,8 @@ export const fanOut = async <D extends Staged>(
   const queue = new Queue(QUEUE_NAME, { connection: bullConnection(c) });
   try {
     const parent = { id: job.id!, queue: job.queueQualifiedName };
-    await queue.addBulk(children.map((s) => ({ name: s.name, data: s.data, opts: { ...JOB_OPTIONS, jobId: s.id, parent } })));
+    const opts = (id: string): JobsOptions => ({ ...JOB_OPTIONS, jobId: id, parent });
+    await queue.addBulk(children.map((s) => ({ name: s.name, data: s.data, opts: opts(s.id) })));
   } finally {
     await queue.close();
   }

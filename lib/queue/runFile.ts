@@ -24,17 +24,19 @@ export const QueuedRun = t.type({
 });
 export type QueuedRun = t.TypeOf<typeof QueuedRun>;
 
-export const writeQueuedRun = (runDir: string, run: QueuedRun): void => writeFileAtomic(path.join(runDir, QUEUE_FILE), `${JSON.stringify(run, null, 2)}\n`);
+export const writeQueuedRun = (runDir: string, run: QueuedRun): void =>
+  writeFileAtomic(path.join(runDir, QUEUE_FILE), `${JSON.stringify(run, null, 2)}\n`);
 
 /** The run's queue record, or what is wrong (missing, not JSON, a field). */
 export const readQueuedRun = (runDir: string): E.Either<string, QueuedRun> => {
   const file = path.join(runDir, QUEUE_FILE);
-  if (!fs.existsSync(file)) return E.left(`${file}: missing (this run directory was not enqueued with \`run --queue\`)`);
+  if (!fs.existsSync(file)) return E.left(`${file}: missing (this run directory was not enqueued with run --queue)`);
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     return E.left(`${file}: not JSON (${(err as Error).message})`);
   }
-  return E.mapLeft((issues: Parameters<typeof formatIssues>[0]) => `${file}: ${formatIssues(issues)}`)(decodeWith(QueuedRun)(raw));
+  const decoded = decodeWith(QueuedRun)(raw);
+  return E.isLeft(decoded) ? E.left(`${file}: ${formatIssues(decoded.left)}`) : decoded;
 };

@@ -58,7 +58,8 @@ const flatten = async (node: JobNode, depth: number, out: JobRow[]): Promise<voi
     ...(job.failedReason ? { failedReason: job.failedReason } : {}),
     waitingForChildren: queueState === 'waiting-children',
   });
-  for (const child of [...(node.children ?? [])].sort((a, b) => String(a.job.id).localeCompare(String(b.job.id)))) await flatten(child, depth + 1, out);
+  const children = [...(node.children ?? [])].sort((a, b) => String(a.job.id).localeCompare(String(b.job.id)));
+  for (const child of children) await flatten(child, depth + 1, out);
 };
 
 /** The jobs of the flow rooted at `rootId`, parents before children; null when the queue has no such job. */

@@ -42,9 +42,14 @@ export const startWorker = (c: QueueConnection, o: WorkerOptions): Worker => {
     maxStalledCount: o.maxStalled ?? WORKER_DEFAULTS.maxStalled,
     useWorkerThreads: false,
   });
-  const name = (job: Job | undefined): string => (job === undefined ? 'a job' : o.describe?.(job) ?? job.id ?? job.name);
+  const name = (job: Job | undefined): string =>
+    job === undefined ? 'a job' : o.describe?.(job) ?? job.id ?? job.name;
   worker.on('active', (job) =>
-    o.onEvent?.((job.data as Staged | undefined)?.stage === 'children' ? `closing ${name(job)}: its children are done` : `started ${name(job)} (attempt ${job.attemptsStarted})`),
+    o.onEvent?.(
+      (job.data as Staged | undefined)?.stage === 'children'
+        ? `closing ${name(job)}: its children are done`
+        : `started ${name(job)} (attempt ${job.attemptsStarted})`,
+    ),
   );
   worker.on('completed', (job) => o.onEvent?.(`done ${name(job)}`));
   worker.on('failed', (job, err) => {

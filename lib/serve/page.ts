@@ -35,7 +35,10 @@ export const PAGE_HTML = `<!doctype html>
 <body>
 <h1>phased-dmd live: <span id="method">…</span> <span id="status" class="pill">connecting</span></h1>
 <div class="meta" id="meta"></div>
-<div id="jobs" hidden><h2 style="font-size:1rem">Jobs <span id="job-counts" class="meta"></span></h2><table><tbody id="job-rows"></tbody></table></div>
+<div id="jobs" hidden>
+  <h2 style="font-size:1rem">Jobs <span id="job-counts" class="meta"></span></h2>
+  <table><tbody id="job-rows"></tbody></table>
+</div>
 <div id="phases"></div>
 <h2 style="font-size:1rem;margin-top:1.2rem">Latest samples</h2>
 <div id="samples"><em id="no-samples">none recorded yet</em></div>
@@ -139,13 +142,23 @@ export const PAGE_HTML = `<!doctype html>
     $('jobs').hidden = false;
     if (v.error) { $('job-counts').textContent = v.error; return setTimeout(jobs, 5000); }
     const c = v.counts;
-    $('job-counts').textContent = 'run ' + v.runId + ': ' + c.done + ' done, ' + c.running + ' running, ' + (c.queued + Math.max(0, v.jobs - v.rows.length)) + ' queued, ' + c.failed + ' failed';
+    const queued = c.queued + Math.max(0, v.jobs - v.rows.length);
+    $('job-counts').textContent =
+      'run ' + v.runId + ': ' + c.done + ' done, ' + c.running + ' running, ' + queued + ' queued, ' + c.failed + ' failed';
     $('job-rows').innerHTML = '';
     for (const j of v.rows) {
       const tr = document.createElement('tr');
       const retries = Math.max(0, j.attempts - 1);
-      const cells = ['\u00a0'.repeat(3 * j.depth) + j.label, j.state, j.attempts === 0 ? '' : 'attempts ' + j.attempts + (retries ? ', ' + retries + ' retries' : '') + (j.stalled ? ', worker lost ' + j.stalled + '\u00d7' : ''), j.error || ''];
-      cells.forEach((text, i) => { const td = document.createElement('td'); td.textContent = text; if (i === 1) td.className = 'pill ' + ({ done: 'complete', running: 'running', failed: 'failed' }[j.state] || ''); if (i === 3) td.className = 'error'; tr.append(td); });
+      const tries = j.attempts === 0 ? '' : 'attempts ' + j.attempts + (retries ? ', ' + retries + ' retries' : '') +
+        (j.stalled ? ', worker lost ' + j.stalled + '\u00d7' : '');
+      const pill = 'pill ' + ({ done: 'complete', running: 'running', failed: 'failed' }[j.state] || '');
+      const cells = [['\u00a0'.repeat(3 * j.depth) + j.label, ''], [j.state, pill], [tries, ''], [j.error || '', 'error']];
+      for (const [text, cls] of cells) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        td.className = cls;
+        tr.append(td);
+      }
       $('job-rows').append(tr);
     }
     setTimeout(jobs, 2000);

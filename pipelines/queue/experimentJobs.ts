@@ -69,7 +69,7 @@ export const jobId = (runId: string, node: ExperimentNode): string =>
 
 /** A job's node, in words (status lines, logs). */
 export const describeNode = (node: ExperimentNode): string =>
-  node.kind === 'teacher' ? `teacher ${node.key.slice(0, 8)} (seed${node.seeds.length > 1 ? 's' : ''} ${node.seeds.join(', ')})`
+  node.kind === 'teacher' ? `teacher ${node.key.slice(0, 8)} (${node.seeds.length > 1 ? 'seeds' : 'seed'} ${node.seeds.join(', ')})`
   : node.kind === 'student' ? `seed ${node.seed} ${node.method}`
   : node.kind;
 
@@ -80,7 +80,9 @@ export const nodeDir = (runDir: string, node: ExperimentNode): string =>
   : node.kind === 'classifier' ? path.dirname(classifierFile(runDir))
   : runDir;
 
-const spec = (c: Common, node: ExperimentNode, children?: readonly JobSpec<ExperimentJobData>[]): JobSpec<ExperimentJobData> => ({
+type Job = JobSpec<ExperimentJobData>;
+
+const spec = (c: Common, node: ExperimentNode, children?: readonly Job[]): Job => ({
   name: node.kind,
   id: jobId(c.runId, node),
   data: { ...c, node, label: describeNode(node) },
@@ -95,18 +97,21 @@ export const teacherGroups = (r: ResolvedExperiment): Array<{ key: string; seeds
 };
 
 /** The students a teacher job adds once its teacher is trained. */
-export const studentJobs = (r: ResolvedExperiment, c: Common, key: string, seeds: readonly number[]): JobSpec<ExperimentJobData>[] =>
+export const studentJobs = (r: ResolvedExperiment, c: Common, key: string, seeds: readonly number[]): Job[] =>
   seeds.flatMap((seed) => r.students.map((method: StudentMethod) => spec(c, { kind: 'student', key, seed, method })));
 
+/** MNIST trains its feature classifier once per run directory, unless a saved one is given. */
+const needsClassifier = (r: ResolvedExperiment): boolean => r.task === 'mnist' && r.classifier.path === undefined;
+
 /** The job tree an experiment starts as (students join when their teacher is done). */
-export const experimentFlow = (r: ResolvedExperiment, c: Common): JobSpec<ExperimentJobData> =>
+export const experimentFlow = (r: ResolvedExperiment, c: Common): Job =>
   spec(c, { kind: 'report' }, [
-    ...(r.task === 'mnist' && r.classifier.path === undefined ? [spec(c, { kind: 'classifier' })] : []),
+    ...(needsClassifier(r) ? [spec(c, { kind: 'classifier' })] : []),
     ...teacherGroups(r).map((g) => spec(c, { kind: 'teacher', key: g.key, seeds: g.seeds })),
   ]);
 
 /** Every job an experiment runs, students included: what `status` expects to find. */
 export const experimentJobCount = (r: ResolvedExperiment): number =>
-  1 + (r.task === 'mnist' && r.classifier.path === undefined ? 1 : 0) + teacherGroups(r).length + r.seeds.length * r.students.length;
+  1 + (needsClassifier(r) ? 1 : 0) + teacherGroups(r).length + r.seeds.length * r.students.length;
 
 export const manifestOf = (runDir: string): string => path.join(runDir, EXPERIMENT_FILE);

@@ -22,7 +22,8 @@ import {
   teacherSamples,
 } from '../experiment';
 import { loadTeacher } from '../teacher';
-import { decodeJobData, describeNode, ExperimentJobData, ExperimentNode, jobId, manifestOf, nodeDir, studentJobs } from './experimentJobs';
+import { decodeJobData, describeNode, jobId, manifestOf, nodeDir, studentJobs } from './experimentJobs';
+import type { ExperimentJobData, ExperimentNode } from './experimentJobs';
 
 /** The job as the sandbox hands it over (data already parsed from JSON). */
 export interface SandboxJob extends StepJob<ExperimentJobData> {
@@ -42,11 +43,14 @@ let backend: Promise<unknown> | null = null;
 
 const readExperiment = (runDir: string): ResolvedExperiment => {
   const manifest = manifestOf(runDir);
-  if (!fs.existsSync(manifest)) throw new Error(`${manifest}: missing (is the run directory on a file system this worker shares?)`);
+  if (!fs.existsSync(manifest))
+    throw new Error(`${manifest}: missing (is the run directory on a file system this worker shares, at the same path?)`);
   return decodeExperiment(JSON.parse(fs.readFileSync(manifest, 'utf8')), `experiment config ${manifest}`);
 };
 
-const runNode = async (job: SandboxJob, token: string, d: ExperimentJobData, o: ExperimentOptions): Promise<Omit<JobResult, 'node' | 'seconds'>> => {
+type NodeResult = Omit<JobResult, 'node' | 'seconds'>;
+
+const runNode = async (job: SandboxJob, token: string, d: ExperimentJobData, o: ExperimentOptions): Promise<NodeResult> => {
   const r = readExperiment(d.runDir);
   const node: ExperimentNode = d.node;
   if (node.kind === 'classifier') {
