@@ -20,13 +20,16 @@ describe('the live page’s jobs view', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     await new Promise((resolve) => server.close(resolve));
-    writeQueuedRun(dir, { runId: 'r-1', queue: `redis://:pw@127.0.0.1:${port}`, root: 'r-1.report', jobs: 4, enqueuedAt: new Date(0).toISOString() });
+    const queue = `redis://:pw@127.0.0.1:${port}`;
+    writeQueuedRun(dir, { runId: 'r-1', queue, root: 'r-1.report', jobs: 4, enqueuedAt: new Date(0).toISOString() });
     const v = await jobsView(dir);
-    expect(E.isLeft(v) && v.left).toMatch(new RegExp(`cannot reach Redis at redis://:\\*\\*\\*@127.0.0.1:${port}: .*ECONNREFUSED`));
+    const refused = new RegExp(`cannot reach Redis at redis://:\\*\\*\\*@127.0.0.1:${port}: .*ECONNREFUSED`);
+    expect(E.isLeft(v) && v.left).toMatch(refused);
   });
 
   it('queue.json is decoded where it is read: a bad field is named', () => {
-    fs.writeFileSync(path.join(dir, 'queue.json'), JSON.stringify({ runId: 'r', queue: 'redis://q', root: 'r.report', jobs: 'four', enqueuedAt: '' }));
+    const bad = { runId: 'r', queue: 'redis://q', root: 'r.report', jobs: 'four', enqueuedAt: '' };
+    fs.writeFileSync(path.join(dir, 'queue.json'), JSON.stringify(bad));
     const r = readQueuedRun(dir);
     expect(E.isLeft(r) && r.left).toMatch(/queue\.json: jobs: /);
   });

@@ -1,12 +1,22 @@
 import { decodeExperiment } from '../../../pipelines/experiment';
-import { experimentFlow, experimentJobCount, jobId, studentJobs, teacherGroups, decodeJobData, nodeDir, describeNode } from '../../../pipelines/queue/experimentJobs';
+import {
+  experimentFlow,
+  experimentJobCount,
+  jobId,
+  studentJobs,
+  teacherGroups,
+  decodeJobData,
+  nodeDir,
+  describeNode,
+} from '../../../pipelines/queue/experimentJobs';
 import type { JobSpec } from '../../../lib/queue/flow';
 
 const common = { runDir: '/shared/runs/x', runId: 'x-1', backend: 'wasm' as const, queue: 'redis://q:6379' };
 const all = <D>(s: JobSpec<D>): JobSpec<D>[] => [s, ...(s.children ?? []).flatMap(all)];
 
 describe('an experiment as jobs', () => {
-  const r = decodeExperiment({ method: 'experiment', task: 'ring8', seeds: [0, 1, 2], methods: ['teacher', 'dmd', 'phased-4x2'] });
+  const experiment = (fields: object) => decodeExperiment({ method: 'experiment', ...fields });
+  const r = experiment({ task: 'ring8', seeds: [0, 1, 2], methods: ['teacher', 'dmd', 'phased-4x2'] });
 
   it('report ← one teacher per seed; students join each teacher once it is trained', () => {
     const flow = experimentFlow(r, common);
@@ -30,23 +40,26 @@ describe('an experiment as jobs', () => {
   });
 
   it('teacher.seed: one teacher job for every seed (trained once, as in-process)', () => {
-    const shared = decodeExperiment({ method: 'experiment', task: 'ring8', seeds: [0, 1], methods: ['dmd'], teacher: { seed: 7 } });
+    const shared = experiment({ task: 'ring8', seeds: [0, 1], methods: ['dmd'], teacher: { seed: 7 } });
     const flow = experimentFlow(shared, common);
-    expect(flow.children!.map((c) => c.data.node)).toEqual([{ kind: 'teacher', key: expect.any(String), seeds: [0, 1] }]);
+    const teachers = flow.children!.map((c) => c.data.node);
+    expect(teachers).toEqual([{ kind: 'teacher', key: expect.any(String), seeds: [0, 1] }]);
     expect(experimentJobCount(shared)).toBe(1 + 1 + 2);
   });
 
   it('MNIST: the feature classifier is a job of its own beside the teachers, unless a saved one is given', () => {
-    const mnist = decodeExperiment({ method: 'experiment', task: 'mnist', seeds: [0], methods: ['dmd'] });
+    const mnist = experiment({ task: 'mnist', seeds: [0], methods: ['dmd'] });
     expect(experimentFlow(mnist, common).children!.map((c) => c.name)).toEqual(['classifier', 'teacher']);
-    const given = decodeExperiment({ method: 'experiment', task: 'mnist', seeds: [0], methods: ['dmd'], classifier: { path: 'c.ckpt' } });
+    const given = experiment({ task: 'mnist', seeds: [0], methods: ['dmd'], classifier: { path: 'c.ckpt' } });
     expect(experimentFlow(given, common).children!.map((c) => c.name)).toEqual(['teacher']);
   });
 
   it('a job names the directory it writes', () => {
     const [g] = teacherGroups(r);
-    expect(nodeDir(common.runDir, { kind: 'student', key: g.key, seed: 2, method: 'dmd' })).toBe('/shared/runs/x/seed-2/dmd');
-    expect(nodeDir(common.runDir, { kind: 'teacher', key: g.key, seeds: [0] })).toBe(`/shared/runs/x/teachers/${g.key}`);
+    const student = { kind: 'student' as const, key: g.key, seed: 2, method: 'dmd' as const };
+    expect(nodeDir(common.runDir, student)).toBe('/shared/runs/x/seed-2/dmd');
+    const teacher = { kind: 'teacher' as const, key: g.key, seeds: [0] };
+    expect(nodeDir(common.runDir, teacher)).toBe(`/shared/runs/x/teachers/${g.key}`);
     expect(describeNode({ kind: 'student', key: g.key, seed: 2, method: 'dmd' })).toBe('seed 2 dmd');
     expect(jobId('x-1', { kind: 'report' })).toBe('x-1.report');
   });
@@ -55,6 +68,7 @@ describe('an experiment as jobs', () => {
     const good = experimentFlow(r, common).data;
     expect(decodeJobData(JSON.parse(JSON.stringify(good)))).toEqual(good);
     expect(() => decodeJobData({ ...good, backend: 'gpu' })).toThrow(/backend/);
-    expect(() => decodeJobData({ ...good, node: { kind: 'student', key: 'k', seed: 0, method: 'teacher' } })).toThrow(/method/);
+    const teacherAsStudent = { kind: 'student', key: 'k', seed: 0, method: 'teacher' };
+    expect(() => decodeJobData({ ...good, node: teacherAsStudent })).toThrow(/method/);
   });
 });
