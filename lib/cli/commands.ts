@@ -14,7 +14,5 @@ import { statusCommand } from './status';
 
 export const COMMANDS: readonly Command[] = [
   runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, replayCommand, reportCommand, exportCommand,
-  serveCommand,
-  workerCommand,
-  statusCommand,
+  serveCommand, workerCommand, statusCommand,
 ] as unknown as readonly Command[];
