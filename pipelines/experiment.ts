@@ -613,7 +613,8 @@ export const runStudent = async (r: ResolvedExperiment, seed: number, method: St
   // an interrupted run of this student (a killed process or worker) continues from its progress checkpoint
   const from = resumableStudent(dir, file, input);
   const resumed = from === null ? '' : `, resumed at phase ${from.phase} step ${from.step}`;
-  o.log?.(`seed ${seed}: distilling ${method} (${r.budget.iterations} generator updates, batch ${r.budget.batchSize})${resumed}`);
+  const budget = `${r.budget.iterations} generator updates, batch ${r.budget.batchSize}`;
+  o.log?.(`seed ${seed}: distilling ${method} (${budget})${resumed}`);
   const sink = from === null ? openRecording(file, input, seed, method) : E.getOrElseW((e: Error) => {
     throw e;
   })(RecordingWriter.resume(file, { config: input, ...from }));
@@ -621,7 +622,8 @@ export const runStudent = async (r: ResolvedExperiment, seed: number, method: St
   try {
     const progress = { outDir: dir, ...(from === null ? {} : { resume: path.join(dir, PROGRESS_FILE) }) };
     const onStep = o.onStep ? { onStep: o.onStep } : {};
-    const result = await trainDistill(input, { teacher, ...progress, log: o.metricLog ?? o.log, ...onStep, through: record(sink) });
+    const log = o.metricLog ?? o.log;
+    const result = await trainDistill(input, { teacher, ...progress, log, ...onStep, through: record(sink) });
     experts = result.experts;
     const last = result.phases.length - 1;
     const at = { phase: last, step: result.phases[last].iterations };
@@ -669,8 +671,9 @@ export const ensureClassifier = (r: ResolvedExperiment, outDir: string, log?: (l
 export const writeManifest = (input: unknown, outDir: string): void => {
   fs.mkdirSync(outDir, { recursive: true });
   const manifest = path.join(outDir, EXPERIMENT_FILE);
-  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== `${JSON.stringify(input, null, 2)}\n`) keepAside(manifest);
-  if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, `${JSON.stringify(input, null, 2)}\n`);
+  const text = `${JSON.stringify(input, null, 2)}\n`;
+  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== text) keepAside(manifest);
+  if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, text);
 };
 
 /**

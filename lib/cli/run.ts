@@ -30,7 +30,10 @@ export const runCommand = defineCommand({
   },
   description:
     'The config is validated first (every error with its path; unknown fields refused). Progress shows one bar per phase on a terminal, periodic lines otherwise; --verbose adds the metric lines. The run directory gets teacher.ckpt or student.ckpt, recording.ndjson, report.md, metrics.json and figures/.',
-  examples: ['phased-dmd run pipelines/configs/phased-ring8.yaml --out runs/phased', "phased-dmd run my.yaml --set iterations=200 --set 'lr.fake=1e-4' --seed 3", 'phased-dmd run my.yaml --out runs/x --resume',
+  examples: [
+    'phased-dmd run pipelines/configs/phased-ring8.yaml --out runs/phased',
+    "phased-dmd run my.yaml --set iterations=200 --set 'lr.fake=1e-4' --seed 3",
+    'phased-dmd run my.yaml --out runs/x --resume',
     'phased-dmd run pipelines/configs/experiment-2d.json --queue redis://10.0.0.5:6379',
   ],
   run: async ({ options: o, positionals }, io) => {

@@ -143,8 +143,8 @@ export const PAGE_HTML = `<!doctype html>
     if (v.error) { $('job-counts').textContent = v.error; return setTimeout(jobs, 5000); }
     const c = v.counts;
     const queued = c.queued + Math.max(0, v.jobs - v.rows.length);
-    $('job-counts').textContent =
-      'run ' + v.runId + ': ' + c.done + ' done, ' + c.running + ' running, ' + queued + ' queued, ' + c.failed + ' failed';
+    $('job-counts').textContent = 'run ' + v.runId + ': ' + c.done + ' done, ' + c.running + ' running, ' +
+      queued + ' queued, ' + c.failed + ' failed';
     $('job-rows').innerHTML = '';
     for (const j of v.rows) {
       const tr = document.createElement('tr');
@@ -152,7 +152,8 @@ export const PAGE_HTML = `<!doctype html>
       const tries = j.attempts === 0 ? '' : 'attempts ' + j.attempts + (retries ? ', ' + retries + ' retries' : '') +
         (j.stalled ? ', worker lost ' + j.stalled + '\u00d7' : '');
       const pill = 'pill ' + ({ done: 'complete', running: 'running', failed: 'failed' }[j.state] || '');
-      const cells = [['\u00a0'.repeat(3 * j.depth) + j.label, ''], [j.state, pill], [tries, ''], [j.error || '', 'error']];
+      const indent = '\u00a0'.repeat(3 * j.depth);
+      const cells = [[indent + j.label, ''], [j.state, pill], [tries, ''], [j.error || '', 'error']];
       for (const [text, cls] of cells) {
         const td = document.createElement('td');
         td.textContent = text;

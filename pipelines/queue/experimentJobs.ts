@@ -69,7 +69,7 @@ export const jobId = (runId: string, node: ExperimentNode): string =>
 
 /** A job's node, in words (status lines, logs). */
 export const describeNode = (node: ExperimentNode): string =>
-  node.kind === 'teacher' ? `teacher ${node.key.slice(0, 8)} (${node.seeds.length > 1 ? 'seeds' : 'seed'} ${node.seeds.join(', ')})`
+  node.kind === 'teacher' ? `teacher ${node.key.slice(0, 8)} (seed ${node.seeds.join(', ')})`
   : node.kind === 'student' ? `seed ${node.seed} ${node.method}`
   : node.kind;
 

@@ -44,13 +44,18 @@ let backend: Promise<unknown> | null = null;
 const readExperiment = (runDir: string): ResolvedExperiment => {
   const manifest = manifestOf(runDir);
   if (!fs.existsSync(manifest))
-    throw new Error(`${manifest}: missing (is the run directory on a file system this worker shares, at the same path?)`);
+    throw new Error(`${manifest}: missing (is the run directory on a file system this worker shares, same path?)`);
   return decodeExperiment(JSON.parse(fs.readFileSync(manifest, 'utf8')), `experiment config ${manifest}`);
 };
 
 type NodeResult = Omit<JobResult, 'node' | 'seconds'>;
 
-const runNode = async (job: SandboxJob, token: string, d: ExperimentJobData, o: ExperimentOptions): Promise<NodeResult> => {
+const runNode = async (
+  job: SandboxJob,
+  token: string,
+  d: ExperimentJobData,
+  o: ExperimentOptions,
+): Promise<NodeResult> => {
   const r = readExperiment(d.runDir);
   const node: ExperimentNode = d.node;
   if (node.kind === 'classifier') {
