@@ -32,6 +32,8 @@ export interface PipelineRunOptions {
   readonly overwrite?: boolean;
   /** Resume although the config differs from the checkpoint's. */
   readonly force?: boolean;
+  /** With resume: cut a damaged recording at its last good line (else resume refuses it); what is dropped is logged. */
+  readonly truncateRecording?: boolean;
   readonly log?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
   /** Experiments: where metric lines go (default `log`), and a call as each (seed, method) run starts. */
@@ -76,6 +78,7 @@ export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): 
     resume: o.resume,
     overwrite: o.overwrite,
     force: o.force,
+    truncateRecording: o.truncateRecording,
     log: o.log,
     metricLog: o.metricLog,
     onStep: o.onStep,

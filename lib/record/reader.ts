@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import { issuesOf, formatIssues } from '../config/report';
-import { EVENT_CODECS, EVENT_TYPES, EventType, RecordedEvent, RecordingHeader, RECORDING_FORMAT, RECORDING_VERSION } from './events';
+import { EVENT_CODECS, EVENT_TYPES, EventType, RecordedEvent, RecordingHeader, RECORDING_FORMAT, READABLE_VERSIONS } from './events';
+import { checkLine, CHAINED_VERSION } from './chain';
 
 export class RecordingError extends Error {
   constructor(readonly file: string, readonly detail: string, readonly line?: number) {
@@ -21,7 +22,8 @@ export class RecordingError extends Error {
 export interface RecordingIssue {
   readonly file: string;
   readonly line: number;
-  readonly kind: 'torn' | 'corrupt';
+  /** torn: a cut last line; corrupt: a line that does not decode or breaks the checksum chain; unchecked: a version-1 file. */
+  readonly kind: 'torn' | 'corrupt' | 'unchecked';
   readonly message: string;
 }
 
@@ -87,10 +89,15 @@ export const decodeHeader = (file: string, l: RawLine | undefined): E.Either<Rec
       const o = json as { format?: unknown; version?: unknown } | null;
       if (typeof o !== 'object' || o === null || o.format !== RECORDING_FORMAT)
         return E.left(new RecordingError(file, `not a ${RECORDING_FORMAT} file: header.format expected "${RECORDING_FORMAT}", got ${JSON.stringify(o?.format)}`, 1));
-      if (o.version !== RECORDING_VERSION) return E.left(new RecordingError(file, `header.version: expected ${RECORDING_VERSION}, got ${JSON.stringify(o.version)}`, 1));
+      if (!READABLE_VERSIONS.includes(o.version as number))
+        return E.left(new RecordingError(file, `header.version: expected ${READABLE_VERSIONS.join(' or ')}, got ${JSON.stringify(o.version)}`, 1));
       return pipe(
         RecordingHeader.decode(json),
         E.mapLeft((errors) => new RecordingError(file, `corrupt header:\n${formatIssues(issuesOf(errors).map((i) => ({ ...i, path: `header.${i.path}` })))}`, 1)),
+        E.chain((h) => {
+          const c = h.version === CHAINED_VERSION ? checkLine('', l.text) : null;
+          return c === null || c.ok ? E.right(h) : E.left(new RecordingError(file, `corrupt header: ${c.why}`, 1));
+        }),
       );
     }),
   );
@@ -124,6 +131,24 @@ export const warnIssue = (i: RecordingIssue): void => {
   process.stderr.write(`warning: ${formatIssue(i)}\n`);
 };
 
+/**
+ * Decodes the event lines after a header in order, checking the checksum chain of a
+ * version-2 recording (a line that fails is reported once: the chain goes on from the sum
+ * it carries, so one edited line does not condemn the lines after it).
+ */
+export const eventDecoder = (file: string, header: RecordingHeader, headerLine: RawLine): ((l: RawLine) => E.Either<RecordingError, RecordedEvent>) => {
+  const chained = header.version === CHAINED_VERSION;
+  let previous = chained ? (checkLine('', headerLine.text) as { sum: string }).sum : '';
+  return (l) => {
+    const e = decodeEventLine(file, l);
+    if (!chained) return e;
+    const c = checkLine(previous, l.text);
+    if (c.sum !== null) previous = c.sum;
+    if (E.isLeft(e)) return e;
+    return c.ok ? e : E.left(new RecordingError(file, c.why, l.line));
+  };
+};
+
 /** Opens a recording: its decoded header and a pull iterator of its decoded events (throws RecordingError on a corrupt line). */
 export const openRecordingReader = (file: string, options: ReadOptions = {}): E.Either<RecordingError, { header: RecordingHeader; events: () => Generator<RecordedEvent> }> => {
   if (!fs.existsSync(file)) return E.left(new RecordingError(file, 'file not found'));
@@ -137,18 +162,22 @@ export const openRecordingReader = (file: string, options: ReadOptions = {}): E.
   const header = decodeHeader(file, first.done ? undefined : first.value);
   lines.return(undefined);
   if (E.isLeft(header)) return header;
+  const headerLine = first.value as RawLine;
   const onIssue = options.onIssue ?? warnIssue;
   function* events(): Generator<RecordedEvent> {
     const it = rawLines(file);
+    const decode = eventDecoder(file, (header as E.Right<RecordingHeader>).right, headerLine);
     try {
       it.next(); // the header
+      if ((header as E.Right<RecordingHeader>).right.version !== CHAINED_VERSION)
+        onIssue({ file, line: 1, kind: 'unchecked', message: 'a version-1 recording: its lines carry no checksums, so edits cannot be detected' });
       for (const l of it) {
         if (l.text.trim() === '' && l.complete) continue;
         if (!l.complete) {
           onIssue({ file, line: l.line, kind: 'torn', message: `incomplete last line (${Buffer.byteLength(l.text)} bytes, no newline): a torn append from an interrupted run; skipped` });
           continue;
         }
-        const e = decodeEventLine(file, l);
+        const e = decode(l);
         if (E.isRight(e)) yield e.right;
         else if (options.skipCorrupt) onIssue({ file, line: l.line, kind: 'corrupt', message: `${e.left.detail}; skipped` });
         else throw e.left;
