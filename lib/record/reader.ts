@@ -12,7 +12,8 @@ import { EVENT_CODECS, EVENT_TYPES, EventType, RecordedEvent, RecordingHeader, R
 import { checkLine, CHAINED_VERSION } from './chain';
 
 export class RecordingError extends Error {
-  constructor(readonly file: string, readonly detail: string, readonly line?: number) {
+  /** `brief`: what is wrong in words that quote nothing from the file (shown where the file's contents must not be). */
+  constructor(readonly file: string, readonly detail: string, readonly line?: number, readonly brief?: string) {
     super(`recording ${file}${line === undefined ? '' : `, line ${line}`}: ${detail}`);
     this.name = 'RecordingError';
   }
@@ -76,27 +77,27 @@ const parseJson = (file: string, l: RawLine): E.Either<RecordingError, unknown> 
     return E.right(JSON.parse(l.text));
   } catch (err) {
     const preview = l.text.length > 60 ? `${l.text.slice(0, 57)}...` : l.text;
-    return E.left(new RecordingError(file, `not valid JSON (${(err as Error).message}): ${JSON.stringify(preview)}`, l.line));
+    return E.left(new RecordingError(file, `not valid JSON (${(err as Error).message}): ${JSON.stringify(preview)}`, l.line, 'not valid JSON'));
   }
 };
 
 export const decodeHeader = (file: string, l: RawLine | undefined): E.Either<RecordingError, RecordingHeader> => {
   if (l === undefined) return E.left(new RecordingError(file, `empty file: expected a ${RECORDING_FORMAT} header on line 1`));
-  if (!l.complete) return E.left(new RecordingError(file, 'the header line is incomplete (torn write): the recording never started', 1));
+  if (!l.complete) return E.left(new RecordingError(file, 'the header line is incomplete (torn write): the recording never started', 1, 'incomplete header line'));
   return pipe(
     parseJson(file, l),
     E.chain((json) => {
       const o = json as { format?: unknown; version?: unknown } | null;
       if (typeof o !== 'object' || o === null || o.format !== RECORDING_FORMAT)
-        return E.left(new RecordingError(file, `not a ${RECORDING_FORMAT} file: header.format expected "${RECORDING_FORMAT}", got ${JSON.stringify(o?.format)}`, 1));
+        return E.left(new RecordingError(file, `not a ${RECORDING_FORMAT} file: header.format expected "${RECORDING_FORMAT}", got ${JSON.stringify(o?.format)}`, 1, `not a ${RECORDING_FORMAT} file`));
       if (!READABLE_VERSIONS.includes(o.version as number))
-        return E.left(new RecordingError(file, `header.version: expected ${READABLE_VERSIONS.join(' or ')}, got ${JSON.stringify(o.version)}`, 1));
+        return E.left(new RecordingError(file, `header.version: expected ${READABLE_VERSIONS.join(' or ')}, got ${JSON.stringify(o.version)}`, 1, 'unsupported header.version'));
       return pipe(
         RecordingHeader.decode(json),
-        E.mapLeft((errors) => new RecordingError(file, `corrupt header:\n${formatIssues(issuesOf(errors).map((i) => ({ ...i, path: `header.${i.path}` })))}`, 1)),
+        E.mapLeft((errors) => new RecordingError(file, `corrupt header:\n${formatIssues(issuesOf(errors).map((i) => ({ ...i, path: `header.${i.path}` })))}`, 1, 'corrupt header')),
         E.chain((h) => {
           const c = h.version === CHAINED_VERSION ? checkLine('', l.text) : null;
-          return c === null || c.ok ? E.right(h) : E.left(new RecordingError(file, `corrupt header: ${c.why}`, 1));
+          return c === null || c.ok ? E.right(h) : E.left(new RecordingError(file, `corrupt header: ${c.why}`, 1, `corrupt header: ${c.why}`));
         }),
       );
     }),
@@ -109,13 +110,13 @@ export const decodeEventLine = (file: string, l: RawLine): E.Either<RecordingErr
     parseJson(file, l),
     E.chain((json) => {
       const type = (json as { type?: unknown } | null)?.type;
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) return E.left(new RecordingError(file, `expected an event object, got ${JSON.stringify(json)}`, l.line));
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) return E.left(new RecordingError(file, `expected an event object, got ${JSON.stringify(json)}`, l.line, 'not an event object'));
       if (typeof type !== 'string' || !(EVENT_TYPES as string[]).includes(type))
-        return E.left(new RecordingError(file, `type: expected one of ${EVENT_TYPES.join(' | ')}, got ${JSON.stringify(type)}`, l.line));
+        return E.left(new RecordingError(file, `type: expected one of ${EVENT_TYPES.join(' | ')}, got ${JSON.stringify(type)}`, l.line, 'unknown event type'));
       const codec = EVENT_CODECS[type as EventType] as unknown as { decode: (u: unknown) => E.Either<import('io-ts').Errors, RecordedEvent> };
       return pipe(
         codec.decode(json),
-        E.mapLeft((errors) => new RecordingError(file, `corrupt ${type} event: ${formatIssues(issuesOf(errors)).split('\n').join('; ')}`, l.line)),
+        E.mapLeft((errors) => new RecordingError(file, `corrupt ${type} event: ${formatIssues(issuesOf(errors)).split('\n').join('; ')}`, l.line, `corrupt ${type} event`)),
       );
     }),
   );
@@ -145,7 +146,7 @@ export const eventDecoder = (file: string, header: RecordingHeader, headerLine: 
     const c = checkLine(previous, l.text);
     if (c.sum !== null) previous = c.sum;
     if (E.isLeft(e)) return e;
-    return c.ok ? e : E.left(new RecordingError(file, c.why, l.line));
+    return c.ok ? e : E.left(new RecordingError(file, c.why, l.line, c.why));
   };
 };
 

@@ -9,16 +9,22 @@
  *   GET /figures/N.png    the samples of recording line N as a figure (lib/plots), rendered
  *                         on first request and cached
  *   GET /jobs             a queued experiment's jobs as JSON (./jobs.ts); 404 when not queued
+ *
+ * HEAD is answered like GET, without the body. Only a regular file whose real path is in
+ * the run directory is read (lib/serve/tail.ts); a line that cannot be decoded is reported
+ * by its number and the kind of damage, never by its contents. Each client is fed only as
+ * fast as it reads: the file is read line by line for it, a write that fills its socket
+ * waits for `drain`, and a client that takes longer than `stallMs` to drain is dropped
+ * (its browser reconnects and continues from the last line it received).
  */
 import * as http from 'http';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import { Observable, Subscription, concatMap, defer, filter, from, of, timer, map, EMPTY } from 'rxjs';
 import type { AddressInfo } from 'net';
-import type { RawLine } from '../record/reader';
+import { RawLine, RecordingError, decodeHeader, eventDecoder } from '../record/reader';
 import type { RecordedEvent, RecordingHeader, SampleEvent } from '../record/events';
-import { tailLines } from './tail';
-import { decodeLine, eventMessage, headerMessage, ClientMessage } from './messages';
+import { tailLines, ServeFileError } from './tail';
+import { eventMessage, headerMessage, ClientMessage } from './messages';
 import { PAGE_HTML } from './page';
 import { renderPngs } from '../plots/render';
 import { samplesFigure } from '../cli/sampleFigure';
@@ -37,10 +43,18 @@ export interface ServeOptions {
   /** Replay the (finished) recording at this factor of recorded time instead of following it live. */
   readonly speed?: number;
   readonly pollMs?: number;
+  /** Drop a client whose socket has not drained for this long (default 30 s). */
+  readonly stallMs?: number;
+  /** Clients of /events served at once (default 256); more get 503 and retry. */
+  readonly maxClients?: number;
+  /** Told when a client is dropped for not reading. */
+  readonly log?: (line: string) => void;
 }
 
 export interface RunningServer {
   readonly url: string;
+  /** Clients of /events connected now (a dropped client no longer counts). */
+  clients(): number;
   close(): Promise<void>;
 }
 
@@ -76,47 +90,92 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
     return png;
   };
 
-  /** The messages of the recording for one client, from line `after` + 1. */
-  const messages = (after: number): Observable<Sent> => {
+  /** What a client is told about a line that cannot be shown: its number and the damage, not its contents. */
+  const issue = (id: number, err: unknown): Sent => {
+    const why =
+      err instanceof ServeFileError ? err.message
+      : err instanceof RecordingError ? `recording line ${err.line ?? id}: ${err.brief ?? 'cannot be decoded'}`
+      : 'cannot read the recording';
+    return { id, message: { type: 'issue', message: why } };
+  };
+
+  /** The messages of one recording line for a client that has seen lines up to `after`. */
+  const decoder = (after: number) => {
     let header: RecordingHeader | null = null;
-    const decoded = (l: RawLine): Observable<Sent> => {
-      const d = decodeLine(file, l);
-      if (E.isLeft(d)) return of({ id: l.line, message: { type: 'issue', message: d.left.message } as ClientMessage });
-      if ('header' in d.right) {
-        header = d.right.header;
-        return of({ id: l.line, message: headerMessage(d.right.header) });
+    let decodeEvent: ((l: RawLine) => E.Either<RecordingError, RecordedEvent>) | null = null;
+    return async (l: RawLine): Promise<Sent[]> => {
+      if (l.line === 1) {
+        const h = decodeHeader(file, l);
+        if (E.isLeft(h)) return [issue(1, h.left)];
+        header = h.right;
+        decodeEvent = eventDecoder(file, h.right, l);
+        return [{ id: 1, message: headerMessage(h.right) }];
       }
-      const e: RecordedEvent = d.right.event;
+      if (decodeEvent === null) return [];
+      const d = decodeEvent(l);
+      if (E.isLeft(d)) return l.line <= after ? [] : [issue(l.line, d.left)];
+      const e = d.right;
       if (e.type === 'sample') samples.set(l.line, { event: e, header });
-      if (l.line <= after) return EMPTY;
-      return from(eventMessage(e, l.line, async (_e, line) => `/figures/${line}.png`)).pipe(
-        filter((m): m is ClientMessage => m !== null),
-        map((message) => ({ id: l.line, message })),
-      );
+      if (l.line <= after) return [];
+      const m = await eventMessage(e, l.line, async (_e, line) => `/figures/${line}.png`);
+      return m === null ? [] : [{ id: l.line, message: m }];
     };
-    const lines = tailLines(file, { pollMs: o.pollMs, follow: o.speed === undefined });
-    if (o.speed === undefined) return lines.pipe(concatMap(decoded));
-    // replay: each event waits its recorded gap, scaled (`at` restarts after a resume: never a negative wait)
-    const speed = o.speed;
-    return defer(() => {
-      let previous: number | null = null;
-      return lines.pipe(
-        concatMap(decoded),
-        concatMap((s) => {
-          const at = 'at' in s.message ? (s.message as { at: number }).at : null;
-          const wait = at === null || previous === null ? 0 : Math.max(0, at - previous) / speed;
-          if (at !== null) previous = at;
-          return wait > 0 ? timer(wait).pipe(map(() => s)) : of(s);
-        }),
-      );
+  };
+
+  const stallMs = o.stallMs ?? 30_000;
+
+  /** Writes to a client; resolves false when the client went away or was dropped for not reading. */
+  const send = (res: http.ServerResponse, text: string, signal: AbortSignal): Promise<boolean> => {
+    if (signal.aborted || res.destroyed) return Promise.resolve(false);
+    if (res.write(text)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        res.off('drain', drained);
+        signal.removeEventListener('abort', aborted);
+        if (!ok && !signal.aborted) o.log?.(`dropped a client that read nothing for ${stallMs / 1000} s (it reconnects where it stopped)`);
+        if (!ok) res.destroy();
+        resolve(ok);
+      };
+      const drained = () => done(true);
+      const aborted = () => done(false);
+      const timer = setTimeout(() => done(false), stallMs);
+      res.once('drain', drained);
+      signal.addEventListener('abort', aborted);
     });
   };
 
-  const clients = new Set<{ res: http.ServerResponse; sub: Subscription }>();
+  /** Streams the recording to one client, line by line, at the pace it reads (and, replaying, at `speed`). */
+  const stream = async (res: http.ServerResponse, after: number, signal: AbortSignal): Promise<void> => {
+    const decode = decoder(after);
+    let previous: number | null = null;
+    // replay: each event waits its recorded gap, scaled (`at` restarts after a resume: never a negative wait);
+    // gaps under a millisecond are summed until they are worth a timer
+    let owed = 0;
+    try {
+      for await (const l of tailLines(file, { pollMs: o.pollMs, follow: o.speed === undefined, root: o.runDir, signal })) {
+        for (const s of await decode(l)) {
+          const at = 'at' in s.message ? (s.message as { at: number }).at : null;
+          if (o.speed !== undefined && at !== null && previous !== null) owed += Math.max(0, at - previous) / o.speed;
+          if (owed >= 1) {
+            await new Promise((r) => setTimeout(r, owed));
+            owed = 0;
+          }
+          if (at !== null) previous = at;
+          if (!(await send(res, `id: ${s.id}\ndata: ${JSON.stringify(s.message)}\n\n`, signal))) return;
+        }
+      }
+      if (!signal.aborted) await send(res, `data: ${JSON.stringify({ type: 'replayed' })}\n\n`, signal);
+    } catch (err) {
+      if (!signal.aborted && !res.destroyed) res.end(`data: ${JSON.stringify(issue(0, err).message)}\n\n`);
+    }
+  };
+
+  const clients = new Set<{ res: http.ServerResponse; stop: AbortController }>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET' }).end();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
     if (url.pathname === '/' || url.pathname === '/index.html') {
@@ -128,25 +187,25 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
       return;
     }
     if (url.pathname === '/events') {
+      if (clients.size >= (o.maxClients ?? 256)) {
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('too many clients; retry later');
+        return;
+      }
       const after = Number(req.headers['last-event-id'] ?? 0) || 0;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(`retry: 1000\n: ${o.speed === undefined ? 'following' : `replaying at ${o.speed}x`} ${file}\n\n`);
-      const client = {
-        res,
-        sub: messages(after).subscribe({
-          next: (s) => res.write(`id: ${s.id}\ndata: ${JSON.stringify(s.message)}\n\n`),
-          error: (err: Error) => {
-            res.write(`data: ${JSON.stringify({ type: 'issue', message: err.message })}\n\n`);
-            res.end();
-          },
-          complete: () => res.write(`data: ${JSON.stringify({ type: 'replayed' })}\n\n`),
-        }),
-      };
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      res.write(`retry: 1000\n: ${o.speed === undefined ? 'following' : `replaying at ${o.speed}x`} the run's recording\n\n`);
+      const client = { res, stop: new AbortController() };
       clients.add(client);
-      req.on('close', () => {
-        client.sub.unsubscribe();
+      const forget = () => {
+        client.stop.abort();
         clients.delete(client);
-      });
+      };
+      res.on('close', forget);
+      void stream(res, after, client.stop.signal).finally(forget);
       return;
     }
     if (url.pathname === '/jobs') {
@@ -176,10 +235,11 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}/`,
+    clients: () => clients.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of clients) {
-          c.sub.unsubscribe();
+          c.stop.abort();
           c.res.end();
         }
         clients.clear();
