@@ -9,7 +9,7 @@ import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import { issuesOf, formatIssues } from '../config/report';
 import { EVENT_CODECS, EVENT_TYPES, EventType, RecordedEvent, RecordingHeader, RECORDING_FORMAT, READABLE_VERSIONS } from './events';
-import { checkLine, CHAINED_VERSION } from './chain';
+import { checkLine, storedSum, CHAINED_VERSION } from './chain';
 
 export class RecordingError extends Error {
   /** `brief`: what is wrong in words that quote nothing from the file (shown where the file's contents must not be). */
@@ -137,10 +137,13 @@ export const warnIssue = (i: RecordingIssue): void => {
  * version-2 recording (a line that fails is reported once: the chain goes on from the sum
  * it carries, so one edited line does not condemn the lines after it).
  */
-export const eventDecoder = (file: string, header: RecordingHeader, headerLine: RawLine): ((l: RawLine) => E.Either<RecordingError, RecordedEvent>) => {
+/** Decodes event lines in order; `skip` moves past a line another decoder of the same file already checked. */
+export type EventDecoder = ((l: RawLine) => E.Either<RecordingError, RecordedEvent>) & { skip(l: RawLine): void };
+
+export const eventDecoder = (file: string, header: RecordingHeader, headerLine: RawLine): EventDecoder => {
   const chained = header.version === CHAINED_VERSION;
   let previous = chained ? (checkLine('', headerLine.text) as { sum: string }).sum : '';
-  return (l) => {
+  const decode = (l: RawLine): E.Either<RecordingError, RecordedEvent> => {
     const e = decodeEventLine(file, l);
     if (!chained) return e;
     const c = checkLine(previous, l.text);
@@ -148,6 +151,10 @@ export const eventDecoder = (file: string, header: RecordingHeader, headerLine: 
     if (E.isLeft(e)) return e;
     return c.ok ? e : E.left(new RecordingError(file, c.why, l.line, c.why));
   };
+  const skip = (l: RawLine): void => {
+    previous = (chained ? storedSum(l.text) : null) ?? previous;
+  };
+  return Object.assign(decode, { skip });
 };
 
 /** Opens a recording: its decoded header and a pull iterator of its decoded events (throws RecordingError on a corrupt line). */

@@ -21,8 +21,8 @@ import * as http from 'http';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import type { AddressInfo } from 'net';
-import { RawLine, RecordingError, decodeHeader, eventDecoder } from '../record/reader';
-import type { RecordedEvent, RecordingHeader, SampleEvent } from '../record/events';
+import { RawLine, RecordingError, EventDecoder, decodeHeader, eventDecoder } from '../record/reader';
+import type { RecordingHeader, SampleEvent } from '../record/events';
 import { tailLines, ServeFileError } from './tail';
 import { eventMessage, headerMessage, ClientMessage } from './messages';
 import { PAGE_HTML } from './page';
@@ -63,6 +63,16 @@ interface Sent {
   readonly message: ClientMessage;
 }
 
+/** A line's SSE text ('' when it shows nothing) and its recorded time. */
+interface Cached {
+  readonly offset: number;
+  readonly text: string;
+  readonly at: number | null;
+}
+
+/** Text of decoded lines kept for every client. */
+const CACHE_BYTES = 64 << 20;
+
 export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
   const file = o.recording ?? path.join(o.runDir, RECORDING_FILE);
   const samples = new Map<number, { event: SampleEvent; header: RecordingHeader | null }>();
@@ -99,26 +109,49 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
     return { id, message: { type: 'issue', message: why } };
   };
 
-  /** The messages of one recording line for a client that has seen lines up to `after`. */
+  /**
+   * Each line's SSE text, decoded once for all clients (up to CACHE_BYTES of text; past
+   * that each client decodes for itself). An entry is used only for a line at the same
+   * byte offset, so a recording replaced under the same name is decoded afresh.
+   */
+  const cache = new Map<number, Cached>();
+  let cached = 0;
+
+  /** The SSE text of one recording line (with its `at`, for replay pacing) for a client that has seen lines up to `after`. */
   const decoder = (after: number) => {
     let header: RecordingHeader | null = null;
-    let decodeEvent: ((l: RawLine) => E.Either<RecordingError, RecordedEvent>) | null = null;
-    return async (l: RawLine): Promise<Sent[]> => {
-      if (l.line === 1) {
-        const h = decodeHeader(file, l);
-        if (E.isLeft(h)) return [issue(1, h.left)];
-        header = h.right;
-        decodeEvent = eventDecoder(file, h.right, l);
-        return [{ id: 1, message: headerMessage(h.right) }];
-      }
-      if (decodeEvent === null) return [];
-      const d = decodeEvent(l);
-      if (E.isLeft(d)) return l.line <= after ? [] : [issue(l.line, d.left)];
+    let decodeEvent: EventDecoder | null = null;
+    const sse = (s: Sent): string => `id: ${s.id}\ndata: ${JSON.stringify(s.message)}\n\n`;
+    const fresh = async (l: RawLine, decode: EventDecoder): Promise<Cached> => {
+      const d = decode(l);
+      if (E.isLeft(d)) return { offset: l.offset, text: sse(issue(l.line, d.left)), at: null };
       const e = d.right;
       if (e.type === 'sample') samples.set(l.line, { event: e, header });
-      if (l.line <= after) return [];
       const m = await eventMessage(e, l.line, async (_e, line) => `/figures/${line}.png`);
-      return m === null ? [] : [{ id: l.line, message: m }];
+      return { offset: l.offset, text: m === null ? '' : sse({ id: l.line, message: m }), at: 'at' in e ? e.at : null };
+    };
+    return async (l: RawLine): Promise<Cached> => {
+      if (l.line === 1) {
+        const h = decodeHeader(file, l);
+        if (E.isLeft(h)) return { offset: 0, text: sse(issue(1, h.left)), at: null };
+        header = h.right;
+        decodeEvent = eventDecoder(file, h.right, l);
+        return { offset: 0, text: sse({ id: 1, message: headerMessage(h.right) }), at: null };
+      }
+      if (decodeEvent === null) return { offset: l.offset, text: '', at: null };
+      const hit = cache.get(l.line);
+      let c: Cached;
+      if (hit !== undefined && hit.offset === l.offset) {
+        decodeEvent.skip(l);
+        c = hit;
+      } else {
+        c = await fresh(l, decodeEvent);
+        if (hit === undefined && cached + c.text.length <= CACHE_BYTES) {
+          cache.set(l.line, c);
+          cached += c.text.length;
+        }
+      }
+      return l.line <= after ? { ...c, text: '' } : c;
     };
   };
 
@@ -153,17 +186,19 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
     // gaps under a millisecond are summed until they are worth a timer
     let owed = 0;
     try {
+      let n = 0;
       for await (const l of tailLines(file, { pollMs: o.pollMs, follow: o.speed === undefined, root: o.runDir, signal })) {
-        for (const s of await decode(l)) {
-          const at = 'at' in s.message ? (s.message as { at: number }).at : null;
-          if (o.speed !== undefined && at !== null && previous !== null) owed += Math.max(0, at - previous) / o.speed;
-          if (owed >= 1) {
-            await new Promise((r) => setTimeout(r, owed));
-            owed = 0;
-          }
-          if (at !== null) previous = at;
-          if (!(await send(res, `id: ${s.id}\ndata: ${JSON.stringify(s.message)}\n\n`, signal))) return;
+        const c = await decode(l);
+        // every few hundred lines, let the other clients (and the sockets) have a turn
+        if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
+        if (c.text === '') continue;
+        if (o.speed !== undefined && c.at !== null && previous !== null) owed += Math.max(0, c.at - previous) / o.speed;
+        if (owed >= 1) {
+          await new Promise((r) => setTimeout(r, owed));
+          owed = 0;
         }
+        if (c.at !== null) previous = c.at;
+        if (!(await send(res, c.text, signal))) return;
       }
       if (!signal.aborted) await send(res, `data: ${JSON.stringify({ type: 'replayed' })}\n\n`, signal);
     } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * A growing file as a pull stream of complete lines: reads what is there in 1 MiB
+ * A growing file as a pull stream of complete lines: reads what is there in 256 KiB
  * chunks, only as fast as the consumer asks for lines (so a slow reader holds at most one
  * chunk), then polls for appended bytes (fs.watch misses events on some file systems; a
  * stat every `pollMs` is cheap and certain). A line is emitted once its newline has
@@ -31,7 +31,7 @@ export class ServeFileError extends Error {
   }
 }
 
-const CHUNK = 1 << 20;
+const CHUNK = 256 << 10;
 /** The longest line followed (recorded tensors are inline; a longer "line" is not a recording). */
 export const MAX_LINE_BYTES = 64 << 20;
 
