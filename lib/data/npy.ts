@@ -13,7 +13,7 @@ import { pipe } from 'fp-ts/function';
 import { DataError } from './errors';
 import { readDataFile } from './idx';
 import { indexedDataset, IndexedDataset } from './indexed';
-import { writeFileAtomic } from '../util/atomicWrite';
+import { writeFileAtomic, writeFileAtomicWith } from '../util/atomicWrite';
 import { chooseScaling, toModel, valueStats, StoredKind, DataScaling } from './scaling';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -125,16 +125,24 @@ const descrOf = (data: NpyWritable): string =>
 
 /** Encodes a C-order array as .npy (format 1.0, header padded to 64 bytes). */
 export const encodeNpy = (data: NpyWritable, shape: readonly number[]): Uint8Array => {
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`encodeNpy: shape [${shape.join(', ')}] must hold non-negative integers`);
+  const header = encodeNpyHeader(descrOf(data), shape);
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new Error(`encodeNpy: shape [${shape.join(', ')}] needs ${count} values, got ${data.length}`);
-  const descr = descrOf(data);
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
+  return out;
+};
+
+/** The .npy header (magic, version, padded dict) of a C-order array of numpy type `descr`. */
+export const encodeNpyHeader = (descr: string, shape: readonly number[]): Uint8Array => {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`encodeNpy: shape [${shape.join(', ')}] must hold non-negative integers`);
   const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${tuple}, }`;
   const major = 10 + header.length + 1 <= 0xffff ? 1 : 2;
   const prefix = major === 1 ? 10 : 12;
   header += ' '.repeat((64 - ((prefix + header.length + 1) % 64)) % 64) + '\n';
-  const out = new Uint8Array(prefix + header.length + data.byteLength);
+  const out = new Uint8Array(prefix + header.length);
   out.set(MAGIC);
   out[6] = major;
   out[7] = 0;
@@ -142,7 +150,6 @@ export const encodeNpy = (data: NpyWritable, shape: readonly number[]): Uint8Arr
   if (major === 1) view.setUint16(8, header.length, true);
   else view.setUint32(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), prefix + header.length);
   return out;
 };
 
@@ -158,6 +165,19 @@ const storedKind = (dtype: NpyDtype): StoredKind =>
       : dtype === 'int32' || dtype === 'int64'
         ? 'int'
         : 'float';
+
+/** Writes a .npy file atomically from row chunks (never the whole array in memory); the chunks must fill `shape`. */
+export const writeNpyChunks = (file: string, dtype: 'float32' | 'int32', shape: readonly number[], chunks: Iterable<Float32Array | Int32Array>): void =>
+  writeFileAtomicWith(file, (write) => {
+    const count = shape.reduce((a, b) => a * b, 1);
+    let got = 0;
+    write(encodeNpyHeader(dtype === 'float32' ? '<f4' : '<i4', shape));
+    for (const c of chunks) {
+      write(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+      got += c.length;
+    }
+    if (got !== count) throw new Error(`writeNpyChunks: shape [${shape.join(', ')}] needs ${count} values, the chunks held ${got}`);
+  });
 
 /**
  * An array's values in the model's scale by the default map (integer images onto [−1, 1],

@@ -3,13 +3,13 @@
  * decides the rest (dimension, image size, number of classes).
  */
 import * as t from 'io-ts';
-import { PositiveInt } from '../config/primitives';
+import { PositiveInt, Width, arrayAtMost, atMost } from '../config/primitives';
 import type { Dataset } from '../data/types';
 import type { ModelConfig } from './config';
 
 export const ModelSpec = t.union([
-  t.intersection([t.type({ kind: t.literal('mlp') }), t.partial({ hidden: t.array(PositiveInt), timeEmbedDim: PositiveInt })]),
-  t.intersection([t.type({ kind: t.literal('unet') }), t.partial({ width: PositiveInt, timeEmbedDim: PositiveInt })]),
+  t.intersection([t.type({ kind: t.literal('mlp') }), t.partial({ hidden: arrayAtMost(Width, 64, 'a deeper MLP is not meant here'), timeEmbedDim: Width })]),
+  t.intersection([t.type({ kind: t.literal('unet') }), t.partial({ width: atMost(PositiveInt, 1024, 'wider U-Nets do not fit in memory'), timeEmbedDim: Width })]),
 ]);
 export type ModelSpec = t.TypeOf<typeof ModelSpec>;
 

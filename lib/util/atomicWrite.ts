@@ -57,6 +57,14 @@ const syncDir = (dir: string): void => {
  */
 export const writeFileAtomic = (file: string, data: Uint8Array | string): void => {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  writeFileAtomicWith(file, (write) => write(bytes));
+};
+
+/**
+ * writeFileAtomic for content made piece by piece (`fill` calls `write` for each piece), so
+ * a large file is never held in memory whole; the same guarantees.
+ */
+export const writeFileAtomicWith = (file: string, fill: (write: (bytes: Uint8Array) => void) => void): void => {
   const dir = path.dirname(file);
   const existed = fs.existsSync(file);
   const kept = existed ? '; the previous file is kept unchanged' : '';
@@ -66,10 +74,14 @@ export const writeFileAtomic = (file: string, data: Uint8Array | string): void =
     tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
     const fd = fs.openSync(tmp, 'w');
     try {
-      writeAll(fd, bytes);
+      let written = 0;
+      fill((bytes) => {
+        writeAll(fd, bytes);
+        written += bytes.length;
+      });
       fs.fsyncSync(fd);
       const size = fs.fstatSync(fd).size;
-      if (size !== bytes.length) throw Object.assign(new Error(`wrote ${size} of ${bytes.length} bytes`), { code: 'EIO' });
+      if (size !== written) throw Object.assign(new Error(`wrote ${size} of ${written} bytes`), { code: 'EIO' });
     } finally {
       fs.closeSync(fd);
     }
@@ -77,7 +89,8 @@ export const writeFileAtomic = (file: string, data: Uint8Array | string): void =
     tmp = null;
   } catch (err) {
     if (tmp !== null) fs.rmSync(tmp, { force: true });
-    throw writeFailure(file, err, kept);
+    // a system error names the file and its reason; anything else (a bug in `fill`) passes unchanged
+    throw (err as NodeJS.ErrnoException).code === undefined ? err : writeFailure(file, err, kept);
   }
   syncDir(dir);
 };
