@@ -1,5 +1,5 @@
 /**
- * NumPy `.npy` files: read (format versions 1–3, little-endian float32 / float64 /
+ * NumPy `.npy` files: read (format versions 1–3, little-endian float16 / float32 / float64 /
  * int32 / int64 / uint8 / uint16, C order) and write (float32 / int32 / uint8 / uint16,
  * version 1, atomic), and a Dataset of user data: samples [N, D] or images [N, H, W, C],
  * optional int labels [N], scaled as lib/data/scaling.ts says.
@@ -18,8 +18,9 @@ import { chooseScaling, toModel, valueStats, StoredKind, DataScaling } from './s
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-export type NpyDtype = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'uint16';
+export type NpyDtype = 'float16' | 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'uint16';
 const DESCRS: Record<string, NpyDtype> = {
+  '<f2': 'float16',
   '<f4': 'float32',
   '<f8': 'float64',
   '<i4': 'int32',
@@ -29,7 +30,17 @@ const DESCRS: Record<string, NpyDtype> = {
   u1: 'uint8',
   '<u2': 'uint16',
 };
-const ITEM_BYTES: Record<NpyDtype, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, uint16: 2 };
+const ITEM_BYTES: Record<NpyDtype, number> = { float16: 2, float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, uint16: 2 };
+
+/** IEEE 754 half → double: sign, 5-bit exponent (bias 15), 10-bit fraction; subnormals, ±Infinity and NaN kept. */
+const halfToNumber = (h: number): number => {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+};
 
 export interface NpyArray {
   readonly shape: readonly number[];
@@ -83,7 +94,8 @@ export const parseNpy = (bytes: Uint8Array, file: string): E.Either<DataError, N
       // slice copies into a fresh, aligned buffer (the header need not leave the data 8-byte aligned)
       const buf = bytes.slice(dataStart, dataStart + need).buffer;
       const values =
-        dtype === 'float32' ? new Float32Array(buf)
+        dtype === 'float16' ? Float32Array.from(new Uint16Array(buf), halfToNumber)
+        : dtype === 'float32' ? new Float32Array(buf)
         : dtype === 'float64' ? new Float64Array(buf)
         : dtype === 'int32' ? new Int32Array(buf)
         : dtype === 'int64' ? new BigInt64Array(buf)

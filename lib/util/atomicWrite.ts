@@ -27,6 +27,39 @@ export const writeFailure = (file: string, err: unknown, kept = ''): FileWriteEr
   return new FileWriteError(file, code, `${reason}${kept}`);
 };
 
+/**
+ * Creates directory `dir` (and its parents), or fails with a FileWriteError naming it and
+ * the true reason: `mkdir -p` reports ENOENT on a read-only file system and a bare EEXIST
+ * when the path is a file, so the deepest existing ancestor is examined instead.
+ */
+export const makeDir = (dir: string): void => {
+  try {
+    const st = fs.statSync(dir);
+    if (st.isDirectory()) return;
+    throw new FileWriteError(dir, 'ENOTDIR', 'it is a file, expected a directory (or a path that does not exist yet)');
+  } catch (err) {
+    if (err instanceof FileWriteError) throw err;
+  }
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    let parent = path.dirname(dir);
+    let child = dir;
+    while (!fs.existsSync(parent) && path.dirname(parent) !== parent) {
+      child = parent;
+      parent = path.dirname(parent);
+    }
+    if (fs.existsSync(parent) && !fs.statSync(parent).isDirectory())
+      throw new FileWriteError(dir, 'ENOTDIR', `${parent} is a file, expected a directory`);
+    try {
+      fs.mkdirSync(child); // the first missing directory: its own error is the real one
+    } catch (inner) {
+      throw writeFailure(dir, inner);
+    }
+    throw writeFailure(dir, err);
+  }
+};
+
 /** Writes every byte of `bytes` at the descriptor's position: write() may write fewer bytes than asked. */
 export const writeAll = (fd: number, bytes: Uint8Array): void => {
   for (let off = 0; off < bytes.length; ) {
@@ -70,7 +103,7 @@ export const writeFileAtomicWith = (file: string, fill: (write: (bytes: Uint8Arr
   const kept = existed ? '; the previous file is kept unchanged' : '';
   let tmp: string | null = null;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
     const fd = fs.openSync(tmp, 'w');
     try {
