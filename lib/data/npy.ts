@@ -82,7 +82,7 @@ export const parseNpy = (bytes: Uint8Array, file: string): E.Either<DataError, N
       const dtype = DESCRS[descr];
       if (dtype === undefined) {
         const why = descr.startsWith('>') ? 'big-endian data' : `dtype '${descr}'`;
-        const known = "float32 ('<f4'), float64 ('<f8'), int32 ('<i4'), int64 ('<i8'), uint8 ('|u1') or uint16 ('<u2')";
+        const known = "float16 ('<f2'), float32 ('<f4'), float64 ('<f8'), int32 ('<i4'), int64 ('<i8'), uint8 ('|u1') or uint16 ('<u2')";
         return fail(`unsupported ${why}; expected little-endian ${known}`);
       }
       if (fortran && shape.length > 1) return fail('fortran_order arrays are not supported; expected C order (save np.ascontiguousarray(x))');

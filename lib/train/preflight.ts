@@ -93,6 +93,7 @@ const deeperIssues = (loaded: LoadedConfig, options: PreflightOptions): ConfigIs
     const c = loaded.input as TeacherConfig;
     return [...memoryIssues(c), ...dataIssues(c.data)];
   }
+  if (loaded.kind === 'experiment') return []; // its runs are checked as it builds them
   const c = loaded.input as DistillConfig;
   const teacher = options.teacherGiven ? [] : typeof c.teacher === 'string' ? teacherPathIssues(c.teacher) : dataIssues(c.teacher.data, 'teacher.data');
   let schedule: ConfigIssue[] = [];
