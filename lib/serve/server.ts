@@ -186,19 +186,25 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
     // gaps under a millisecond are summed until they are worth a timer
     let owed = 0;
     try {
-      let n = 0;
-      for await (const l of tailLines(file, { pollMs: o.pollMs, follow: o.speed === undefined, root: o.runDir, signal })) {
-        const c = await decode(l);
-        // every few hundred lines, let the other clients (and the sockets) have a turn
-        if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
-        if (c.text === '') continue;
-        if (o.speed !== undefined && c.at !== null && previous !== null) owed += Math.max(0, c.at - previous) / o.speed;
-        if (owed >= 1) {
-          await new Promise((r) => setTimeout(r, owed));
-          owed = 0;
+      for await (const batch of tailLines(file, { pollMs: o.pollMs, follow: o.speed === undefined, root: o.runDir, signal })) {
+        // one write per batch of lines (a write per line costs a system call each), flushed before a replay wait
+        let out = '';
+        for (const l of batch) {
+          const c = await decode(l);
+          if (c.text === '') continue;
+          if (o.speed !== undefined && c.at !== null && previous !== null) owed += Math.max(0, c.at - previous) / o.speed;
+          if (owed >= 1) {
+            if (out !== '' && !(await send(res, out, signal))) return;
+            out = '';
+            await new Promise((r) => setTimeout(r, owed));
+            owed = 0;
+          }
+          if (c.at !== null) previous = c.at;
+          out += c.text;
         }
-        if (c.at !== null) previous = c.at;
-        if (!(await send(res, c.text, signal))) return;
+        if (out !== '' && !(await send(res, out, signal))) return;
+        // let the other clients (and the sockets) have a turn
+        await new Promise((r) => setImmediate(r));
       }
       if (!signal.aborted) await send(res, `data: ${JSON.stringify({ type: 'replayed' })}\n\n`, signal);
     } catch (err) {

@@ -1,7 +1,7 @@
 /**
- * A growing file as a pull stream of complete lines: reads what is there in 256 KiB
- * chunks, only as fast as the consumer asks for lines (so a slow reader holds at most one
- * chunk), then polls for appended bytes (fs.watch misses events on some file systems; a
+ * A growing file as a pull stream of complete lines, in batches (the lines of one 64 KiB
+ * read): reads only as fast as the consumer asks for batches (so a slow reader holds at
+ * most one), then polls for appended bytes (fs.watch misses events on some file systems; a
  * stat every `pollMs` is cheap and certain). A line is emitted once its newline has
  * arrived, so a half-written append is never seen; a file that does not exist yet is
  * waited for.
@@ -31,7 +31,7 @@ export class ServeFileError extends Error {
   }
 }
 
-const CHUNK = 256 << 10;
+const CHUNK = 64 << 10;
 /** The longest line followed (recorded tensors are inline; a longer "line" is not a recording). */
 export const MAX_LINE_BYTES = 64 << 20;
 
@@ -74,7 +74,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done);
   });
 
-export async function* tailLines(file: string, options: TailOptions = {}): AsyncGenerator<RawLine> {
+export async function* tailLines(file: string, options: TailOptions = {}): AsyncGenerator<RawLine[]> {
   const pollMs = options.pollMs ?? 250;
   const follow = options.follow ?? true;
   const buf = Buffer.alloc(CHUNK);
@@ -102,7 +102,7 @@ export async function* tailLines(file: string, options: TailOptions = {}): Async
           }
           pending = Buffer.from(chunk.subarray(from));
           if (pending.length > MAX_LINE_BYTES) throw new ServeFileError(file, `line ${line + 1} is longer than ${MAX_LINE_BYTES >> 20} MiB`);
-          yield* lines;
+          if (lines.length > 0) yield lines;
         }
       } finally {
         fs.closeSync(fd);
