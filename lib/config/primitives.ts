@@ -59,19 +59,19 @@ export const atMost = <A extends number>(codec: t.Type<A, number, unknown>, max:
     codec.encode,
   );
 
-/** Training steps or iterations: 10 million at most (years of CPU time already). */
+/** At most 10 000 000 (more would run for years). */
 export const StepCount = atMost(PositiveInt, 10_000_000, 'more would run for years');
-/** Samples per batch. */
+/** At most 65 536 samples. */
 export const BatchSize = atMost(PositiveInt, 65_536, 'larger batches do not fit in memory with any model here');
-/** Sampler steps (function evaluations per sample). */
+/** At most 10 000. */
 export const SamplerSteps = atMost(PositiveInt, 10_000, 'the time grid and its run grow with it');
-/** A layer width or embedding size. */
+/** At most 16 384. */
 export const Width = atMost(PositiveInt, 16_384, 'a wider layer would not fit in memory');
 
 /** An array of at most `max` items. */
 export const arrayAtMost = <C extends t.Mixed>(item: C, max: number, why: string) =>
   new t.Type<Array<t.TypeOf<C>>, Array<t.OutputOf<C>>, unknown>(
-    `Array<${item.name}>`,
+    `${item.name}[]`,
     (u): u is Array<t.TypeOf<C>> => Array.isArray(u) && u.length <= max && u.every((x) => item.is(x)),
     (u, c) => (Array.isArray(u) && u.length > max ? t.failure(u, c, `expected at most ${max} items (${why}), got ${u.length.toLocaleString('en-US')}`) : t.array(item).validate(u, c)),
     (a) => t.array(item).encode(a),
