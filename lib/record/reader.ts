@@ -40,11 +40,17 @@ export interface RawLine {
 }
 
 const CHUNK = 1 << 20;
+/** The longest line read (tensors are inline, but a longer "line" is not a recording). */
+export const MAX_LINE_BYTES = 256 << 20;
 
-/** The lines of a file, read in 1 MiB chunks (never the whole file at once). */
+/**
+ * The lines of a file, read in 1 MiB chunks (never the whole file at once). Only a regular
+ * file is read (a device such as /dev/zero would never end), and no line past MAX_LINE_BYTES.
+ */
 export function* rawLines(file: string): Generator<RawLine> {
-  const fd = fs.openSync(file, 'r');
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
+    if (!fs.fstatSync(fd).isFile()) throw new RecordingError(file, 'not a regular file (a device, FIFO or socket is never read)');
     const buf = Buffer.alloc(CHUNK);
     let pending: Buffer[] = [];
     let pendingStart = 0;
@@ -64,6 +70,7 @@ export function* rawLines(file: string): Generator<RawLine> {
       }
       if (start < n) pending.push(Buffer.from(buf.subarray(start, n)));
       position += n;
+      if (position - pendingStart > MAX_LINE_BYTES) throw new RecordingError(file, `line ${line + 1} is longer than ${MAX_LINE_BYTES >> 20} MiB: not a recording`, line + 1);
     }
     const rest = Buffer.concat(pending);
     if (rest.length > 0) yield { line: line + 1, text: rest.toString('utf8'), complete: false, offset: pendingStart };
@@ -160,13 +167,13 @@ export const eventDecoder = (file: string, header: RecordingHeader, headerLine: 
 /** Opens a recording: its decoded header and a pull iterator of its decoded events (throws RecordingError on a corrupt line). */
 export const openRecordingReader = (file: string, options: ReadOptions = {}): E.Either<RecordingError, { header: RecordingHeader; events: () => Generator<RecordedEvent> }> => {
   if (!fs.existsSync(file)) return E.left(new RecordingError(file, 'file not found'));
-  let lines: Generator<RawLine>;
+  const lines = rawLines(file);
+  let first: IteratorResult<RawLine>;
   try {
-    lines = rawLines(file);
+    first = lines.next();
   } catch (err) {
-    return E.left(new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+    return E.left(err instanceof RecordingError ? err : new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
   }
-  const first = lines.next();
   const header = decodeHeader(file, first.done ? undefined : first.value);
   lines.return(undefined);
   if (E.isLeft(header)) return header;

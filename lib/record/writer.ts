@@ -239,7 +239,7 @@ const scanForResume = (file: string): E.Either<RecordingError, Scanned> => {
     }
     return E.right({ header, size, previous, torn, bad, lines });
   } catch (err) {
-    return E.left(new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+    return E.left(err instanceof RecordingError ? err : new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
   }
 };
 

@@ -79,6 +79,27 @@ describe('config files', () => {
   });
 });
 
+describe('files that never end', () => {
+  test('a recording or a checkpoint that is /dev/zero is refused without being read', async () => {
+    const zero = path.join(tmp, 'zero.ndjson');
+    fs.symlinkSync('/dev/zero', zero);
+    expect(await run('replay', zero)).toMatchObject({ code: 1, err: `phased-dmd: recording ${zero}: not a regular file (a device, FIFO or socket is never read)\n` });
+    expect(await run('sample', '--model', '/dev/zero', '--n', '3', '--out', path.join(tmp, 'z.npy'))).toMatchObject({
+      code: 1,
+      err: 'phased-dmd: checkpoint /dev/zero: not a regular file (a device, FIFO or socket is never read)\n',
+    });
+  });
+});
+
+describe('output directories', () => {
+  test('an --out that is a file names it instead of a bare EEXIST', async () => {
+    const file = write('not-a-dir', 'x');
+    const f = write('tiny.json', JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, steps: 1 }));
+    expect(await run('run', f, '--out', file)).toMatchObject({ code: 1, err: `phased-dmd: cannot write ${file}: it is a file, expected a directory (or a path that does not exist yet)\n` });
+    expect(await run('run', f, '--out', path.join(file, 'sub'))).toMatchObject({ code: 1, err: `phased-dmd: cannot write ${path.join(file, 'sub')}: ${file} is a file, expected a directory\n` });
+  });
+});
+
 describe('memory', () => {
   const teacher = (model: unknown, batchSize = 512): TeacherConfig => ({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model, batchSize }) as TeacherConfig;
 

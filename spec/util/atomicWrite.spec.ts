@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as E from 'fp-ts/Either';
-import { writeFileAtomic, FileWriteError } from '../../lib/util/atomicWrite';
+import { writeFileAtomic, FileWriteError, makeDir } from '../../lib/util/atomicWrite';
 import { RecordingWriter, makeHeader } from '../../lib/record/writer';
 import { readRecording } from '../../lib/record/reader';
 import { loadCheckpoint } from '../../lib/checkpoint/format';
@@ -70,6 +70,28 @@ const run = async (...argv: string[]): Promise<{ code: number; out: string; err:
 test('the full-disk specs run where a tmpfs can be mounted, and say why not elsewhere', () => {
   if ('reason' in mounted) expect(mounted.reason).toMatch(/root|Linux|mount/);
   else expect(fs.statfsSync(disk).blocks * fs.statfsSync(disk).bsize).toBe(4 * MiB);
+});
+
+onTmpfs('on a read-only file system', () => {
+  test('creating a directory names EROFS (mkdir -p alone says ENOENT), and `run --out` says so', async () => {
+    const ro = path.join(disk, 'ro');
+    fs.mkdirSync(ro, { recursive: true });
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', ro]).status).toBe(0);
+    try {
+      const out = path.join(ro, 'runs', 'a');
+      expect(() => makeDir(out)).toThrow(`cannot write ${out}: read-only file system (EROFS)`);
+      expect(() => writeFileAtomic(path.join(ro, 'x.json'), '{}')).toThrow(`cannot write ${path.join(ro, 'x.json')}: read-only file system (EROFS)`);
+      const config = path.join(os.tmpdir(), `ro-teacher-${process.pid}.json`);
+      fs.writeFileSync(config, JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, steps: 1 }));
+      try {
+        expect(await run('run', config, '--out', out)).toMatchObject({ code: 1, err: `phased-dmd: cannot write ${out}: read-only file system (EROFS)\n` });
+      } finally {
+        fs.rmSync(config, { force: true });
+      }
+    } finally {
+      spawnSync('umount', [ro]);
+    }
+  });
 });
 
 onTmpfs('on a full disk', () => {
