@@ -94,7 +94,7 @@ describe('validate', () => {
     const f = path.join(tmp, 'no-teacher.yaml');
     fs.writeFileSync(f, 'method: phased\nteacher: nowhere/t.ckpt\niterations: 8\n');
     const r = await run('validate', f);
-    expect([r.code, r.err]).toEqual([1, `phased-dmd: invalid config ${f}:\nteacher: expected a teacher checkpoint, file not found: nowhere/t.ckpt\n`]);
+    expect([r.code, r.err]).toEqual([1, expect.stringContaining(`phased-dmd: invalid config ${f}:\nteacher: expected a teacher checkpoint, file not found: nowhere/t.ckpt`)]);
   });
 
   test('an invalid one: exit 1, every error with its path', async () => {
