@@ -13,6 +13,7 @@ import { spawnSync } from 'child_process';
 import * as E from 'fp-ts/Either';
 import { RecordingWriter, makeHeader, EventInput } from '../../lib/record/writer';
 import { startServer, RunningServer } from '../../lib/serve/server';
+import { startStaticServer } from '../../lib/serve/static';
 import { main } from '../../lib/cli/main';
 import type { Io } from '../../lib/cli/command';
 
@@ -99,6 +100,20 @@ describe('only regular files inside the run directory are served', () => {
     record(path.join(dir, 'attempt-1.ndjson'), [metrics(0), metrics(1)]);
     fs.symlinkSync('attempt-1.ndjson', path.join(dir, 'recording.ndjson'));
     expect((await events(await serve(dir))).map((m) => m.type)).toEqual(['header', 'metrics', 'metrics', 'replayed']);
+  });
+
+  test('`serve --page`: a symlink in the site to a file outside it is not served', async () => {
+    const secret = path.join(root, 'site-secret.txt');
+    fs.writeFileSync(secret, SECRET);
+    const site = runDir();
+    fs.writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>site</title>');
+    fs.writeFileSync(path.join(site, 'model.json'), '{}');
+    fs.symlinkSync(secret, path.join(site, 'leak.json'));
+    const s = await startStaticServer({ root: site, port: 0 });
+    servers.push(s);
+    expect((await fetch(`${s.url}model.json`)).status).toBe(200);
+    const leak = await fetch(`${s.url}leak.json`);
+    expect([leak.status, await leak.text()]).toEqual([404, 'not found\n']);
   });
 
   test('`serve --recording` outside the run directory is a usage error', async () => {
