@@ -164,7 +164,7 @@ onTmpfs('on a full disk', () => {
       const ckpt = path.join(out, 'teacher.ckpt');
       expect(r.code).toBe(1);
       expect(r.err).toContain(`cannot write ${ckpt}: no space left on device (ENOSPC); the previous file is kept unchanged`);
-      expect(r.err).toContain(`the last good checkpoint is kept: ${ckpt} (phase 0, step 100)`);
+      expect(r.err).toContain(`the last good checkpoint is kept: ${ckpt} (phase 1, step 100)`);
       expect(r.err).not.toMatch(/internal error|\n\s+at /);
       const kept = loadCheckpoint(ckpt);
       if (E.isLeft(kept)) throw kept.left;
