@@ -14,7 +14,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import * as path from 'path';
 import { Observable, MonoTypeOperatorFunction, lastValueFrom, tap, toArray, filter, identity } from 'rxjs';
-import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
+import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability, StepCount, BatchSize, SamplerSteps } from '../lib/config/primitives';
 import { decodeOrThrow, decodeWith, ConfigError } from '../lib/config/report';
 import { PhasedSchedule } from '../lib/phases/segment';
 import { resolveSchedule, ResolvedPhase } from '../lib/phases/resolve';
@@ -66,10 +66,10 @@ export const DistillConfig = t.intersection([
     /** Timestep shift S of the student grid and the re-noising draws. */
     shift: Positive,
     /** Student steps N (dmd: 1). */
-    steps: PositiveInt,
+    steps: SamplerSteps,
     /** Generator updates (per phase for phased presets: split evenly, see `scheduleFor`). */
-    iterations: PositiveInt,
-    batchSize: PositiveInt,
+    iterations: StepCount,
+    batchSize: BatchSize,
     lr: t.partial({ generator: Positive, fake: Positive }),
     updateRatio: PositiveInt,
     guidance: NonNegative,

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as path from 'path';
 import { Observable, lastValueFrom, tap, toArray } from 'rxjs';
-import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval } from '../lib/config/primitives';
+import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval, StepCount, BatchSize, SamplerSteps, Finite } from '../lib/config/primitives';
 import { DataConfig, loadDataset } from '../lib/data/config';
 import type { Dataset } from '../lib/data/types';
 import { dataMetaOf } from '../lib/data/scaling';
@@ -47,10 +47,10 @@ import { decodeOrThrow } from '../lib/config/report';
 export const TimestepConfig = t.partial({ shift: Positive, distribution: t.keyof({ uniform: null, logitNormal: null }) });
 
 export const SamplerConfig = t.partial({
-  steps: PositiveInt,
+  steps: SamplerSteps,
   method: t.keyof({ euler: null, heun: null }),
   /** CFG scale g; 1 = plain conditional. */
-  guidance: t.number,
+  guidance: Finite,
   shift: Positive,
 });
 export type SamplerConfig = t.TypeOf<typeof SamplerConfig>;
@@ -60,8 +60,8 @@ export const TeacherConfig = t.intersection([
   t.partial({
     model: ModelSpec,
     seed: NonNegativeInt,
-    steps: PositiveInt,
-    batchSize: PositiveInt,
+    steps: StepCount,
+    batchSize: BatchSize,
     lr: Positive,
     betas: t.tuple([UnitInterval, UnitInterval]),
     /** Probability p_drop of replacing the label by ∅ (CFG training). */

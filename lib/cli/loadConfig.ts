@@ -4,7 +4,7 @@
  * is reported at once, each with its path, as one ConfigError.
  */
 import * as E from 'fp-ts/Either';
-import { ConfigError } from '../config/report';
+import { ConfigError, ConfigIssue, formatPath } from '../config/report';
 import { applyOverrides, attributeIssues, readConfigFile } from './configFile';
 import { decodePipelineConfig, DecodedPipeline, codecOfMethod } from './pipelineConfig';
 import { unknownFields } from './codecWalk';
@@ -14,11 +14,29 @@ export interface LoadedConfig extends DecodedPipeline {
   readonly input: unknown;
 }
 
+/**
+ * Every NaN or ±Infinity anywhere in a config (YAML spells them .nan and .inf; JSON cannot
+ * hold them, but a config built in code can): no field takes one, and a codec would see
+ * only "a number", so they are named here, at their paths.
+ */
+export const nonFiniteIssues = (value: unknown, at: ReadonlyArray<string | number> = []): ConfigIssue[] => {
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? [] : [{ path: formatPath(at) || '(root)', message: `expected a finite number, got ${String(value)} (NaN and Infinity are refused everywhere)` }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFiniteIssues(v, [...at, i]));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([k, v]) => nonFiniteIssues(v, [...at, k]));
+  return [];
+};
+
 export const checkPipelineConfig = (input: unknown, what: string, sets: readonly string[] = []): LoadedConfig => {
+  const nonFinite = nonFiniteIssues(input);
   const decoded = decodePipelineConfig(input);
   const codec = codecOfMethod((input as { method?: unknown } | null)?.method);
   const unknown = codec === undefined ? [] : unknownFields(codec, input);
-  if (E.isLeft(decoded) || unknown.length > 0) throw new ConfigError(what, attributeIssues([...(E.isLeft(decoded) ? decoded.left : []), ...unknown], sets));
+  if (nonFinite.length > 0 || E.isLeft(decoded) || unknown.length > 0) {
+    const named = new Set(nonFinite.map((i) => i.path));
+    const rest = [...(E.isLeft(decoded) ? decoded.left : []), ...unknown].filter((i) => !named.has(i.path));
+    throw new ConfigError(what, attributeIssues([...nonFinite, ...rest], sets));
+  }
   return { ...(decoded as E.Right<DecodedPipeline>).right, input };
 };
 

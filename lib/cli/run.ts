@@ -20,6 +20,9 @@ export const runCommand = defineCommand({
     resume: flag('continue the run in --out from its last checkpoint (bit-exact on the same backend)'),
     overwrite: flag('start over although --out holds a run (its files are kept aside, renamed)'),
     force: flag('with --resume: continue although the config differs from the checkpoint’s'),
+    'truncate-recording': flag(
+      'with --resume: cut a damaged recording (a line that fails its checksum) at its last good line and say what it dropped',
+    ),
     backend: backendOption(),
     'no-report': flag('skip rebuilding report.md and the figures after the run'),
     queue: str(
@@ -44,7 +47,9 @@ export const runCommand = defineCommand({
     if (o.queue !== undefined)
       return enqueueExperiment(loaded, { outDir, queue: o.queue, backend: o.backend, wait: o.wait }, io);
     const kernels = await startBackendAndKernels(o.backend, io.stderr);
-    await execute(loaded, { outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, verbose: o.verbose, noReport: o['no-report'], kernels }, io);
+    const truncateRecording = o['truncate-recording'];
+    const { resume, overwrite, force, verbose } = o;
+    await execute(loaded, { outDir, resume, overwrite, force, truncateRecording, verbose, noReport: o['no-report'], kernels }, io);
     return 0;
   },
 });

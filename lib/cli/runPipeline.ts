@@ -11,7 +11,6 @@
  * A run directory that already holds a run is never overwritten silently: `resume`
  * continues it, `overwrite` keeps the old files aside (renamed) and starts over.
  */
-import * as fs from 'fs';
 import * as E from 'fp-ts/Either';
 import type { StepMetrics } from '../stream/types';
 import type { RunStart } from '../stream/runs';
@@ -19,6 +18,7 @@ import { RECORDING_FILE, TEACHER_CHECKPOINT } from '../train/teacher';
 import { STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT } from '../train/distill';
 import { snapshotSize } from '../train/snapshots';
 import { runConfig, disposeRun } from '../../pipelines/run';
+import { makeDir } from '../util/atomicWrite';
 import { TEACHER_DEFAULTS } from '../../pipelines/teacher';
 import { DataConfig, loadDataset } from '../data/config';
 import type { Dataset } from '../data/types';
@@ -32,6 +32,8 @@ export interface PipelineRunOptions {
   readonly overwrite?: boolean;
   /** Resume although the config differs from the checkpoint's. */
   readonly force?: boolean;
+  /** With resume: cut a damaged recording at its last good line (else resume refuses it); what is dropped is logged. */
+  readonly truncateRecording?: boolean;
   readonly log?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
   /** Experiments: where metric lines go (default `log`), and a call as each (seed, method) run starts. */
@@ -68,7 +70,7 @@ const teacherSnapshots = (data: DataConfig, steps: number, n?: number): { n: num
 };
 
 export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): Promise<PipelineRunResult> => {
-  fs.mkdirSync(o.outDir, { recursive: true });
+  makeDir(o.outDir);
   const teacherConfig = loaded.kind === 'teacher' ? (loaded.input as { steps?: number; data: DataConfig }) : null;
   const r = await runConfig(loaded.input, {
     outDir: o.outDir,
@@ -76,6 +78,7 @@ export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): 
     resume: o.resume,
     overwrite: o.overwrite,
     force: o.force,
+    truncateRecording: o.truncateRecording,
     log: o.log,
     metricLog: o.metricLog,
     onStep: o.onStep,

@@ -20,6 +20,48 @@ const inDataUnits = (model: LoadedModel, s: Samples, raw: boolean): Samples => {
 /** The .npy payload: integer images go back to their stored integer type (rounded, clipped), the rest float32. */
 const npyValues = (model: LoadedModel, s: Samples, raw: boolean): NpyWritable =>
   raw || model.scaling.dtype === 'float32' ? s.values : toStoredIntegers(model.scaling, s.values);
+import { splitSeed } from '../random/seed';
+import type { SamplerSettings } from '../../pipelines/teacher';
+
+/** Values drawn per chunk: a million samples are drawn a chunk at a time, so the backend's memory does not grow with --n. */
+const CHUNK_VALUES = 1 << 20;
+/** The most samples one command draws (a .npy of 2-D points is then 800 MB). */
+export const MAX_SAMPLES = 100_000_000;
+/** The most samples drawn into one figure. */
+export const MAX_FIGURE_SAMPLES = 100_000;
+
+/**
+ * The samples of `model` in chunks of at most CHUNK_VALUES values: chunk 0 is drawn from
+ * `seed` itself (so up to one chunk is what one draw of n gives), chunk k > 0 from
+ * splitSeed(seed, 'chunk', k); the same arguments always give the same samples.
+ */
+export function* sampleChunks(
+  model: LoadedModel,
+  n: number,
+  seed: number,
+  labels: Int32Array | undefined,
+  sampler: SamplerSettings,
+): Generator<Samples> {
+  const per = Math.max(1, Math.floor(CHUNK_VALUES / model.sampleShape.reduce((a, b) => a * b, 1)));
+  for (let k = 0, from = 0; from < n; k++, from += per) {
+    const m = Math.min(per, n - from);
+    yield model.sample(m, k === 0 ? seed : splitSeed(seed, 'chunk', k), labels?.subarray(from, from + m), sampler);
+  }
+}
+
+/** All `n` samples, drawn in chunks (sampleChunks) and joined. */
+const drawChunked = (model: LoadedModel, n: number, seed: number, labels: Int32Array | undefined, sampler: SamplerSettings): Samples => {
+  const shape = [n, ...model.sampleShape];
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const drawn = model.numClasses > 0 ? new Int32Array(n) : null;
+  let at = 0;
+  for (const c of sampleChunks(model, n, seed, labels, sampler)) {
+    values.set(c.values, at * (values.length / n));
+    if (drawn !== null && c.labels !== null) drawn.set(c.labels, at);
+    at += c.shape[0];
+  }
+  return { values, shape, labels: drawn };
+};
 
 export const sampleCommand = defineCommand({
   name: 'sample',
@@ -57,10 +99,16 @@ export const sampleCommand = defineCommand({
     const ext = path.extname(o.out).toLowerCase();
     if (ext !== '.npy' && ext !== '.png')
       throw new UsageError(`--out: expected a .npy or .png file, got ${JSON.stringify(o.out)}`);
-    if (o.n! < 1) throw new UsageError(`--n: expected at least 1 sample, got ${o.n}`);
+    if (o.n! < 1 || o.n! > MAX_SAMPLES)
+      throw new UsageError(`--n: expected 1…${MAX_SAMPLES.toLocaleString('en-US')} samples, got ${o.n}`);
+    if (ext === '.png' && o.n! > MAX_FIGURE_SAMPLES) {
+      const most = MAX_FIGURE_SAMPLES.toLocaleString('en-US');
+      throw new UsageError(`--n: a figure shows at most ${most} samples, got ${o.n}; write .npy instead`);
+    }
     if (o.seed !== undefined && o.seed < 0)
       throw new UsageError(`--seed: expected a non-negative integer, got ${o.seed}`);
-    if (o.steps !== undefined && o.steps < 1) throw new UsageError(`--steps: expected at least 1, got ${o.steps}`);
+    if (o.steps !== undefined && (o.steps < 1 || o.steps > 10_000))
+      throw new UsageError(`--steps: expected 1…10,000 sampler steps, got ${o.steps}`);
     await startBackend(o.backend);
     const model = loadModel(o.model!);
     try {
@@ -70,7 +118,7 @@ export const sampleCommand = defineCommand({
         );
       const figure = ext === '.png' && o.class === undefined && model.numClasses > 0;
       const labels = figure ? (balancedLabels(o.n!, model.numClasses) ?? undefined) : classLabels(model, o.n!, o.class);
-      const drawn = model.sample(o.n!, o.seed ?? 0, labels, {
+      const drawn = drawChunked(model, o.n!, o.seed ?? 0, labels, {
         ...(o.steps !== undefined ? { steps: o.steps } : {}),
         ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
       });

@@ -1,5 +1,5 @@
 /**
- * NumPy `.npy` files: read (format versions 1–3, little-endian float32 / float64 /
+ * NumPy `.npy` files: read (format versions 1–3, little-endian float16 / float32 / float64 /
  * int32 / int64 / uint8 / uint16, C order) and write (float32 / int32 / uint8 / uint16,
  * version 1, atomic), and a Dataset of user data: samples [N, D] or images [N, H, W, C],
  * optional int labels [N], scaled as lib/data/scaling.ts says.
@@ -13,13 +13,14 @@ import { pipe } from 'fp-ts/function';
 import { DataError } from './errors';
 import { readDataFile } from './idx';
 import { indexedDataset, IndexedDataset } from './indexed';
-import { writeFileAtomic } from '../util/atomicWrite';
+import { writeFileAtomic, writeFileAtomicWith } from '../util/atomicWrite';
 import { chooseScaling, toModel, valueStats, StoredKind, DataScaling } from './scaling';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-export type NpyDtype = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'uint16';
+export type NpyDtype = 'float16' | 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'uint16';
 const DESCRS: Record<string, NpyDtype> = {
+  '<f2': 'float16',
   '<f4': 'float32',
   '<f8': 'float64',
   '<i4': 'int32',
@@ -29,7 +30,17 @@ const DESCRS: Record<string, NpyDtype> = {
   u1: 'uint8',
   '<u2': 'uint16',
 };
-const ITEM_BYTES: Record<NpyDtype, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, uint16: 2 };
+const ITEM_BYTES: Record<NpyDtype, number> = { float16: 2, float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, uint16: 2 };
+
+/** IEEE 754 half → double: sign, 5-bit exponent (bias 15), 10-bit fraction; subnormals, ±Infinity and NaN kept. */
+const halfToNumber = (h: number): number => {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+};
 
 export interface NpyArray {
   readonly shape: readonly number[];
@@ -71,7 +82,7 @@ export const parseNpy = (bytes: Uint8Array, file: string): E.Either<DataError, N
       const dtype = DESCRS[descr];
       if (dtype === undefined) {
         const why = descr.startsWith('>') ? 'big-endian data' : `dtype '${descr}'`;
-        const known = "float32 ('<f4'), float64 ('<f8'), int32 ('<i4'), int64 ('<i8'), uint8 ('|u1') or uint16 ('<u2')";
+        const known = "float16 ('<f2'), float32 ('<f4'), float64 ('<f8'), int32 ('<i4'), int64 ('<i8'), uint8 ('|u1') or uint16 ('<u2')";
         return fail(`unsupported ${why}; expected little-endian ${known}`);
       }
       if (fortran && shape.length > 1) return fail('fortran_order arrays are not supported; expected C order (save np.ascontiguousarray(x))');
@@ -83,7 +94,8 @@ export const parseNpy = (bytes: Uint8Array, file: string): E.Either<DataError, N
       // slice copies into a fresh, aligned buffer (the header need not leave the data 8-byte aligned)
       const buf = bytes.slice(dataStart, dataStart + need).buffer;
       const values =
-        dtype === 'float32' ? new Float32Array(buf)
+        dtype === 'float16' ? Float32Array.from(new Uint16Array(buf), halfToNumber)
+        : dtype === 'float32' ? new Float32Array(buf)
         : dtype === 'float64' ? new Float64Array(buf)
         : dtype === 'int32' ? new Int32Array(buf)
         : dtype === 'int64' ? new BigInt64Array(buf)
@@ -125,16 +137,24 @@ const descrOf = (data: NpyWritable): string =>
 
 /** Encodes a C-order array as .npy (format 1.0, header padded to 64 bytes). */
 export const encodeNpy = (data: NpyWritable, shape: readonly number[]): Uint8Array => {
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`encodeNpy: shape [${shape.join(', ')}] must hold non-negative integers`);
+  const header = encodeNpyHeader(descrOf(data), shape);
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new Error(`encodeNpy: shape [${shape.join(', ')}] needs ${count} values, got ${data.length}`);
-  const descr = descrOf(data);
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
+  return out;
+};
+
+/** The .npy header (magic, version, padded dict) of a C-order array of numpy type `descr`. */
+export const encodeNpyHeader = (descr: string, shape: readonly number[]): Uint8Array => {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`encodeNpy: shape [${shape.join(', ')}] must hold non-negative integers`);
   const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${tuple}, }`;
   const major = 10 + header.length + 1 <= 0xffff ? 1 : 2;
   const prefix = major === 1 ? 10 : 12;
   header += ' '.repeat((64 - ((prefix + header.length + 1) % 64)) % 64) + '\n';
-  const out = new Uint8Array(prefix + header.length + data.byteLength);
+  const out = new Uint8Array(prefix + header.length);
   out.set(MAGIC);
   out[6] = major;
   out[7] = 0;
@@ -142,7 +162,6 @@ export const encodeNpy = (data: NpyWritable, shape: readonly number[]): Uint8Arr
   if (major === 1) view.setUint16(8, header.length, true);
   else view.setUint32(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), prefix + header.length);
   return out;
 };
 
@@ -158,6 +177,19 @@ const storedKind = (dtype: NpyDtype): StoredKind =>
       : dtype === 'int32' || dtype === 'int64'
         ? 'int'
         : 'float';
+
+/** Writes a .npy file atomically from row chunks (never the whole array in memory); the chunks must fill `shape`. */
+export const writeNpyChunks = (file: string, dtype: 'float32' | 'int32', shape: readonly number[], chunks: Iterable<Float32Array | Int32Array>): void =>
+  writeFileAtomicWith(file, (write) => {
+    const count = shape.reduce((a, b) => a * b, 1);
+    let got = 0;
+    write(encodeNpyHeader(dtype === 'float32' ? '<f4' : '<i4', shape));
+    for (const c of chunks) {
+      write(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+      got += c.length;
+    }
+    if (got !== count) throw new Error(`writeNpyChunks: shape [${shape.join(', ')}] needs ${count} values, the chunks held ${got}`);
+  });
 
 /**
  * An array's values in the model's scale by the default map (integer images onto [−1, 1],

@@ -27,7 +27,7 @@ import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
 import { silu } from './mlp';
 import { conv2dBias } from '../backend/ops';
 import { splitSeed } from '../random/seed';
-import { assertShape } from '../util/shapes';
+import { assertShape, ShapeError } from '../util/shapes';
 
 export const UNET_DEFAULTS = { width: 32, timeEmbedDim: 64, numClasses: 0, seed: 0 } as const;
 
@@ -74,13 +74,13 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
     super(config);
     const { size, channels } = config;
     const cols = config.imageWidth ?? size;
-    if (size % 4 !== 0) throw new Error(`model.size: the U-Net halves the image twice, so size must be divisible by 4, got ${size}`);
+    if (size % 4 !== 0) throw new ShapeError(`model.size: the U-Net halves the image twice, so size must be divisible by 4, got ${size}`);
     if (cols % 4 !== 0)
-      throw new Error(
+      throw new ShapeError(
         `model.imageWidth: the U-Net halves the image twice, so the width must be divisible by 4, got ${cols}`,
       );
     if (config.frames !== undefined && cols !== size)
-      throw new Error(`model.imageWidth: clips need square frames, got ${size}×${cols}`);
+      throw new ShapeError(`model.imageWidth: clips need square frames, got ${size}×${cols}`);
     this.width = config.width ?? UNET_DEFAULTS.width;
     this.timeEmbedDim = config.timeEmbedDim ?? UNET_DEFAULTS.timeEmbedDim;
     this.numClasses = config.numClasses ?? UNET_DEFAULTS.numClasses;

@@ -47,6 +47,8 @@ export interface DistillRunOptions {
   readonly resume?: boolean;
   /** Resume although the config differs from the checkpoint's / recording's. */
   readonly force?: boolean;
+  /** With resume: cut a damaged recording at its last good line (else resume refuses it); what is dropped is logged. */
+  readonly truncateRecording?: boolean;
   /** Start over although outDir holds a run (its files are kept aside, renamed). */
   readonly overwrite?: boolean;
   /** Record to `<outDir>/recording.ndjson` (true) or to this path. */
@@ -112,7 +114,7 @@ export const runDistill = async (input: unknown, options: DistillRunOptions = {}
       throw new ResumeError(`${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); train again with ${optionHint('overwrite')}`);
     const opened =
       recFile === null ? null
-      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force }, { fsyncEvery: options.fsyncEvery })
+      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force, truncate: options.truncateRecording }, { fsyncEvery: options.fsyncEvery })
       : E.map((w: RecordingWriter) => {
           if (from.phase > 0 || from.step > 0) w.append({ type: 'resume', ...from });
           return w;

@@ -41,6 +41,8 @@ export interface TrainRunOptions {
   readonly resume?: boolean;
   /** Resume even though the config hash differs from the checkpoint's. */
   readonly force?: boolean;
+  /** With resume: cut a damaged recording at its last good line (else resume refuses it); what is dropped is logged. */
+  readonly truncateRecording?: boolean;
   /** Start over although outDir holds a checkpoint (the old recording is kept, renamed). */
   readonly overwrite?: boolean;
   /** Checkpoint every this many steps (default 100) and at the end. */
@@ -143,7 +145,7 @@ export const runTeacher = async (input: unknown, options: TrainRunOptions = {}):
 
     const opened =
       recFile === null ? null
-      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, phase: 0, step: from, force: options.force }, { fsyncEvery: options.fsyncEvery })
+      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, phase: 0, step: from, force: options.force, truncate: options.truncateRecording }, { fsyncEvery: options.fsyncEvery })
       : E.map((w: RecordingWriter) => {
           if (from > 0) w.append({ type: 'resume', phase: 0, step: from });
           return w;

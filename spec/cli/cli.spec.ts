@@ -83,10 +83,18 @@ describe('help and usage errors', () => {
 describe('validate', () => {
   test('a valid config: exit 0; --print shows it after overrides', async () => {
     const f = path.join(tmp, 'ok.yaml');
-    fs.writeFileSync(f, 'method: phased\nteacher: t.ckpt\niterations: 8\n');
+    const teacher = path.join(ROOT, 'spec/fixtures/bad-files/teacher.ckpt');
+    fs.writeFileSync(f, `method: phased\nteacher: ${teacher}\niterations: 8\n`);
     expect(await run('validate', f)).toMatchObject({ code: 0, out: `${f}: a valid phased config (distill pipeline)\n` });
     const p = await run('validate', f, '--set', 'preset=4x4', '--print');
-    expect(JSON.parse(p.out)).toEqual({ method: 'phased', teacher: 't.ckpt', iterations: 8, preset: '4x4' });
+    expect(JSON.parse(p.out)).toEqual({ method: 'phased', teacher, iterations: 8, preset: '4x4' });
+  });
+
+  test('the files a config names are checked too: a missing teacher checkpoint is an error at its field', async () => {
+    const f = path.join(tmp, 'no-teacher.yaml');
+    fs.writeFileSync(f, 'method: phased\nteacher: nowhere/t.ckpt\niterations: 8\n');
+    const r = await run('validate', f);
+    expect([r.code, r.err]).toEqual([1, expect.stringContaining(`phased-dmd: invalid config ${f}:\nteacher: expected a teacher checkpoint, file not found: nowhere/t.ckpt`)]);
   });
 
   test('an invalid one: exit 1, every error with its path', async () => {

@@ -82,6 +82,15 @@ describe('writeNpy / readNpy', () => {
     expect(E.isRight(r) && Array.from(npyToFloat32(r.right))).toEqual([2.5]);
   });
 
+  it('reads float16 data, as --help promises any float dtype: normals, subnormals, ±0, ±Infinity exactly', () => {
+    // half bits: 1, -2, 0.5, 65504 (largest), 2⁻²⁴ (smallest subnormal), -0, Infinity
+    const halves = Uint16Array.from([0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x8000, 0x7c00]);
+    const r = parseNpy(npyBytes('<f2', '(7,)', new Uint8Array(halves.buffer)), 'h.npy');
+    if (E.isLeft(r)) throw r.left;
+    expect(r.right.dtype).toBe('float16');
+    expect(Array.from(npyToFloat32(r.right))).toEqual([1, -2, 0.5, 65504, 2 ** -24, -0, Infinity]);
+  });
+
   const f4 = le(new Float32Array([1, 2, 3, 4]));
   it.each([
     ['bad magic', Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x58, 1, 0, 0, 0]), /f\.npy: not a \.npy file: expected the magic string/],
@@ -90,7 +99,7 @@ describe('writeNpy / readNpy', () => {
     ['a truncated header', npyBytes('<f4', '(4,)', f4).subarray(0, 40), /truncated \.npy header: expected \d+ header bytes, got 30/],
     ['a header without shape', npyBytes('<f4', '', f4, { header: "{'descr': '<f4', 'fortran_order': False, }" }), /malformed \.npy header \(no 'shape'\)/],
     ['a non-integer shape', npyBytes('<f4', '(2.5, 2)', f4), /malformed \.npy header \(shape \(2\.5, 2\) is not a tuple of non-negative integers\)/],
-    ['an unsupported dtype', npyBytes('<f2', '(4,)', f4), /unsupported dtype '<f2'; expected little-endian float32 \('<f4'\)/],
+    ['an unsupported dtype', npyBytes('<c8', '(2,)', f4), /unsupported dtype '<c8'; expected little-endian float16 \('<f2'\), float32 \('<f4'\)/],
     ['big-endian data', npyBytes('>f4', '(4,)', f4), /unsupported big-endian data; expected little-endian/],
     ['an object array', npyBytes('|O', '(4,)', f4), /unsupported dtype '\|O'/],
     ['fortran order', npyBytes('<f4', '(2, 2)', f4, { fortran: 'True' }), /fortran_order arrays are not supported; expected C order/],
