@@ -151,7 +151,7 @@ describe('optimise', () => {
     const n0 = tf.memory().numTensors;
     const err = await run([nan], { w: trainer }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NonFiniteLossError);
-    expect((err as Error).message).toBe('non-finite loss (NaN) for role "w" at phase 0, step 7: training stopped');
+    expect((err as Error).message).toBe('non-finite loss (NaN) for role "w" at phase 1, step 7: training stopped');
     expect(values(w)).toEqual([1, -2, 0.5]);
     expect(nan.owned[0].isDisposed).toBe(true);
     expect(tf.memory().numTensors).toBe(n0 - 1); // only the owned tensor went; no Adam slots were created
@@ -170,7 +170,7 @@ describe('optimise', () => {
     const z = tf.variable(tf.tensor1d([0, 1]));
     const trainer = adam(z);
     const step: LossStep = { key: key(2), role: 'w', loss: () => tf.sum(tf.sqrt(z)) as tf.Scalar, owned: [] };
-    await expect(run([step], { w: trainer })).rejects.toThrow('non-finite gradient norm (Infinity) for role "w" at phase 0, step 2');
+    await expect(run([step], { w: trainer })).rejects.toThrow('non-finite gradient norm (Infinity) for role "w" at phase 1, step 2');
     expect(values(z)).toEqual([0, 1]);
     trainer.optimizer.dispose();
     z.dispose();
