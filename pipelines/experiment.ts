@@ -480,6 +480,22 @@ export const openRecording = (file: string, config: unknown, seed: number, kind:
   })(RecordingWriter.create(file, makeHeader({ config, seed, kind })));
 };
 
+/**
+ * Runs `body` with a fresh recording: a failure is recorded as the run's end (with its
+ * message) before it propagates, and the recording is closed either way.
+ */
+export const withRecording = async <T>(file: string, header: { config: unknown; seed: number; kind: string }, body: (sink: RecordingWriter) => Promise<T>): Promise<T> => {
+  const sink = openRecording(file, header.config, header.seed, header.kind);
+  try {
+    return await body(sink);
+  } catch (err) {
+    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    throw err;
+  } finally {
+    sink.close();
+  }
+};
+
 /** Draws n samples in chunks (bounded memory), chunk i from its own seed; host values and labels. */
 export const sampleInChunks = (
   draw: (n: number, seed: number, labels: Int32Array | null) => { x: tf.Tensor; labels: tf.Tensor1D | null },
