@@ -3,15 +3,14 @@
  * exit codes, and a tiny train → sample → eval → report → replay → verify round trip on
  * 2-D data. Two checks spawn the real bin (tsx) for exit codes and stack traces.
  */
+import { runCli } from './harness';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { PNG } from 'pngjs';
 import * as E from 'fp-ts/Either';
-import { main } from '../../lib/cli/main';
 import { COMMANDS } from '../../lib/cli/commands';
-import type { Io } from '../../lib/cli/command';
 import { exitCodeOf, formatError } from '../../lib/cli/errors';
 import { writeNpy, readNpy } from '../../lib/data/npy';
 import { pngFacts } from '../../lib/plots/png';
@@ -21,13 +20,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
-  const code = await main(argv, io);
-  return { code, out, err };
-};
+const run = runCli;
 
 beforeAll(async () => {
   await useBackend('wasm');

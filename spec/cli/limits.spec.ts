@@ -5,12 +5,11 @@
  * name, inputs that used to crash the process exit 1 with a message, and `sample --n
  * 1000000` works by sampling in chunks.
  */
+import { runCli } from './harness';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import { main } from '../../lib/cli/main';
-import type { Io } from '../../lib/cli/command';
 import { preflight, memoryIssues } from '../../lib/train/preflight';
 import { mlpMemory } from '../../lib/models/memory';
 import { writeNpy, readNpy } from '../../lib/data/npy';
@@ -20,13 +19,7 @@ import type { TeacherConfig } from '../../pipelines/teacher';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-limits-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
-  const code = await main(argv, io);
-  return { code, out, err };
-};
+const run = runCli;
 
 const write = (name: string, text: string | Buffer): string => {
   const f = path.join(tmp, name);

@@ -5,6 +5,7 @@
  * append that does not fit leaves whole lines only; `run` stops with exit 1 and the last
  * good checkpoint (which then resumes), and `sample --n` never leaves a short .npy.
  */
+import { runCli } from '../cli/harness';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -15,8 +16,6 @@ import { RecordingWriter, makeHeader } from '../../lib/record/writer';
 import { readRecording } from '../../lib/record/reader';
 import { loadCheckpoint } from '../../lib/checkpoint/format';
 import { readNpy } from '../../lib/data/npy';
-import { main } from '../../lib/cli/main';
-import type { Io } from '../../lib/cli/command';
 import { useBackend } from '../../lib/backend';
 
 const MiB = 1 << 20;
@@ -59,13 +58,7 @@ const leaving = (free: number): string => {
 const bytes = (n: number, fill: number): Buffer => Buffer.alloc(n, fill);
 const temps = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
-const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
-  const code = await main(argv, io);
-  return { code, out, err };
-};
+const run = runCli;
 
 test('the full-disk specs run where a tmpfs can be mounted, and say why not elsewhere', () => {
   if ('reason' in mounted) expect(mounted.reason).toMatch(/root|Linux|mount/);
