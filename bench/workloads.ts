@@ -143,7 +143,7 @@ export const teacherWorkload = (kind: ModelKind): Workload => {
 
 /** The phases of a distillation method at the benchmark's batch size. */
 export const phasesFor = (method: DistillMethod, batch: number, guidance: number): ResolvedPhase[] =>
-  resolveSchedule(scheduleFor(decodeOrThrow(DistillConfig, { method, teacher: 'unused.ckpt', batchSize: batch, iterations: 1e8, guidance }, 'bench distill config')));
+  resolveSchedule(scheduleFor(decodeOrThrow(DistillConfig, { method, teacher: 'unused.ckpt', batchSize: batch, iterations: 1e7, guidance }, 'bench distill config')));
 
 /**
  * One distillation iteration of `method`, phase `phaseIndex`: earlier phases' experts are

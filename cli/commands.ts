@@ -9,8 +9,10 @@ import { reportCommand } from './report';
 import { replayCommand } from './replay';
 import { serveCommand } from './serve';
 import { exportCommand } from './export';
+import { workerCommand } from './worker';
+import { statusCommand } from './status';
 
 export const COMMANDS: readonly Command[] = [
   runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, replayCommand, reportCommand, exportCommand,
-  serveCommand,
+  serveCommand, workerCommand, statusCommand,
 ] as unknown as readonly Command[];

@@ -4,10 +4,14 @@
  * parsed as JSON when it is JSON, else taken as a string). The result is then decoded by
  * the pipeline's codec like any file, so an override is validated exactly like the file.
  */
-import * as fs from 'fs';
 import * as path from 'path';
+import * as E from 'fp-ts/Either';
 import * as YAML from 'yaml';
 import { ConfigError, ConfigIssue, formatPath } from '../lib/config/report';
+import { readRegularFile } from '../lib/util/readFile';
+
+/** The largest config file read (configs are a few kB; a bigger file is not a config). */
+export const MAX_CONFIG_BYTES = 1 << 20;
 
 const syntaxError = (file: string, message: string): ConfigError => new ConfigError(`config file ${file}`, [{ path: '(file)', message }]);
 
@@ -26,18 +30,18 @@ export const parseConfigText = (text: string, file: string): unknown => {
     const where = e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
     throw syntaxError(file, `not valid YAML: ${where}${e.message.split('\n')[0]}`);
   }
-  return doc.toJS();
+  try {
+    // an alias bomb (aliases of aliases) expands past maxAliasCount: refused before it fills memory
+    return doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    throw syntaxError(file, `not valid YAML: ${(err as Error).message}`);
+  }
 };
 
 export const readConfigFile = (file: string): unknown => {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw syntaxError(file, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, expected a JSON or YAML file' : `cannot read (${code ?? (err as Error).message})`);
-  }
-  return parseConfigText(text, file);
+  const bytes = readRegularFile(file, MAX_CONFIG_BYTES);
+  if (E.isLeft(bytes)) throw syntaxError(file, bytes.left === 'is a directory, expected a file' ? 'is a directory, expected a JSON or YAML file' : bytes.left);
+  return parseConfigText(bytes.right.toString('utf8'), file);
 };
 
 export interface Override {

@@ -24,13 +24,18 @@ const parseClip = (s: string): { frames: number; height: number; width: number }
 
 export const evalCommand = defineCommand({
   name: 'eval',
-  summary: 'Metrics of samples against reference samples (.npy files) as JSON: distances, k-NN precision/recall, Vendi, modes, motion.',
+  summary:
+    'Metrics of samples against reference samples (.npy files) as JSON: ' +
+    'distances, k-NN precision/recall, Vendi, modes, motion.',
   args: '',
   positionals: { min: 0, max: 0 },
   options: {
     samples: str('samples [N, ...shape] (.npy)', 'a.npy', { required: true }),
     reference: str('reference samples [M, ...shape] (.npy), e.g. the teacher’s', 'b.npy', { required: true }),
-    mixture: choice('the known 2-D mixture the samples come from: modes covered, high-quality %', Object.keys(MIXTURES)),
+    mixture: choice(
+      'the known 2-D mixture the samples come from: modes covered, high-quality %',
+      Object.keys(MIXTURES),
+    ),
     labels: str('labels of the samples [N] (.npy): per-class diversity and class accuracy with --classifier', 'file'),
     classifier: str('feature classifier checkpoint: image metrics in its feature space (FID-like)', 'checkpoint'),
     clip: str('clip layout of each sample for motion metrics', 'FxHxW'),
@@ -39,12 +44,26 @@ export const evalCommand = defineCommand({
     seed: int('seed of the sliced-Wasserstein projections (default 0)'),
     backend: backendOption(),
   },
-  description: 'Prints one JSON object on stdout (nothing else), so it pipes into jq or a file.',
-  examples: ['phased-dmd eval --samples samples.npy --reference ring.npy --mixture ring8'],
+  description:
+    'Prints one JSON object on stdout (nothing else), so it pipes into jq or a file. ' +
+    'Integer images (uint8 samples, a uint8 training set) are compared in the model’s scale, ' +
+    'mapped onto [−1, 1] as train maps them; floats as given.',
+  examples: [
+    'phased-dmd eval --samples student.npy --reference teacher.npy --mixture ring8',
+    'phased-dmd eval --samples a.npy --reference b.npy --clip 8x16x16',
+  ],
   run: async ({ options: o }, io) => {
     const samples = readSampleSet(o.samples!, o.labels);
-    if (o.labels !== undefined && o.classifier === undefined) io.stderr(labelsWithoutClassifier(o.mixture !== undefined, o.clip !== undefined));
+    if (o.labels !== undefined && o.classifier === undefined)
+      io.stderr(labelsWithoutClassifier(o.mixture !== undefined, o.clip !== undefined));
     const reference = readSampleSet(o.reference!, undefined);
+    if (samples.mapped !== reference.mapped) {
+      const [ints, floats] = samples.mapped ? [o.samples, o.reference] : [o.reference, o.samples];
+      io.stderr(
+        `warning: ${ints} holds integer images (mapped to [−1, 1]) but ${floats} floats (used as given): ` +
+          'compare like with like (sample without --raw)\n',
+      );
+    }
     const opts: { -readonly [K in keyof EvaluateOptions]: EvaluateOptions[K] } = {};
     if (o.mixture !== undefined) opts.mixture = MIXTURES[o.mixture as MixtureName];
     if (o.clip !== undefined) opts.clip = parseClip(o.clip);

@@ -18,6 +18,7 @@ export interface ExecuteOptions {
   readonly resume: boolean;
   readonly overwrite: boolean;
   readonly force: boolean;
+  readonly truncateRecording?: boolean;
   readonly verbose: boolean;
   /** Skip the report (figures) after the run. */
   readonly noReport?: boolean;
@@ -46,7 +47,7 @@ export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): 
   let result: PipelineRunResult;
   try {
     result = await runPipeline(loaded, {
-      outDir: o.outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, log, metricLog,
+      outDir: o.outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, truncateRecording: o.truncateRecording, log, metricLog,
       onStep: (m) => {
         o.kernels?.();
         events.next(m);

@@ -8,11 +8,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { CheckpointError, loadCheckpoint } from '../lib/checkpoint/format';
 import type { DataInfo, Samples } from '../lib/plots/dataInfo';
-import { dataConfigOf, dataInfoOf, isRecord } from '../lib/plots/dataInfo';
+import { dataConfigOf, dataInfoOf, dataMetaOf, isRecord } from '../lib/plots/dataInfo';
 import { loadTeacher, sampleTeacher, SamplerSettings, teacherNfe } from '../lib/teacher/teacher';
 import { loadStudent } from '../lib/distill/distill';
 import { sampleStudent, studentNfe } from '../lib/distill/student';
 import { UsageError } from './args';
+import type { DataScaling } from '../lib/data/scaling';
 
 export interface LoadedModel {
   readonly kind: 'teacher' | 'student';
@@ -22,6 +23,10 @@ export interface LoadedModel {
   readonly numClasses: number;
   readonly nfe: number;
   readonly data: DataInfo;
+  /** How the training data's values became the model's; samples map back through it (identity when unknown). */
+  readonly scaling: DataScaling;
+  /** Class names by id, when the data named its classes (an image folder's sub-folders). */
+  readonly classNames?: readonly string[];
   sample(n: number, seed: number, labels: Int32Array | null | undefined, sampler?: SamplerSettings): Samples;
   dispose(): void;
 }
@@ -49,6 +54,7 @@ export const loadModel = (file: string): LoadedModel => {
       numClasses: model.numClasses,
       nfe: teacherNfe(trained, model.numClasses),
       data: dataInfoOf(dataConfigOf(meta.config, file), model.sampleShape),
+      ...dataMetaOf(meta, file),
       sample: (n, seed, labels, sampler) => {
         const r = sampleTeacher(model, { n, seed, ...(labels !== undefined ? { labels } : {}), sampler: { ...trained, ...sampler } });
         return read(r.x, r.labels);
@@ -68,6 +74,7 @@ export const loadModel = (file: string): LoadedModel => {
       numClasses: first.numClasses,
       nfe: studentNfe(experts),
       data: dataInfoOf(dataConfigOf(meta.config, file), first.sampleShape),
+      ...dataMetaOf(meta, file),
       sample: (n, seed, labels) => {
         const r = sampleStudent(experts, { n, seed, ...(labels !== undefined ? { labels } : {}) });
         return read(r.x, r.labels);

@@ -5,6 +5,8 @@ import { flag, int, list, str } from './args';
 import { backendOption, startBackendAndKernels } from './backend';
 import { loadPipelineConfig } from './loadConfig';
 import { execute } from './execute';
+import { dataNotes } from './dataNotes';
+import { enqueueExperiment } from './queueRun';
 
 export const runCommand = defineCommand({
   name: 'run',
@@ -18,8 +20,16 @@ export const runCommand = defineCommand({
     resume: flag('continue the run in --out from its last checkpoint (bit-exact on the same backend)'),
     overwrite: flag('start over although --out holds a run (its files are kept aside, renamed)'),
     force: flag('with --resume: continue although the config differs from the checkpoint’s'),
+    'truncate-recording': flag(
+      'with --resume: cut a damaged recording (a line that fails its checksum) at its last good line and say what it dropped',
+    ),
     backend: backendOption(),
     'no-report': flag('skip rebuilding report.md and the figures after the run'),
+    queue: str(
+      'experiments: enqueue the run as jobs on this Redis server for `phased-dmd worker`s instead of running it here',
+      'redis://host:port',
+    ),
+    wait: flag('with --queue: follow the jobs until the run is done or has failed'),
   },
   description:
     'The config is validated first (every error with its path; unknown fields refused). Progress shows one bar per phase on a terminal, periodic lines otherwise; --verbose adds the metric lines. The run directory gets teacher.ckpt or student.ckpt, recording.ndjson, report.md, metrics.json and figures/.',
@@ -28,13 +38,19 @@ export const runCommand = defineCommand({
     'phased-dmd run pipelines/configs/phased-4x2-ring8.json --out runs/phased',
     "phased-dmd run pipelines/configs/sgts-ring8.json --set iterations=200 --set 'lr.fake=1e-4' --seed 3 --out runs/sgts",
     'phased-dmd run pipelines/configs/phased-4x2-ring8.json --out runs/phased --resume',
+    'phased-dmd run pipelines/configs/experiment-2d.json --queue redis://10.0.0.5:6379',
   ],
   run: async ({ options: o, positionals }, io) => {
     const file = positionals[0];
     const loaded = loadPipelineConfig(file, { set: o.set, seed: o.seed });
-    const kernels = await startBackendAndKernels(o.backend, io.stderr);
+    for (const note of dataNotes(loaded)) io.stderr(`warning: data: ${note}\n`);
     const outDir = o.out ?? path.join('runs', path.basename(file).replace(/\.(json|ya?ml)$/i, ''));
-    await execute(loaded, { outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, verbose: o.verbose, noReport: o['no-report'], kernels }, io);
+    if (o.queue !== undefined)
+      return enqueueExperiment(loaded, { outDir, queue: o.queue, backend: o.backend, wait: o.wait }, io);
+    const kernels = await startBackendAndKernels(o.backend, io.stderr);
+    const truncateRecording = o['truncate-recording'];
+    const { resume, overwrite, force, verbose } = o;
+    await execute(loaded, { outDir, resume, overwrite, force, truncateRecording, verbose, noReport: o['no-report'], kernels }, io);
     return 0;
   },
 });

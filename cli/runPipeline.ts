@@ -11,12 +11,12 @@
  * A run directory that already holds a run is never overwritten silently: `resume`
  * continues it, `overwrite` keeps the old files aside (renamed) and starts over.
  */
-import * as fs from 'fs';
 import * as E from 'fp-ts/Either';
 import { RECORDING_FILE, TEACHER_CHECKPOINT } from '../lib/train/teacher';
 import { STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT } from '../lib/train/distill';
 import { snapshotSize } from '../lib/train/snapshots';
 import { runConfig, disposeRun, RunOptions } from '../pipelines/run';
+import { makeDir } from '../lib/util/atomicWrite';
 import { TEACHER_DEFAULTS } from '../lib/teacher/teacher';
 import { DataConfig, loadDataset } from '../lib/data/config';
 import type { Dataset } from '../lib/data/types';
@@ -24,7 +24,7 @@ import type { LoadedConfig } from './loadConfig';
 
 export { RECORDING_FILE, TEACHER_CHECKPOINT, STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT };
 
-export interface PipelineRunOptions extends Pick<RunOptions, 'resume' | 'overwrite' | 'force' | 'log' | 'onStep' | 'metricLog' | 'onRun'> {
+export interface PipelineRunOptions extends Pick<RunOptions, 'resume' | 'overwrite' | 'force' | 'truncateRecording' | 'log' | 'onStep' | 'metricLog' | 'onRun'> {
   readonly outDir: string;
   /** Samples per recorded snapshot (default by data shape, see lib/train/snapshots.ts). */
   readonly snapshotSize?: number;
@@ -57,7 +57,7 @@ const teacherSnapshots = (data: DataConfig, steps: number, n?: number): { n: num
 };
 
 export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): Promise<PipelineRunResult> => {
-  fs.mkdirSync(o.outDir, { recursive: true });
+  makeDir(o.outDir);
   const teacherConfig = loaded.kind === 'teacher' ? (loaded.input as { steps?: number; data: DataConfig }) : null;
   const r = await runConfig(loaded.input, {
     outDir: o.outDir,
@@ -65,6 +65,7 @@ export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): 
     resume: o.resume,
     overwrite: o.overwrite,
     force: o.force,
+    truncateRecording: o.truncateRecording,
     log: o.log,
     metricLog: o.metricLog,
     onStep: o.onStep,

@@ -11,6 +11,7 @@
  */
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
+import * as fs from 'fs';
 import { summariseRecording, RecordingSummary, SampleSummary, LossSeries } from '../lib/record/summary';
 import { formatIssue } from '../lib/record/reader';
 import { writeFileAtomic } from '../lib/util/atomicWrite';
@@ -18,9 +19,11 @@ import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
 import { lossCurveSpec } from '../lib/plots/lossCurves';
 import { lossPoints, lastSamples } from '../lib/record/report';
 import { evaluateSamples, Evaluation } from '../lib/metrics/evaluate';
-import { dataConfigOf, dataInfoOf, DataInfo, Samples } from '../lib/plots/dataInfo';
+import { dataConfigOf, dataInfoOf, dataMetaOf, DataInfo, DataMeta, Samples } from '../lib/plots/dataInfo';
 import { samplesFigure } from '../lib/plots/sampleFigure';
-import { RECORDING_FILE } from './runPipeline';
+import { RECORDING_FILE, TEACHER_CHECKPOINT } from './runPipeline';
+import { loadCheckpoint } from '../lib/checkpoint/format';
+import { toRaw } from '../lib/data/scaling';
 import { phaseLabel, phaseNumber } from '../lib/phases/label';
 
 export interface RunReport {
@@ -94,6 +97,19 @@ const markdownOf = (s: RecordingSummary, run: string, data: DataInfo, latest: Sa
   return lines.join('\n');
 };
 
+/** The run's data units: its teacher checkpoint's meta, else what its config leads to (lib/cli/models dataMetaOf). */
+const runDataMeta = (runDir: string, config: unknown, recording: string): DataMeta => {
+  const own = path.join(runDir, TEACHER_CHECKPOINT);
+  const ckpt = fs.existsSync(own) ? loadCheckpoint(own) : null;
+  if (ckpt !== null && E.isRight(ckpt) && ckpt.right.meta.dataScaling !== undefined)
+    return dataMetaOf(ckpt.right.meta, own);
+  return dataMetaOf({ config }, recording);
+};
+
+/** Recorded (model-scale) samples in the data's units, for figures. */
+const inDataUnits = (s: Samples, meta: DataMeta): Samples =>
+  meta.scaling.mapping === 'none' ? s : { ...s, values: toRaw(meta.scaling, s.values, s.shape[s.shape.length - 1]) };
+
 /** Rebuilds the report of the run in `runDir` from its recording. */
 export const buildReport = async (runDir: string, recording = path.join(runDir, RECORDING_FILE)): Promise<RunReport> => {
   const summary = E.getOrElseW((e: Error) => {
@@ -101,11 +117,19 @@ export const buildReport = async (runDir: string, recording = path.join(runDir, 
   })(summariseRecording(recording));
   const latest = latestSamples(summary);
   const data = dataInfoOf(dataConfigOf(summary.header.config, recording), latest[0]?.x.shape.slice(1) ?? []);
-  const panels = latest.map((s) => ({ title: `${s.name}${s.nfe !== undefined ? ` (${s.nfe} NFE)` : ''}`, samples: toSamples(s) }));
+  const units = runDataMeta(runDir, summary.header.config, recording);
+  const panels = latest.map((s) => ({
+    title: `${s.name}${s.nfe !== undefined ? ` (${s.nfe} NFE)` : ''}`,
+    samples: inDataUnits(toSamples(s), units),
+  }));
   const figures: Array<{ file: string; spec: VegaLiteSpec }> = [];
   const points = lossPoints(summary);
   if (points.length > 0) figures.push({ file: path.join(runDir, 'figures', 'losses.png'), spec: lossCurveSpec(points, { title: 'losses' }) });
-  const samplesSpec = samplesFigure(panels, data);
+  const range = { lo: units.scaling.lo, hi: units.scaling.hi };
+  const samplesSpec = samplesFigure(panels, data, {
+    range,
+    ...(units.classNames ? { classNames: units.classNames } : {}),
+  });
   if (samplesSpec !== null) figures.push({ file: path.join(runDir, 'figures', 'samples.png'), spec: samplesSpec });
   const files = await writeFigures(figures);
 

@@ -18,7 +18,7 @@ export const serveCommand = defineCommand({
     port: int(`port to listen on (default ${DEFAULT_PORT}; 0 = any free port)`, 'n'),
     host: str('address to listen on (default 127.0.0.1: this machine only)', 'addr'),
     speed: num('replay the recording at this factor of recorded time instead of following it live', 'x'),
-    recording: str('the recording to show (default <run-dir>/recording.ndjson)', 'file'),
+    recording: str('the recording to show, inside the run directory (default <run-dir>/recording.ndjson)', 'file'),
     page: str(
       'instead of a run: host a site written by `export --format tfjs --page` ' +
         '(the page samples an exported student in the browser)',
@@ -50,12 +50,15 @@ export const serveCommand = defineCommand({
     if (positionals.length === 0) throw new UsageError('serve: expected a <run-dir> (or --page <site>)');
     if (o.speed !== undefined && !(o.speed > 0)) throw new UsageError(`--speed: expected a positive factor, got ${o.speed}`);
     if (o.port !== undefined && (o.port < 0 || o.port > 65535)) throw new UsageError(`--port: expected 0…65535, got ${o.port}`);
+    const inside = path.relative(path.resolve(positionals[0]), path.resolve(o.recording ?? positionals[0]));
+    if (inside.startsWith('..') || path.isAbsolute(inside)) throw new UsageError(`--recording: expected a file inside the run directory ${positionals[0]}, got ${o.recording}`);
     const server = await startServer({
       runDir: positionals[0],
       ...(o.recording !== undefined ? { recording: o.recording } : {}),
       host: o.host ?? '127.0.0.1',
       port: o.port ?? DEFAULT_PORT,
       ...(o.speed !== undefined ? { speed: o.speed } : {}),
+      log: (line) => io.stderr(`${line}\n`),
     });
     io.stdout(`${server.url}\n`);
     io.stderr(`serving ${path.resolve(o.recording ?? path.join(positionals[0], RECORDING_FILE))}${o.speed !== undefined ? ` (replay at ${o.speed}×)` : ' (live)'}; Ctrl-C stops\n`);

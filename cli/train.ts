@@ -1,6 +1,8 @@
 /**
  * `phased-dmd train --data x.npy --method …`: the one-line way to train on one's own
- * data. The config is generated from the data's shape (see `trainDefaults`), written to
+ * data, a .npy file or a folder of PNGs (scaled for the model as lib/data/scaling.ts says,
+ * the map stored with the teacher so `sample` gives the data's units back). The config is
+ * generated from the data's shape (see `trainDefaults`), written to
  * `<out>/config.json` (so `phased-dmd run <out>/config.json` reproduces it), and run.
  * A student without `--teacher` gets its teacher trained first into `<out>/teacher/`.
  */
@@ -13,10 +15,12 @@ import { backendOption, startBackendAndKernels } from './backend';
 import { applyOverrides } from './configFile';
 import { checkPipelineConfig } from './loadConfig';
 import { execute } from './execute';
-import { loadNpyDataset } from '../lib/data/npy';
+import { loadDataset } from '../lib/data/config';
+import type { Dataset } from '../lib/data/types';
 import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
 import { TEACHER_CHECKPOINT } from './runPipeline';
 import { loadCheckpoint } from '../lib/checkpoint/format';
+import type { DataConfig } from '../lib/data/config';
 
 export const TRAIN_METHODS = ['teacher', 'dmd', 'vanilla', 'sgts', 'phased'] as const;
 export const BUDGETS = ['quick', 'standard'] as const;
@@ -60,11 +64,25 @@ export const trainCommand = defineCommand({
   args: '',
   positionals: { min: 0, max: 0 },
   options: {
-    data: str('samples [N, D] or images [N, H, W, C] (.npy; any float/int dtype)', 'x.npy', { required: true }),
+    data: str(
+      'samples [N, D] or images [N, H, W, C] (.npy), or a folder of PNGs (one sub-folder per class)',
+      'x.npy|dir',
+      { required: true },
+    ),
     labels: str('integer class labels [N] (.npy): a class-conditional model with CFG', 'y.npy'),
+    normalise: flag(
+      'standardise each channel (x − mean)/std instead of the default map ' +
+        '(integer images → [−1, 1], floats as given)',
+    ),
     method: choice('what to train', TRAIN_METHODS, { required: true }),
-    teacher: str('students: the teacher checkpoint to distil (default: train one first into <out>/teacher/)', 'checkpoint'),
-    preset: choice('phased: schedule preset, 4 steps in 2 phases (the paper’s main setting) or 4 phases', ['4x2', '4x4']),
+    teacher: str(
+      'students: the teacher checkpoint to distil (default: train one first into <out>/teacher/)',
+      'checkpoint',
+    ),
+    preset: choice('phased: schedule preset, 4 steps in 2 phases (the paper’s main setting) or 4 phases', [
+      '4x2',
+      '4x4',
+    ]),
     budget: choice('training budget: standard, or quick (a smoke test: seconds, not quality)', BUDGETS),
     out: str('run directory: checkpoint, recording, report, figures, config.json', 'dir', { required: true }),
     seed: int('seed of the whole run (default 0)'),
@@ -79,16 +97,24 @@ export const trainCommand = defineCommand({
     'phased-dmd train --data ring.npy --labels ring-labels.npy --method teacher --out runs/ring-teacher',
     'phased-dmd train --data ring.npy --labels ring-labels.npy --method phased --teacher runs/ring-teacher/teacher.ckpt --out runs/ring-phased',
     'phased-dmd train --data ring.npy --method sgts --out runs/ring-sgts --budget quick',
+    'phased-dmd train --data digits/ --method teacher --out runs/digits   # digits/<class>/<image>.png',
   ],
   run: async ({ options: o }, io) => {
-    const data = loadNpyDataset(o.data!, o.labels);
+    const dataConfig = dataConfigFor(o.data!, o.labels, o.normalise);
+    const data = loadDataset(dataConfig as DataConfig);
     if (E.isLeft(data)) throw data.left;
+    for (const note of data.right.notes ?? []) io.stderr(`warning: ${note}\n`);
+    checkImageShape(data.right);
     const shape = { sampleShape: data.right.sampleShape, numClasses: data.right.numClasses };
     const defaults = trainDefaults(shape, (o.budget ?? 'standard') as Budget);
-    if (o.budget === 'quick') io.stderr('--budget quick is a smoke test: it checks that the run works end to end; its samples are not expected to be good\n');
-    if (o.method === 'teacher' && (o.teacher !== undefined || o.preset !== undefined)) throw new UsageError('--teacher and --preset are for students (--method dmd|vanilla|sgts|phased)');
-    if (o.preset !== undefined && o.method !== 'phased') throw new UsageError('--preset applies to --method phased only');
-    const dataConfig = { kind: 'npy', path: path.resolve(o.data!), ...(o.labels !== undefined ? { labels: path.resolve(o.labels) } : {}) };
+    if (o.budget === 'quick')
+      io.stderr(
+        '--budget quick is a smoke test: it checks that the run works end to end; its samples are not expected to be good\n',
+      );
+    if (o.method === 'teacher' && (o.teacher !== undefined || o.preset !== undefined))
+      throw new UsageError('--teacher and --preset are for students (--method dmd|vanilla|sgts|phased)');
+    if (o.preset !== undefined && o.method !== 'phased')
+      throw new UsageError('--preset applies to --method phased only');
     const seed = o.seed ?? 0;
     const teacherConfig = { method: 'teacher', data: dataConfig, seed, ...defaults.teacher };
     const kernels = await startBackendAndKernels(o.backend, io.stderr);
@@ -102,7 +128,8 @@ export const trainCommand = defineCommand({
     if (teacherPath === undefined) {
       const teacherDir = path.join(out, 'teacher');
       teacherPath = path.join(teacherDir, TEACHER_CHECKPOINT);
-      if (isCompleteTeacher(teacherPath) && !o.overwrite) io.stderr(`using the teacher trained earlier: ${teacherPath}\n`);
+      if (isCompleteTeacher(teacherPath) && !o.overwrite)
+        io.stderr(`using the teacher trained earlier: ${teacherPath}\n`);
       else {
         io.stderr(`no --teacher given: training one first into ${teacherDir}\n`);
         await runGenerated(teacherConfig, teacherDir, [], common, io);
@@ -120,6 +147,39 @@ export const trainCommand = defineCommand({
     return 0;
   },
 });
+
+/** The data config of `--data`: a folder of PNGs, or a .npy file (with its labels). */
+const dataConfigFor = (data: string, labels: string | undefined, normalise: boolean): Record<string, unknown> => {
+  const folder = fs.existsSync(data) && fs.statSync(data).isDirectory();
+  if (folder && labels !== undefined)
+    throw new UsageError('--labels: a folder of images takes its classes from its sub-folders; leave --labels out');
+  const scale = normalise ? { normalise: true } : {};
+  if (folder) return { kind: 'image-folder', path: path.resolve(data), ...scale };
+  return {
+    kind: 'npy',
+    path: path.resolve(data),
+    ...(labels !== undefined ? { labels: path.resolve(labels) } : {}),
+    ...scale,
+  };
+};
+
+/**
+ * Images the default model (a U-Net that halves each side twice) can take: both sides divisible
+ * by 4. Anything else is refused before training with what would work.
+ */
+const checkImageShape = (d: Dataset): void => {
+  if (d.sampleShape.length !== 3) return;
+  const [h, w] = d.sampleShape;
+  if (h % 4 === 0 && w % 4 === 0) return;
+  const up = (x: number) => 4 * Math.ceil(x / 4);
+  const down = (x: number) => Math.max(4, 4 * Math.floor(x / 4));
+  throw new UsageError(
+    `${d.name}: images are ${h}×${w} (H×W); ` +
+      'the U-Net halves each side twice, so height and width must be divisible by 4. ' +
+      `Pad to ${up(h)}×${up(w)} or crop to ${down(h)}×${down(w)} (non-square sizes work), ` +
+      `or flatten them to [N, ${h * w * d.sampleShape[2]}] for an MLP.`,
+  );
+};
 
 /** A teacher checkpoint whose run finished (resumable checkpoints say so in meta.complete). */
 const isCompleteTeacher = (file: string): boolean => {

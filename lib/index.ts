@@ -17,6 +17,8 @@ export * from './data/idx';
 export * from './data/indexed';
 export * from './data/mnist';
 export * from './data/npy';
+export * from './data/scaling';
+export * from './data/imageFolder';
 export * from './data/video';
 export * from './stream/types';
 export * from './operators';

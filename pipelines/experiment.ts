@@ -45,12 +45,13 @@ import type { StepMetrics } from '../lib/stream/types';
 import type { PlannedRun, RunStart } from '../lib/stream/runs';
 import { splitSeed } from '../lib/random/seed';
 import { saveCheckpoint, withPrefix } from '../lib/checkpoint/format';
-import { RECORDING_FILE, STUDENT_CHECKPOINT, TEACHER_CHECKPOINT } from '../lib/checkpoint/files';
+import { PROGRESS_CHECKPOINT, RECORDING_FILE, STUDENT_CHECKPOINT, TEACHER_CHECKPOINT } from '../lib/checkpoint/files';
 import { RecordingWriter, makeHeader } from '../lib/record/writer';
 import { record, eventOf } from '../lib/record/record';
 import { summariseRecording, RecordingSummary } from '../lib/record/summary';
 import { configHash } from '../lib/record/hash';
 import { sampleStudent, studentNfe } from '../lib/distill/student';
+import { loadDistillState } from '../lib/distill/checkpoint';
 import type { ExpertPhase } from '../lib/rollout/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
 import { loadMnist } from '../lib/data/mnist';
@@ -476,6 +477,22 @@ export const openRecording = (file: string, config: unknown, seed: number, kind:
   })(RecordingWriter.create(file, makeHeader({ config, seed, kind })));
 };
 
+/**
+ * Runs `body` with a fresh recording: a failure is recorded as the run's end (with its
+ * message) before it propagates, and the recording is closed either way.
+ */
+export const withRecording = async <T>(file: string, header: { config: unknown; seed: number; kind: string }, body: (sink: RecordingWriter) => Promise<T>): Promise<T> => {
+  const sink = openRecording(file, header.config, header.seed, header.kind);
+  try {
+    return await body(sink);
+  } catch (err) {
+    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    throw err;
+  } finally {
+    sink.close();
+  }
+};
+
 /** Draws n samples in chunks (bounded memory), chunk i from its own seed; host values and labels. */
 export const sampleInChunks = (
   draw: (n: number, seed: number, labels: Int32Array | null) => { x: tf.Tensor; labels: tf.Tensor1D | null },
@@ -572,19 +589,44 @@ export const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { m
   return false;
 };
 
+/**
+ * Where an interrupted run of this student config stopped: its progress checkpoint, next to
+ * an unfinished recording of the same config; else null (a stale checkpoint is kept aside).
+ */
+const resumableStudent = (dir: string, recording: string, config: unknown): { phase: number; step: number } | null => {
+  const progress = path.join(dir, PROGRESS_CHECKPOINT);
+  if (!fs.existsSync(progress)) return null;
+  const saved = loadDistillState(progress);
+  const rec = fs.existsSync(recording) ? summariseRecording(recording, { onIssue: () => undefined }) : null;
+  const same = rec !== null && E.isRight(rec) && rec.right.status !== 'complete'
+    && rec.right.header.configHash === configHash(config);
+  if (E.isRight(saved) && same) return { phase: saved.right.phase, step: saved.right.iterations };
+  keepAside(progress);
+  return null;
+};
+
 /** One student: distilled with the shared budget (recorded), saved, sampled (4 NFE, or 1 for DMD; no CFG). */
-const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMethod, teacher: { model: VelocityModel; modelConfig: ModelConfig; file: string }, o: ExperimentOptions): Promise<boolean> => {
+export const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMethod, teacher: { model: VelocityModel; modelConfig: ModelConfig; file: string }, o: ExperimentOptions): Promise<boolean> => {
   const input = distillConfigFor(r, method, seed, teacher.file);
   const dir = methodDir(o.outDir, seed, method);
   const file = path.join(dir, RECORDING);
   const ckpt = path.join(dir, STUDENT_CHECKPOINT);
   if (fs.existsSync(ckpt) && finished(file, input, [method], r.samples, ckpt)) return true;
-  o.log?.(`seed ${seed}: distilling ${method} (${r.budget.iterations} generator updates, batch ${r.budget.batchSize})`);
   keepAside(ckpt);
-  const sink = openRecording(file, input, seed, method);
+  // an interrupted run of this student (a killed process or worker) continues from its progress checkpoint
+  const from = resumableStudent(dir, file, input);
+  const resumed = from === null ? '' : `, resumed at phase ${from.phase} step ${from.step}`;
+  const budget = `${r.budget.iterations} generator updates, batch ${r.budget.batchSize}`;
+  o.log?.(`seed ${seed}: distilling ${method} (${budget})${resumed}`);
+  const sink = from === null ? openRecording(file, input, seed, method) : E.getOrElseW((e: Error) => {
+    throw e;
+  })(RecordingWriter.resume(file, { config: input, ...from }));
   let experts: readonly ExpertPhase[] = [];
   try {
-    const result = await trainDistill(input, { teacher, log: o.metricLog ?? o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
+    const progress = { outDir: dir, ...(from === null ? {} : { resume: path.join(dir, PROGRESS_CHECKPOINT) }) };
+    const onStep = o.onStep ? { onStep: o.onStep } : {};
+    const log = o.metricLog ?? o.log;
+    const result = await trainDistill(input, { teacher, ...progress, log, ...onStep, through: record(sink) });
     experts = result.experts;
     const last = result.phases.length - 1;
     const at = { phase: last, step: result.phases[last].iterations };
@@ -594,6 +636,8 @@ const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMe
     recordSamples(sink, method, sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)), at, studentNfe(experts));
     sink.append({ type: 'checkpoint', ...at, file: ckpt });
     sink.append({ type: 'end', status: 'complete', ...at });
+    // the student checkpoint supersedes the progress one
+    fs.rmSync(path.join(dir, PROGRESS_CHECKPOINT), { force: true });
   } catch (err) {
     sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
     throw err;
@@ -626,6 +670,15 @@ export const ensureClassifier = (r: ResolvedExperiment, outDir: string, log?: (l
   return trained.classifier;
 };
 
+/** Writes the config as given to `<outDir>/experiment.json` (a different earlier one is kept aside). */
+export const writeManifest = (input: unknown, outDir: string): void => {
+  fs.mkdirSync(outDir, { recursive: true });
+  const manifest = path.join(outDir, EXPERIMENT_FILE);
+  const text = `${JSON.stringify(input, null, 2)}\n`;
+  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== text) keepAside(manifest);
+  if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, text);
+};
+
 /**
  * Runs the experiment into `outDir` and rebuilds its report from the recordings. Runs
  * already finished in that directory with the same config are reused (an interrupted
@@ -634,10 +687,7 @@ export const ensureClassifier = (r: ResolvedExperiment, outDir: string, log?: (l
 export const runExperiment = async (input: unknown, o: ExperimentOptions): Promise<ExperimentResult> => {
   const started = performance.now();
   const r = decodeExperiment(input);
-  fs.mkdirSync(o.outDir, { recursive: true });
-  const manifest = path.join(o.outDir, EXPERIMENT_FILE);
-  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== `${JSON.stringify(input, null, 2)}\n`) keepAside(manifest);
-  if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, `${JSON.stringify(input, null, 2)}\n`);
+  writeManifest(input, o.outDir);
   if (r.task === 'mnist') ensureClassifier(r, o.outDir, o.log).dispose();
   const dataset = experimentDataset(r);
   const reused: string[] = [];

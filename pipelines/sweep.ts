@@ -50,7 +50,7 @@ import {
   evalSeed,
   experimentDataset,
   methodDir,
-  openRecording,
+  withRecording,
   phasesOf,
   resolveExperiment,
   sampleInChunks,
@@ -205,8 +205,7 @@ const alongOneRun = async (s: ResolvedSweep, seed: number, method: StudentMethod
   o.log?.(`seed ${seed}: ${method}, one run of ${input.iterations} updates, sampled at ${todo.join(', ')}`);
   starting(s, o, seed, method);
   const started = performance.now();
-  const sink = openRecording(path.join(dir, 'recording.ndjson'), input, seed, method);
-  try {
+  await withRecording(path.join(dir, 'recording.ndjson'), { config: input, seed, kind: method }, async (sink) => {
     const result = await trainDistill(input, {
       teacher,
       log: o.metricLog ?? o.log,
@@ -220,12 +219,7 @@ const alongOneRun = async (s: ResolvedSweep, seed: number, method: StudentMethod
     });
     result.experts.forEach((e) => e.expert.dispose());
     sink.append({ type: 'end', status: 'complete', phase: 0, step: input.iterations as number });
-  } catch (err) {
-    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
-    throw err;
-  } finally {
-    sink.close();
-  }
+  });
   return todo.length;
 };
 
@@ -242,21 +236,17 @@ const runPerBudget = async (s: ResolvedSweep, seed: number, method: StudentMetho
     o.log?.(`seed ${seed}: ${method}, ${budget} updates`);
     starting(s, o, seed, `${method} @ ${budget}`);
     const started = performance.now();
-    const sink = openRecording(path.join(dir, `b${budget}.recording.ndjson`), input, seed, method);
-    let experts: readonly ExpertPhase[] = [];
-    try {
+    await withRecording(path.join(dir, `b${budget}.recording.ndjson`), { config: input, seed, kind: method }, async (sink) => {
       const result = await trainDistill(input, { teacher, log: o.metricLog ?? o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
-      experts = result.experts;
-      const cell = { configHash: hash, budget, updates: budget, trainingSeconds: (performance.now() - started) / 1000 };
-      writeCell(r, seed, dir, cell, experts, teacher.model.numClasses);
-      sink.append({ type: 'end', status: 'complete', phase: result.phases.length - 1, step: result.phases[result.phases.length - 1].iterations });
-    } catch (err) {
-      sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
-      throw err;
-    } finally {
-      experts.forEach((e) => e.expert.dispose());
-      sink.close();
-    }
+      try {
+        const cell = { configHash: hash, budget, updates: budget, trainingSeconds: (performance.now() - started) / 1000 };
+        writeCell(r, seed, dir, cell, result.experts, teacher.model.numClasses);
+        const last = result.phases[result.phases.length - 1];
+        sink.append({ type: 'end', status: 'complete', phase: result.phases.length - 1, step: last.iterations });
+      } finally {
+        result.experts.forEach((e) => e.expert.dispose());
+      }
+    });
     ran++;
   }
   return ran;

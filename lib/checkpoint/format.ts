@@ -10,12 +10,12 @@
  *
  * Version 1 files (a JSON header line, then the float32 payload) are still read.
  */
-import * as fs from 'fs';
 import { createHash } from 'crypto';
 import * as E from 'fp-ts/Either';
 import type { NamedTensorData } from '../models/params';
 import { writeFileAtomic } from '../util/atomicWrite';
 import { encodeSafetensors, decodeSafetensors, safetensorsHeader } from './safetensors';
+import { readRegularFile } from '../util/readFile';
 
 export const CHECKPOINT_FORMAT = 'phased-dmd-checkpoint';
 export const CHECKPOINT_VERSION = 2;
@@ -156,22 +156,17 @@ export const decodeCheckpoint = (file: string, bytes: Buffer): E.Either<Checkpoi
   return E.map((meta: Record<string, unknown>) => ({ meta, tensors }))(metaOf(file, metadata));
 };
 
+/** The largest checkpoint read (one buffer). */
+export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
+
 /** Atomic write (temp file, fsync, rename). */
 export const saveCheckpoint = (file: string, data: CheckpointData): void =>
   writeFileAtomic(file, encodeCheckpoint(data));
 
+/** The file's bytes: a regular file only (a device such as /dev/zero would never end), at most MAX_CHECKPOINT_BYTES. */
 const readBytes = (file: string): E.Either<CheckpointError, Buffer> => {
-  try {
-    return E.right(fs.readFileSync(file));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return E.left(
-      new CheckpointError(
-        file,
-        code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? (err as Error).message})`,
-      ),
-    );
-  }
+  const bytes = readRegularFile(file, MAX_CHECKPOINT_BYTES);
+  return E.isLeft(bytes) ? E.left(new CheckpointError(file, bytes.left)) : E.right(bytes.right);
 };
 
 export const loadCheckpoint = (file: string): E.Either<CheckpointError, CheckpointData> =>

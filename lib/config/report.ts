@@ -17,6 +17,7 @@ export const formatPath = (segments: ReadonlyArray<string | number>): string =>
 
 const show = (v: unknown): string => {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v); // NaN, Infinity: JSON would say null
   try {
     const s = JSON.stringify(v);
     return s.length > 60 ? `${s.slice(0, 57)}...` : s;

@@ -4,10 +4,10 @@
  * Only unsigned bytes (type 0x08) are read — every MNIST-style file uses them.
  * Files may be gzipped (`.gz`), as Debian ships Fashion-MNIST.
  */
-import * as fs from 'fs';
 import * as zlib from 'zlib';
 import * as E from 'fp-ts/Either';
 import { DataError } from './errors';
+import { readRegularFile } from '../util/readFile';
 
 export interface IdxArray {
   readonly dims: readonly number[];
@@ -40,18 +40,17 @@ export const parseIdx = (bytes: Uint8Array, file: string): E.Either<DataError, I
   return E.right({ dims, data: bytes.subarray(headerBytes) });
 };
 
+/** The largest data file read, gunzipped or not (one buffer; larger data would not fit in memory as float32 either). */
+export const MAX_DATA_BYTES = 2 ** 31 - 1;
+
 /** Reads a file's bytes, gunzipping `.gz`; a missing or unreadable file is a DataError naming it. */
 export const readDataFile = (file: string): E.Either<DataError, Uint8Array> => {
-  let raw: Buffer;
-  try {
-    raw = fs.readFileSync(file);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return E.left(new DataError(e.code === 'ENOENT' ? `${file}: file not found` : `${file}: cannot read (${e.message})`));
-  }
+  const read = readRegularFile(file, MAX_DATA_BYTES);
+  if (E.isLeft(read)) return E.left(new DataError(`${file}: ${read.left}`));
+  const raw = read.right;
   if (!file.endsWith('.gz')) return E.right(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
   try {
-    const out = zlib.gunzipSync(raw);
+    const out = zlib.gunzipSync(raw, { maxOutputLength: MAX_DATA_BYTES });
     return E.right(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
   } catch (err) {
     return E.left(new DataError(`${file}: not a valid gzip file (${(err as Error).message})`));

@@ -20,6 +20,9 @@ export interface IndexedSource {
   readonly size: number;
   /** Int labels in [0, numClasses), one per example; null = unlabelled. */
   readonly labels: ArrayLike<number> | null;
+  readonly scaling?: Dataset['scaling'];
+  readonly notes?: Dataset['notes'];
+  readonly classNames?: Dataset['classNames'];
   /** Writes example i (∏ sampleShape floats) into out at offset `at`. */
   readonly copyRow: (i: number, out: Float32Array, at: number) => void;
 }
@@ -43,6 +46,9 @@ export const indexedDataset = (src: IndexedSource): IndexedDataset => {
     sampleShape: src.sampleShape,
     numClasses: src.numClasses,
     size: src.size,
+    ...(src.scaling !== undefined ? { scaling: src.scaling } : {}),
+    ...(src.notes !== undefined ? { notes: src.notes } : {}),
+    ...(src.classNames !== undefined ? { classNames: src.classNames } : {}),
     gather,
     sample: (batchSize: number, seed: Seed) => gather(randomInts(seed, batchSize, src.size)),
   };

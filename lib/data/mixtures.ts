@@ -60,8 +60,8 @@ export const drawComponents = (mixture: GaussianMixture, n: number, seed: number
   const K = mixture.centers.length;
   if (mixture.weights.every((w) => w === mixture.weights[0])) return randomInts(seed, n, K);
   const total = mixture.weights.reduce((a, b) => a + b, 0);
-  const cdf: number[] = [];
-  mixture.weights.reduce((acc, w, k) => (cdf[k] = acc + w / total), 0);
+  let acc = 0;
+  const cdf = mixture.weights.map((w) => (acc += w / total));
   const u = randomUniforms(seed, n);
   return Int32Array.from(u, (x) => {
     const k = cdf.findIndex((c) => x < c);

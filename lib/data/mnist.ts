@@ -10,6 +10,7 @@ import { pipe } from 'fp-ts/function';
 import { DataError } from './errors';
 import { readIdxFile } from './idx';
 import { indexedDataset, IndexedDataset } from './indexed';
+import { rangeScaling } from './scaling';
 
 export type ImageSplit = 'train' | 'test' | 'all';
 
@@ -100,6 +101,7 @@ export const byteImageDataset = (name: string, set: ByteImages): IndexedDataset 
     numClasses: 10,
     size: set.count,
     labels: set.labels,
+    scaling: rangeScaling(8),
     copyRow: (i, out, at) => {
       const base = i * rowSize;
       for (let j = 0; j < rowSize; j++) out[at + j] = BYTE_TO_UNIT[set.pixels[base + j]];

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Seed } from '../random/seed';
+import type { DataScaling } from './scaling';
 
 /** The layout of a video sample: frames × height × width (× channels). */
 export interface ClipDims {
@@ -30,6 +31,12 @@ export interface Dataset {
   readonly size: number;
   /** Video clips: samples are flat frame-major [F·H·W·C] vectors of this layout (a U-Net stacks the frames as channels). */
   readonly clipDims?: ClipDims;
+  /** How stored values became the model's (lib/data/scaling.ts); absent = used as they are, at unit scale. */
+  readonly scaling?: DataScaling;
+  /** Warnings and notes about the data for the user (its scale, how it was read). */
+  readonly notes?: readonly string[];
+  /** Class names by id (an image folder's sub-folders); absent = the ids themselves. */
+  readonly classNames?: readonly string[];
   sample(batchSize: number, seed: Seed): DataBatch;
 }
 

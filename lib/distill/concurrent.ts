@@ -14,30 +14,16 @@
  * @example
  *   concurrentPhases(settings, resolveSchedule(schedule)).pipe(filter(isStepMetrics), …)
  */
-import { Observable, concat, defer, from, concatMap, finalize, identity } from 'rxjs';
+import { Observable, concat, defer, from, concatMap, finalize } from 'rxjs';
 import type { ResolvedPhase } from '../phases/resolve';
 import { PhaseEnd, phaseEnd } from '../phases/concat';
-import type { StepKey, StepMetrics } from '../stream/types';
-import { interleaveUpdates } from '../operators/distill/interleaveUpdates';
-import { distillationLoss } from '../operators/distill/distillationLoss';
-import { optimise } from '../operators/optimise/optimise';
-import { emaUpdate } from '../operators/distill/ema';
-import { iterationTime } from '../operators/distill/iterationTime';
+import type { StepMetrics } from '../stream/types';
 import type { ExpertPhase } from '../rollout/context';
-import { DistillSettings, DistillState, PhaseRoles, openPhase, phaseExpert } from './segment';
+import { DistillSettings, DistillState, PhaseRoles, closePhase, openPhase, phaseExpert, phaseSteps } from './segment';
 
 /** The live generators of opened phases, as the input experts of the next one. */
 const liveExperts = (roles: readonly PhaseRoles[]): ExpertPhase[] =>
   roles.map((r) => ({ grid: r.context.phase.grid, expert: r.context.generator, stepper: r.context.stepper }));
-
-/** One iteration (ratio fake updates, one generator update) of one phase. */
-const iteration = (settings: DistillSettings, roles: PhaseRoles, key: StepKey): Observable<StepMetrics> =>
-  from([key]).pipe(
-    interleaveUpdates(roles.context.phase.updateRatio),
-    distillationLoss(roles.context),
-    optimise(roles.trainers, settings.optimise),
-    roles.ema ? emaUpdate(settings.ema!, { ema: roles.ema.params, live: roles.context.generator.params }) : identity,
-  );
 
 export const concurrentPhases = (settings: DistillSettings, phases: readonly ResolvedPhase[]): Observable<StepMetrics | PhaseEnd<DistillState>> =>
   defer(() => {
@@ -46,9 +32,9 @@ export const concurrentPhases = (settings: DistillSettings, phases: readonly Res
     opened.forEach((r) => settings.onPhaseStart?.(r));
     let finished = false;
     const rounds = Math.max(...phases.map((p) => p.iterations));
+    // round i: iteration i of every phase that has one, in phase order
     const steps = from(Array.from({ length: rounds }, (_, i) => i)).pipe(
-      concatMap((i) => concat(...opened.filter((r) => i < r.context.phase.iterations).map((r) => iteration(settings, r, { seed: settings.seed, phase: r.context.phase.index, step: i })))),
-      iterationTime(),
+      concatMap((i) => concat(...opened.filter((r) => i < r.context.phase.iterations).map((r) => phaseSteps(settings, r, i, i + 1)))),
     );
     const ends = defer(() => {
       finished = true;
@@ -61,15 +47,5 @@ export const concurrentPhases = (settings: DistillSettings, phases: readonly Res
         }),
       );
     });
-    return concat(steps, ends).pipe(
-      finalize(() =>
-        opened.forEach((r) => {
-          r.context.fake.dispose();
-          r.trainers.generator.optimizer.dispose();
-          r.trainers.fake.optimizer.dispose();
-          const kept = finished ? phaseExpert(r) : null;
-          for (const m of [r.context.generator, r.ema]) if (m !== undefined && m !== kept) m.dispose();
-        }),
-      ),
-    );
+    return concat(steps, ends).pipe(finalize(() => opened.forEach((r) => closePhase(r, finished))));
   });

@@ -14,7 +14,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import * as path from 'path';
 import { Observable, MonoTypeOperatorFunction, lastValueFrom, tap, toArray, filter, identity } from 'rxjs';
-import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../config/primitives';
+import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability, StepCount, SamplerSteps } from '../config/primitives';
 import { decodeOrThrow, decodeWith, ConfigError } from '../config/report';
 import { PhasedSchedule, PhaseSettings } from '../phases/segment';
 import { resolveSchedule, ResolvedPhase } from '../phases/resolve';
@@ -67,9 +67,9 @@ export const DistillConfig = t.intersection([
     /** Timestep shift S of the student grid and the re-noising draws. */
     shift: Positive,
     /** Student steps N (dmd: 1). */
-    steps: PositiveInt,
+    steps: SamplerSteps,
     /** Generator updates (per phase for phased presets: split evenly, see `scheduleFor`). */
-    iterations: PositiveInt,
+    iterations: StepCount,
   }),
   PhaseSettings,
   t.partial({

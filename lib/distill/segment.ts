@@ -84,8 +84,8 @@ export const openPhase = (settings: DistillSettings, phase: ResolvedPhase, state
 /** The model a finished phase hands on as its expert: the EMA weights when on, else the live generator. */
 export const phaseExpert = (roles: PhaseRoles): VelocityModel => roles.ema ?? roles.context.generator;
 
-/** Frees what a phase does not hand on: the fake score and both optimisers. */
-const closePhase = (roles: PhaseRoles, keepGenerator: boolean): void => {
+/** Frees what a phase does not hand on: the fake score and both optimisers (and the generator unless kept). */
+export const closePhase = (roles: PhaseRoles, keepGenerator: boolean): void => {
   roles.context.fake.dispose();
   roles.trainers.generator.optimizer.dispose();
   roles.trainers.fake.optimizer.dispose();
@@ -93,9 +93,9 @@ const closePhase = (roles: PhaseRoles, keepGenerator: boolean): void => {
   for (const m of [roles.context.generator, roles.ema]) if (m !== undefined && m !== kept) m.dispose();
 };
 
-/** Iterations [from, phase.iterations) of one phase, given its live roles. */
-export const phaseSteps = (settings: DistillSettings, roles: PhaseRoles, from = 0): Observable<StepMetrics> =>
-  stepKeys(settings.seed, roles.context.phase.index, from, roles.context.phase.iterations - from).pipe(
+/** Iterations [from, to) of one phase (default: to its end), given its live roles. */
+export const phaseSteps = (settings: DistillSettings, roles: PhaseRoles, from = 0, to = roles.context.phase.iterations): Observable<StepMetrics> =>
+  stepKeys(settings.seed, roles.context.phase.index, from, to - from).pipe(
     interleaveUpdates(roles.context.phase.updateRatio),
     distillationLoss(roles.context),
     optimise(roles.trainers, settings.optimise),

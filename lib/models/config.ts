@@ -21,13 +21,15 @@ export type MlpConfig = t.TypeOf<typeof MlpConfig>;
 export const UnetConfig = t.intersection([
   t.type({
     kind: t.literal('unet'),
-    /** Image height = width (28 for MNIST). */
+    /** Image height (28 for MNIST); also the width unless imageWidth is set. */
     size: PositiveInt,
     channels: PositiveInt,
   }),
   t.partial({
     /** Base channel width. */
     width: PositiveInt,
+    /** Image width in pixels when it differs from size (non-square images); default size. */
+    imageWidth: PositiveInt,
     timeEmbedDim: PositiveInt,
     numClasses: NonNegativeInt,
     seed: NonNegativeInt,

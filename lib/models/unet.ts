@@ -1,6 +1,6 @@
 /**
- * A small convolutional U-Net velocity network for S×S×C images (S divisible by 4,
- * e.g. 28 → 14 → 7 and back):
+ * A small convolutional U-Net velocity network for H×W×C images (H = size, W = imageWidth,
+ * default H; both divisible by 4, e.g. 28 → 14 → 7 and back):
  *
  *   e      = W₂·SiLU(W₁·emb(t) + b₁ + E·onehot(c)) + b₂          time (+ class) embedding
  *   res(h) = skip(h) + conv(SiLU(conv(SiLU(h)) + P·SiLU(e)))       one residual block
@@ -27,7 +27,7 @@ import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
 import { silu } from './mlp';
 import { conv2dBias } from '../backend/ops';
 import { splitSeed } from '../random/seed';
-import { assertShape } from '../util/shapes';
+import { assertShape, ShapeError } from '../util/shapes';
 
 export const UNET_DEFAULTS = { width: 32, timeEmbedDim: 64, numClasses: 0, seed: 0 } as const;
 
@@ -73,13 +73,20 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
   constructor(config: UnetConfig) {
     super(config);
     const { size, channels } = config;
-    if (size % 4 !== 0) throw new Error(`model.size: the U-Net halves the image twice, so size must be divisible by 4, got ${size}`);
+    const cols = config.imageWidth ?? size;
+    if (size % 4 !== 0) throw new ShapeError(`model.size: the U-Net halves the image twice, so size must be divisible by 4, got ${size}`);
+    if (cols % 4 !== 0)
+      throw new ShapeError(
+        `model.imageWidth: the U-Net halves the image twice, so the width must be divisible by 4, got ${cols}`,
+      );
+    if (config.frames !== undefined && cols !== size)
+      throw new ShapeError(`model.imageWidth: clips need square frames, got ${size}×${cols}`);
     this.width = config.width ?? UNET_DEFAULTS.width;
     this.timeEmbedDim = config.timeEmbedDim ?? UNET_DEFAULTS.timeEmbedDim;
     this.numClasses = config.numClasses ?? UNET_DEFAULTS.numClasses;
     this.embedDim = 4 * this.width;
     this.frames = config.frames ?? null;
-    this.sampleShape = this.frames === null ? [size, size, channels] : [this.frames * size * size * channels];
+    this.sampleShape = this.frames === null ? [size, cols, channels] : [this.frames * size * size * channels];
     const planes = channels * (this.frames ?? 1); // input (and output) channels of the convolutions
     const seed = config.seed ?? UNET_DEFAULTS.seed;
     const w = this.width;

@@ -7,7 +7,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
-import { PositiveInt, Positive, NonNegative, UnitInterval, NonNegativeInt } from '../config/primitives';
+import { PositiveInt, Positive, NonNegative, UnitInterval, NonNegativeInt, BatchSize, StepCount, SamplerSteps } from '../config/primitives';
 import { timeOfSnr, timeOfLogSnr } from '../schedule/time';
 import { withShape } from '../config/codecWalk';
 
@@ -38,7 +38,7 @@ export const PhaseSettings = t.partial({
   guidance: NonNegative,
   /** Minimum distance kept between the re-noising t and s. */
   margin: UnitInterval,
-  batchSize: PositiveInt,
+  batchSize: BatchSize,
 });
 export type PhaseSettings = t.TypeOf<typeof PhaseSettings>;
 
@@ -46,9 +46,9 @@ export const PhaseSegment = t.intersection([
   t.type({
     interval: t.type({ start: Boundary, end: Boundary }),
     /** Generator steps inside the phase (SGTS within the phase when > 1). */
-    steps: PositiveInt,
+    steps: SamplerSteps,
     /** Generator updates in this phase. */
-    iterations: PositiveInt,
+    iterations: StepCount,
   }),
   t.partial({ name: t.string, seed: NonNegativeInt }),
   PhaseSettings,

@@ -6,10 +6,12 @@
 import * as E from 'fp-ts/Either';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadCheckpoint } from '../checkpoint/format';
 import { resolveVideoOptions } from '../data/video';
 import { MIXTURES, MixtureName } from '../data/mixtures';
 import type { GaussianMixture } from '../data/types';
+import { DataScaling, IDENTITY_SCALING } from '../data/scaling';
+import { loadDataset, DataConfig } from '../data/config';
+import { CheckpointError, loadCheckpoint } from '../checkpoint/format';
 
 /** What the training data was, as far as figures and metrics care. */
 export type DataInfo =
@@ -58,3 +60,59 @@ export const dataInfoOf = (data: unknown, sampleShape: readonly number[]): DataI
   if (sampleShape.length === 1 && sampleShape[0] <= 16) return { kind: 'points' };
   return { kind: 'unknown' };
 };
+
+/** What a run knows about its data's values: the scaling and class names. */
+export interface DataMeta {
+  readonly scaling: DataScaling;
+  readonly classNames?: readonly string[];
+}
+
+const fromMeta = (meta: Readonly<Record<string, unknown>>, file: string): DataMeta | null => {
+  if (meta.dataScaling === undefined) return null;
+  const scaling = DataScaling.decode(meta.dataScaling);
+  if (E.isLeft(scaling))
+    throw new CheckpointError(file, 'meta.dataScaling: expected {mapping, shift, scale, lo, hi, dtype}');
+  const names = meta.classNames;
+  const classNames =
+    Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : undefined;
+  return { scaling: scaling.right, ...(classNames !== undefined ? { classNames } : {}) };
+};
+
+/**
+ * The data meta of a checkpoint (meta.dataScaling), else of the teacher its config names
+ * (students keep their teacher's data units), else of the built-in data its config trains
+ * on, else the identity (see dataMetaOfConfig).
+ */
+export const dataMetaOf = (meta: Readonly<Record<string, unknown>>, file: string, depth = 0): DataMeta => {
+  const own = fromMeta(meta, file);
+  if (own !== null) return own;
+  const config = meta.config;
+  const teacher = isRecord(config) ? config.teacher : undefined;
+  if (typeof teacher === 'string' && depth < 3) {
+    for (const candidate of [teacher, path.resolve(path.dirname(file), teacher)]) {
+      if (!fs.existsSync(candidate)) continue;
+      const ckpt = loadCheckpoint(candidate);
+      if (E.isRight(ckpt)) return dataMetaOf(ckpt.right.meta, candidate, depth + 1);
+    }
+  }
+  return dataMetaOfConfig(dataConfigOf(config, file));
+};
+
+/**
+ * The data meta of a checkpoint saved without one: built-in data (MNIST, mixtures, clips) was
+ * always scaled as it is now, so it is opened again; user files were then used as given, so
+ * their checkpoints get the identity.
+ */
+export const dataMetaOfConfig = (data: unknown): DataMeta => {
+  const decoded = DataConfig.decode(data);
+  if (E.isLeft(decoded) || decoded.right.kind === 'npy' || decoded.right.kind === 'image-folder')
+    return { scaling: IDENTITY_SCALING };
+  const loaded = loadDataset(decoded.right);
+  if (E.isLeft(loaded)) return { scaling: IDENTITY_SCALING };
+  const d = loaded.right;
+  return {
+    scaling: d.scaling ?? IDENTITY_SCALING,
+    ...(d.classNames !== undefined ? { classNames: d.classNames } : {}),
+  };
+};
+

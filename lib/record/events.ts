@@ -1,5 +1,6 @@
 /**
- * Recording format (version 1): NDJSON, one JSON object a line.
+ * Recording format (version 2): NDJSON, one JSON object a line, each ending with its
+ * chained checksum `"sum"` (./chain.ts; version 1, without checksums, is still read).
  *
  *   line 1     the header {type: "header", format, version, config, configHash, seed,
  *              backend, versions, createdAt}
@@ -20,7 +21,9 @@
 import * as t from 'io-ts';
 
 export const RECORDING_FORMAT = 'phased-dmd-recording';
-export const RECORDING_VERSION = 1;
+export const RECORDING_VERSION = 2;
+/** Versions the reader accepts: 1 has no checksums. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 // ── Numbers and tensors ──────────────────────────────────────────────────────
 
@@ -103,7 +106,7 @@ export const RecordingHeader = t.intersection([
   t.type({
     type: t.literal('header'),
     format: t.literal(RECORDING_FORMAT),
-    version: t.literal(RECORDING_VERSION),
+    version: t.union([t.literal(1), t.literal(RECORDING_VERSION)]),
     config: Json,
     configHash: t.string,
     seed: Index,
@@ -160,7 +163,7 @@ export type CheckpointEvent = t.TypeOf<typeof CheckpointEvent>;
  * The run resumed from a checkpoint at (phase, step): events recorded earlier for that
  * position or later were written by the crashed attempt and are superseded.
  */
-export const ResumeEvent = t.intersection([event('resume', { phase: Index, step: Index }), t.partial({ droppedBytes: Index, forced: t.boolean })]);
+export const ResumeEvent = t.intersection([event('resume', { phase: Index, step: Index }), t.partial({ droppedBytes: Index, droppedLines: Index, forced: t.boolean })]);
 export type ResumeEvent = t.TypeOf<typeof ResumeEvent>;
 
 /** The run ended: completed, or stopped by an error (message kept). */

@@ -39,10 +39,6 @@ export const expertSteps = (
   return cur;
 };
 
-/** Euler over `grid[from..to]` with one expert: x_{t'} = x_t + (t' − t)·G(x_t, t). */
-export const eulerSteps = (expert: VelocityModel, x: tf.Tensor, labels: tf.Tensor | null, grid: readonly number[], from = 0, to = grid.length - 1): tf.Tensor =>
-  expertSteps(expert, x, labels, grid, { from, to });
-
 /** Runs the experts of earlier phases in order (no gradient is taken: they are frozen); expert k's noise from (seed, k). */
 export const runExperts = (experts: readonly ExpertPhase[], z: tf.Tensor, labels: tf.Tensor | null, seed: Seed = 1): tf.Tensor =>
   experts.reduce((x, e, k) => {

@@ -2,7 +2,8 @@
  * The live page: static HTML and a small script that listens to /events (Server-Sent
  * Events) and keeps, per phase, a progress bar, the latest loss of each role, iterations/s
  * and a loss chart (SVG polylines), plus the latest samples of each model and a log of
- * checkpoints, resumes and the run's end. No framework, no external resources.
+ * checkpoints, resumes and the run's end; for a queued experiment, its jobs (/jobs, polled).
+ * No framework, no external resources.
  */
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -26,12 +27,18 @@ export const PAGE_HTML = `<!doctype html>
   #samples { display: flex; flex-wrap: wrap; gap: 1rem; margin-top: 1rem; }
   #samples figure { margin: 0; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .5rem; }
   #samples img { max-width: 420px; display: block; }
+  #jobs table { border-collapse: collapse; background: #fff; margin-bottom: 1rem; }
+  #jobs td { padding: .15rem .6rem; border-bottom: 1px solid #eee; } #jobs .error { color: #a33; }
   #log { margin-top: 1rem; font-family: ui-monospace, monospace; font-size: 12px; color: #444; max-height: 12rem; overflow: auto; }
 </style>
 </head>
 <body>
 <h1>phased-dmd live: <span id="method">…</span> <span id="status" class="pill">connecting</span></h1>
 <div class="meta" id="meta"></div>
+<div id="jobs" hidden>
+  <h2 style="font-size:1rem">Jobs <span id="job-counts" class="meta"></span></h2>
+  <table><tbody id="job-rows"></tbody></table>
+</div>
 <div id="phases"></div>
 <h2 style="font-size:1rem;margin-top:1.2rem">Latest samples</h2>
 <div id="samples"><em id="no-samples">none recorded yet</em></div>
@@ -128,6 +135,36 @@ export const PAGE_HTML = `<!doctype html>
     issue: (m) => log('issue: ' + m.message),
     replayed: () => { if (state.status !== 'failed') setStatus('replayed'); },
   };
+
+  // a queued experiment: its jobs, polled (the queue, not the recording, knows them)
+  const jobs = () => fetch('/jobs').then((r) => (r.status === 404 ? null : r.json())).then((v) => {
+    if (v === null) return;
+    $('jobs').hidden = false;
+    if (v.error) { $('job-counts').textContent = v.error; return setTimeout(jobs, 5000); }
+    const c = v.counts;
+    const queued = c.queued + Math.max(0, v.jobs - v.rows.length);
+    $('job-counts').textContent = 'run ' + v.runId + ': ' + c.done + ' done, ' + c.running + ' running, ' +
+      queued + ' queued, ' + c.failed + ' failed';
+    $('job-rows').innerHTML = '';
+    for (const j of v.rows) {
+      const tr = document.createElement('tr');
+      const retries = Math.max(0, j.attempts - 1);
+      const tries = j.attempts === 0 ? '' : 'attempts ' + j.attempts + (retries ? ', ' + retries + ' retries' : '') +
+        (j.stalled ? ', worker lost ' + j.stalled + '\u00d7' : '');
+      const pill = 'pill ' + ({ done: 'complete', running: 'running', failed: 'failed' }[j.state] || '');
+      const indent = '\u00a0'.repeat(3 * j.depth);
+      const cells = [[indent + j.label, ''], [j.state, pill], [tries, ''], [j.error || '', 'error']];
+      for (const [text, cls] of cells) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        td.className = cls;
+        tr.append(td);
+      }
+      $('job-rows').append(tr);
+    }
+    setTimeout(jobs, 2000);
+  }).catch(() => setTimeout(jobs, 5000));
+  jobs();
 
   const source = new EventSource('/events');
   source.onmessage = (e) => {

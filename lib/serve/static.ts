@@ -1,6 +1,7 @@
 /**
  * A static file server for an exported site (the sampling page, its script and wasm
- * binaries, the models): GET and HEAD only, files under the site directory only.
+ * binaries, the models): GET and HEAD only, regular files whose real path is under the site
+ * directory only (a symlink out of it is not followed).
  * `application/wasm` matters: browsers compile wasm while it downloads only with that type.
  */
 import * as fs from 'fs';
@@ -43,6 +44,7 @@ export const startStaticServer = async (o: {
       `${root}: no index.html (write a site with \`phased-dmd export --format tfjs --page --out ${o.root}\`)`,
     );
   }
+  const realRoot = fs.realpathSync(root);
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -54,8 +56,8 @@ export const startStaticServer = async (o: {
       res.writeHead(400).end('bad path\n');
       return;
     }
-    fs.stat(target, (err, st) => {
-      if (err !== null || !st.isFile()) {
+    fs.realpath(target, (e, real) => fs.stat(real ?? target, (err, st) => {
+      if (e !== null || err !== null || !st.isFile() || !real.startsWith(realRoot + path.sep)) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
       }
@@ -65,8 +67,8 @@ export const startStaticServer = async (o: {
         'cache-control': 'no-store',
       });
       if (req.method === 'HEAD') res.end();
-      else fs.createReadStream(target).pipe(res);
-    });
+      else fs.createReadStream(real).pipe(res);
+    }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -76,6 +78,7 @@ export const startStaticServer = async (o: {
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     url: `http://${host}:${port}/`,
+    clients: () => 0, // no event streams: each request is answered whole
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -12,9 +12,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as path from 'path';
 import { MonoTypeOperatorFunction, Observable, identity, lastValueFrom, tap, toArray } from 'rxjs';
-import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval } from '../config/primitives';
+import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval, StepCount, BatchSize, SamplerSteps, Finite } from '../config/primitives';
 import { DataConfig, loadDataset } from '../data/config';
 import type { Dataset } from '../data/types';
+import { dataMetaOf } from '../data/scaling';
 import { ModelSpec, modelConfigFor } from '../models/spec';
 import { ModelConfig } from '../models/config';
 import { buildModel } from '../models/build';
@@ -47,10 +48,10 @@ import { decodeOrThrow } from '../config/report';
 export const TimestepConfig = t.partial({ shift: Positive, distribution: t.keyof({ uniform: null, logitNormal: null }) });
 
 export const SamplerConfig = t.partial({
-  steps: PositiveInt,
+  steps: SamplerSteps,
   method: t.keyof({ euler: null, heun: null }),
   /** CFG scale g; 1 = plain conditional. */
-  guidance: t.number,
+  guidance: Finite,
   shift: Positive,
 });
 export type SamplerConfig = t.TypeOf<typeof SamplerConfig>;
@@ -60,8 +61,8 @@ export const TeacherConfig = t.intersection([
   t.partial({
     model: ModelSpec,
     seed: NonNegativeInt,
-    steps: PositiveInt,
-    batchSize: PositiveInt,
+    steps: StepCount,
+    batchSize: BatchSize,
     lr: Positive,
     betas: t.tuple([UnitInterval, UnitInterval]),
     /** Probability p_drop of replacing the label by ∅ (CFG training). */
@@ -168,7 +169,16 @@ export const trainTeacher = async (input: unknown, options: { outDir?: string; l
   const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
   const { dataset, model, trainer, modelConfig } = openTeacherRun(config);
   const metrics = await teacherLoop({ dataset, model, trainer }, config, options);
-  if (options.outDir !== undefined) saveTeacher(path.join(options.outDir, TEACHER_CHECKPOINT), { model, modelConfig, config, input, trainer, step: config.steps });
+  if (options.outDir !== undefined)
+    saveTeacher(path.join(options.outDir, TEACHER_CHECKPOINT), {
+      model,
+      modelConfig,
+      config,
+      input,
+      trainer,
+      step: config.steps,
+      dataset,
+    });
   trainer.optimizer.dispose();
   return { model, modelConfig, dataset, config, metrics };
 };
@@ -183,9 +193,18 @@ export const RNG_NOTE = 'stateless: every draw is a pure function of (seed, phas
  * config as given (`input`) and its hash, so `runTeacher` can resume it bit for bit.
  * Non-finite weights are never written (NonFiniteWeightsError).
  */
-export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; adam: readonly NamedTensorData[]; modelConfig: unknown; config: ResolvedTeacherConfig; input: unknown; step: number }): CheckpointData => ({
+export const teacherCheckpointData = (s: {
+  weights: readonly NamedTensorData[];
+  adam: readonly NamedTensorData[];
+  modelConfig: unknown;
+  config: ResolvedTeacherConfig;
+  input: unknown;
+  step: number;
+  dataset?: Dataset;
+}): CheckpointData => ({
   meta: {
     kind: 'teacher',
+    ...(s.dataset !== undefined ? dataMetaOf(s.dataset) : {}),
     modelConfig: s.modelConfig,
     config: s.config,
     input: s.input,
@@ -198,9 +217,34 @@ export const teacherCheckpointData = (s: { weights: readonly NamedTensorData[]; 
   tensors: [...finite('teacher/', s.weights), ...finite('opt/teacher/', s.adam)],
 });
 
-/** Writes a teacher checkpoint (atomic); with its trainer, a resumable one. `input` is the config as given. */
-export const saveTeacher = (file: string, s: { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig; input: unknown; trainer?: Trainer; step: number }): void =>
-  saveCheckpoint(file, teacherCheckpointData({ weights: s.model.params.read(), adam: s.trainer ? captureAdamState(s.trainer.optimizer) : [], modelConfig: s.modelConfig, config: s.config, input: s.input, step: s.step }));
+/**
+ * Writes a teacher checkpoint (atomic); with its trainer, a resumable one. `input` is the config as given;
+ * `dataset` adds how its values were scaled (meta.dataScaling) and its class names, so samples can be mapped back.
+ */
+export const saveTeacher = (
+  file: string,
+  s: {
+    model: VelocityModel;
+    modelConfig: ModelConfig;
+    config: ResolvedTeacherConfig;
+    input: unknown;
+    trainer?: Trainer;
+    step: number;
+    dataset?: Dataset;
+  },
+): void =>
+  saveCheckpoint(
+    file,
+    teacherCheckpointData({
+      weights: s.model.params.read(),
+      adam: s.trainer ? captureAdamState(s.trainer.optimizer) : [],
+      modelConfig: s.modelConfig,
+      config: s.config,
+      input: s.input,
+      step: s.step,
+      ...(s.dataset !== undefined ? { dataset: s.dataset } : {}),
+    }),
+  );
 
 /** Loads a teacher checkpoint: its model (frozen: not trainable) and the config it was trained with. */
 export const loadTeacher = (file: string): E.Either<CheckpointError, { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig }> =>

@@ -34,7 +34,7 @@ import { NonFiniteLossError } from '../operators/optimise/optimise';
 import type { RunOptions } from './options';
 import { withRunLock } from './lock';
 import { PROGRESS_CHECKPOINT, RECORDING_FILE, STUDENT_CHECKPOINT } from '../checkpoint/files';
-import { snapshotSize } from './snapshots';
+import { snapshotSize, balancedLabels } from './snapshots';
 import { summariseRecording, RecordingSummary } from '../record/summary';
 
 export { PROGRESS_CHECKPOINT, STUDENT_CHECKPOINT } from '../checkpoint/files';
@@ -88,7 +88,7 @@ export const runDistill = async (input: unknown, options: RunOptions = {}): Prom
       throw new ResumeError(`${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); train again with ${optionHint('overwrite')}`);
     const opened =
       recFile === null ? null
-      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force }, { fsyncEvery: options.fsyncEvery })
+      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force, truncate: options.truncateRecording }, { fsyncEvery: options.fsyncEvery })
       : E.map((w: RecordingWriter) => {
           if (from.phase > 0 || from.step > 0) w.append({ type: 'resume', ...from });
           return w;
@@ -137,10 +137,12 @@ export const runDistill = async (input: unknown, options: RunOptions = {}): Prom
       if (sink !== null && n > 0) {
         // the student next to its teacher, same noise seed: the figures' side-by-side panels
         const seed = splitSeed(d.seed, 'snapshot', 'final');
-        const s = sampleStudent(result.experts, { n, seed });
+        // the same classes for both, each as often as n allows: the image grids' rows fill alike
+        const labels = balancedLabels(n, result.teacher.numClasses);
+        const s = sampleStudent(result.experts, { n, seed, labels });
         sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
         tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
-        const t = sampleTeacher(result.teacher, { n, seed, sampler: { guidance: d.guidance } });
+        const t = sampleTeacher(result.teacher, { n, seed, labels, sampler: { guidance: d.guidance } });
         const nfe = teacherNfe({ guidance: d.guidance }, result.teacher.numClasses);
         sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe }));
         tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);

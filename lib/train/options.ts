@@ -14,6 +14,8 @@ export interface RunOptions {
   readonly resume?: boolean;
   /** Resume although the config differs from the checkpoint's / recording's. */
   readonly force?: boolean;
+  /** With resume: cut a damaged recording at its last good line (else resume refuses it); what is dropped is logged. */
+  readonly truncateRecording?: boolean;
   /** Start over although outDir holds a run (its files are kept aside, renamed). */
   readonly overwrite?: boolean;
   /** Record to `<outDir>/recording.ndjson` (true) or to this path. */

@@ -11,14 +11,22 @@ import * as E from 'fp-ts/Either';
 import { ConfigError, ConfigIssue } from '../config/report';
 import { loadCheckpoint } from '../checkpoint/format';
 import { readNpy } from '../data/npy';
+import { loadImageFolder } from '../data/imageFolder';
 import type { DataConfig } from '../data/config';
 import { runConfigIssues, DecodedConfig } from './configs';
 import { scheduleFor, DistillConfig } from '../distill/distill';
+import { resolveTeacherConfig, TeacherConfig } from '../teacher/teacher';
+import { mlpMemory, unetMemory, memoryBudget, formatBytes, formatCount } from '../models/memory';
+import { UNET_DEFAULTS } from '../models/unet';
 
 const prefixed = (prefix: string, issues: readonly ConfigIssue[]): ConfigIssue[] => issues.map((i) => ({ path: prefix === '' ? i.path : i.path === '(root)' ? prefix : `${prefix}.${i.path}`, message: i.message }));
 
-/** The data files a data config names: present and readable as .npy. */
+/** The data files a data config names: present and readable (.npy files; a folder of images, decoded). */
 export const dataIssues = (data: DataConfig, at = 'data'): ConfigIssue[] => {
+  if (data.kind === 'image-folder') {
+    const r = loadImageFolder(data.path, { normalise: data.normalise });
+    return E.isLeft(r) ? [{ path: `${at}.path`, message: r.left.message }] : [];
+  }
   if (data.kind !== 'npy') return [];
   const check = (file: string, field: string): ConfigIssue[] => {
     if (!fs.existsSync(file)) return [{ path: `${at}.${field}`, message: `file not found: ${file}` }];
@@ -70,8 +78,27 @@ export interface LoadedConfig extends DecodedConfig {
   readonly input: unknown;
 }
 
+/** A lower bound of the data's dimension per sample, without opening the data (1 where unknown). */
+const dataDim = (data: DataConfig): { dim: number; size: number } =>
+  data.kind === 'mixture' ? { dim: 2, size: 1 } : data.kind === 'mnist' || data.kind === 'fashion-mnist' ? { dim: 784, size: 28 } : { dim: 1, size: 1 };
+
+/** A teacher whose lower-bound memory need exceeds this machine's memory, refused with the estimate. */
+export const memoryIssues = (c: TeacherConfig, budget = memoryBudget()): ConfigIssue[] => {
+  const r = resolveTeacherConfig(c);
+  const { dim, size } = dataDim(c.data);
+  const m = r.model.kind === 'mlp' ? mlpMemory(r.model.hidden ?? [256, 256, 256], r.model.timeEmbedDim ?? 32, dim, r.batchSize) : unetMemory(r.model.width ?? UNET_DEFAULTS.width, size, r.batchSize);
+  if (m.bytes <= budget) return [];
+  const what = `${formatCount(m.weights)} weights, each kept 4 times for gradients and Adam, plus the activations of a batch of ${r.batchSize.toLocaleString('en-US')}`;
+  const field = m.path === 'model' ? (r.model.kind === 'mlp' ? 'model.hidden' : 'model.width') : 'batchSize';
+  return [{ path: field, message: `the run needs at least ${formatBytes(m.bytes)} of memory (${what}), more than this machine's ${formatBytes(budget)}` }];
+};
+
 const deeperIssues = (loaded: LoadedConfig, options: PreflightOptions): ConfigIssue[] => {
-  if (loaded.kind === 'teacher') return dataIssues((loaded.input as { data: DataConfig }).data);
+  if (loaded.kind === 'teacher') {
+    const c = loaded.input as TeacherConfig;
+    return [...memoryIssues(c), ...dataIssues(c.data)];
+  }
+  if (loaded.kind === 'experiment') return []; // its runs are checked as it builds them
   const c = loaded.input as DistillConfig;
   const teacher = options.teacherGiven ? [] : typeof c.teacher === 'string' ? teacherPathIssues(c.teacher) : dataIssues(c.teacher.data, 'teacher.data');
   let schedule: ConfigIssue[] = [];

@@ -28,6 +28,7 @@ import { ResumeError, TrainingStoppedError, LastGood, removeStaleTemps, optionHi
 import { preflight } from './preflight';
 import type { RunOptions } from './options';
 import { withRunLock } from './lock';
+import { balancedLabels } from './snapshots';
 
 import { TEACHER_CHECKPOINT, RECORDING_FILE } from '../checkpoint/files';
 
@@ -122,7 +123,7 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
 
     const opened =
       recFile === null ? null
-      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, phase: 0, step: from, force: options.force }, { fsyncEvery: options.fsyncEvery })
+      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, phase: 0, step: from, force: options.force, truncate: options.truncateRecording }, { fsyncEvery: options.fsyncEvery })
       : E.map((w: RecordingWriter) => {
           if (from > 0) w.append({ type: 'resume', phase: 0, step: from });
           return w;
@@ -137,7 +138,7 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
     let lastGood: LastGood | null = progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
     const save = (step: number): void => {
       if (ckpt === null) return;
-      saveTeacher(ckpt, { model, modelConfig, config, input, trainer, step });
+      saveTeacher(ckpt, { model, modelConfig, config, input, trainer, step, dataset });
       lastGood = { file: ckpt, phase: 0, step };
       sink?.append({ type: 'checkpoint', phase: 0, step, file: ckpt });
       sink?.sync();
@@ -145,7 +146,12 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
     const snapshot = (step: number): void => {
       const s = options.snapshots;
       if (sink === null || s === undefined || s.n <= 0) return;
-      const { x, labels } = sampleTeacher(model, { n: s.n, seed: splitSeed(config.seed, 'snapshot', step), sampler: config.sampler });
+      const { x, labels } = sampleTeacher(model, {
+        n: s.n,
+        seed: splitSeed(config.seed, 'snapshot', step),
+        labels: balancedLabels(s.n, model.numClasses),
+        sampler: config.sampler,
+      });
       const nfe = teacherNfe(config.sampler, model.numClasses);
       sink.append(eventOf({ type: 'sample', name: 'teacher', phase: 0, step, x, labels, nfe }));
       x.dispose();

@@ -3,15 +3,14 @@
  * exit codes, and a tiny train → sample → eval → report → replay → verify round trip on
  * 2-D data. Two checks spawn the real bin (tsx) for exit codes and stack traces.
  */
+import { runCli } from '../helpers/runCli';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { PNG } from 'pngjs';
 import * as E from 'fp-ts/Either';
-import { main } from '../../cli/main';
 import { COMMANDS } from '../../cli/commands';
-import type { Io } from '../../cli/command';
 import { exitCodeOf, formatError } from '../../cli/errors';
 import { writeNpy, readNpy } from '../../lib/data/npy';
 import { pngFacts } from '../../lib/plots/png';
@@ -21,13 +20,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
-  const code = await main(argv, io);
-  return { code, out, err };
-};
+const run = runCli;
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -83,10 +76,18 @@ describe('help and usage errors', () => {
 describe('validate', () => {
   test('a valid config: exit 0; --print shows it after overrides', async () => {
     const f = path.join(tmp, 'ok.yaml');
-    fs.writeFileSync(f, 'method: phased\nteacher: t.ckpt\niterations: 8\n');
+    const teacher = path.join(ROOT, 'spec/fixtures/bad-files/teacher.ckpt');
+    fs.writeFileSync(f, `method: phased\nteacher: ${teacher}\niterations: 8\n`);
     expect(await run('validate', f)).toMatchObject({ code: 0, out: `${f}: a valid phased config (distill pipeline)\n` });
     const p = await run('validate', f, '--set', 'preset=4x4', '--print');
-    expect(JSON.parse(p.out)).toEqual({ method: 'phased', teacher: 't.ckpt', iterations: 8, preset: '4x4' });
+    expect(JSON.parse(p.out)).toEqual({ method: 'phased', teacher, iterations: 8, preset: '4x4' });
+  });
+
+  test('the files a config names are checked too: a missing teacher checkpoint is an error at its field', async () => {
+    const f = path.join(tmp, 'no-teacher.yaml');
+    fs.writeFileSync(f, 'method: phased\nteacher: nowhere/t.ckpt\niterations: 8\n');
+    const r = await run('validate', f);
+    expect([r.code, r.err]).toEqual([1, expect.stringContaining(`phased-dmd: invalid config ${f}:\nteacher: expected a teacher checkpoint, file not found: nowhere/t.ckpt`)]);
   });
 
   test('an invalid one: exit 1, every error with its path', async () => {

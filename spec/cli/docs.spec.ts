@@ -37,7 +37,7 @@ describe('configuration reference', () => {
     const teacher = sectionRows(SECTIONS[0]);
     const byField = (f: string, when?: string) => teacher.find((r) => r.field === f && r.when === when);
     expect(byField('conditionDropout')).toMatchObject({ type: 'Probability', defaultValue: TEACHER_DEFAULTS.conditionDropout, doc: 'Probability p_drop of replacing the label by ∅ (CFG training).' });
-    expect(byField('sampler.guidance')).toMatchObject({ type: 'number', defaultValue: 1, doc: 'CFG scale g; 1 = plain conditional.' });
+    expect(byField('sampler.guidance')).toMatchObject({ type: 'Finite', defaultValue: 1, doc: 'CFG scale g; 1 = plain conditional.' });
     expect(byField('data.kind')?.type).toContain('"npy"');
     expect(byField('data.path', 'data.kind = "npy"')).toMatchObject({ type: 'string', required: true });
     const distill = sectionRows(SECTIONS[1]);

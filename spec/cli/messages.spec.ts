@@ -3,11 +3,10 @@
  * missing names the command that makes it; `eval --labels` without `--classifier` says
  * what it computes and what it cannot; `serve --help` gives the default port.
  */
+import { runCli } from '../helpers/runCli';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../cli/main';
-import type { Io } from '../../cli/command';
 import { makeTeacherHint } from '../../lib/train/preflight';
 import { writeNpy } from '../../lib/data/npy';
 import { useBackend } from '../../lib/backend';
@@ -15,13 +14,7 @@ import { useBackend } from '../../lib/backend';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'messages-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
-  const code = await main(argv, io);
-  return { code, out, err };
-};
+const run = runCli;
 
 beforeAll(async () => {
   await useBackend('wasm');

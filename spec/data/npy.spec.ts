@@ -12,6 +12,7 @@ import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { encodeNpy, parseNpy, readNpy, writeNpy, npyToFloat32, loadNpyDataset } from '../../lib/data/npy';
 import { loadDataset, DataError } from '../../lib/data/config';
+import { rangeScaling } from '../../lib/data/scaling';
 
 const leftMessage = <A>(r: E.Either<DataError, A>): string => {
   if (E.isRight(r)) throw new Error('expected a DataError');
@@ -81,6 +82,15 @@ describe('writeNpy / readNpy', () => {
     expect(E.isRight(r) && Array.from(npyToFloat32(r.right))).toEqual([2.5]);
   });
 
+  it('reads float16 data, as --help promises any float dtype: normals, subnormals, ±0, ±Infinity exactly', () => {
+    // half bits: 1, -2, 0.5, 65504 (largest), 2⁻²⁴ (smallest subnormal), -0, Infinity
+    const halves = Uint16Array.from([0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x8000, 0x7c00]);
+    const r = parseNpy(npyBytes('<f2', '(7,)', new Uint8Array(halves.buffer)), 'h.npy');
+    if (E.isLeft(r)) throw r.left;
+    expect(r.right.dtype).toBe('float16');
+    expect(Array.from(npyToFloat32(r.right))).toEqual([1, -2, 0.5, 65504, 2 ** -24, -0, Infinity]);
+  });
+
   const f4 = le(new Float32Array([1, 2, 3, 4]));
   it.each([
     ['bad magic', Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x58, 1, 0, 0, 0]), /f\.npy: not a \.npy file: expected the magic string/],
@@ -89,7 +99,7 @@ describe('writeNpy / readNpy', () => {
     ['a truncated header', npyBytes('<f4', '(4,)', f4).subarray(0, 40), /truncated \.npy header: expected \d+ header bytes, got 30/],
     ['a header without shape', npyBytes('<f4', '', f4, { header: "{'descr': '<f4', 'fortran_order': False, }" }), /malformed \.npy header \(no 'shape'\)/],
     ['a non-integer shape', npyBytes('<f4', '(2.5, 2)', f4), /malformed \.npy header \(shape \(2\.5, 2\) is not a tuple of non-negative integers\)/],
-    ['an unsupported dtype', npyBytes('<f2', '(4,)', f4), /unsupported dtype '<f2'; expected little-endian float32 \('<f4'\)/],
+    ['an unsupported dtype', npyBytes('<c8', '(2,)', f4), /unsupported dtype '<c8'; expected little-endian float16 \('<f2'\), float32 \('<f4'\)/],
     ['big-endian data', npyBytes('>f4', '(4,)', f4), /unsupported big-endian data; expected little-endian/],
     ['an object array', npyBytes('|O', '(4,)', f4), /unsupported dtype '\|O'/],
     ['fortran order', npyBytes('<f4', '(2, 2)', f4, { fortran: 'True' }), /fortran_order arrays are not supported; expected C order/],
@@ -144,9 +154,31 @@ describe('loadNpyDataset', () => {
     const b = plain.right.gather([1]);
     expect(b.labels).toBeNull();
     expect(Array.from(b.x0.dataSync())).toEqual([0.5, 0.625, 0.75, 0.875]);
-    const labelled = loadNpyDataset(x, y);
+    const labelled = loadNpyDataset(x, { labels: y });
     expect(E.isRight(labelled) && labelled.right.numClasses).toBe(2);
     b.x0.dispose();
+  });
+
+  it('maps uint8 images onto [−1, 1] and says so (dataset.scaling); --normalise standardises; floats in [0, 255] are warned about', () => {
+    const x = path.join(dir, 'u8.npy');
+    writeNpy(x, Uint8Array.from([0, 255, 51, 102]), [1, 2, 2, 1]);
+    const d = loadNpyDataset(x);
+    if (E.isLeft(d)) throw d.left;
+    expect(d.right.scaling).toEqual(rangeScaling(8));
+    expect(d.right.notes).toEqual([]);
+    const b = d.right.gather([0]);
+    expect(Array.from(b.x0.dataSync())).toEqual([-1, 1, 51 / 127.5 - 1, 102 / 127.5 - 1].map(Math.fround));
+    b.x0.dispose();
+    expect(readNpy(x)).toMatchObject({ right: { dtype: 'uint8', shape: [1, 2, 2, 1] } });
+
+    const z = loadNpyDataset(x, { normalise: true });
+    expect(E.isRight(z) && z.right.scaling?.mapping).toBe('standardise');
+
+    const f = path.join(dir, 'pixels-as-floats.npy');
+    writeNpy(f, Float32Array.from([0, 255, 51, 102]), [1, 2, 2, 1]);
+    const fl = loadNpyDataset(f);
+    expect(E.isRight(fl) && fl.right.scaling?.mapping).toBe('none');
+    expect(E.isRight(fl) && fl.right.notes).toEqual([expect.stringMatching(/pixels-as-floats\.npy: float data used as given, but its values lie in \[0, 255\]/)]);
   });
 
   it.each([
@@ -154,9 +186,9 @@ describe('loadNpyDataset', () => {
     ['data of rank 3', () => loadNpyDataset(put('r3.npy', npyBytes('<f4', '(1, 2, 2)', le(new Float32Array(4))))), /r3\.npy: expected data of shape \[N, D\] or \[N, H, W, C\], got \[1, 2, 2\]/],
     ['zero samples', () => loadNpyDataset(put('empty.npy', npyBytes('<f4', '(0, 3)', new Uint8Array(0)))), /empty\.npy: expected at least one sample/],
     ['a NaN', () => loadNpyDataset(put('nan.npy', npyBytes('<f4', '(2, 2)', le(new Float32Array([0, 1, NaN, 2]))))), /nan\.npy: value 2 \(sample 1\) is NaN, expected finite numbers/],
-    ['an N mismatch', () => { const x = path.join(dir, 'n.npy'); writeNpy(x, new Float32Array(6), [3, 2]); return loadNpyDataset(x, put('n-l.npy', npyBytes('<i4', '(2,)', le(new Int32Array([0, 1]))))); }, /n-l\.npy: expected labels of shape \[3\] \(one per sample in .*n\.npy\), got \[2\]/],
-    ['non-integer labels', () => { const x = path.join(dir, 'm.npy'); writeNpy(x, new Float32Array(4), [2, 2]); return loadNpyDataset(x, put('m-l.npy', npyBytes('<f4', '(2,)', le(new Float32Array([0, 1.5]))))); }, /m-l\.npy: label 1 is 1\.5, expected a non-negative integer class id/],
-    ['negative labels', () => { const x = path.join(dir, 'k.npy'); writeNpy(x, new Float32Array(4), [2, 2]); return loadNpyDataset(x, put('k-l.npy', npyBytes('<i4', '(2,)', le(new Int32Array([0, -1]))))); }, /k-l\.npy: label 1 is -1/],
+    ['an N mismatch', () => { const x = path.join(dir, 'n.npy'); writeNpy(x, new Float32Array(6), [3, 2]); return loadNpyDataset(x, { labels: put('n-l.npy', npyBytes('<i4', '(2,)', le(new Int32Array([0, 1])))) }); }, /n-l\.npy: expected labels of shape \[3\] \(one per sample in .*n\.npy\), got \[2\]/],
+    ['non-integer labels', () => { const x = path.join(dir, 'm.npy'); writeNpy(x, new Float32Array(4), [2, 2]); return loadNpyDataset(x, { labels: put('m-l.npy', npyBytes('<f4', '(2,)', le(new Float32Array([0, 1.5])))) }); }, /m-l\.npy: label 1 is 1\.5, expected a non-negative integer class id/],
+    ['negative labels', () => { const x = path.join(dir, 'k.npy'); writeNpy(x, new Float32Array(4), [2, 2]); return loadNpyDataset(x, { labels: put('k-l.npy', npyBytes('<i4', '(2,)', le(new Int32Array([0, -1])))) }); }, /k-l\.npy: label 1 is -1/],
   ])('refuses %s', (_what, load, message) => {
     expect(leftMessage(load())).toMatch(message);
   });

@@ -115,7 +115,7 @@ describe('model config from the data', () => {
 
   it.each([
     ['frames not divisible by 4', () => modelConfigFor({ kind: 'unet' }, videoDataset({ ...VIDEO_DEFAULTS, size: 18 }), 0), /data\.size: .*divisible by 4, got 18/],
-    ['2-D points', () => modelConfigFor({ kind: 'unet' }, mixtureDataset('ring8'), 0), /model\.kind "unet" needs square images \[H, H, C\] or video clips, got samples of shape \[2\]; use "mlp"/],
+    ['2-D points', () => modelConfigFor({ kind: 'unet' }, mixtureDataset('ring8'), 0), /model\.kind "unet" needs images \[H, W, C\] or video clips, got samples of shape \[2\]; use "mlp"/],
     ['clip frames of size 6 (a model config)', () => new VelocityUnet(clipConfig({ size: 6 })), /model\.size: .*divisible by 4, got 6/],
   ])('refuses a U-Net on %s, naming the field', (_what, make, message) => {
     expect(make).toThrow(message);

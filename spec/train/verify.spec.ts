@@ -13,6 +13,7 @@ import { runDistill } from '../../lib/train/distill';
 import { verifyRecording, Divergence, VerifySummary, VerifyFailure } from '../../lib/train/verify';
 import { RecordingError } from '../../lib/record/reader';
 import { summariseRecording } from '../../lib/record/summary';
+import { sealLine, storedSum } from '../../lib/record/chain';
 
 let dir: string;
 let teacherRec: string;
@@ -43,13 +44,26 @@ const divergence = (r: E.Either<VerifyFailure, VerifySummary>): Divergence => {
   return r.left;
 };
 
-/** Copies a recording, rewriting line `line` (1-based) with `edit`. */
-const tampered = (file: string, line: number, edit: (event: Record<string, unknown>) => void): string => {
+/**
+ * Copies a recording, rewriting line `line` (1-based) with `edit`. With `reseal` (the
+ * default) the checksum chain is recomputed from that line on, as a forger would: the
+ * checksums then pass and only re-execution can find the change.
+ */
+const tampered = (file: string, line: number, edit: (event: Record<string, unknown>) => void, reseal = true): string => {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const event = JSON.parse(lines[line - 1]) as Record<string, unknown>;
   edit(event);
+  if (reseal) delete event.sum;
   lines[line - 1] = JSON.stringify(event);
-  const out = path.join(dir, `tampered-${line}-${path.basename(path.dirname(file))}.ndjson`);
+  if (reseal) {
+    let previous = line === 1 ? '' : (storedSum(lines[line - 2]) as string);
+    for (let i = line - 1; i < lines.length && lines[i] !== ''; i++) {
+      const sealed = sealLine(previous, lines[i].replace(/,"sum":"[0-9a-f]{16}"\}$/, '}'));
+      lines[i] = sealed.text;
+      previous = sealed.sum;
+    }
+  }
+  const out = path.join(dir, `tampered-${line}-${reseal ? '' : 'unsealed-'}${path.basename(path.dirname(file))}.ndjson`);
   fs.writeFileSync(out, lines.join('\n'));
   return out;
 };
@@ -76,6 +90,13 @@ describe('teacher recordings', () => {
       e.loss = ulpUp(original);
     });
     expect(divergence(await verifyRecording(file))).toEqual({ _tag: 'Divergence', file, index: 17, phase: 0, step: 17, role: 'teacher', field: 'loss', recorded: ulpUp(original), actual: original });
+  });
+
+  it('a changed number whose checksum was not recomputed is refused by the checksum chain, at its line', async () => {
+    const line = lineOf(teacherRec, (e) => e.type === 'metrics' && (e.key as { step: number }).step === 17);
+    const file = tampered(teacherRec, line, (e) => (e.loss = 4.13e16), false);
+    const r = await verifyRecording(file);
+    expect(E.isLeft(r) && r.left instanceof RecordingError && [r.left.line, r.left.message]).toEqual([line, expect.stringContaining('checksum mismatch')]);
   });
 
   it('an interrupted recording (torn last line) is verified up to its last update', async () => {
