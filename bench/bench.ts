@@ -69,7 +69,28 @@ interface Options {
 }
 
 const parseArgs = (argv: string[]): Options => {
-  const o: Options = { quick: false, models: ['mlp', 'unet'], modelsGiven: false, backends: null, iters: null, warmup: null, only: [], rounds: 1, torch: true, stock: true, metricsEvery: 1, stockIters: null, json: null, memory: false, profile: false, steps: 10000, child: null, paired: false, pairs: null, serve: null };
+  const o: Options = {
+    quick: false,
+    models: ['mlp', 'unet'],
+    modelsGiven: false,
+    backends: null,
+    iters: null,
+    warmup: null,
+    only: [],
+    rounds: 1,
+    torch: true,
+    stock: true,
+    metricsEvery: 1,
+    stockIters: null,
+    json: null,
+    memory: false,
+    profile: false,
+    steps: 10000,
+    child: null,
+    paired: false,
+    pairs: null,
+    serve: null,
+  };
   const list = (s: string | undefined, flag: string): string[] => {
     if (s === undefined) throw new Error(`${flag}: expected a comma-separated list`);
     return s.split(',').filter(Boolean);
@@ -89,11 +110,12 @@ const parseArgs = (argv: string[]): Options => {
         if (m !== 'mlp' && m !== 'unet') throw new Error(`--models: unknown model "${m}" (mlp, unet)`);
         return m;
       });
-    }
-    else if (a === '--backends') o.backends = list(next(), a).map((b) => {
-      if (b !== 'wasm' && b !== 'cpu' && b !== 'tensorflow') throw new Error(`--backends: unknown backend "${b}" (wasm, cpu, tensorflow)`);
-      return b;
-    });
+    } else if (a === '--backends')
+      o.backends = list(next(), a).map((b) => {
+        if (b !== 'wasm' && b !== 'cpu' && b !== 'tensorflow')
+          throw new Error(`--backends: unknown backend "${b}" (wasm, cpu, tensorflow)`);
+        return b;
+      });
     else if (a === '--iters') o.iters = int(next(), a);
     else if (a === '--warmup') o.warmup = int(next(), a);
     else if (a === '--only') o.only = list(next(), a);
@@ -110,12 +132,17 @@ const parseArgs = (argv: string[]): Options => {
     else if (a === '--pairs') o.pairs = Math.max(1, int(next(), a));
     else if (a === '--serve') {
       const [backend, model] = list(next(), a);
-      if (backend === undefined || !isBackendName(backend) || (model !== 'mlp' && model !== 'unet')) throw new Error(`--serve: expected <backend>,<model> (wasm|cpu|tensorflow, mlp|unet), got ${backend},${model}`);
+      if (backend === undefined || !isBackendName(backend) || (model !== 'mlp' && model !== 'unet'))
+        throw new Error(`--serve: expected <backend>,<model> (wasm|cpu|tensorflow, mlp|unet), got ${backend},${model}`);
       o.serve = { backend, model };
-    }
-    else if (a === '--child') {
+    } else if (a === '--child') {
       const [backend, model, iters, warmup] = list(next(), a);
-      o.child = { backend: backend as BackendName, model: model as ModelKind, iters: Number(iters), warmup: Number(warmup) };
+      o.child = {
+        backend: backend as BackendName,
+        model: model as ModelKind,
+        iters: Number(iters),
+        warmup: Number(warmup),
+      };
     } else throw new Error(`unknown flag ${a} (see the comment at the top of bench/bench.ts)`);
   }
   return o;
@@ -162,7 +189,8 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
   await useBackend(backend);
   const native = nativeStatus();
   type Mode = 'native' | 'stock' | BackendName;
-  const modes: Mode[] = backend !== 'wasm' ? [backend] : native.available ? (o.stock ? ['native', 'stock'] : ['native']) : ['stock'];
+  const modes: Mode[] =
+    backend !== 'wasm' ? [backend] : native.available ? (o.stock ? ['native', 'stock'] : ['native']) : ['stock'];
   const setMode = (m: Mode): void => {
     if (backend === 'wasm') setNativeKernels(m === 'native');
   };
@@ -226,21 +254,33 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
       modes.map((m, k) => [
         m,
         {
-          ms: median(times[m]), p10: quantile(times[m], 0.1), n: times[m].length, rssMB: rss / MB,
+          ms: median(times[m]),
+          p10: quantile(times[m], 0.1),
+          n: times[m].length,
+          rssMB: rss / MB,
           ...(prof === null ? {} : { gflops: gflops(prof.flops, median(times[m])), kernels: prof.kernels }),
           ...(k === 0 ? { peakMB: prof === null ? undefined : prof.peakBytes / MB, leaked, forwards } : {}),
         },
       ]),
     );
     if (!sampling.includes(w)) w.dispose();
-    process.stderr.write(`  ${backend}/${kind}: ${name}: ${modes.map((m) => `${m} ${median(times[m]).toFixed(1)} ms`).join(', ')}\n`);
+    process.stderr.write(
+      `  ${backend}/${kind}: ${name}: ${modes.map((m) => `${m} ${median(times[m]).toFixed(1)} ms`).join(', ')}\n`,
+    );
   }
   sampling.forEach((w) => w.dispose());
   teacher.dispose();
   setMode(modes[0]);
   const wasm =
-    backend === 'wasm' ? { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) } : undefined;
-  const nativeLine = native.available ? `${native.blas}; convolutions: ${nativeStatus().convolutions}` : `unavailable: ${native.reason}`;
+    backend === 'wasm'
+      ? {
+          simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
+          threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
+        }
+      : undefined;
+  const nativeLine = native.available
+    ? `${native.blas}; convolutions: ${nativeStatus().convolutions}`
+    : `unavailable: ${native.reason}`;
   return { backend, model: kind, native: backend === 'wasm' ? nativeLine : undefined, wasm, peak, results };
 };
 
@@ -249,25 +289,59 @@ const runChild = async (o: Options): Promise<ConfigResult> => {
 const ROOT = path.resolve(__dirname, '..');
 
 /** Re-runs this file (under the same tsx loader) for one configuration. */
-const spawnOurs = (o: Options, backend: BackendName, model: ModelKind, iters: number, warmup: number): ConfigResult | string => {
-  const args = [...process.execArgv, __filename, '--child', `${backend},${model},${iters},${warmup}`, '--metrics-every', String(o.metricsEvery)];
+const spawnOurs = (
+  o: Options,
+  backend: BackendName,
+  model: ModelKind,
+  iters: number,
+  warmup: number,
+): ConfigResult | string => {
+  const args = [
+    ...process.execArgv,
+    __filename,
+    '--child',
+    `${backend},${model},${iters},${warmup}`,
+    '--metrics-every',
+    String(o.metricsEvery),
+  ];
   if (o.only.length > 0) args.push('--only', o.only.join(','));
   if (!o.stock) args.push('--no-stock');
   if (o.stockIters !== null) args.push('--stock-iters', String(o.stockIters));
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
+  const r = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * MB,
+  });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (r.status !== 0 || line === undefined) return `exit ${r.status}${r.error ? `: ${r.error.message}` : ''}`;
   return JSON.parse(line.slice('BENCH_JSON '.length)) as ConfigResult;
 };
 
-const spawnTorch = (python: string, o: Options, model: ModelKind, iters: number, warmup: number): ConfigResult | string => {
+const spawnTorch = (
+  python: string,
+  o: Options,
+  model: ModelKind,
+  iters: number,
+  warmup: number,
+): ConfigResult | string => {
   const args = [TORCH_SCRIPT, '--model', model, '--iters', String(iters), '--warmup', String(warmup), '--threads', '2'];
   if (o.only.length > 0) args.push('--only', o.only.join(','));
-  const r = spawnSync(python, args, { cwd: ROOT, encoding: 'utf8', env: torchEnv(), stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MB });
+  const r = spawnSync(python, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: torchEnv(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * MB,
+  });
   const line = (r.stdout ?? '').trim().split('\n').pop();
   if (r.status !== 0 || line === undefined || !line.startsWith('{')) return `exit ${r.status}`;
   const raw = JSON.parse(line) as { results: Record<string, Figures> };
-  return { backend: 'torch', model, results: Object.fromEntries(Object.entries(raw.results).map(([k, v]) => [k, { torch: v }])) };
+  return {
+    backend: 'torch',
+    model,
+    results: Object.fromEntries(Object.entries(raw.results).map(([k, v]) => [k, { torch: v }])),
+  };
 };
 
 /** Median round per workload and mode. */
@@ -285,18 +359,43 @@ const mergeRounds = (rounds: ConfigResult[]): ConfigResult => {
   return { ...first, results };
 };
 
-const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResult | null, notes: string[]): string[] => {
+const printTable = (
+  model: ModelKind,
+  configs: ConfigResult[],
+  torch: ConfigResult | null,
+  notes: string[],
+): string[] => {
   const setup = MODEL_SETUPS[model];
   const lines: string[] = [];
-  lines.push('', `### ${setup.describe}: batch ${setup.batch} (sampling ${setup.sampleBatch}), CFG scale ${setup.guidance} in sampling and DMD`, '');
+  lines.push(
+    '',
+    `### ${setup.describe}: batch ${setup.batch} (sampling ${setup.sampleBatch}), CFG scale ${setup.guidance} in ` +
+      `sampling and DMD`,
+    '',
+  );
   const cols: Array<{ head: string; get: (w: string) => Figures | undefined }> = [];
-  for (const c of configs) for (const m of Object.keys(Object.values(c.results)[0] ?? {})) cols.push({ head: c.backend === 'wasm' ? `wasm ${m === 'native' ? '+BLAS' : 'stock'}` : c.backend, get: (w) => c.results[w]?.[m] });
+  for (const c of configs)
+    for (const m of Object.keys(Object.values(c.results)[0] ?? {}))
+      cols.push({
+        head: c.backend === 'wasm' ? `wasm ${m === 'native' ? '+BLAS' : 'stock'}` : c.backend,
+        get: (w) => c.results[w]?.[m],
+      });
   const best = (w: string): number | undefined => {
     const ms = cols.map((c) => c.get(w)?.ms).filter((x): x is number => x !== undefined);
     return ms.length > 0 ? Math.min(...ms) : undefined;
   };
   const torchOf = (w: string): Figures | undefined => torch?.results[w]?.torch;
-  const head = ['workload', ...cols.map((c) => `${c.head} ms`), 'PyTorch ms', 'ours/PyTorch (median; p10)', `${cols[0]?.head ?? 'ours'} GFLOP/s`, 'kernels', 'forward passes', 'tensor peak MB', 'RSS MB (ours / PyTorch)'];
+  const head = [
+    'workload',
+    ...cols.map((c) => `${c.head} ms`),
+    'PyTorch ms',
+    'ours/PyTorch (median; p10)',
+    `${cols[0]?.head ?? 'ours'} GFLOP/s`,
+    'kernels',
+    'forward passes',
+    'tensor peak MB',
+    'RSS MB (ours / PyTorch)',
+  ];
   const bestP10 = (w: string): number | undefined => {
     const p = cols.map((c) => c.get(w)?.p10).filter((x): x is number => x !== undefined);
     return p.length > 0 ? Math.min(...p) : undefined;
@@ -308,7 +407,10 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
     const t = torchOf(w);
     const first = cols[0]?.get(w);
     lines.push(
-      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×; ${((bestP10(w) ?? NaN) / t.p10).toFixed(2)}×` : '–'} | ${fmt(first?.gflops)} | ${fmt(first?.kernels, 0)} | ${fmt(first?.forwards)} | ${fmt(first?.peakMB)} | ${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
+      `| ${w} | ${cols.map((c) => fmt(c.get(w)?.ms)).join(' | ')} | ${fmt(t?.ms)} | ` +
+        `${b !== undefined && t ? `${(b / t.ms).toFixed(2)}×; ${((bestP10(w) ?? NaN) / t.p10).toFixed(2)}×` : '–'} ` +
+        `| ${fmt(first?.gflops)} | ${fmt(first?.kernels, 0)} | ${fmt(first?.forwards)} | ${fmt(first?.peakMB)} | ` +
+        `${fmt(first?.rssMB, 0)} / ${fmt(t?.rssMB, 0)} |`,
     );
   }
   // targets
@@ -323,17 +425,47 @@ const printTable = (model: ModelKind, configs: ConfigResult[], torch: ConfigResu
   const s40 = ours('sample: teacher 40 steps, CFG');
   const s4 = ours('sample: student 4 NFE');
   lines.push('');
-  if (dmd !== undefined && ph !== undefined) lines.push(`- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ${(ph / dmd).toFixed(2)}× (target ≤ 1.1×); PyTorch: ${fmt((phased((w) => torchOf(w)?.ms) ?? NaN) / (torchOf('dmd iteration')?.ms ?? NaN), 2)}×`);
+  if (dmd !== undefined && ph !== undefined)
+    lines.push(
+      `- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ${(ph / dmd).toFixed(2)}× (target ≤ ` +
+        `1.1×); PyTorch: ${fmt((phased((w) => torchOf(w)?.ms) ?? NaN) / (torchOf('dmd iteration')?.ms ?? NaN), 2)}×`,
+    );
   const fwd = (w: string) => cols[0]?.get(w)?.forwards;
   const [fDmd, fPh] = [fwd('dmd iteration'), phased(fwd)];
   if (fDmd !== undefined && fPh !== undefined) lines.push(computeRatioLine(fDmd, fPh));
-  if (s40 !== undefined && s4 !== undefined) lines.push(`- 4-NFE student sampling is ${(s40 / s4).toFixed(1)}× faster than 40-step CFG sampling (target ≥ 15×); PyTorch: ${fmt((torchOf('sample: teacher 40 steps, CFG')?.ms ?? NaN) / (torchOf('sample: student 4 NFE')?.ms ?? NaN))}×`);
-  const leaks = configs.flatMap((c) => Object.entries(c.results).flatMap(([w, m]) => Object.values(m).filter((f) => (f.leaked ?? 0) > 0).map(() => `${c.backend} ${w}`)));
+  const torchSpeedup = () =>
+    (torchOf('sample: teacher 40 steps, CFG')?.ms ?? NaN) / (torchOf('sample: student 4 NFE')?.ms ?? NaN);
+  if (s40 !== undefined && s4 !== undefined)
+    lines.push(
+      `- 4-NFE student sampling is ${(s40 / s4).toFixed(1)}× faster than 40-step CFG sampling (target ≥ 15×); ` +
+        `PyTorch: ${fmt(torchSpeedup())}×`,
+    );
+  const leaks = configs.flatMap((c) =>
+    Object.entries(c.results).flatMap(([w, m]) =>
+      Object.values(m)
+        .filter((f) => (f.leaked ?? 0) > 0)
+        .map(() => `${c.backend} ${w}`),
+    ),
+  );
   if (leaks.length > 0) lines.push(`- tensors leaked per iteration in: ${leaks.join(', ')}`);
   for (const c of configs.filter((c) => c.peak !== undefined && Object.keys(c.peak).length > 0))
-    lines.push(`- ${c.backend} matmul peak measured here (tf.matMul 1024×1024 by 1024×1024, fastest of 5): ${Object.entries(c.peak!).map(([m, g]) => `${m} ${fmt(g)} GFLOP/s`).join(', ')}; GFLOP/s counts one iteration's products and convolutions (tf.profile shapes; element-wise kernels left out)`);
-  for (const c of configs.filter((c) => c.wasm !== undefined)) lines.push(`- wasm binary: SIMD ${c.wasm!.simd ? 'on' : 'off'}, threads ${c.wasm!.threads ? 'on' : 'off (tfjs disables them in Node)'}; native kernels: ${c.native}`);
-  if (torch !== null) lines.push('- ours and PyTorch ran in separate windows of minutes: on a machine whose speed drifts, `--paired` gives a steadier ratio');
+    lines.push(
+      `- ${c.backend} matmul peak measured here (tf.matMul 1024×1024 by 1024×1024, fastest of 5): ` +
+        `${Object.entries(c.peak!)
+          .map(([m, g]) => `${m} ${fmt(g)} GFLOP/s`)
+          .join(', ')}; ` +
+        "GFLOP/s counts one iteration's products and convolutions (tf.profile shapes; element-wise kernels left out)",
+    );
+  for (const c of configs.filter((c) => c.wasm !== undefined))
+    lines.push(
+      `- wasm binary: SIMD ${c.wasm!.simd ? 'on' : 'off'}, threads ` +
+        `${c.wasm!.threads ? 'on' : 'off (tfjs disables them in Node)'}; native kernels: ${c.native}`,
+    );
+  if (torch !== null)
+    lines.push(
+      '- ours and PyTorch ran in separate windows of minutes: on a machine whose speed drifts, `--paired` gives a ' +
+        'steadier ratio',
+    );
   lines.push(...notes.map((n) => `- ${n}`));
   console.log(lines.join('\n'));
   return lines;
@@ -370,24 +502,39 @@ const main = async (): Promise<void> => {
     backends.push(b);
   }
   const torchPy = o.torch ? findTorchPython() : null;
-  if (o.torch && torchPy === null) notes.push('PyTorch skipped: no python3 here imports torch (Debian: apt-get install python3-torch libopenblas0-openmp)');
+  if (o.torch && torchPy === null)
+    notes.push(
+      'PyTorch skipped: no python3 here imports torch (Debian: apt-get install python3-torch libopenblas0-openmp)',
+    );
   const native = nativeStatus();
   const blas = torchPy ? describeTorchBlas(torchBlas(torchPy.python)) : null;
   // repeated under every table: a ratio against a slowed PyTorch must not be read alone
   const blasWarning = blas?.startsWith('WARNING') ? blas : null;
   const header = [
     `phased-dmd bench — ${new Date().toISOString()}`,
-    `node ${process.versions.node}, tfjs ${tf.version_core}; native BLAS kernels: ${native.available ? `${native.blas} (${native.threads} threads)` : `unavailable (${native.reason})`}`,
-    `PyTorch: ${torchPy ? `${torchPy.version} via ${torchPy.python}, 2 threads, OPENBLAS_CORETYPE=${openBlasCoreFor() ?? '(auto)'}` : 'not used'}`,
-    `load average at start: ${require('os').loadavg().map((x: number) => x.toFixed(2)).join(' ')}`,
+    `node ${process.versions.node}, tfjs ${tf.version_core}; native BLAS kernels: ` +
+      `${native.available ? `${native.blas} (${native.threads} threads)` : `unavailable (${native.reason})`}`,
+    'PyTorch: ' +
+      (torchPy
+        ? `${torchPy.version} via ${torchPy.python}, 2 threads, OPENBLAS_CORETYPE=${openBlasCoreFor() ?? '(auto)'}`
+        : 'not used'),
+    `load average at start: ${require('os')
+      .loadavg()
+      .map((x: number) => x.toFixed(2))
+      .join(' ')}`,
     ...(blas !== null ? [blas] : []),
   ];
   console.log(header.join('\n'));
   if (o.paired) {
-    if (torchPy === null) throw new Error('--paired needs PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp)');
+    if (torchPy === null)
+      throw new Error('--paired needs PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp)');
     const models = [];
     for (const model of o.models) {
-      const result = await pairedRun(model, { only: o.only, pairs: o.pairs, metricsEvery: o.metricsEvery, python: torchPy.python }, (l) => process.stderr.write(`${l}\n`));
+      const result = await pairedRun(
+        model,
+        { only: o.only, pairs: o.pairs, metricsEvery: o.metricsEvery, python: torchPy.python },
+        (l) => process.stderr.write(`${l}\n`),
+      );
       const lines = [...pairedTable(model, result), ...(blasWarning !== null ? [`- ${blasWarning}`] : [])];
       console.log(lines.join('\n'));
       models.push({ model, ...result, lines });

@@ -18,7 +18,11 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
  *   Conv2DBackpropFilter        x, dy, out = the filter's shape: 2·|dy|·kh·kw·Ci
  *   the native dense layer      x [M, K], W [K, N], b: 2·M·N·K; its gradient (dx and dW): twice that
  */
-export const kernelFlops = (name: string, inputs: ReadonlyArray<readonly number[] | null>, outputs: ReadonlyArray<readonly number[]>): number => {
+export const kernelFlops = (
+  name: string,
+  inputs: ReadonlyArray<readonly number[] | null>,
+  outputs: ReadonlyArray<readonly number[]>,
+): number => {
   const out = outputs[0];
   if (out === undefined) return 0;
   switch (name) {
@@ -76,7 +80,10 @@ export const kernelCalls = async (f: () => void): Promise<{ calls: KernelCall[];
   const backend = tf.getBackend();
   const kernels = p.kernels.filter((k) => tf.getKernel(k.name, backend) !== undefined);
   const times = await Promise.all(kernels.map((k) => k.kernelTimeMs));
-  return { calls: kernels.map((k, i) => ({ ...k, ms: typeof times[i] === 'number' ? (times[i] as number) : 0 })), peakBytes: p.peakBytes };
+  return {
+    calls: kernels.map((k, i) => ({ ...k, ms: typeof times[i] === 'number' ? (times[i] as number) : 0 })),
+    peakBytes: p.peakBytes,
+  };
 };
 
 /** Bytes of a kernel call's outputs (4 per element: float32 and int32 alike). */

@@ -22,12 +22,22 @@ const main = async (): Promise<void> => {
   const models = arg('models', 'mlp').split(',') as ModelKind[];
   const pairs = Number(arg('pairs', '8'));
   await useBackend('wasm');
-  console.log(`cpu: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}; kernels: ${nativeStatus().active ? "native (OpenBLAS)" : `stock wasm (${nativeStatus().reason ?? "native off"})`}`);
-  console.log('| model | workload | paper ms (median) | reference ms (median) | reference / paper (median of pairs) | range |');
+  console.log(
+    `cpu: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}; kernels: ` +
+      `${nativeStatus().active ? 'native (OpenBLAS)' : `stock wasm (${nativeStatus().reason ?? 'native off'})`}`,
+  );
+  console.log(
+    '| model | workload | paper ms (median) | reference ms (median) | reference / paper (median of pairs) | range |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const kind of models) {
     const block = Number(arg('block', kind === 'mlp' ? '10' : '2'));
-    for (const [method, phase] of [['dmd', 0], ['sgts', 0], ['phased', 0], ['phased', 1]] as const) {
+    for (const [method, phase] of [
+      ['dmd', 0],
+      ['sgts', 0],
+      ['phased', 0],
+      ['phased', 1],
+    ] as const) {
       const teacher = buildTeacher(kind);
       const make = (g: GeneratorGradient) => distillWorkload(kind, method, phase, { metricsEvery: 1 }, teacher, g);
       const w = { paper: make('paper'), reference: make('reference') };
@@ -49,7 +59,11 @@ const main = async (): Promise<void> => {
       w.reference.dispose();
       teacher.dispose();
       const name = method === 'phased' ? `phased phase ${phase + 1}` : method;
-      console.log(`| ${kind} (batch ${MODEL_SETUPS[kind].batch}) | ${name} iteration | ${fmt(median(times.paper), 2)} | ${fmt(median(times.reference), 2)} | ${median(ratios).toFixed(3)} | ${quantile(ratios, 0).toFixed(3)}–${quantile(ratios, 1).toFixed(3)} |`);
+      console.log(
+        `| ${kind} (batch ${MODEL_SETUPS[kind].batch}) | ${name} iteration | ${fmt(median(times.paper), 2)} | ` +
+          `${fmt(median(times.reference), 2)} | ${median(ratios).toFixed(3)} | ` +
+          `${quantile(ratios, 0).toFixed(3)}–${quantile(ratios, 1).toFixed(3)} |`,
+      );
     }
   }
 };

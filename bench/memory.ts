@@ -40,7 +40,9 @@ const report = (rows: Row[], what: string, step: number): void => {
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
   const mem = process.memoryUsage();
   console.log(
-    `${what.padEnd(22)} ${String(step).padStart(6)}  tensors ${String(row.tensors).padStart(6)}  tensor MB ${(row.bytes / MB).toFixed(3).padStart(8)}  JS heap MB ${(mem.heapUsed / MB).toFixed(1).padStart(6)}  RSS MB ${(mem.rss / MB).toFixed(0).padStart(5)}${heap !== undefined ? `  wasm heap MB ${(heap / MB).toFixed(0)}` : ''}`,
+    `${what.padEnd(22)} ${String(step).padStart(6)}  tensors ${String(row.tensors).padStart(6)}  tensor MB ` +
+      `${(row.bytes / MB).toFixed(3).padStart(8)}  JS heap MB ${(mem.heapUsed / MB).toFixed(1).padStart(6)}  RSS MB ` +
+      `${(mem.rss / MB).toFixed(0).padStart(5)}${heap !== undefined ? `  wasm heap MB ${(heap / MB).toFixed(0)}` : ''}`,
   );
 };
 
@@ -59,27 +61,41 @@ const verdict = (rows: Row[]): string => {
 
 /** The small models the memory run trains (a leak shows per step whatever the width). */
 const MEMORY_SETUPS: Record<ModelKind, { model: ModelConfig; dataset: () => Dataset; batch: number }> = {
-  mlp: { model: { kind: 'mlp', dim: 2, numClasses: 8, hidden: [64, 64], timeEmbedDim: 16, seed: 1 } as ModelConfig, dataset: () => mixtureDataset('ring8'), batch: 64 },
+  mlp: {
+    model: { kind: 'mlp', dim: 2, numClasses: 8, hidden: [64, 64], timeEmbedDim: 16, seed: 1 } as ModelConfig,
+    dataset: () => mixtureDataset('ring8'),
+    batch: 64,
+  },
   unet: { model: { ...MODEL_SETUPS.unet.config }, dataset: () => datasetFor('unet'), batch: 16 },
 };
 
 export const memoryMode = async (steps: number, kind: ModelKind = 'mlp'): Promise<void> => {
   await useBackend(defaultBackend());
   const setup = MEMORY_SETUPS[kind];
-  console.log(`memory over ${steps} steps, ${kind}, batch ${setup.batch} — backend ${tf.getBackend()}${nativeStatus().active ? ' + native BLAS kernels' : ''}`);
+  console.log(
+    `memory over ${steps} steps, ${kind}, batch ${setup.batch} — backend ` +
+      `${tf.getBackend()}${nativeStatus().active ? ' + native BLAS kernels' : ''}`,
+  );
   const every = Math.max(1, Math.floor(steps / 10));
   const rows: Row[] = [];
-  if ((globalThis as { gc?: unknown }).gc === undefined) console.log('(run node with --expose-gc for JS heap figures after a full collection)');
+  if ((globalThis as { gc?: unknown }).gc === undefined)
+    console.log('(run node with --expose-gc for JS heap figures after a full collection)');
   const baseline = tf.memory().numTensors;
 
   // 1. teacher: `steps` flow-matching steps
   // the data entry only names a set; the stream gets `setup.dataset()` directly
-  const config = { ...resolveTeacherConfig({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }), batchSize: setup.batch, steps };
+  const config = {
+    ...resolveTeacherConfig({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }),
+    batchSize: setup.batch,
+    steps,
+  };
   const model = buildModel(setup.model);
   const trainer = makeTrainer(model.params.variables, config, config);
   report(rows, 'start', 0);
   await lastValueFrom(
-    teacherSteps({ dataset: setup.dataset(), model, trainer }, config).pipe(tap((m) => (m.key.step + 1) % every === 0 && report(rows, 'teacher', m.key.step + 1))),
+    teacherSteps({ dataset: setup.dataset(), model, trainer }, config).pipe(
+      tap((m) => (m.key.step + 1) % every === 0 && report(rows, 'teacher', m.key.step + 1)),
+    ),
   );
   trainer.optimizer.dispose();
   model.params.setTrainable(false);
@@ -87,7 +103,15 @@ export const memoryMode = async (steps: number, kind: ModelKind = 'mlp'): Promis
   // 2. Phased DMD, 4 steps / 2 phases, ~`steps` optimiser updates (6 per iteration)
   const iterations = Math.max(2, Math.round(steps / 6 / 2) * 2);
   const phases = phasesFor('phased', setup.batch, 1).map((p) => ({ ...p, iterations: iterations / 2 }));
-  const settings: DistillSettings = { teacher: model, seed: 3, shift: 5, backprop: 'sgts', gradient: 'reference', betas: [0, 0.999], optimise: { metricsDue: (k) => k.step % 50 === 0 } };
+  const settings: DistillSettings = {
+    teacher: model,
+    seed: 3,
+    shift: 5,
+    backprop: 'sgts',
+    gradient: 'reference',
+    betas: [0, 0.999],
+    optimise: { metricsDue: (k) => k.step % 50 === 0 },
+  };
   let updates = 0;
   let final: DistillState = { experts: [] };
   const iterEvery = Math.max(1, Math.floor(iterations / 2 / 5));
@@ -99,7 +123,8 @@ export const memoryMode = async (steps: number, kind: ModelKind = 'mlp'): Promis
       filter((e): e is StepMetrics => !isPhaseEnd(e)),
       tap((m) => {
         updates++;
-        if (m.role === 'generator' && (m.key.step + 1) % iterEvery === 0) report(rows, `phased DMD, phase ${m.key.phase + 1}`, updates);
+        if (m.role === 'generator' && (m.key.step + 1) % iterEvery === 0)
+          report(rows, `phased DMD, phase ${m.key.phase + 1}`, updates);
       }),
     ),
   );
@@ -108,5 +133,8 @@ export const memoryMode = async (steps: number, kind: ModelKind = 'mlp'): Promis
   report(rows, 'end (all disposed)', updates);
   console.log(`\n${verdict(rows.filter((r) => r.what !== 'start' && !r.what.startsWith('end')))}`);
   const end = rows[rows.length - 1];
-  console.log(`tensors before the run ${baseline}, after everything was disposed ${end.tensors}${end.tensors === baseline ? ' (none leaked)' : ' (LEAK)'}`);
+  console.log(
+    `tensors before the run ${baseline}, after everything was disposed ` +
+      `${end.tensors}${end.tensors === baseline ? ' (none leaked)' : ' (LEAK)'}`,
+  );
 };

@@ -109,7 +109,9 @@ class Server {
   }
 
   private next(): Promise<BlockReply> {
-    return new Promise((resolve, reject) => (this.exited !== null ? reject(new Error(this.exited)) : this.waiting.push({ resolve, reject })));
+    return new Promise((resolve, reject) =>
+      this.exited !== null ? reject(new Error(this.exited)) : this.waiting.push({ resolve, reject }),
+    );
   }
 }
 
@@ -141,7 +143,6 @@ export interface PairedResult {
   readonly peakGflops?: number;
 }
 
-
 /** Iterations per block and warm-up iterations: a block takes a second or a few. */
 const BLOCKS: Record<ModelKind, { block: number; warmup: number; pairs: number }> = {
   mlp: { block: 10, warmup: 5, pairs: 8 },
@@ -151,17 +152,48 @@ const BLOCKS: Record<ModelKind, { block: number; warmup: number; pairs: number }
 export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: string) => void): Promise<PairedResult> => {
   const ours = new Server(
     'ours',
-    spawn(process.execPath, [...process.execArgv, path.join(__dirname, 'bench.ts'), '--serve', `wasm,${kind}`, '--metrics-every', String(o.metricsEvery)], {
+    spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        path.join(__dirname, 'bench.ts'),
+        '--serve',
+        `wasm,${kind}`,
+        '--metrics-every',
+        String(o.metricsEvery),
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    ),
+  );
+  const torch = new Server(
+    'PyTorch',
+    spawn(o.python, [TORCH_SCRIPT, '--model', kind, '--threads', '2', '--serve'], {
+      env: torchEnv(),
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
   );
-  const torch = new Server('PyTorch', spawn(o.python, [TORCH_SCRIPT, '--model', kind, '--threads', '2', '--serve'], { env: torchEnv(), stdio: ['pipe', 'pipe', 'inherit'] }));
   try {
     const [a, b] = await Promise.all([ours.ready(), torch.ready()]);
-    const names = (a.workloads ?? []).filter((w) => (b.workloads ?? []).includes(w) && (o.only.length === 0 || o.only.some((p) => w.startsWith(p))));
+    const names = (a.workloads ?? []).filter(
+      (w) => (b.workloads ?? []).includes(w) && (o.only.length === 0 || o.only.some((p) => w.startsWith(p))),
+    );
     const { block, warmup } = BLOCKS[kind];
     const pairs = o.pairs ?? BLOCKS[kind].pairs;
-    const acc = new Map(names.map((w) => [w, { ours: [] as number[], torch: [] as number[], ratios: [] as number[], forwards: [] as number[], flops: undefined as number | undefined, rss: {} as PairedRow['rssMB'] }]));
+    const acc = new Map(
+      names.map((w) => [
+        w,
+        {
+          ours: [] as number[],
+          torch: [] as number[],
+          ratios: [] as number[],
+          forwards: [] as number[],
+          flops: undefined as number | undefined,
+          rss: {} as PairedRow['rssMB'],
+        },
+      ]),
+    );
     for (const w of names) {
       acc.get(w)!.flops = (await ours.run(warmup, w)).flops;
       await torch.run(warmup, w);
@@ -179,13 +211,24 @@ export const pairedRun = async (kind: ModelKind, o: PairedOptions, log: (s: stri
         row.ratios.push(median(mine.times) / median(theirs.times));
         if (mine.forwards !== undefined) row.forwards.push(mine.forwards);
         row.rss = { ours: mine.rssMB, torch: theirs.rssMB };
-        log(`  ${kind}: pair ${p + 1}/${pairs}: ${w}: ours ${median(mine.times).toFixed(1)} ms, PyTorch ${median(theirs.times).toFixed(1)} ms`);
+        log(
+          `  ${kind}: pair ${p + 1}/${pairs}: ${w}: ours ${median(mine.times).toFixed(1)} ms, PyTorch ` +
+            `${median(theirs.times).toFixed(1)} ms`,
+        );
       }
     }
     const rows = names.map((w) => {
       const r = acc.get(w)!;
       const forwards = r.forwards.length > 0 ? r.forwards.reduce((x, y) => x + y, 0) / r.forwards.length : undefined;
-      return { workload: w, oursMs: median(r.ours), torchMs: median(r.torch), ratios: r.ratios, forwards, flops: r.flops, rssMB: r.rss };
+      return {
+        workload: w,
+        oursMs: median(r.ours),
+        torchMs: median(r.torch),
+        ratios: r.ratios,
+        forwards,
+        flops: r.flops,
+        rssMB: r.rss,
+      };
     });
     return { rows, peakGflops: a.peakGflops };
   } finally {
@@ -201,26 +244,41 @@ export const pairedTable = (kind: ModelKind, { rows, peakGflops }: PairedResult)
     '',
     `### ${s.describe}: batch ${s.batch} (sampling ${s.sampleBatch}), CFG scale ${s.guidance} — paired blocks`,
     '',
-    '| workload | ours ms | PyTorch ms | ours / PyTorch: median of pairs (range) | pairs | GFLOP/s ours / PyTorch | forward passes |',
+    '| workload | ours ms | PyTorch ms | ours / PyTorch: median of pairs (range) | pairs | GFLOP/s ours / PyTorch | ' +
+      'forward passes |',
     '|---|---|---|---|---|---|---|',
   ];
   const rate = (r: PairedRow, ms: number): string => (r.flops === undefined ? '–' : fmt(gflops(r.flops, ms)));
   for (const r of rows)
     lines.push(
-      `| ${r.workload} | ${fmt(r.oursMs)} | ${fmt(r.torchMs)} | ${median(r.ratios).toFixed(2)}× (${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}) | ${r.ratios.length} | ${rate(r, r.oursMs)} / ${rate(r, r.torchMs)} | ${fmt(r.forwards)} |`,
+      `| ${r.workload} | ${fmt(r.oursMs)} | ${fmt(r.torchMs)} | ${median(r.ratios).toFixed(2)}× ` +
+        `(${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}) | ${r.ratios.length} | ` +
+        `${rate(r, r.oursMs)} / ${rate(r, r.torchMs)} | ${fmt(r.forwards)} |`,
     );
   const get = (w: string) => rows.find((r) => r.workload === w);
   const dmd = get('dmd iteration');
   const [p1, p2] = [get('phased DMD iteration, phase 1'), get('phased DMD iteration, phase 2')];
   lines.push('');
   if (peakGflops !== undefined)
-    lines.push(`- matmul peak of our kernels measured here (tf.matMul 1024×1024 by 1024×1024, fastest of 5): ${fmt(peakGflops)} GFLOP/s; GFLOP/s counts one iteration's products and convolutions (tf.profile shapes of ours, the same models on both sides; element-wise kernels left out)`);
+    lines.push(
+      `- matmul peak of our kernels measured here (tf.matMul 1024×1024 by 1024×1024, fastest of 5): ` +
+        `${fmt(peakGflops)} GFLOP/s; GFLOP/s counts one iteration's products and convolutions (tf.profile shapes of ` +
+        `ours, the same models on both sides; element-wise kernels left out)`,
+    );
   if (dmd && p1 && p2) {
     const ph = (f: (r: PairedRow) => number) => (f(p1) + f(p2)) / 2 / f(dmd);
-    lines.push(`- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ours ${ph((r) => r.oursMs).toFixed(2)}×, PyTorch ${ph((r) => r.torchMs).toFixed(2)}× (target ≤ 1.1×)`);
-    if (dmd.forwards !== undefined && p1.forwards !== undefined && p2.forwards !== undefined) lines.push(computeRatioLine(dmd.forwards, (p1.forwards + p2.forwards) / 2));
+    lines.push(
+      `- Phased DMD iteration (mean of its 2 phases) / one-step DMD iteration: ours ` +
+        `${ph((r) => r.oursMs).toFixed(2)}×, PyTorch ${ph((r) => r.torchMs).toFixed(2)}× (target ≤ 1.1×)`,
+    );
+    if (dmd.forwards !== undefined && p1.forwards !== undefined && p2.forwards !== undefined)
+      lines.push(computeRatioLine(dmd.forwards, (p1.forwards + p2.forwards) / 2));
   }
   const [s40, s4] = [get('sample: teacher 40 steps, CFG'), get('sample: student 4 NFE')];
-  if (s40 && s4) lines.push(`- 4-NFE student sampling vs 40-step CFG sampling: ours ${(s40.oursMs / s4.oursMs).toFixed(1)}× faster, PyTorch ${(s40.torchMs / s4.torchMs).toFixed(1)}× (target ≥ 15×)`);
+  if (s40 && s4)
+    lines.push(
+      `- 4-NFE student sampling vs 40-step CFG sampling: ours ${(s40.oursMs / s4.oursMs).toFixed(1)}× faster, ` +
+        `PyTorch ${(s40.torchMs / s4.torchMs).toFixed(1)}× (target ≥ 15×)`,
+    );
   return lines;
 };

@@ -39,7 +39,10 @@ interface KernelTotals {
   readonly byName: ReadonlyMap<string, { calls: number; ms: number }>;
 }
 
-/** One iteration's kernels: of `tries` profiled iterations, the one with the least time in kernels (the least disturbed). */
+/**
+ * One iteration's kernels: of `tries` profiled iterations, the one with the least time in kernels (the least
+ * disturbed).
+ */
 const profiled = async (f: () => void, tries: number): Promise<KernelTotals> => {
   let best: KernelCall[] | null = null;
   for (let i = 0; i < tries; i++) {
@@ -64,23 +67,34 @@ export const profileMode = async (kind: ModelKind, only: readonly string[], iter
   const { makers, sampling } = workloadMakers(kind, { metricsEvery: 1 }, teacher);
   const lines = [
     '',
-    `### ${MODEL_SETUPS[kind].describe}, batch ${MODEL_SETUPS[kind].batch}: where the time goes (wasm${native.active ? ' + native kernels' : ', stock kernels'})`,
+    `### ${MODEL_SETUPS[kind].describe}, batch ${MODEL_SETUPS[kind].batch}: where the time goes ` +
+      `(wasm${native.active ? ' + native kernels' : ', stock kernels'})`,
     '',
-    `A kernel call that does nothing (a scalar add, its result disposed) costs ${floor.toFixed(1)} µs of CPU time here.`,
+    `A kernel call that does nothing (a scalar add, its result disposed) costs ${floor.toFixed(1)} µs of CPU time ` +
+      `here.`,
     '',
-    '| workload | wall ms (p10) | in kernels ms | kernel calls | calls × that cost, ms | outside kernels ms | MB allocated | most called kernels (calls, ms) |',
+    '| workload | wall ms (p10) | in kernels ms | kernel calls | calls × that cost, ms | outside kernels ms | MB ' +
+      'allocated | most called kernels (calls, ms) |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, make] of makers) {
     if (only.length > 0 && !only.some((p) => name.startsWith(p))) continue;
     const w = make();
     w.run(2, () => undefined);
-    // the fastest tenth of the timed iterations and the least disturbed profile: on a shared machine, what the code costs
+    // the fastest tenth of the timed iterations and the least disturbed profile: on a shared machine, what the code
+    // costs
     const wall = quantile(timeBlock(w, iters), 0.1);
     const k = await profiled(() => w.run(1, () => undefined), 3);
     const outside = Math.max(0, wall - k.kernelMs);
-    const top = [...k.byName.entries()].sort((a, b) => b[1].calls - a[1].calls || b[1].ms - a[1].ms).slice(0, 4).map(([n, e]) => `${n} (${e.calls}, ${fmt(e.ms)})`).join(', ');
-    lines.push(`| ${name} | ${fmt(wall)} | ${fmt(k.kernelMs)} | ${k.calls} | ${fmt((k.calls * floor) / 1000)} | ${fmt(outside)} | ${fmt(k.bytes / MB)} | ${top} |`);
+    const top = [...k.byName.entries()]
+      .sort((a, b) => b[1].calls - a[1].calls || b[1].ms - a[1].ms)
+      .slice(0, 4)
+      .map(([n, e]) => `${n} (${e.calls}, ${fmt(e.ms)})`)
+      .join(', ');
+    lines.push(
+      `| ${name} | ${fmt(wall)} | ${fmt(k.kernelMs)} | ${k.calls} | ${fmt((k.calls * floor) / 1000)} | ` +
+        `${fmt(outside)} | ${fmt(k.bytes / MB)} | ${top} |`,
+    );
     process.stderr.write(`  profile ${kind}: ${name}\n`);
     if (!sampling.includes(w)) w.dispose();
   }
@@ -88,7 +102,8 @@ export const profileMode = async (kind: ModelKind, only: readonly string[], iter
   teacher.dispose();
   lines.push(
     '',
-    '- wall: 10th percentile of unprofiled iterations; in kernels: the least of 3 profiled iterations (tf.profile); "outside" is their difference',
+    '- wall: 10th percentile of unprofiled iterations; in kernels: the least of 3 profiled iterations (tf.profile); ' +
+      '"outside" is their difference',
   );
   console.log(lines.join('\n'));
 };

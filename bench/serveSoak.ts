@@ -32,11 +32,24 @@ const rssMb = (pid: number): number => {
 
 /** A recording of metrics lines (~250 B each) up to about `mb` MB; returns its last line number. */
 const writeRecording = (file: string, mb: number): number => {
-  const w = RecordingWriter.create(file, makeHeader({ config: { method: 'teacher' }, seed: 0, kind: 'teacher', backend: 'wasm' }), { fsyncEvery: 1 << 20 });
+  const w = RecordingWriter.create(
+    file,
+    makeHeader({ config: { method: 'teacher' }, seed: 0, kind: 'teacher', backend: 'wasm' }),
+    { fsyncEvery: 1 << 20 },
+  );
   if (E.isLeft(w)) throw w.left;
   let step = 0;
   while (fs.statSync(file).size < mb * 1024 * 1024) {
-    for (let i = 0; i < 1000; i++, step++) w.right.append({ type: 'metrics', key: { seed: 0, phase: 0, step }, role: 'teacher', loss: 1 / (1 + step), gradNorm: 0.5, extras: { exitStep: step % 7 }, ms: 3.5 });
+    for (let i = 0; i < 1000; i++, step++)
+      w.right.append({
+        type: 'metrics',
+        key: { seed: 0, phase: 0, step },
+        role: 'teacher',
+        loss: 1 / (1 + step),
+        gradNorm: 0.5,
+        extras: { exitStep: step % 7 },
+        ms: 3.5,
+      });
     w.right.sync();
   }
   w.right.close();
@@ -89,9 +102,18 @@ const main = async (): Promise<void> => {
     const end = rssMb(server.pid!);
     const readers = clients.slice(slow);
     console.log(`serve soak: ${os.cpus()[0]?.model ?? 'cpu'} (${os.cpus().length} cores), node ${process.version}`);
-    console.log(`recording: ${(size / 1024 / 1024).toFixed(1)} MB, ${lastLine} lines; ${CLIENTS} clients at once on 127.0.0.1 (${slow} never read), ${SECONDS} s`);
-    console.log(`server RSS: ${before.toFixed(0)} MB before the clients, peak ${peak.toFixed(0)} MB, ${end.toFixed(0)} MB at the end`);
-    console.log(`readers caught up: ${readers.filter((c) => c.state.caughtUp).length} / ${readers.length} (${(readers.reduce((a, c) => a + c.state.bytes, 0) / 1024 / 1024).toFixed(0)} MB received)`);
+    console.log(
+      `recording: ${(size / 1024 / 1024).toFixed(1)} MB, ${lastLine} lines; ${CLIENTS} clients at once on 127.0.0.1 ` +
+        `(${slow} never read), ${SECONDS} s`,
+    );
+    console.log(
+      `server RSS: ${before.toFixed(0)} MB before the clients, peak ${peak.toFixed(0)} MB, ${end.toFixed(0)} MB at ` +
+        `the end`,
+    );
+    console.log(
+      `readers caught up: ${readers.filter((c) => c.state.caughtUp).length} / ${readers.length} ` +
+        `(${(readers.reduce((a, c) => a + c.state.bytes, 0) / 1024 / 1024).toFixed(0)} MB received)`,
+    );
     console.log(`clients the server dropped for not reading: ${dropped} (of ${slow} that never read)`);
     clients.forEach((c) => c.stop());
   } finally {

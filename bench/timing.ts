@@ -15,7 +15,8 @@ export const quantile = (xs: readonly number[], q: number): number => {
 };
 export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
-export const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
+export const fmt = (x: number | undefined, digits = 1): string =>
+  x === undefined || !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(digits);
 
 /**
  * Runs n + 1 iterations of one stream and returns the last n times (ms) between iteration
@@ -43,5 +44,7 @@ export const computeRatio = (forwardsDmd: number, forwardsPhased: number): numbe
 
 /** The table line that states computeRatio and what it assumes. */
 export const computeRatioLine = (forwardsDmd: number, forwardsPhased: number): string =>
-  `- On compute alone (${fmt(forwardsDmd)} forward passes per one-step DMD iteration, ${fmt(forwardsPhased)} per Phased DMD iteration (mean of its phases; batches, CFG over 2B counts 2), ` +
-  `${UPDATES_PER_ITERATION} backward passes each, a backward pass ≈ ${BACKWARD_COST} forward passes): Phased / DMD = ${computeRatio(forwardsDmd, forwardsPhased).toFixed(2)}×`;
+  `- On compute alone (${fmt(forwardsDmd)} forward passes per one-step DMD iteration, ${fmt(forwardsPhased)} per ` +
+  `Phased DMD iteration (mean of its phases; batches, CFG over 2B counts 2), ` +
+  `${UPDATES_PER_ITERATION} backward passes each, a backward pass ≈ ${BACKWARD_COST} forward passes): Phased / DMD ` +
+  `= ${computeRatio(forwardsDmd, forwardsPhased).toFixed(2)}×`;

@@ -42,15 +42,18 @@ export interface TorchBlas {
 export const torchBlas = (python: string): TorchBlas | string => {
   const r = spawnSync(python, [TORCH_SCRIPT, '--blas'], { encoding: 'utf8', env: torchEnv() });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) return `the probe failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`;
+  if (r.status !== 0 || !line.startsWith('{'))
+    return `the probe failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`;
   return JSON.parse(line) as TorchBlas;
 };
 
 /** One line on PyTorch's BLAS; a warning when it is not the OpenMP OpenBLAS (then PyTorch's times are not its best). */
 export const describeTorchBlas = (b: TorchBlas | string): string => {
-  if (typeof b === 'string') return `WARNING: PyTorch's BLAS is unknown (${b}): the ours/PyTorch ratios may mean nothing`;
+  if (typeof b === 'string')
+    return `WARNING: PyTorch's BLAS is unknown (${b}): the ours/PyTorch ratios may mean nothing`;
   if (b.threading === 'openmp') return `PyTorch's BLAS: ${b.config ?? 'OpenBLAS'}, OpenMP build (${b.library})`;
-  const what = b.library === null ? `not OpenBLAS${b.mkl ? ' (MKL)' : ''}` : `the ${b.threading} build of OpenBLAS (${b.library})`;
+  const what =
+    b.library === null ? `not OpenBLAS${b.mkl ? ' (MKL)' : ''}` : `the ${b.threading} build of OpenBLAS (${b.library})`;
   return (
     `WARNING: PyTorch runs on ${what}, not the OpenMP OpenBLAS this comparison is made against: ` +
     (b.threading === 'pthread' ? "with Debian's default pthread build PyTorch is several times slower, " : '') +

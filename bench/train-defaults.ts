@@ -33,17 +33,43 @@ const main = async (): Promise<void> => {
   const fullSteps = d.teacher.steps as number;
   const fullIterations = d.student.iterations as number;
   const data = { kind: 'mixture', name: 'ring8' as const };
-  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ${os.cpus().length} cores; ring8 (${MIXTURES.ring8.centers.length} modes)`);
-  const teacher = await timed(() => runTeacher({ method: 'teacher', data, ...d.teacher, steps: teacherSteps, logEvery: 1000 }, { outDir: path.join(dir, 't'), log: () => undefined }));
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}, ${os.cpus().length} cores; ring8 (${MIXTURES.ring8.centers.length} modes)`,
+  );
+  const teacher = await timed(() =>
+    runTeacher(
+      { method: 'teacher', data, ...d.teacher, steps: teacherSteps, logEvery: 1000 },
+      { outDir: path.join(dir, 't'), log: () => undefined },
+    ),
+  );
   const perStep = { wall: teacher.wall / teacherSteps, cpu: teacher.cpu / teacherSteps };
-  console.log(`teacher: ${teacherSteps} steps in ${teacher.wall.toFixed(1)} s wall, ${teacher.cpu.toFixed(1)} s CPU → ${fullSteps} steps ≈ ${(perStep.wall * fullSteps).toFixed(0)} s wall, ${(perStep.cpu * fullSteps).toFixed(0)} s CPU (target < 180 s)`);
+  console.log(
+    `teacher: ${teacherSteps} steps in ${teacher.wall.toFixed(1)} s wall, ${teacher.cpu.toFixed(1)} s CPU → ` +
+      `${fullSteps} steps ≈ ${(perStep.wall * fullSteps).toFixed(0)} s wall, ` +
+      `${(perStep.cpu * fullSteps).toFixed(0)} s CPU (target < 180 s)`,
+  );
   const ckpt = path.join(dir, 't', TEACHER_CHECKPOINT);
   for (const method of ['dmd', 'sgts', 'vanilla', 'phased'] as const) {
-    const config = { method, teacher: ckpt, ...(method === 'dmd' ? {} : { steps: 4 }), ...(method === 'phased' ? { preset: '4x2' } : {}), ...d.student, iterations, logEvery: 1000 };
+    const config = {
+      method,
+      teacher: ckpt,
+      ...(method === 'dmd' ? {} : { steps: 4 }),
+      ...(method === 'phased' ? { preset: '4x2' } : {}),
+      ...d.student,
+      iterations,
+      logEvery: 1000,
+    };
     const r = await timed(() => trainDistill(config, { log: () => undefined }));
     r.value.experts.forEach((e) => e.expert.dispose());
     r.value.teacher.dispose();
-    console.log(`${method}: ${iterations} iterations in ${r.wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU → ${fullIterations} ≈ ${((r.wall / iterations) * fullIterations).toFixed(0)} s wall, ${((r.cpu / iterations) * fullIterations).toFixed(0)} s CPU (target < 300 s)`);
+    console.log(
+      `${method}: ${iterations} iterations in ${r.wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU → ` +
+        `${fullIterations} ≈ ${((r.wall / iterations) * fullIterations).toFixed(0)} s wall, ` +
+        `${((r.cpu / iterations) * fullIterations).toFixed(0)} s CPU (target < 300 s)`,
+    );
   }
   teacher.value.model.dispose();
   fs.rmSync(dir, { recursive: true, force: true });

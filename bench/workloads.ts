@@ -33,7 +33,10 @@ import { decodeOrThrow } from '../lib/config/report';
 export type ModelKind = 'mlp' | 'unet';
 
 /** The benchmark's model and batch per kind (mirrored in torch_reference.py). */
-export const MODEL_SETUPS: Record<ModelKind, { config: ModelConfig; batch: number; sampleBatch: number; guidance: number; describe: string }> = {
+export const MODEL_SETUPS: Record<
+  ModelKind,
+  { config: ModelConfig; batch: number; sampleBatch: number; guidance: number; describe: string }
+> = {
   mlp: {
     config: { kind: 'mlp', dim: 2, numClasses: 8, hidden: [256, 256, 256], timeEmbedDim: 32, seed: 1 } as ModelConfig,
     batch: 1024,
@@ -42,7 +45,15 @@ export const MODEL_SETUPS: Record<ModelKind, { config: ModelConfig; batch: numbe
     describe: 'MLP 2+32→256→256→256→2, 8 classes (ring8)',
   },
   unet: {
-    config: { kind: 'unet', size: 28, channels: 1, numClasses: 10, width: 32, timeEmbedDim: 64, seed: 1 } as ModelConfig,
+    config: {
+      kind: 'unet',
+      size: 28,
+      channels: 1,
+      numClasses: 10,
+      width: 32,
+      timeEmbedDim: 64,
+      seed: 1,
+    } as ModelConfig,
     batch: 64,
     sampleBatch: 64,
     guidance: 3,
@@ -60,12 +71,15 @@ export const syntheticImages = (size: number, channels: number, numClasses: numb
   numClasses,
   size: Infinity,
   sample: (batchSize, seed) => ({
-    x0: tf.tidy(() => tf.clipByValue(tf.randomNormal([batchSize, size, size, channels], 0, 1, 'float32', splitSeed(seed, 'x')), -1, 1)),
+    x0: tf.tidy(() =>
+      tf.clipByValue(tf.randomNormal([batchSize, size, size, channels], 0, 1, 'float32', splitSeed(seed, 'x')), -1, 1),
+    ),
     labels: tf.tensor1d(randomInts(splitSeed(seed, 'labels'), batchSize, numClasses), 'int32') as tf.Tensor1D,
   }),
 });
 
-export const datasetFor = (kind: ModelKind): Dataset => (kind === 'mlp' ? mixtureDataset('ring8') : syntheticImages(28, 1, 10));
+export const datasetFor = (kind: ModelKind): Dataset =>
+  kind === 'mlp' ? mixtureDataset('ring8') : syntheticImages(28, 1, 10);
 
 /**
  * A workload runs `n` iterations through `onIteration`, which is called at the end of
@@ -103,10 +117,17 @@ export const countForwardPasses = (models: readonly VelocityModel[], batch: numb
 };
 
 /** Runs a metrics stream and reports each iteration's end (a generator update ends a distillation iteration). */
-const drive = (stream: Observable<StepMetrics>, endsIteration: (m: StepMetrics) => boolean, n: number, onIteration: (i: number) => void): void => {
+const drive = (
+  stream: Observable<StepMetrics>,
+  endsIteration: (m: StepMetrics) => boolean,
+  n: number,
+  onIteration: (i: number) => void,
+): void => {
   let i = 0;
   let error: unknown;
-  const sub: Subscription = stream.pipe(filter(endsIteration), take(n)).subscribe({ next: () => onIteration(i++), error: (e) => (error = e) });
+  const sub: Subscription = stream
+    .pipe(filter(endsIteration), take(n))
+    .subscribe({ next: () => onIteration(i++), error: (e) => (error = e) });
   sub.unsubscribe();
   if (error !== undefined) throw error;
   if (i !== n) throw new Error(`workload ended after ${i} of ${n} iterations`);
@@ -123,7 +144,10 @@ export const teacherWorkload = (kind: ModelKind): Workload => {
   const dataset = datasetFor(kind);
   const model = buildModel(setup.config);
   // the data entry only names the set; the stream below gets `dataset` directly
-  const config = { ...resolveTeacherConfig({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }), batchSize: setup.batch };
+  const config = {
+    ...resolveTeacherConfig({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }),
+    batchSize: setup.batch,
+  };
   const trainer = makeTrainer(model.params.variables, { lr: config.lr, betas: config.betas }, config);
   let from = 0;
   return {
@@ -143,13 +167,28 @@ export const teacherWorkload = (kind: ModelKind): Workload => {
 
 /** The phases of a distillation method at the benchmark's batch size. */
 export const phasesFor = (method: DistillMethod, batch: number, guidance: number): ResolvedPhase[] =>
-  resolveSchedule(scheduleFor(decodeOrThrow(DistillConfig, { method, teacher: 'unused.ckpt', batchSize: batch, iterations: 1e7, guidance }, 'bench distill config')));
+  resolveSchedule(
+    scheduleFor(
+      decodeOrThrow(
+        DistillConfig,
+        { method, teacher: 'unused.ckpt', batchSize: batch, iterations: 1e7, guidance },
+        'bench distill config',
+      ),
+    ),
+  );
 
 /**
  * One distillation iteration of `method`, phase `phaseIndex`: earlier phases' experts are
  * teacher copies (their weights do not change the cost).
  */
-export const distillWorkload = (kind: ModelKind, method: DistillMethod, phaseIndex: number, opts: BenchOptions, teacher: VelocityModel, gradient: GeneratorGradient = 'reference'): Workload => {
+export const distillWorkload = (
+  kind: ModelKind,
+  method: DistillMethod,
+  phaseIndex: number,
+  opts: BenchOptions,
+  teacher: VelocityModel,
+  gradient: GeneratorGradient = 'reference',
+): Workload => {
   const setup = MODEL_SETUPS[kind];
   const phases = phasesFor(method, setup.batch, setup.guidance);
   const phase = phases[phaseIndex];
@@ -186,7 +225,10 @@ export const distillWorkload = (kind: ModelKind, method: DistillMethod, phaseInd
 /** 40-step Euler with CFG (the teacher) vs the 4-NFE Phased DMD student (4 steps / 2 phases). */
 export const samplingWorkloads = (kind: ModelKind, teacher: VelocityModel): Workload[] => {
   const setup = MODEL_SETUPS[kind];
-  const experts: ExpertPhase[] = phasesFor('phased', setup.batch, setup.guidance).map((p) => ({ grid: p.grid, expert: teacher.clone() }));
+  const experts: ExpertPhase[] = phasesFor('phased', setup.batch, setup.guidance).map((p) => ({
+    grid: p.grid,
+    expert: teacher.clone(),
+  }));
   const once = (f: (seed: number) => tf.Tensor[]) => (n: number, on: (i: number) => void) => {
     for (let i = 0; i < n; i++) {
       tf.dispose(f(i + 1));
@@ -197,7 +239,11 @@ export const samplingWorkloads = (kind: ModelKind, teacher: VelocityModel): Work
     {
       name: 'sample: teacher 40 steps, CFG',
       run: once((seed) => {
-        const { x, labels } = sampleTeacher(teacher, { n: setup.sampleBatch, seed, sampler: { steps: 40, method: 'euler', guidance: setup.guidance, shift: 1 } });
+        const { x, labels } = sampleTeacher(teacher, {
+          n: setup.sampleBatch,
+          seed,
+          sampler: { steps: 40, method: 'euler', guidance: setup.guidance, shift: 1 },
+        });
         x.dataSync(); // the sample is read back: part of sampling
         return labels === null ? [x] : [x, labels];
       }),
@@ -222,7 +268,11 @@ export const samplingWorkloads = (kind: ModelKind, teacher: VelocityModel): Work
  * the table's rows and bench/torch_reference.py's workloads). The sampling workloads share
  * their experts: the caller disposes them through the returned `dispose`.
  */
-export const workloadMakers = (kind: ModelKind, opts: BenchOptions, teacher: VelocityModel): { makers: Array<[string, () => Workload]>; sampling: Workload[] } => {
+export const workloadMakers = (
+  kind: ModelKind,
+  opts: BenchOptions,
+  teacher: VelocityModel,
+): { makers: Array<[string, () => Workload]>; sampling: Workload[] } => {
   const sampling = samplingWorkloads(kind, teacher);
   const makers: Array<[string, () => Workload]> = [
     ['teacher step', () => teacherWorkload(kind)],

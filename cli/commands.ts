@@ -13,6 +13,15 @@ import { workerCommand } from './worker';
 import { statusCommand } from './status';
 
 export const COMMANDS: readonly Command[] = [
-  runCommand, validateCommand, trainCommand, sampleCommand, evalCommand, replayCommand, reportCommand, exportCommand,
-  serveCommand, workerCommand, statusCommand,
+  runCommand,
+  validateCommand,
+  trainCommand,
+  sampleCommand,
+  evalCommand,
+  replayCommand,
+  reportCommand,
+  exportCommand,
+  serveCommand,
+  workerCommand,
+  statusCommand,
 ] as unknown as readonly Command[];

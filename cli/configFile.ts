@@ -13,7 +13,8 @@ import { readRegularFile } from '../lib/util/readFile';
 /** The largest config file read (configs are a few kB; a bigger file is not a config). */
 export const MAX_CONFIG_BYTES = 1 << 20;
 
-const syntaxError = (file: string, message: string): ConfigError => new ConfigError(`config file ${file}`, [{ path: '(file)', message }]);
+const syntaxError = (file: string, message: string): ConfigError =>
+  new ConfigError(`config file ${file}`, [{ path: '(file)', message }]);
 
 /** Parses config text; `.json` files as strict JSON, anything else as YAML (a superset of JSON). */
 export const parseConfigText = (text: string, file: string): unknown => {
@@ -40,7 +41,11 @@ export const parseConfigText = (text: string, file: string): unknown => {
 
 export const readConfigFile = (file: string): unknown => {
   const bytes = readRegularFile(file, MAX_CONFIG_BYTES);
-  if (E.isLeft(bytes)) throw syntaxError(file, bytes.left === 'is a directory, expected a file' ? 'is a directory, expected a JSON or YAML file' : bytes.left);
+  if (E.isLeft(bytes))
+    throw syntaxError(
+      file,
+      bytes.left === 'is a directory, expected a file' ? 'is a directory, expected a JSON or YAML file' : bytes.left,
+    );
   return parseConfigText(bytes.right.toString('utf8'), file);
 };
 
@@ -51,7 +56,8 @@ export interface Override {
   readonly value: unknown;
 }
 
-const overrideError = (source: string, message: string): ConfigError => new ConfigError('--set override', [{ path: source, message }]);
+const overrideError = (source: string, message: string): ConfigError =>
+  new ConfigError('--set override', [{ path: source, message }]);
 
 /** `a.b[0].c` or `a.b.0.c` → ['a', 'b', 0, 'c']. */
 export const parsePath = (text: string, source: string): Array<string | number> => {
@@ -64,7 +70,11 @@ export const parsePath = (text: string, source: string): Array<string | number> 
     out.push(m[2] !== undefined ? Number(m[2]) : /^\d+$/.test(m[1]) ? Number(m[1]) : m[1]);
     last = re.lastIndex;
   }
-  if (out.length === 0 || last !== text.length) throw overrideError(source, `malformed key "${text}": expected a dotted path like lr.generator or phases[0].iterations`);
+  if (out.length === 0 || last !== text.length)
+    throw overrideError(
+      source,
+      `malformed key "${text}": expected a dotted path like lr.generator or phases[0].iterations`,
+    );
   return out;
 };
 
@@ -91,20 +101,28 @@ export const applyOverride = (config: unknown, o: Override): unknown => {
     const key = o.path[i];
     const here = formatPath(o.path.slice(0, i)) || '(root)';
     if (typeof key === 'number') {
-      if (!Array.isArray(node)) throw overrideError(o.source, `${here} is ${node === undefined ? 'not set' : `not an array (it is ${JSON.stringify(node)})`}, cannot set item [${key}]`);
-      if (key > node.length) throw overrideError(o.source, `${here} has ${node.length} items, cannot set item [${key}]`);
+      if (!Array.isArray(node))
+        throw overrideError(
+          o.source,
+          `${here} is ${node === undefined ? 'not set' : `not an array (it is ${JSON.stringify(node)})`}, cannot ` +
+            `set item [${key}]`,
+        );
+      if (key > node.length)
+        throw overrideError(o.source, `${here} has ${node.length} items, cannot set item [${key}]`);
       const copy = [...node];
       copy[key] = set(node[key], i + 1);
       return copy;
     }
-    if (node !== undefined && !isRecord(node)) throw overrideError(o.source, `${here} is ${JSON.stringify(node)}, not an object, so it has no field "${key}"`);
+    if (node !== undefined && !isRecord(node))
+      throw overrideError(o.source, `${here} is ${JSON.stringify(node)}, not an object, so it has no field "${key}"`);
     const obj = node ?? {};
     return { ...obj, [key]: set(obj[key], i + 1) };
   };
   return set(config, 0);
 };
 
-export const applyOverrides = (config: unknown, sets: readonly string[]): unknown => sets.map(parseOverride).reduce(applyOverride, config);
+export const applyOverrides = (config: unknown, sets: readonly string[]): unknown =>
+  sets.map(parseOverride).reduce(applyOverride, config);
 
 /** Marks issues at (or under) an overridden path, so the user sees the --set caused it. */
 export const attributeIssues = (issues: readonly ConfigIssue[], sets: readonly string[]): ConfigIssue[] => {

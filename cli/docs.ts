@@ -15,7 +15,15 @@ import * as t from 'io-ts';
 import { PhasedSchedule } from '../lib/phases/segment';
 import * as ts from 'typescript';
 import { packageRoot } from '../lib/util/packageRoot';
-import { describeCodec, discriminant, literalOf, objectProps, tagOf, unionMembers, unwrap } from '../lib/config/codecWalk';
+import {
+  describeCodec,
+  discriminant,
+  literalOf,
+  objectProps,
+  tagOf,
+  unionMembers,
+  unwrap,
+} from '../lib/config/codecWalk';
 import { TeacherConfig, TEACHER_DEFAULTS } from '../lib/teacher/teacher';
 import { DistillConfig, DISTILL_DEFAULTS } from '../lib/distill/distill';
 import { ExperimentConfig, EXPERIMENT_DEFAULTS } from '../pipelines/experiment';
@@ -45,7 +53,9 @@ export const SECTIONS: readonly Section[] = [
   },
   {
     title: 'Distillation (`method: "dmd" | "vanilla" | "sgts" | "phased"`)',
-    intro: 'One-step DMD, vanilla few-step DMD, DMD with SGTS and Phased DMD (`lib/distill/distill.ts`). `teacher` is a checkpoint path or a teacher config (trained first).',
+    intro:
+      'One-step DMD, vanilla few-step DMD, DMD with SGTS and Phased DMD (`lib/distill/distill.ts`). `teacher` is a ' +
+      'checkpoint path or a teacher config (trained first).',
     codec: DistillConfig,
     source: { file: 'lib/distill/distill.ts', name: 'DistillConfig' },
     defaults: DISTILL_DEFAULTS,
@@ -53,7 +63,10 @@ export const SECTIONS: readonly Section[] = [
   },
   {
     title: 'Experiment (`method: "experiment"`)',
-    intro: 'The paper\'s comparison at small scale: a teacher against each student method over seeds, equal budget (`pipelines/experiment.ts`). Budget, model, guidance, samples and condition default per task (`TASK_DEFAULTS` there).',
+    intro:
+      "The paper's comparison at small scale: a teacher against each student method over seeds, equal budget " +
+      '(`pipelines/experiment.ts`). Budget, model, guidance, samples and condition default per task ' +
+      '(`TASK_DEFAULTS` there).',
     codec: ExperimentConfig,
     source: { file: 'pipelines/experiment.ts', name: 'ExperimentConfig' },
     defaults: EXPERIMENT_DEFAULTS,
@@ -62,7 +75,9 @@ export const SECTIONS: readonly Section[] = [
 ];
 
 /** Custom codecs (codecWalk `withShape`) → where their structural codec is declared. */
-const STRUCTURE_SOURCES: ReadonlyMap<t.Mixed, { file: string; name: string }> = new Map([[PhasedSchedule, { file: 'lib/phases/segment.ts', name: 'ScheduleShape' }]]);
+const STRUCTURE_SOURCES: ReadonlyMap<t.Mixed, { file: string; name: string }> = new Map([
+  [PhasedSchedule, { file: 'lib/phases/segment.ts', name: 'ScheduleShape' }],
+]);
 
 /** Refined types, in words. */
 export const BRANDS: Readonly<Record<string, string>> = {
@@ -101,19 +116,29 @@ const sourceOf = (file: string): ts.SourceFile | null => {
 const jsDocOf = (node: ts.Node): string =>
   ts
     .getJSDocCommentsAndTags(node)
-    .map((d) => (ts.isJSDoc(d) ? ts.getTextOfJSDocComment(d.comment) ?? '' : ''))
+    .map((d) => (ts.isJSDoc(d) ? (ts.getTextOfJSDocComment(d.comment) ?? '') : ''))
     .join(' ')
     .replace(/\s+/g, ' ')
     .trim();
 
 /** The declaration of `name` in `sf`: a local const, or an import followed to its file. */
-const declarationOf = (sf: ts.SourceFile, name: string, depth = 0): { init: ts.Expression; sf: ts.SourceFile; doc: string } | null => {
+const declarationOf = (
+  sf: ts.SourceFile,
+  name: string,
+  depth = 0,
+): { init: ts.Expression; sf: ts.SourceFile; doc: string } | null => {
   if (depth > 8) return null;
   for (const st of sf.statements) {
     if (ts.isVariableStatement(st))
       for (const d of st.declarationList.declarations)
-        if (ts.isIdentifier(d.name) && d.name.text === name && d.initializer) return { init: d.initializer, sf, doc: jsDocOf(st) };
-    if (ts.isImportDeclaration(st) && st.importClause?.namedBindings && ts.isNamedImports(st.importClause.namedBindings) && ts.isStringLiteral(st.moduleSpecifier)) {
+        if (ts.isIdentifier(d.name) && d.name.text === name && d.initializer)
+          return { init: d.initializer, sf, doc: jsDocOf(st) };
+    if (
+      ts.isImportDeclaration(st) &&
+      st.importClause?.namedBindings &&
+      ts.isNamedImports(st.importClause.namedBindings) &&
+      ts.isStringLiteral(st.moduleSpecifier)
+    ) {
       const spec = st.importClause.namedBindings.elements.find((e) => e.name.text === name);
       if (spec !== undefined && st.moduleSpecifier.text.startsWith('.')) {
         const target = sourceOf(path.relative(ROOT, path.resolve(path.dirname(sf.fileName), st.moduleSpecifier.text)));
@@ -121,7 +146,13 @@ const declarationOf = (sf: ts.SourceFile, name: string, depth = 0): { init: ts.E
       }
     }
     // `export { X } from './y'` re-exports
-    if (ts.isExportDeclaration(st) && st.exportClause && ts.isNamedExports(st.exportClause) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier)) {
+    if (
+      ts.isExportDeclaration(st) &&
+      st.exportClause &&
+      ts.isNamedExports(st.exportClause) &&
+      st.moduleSpecifier &&
+      ts.isStringLiteral(st.moduleSpecifier)
+    ) {
       const spec = st.exportClause.elements.find((e) => e.name.text === name);
       if (spec !== undefined) {
         const target = sourceOf(path.relative(ROOT, path.resolve(path.dirname(sf.fileName), st.moduleSpecifier.text)));
@@ -132,7 +163,12 @@ const declarationOf = (sf: ts.SourceFile, name: string, depth = 0): { init: ts.E
   return null;
 };
 
-const calleeName = (e: ts.CallExpression): string => (ts.isPropertyAccessExpression(e.expression) ? e.expression.name.text : ts.isIdentifier(e.expression) ? e.expression.text : '');
+const calleeName = (e: ts.CallExpression): string =>
+  ts.isPropertyAccessExpression(e.expression)
+    ? e.expression.name.text
+    : ts.isIdentifier(e.expression)
+      ? e.expression.text
+      : '';
 
 /** The doc tree of a codec expression. */
 const docTree = (expr: ts.Expression, sf: ts.SourceFile, depth = 0): DocNode => {
@@ -154,14 +190,21 @@ const docTree = (expr: ts.Expression, sf: ts.SourceFile, depth = 0): DocNode => 
       for (const p of arg.properties) {
         if (!(ts.isPropertyAssignment(p) || ts.isShorthandPropertyAssignment(p)) || p.name === undefined) continue;
         const key = ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) ? p.name.text : p.name.getText(sf);
-        const value = ts.isPropertyAssignment(p) ? docTree(p.initializer, sf, depth + 1) : docTree(p.name as ts.Identifier, sf, depth + 1);
+        const value = ts.isPropertyAssignment(p)
+          ? docTree(p.initializer, sf, depth + 1)
+          : docTree(p.name as ts.Identifier, sf, depth + 1);
         const own = jsDocOf(p);
         props.set(key, { ...value, doc: own || firstSentence(value.doc) });
       }
       return { doc: '', props };
     }
-    if ((name === 'intersection' || name === 'union' || name === 'tuple') && arg && ts.isArrayLiteralExpression(arg)) return { doc: '', types: arg.elements.map((e) => docTree(e, sf, depth + 1)) };
-    if ((name === 'array' || name === 'readonlyArray' || name === 'exact' || name === 'strict' || name === 'readonly') && arg) return { doc: '', type: docTree(arg, sf, depth + 1) };
+    if ((name === 'intersection' || name === 'union' || name === 'tuple') && arg && ts.isArrayLiteralExpression(arg))
+      return { doc: '', types: arg.elements.map((e) => docTree(e, sf, depth + 1)) };
+    if (
+      (name === 'array' || name === 'readonlyArray' || name === 'exact' || name === 'strict' || name === 'readonly') &&
+      arg
+    )
+      return { doc: '', type: docTree(arg, sf, depth + 1) };
   }
   return EMPTY;
 };
@@ -194,7 +237,8 @@ const unwrapDoc = (c: t.Mixed, d: DocNode): DocNode => {
   const structure = STRUCTURE_SOURCES.get(c);
   if (structure !== undefined) return docOfExport(structure.file, structure.name);
   const tag = tagOf(c);
-  if ((tag === 'ExactType' || tag === 'ReadonlyType' || tag === 'StrictType') && d.type) return unwrapDoc((c as unknown as { type: t.Mixed }).type, d.type);
+  if ((tag === 'ExactType' || tag === 'ReadonlyType' || tag === 'StrictType') && d.type)
+    return unwrapDoc((c as unknown as { type: t.Mixed }).type, d.type);
   return d;
 };
 
@@ -211,22 +255,47 @@ const fieldsOf = (c: t.Mixed, d: DocNode): Field[] => {
   const u = unwrap(c) as t.Mixed & { props?: t.Props; types?: t.Mixed[] };
   const tag = tagOf(u);
   if ((tag === 'InterfaceType' || tag === 'PartialType') && u.props)
-    return Object.entries(u.props).map(([key, codec]) => ({ key, codec, required: tag === 'InterfaceType', doc: dd.props?.get(key) ?? EMPTY }));
-  if (tag === 'IntersectionType' && u.types) return u.types.flatMap((m, i) => (objectProps(m) === null ? [] : fieldsOf(m, dd.types?.[i] ?? EMPTY)));
+    return Object.entries(u.props).map(([key, codec]) => ({
+      key,
+      codec,
+      required: tag === 'InterfaceType',
+      doc: dd.props?.get(key) ?? EMPTY,
+    }));
+  if (tag === 'IntersectionType' && u.types)
+    return u.types.flatMap((m, i) => (objectProps(m) === null ? [] : fieldsOf(m, dd.types?.[i] ?? EMPTY)));
   return [];
 };
 
-const valueAt = (o: unknown, p: readonly string[]): unknown => p.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined), o);
+const valueAt = (o: unknown, p: readonly string[]): unknown =>
+  p.reduce<unknown>(
+    (v, k) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined,
+    o,
+  );
 
-const rowsOf = (c: t.Mixed, d: DocNode, prefix: string, defaults: unknown, names: ReadonlyMap<t.Mixed, string>, when?: string, skip?: string): FieldRow[] =>
+const rowsOf = (
+  c: t.Mixed,
+  d: DocNode,
+  prefix: string,
+  defaults: unknown,
+  names: ReadonlyMap<t.Mixed, string>,
+  when?: string,
+  skip?: string,
+): FieldRow[] =>
   fieldsOf(c, d)
     .filter((f) => f.key !== skip)
     .flatMap((f) => {
       const field = prefix ? `${prefix}.${f.key}` : f.key;
-      const isObjectUnion = unionMembers(f.codec)?.every((m) => objectProps(m) !== null) === true && discriminant(unionMembers(f.codec)!) !== null;
+      const isObjectUnion =
+        unionMembers(f.codec)?.every((m) => objectProps(m) !== null) === true &&
+        discriminant(unionMembers(f.codec)!) !== null;
       const own: FieldRow = {
         field,
-        type: names.has(f.codec) ? names.get(f.codec)! : isObjectUnion ? `object, by ${discriminant(unionMembers(f.codec)!)}` : describeCodec(f.codec, names),
+        type: names.has(f.codec)
+          ? names.get(f.codec)!
+          : isObjectUnion
+            ? `object, by ${discriminant(unionMembers(f.codec)!)}`
+            : describeCodec(f.codec, names),
         required: f.required,
         defaultValue: field.includes('[]') ? undefined : valueAt(defaults, field.split('.')),
         doc: f.doc.doc,
@@ -236,20 +305,47 @@ const rowsOf = (c: t.Mixed, d: DocNode, prefix: string, defaults: unknown, names
     });
 
 /** The nested rows of a field: object fields, array items, union variants. */
-const expand = (c: t.Mixed, d: DocNode, field: string, defaults: unknown, names: ReadonlyMap<t.Mixed, string>, when?: string): FieldRow[] => {
+const expand = (
+  c: t.Mixed,
+  d: DocNode,
+  field: string,
+  defaults: unknown,
+  names: ReadonlyMap<t.Mixed, string>,
+  when?: string,
+): FieldRow[] => {
   if (names.has(c)) return [];
   if (objectProps(c) !== null) return rowsOf(c, d, field, defaults, names, when);
   const u = unwrap(c) as t.Mixed & { type?: t.Mixed };
   const dd = unwrapDoc(c, d);
   const tag = tagOf(u);
-  if ((tag === 'ArrayType' || tag === 'ReadonlyArrayType') && u.type) return expand(u.type, dd.type ?? EMPTY, `${field}[]`, defaults, names, when);
+  if ((tag === 'ArrayType' || tag === 'ReadonlyArrayType') && u.type)
+    return expand(u.type, dd.type ?? EMPTY, `${field}[]`, defaults, names, when);
   const members = unionMembers(c);
   if (members !== null && members.every((m) => objectProps(m) !== null)) {
     const disc = discriminant(members);
     if (disc === null) return [];
     const literals = members.map((m) => literalOf(objectProps(m)!.props.find((p) => p.key === disc)!.codec));
-    const discRow: FieldRow = { field: `${field}.${disc}`, type: literals.map((l) => JSON.stringify(l)).join(' \\| '), required: true, doc: `Selects the variant; the rows marked *${field}.${disc} = …* apply to that variant only.`, ...(when ? { when } : {}) };
-    return [discRow, ...members.flatMap((m, i) => rowsOf(m, dd.types?.[i] ?? EMPTY, field, defaults, names, `${field}.${disc} = ${JSON.stringify(literals[i])}`, disc))];
+    const discRow: FieldRow = {
+      field: `${field}.${disc}`,
+      type: literals.map((l) => JSON.stringify(l)).join(' \\| '),
+      required: true,
+      doc: `Selects the variant; the rows marked *${field}.${disc} = …* apply to that variant only.`,
+      ...(when ? { when } : {}),
+    };
+    return [
+      discRow,
+      ...members.flatMap((m, i) =>
+        rowsOf(
+          m,
+          dd.types?.[i] ?? EMPTY,
+          field,
+          defaults,
+          names,
+          `${field}.${disc} = ${JSON.stringify(literals[i])}`,
+          disc,
+        ),
+      ),
+    ];
   }
   return [];
 };
@@ -278,7 +374,11 @@ export const sectionMarkdown = (s: Section): string => {
     '',
     '| Field | Type | Default | Description |',
     '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| \`${r.field}\` | \`${cell(r.type)}\` | ${showDefault(r)} | ${r.when ? `*${cell(r.when)}.* ` : ''}${cell(r.doc)} |`),
+    ...rows.map(
+      (r) =>
+        `| \`${r.field}\` | \`${cell(r.type)}\` | ${showDefault(r)} | ` +
+        `${r.when ? `*${cell(r.when)}.* ` : ''}${cell(r.doc)} |`,
+    ),
     '',
   ].join('\n');
 };
@@ -291,9 +391,13 @@ export const configReference = (): string =>
     '',
     '<!-- Generated by `npm run docs` (cli/docs.ts) from the io-ts codecs; do not edit by hand. -->',
     '',
-    'Pipeline configs are JSON or YAML files; `phased-dmd validate <file>` checks one, and `--set path=value` overrides any field below (e.g. `--set lr.generator=1e-4`, `--set "schedule.phases[1].iterations=200"`). Unknown fields are errors. Nested fields are written with dots; `[]` marks the items of a list.',
+    'Pipeline configs are JSON or YAML files; `phased-dmd validate <file>` checks one, and `--set path=value` ' +
+      'overrides any field below (e.g. `--set lr.generator=1e-4`, `--set "schedule.phases[1].iterations=200"`). ' +
+      'Unknown fields are errors. Nested fields are written with dots; `[]` marks the items of a list.',
     '',
-    `Refined number types: ${Object.entries(BRANDS).map(([k, v]) => `\`${k}\` = ${v}`).join('; ')}.`,
+    `Refined number types: ${Object.entries(BRANDS)
+      .map(([k, v]) => `\`${k}\` = ${v}`)
+      .join('; ')}.`,
     '',
     ...SECTIONS.map(sectionMarkdown),
   ].join('\n');
@@ -326,5 +430,9 @@ if (require.main === module) {
   const before = fs.readFileSync(file, 'utf8');
   const after = withReference(before, configReference());
   if (after !== before) fs.writeFileSync(file, after);
-  process.stdout.write(after === before ? 'docs/config.md: configuration reference is up to date\n' : 'docs/config.md: configuration reference regenerated\n');
+  process.stdout.write(
+    after === before
+      ? 'docs/config.md: configuration reference is up to date\n'
+      : 'docs/config.md: configuration reference regenerated\n',
+  );
 }

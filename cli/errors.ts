@@ -33,7 +33,17 @@ export const BAD_INPUT_ERRORS: ReadonlySet<string> = new Set([
 export const DIVERGED_ERRORS: ReadonlySet<string> = new Set(['NonFiniteLossError', 'NonFiniteWeightsError']);
 
 /** File-system errors about a path the user named. */
-const BAD_PATH_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EROFS', 'ENOSPC', 'EDQUOT', 'EFBIG']);
+const BAD_PATH_CODES: ReadonlySet<string> = new Set([
+  'ENOENT',
+  'EACCES',
+  'EISDIR',
+  'ENOTDIR',
+  'EEXIST',
+  'EROFS',
+  'ENOSPC',
+  'EDQUOT',
+  'EFBIG',
+]);
 
 export const exitCodeOf = (err: unknown): number => {
   if (!(err instanceof Error)) return EXIT_INTERNAL;

@@ -11,8 +11,10 @@ import { backendOption, startBackend } from './backend';
 /** What `--labels` without `--classifier` gets: the labels only serve the classifier's metrics. */
 export const labelsWithoutClassifier = (mixture: boolean, clip: boolean): string =>
   'eval: --labels without --classifier: the labels are checked but not used. Computed: distances to the reference ' +
-  `(energy, MMD, sliced Wasserstein, Fréchet), k-NN precision/recall/density/coverage and Vendi on the raw samples${mixture ? ', mode coverage' : ''}` +
-  `${clip ? ', motion' : ''}. Not computed: per-class diversity and class accuracy, which need --classifier <checkpoint> ` +
+  `(energy, MMD, sliced Wasserstein, Fréchet), k-NN precision/recall/density/coverage and Vendi on the raw ` +
+  `samples${mixture ? ', mode coverage' : ''}` +
+  `${clip ? ', motion' : ''}. Not computed: per-class diversity and class accuracy, which need --classifier ` +
+  `<checkpoint> ` +
   '(a feature classifier, e.g. the one an MNIST experiment trains in <run>/classifier/classifier.ckpt).\n';
 
 /** `8x16x16` → clip dims. */

@@ -22,18 +22,29 @@ export interface ExecuteOptions {
   readonly verbose: boolean;
   /** Skip the report (figures) after the run. */
   readonly noReport?: boolean;
-  /** Says which kernels run: called when the first step (or an experiment's first run) starts, after the checks of the input. */
+  /**
+   * Says which kernels run: called when the first step (or an experiment's first run) starts, after the checks of the
+   * input.
+   */
   readonly kernels?: () => void;
 }
 
 /** One bar per phase of a single run; one bar per run of an experiment (many runs, one job ETA). */
-const progressDisplay = (loaded: LoadedConfig, io: Io): { readonly events: Subject<RunsEvent>; readonly shown: Subscription } => {
+const progressDisplay = (
+  loaded: LoadedConfig,
+  io: Io,
+): { readonly events: Subject<RunsEvent>; readonly shown: Subscription } => {
   const events = new Subject<RunsEvent>();
   const display = { write: io.stderr, tty: io.stderrIsTTY, columns: io.columns };
   const shown =
     loaded.kind === 'experiment'
       ? events.pipe(runsProgress(display)).subscribe({ error: () => undefined })
-      : events.pipe(filter((e): e is StepMetrics => !('runs' in e)), progress({ ...display, totals: phaseTotals(loaded), label: loaded.method })).subscribe({ error: () => undefined });
+      : events
+          .pipe(
+            filter((e): e is StepMetrics => !('runs' in e)),
+            progress({ ...display, totals: phaseTotals(loaded), label: loaded.method }),
+          )
+          .subscribe({ error: () => undefined });
   return { events, shown };
 };
 
@@ -47,7 +58,13 @@ export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): 
   let result: PipelineRunResult;
   try {
     result = await runPipeline(loaded, {
-      outDir: o.outDir, resume: o.resume, overwrite: o.overwrite, force: o.force, truncateRecording: o.truncateRecording, log, metricLog,
+      outDir: o.outDir,
+      resume: o.resume,
+      overwrite: o.overwrite,
+      force: o.force,
+      truncateRecording: o.truncateRecording,
+      log,
+      metricLog,
       onStep: (m) => {
         o.kernels?.();
         events.next(m);
@@ -71,7 +88,12 @@ export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): 
   if (result.report !== null) io.stdout(`report:     ${result.report}\n`);
   else if (!o.noReport && result.recording !== null) {
     const report = await buildReport(o.outDir, result.recording);
-    io.stdout(`report:     ${path.join(o.outDir, 'report.md')}\n${report.files.filter((f) => f.endsWith('.png')).map((f) => `figure:     ${f}\n`).join('')}`);
+    io.stdout(
+      `report:     ${path.join(o.outDir, 'report.md')}\n${report.files
+        .filter((f) => f.endsWith('.png'))
+        .map((f) => `figure:     ${f}\n`)
+        .join('')}`,
+    );
   }
   return result;
 };

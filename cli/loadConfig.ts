@@ -21,9 +21,17 @@ export interface LoadedConfig extends DecodedPipeline {
  */
 export const nonFiniteIssues = (value: unknown, at: ReadonlyArray<string | number> = []): ConfigIssue[] => {
   if (typeof value === 'number')
-    return Number.isFinite(value) ? [] : [{ path: formatPath(at) || '(root)', message: `expected a finite number, got ${String(value)} (NaN and Infinity are refused everywhere)` }];
+    return Number.isFinite(value)
+      ? []
+      : [
+          {
+            path: formatPath(at) || '(root)',
+            message: `expected a finite number, got ${String(value)} (NaN and Infinity are refused everywhere)`,
+          },
+        ];
   if (Array.isArray(value)) return value.flatMap((v, i) => nonFiniteIssues(v, [...at, i]));
-  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([k, v]) => nonFiniteIssues(v, [...at, k]));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([k, v]) => nonFiniteIssues(v, [...at, k]));
   return [];
 };
 

@@ -21,7 +21,8 @@ export const mainHelp = (): string => {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
     `Run '${PROGRAM} <command> --help' for a command's options.`,
-    'Exit codes: 0 success, 1 bad input (config, data, checkpoint, flags) or a diverged run (non-finite loss), 2 internal failure.',
+    'Exit codes: 0 success, 1 bad input (config, data, checkpoint, flags) or a diverged run (non-finite loss), 2 ' +
+      'internal failure.',
     '',
   ].join('\n');
 };
@@ -41,7 +42,14 @@ export const main = async (argv: readonly string[], io: Io = processIo()): Promi
   }
   const command = COMMANDS.find((c) => c.name === name) as Command | undefined;
   if (command === undefined) {
-    io.stderr(formatError(new UsageError(`unknown command ${JSON.stringify(name)}; expected one of ${COMMANDS.map((c) => c.name).join(', ')}`), verbose));
+    io.stderr(
+      formatError(
+        new UsageError(
+          `unknown command ${JSON.stringify(name)}; expected one of ${COMMANDS.map((c) => c.name).join(', ')}`,
+        ),
+        verbose,
+      ),
+    );
     return EXIT_BAD_INPUT;
   }
   try {

@@ -32,7 +32,11 @@ export interface LoadedModel {
 }
 
 const read = (x: tf.Tensor, labels: tf.Tensor1D | null): Samples => {
-  const out = { values: x.dataSync() as Float32Array, shape: x.shape, labels: labels === null ? null : (labels.dataSync() as Int32Array) };
+  const out = {
+    values: x.dataSync() as Float32Array,
+    shape: x.shape,
+    labels: labels === null ? null : (labels.dataSync() as Int32Array),
+  };
   x.dispose();
   labels?.dispose();
   return out;
@@ -56,7 +60,12 @@ export const loadModel = (file: string): LoadedModel => {
       data: dataInfoOf(dataConfigOf(meta.config, file), model.sampleShape),
       ...dataMetaOf(meta, file),
       sample: (n, seed, labels, sampler) => {
-        const r = sampleTeacher(model, { n, seed, ...(labels !== undefined ? { labels } : {}), sampler: { ...trained, ...sampler } });
+        const r = sampleTeacher(model, {
+          n,
+          seed,
+          ...(labels !== undefined ? { labels } : {}),
+          sampler: { ...trained, ...sampler },
+        });
         return read(r.x, r.labels);
       },
       dispose: () => model.dispose(),
@@ -86,9 +95,14 @@ export const loadModel = (file: string): LoadedModel => {
 };
 
 /** Labels for `n` samples of class `c` (checked against the model), or undefined (the sampler's default draw). */
-export const classLabels = (model: Pick<LoadedModel, 'numClasses'>, n: number, c: number | undefined): Int32Array | undefined => {
+export const classLabels = (
+  model: Pick<LoadedModel, 'numClasses'>,
+  n: number,
+  c: number | undefined,
+): Int32Array | undefined => {
   if (c === undefined) return undefined;
   if (model.numClasses === 0) throw new UsageError('--class: the model is unconditional (trained without labels)');
-  if (!Number.isInteger(c) || c < 0 || c >= model.numClasses) throw new UsageError(`--class: expected a class id in 0…${model.numClasses - 1}, got ${c}`);
+  if (!Number.isInteger(c) || c < 0 || c >= model.numClasses)
+    throw new UsageError(`--class: expected a class id in 0…${model.numClasses - 1}, got ${c}`);
   return new Int32Array(n).fill(c);
 };

@@ -34,7 +34,8 @@ interface PhaseState {
   lastPrint: number;
 }
 
-const fmtLoss = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(4));
+const fmtLoss = (v: number): string =>
+  Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(4);
 
 export const fmtDuration = (s: number): string => {
   if (!Number.isFinite(s)) return '?';
@@ -46,10 +47,12 @@ export const fmtDuration = (s: number): string => {
 };
 
 /** The latest loss of each role: "fake=0.1234 generator=0.5678". */
-export const describeLosses = (losses: ReadonlyMap<string, number>): string => [...losses.entries()].map(([role, v]) => `${role}=${fmtLoss(v)}`).join(' ');
+export const describeLosses = (losses: ReadonlyMap<string, number>): string =>
+  [...losses.entries()].map(([role, v]) => `${role}=${fmtLoss(v)}`).join(' ');
 
 /** Iterations per second since the phase started (null before a measurable interval). */
-const rate = (p: PhaseState, now: number): number | null => (now > p.started && p.done > 0 ? (p.done * 1000) / (now - p.started) : null);
+const rate = (p: PhaseState, now: number): number | null =>
+  now > p.started && p.done > 0 ? (p.done * 1000) / (now - p.started) : null;
 
 /** The text of one progress report (without bar), shared by both modes. */
 export const describe = (p: PhaseState, total: number | undefined, phases: number | undefined, now: number): string => {
@@ -68,62 +71,64 @@ export const progressBar = (done: number, total: number, width: number): string 
 };
 
 /** The progress tap: elements pass through unchanged. */
-export const progress = (options: ProgressOptions): MonoTypeOperatorFunction<StepMetrics> => (source) =>
-  new Observable<StepMetrics>((subscriber) => {
-    const now = options.now ?? Date.now;
-    const interval = options.intervalMs ?? 10_000;
-    const redraw = options.redrawMs ?? 100;
-    const totals = options.totals;
-    const phases = totals?.length;
-    const prefix = options.label ? `${options.label}: ` : '';
-    let current: PhaseState | null = null;
-    let drawn = false;
+export const progress =
+  (options: ProgressOptions): MonoTypeOperatorFunction<StepMetrics> =>
+  (source) =>
+    new Observable<StepMetrics>((subscriber) => {
+      const now = options.now ?? Date.now;
+      const interval = options.intervalMs ?? 10_000;
+      const redraw = options.redrawMs ?? 100;
+      const totals = options.totals;
+      const phases = totals?.length;
+      const prefix = options.label ? `${options.label}: ` : '';
+      let current: PhaseState | null = null;
+      let drawn = false;
 
-    const line = (p: PhaseState, t: number): string => {
-      const total = totals?.[p.phase];
-      const text = `${prefix}${describe(p, total, phases, t)}`;
-      if (!options.tty || total === undefined) return text;
-      const width = Math.max(10, Math.min(30, (options.columns ?? 100) - text.length - 2));
-      const withBar = `${prefix}${progressBar(p.done, total, width)} ${describe(p, total, phases, t)}`;
-      return withBar.slice(0, Math.max(20, (options.columns ?? 100) - 1));
-    };
-    const show = (p: PhaseState, t: number, final: boolean): void => {
-      p.lastPrint = t;
-      if (options.tty) {
-        options.write(`\r\x1b[2K${line(p, t)}${final ? '\n' : ''}`);
-        drawn = !final;
-      } else options.write(`${line(p, t)}${final ? ' done' : ''}\n`);
-    };
-    const endPhase = (t: number): void => {
-      if (current !== null) show(current, t, true);
-      current = null;
-    };
+      const line = (p: PhaseState, t: number): string => {
+        const total = totals?.[p.phase];
+        const text = `${prefix}${describe(p, total, phases, t)}`;
+        if (!options.tty || total === undefined) return text;
+        const width = Math.max(10, Math.min(30, (options.columns ?? 100) - text.length - 2));
+        const withBar = `${prefix}${progressBar(p.done, total, width)} ${describe(p, total, phases, t)}`;
+        return withBar.slice(0, Math.max(20, (options.columns ?? 100) - 1));
+      };
+      const show = (p: PhaseState, t: number, final: boolean): void => {
+        p.lastPrint = t;
+        if (options.tty) {
+          options.write(`\r\x1b[2K${line(p, t)}${final ? '\n' : ''}`);
+          drawn = !final;
+        } else options.write(`${line(p, t)}${final ? ' done' : ''}\n`);
+      };
+      const endPhase = (t: number): void => {
+        if (current !== null) show(current, t, true);
+        current = null;
+      };
 
-    const sub = source.subscribe({
-      next: (m) => {
-        const t = now();
-        if (current === null || current.phase !== m.key.phase) {
-          endPhase(t);
-          current = { phase: m.key.phase, started: t, done: 0, losses: new Map(), lastPrint: -Infinity };
-          if (!options.tty) show(current, t, false);
-        }
-        const p: PhaseState = current;
-        p.done = Math.max(p.done, m.key.step + 1);
-        if (m.loss !== null && Number.isFinite(m.loss)) p.losses.set(m.role, m.loss);
-        if (t - p.lastPrint >= (options.tty ? redraw : interval)) show(p, t, false);
-        subscriber.next(m);
-      },
-      error: (err) => {
-        if (drawn) options.write('\n');
-        subscriber.error(err);
-      },
-      complete: () => {
-        endPhase(now());
-        subscriber.complete();
-      },
+      const sub = source.subscribe({
+        next: (m) => {
+          const t = now();
+          if (current === null || current.phase !== m.key.phase) {
+            endPhase(t);
+            current = { phase: m.key.phase, started: t, done: 0, losses: new Map(), lastPrint: -Infinity };
+            if (!options.tty) show(current, t, false);
+          }
+          const p: PhaseState = current;
+          p.done = Math.max(p.done, m.key.step + 1);
+          if (m.loss !== null && Number.isFinite(m.loss)) p.losses.set(m.role, m.loss);
+          if (t - p.lastPrint >= (options.tty ? redraw : interval)) show(p, t, false);
+          subscriber.next(m);
+        },
+        error: (err) => {
+          if (drawn) options.write('\n');
+          subscriber.error(err);
+        },
+        complete: () => {
+          endPhase(now());
+          subscriber.complete();
+        },
+      });
+      return () => {
+        sub.unsubscribe();
+        if (drawn && current !== null) options.write('\n');
+      };
     });
-    return () => {
-      sub.unsubscribe();
-      if (drawn && current !== null) options.write('\n');
-    };
-  });

@@ -38,12 +38,14 @@ export const formatStatus = (run: QueuedRun, rows: readonly JobRow[]): string =>
     const note = r.state === 'done' && r.waitingForChildren ? ' (waiting for its children)' : '';
     return `  ${`${'  '.repeat(r.depth)}${label(r)}`.padEnd(width)}${r.state.padEnd(8)}${retries(r)}${note}`;
   });
-  const failed = rows.filter((r) => r.state === 'failed').map((r) => {
-    const d = dataOf(r);
-    const dir = d === null ? '' : `${nodeDir(d.runDir, d.node)}: `;
-    const reason = r.failedReason ?? 'no error recorded';
-    return `  ✗ ${label(r)}: ${reason.startsWith(dir) ? reason : `${dir}${reason}`}`;
-  });
+  const failed = rows
+    .filter((r) => r.state === 'failed')
+    .map((r) => {
+      const d = dataOf(r);
+      const dir = d === null ? '' : `${nodeDir(d.runDir, d.node)}: `;
+      const reason = r.failedReason ?? 'no error recorded';
+      return `  ✗ ${label(r)}: ${reason.startsWith(dir) ? reason : `${dir}${reason}`}`;
+    });
   const pending = Math.max(0, run.jobs - rows.length);
   return [
     `run ${run.runId} on ${masked(run.queue)}: ` +

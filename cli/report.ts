@@ -19,7 +19,9 @@ export const reportCommand = defineCommand({
     recording: str('the recording to read (default <run-dir>/recording.ndjson)', 'file'),
     backend: backendOption(),
   },
-  description: 'Works on finished, failed and interrupted runs alike (a torn last line is reported and skipped). An experiment directory (with experiment.json) gets its comparison report rebuilt from its per-run recordings.',
+  description:
+    'Works on finished, failed and interrupted runs alike (a torn last line is reported and skipped). An experiment ' +
+    'directory (with experiment.json) gets its comparison report rebuilt from its per-run recordings.',
   examples: ['phased-dmd report runs/phased'],
   run: async ({ options: o, positionals }, io) => {
     if (o.recording === undefined && fs.existsSync(path.join(positionals[0], EXPERIMENT_FILE))) {

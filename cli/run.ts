@@ -10,18 +10,24 @@ import { enqueueExperiment } from './queueRun';
 
 export const runCommand = defineCommand({
   name: 'run',
-  summary: 'Run a pipeline config (teacher or distillation; JSON or YAML) into a run directory: checkpoint, recording, report, figures.',
+  summary:
+    'Run a pipeline config (teacher or distillation; JSON or YAML) into a run directory: checkpoint, recording, ' +
+    'report, figures.',
   args: '<config>',
   positionals: { min: 1, max: 1 },
   options: {
     out: str('run directory (default runs/<config name>)', 'dir'),
-    set: list('override a config field: dotted path, value parsed as JSON when possible; validated like the file', 'key=value'),
+    set: list(
+      'override a config field: dotted path, value parsed as JSON when possible; validated like the file',
+      'key=value',
+    ),
     seed: int('override the config’s seed'),
     resume: flag('continue the run in --out from its last checkpoint (bit-exact on the same backend)'),
     overwrite: flag('start over although --out holds a run (its files are kept aside, renamed)'),
     force: flag('with --resume: continue although the config differs from the checkpoint’s'),
     'truncate-recording': flag(
-      'with --resume: cut a damaged recording (a line that fails its checksum) at its last good line and say what it dropped',
+      'with --resume: cut a damaged recording (a line that fails its checksum) at its last good line and say what ' +
+        'it dropped',
     ),
     backend: backendOption(),
     'no-report': flag('skip rebuilding report.md and the figures after the run'),
@@ -32,11 +38,14 @@ export const runCommand = defineCommand({
     wait: flag('with --queue: follow the jobs until the run is done or has failed'),
   },
   description:
-    'The config is validated first (every error with its path; unknown fields refused). Progress shows one bar per phase on a terminal, periodic lines otherwise; --verbose adds the metric lines. The run directory gets teacher.ckpt or student.ckpt, recording.ndjson, report.md, metrics.json and figures/.',
+    'The config is validated first (every error with its path; unknown fields refused). Progress shows one bar per ' +
+    'phase on a terminal, periodic lines otherwise; --verbose adds the metric lines. The run directory gets ' +
+    'teacher.ckpt or student.ckpt, recording.ndjson, report.md, metrics.json and figures/.',
   examples: [
     'phased-dmd run pipelines/configs/teacher-ring8.json --out runs/teacher-ring8',
     'phased-dmd run pipelines/configs/phased-4x2-ring8.json --out runs/phased',
-    "phased-dmd run pipelines/configs/sgts-ring8.json --set iterations=200 --set 'lr.fake=1e-4' --seed 3 --out runs/sgts",
+    "phased-dmd run pipelines/configs/sgts-ring8.json --set iterations=200 --set 'lr.fake=1e-4' --seed 3 --out " +
+      'runs/sgts',
     'phased-dmd run pipelines/configs/phased-4x2-ring8.json --out runs/phased --resume',
     'phased-dmd run pipelines/configs/experiment-2d.json --queue redis://10.0.0.5:6379',
   ],
@@ -50,7 +59,11 @@ export const runCommand = defineCommand({
     const kernels = await startBackendAndKernels(o.backend, io.stderr);
     const truncateRecording = o['truncate-recording'];
     const { resume, overwrite, force, verbose } = o;
-    await execute(loaded, { outDir, resume, overwrite, force, truncateRecording, verbose, noReport: o['no-report'], kernels }, io);
+    await execute(
+      loaded,
+      { outDir, resume, overwrite, force, truncateRecording, verbose, noReport: o['no-report'], kernels },
+      io,
+    );
     return 0;
   },
 });

@@ -24,7 +24,10 @@ import type { LoadedConfig } from './loadConfig';
 
 export { RECORDING_FILE, TEACHER_CHECKPOINT, STUDENT_CHECKPOINT, PROGRESS_CHECKPOINT };
 
-export interface PipelineRunOptions extends Pick<RunOptions, 'resume' | 'overwrite' | 'force' | 'truncateRecording' | 'log' | 'onStep' | 'metricLog' | 'onRun'> {
+export interface PipelineRunOptions extends Pick<
+  RunOptions,
+  'resume' | 'overwrite' | 'force' | 'truncateRecording' | 'log' | 'onStep' | 'metricLog' | 'onRun'
+> {
   readonly outDir: string;
   /** Samples per recorded snapshot (default by data shape, see lib/train/snapshots.ts). */
   readonly snapshotSize?: number;
@@ -47,12 +50,18 @@ export interface PipelineRunResult {
 /** Snapshot size and cadence of a teacher run, from its data config (without opening big datasets). */
 const teacherSnapshots = (data: DataConfig, steps: number, n?: number): { n: number; every?: number } => {
   const shape =
-    data.kind === 'mixture' ? { sampleShape: [2], numClasses: 8 }
-    : data.kind === 'mnist' || data.kind === 'fashion-mnist' ? { sampleShape: [28, 28, 1], numClasses: 10 }
-    : data.kind === 'video' ? { sampleShape: [0, 0, 0], numClasses: data.classes ?? 4 }
-    : E.getOrElseW(() => ({ sampleShape: [0, 0, 0], numClasses: 0 }))(E.map((ds: Dataset) => ({ sampleShape: ds.sampleShape, numClasses: ds.numClasses }))(loadDataset(data)));
+    data.kind === 'mixture'
+      ? { sampleShape: [2], numClasses: 8 }
+      : data.kind === 'mnist' || data.kind === 'fashion-mnist'
+        ? { sampleShape: [28, 28, 1], numClasses: 10 }
+        : data.kind === 'video'
+          ? { sampleShape: [0, 0, 0], numClasses: data.classes ?? 4 }
+          : E.getOrElseW(() => ({ sampleShape: [0, 0, 0], numClasses: 0 }))(
+              E.map((ds: Dataset) => ({ sampleShape: ds.sampleShape, numClasses: ds.numClasses }))(loadDataset(data)),
+            );
   const size = n ?? snapshotSize(shape.sampleShape, shape.numClasses);
-  // a snapshot runs the full multi-step sampler: 5 per run for points of runs long enough to watch (the live view's "latest samples"), else at the end only
+  // a snapshot runs the full multi-step sampler: 5 per run for points of runs long enough to watch (the live view's
+  // "latest samples"), else at the end only
   return { n: size, ...(shape.sampleShape.length === 1 && steps >= 500 ? { every: Math.round(steps / 5) } : {}) };
 };
 
@@ -70,12 +79,22 @@ export const runPipeline = async (loaded: LoadedConfig, o: PipelineRunOptions): 
     metricLog: o.metricLog,
     onStep: o.onStep,
     onRun: o.onRun,
-    ...(teacherConfig === null ? {} : { snapshots: teacherSnapshots(teacherConfig.data, teacherConfig.steps ?? TEACHER_DEFAULTS.steps, o.snapshotSize) }),
+    ...(teacherConfig === null
+      ? {}
+      : {
+          snapshots: teacherSnapshots(
+            teacherConfig.data,
+            teacherConfig.steps ?? TEACHER_DEFAULTS.steps,
+            o.snapshotSize,
+          ),
+        }),
     samples: { n: o.snapshotSize },
   });
   disposeRun(r);
   const common = { method: loaded.method, checkpoint: r.checkpoint, recording: r.recording, seconds: r.seconds };
-  return r.method === 'teacher' ? { ...common, kind: 'teacher', report: null, resumedFrom: r.teacher.from }
-    : r.method === 'experiment' || r.method === 'sweep' ? { ...common, kind: 'experiment', report: r.experiment.report, resumedFrom: 0 }
-    : { ...common, kind: 'distill', report: null, resumedFrom: r.distill.from.step };
+  return r.method === 'teacher'
+    ? { ...common, kind: 'teacher', report: null, resumedFrom: r.teacher.from }
+    : r.method === 'experiment' || r.method === 'sweep'
+      ? { ...common, kind: 'experiment', report: r.experiment.report, resumedFrom: 0 }
+      : { ...common, kind: 'distill', report: null, resumedFrom: r.distill.from.step };
 };

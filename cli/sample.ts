@@ -24,7 +24,10 @@ const npyValues = (model: LoadedModel, s: Samples, raw: boolean): NpyWritable =>
 import { splitSeed } from '../lib/random/seed';
 import type { SamplerSettings } from '../lib/teacher/teacher';
 
-/** Values drawn per chunk: a million samples are drawn a chunk at a time, so the backend's memory does not grow with --n. */
+/**
+ * Values drawn per chunk: a million samples are drawn a chunk at a time, so the backend's memory does not grow with
+ * --n.
+ */
 const CHUNK_VALUES = 1 << 20;
 /** The most samples one command draws (a .npy of 2-D points is then 800 MB). */
 export const MAX_SAMPLES = 100_000_000;
@@ -51,7 +54,13 @@ export function* sampleChunks(
 }
 
 /** All `n` samples, drawn in chunks (sampleChunks) and joined. */
-const drawChunked = (model: LoadedModel, n: number, seed: number, labels: Int32Array | undefined, sampler: SamplerSettings): Samples => {
+const drawChunked = (
+  model: LoadedModel,
+  n: number,
+  seed: number,
+  labels: Int32Array | undefined,
+  sampler: SamplerSettings,
+): Samples => {
   const shape = [n, ...model.sampleShape];
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
   const drawn = model.numClasses > 0 ? new Int32Array(n) : null;
@@ -146,9 +155,7 @@ export const sampleCommand = defineCommand({
         writeNpy(o['labels-out'], s.labels, [s.labels.length]);
       }
       const units =
-        o.raw || model.scaling.mapping === 'none'
-          ? 'the model’s scale'
-          : `the data’s units (${model.scaling.dtype})`;
+        o.raw || model.scaling.mapping === 'none' ? 'the model’s scale' : `the data’s units (${model.scaling.dtype})`;
       io.stderr(
         `wrote ${o.n} samples (${model.method}, ${nfe} steps, shape [${s.shape.join(', ')}], ${units}) to ${o.out}\n`,
       );

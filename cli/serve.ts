@@ -11,7 +11,9 @@ export const DEFAULT_PORT = 8765;
 
 export const serveCommand = defineCommand({
   name: 'serve',
-  summary: 'Serve a local web page that shows a run’s metrics and latest samples per phase as they stream (or as its recording replays).',
+  summary:
+    'Serve a local web page that shows a run’s metrics and latest samples per phase as they stream (or as its ' +
+    'recording replays).',
   args: '<run-dir> | --page <site>',
   positionals: { min: 0, max: 1 },
   options: {
@@ -26,7 +28,9 @@ export const serveCommand = defineCommand({
     ),
   },
   description:
-    'Start it before, during or after a run: the page catches up with what is recorded, then follows new lines as the run appends them (a recording that does not exist yet is waited for). Sample snapshots are drawn as figures on the server. Stop with Ctrl-C.',
+    'Start it before, during or after a run: the page catches up with what is recorded, then follows new lines as ' +
+    'the run appends them (a recording that does not exist yet is waited for). Sample snapshots are drawn as ' +
+    'figures on the server. Stop with Ctrl-C.',
   examples: [
     'phased-dmd serve runs/phased',
     'phased-dmd serve runs/phased --speed 20 --port 9000',
@@ -48,10 +52,15 @@ export const serveCommand = defineCommand({
       return 0;
     }
     if (positionals.length === 0) throw new UsageError('serve: expected a <run-dir> (or --page <site>)');
-    if (o.speed !== undefined && !(o.speed > 0)) throw new UsageError(`--speed: expected a positive factor, got ${o.speed}`);
-    if (o.port !== undefined && (o.port < 0 || o.port > 65535)) throw new UsageError(`--port: expected 0…65535, got ${o.port}`);
+    if (o.speed !== undefined && !(o.speed > 0))
+      throw new UsageError(`--speed: expected a positive factor, got ${o.speed}`);
+    if (o.port !== undefined && (o.port < 0 || o.port > 65535))
+      throw new UsageError(`--port: expected 0…65535, got ${o.port}`);
     const inside = path.relative(path.resolve(positionals[0]), path.resolve(o.recording ?? positionals[0]));
-    if (inside.startsWith('..') || path.isAbsolute(inside)) throw new UsageError(`--recording: expected a file inside the run directory ${positionals[0]}, got ${o.recording}`);
+    if (inside.startsWith('..') || path.isAbsolute(inside))
+      throw new UsageError(
+        `--recording: expected a file inside the run directory ${positionals[0]}, got ${o.recording}`,
+      );
     const server = await startServer({
       runDir: positionals[0],
       ...(o.recording !== undefined ? { recording: o.recording } : {}),
@@ -61,7 +70,10 @@ export const serveCommand = defineCommand({
       log: (line) => io.stderr(`${line}\n`),
     });
     io.stdout(`${server.url}\n`);
-    io.stderr(`serving ${path.resolve(o.recording ?? path.join(positionals[0], RECORDING_FILE))}${o.speed !== undefined ? ` (replay at ${o.speed}×)` : ' (live)'}; Ctrl-C stops\n`);
+    io.stderr(
+      `serving ${path.resolve(o.recording ?? path.join(positionals[0], RECORDING_FILE))}` +
+        `${o.speed !== undefined ? ` (replay at ${o.speed}×)` : ' (live)'}; Ctrl-C stops\n`,
+    );
     await io.interrupted();
     await server.close();
     return 0;

@@ -34,26 +34,46 @@ export interface DataShape {
 /**
  * Settings by data shape and budget. Points (≤ 16 dims): an MLP teacher of 3 000 steps
  * (the 2-D target: under 3 minutes on 2 CPU cores; bench/train-defaults.ts measures ~1 min
- * of CPU) and 400 student iterations (under 5 minutes; measured ≤ 1 min of CPU). Images [H, W, C]: a small U-Net. Long vectors (flattened clips): a wider MLP
+ * of CPU) and 400 student iterations (under 5 minutes; measured ≤ 1 min of CPU). Images [H, W, C]: a small U-Net. Long
+ * vectors (flattened clips): a wider MLP
  * on smaller batches. `quick` is a smoke test: seconds, not quality.
  */
-export const trainDefaults = (shape: DataShape, budget: Budget): { teacher: Record<string, unknown>; student: Record<string, unknown> } => {
+export const trainDefaults = (
+  shape: DataShape,
+  budget: Budget,
+): { teacher: Record<string, unknown>; student: Record<string, unknown> } => {
   const quick = budget === 'quick';
   const dims = shape.sampleShape;
   if (dims.length === 3)
     return {
-      teacher: { model: { kind: 'unet' }, steps: quick ? 20 : 1500, batchSize: quick ? 16 : 64, lr: 5e-4, logEvery: quick ? 5 : 100 },
+      teacher: {
+        model: { kind: 'unet' },
+        steps: quick ? 20 : 1500,
+        batchSize: quick ? 16 : 64,
+        lr: 5e-4,
+        logEvery: quick ? 5 : 100,
+      },
       student: { iterations: quick ? 4 : 300, batchSize: quick ? 8 : 32, logEvery: quick ? 1 : 25 },
     };
   const d = dims[0];
   if (d <= 16)
     return {
-      teacher: { model: { kind: 'mlp', hidden: [256, 256, 256], timeEmbedDim: 32 }, steps: quick ? 150 : 3000, batchSize: quick ? 256 : 512, logEvery: quick ? 25 : 100 },
+      teacher: {
+        model: { kind: 'mlp', hidden: [256, 256, 256], timeEmbedDim: 32 },
+        steps: quick ? 150 : 3000,
+        batchSize: quick ? 256 : 512,
+        logEvery: quick ? 25 : 100,
+      },
       // shift 1: the teacher's own grid (see pipelines/experiment.ts POINTS_DISTILL)
       student: { iterations: quick ? 24 : 400, batchSize: 256, shift: 1, logEvery: quick ? 4 : 50 },
     };
   return {
-    teacher: { model: { kind: 'mlp', hidden: [512, 512, 512], timeEmbedDim: 64 }, steps: quick ? 40 : 2000, batchSize: quick ? 32 : 128, logEvery: quick ? 10 : 100 },
+    teacher: {
+      model: { kind: 'mlp', hidden: [512, 512, 512], timeEmbedDim: 64 },
+      steps: quick ? 40 : 2000,
+      batchSize: quick ? 32 : 128,
+      logEvery: quick ? 10 : 100,
+    },
     student: { iterations: quick ? 8 : 300, batchSize: quick ? 32 : 64, logEvery: quick ? 2 : 25 },
   };
 };
@@ -92,10 +112,13 @@ export const trainCommand = defineCommand({
     backend: backendOption(),
   },
   description:
-    'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 400 iterations (under 5 minutes); dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The generated config is saved as <out>/config.json.',
+    'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 400 ' +
+    'iterations (under 5 minutes); dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The ' +
+    'generated config is saved as <out>/config.json.',
   examples: [
     'phased-dmd train --data ring.npy --labels ring-labels.npy --method teacher --out runs/ring-teacher',
-    'phased-dmd train --data ring.npy --labels ring-labels.npy --method phased --teacher runs/ring-teacher/teacher.ckpt --out runs/ring-phased',
+    'phased-dmd train --data ring.npy --labels ring-labels.npy --method phased --teacher ' +
+      'runs/ring-teacher/teacher.ckpt --out runs/ring-phased',
     'phased-dmd train --data ring.npy --method sgts --out runs/ring-sgts --budget quick',
     'phased-dmd train --data digits/ --method teacher --out runs/digits   # digits/<class>/<image>.png',
   ],
@@ -109,7 +132,8 @@ export const trainCommand = defineCommand({
     const defaults = trainDefaults(shape, (o.budget ?? 'standard') as Budget);
     if (o.budget === 'quick')
       io.stderr(
-        '--budget quick is a smoke test: it checks that the run works end to end; its samples are not expected to be good\n',
+        '--budget quick is a smoke test: it checks that the run works end to end; its samples are not expected to ' +
+          'be good\n',
       );
     if (o.method === 'teacher' && (o.teacher !== undefined || o.preset !== undefined))
       throw new UsageError('--teacher and --preset are for students (--method dmd|vanilla|sgts|phased)');
@@ -201,7 +225,10 @@ const runGenerated = async (
   const text = `${JSON.stringify(config, null, 2)}\n`;
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
   if (previous !== null && previous !== text && !o.overwrite)
-    throw new UsageError(`${file} holds another run's config${o.resume ? ' (the flags differ from that run\'s)' : ''}: choose another --out, or pass --overwrite to start over`);
+    throw new UsageError(
+      `${file} holds another run's config${o.resume ? " (the flags differ from that run's)" : ''}: choose another ` +
+        `--out, or pass --overwrite to start over`,
+    );
   if (previous !== null && previous !== text) keepAside(file);
   if (previous !== text) writeFileAtomic(file, text);
   await execute(loaded, { outDir: out, ...o }, io);

@@ -25,7 +25,10 @@ export const validateCommand = defineCommand({
     'Unknown fields are errors (a typo is never silently ignored); the files the config names (teacher checkpoint, ' +
     '.npy data and labels) are opened and checked, relative paths from the current directory as `run` reads them. ' +
     'Data whose scale is far from unit (a std above 10, or floats in [0, 255]) is valid but warned about on stderr.',
-  examples: ['phased-dmd validate pipelines/configs/experiment-2d.json', "phased-dmd validate pipelines/configs/phased-4x2-ring8.json --set 'lr.generator=1e-4'"],
+  examples: [
+    'phased-dmd validate pipelines/configs/experiment-2d.json',
+    "phased-dmd validate pipelines/configs/phased-4x2-ring8.json --set 'lr.generator=1e-4'",
+  ],
   run: async ({ options, positionals }, io) => {
     const loaded = loadPipelineConfig(positionals[0], { set: options.set, seed: options.seed });
     const checked = preflight(loaded.input, `config ${positionals[0]}`);

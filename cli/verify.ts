@@ -6,7 +6,9 @@ import { EXIT_BAD_INPUT } from './errors';
 
 export const verifyReplay = async (file: string, io: Io): Promise<number> => {
   io.stderr(`re-executing ${file} from its config…\n`);
-  const r = await verifyRecording(file, { onIssue: (i) => io.stderr(`warning: recording ${i.file}, line ${i.line}: ${i.message}\n`) });
+  const r = await verifyRecording(file, {
+    onIssue: (i) => io.stderr(`warning: recording ${i.file}, line ${i.line}: ${i.message}\n`),
+  });
   if (E.isLeft(r)) {
     const failure = r.left;
     // a divergence is a finding, not a crash: report it and exit 1
@@ -17,6 +19,9 @@ export const verifyReplay = async (file: string, io: Io): Promise<number> => {
     throw failure;
   }
   const s = r.right;
-  io.stdout(`reproduced: ${s.updates} updates and ${s.phaseEnds} phase ends match the recording exactly on ${s.backend}${s.complete ? '' : ' (the recording is incomplete: its prefix was verified)'}\n`);
+  io.stdout(
+    `reproduced: ${s.updates} updates and ${s.phaseEnds} phase ends match the recording exactly on ` +
+      `${s.backend}${s.complete ? '' : ' (the recording is incomplete: its prefix was verified)'}\n`,
+  );
   return 0;
 };

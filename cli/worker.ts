@@ -54,7 +54,7 @@ export const workerCommand = defineCommand({
     if (E.isLeft(conn)) throw new UsageError(conn.left, 'worker');
     const describe = (job: { id?: string; name: string; data: unknown }): string => {
       const d = ExperimentJobData.decode(job.data);
-      return E.isRight(d) ? `${describeNode(d.right.node)} of ${d.right.runDir}` : job.id ?? job.name;
+      return E.isRight(d) ? `${describeNode(d.right.node)} of ${d.right.runDir}` : (job.id ?? job.name);
     };
     const worker = startWorker(conn.right, {
       processor: PROCESSOR,

@@ -24,7 +24,8 @@ export * from './stream/types';
 export * from './operators';
 export * from './phases';
 export * from './losses/flowMatching';
-// the DMD losses on tensors, namespaced: top-level `generatorLoss` / `fakeScoreLoss` are the stream operators built on them
+// the DMD losses on tensors, namespaced: top-level `generatorLoss` / `fakeScoreLoss` are the stream operators built on
+// them
 export * as dmdLoss from './losses/dmd';
 export * from './losses/stopGradient';
 export * from './distill';

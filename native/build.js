@@ -22,7 +22,17 @@ if (process.env.PHASED_DMD_NATIVE === '0') skip('PHASED_DMD_NATIVE=0');
 const findNodeGyp = () => {
   const candidates = [
     process.env.npm_config_node_gyp,
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    path.join(
+      path.dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
   ];
   try {
     candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
@@ -40,13 +50,20 @@ const nodeDir = path.resolve(path.dirname(process.execPath), '..');
 const args = [gyp, 'rebuild', '--directory', here];
 if (fs.existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodeDir}`);
 // oneDNN (Debian: libdnnl-dev) serves the convolutions when its headers are here
-const dnnl = process.env.PHASED_DMD_DNNL !== '0' && ['/usr/include/oneapi/dnnl/dnnl.h', '/usr/local/include/oneapi/dnnl/dnnl.h'].some((f) => fs.existsSync(f));
+const dnnl =
+  process.env.PHASED_DMD_DNNL !== '0' &&
+  ['/usr/include/oneapi/dnnl/dnnl.h', '/usr/local/include/oneapi/dnnl/dnnl.h'].some((f) => fs.existsSync(f));
 args.push('--', `-Dwith_dnnl=${dnnl ? 1 : 0}`);
 
-const r = spawnSync(process.execPath, args, { stdio: process.env.PHASED_DMD_NATIVE_VERBOSE ? 'inherit' : 'pipe', encoding: 'utf8' });
+const r = spawnSync(process.execPath, args, {
+  stdio: process.env.PHASED_DMD_NATIVE_VERBOSE ? 'inherit' : 'pipe',
+  encoding: 'utf8',
+});
 if (r.status !== 0) {
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  const hint = /cblas\.h|lopenblas/.test(out) ? 'OpenBLAS headers/library missing: apt-get install libopenblas-dev' : 'node-gyp failed';
+  const hint = /cblas\.h|lopenblas/.test(out)
+    ? 'OpenBLAS headers/library missing: apt-get install libopenblas-dev'
+    : 'node-gyp failed';
   const log = path.join(here, 'build-error.log');
   try {
     fs.writeFileSync(log, out);
@@ -55,4 +72,7 @@ if (r.status !== 0) {
   }
   skip(`${hint}; details in ${path.relative(process.cwd(), log)}`);
 }
-console.log(`phased-dmd: native kernels built (native/build/Release/phased_dmd_native.node)${dnnl ? ', convolutions via oneDNN' : ''}`);
+console.log(
+  `phased-dmd: native kernels built ` +
+    `(native/build/Release/phased_dmd_native.node)${dnnl ? ', convolutions via oneDNN' : ''}`,
+);

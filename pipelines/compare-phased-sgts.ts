@@ -50,7 +50,10 @@ export interface CompareSettings {
   readonly lr: number;
   /** DMD gradient scale (both methods): the paper's weight or DMD2's mean-absolute normaliser. */
   readonly normaliser: 'paper' | 'dmd2';
-  /** Share of the phased student's generator updates spent in phase 1 (0.5 = the preset's even split); the total stays `iterations`. */
+  /**
+   * Share of the phased student's generator updates spent in phase 1 (0.5 = the preset's even split); the total stays
+   * `iterations`.
+   */
   readonly phase1Share: number;
 }
 
@@ -58,7 +61,13 @@ export interface CompareSettings {
 export const phasedSchedule = (base: Record<string, unknown>, iterations: number, share: number): PhasedSchedule => {
   const preset = scheduleFor({ ...base, method: 'phased', preset: '4x2', iterations } as DistillConfig);
   const first = Math.max(1, Math.min(iterations - 1, Math.round(share * iterations)));
-  return { ...preset, phases: preset.phases.map((p, k) => ({ ...p, iterations: (k === 0 ? first : iterations - first) as PhasedSchedule['phases'][number]['iterations'] })) };
+  return {
+    ...preset,
+    phases: preset.phases.map((p, k) => ({
+      ...p,
+      iterations: (k === 0 ? first : iterations - first) as PhasedSchedule['phases'][number]['iterations'],
+    })),
+  };
 };
 
 /** CFG scale of the real score per dataset (chosen from the teachers' own CFG samples: README). */
@@ -112,7 +121,14 @@ export const sampleMetrics = (x: Float32Array, labels: Int32Array, name: Mixture
   }
   const energy = energyDistance(x, dataX, 2);
   tf.dispose([data.x0, ...(data.labels ? [data.labels] : [])]);
-  return { modes: report.modesCovered, numModes: report.numModes, hq: report.highQualityPercent, spread: modeRadius(x, mixture) / dataRadius, label: (100 * onLabel) / n, energy };
+  return {
+    modes: report.modesCovered,
+    numModes: report.numModes,
+    hq: report.highQualityPercent,
+    spread: modeRadius(x, mixture) / dataRadius,
+    label: (100 * onLabel) / n,
+    energy,
+  };
 };
 
 // ── 3. Runs ──────────────────────────────────────────────────────────────────
@@ -128,7 +144,10 @@ const openTeacher = async (name: MixtureName, s: CompareSettings, log: (l: strin
   const file = path.join(dir, TEACHER_CHECKPOINT);
   if (!fs.existsSync(file)) {
     log(`training the ${name} teacher (${s.teacherSteps} steps) …`);
-    const r = await trainTeacher({ method: 'teacher', data: { kind: 'mixture', name }, steps: s.teacherSteps, logEvery: 500 }, { outDir: dir, log });
+    const r = await trainTeacher(
+      { method: 'teacher', data: { kind: 'mixture', name }, steps: s.teacherSteps, logEvery: 500 },
+      { outDir: dir, log },
+    );
     r.model.dispose();
   }
   const t = loadTeacher(file);
@@ -156,22 +175,63 @@ export const compare = async (s: CompareSettings, log: (line: string) => void = 
     const teacher = await openTeacher(name, s, log);
     const g = GUIDANCE[name];
     {
-      const { x, labels } = sampleTeacher(teacher.model, { n: s.n, seed: evalSeed(0), sampler: { steps: 40, guidance: g } });
-      rows.push({ dataset: name, method: 'teacher', seed: 0, generatorUpdates: 0, split: '–', nfe: 80, seconds: 0, metrics: sampleMetrics(x.dataSync() as Float32Array, labels!.dataSync() as Int32Array, name, evalSeed(0)) });
+      const { x, labels } = sampleTeacher(teacher.model, {
+        n: s.n,
+        seed: evalSeed(0),
+        sampler: { steps: 40, guidance: g },
+      });
+      rows.push({
+        dataset: name,
+        method: 'teacher',
+        seed: 0,
+        generatorUpdates: 0,
+        split: '–',
+        nfe: 80,
+        seconds: 0,
+        metrics: sampleMetrics(x.dataSync() as Float32Array, labels!.dataSync() as Int32Array, name, evalSeed(0)),
+      });
       tf.dispose([x, labels!]);
     }
     for (const seed of s.seeds)
       for (const method of METHODS) {
         const started = performance.now();
-        const base = { method, teacher: teacher.file, seed, steps: 4, iterations: s.iterations, batchSize: s.batchSize, guidance: g, lr: { generator: s.lr, fake: s.lr }, normaliser: s.normaliser, logEvery: 100000 };
-        const config = method === 'phased' && s.phase1Share !== 0.5 ? { ...base, schedule: phasedSchedule(base, s.iterations, s.phase1Share) } : { ...base, preset: '4x2' };
+        const base = {
+          method,
+          teacher: teacher.file,
+          seed,
+          steps: 4,
+          iterations: s.iterations,
+          batchSize: s.batchSize,
+          guidance: g,
+          lr: { generator: s.lr, fake: s.lr },
+          normaliser: s.normaliser,
+          logEvery: 100000,
+        };
+        const config =
+          method === 'phased' && s.phase1Share !== 0.5
+            ? { ...base, schedule: phasedSchedule(base, s.iterations, s.phase1Share) }
+            : { ...base, preset: '4x2' };
         const r = await trainDistill(config, { teacher });
         const seconds = (performance.now() - started) / 1000;
         const { x, labels } = sampleStudent(r.experts, { n: s.n, seed: evalSeed(seed) });
-        const metrics = sampleMetrics(x.dataSync() as Float32Array, labels!.dataSync() as Int32Array, name, evalSeed(seed));
+        const metrics = sampleMetrics(
+          x.dataSync() as Float32Array,
+          labels!.dataSync() as Int32Array,
+          name,
+          evalSeed(seed),
+        );
         const updates = r.phases.reduce((n, p) => n + p.iterations, 0);
         const nfe = r.experts.reduce((n, e) => n + e.grid.length - 1, 0);
-        rows.push({ dataset: name, method, seed, generatorUpdates: updates, split: r.phases.map((p) => p.iterations).join('/'), nfe, seconds, metrics });
+        rows.push({
+          dataset: name,
+          method,
+          seed,
+          generatorUpdates: updates,
+          split: r.phases.map((p) => p.iterations).join('/'),
+          nfe,
+          seconds,
+          metrics,
+        });
         log(`${name} ${method} seed ${seed}: ${JSON.stringify(metrics)} (${seconds.toFixed(0)} s)`);
         tf.dispose([x, labels!]);
         r.experts.forEach((e) => e.expert.dispose());
@@ -190,16 +250,37 @@ const meanStd = (xs: readonly number[], digits: number): string => {
 };
 
 export const formatTable = (rows: readonly RunRow[]): string => {
-  const out = ['| data | method | gen. updates (per phase) | NFE | modes (per seed) | hq % | spread | label % | energy dist. | s / run |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const out = [
+    '| data | method | gen. updates (per phase) | NFE | modes (per seed) | hq % | spread | label % | energy dist. | ' +
+      's / run |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
   const datasets = [...new Set(rows.map((r) => r.dataset))];
   for (const d of datasets)
     for (const method of ['teacher', ...METHODS] as const) {
       const rs = rows.filter((r) => r.dataset === d && r.method === method);
       if (rs.length === 0) continue;
-      const m = (f: (x: SampleMetrics) => number, digits: number) => meanStd(rs.map((r) => f(r.metrics)), digits);
-      out.push(
-        `| ${d} | ${method === 'teacher' ? `teacher (40 Euler, CFG ${GUIDANCE[d]})` : method === 'phased' ? 'Phased DMD 4×2' : 'DMD + SGTS'} | ${rs[0].split} | ${rs[0].nfe} | ${rs.map((r) => r.metrics.modes).join(', ')} / ${rs[0].metrics.numModes} | ${m((x) => x.hq, 1)} | ${m((x) => x.spread, 2)} | ${m((x) => x.label, 1)} | ${m((x) => x.energy, 4)} | ${method === 'teacher' ? '–' : meanStd(rs.map((r) => r.seconds), 0)} |`,
-      );
+      const m = (f: (x: SampleMetrics) => number, digits: number) =>
+        meanStd(
+          rs.map((r) => f(r.metrics)),
+          digits,
+        );
+      const name =
+        method === 'teacher'
+          ? `teacher (40 Euler, CFG ${GUIDANCE[d]})`
+          : method === 'phased'
+            ? 'Phased DMD 4×2'
+            : 'DMD + SGTS';
+      const modes = `${rs.map((r) => r.metrics.modes).join(', ')} / ${rs[0].metrics.numModes}`;
+      const seconds =
+        method === 'teacher'
+          ? '–'
+          : meanStd(
+              rs.map((r) => r.seconds),
+              0,
+            );
+      const cells = [name, rs[0].split, rs[0].nfe, modes, m((x) => x.hq, 1), m((x) => x.spread, 2)];
+      out.push(`| ${d} | ${[...cells, m((x) => x.label, 1), m((x) => x.energy, 4), seconds].join(' | ')} |`);
     }
   return out.join('\n');
 };
@@ -213,10 +294,12 @@ const main = async (args: string[]): Promise<void> => {
   };
   const list = (v: string) => v.split(',').filter((x) => x !== '');
   const datasets = list(opt('datasets', 'ring8,grid25'));
-  for (const d of datasets) if (!(d in MIXTURES)) throw new Error(`--datasets: expected ring8 or grid25, got ${JSON.stringify(d)}`);
+  for (const d of datasets)
+    if (!(d in MIXTURES)) throw new Error(`--datasets: expected ring8 or grid25, got ${JSON.stringify(d)}`);
   const int = (name: string, fallback: number) => {
     const v = Number(opt(name, String(fallback)));
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name}: expected a positive integer, got ${JSON.stringify(opt(name, ''))}`);
+    if (!Number.isInteger(v) || v <= 0)
+      throw new Error(`--${name}: expected a positive integer, got ${JSON.stringify(opt(name, ''))}`);
     return v;
   };
   const settings: CompareSettings = {
@@ -231,9 +314,11 @@ const main = async (args: string[]): Promise<void> => {
     normaliser: opt('normaliser', 'paper') === 'dmd2' ? 'dmd2' : 'paper',
     phase1Share: Number(opt('phase1-share', '0.5')),
   };
-  if (!(settings.phase1Share > 0 && settings.phase1Share < 1)) throw new Error(`--phase1-share: expected a number in (0, 1), got ${JSON.stringify(opt('phase1-share', ''))}`);
+  if (!(settings.phase1Share > 0 && settings.phase1Share < 1))
+    throw new Error(`--phase1-share: expected a number in (0, 1), got ${JSON.stringify(opt('phase1-share', ''))}`);
   if (!(settings.lr > 0)) throw new Error(`--lr: expected a positive number, got ${JSON.stringify(opt('lr', ''))}`);
-  if (!['paper', 'dmd2'].includes(opt('normaliser', 'paper'))) throw new Error(`--normaliser: expected paper or dmd2, got ${JSON.stringify(opt('normaliser', ''))}`);
+  if (!['paper', 'dmd2'].includes(opt('normaliser', 'paper')))
+    throw new Error(`--normaliser: expected paper or dmd2, got ${JSON.stringify(opt('normaliser', ''))}`);
   const { useBackend } = await import('../lib/backend');
   await useBackend('wasm');
   const started = performance.now();
@@ -241,7 +326,10 @@ const main = async (args: string[]): Promise<void> => {
   const minutes = (performance.now() - started) / 60000;
   const table = formatTable(rows);
   process.stdout.write(
-    `${table}\n\n${settings.seeds.length} seeds, ${settings.iterations} generator updates × batch ${settings.batchSize}, lr ${settings.lr}, normaliser ${settings.normaliser}, phased split ${settings.phase1Share} / ${1 - settings.phase1Share}, ${settings.n} samples per evaluation; ${minutes.toFixed(1)} min in all\n`,
+    `${table}\n\n${settings.seeds.length} seeds, ${settings.iterations} generator updates × batch ` +
+      `${settings.batchSize}, lr ${settings.lr}, normaliser ${settings.normaliser}, phased split ` +
+      `${settings.phase1Share} / ${1 - settings.phase1Share}, ${settings.n} samples per evaluation; ` +
+      `${minutes.toFixed(1)} min in all\n`,
   );
   fs.mkdirSync(settings.outDir, { recursive: true });
   fs.writeFileSync(path.join(settings.outDir, 'results.json'), JSON.stringify({ settings, rows, minutes }, null, 2));

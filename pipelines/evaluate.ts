@@ -21,7 +21,10 @@ export interface CheckpointReport extends ModeReport {
   readonly seed: number;
 }
 
-export const evaluateCheckpoint = (file: string, options: { mixture: MixtureName; n: number; seed: number }): CheckpointReport => {
+export const evaluateCheckpoint = (
+  file: string,
+  options: { mixture: MixtureName; n: number; seed: number },
+): CheckpointReport => {
   const mixture = MIXTURES[options.mixture];
   const header = loadCheckpoint(file);
   if (E.isLeft(header)) throw header.left;
@@ -35,7 +38,14 @@ export const evaluateCheckpoint = (file: string, options: { mixture: MixtureName
     x.dispose();
     labels?.dispose();
     t.right.model.dispose();
-    return { ...report, kind: 'teacher', method: 'teacher', nfe: teacherNfe(sampler, t.right.model.numClasses), n: options.n, seed: options.seed };
+    return {
+      ...report,
+      kind: 'teacher',
+      method: 'teacher',
+      nfe: teacherNfe(sampler, t.right.model.numClasses),
+      n: options.n,
+      seed: options.seed,
+    };
   }
   if (kind === 'student') {
     const s = loadStudent(file);

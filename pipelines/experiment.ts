@@ -29,7 +29,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { keepAside } from '../lib/util/atomicWrite';
-import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability } from '../lib/config/primitives';
+import {
+  NonNegativeInt,
+  PositiveInt,
+  Positive,
+  NonNegative,
+  UnitInterval,
+  Probability,
+} from '../lib/config/primitives';
 import { ConfigError, ConfigIssue, decodeWith } from '../lib/config/report';
 import { unknownFields } from '../lib/config/codecWalk';
 import { DataConfig, loadDataset } from '../lib/data/config';
@@ -55,17 +62,47 @@ import { loadDistillState } from '../lib/distill/checkpoint';
 import type { ExpertPhase } from '../lib/rollout/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
 import { loadMnist } from '../lib/data/mnist';
-import { TeacherConfig, TimestepConfig, resolveTeacherConfig, teacherLoop, sampleTeacher, loadTeacher, teacherNfe } from '../lib/teacher/teacher';
-import { trainDistill, saveStudent, DistillMethod, DistillConfig, RoleOptimizer, withDefaults } from '../lib/distill/distill';
+import {
+  TeacherConfig,
+  TimestepConfig,
+  resolveTeacherConfig,
+  teacherLoop,
+  sampleTeacher,
+  loadTeacher,
+  teacherNfe,
+} from '../lib/teacher/teacher';
+import {
+  trainDistill,
+  saveStudent,
+  DistillMethod,
+  DistillConfig,
+  RoleOptimizer,
+  withDefaults,
+} from '../lib/distill/distill';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
 export const EXPERIMENT_METHODS = ['teacher', 'dmd', 'vanilla', 'sgts', 'phased-4x2', 'phased-4x4'] as const;
-export const ExperimentMethod = t.keyof({ teacher: null, dmd: null, vanilla: null, sgts: null, 'phased-4x2': null, 'phased-4x4': null });
+export const ExperimentMethod = t.keyof({
+  teacher: null,
+  dmd: null,
+  vanilla: null,
+  sgts: null,
+  'phased-4x2': null,
+  'phased-4x4': null,
+});
 export type ExperimentMethod = t.TypeOf<typeof ExperimentMethod>;
 export type StudentMethod = Exclude<ExperimentMethod, 'teacher'>;
 
-export const ExperimentTask = t.keyof({ grid25: null, ring8: null, uneven7: null, rings2: null, skew3: null, mnist: null, video: null });
+export const ExperimentTask = t.keyof({
+  grid25: null,
+  ring8: null,
+  uneven7: null,
+  rings2: null,
+  skew3: null,
+  mnist: null,
+  video: null,
+});
 export type ExperimentTask = t.TypeOf<typeof ExperimentTask>;
 
 /**
@@ -86,7 +123,9 @@ export const distinctList = <A>(item: t.Type<A, unknown, unknown>, name: string)
       E.chain((xs: A[]): t.Validation<A[]> => {
         if (xs.length === 0) return t.failure(u, c, `expected ${name}, got an empty list`);
         const dup = xs.find((x, i) => xs.indexOf(x) !== i);
-        return dup === undefined ? t.success(xs) : t.failure(u, c, `expected ${name}, got ${JSON.stringify(dup)} twice`);
+        return dup === undefined
+          ? t.success(xs)
+          : t.failure(u, c, `expected ${name}, got ${JSON.stringify(dup)} twice`);
       })(list.validate(u, c)),
     t.identity,
   );
@@ -145,7 +184,10 @@ export const ExperimentConfig = t.intersection([
   t.type({ method: t.literal('experiment'), task: ExperimentTask }),
   t.partial({
     seeds: distinctList(NonNegativeInt, 'distinct non-negative integer seeds (at least one)'),
-    methods: distinctList(ExperimentMethod, 'distinct methods (at least one) of "teacher" | "dmd" | "vanilla" | "sgts" | "phased-4x2" | "phased-4x4"'),
+    methods: distinctList(
+      ExperimentMethod,
+      'distinct methods (at least one) of "teacher" | "dmd" | "vanilla" | "sgts" | "phased-4x2" | "phased-4x4"',
+    ),
     budget: ExperimentBudget,
     /** CFG scale g: the teacher's sampler and the real score of every student's DMD loss. */
     guidance: NonNegative,
@@ -288,27 +330,59 @@ export const phasesOf = (m: StudentMethod): number => (m === 'phased-4x2' ? 2 : 
 export const experimentPlan = (r: ResolvedExperiment): PlannedRun[] =>
   r.seeds.flatMap((seed) => [
     { seed, method: 'teacher', totals: [r.budget.teacherSteps] },
-    ...r.students.map((method) => ({ seed, method, totals: Array<number>(phasesOf(method)).fill(r.budget.iterations / phasesOf(method)) })),
+    ...r.students.map((method) => ({
+      seed,
+      method,
+      totals: Array<number>(phasesOf(method)).fill(r.budget.iterations / phasesOf(method)),
+    })),
   ]);
 
 /** Checks between fields that the codec cannot express; each issue names its path. */
 export const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): ConfigIssue[] => {
   const issues: ConfigIssue[] = [];
-  if (r.samples < 2) issues.push({ path: 'samples', message: `expected at least 2 samples per evaluation, got ${r.samples}` });
+  if (r.samples < 2)
+    issues.push({ path: 'samples', message: `expected at least 2 samples per evaluation, got ${r.samples}` });
   for (const m of r.students)
     if (r.budget.iterations % phasesOf(m) !== 0)
-      issues.push({ path: 'budget.iterations', message: `expected a multiple of ${phasesOf(m)} (method "${m}" splits it evenly over its phases, for an equal budget), got ${r.budget.iterations}` });
-  if (c.condition !== undefined && !isMixture(c.task)) issues.push({ path: 'condition', message: `only applies to the 2-D tasks; task "${c.task}" is conditioned on its classes` });
+      issues.push({
+        path: 'budget.iterations',
+        message:
+          `expected a multiple of ${phasesOf(m)} (method "${m}" splits it evenly over its phases, for an ` +
+          `equal budget), got ${r.budget.iterations}`,
+      });
+  if (c.condition !== undefined && !isMixture(c.task))
+    issues.push({
+      path: 'condition',
+      message: `only applies to the 2-D tasks; task "${c.task}" is conditioned on its classes`,
+    });
   if (r.condition === 'group' && isMixture(r.task) && MODE_GROUPS[r.task] === undefined)
-    issues.push({ path: 'condition', message: `"group" is defined for grid25 and ring8; task "${r.task}" takes "none" or "mode"` });
-  if (r.condition === 'none' && r.guidance !== 1) issues.push({ path: 'guidance', message: `expected 1 with condition "none" (CFG needs a condition), got ${r.guidance}` });
-  if (c.video !== undefined && c.task !== 'video') issues.push({ path: 'video', message: `only applies to task "video", not "${c.task}"` });
-  if (c.classifier !== undefined && c.task !== 'mnist') issues.push({ path: 'classifier', message: `only applies to task "mnist", not "${c.task}"` });
-  if (c.motionThreshold !== undefined && c.task !== 'video') issues.push({ path: 'motionThreshold', message: `only applies to task "video", not "${c.task}"` });
-  if (r.model.kind === 'unet' && isMixture(r.task)) issues.push({ path: 'model.kind', message: `expected "mlp" for the 2-D task "${r.task}" (a U-Net needs images or clips), got "unet"` });
+    issues.push({
+      path: 'condition',
+      message: `"group" is defined for grid25 and ring8; task "${r.task}" takes "none" or "mode"`,
+    });
+  if (r.condition === 'none' && r.guidance !== 1)
+    issues.push({
+      path: 'guidance',
+      message: `expected 1 with condition "none" (CFG needs a condition), got ${r.guidance}`,
+    });
+  if (c.video !== undefined && c.task !== 'video')
+    issues.push({ path: 'video', message: `only applies to task "video", not "${c.task}"` });
+  if (c.classifier !== undefined && c.task !== 'mnist')
+    issues.push({ path: 'classifier', message: `only applies to task "mnist", not "${c.task}"` });
+  if (c.motionThreshold !== undefined && c.task !== 'video')
+    issues.push({ path: 'motionThreshold', message: `only applies to task "video", not "${c.task}"` });
+  if (r.model.kind === 'unet' && isMixture(r.task))
+    issues.push({
+      path: 'model.kind',
+      message: `expected "mlp" for the 2-D task "${r.task}" (a U-Net needs images or clips), got "unet"`,
+    });
   if (r.model.kind === 'unet' && r.task === 'video') {
     const size = c.video?.size ?? VIDEO_DEFAULTS.size;
-    if (size % 4 !== 0) issues.push({ path: 'video.size', message: `expected a multiple of 4 with model.kind "unet" (it halves each frame twice), got ${size}` });
+    if (size % 4 !== 0)
+      issues.push({
+        path: 'video.size',
+        message: `expected a multiple of 4 with model.kind "unet" (it halves each frame twice), got ${size}`,
+      });
   }
   return issues;
 };
@@ -343,7 +417,8 @@ export const resolveExperiment = (c: ExperimentConfig): ResolvedExperiment => {
 export const decodeExperiment = (input: unknown, what = 'experiment config'): ResolvedExperiment => {
   const decoded = decodeWith(ExperimentConfig)(input);
   const unknown = unknownFields(ExperimentConfig, input);
-  if (E.isLeft(decoded) || unknown.length > 0) throw new ConfigError(what, [...(E.isLeft(decoded) ? decoded.left : []), ...unknown]);
+  if (E.isLeft(decoded) || unknown.length > 0)
+    throw new ConfigError(what, [...(E.isLeft(decoded) ? decoded.left : []), ...unknown]);
   return resolveExperiment(decoded.right);
 };
 
@@ -364,10 +439,16 @@ export const teacherConfigFor = (r: ResolvedExperiment, seed: number): TeacherCo
   }) as TeacherConfig;
 
 /** Where a teacher lives: keyed by its config and the labels it was trained on. */
-export const teacherKey = (r: ResolvedExperiment, seed: number): string => configHash({ teacher: teacherConfigFor(r, seed), condition: r.condition }).slice(0, 16);
+export const teacherKey = (r: ResolvedExperiment, seed: number): string =>
+  configHash({ teacher: teacherConfigFor(r, seed), condition: r.condition }).slice(0, 16);
 
 /** One student's distillation config (lib/distill/distill.ts): same budget, batch and guidance for every method. */
-export const distillConfigFor = (r: ResolvedExperiment, method: StudentMethod, seed: number, teacherFile: string): Record<string, unknown> => ({
+export const distillConfigFor = (
+  r: ResolvedExperiment,
+  method: StudentMethod,
+  seed: number,
+  teacherFile: string,
+): Record<string, unknown> => ({
   method: (method.startsWith('phased') ? 'phased' : method) as DistillMethod,
   ...(method === 'phased-4x2' ? { preset: '4x2' } : method === 'phased-4x4' ? { preset: '4x4' } : {}),
   teacher: teacherFile,
@@ -380,18 +461,22 @@ export const distillConfigFor = (r: ResolvedExperiment, method: StudentMethod, s
   ...r.distill,
 });
 
-
 /** Seeds of the sample sets: the students share the teacher's evaluation noise and labels. */
 export const evalSeed = (seed: number): number => splitSeed(seed, 'experiment', 'eval');
 export const referenceSeed = (seed: number): number => splitSeed(seed, 'experiment', 'reference');
 
 /** Balanced labels: sample i has class i mod C (equal groups for the per-class metrics); null when unconditional. */
-export const balancedLabels = (n: number, numClasses: number): Int32Array | null => (numClasses > 0 ? Int32Array.from({ length: n }, (_, i) => i % numClasses) : null);
+export const balancedLabels = (n: number, numClasses: number): Int32Array | null =>
+  numClasses > 0 ? Int32Array.from({ length: n }, (_, i) => i % numClasses) : null;
 
 // ── 3. The data ──────────────────────────────────────────────────────────────
 
-/** Mode → class of the `group` condition: grid25 rows (5 classes of 5 modes), ring8 alternate modes (2 classes of 4). */
-export const MODE_GROUPS: Readonly<Partial<Record<MixtureName, { readonly classes: number; readonly of: (mode: number) => number }>>> = {
+/**
+ * Mode → class of the `group` condition: grid25 rows (5 classes of 5 modes), ring8 alternate modes (2 classes of 4).
+ */
+export const MODE_GROUPS: Readonly<
+  Partial<Record<MixtureName, { readonly classes: number; readonly of: (mode: number) => number }>>
+> = {
   grid25: { classes: 5, of: (k) => Math.floor(k / 5) },
   ring8: { classes: 2, of: (k) => k % 2 },
 };
@@ -421,7 +506,10 @@ export const experimentDataset = (r: ResolvedExperiment): Dataset => {
     numClasses: group.classes,
     sample: (b, s) => {
       const batch = base.sample(b, s);
-      const labels = batch.labels === null ? null : tf.tidy(() => tf.gather(tf.tensor1d(table, 'int32'), batch.labels!) as tf.Tensor1D);
+      const labels =
+        batch.labels === null
+          ? null
+          : tf.tidy(() => tf.gather(tf.tensor1d(table, 'int32'), batch.labels!) as tf.Tensor1D);
       batch.labels?.dispose();
       return { x0: batch.x0, labels };
     },
@@ -434,7 +522,8 @@ export const EXPERIMENT_FILE = 'experiment.json';
 export const RECORDING = RECORDING_FILE;
 export const teacherDir = (out: string, key: string): string => path.join(out, 'teachers', key);
 export const seedDir = (out: string, seed: number): string => path.join(out, `seed-${seed}`);
-export const methodDir = (out: string, seed: number, method: ExperimentMethod): string => path.join(seedDir(out, seed), method);
+export const methodDir = (out: string, seed: number, method: ExperimentMethod): string =>
+  path.join(seedDir(out, seed), method);
 export const classifierFile = (out: string): string => path.join(out, 'classifier', 'classifier.ckpt');
 
 export interface ExperimentOptions {
@@ -458,14 +547,21 @@ export interface ExperimentResult {
 }
 
 /** A finished recording of this config whose samples have the size asked for: reused instead of rerun. */
-const finished = (file: string, config: unknown, names: readonly string[], samples: number, checkpoint?: string): boolean => {
+const finished = (
+  file: string,
+  config: unknown,
+  names: readonly string[],
+  samples: number,
+  checkpoint?: string,
+): boolean => {
   if (!fs.existsSync(file)) return false;
   const s = summariseRecording(file, { onIssue: () => undefined });
   if (E.isLeft(s)) return false;
   const r: RecordingSummary = s.right;
   if (r.status !== 'complete' || r.header.configHash !== configHash(config)) return false;
   // by name: the recording sits next to its checkpoint, and a moved or copied run directory stays reusable
-  if (checkpoint !== undefined && !r.checkpoints.some((c) => path.basename(c.file) === path.basename(checkpoint))) return false;
+  if (checkpoint !== undefined && !r.checkpoints.some((c) => path.basename(c.file) === path.basename(checkpoint)))
+    return false;
   return names.every((n) => r.samples.some((x) => x.name === n && x.x.shape[0] === samples));
 };
 
@@ -481,7 +577,11 @@ export const openRecording = (file: string, config: unknown, seed: number, kind:
  * Runs `body` with a fresh recording: a failure is recorded as the run's end (with its
  * message) before it propagates, and the recording is closed either way.
  */
-export const withRecording = async <T>(file: string, header: { config: unknown; seed: number; kind: string }, body: (sink: RecordingWriter) => Promise<T>): Promise<T> => {
+export const withRecording = async <T>(
+  file: string,
+  header: { config: unknown; seed: number; kind: string },
+  body: (sink: RecordingWriter) => Promise<T>,
+): Promise<T> => {
   const sink = openRecording(file, header.config, header.seed, header.kind);
   try {
     return await body(sink);
@@ -516,7 +616,13 @@ export const sampleInChunks = (
 };
 
 /** Appends a host sample set to a recording as a `sample` event. */
-export const recordSamples = (sink: RecordingWriter, name: string, s: { values: Float32Array; shape: number[]; labels: Int32Array | null }, at: { phase: number; step: number }, nfe: number): void => {
+export const recordSamples = (
+  sink: RecordingWriter,
+  name: string,
+  s: { values: Float32Array; shape: number[]; labels: Int32Array | null },
+  at: { phase: number; step: number },
+  nfe: number,
+): void => {
   const x = tf.tensor(s.values, s.shape);
   const labels = s.labels === null ? null : (tf.tensor1d(s.labels, 'int32') as tf.Tensor1D);
   sink.append(eventOf({ type: 'sample', name, phase: at.phase, step: at.step, x, labels, nfe }));
@@ -526,7 +632,12 @@ export const recordSamples = (sink: RecordingWriter, name: string, s: { values: 
 export const chunkFor = (r: ResolvedExperiment): number => (r.task === 'mnist' ? 100 : r.task === 'video' ? 128 : 4000);
 
 /** A teacher for one seed: loaded from the cache, or trained (recorded) and cached. */
-export const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset: Dataset, o: ExperimentOptions): Promise<{ model: VelocityModel; modelConfig: ModelConfig; file: string; reused: boolean }> => {
+export const ensureTeacher = async (
+  r: ResolvedExperiment,
+  seed: number,
+  dataset: Dataset,
+  o: ExperimentOptions,
+): Promise<{ model: VelocityModel; modelConfig: ModelConfig; file: string; reused: boolean }> => {
   const input = teacherConfigFor(r, seed);
   const dir = teacherDir(o.outDir, teacherKey(r, seed));
   const file = path.join(dir, TEACHER_CHECKPOINT);
@@ -541,12 +652,27 @@ export const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset
   o.log?.(`seed ${seed}: training the teacher (${config.steps} steps, batch ${config.batchSize}) → ${file}`);
   const modelConfig = modelConfigFor(config.model, dataset, splitSeed(config.seed, 'init'));
   const model = buildModel(modelConfig);
-  const trainer = makeTrainer(model.params.variables, { lr: config.lr, betas: config.betas }, { lr: config.lr, betas: config.betas });
+  const trainer = makeTrainer(
+    model.params.variables,
+    { lr: config.lr, betas: config.betas },
+    { lr: config.lr, betas: config.betas },
+  );
   const sink = openRecording(recFile, input, seed, 'teacher');
   try {
-    await teacherLoop({ dataset, model, trainer }, config, { through: record<StepMetrics>(sink), log: o.metricLog ?? o.log, onStep: o.onStep });
+    await teacherLoop({ dataset, model, trainer }, config, {
+      through: record<StepMetrics>(sink),
+      log: o.metricLog ?? o.log,
+      onStep: o.onStep,
+    });
     saveCheckpoint(file, {
-      meta: { kind: 'teacher', modelConfig, config, step: config.steps, condition: r.condition, configHash: configHash(input) },
+      meta: {
+        kind: 'teacher',
+        modelConfig,
+        config,
+        step: config.steps,
+        condition: r.condition,
+        configHash: configHash(input),
+      },
       tensors: withPrefix('teacher/', model.params.read()),
     });
     sink.append({ type: 'checkpoint', phase: 0, step: config.steps, file });
@@ -564,7 +690,12 @@ export const ensureTeacher = async (r: ResolvedExperiment, seed: number, dataset
 };
 
 /** The teacher's reference and evaluation sample sets of one seed (40 Euler steps, CFG). */
-export const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { model: VelocityModel; file: string }, o: ExperimentOptions): boolean => {
+export const teacherSamples = (
+  r: ResolvedExperiment,
+  seed: number,
+  teacher: { model: VelocityModel; file: string },
+  o: ExperimentOptions,
+): boolean => {
   const input = teacherConfigFor(r, seed);
   const file = path.join(methodDir(o.outDir, seed, 'teacher'), RECORDING);
   if (finished(file, input, ['teacher', 'reference'], r.samples, teacher.file)) return true;
@@ -574,9 +705,16 @@ export const teacherSamples = (r: ResolvedExperiment, seed: number, teacher: { m
   try {
     const labels = balancedLabels(r.samples, teacher.model.numClasses);
     const sampler = { ...EXPERIMENT_DEFAULTS.teacherSampler, guidance: r.guidance };
-    const draw = (n: number, s: number, l: Int32Array | null) => sampleTeacher(teacher.model, { n, seed: s, labels: l, sampler });
+    const draw = (n: number, s: number, l: Int32Array | null) =>
+      sampleTeacher(teacher.model, { n, seed: s, labels: l, sampler });
     const at = { phase: 0, step: r.budget.teacherSteps };
-    recordSamples(sink, 'reference', sampleInChunks(draw, r.samples, referenceSeed(seed), labels, chunkFor(r)), at, nfe);
+    recordSamples(
+      sink,
+      'reference',
+      sampleInChunks(draw, r.samples, referenceSeed(seed), labels, chunkFor(r)),
+      at,
+      nfe,
+    );
     recordSamples(sink, 'teacher', sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)), at, nfe);
     sink.append({ type: 'checkpoint', ...at, file: teacher.file });
     sink.append({ type: 'end', status: 'complete', ...at });
@@ -598,15 +736,24 @@ const resumableStudent = (dir: string, recording: string, config: unknown): { ph
   if (!fs.existsSync(progress)) return null;
   const saved = loadDistillState(progress);
   const rec = fs.existsSync(recording) ? summariseRecording(recording, { onIssue: () => undefined }) : null;
-  const same = rec !== null && E.isRight(rec) && rec.right.status !== 'complete'
-    && rec.right.header.configHash === configHash(config);
+  const same =
+    rec !== null &&
+    E.isRight(rec) &&
+    rec.right.status !== 'complete' &&
+    rec.right.header.configHash === configHash(config);
   if (E.isRight(saved) && same) return { phase: saved.right.phase, step: saved.right.iterations };
   keepAside(progress);
   return null;
 };
 
 /** One student: distilled with the shared budget (recorded), saved, sampled (4 NFE, or 1 for DMD; no CFG). */
-export const runStudent = async (r: ResolvedExperiment, seed: number, method: StudentMethod, teacher: { model: VelocityModel; modelConfig: ModelConfig; file: string }, o: ExperimentOptions): Promise<boolean> => {
+export const runStudent = async (
+  r: ResolvedExperiment,
+  seed: number,
+  method: StudentMethod,
+  teacher: { model: VelocityModel; modelConfig: ModelConfig; file: string },
+  o: ExperimentOptions,
+): Promise<boolean> => {
   const input = distillConfigFor(r, method, seed, teacher.file);
   const dir = methodDir(o.outDir, seed, method);
   const file = path.join(dir, RECORDING);
@@ -618,9 +765,12 @@ export const runStudent = async (r: ResolvedExperiment, seed: number, method: St
   const resumed = from === null ? '' : `, resumed at phase ${from.phase} step ${from.step}`;
   const budget = `${r.budget.iterations} generator updates, batch ${r.budget.batchSize}`;
   o.log?.(`seed ${seed}: distilling ${method} (${budget})${resumed}`);
-  const sink = from === null ? openRecording(file, input, seed, method) : E.getOrElseW((e: Error) => {
-    throw e;
-  })(RecordingWriter.resume(file, { config: input, ...from }));
+  const sink =
+    from === null
+      ? openRecording(file, input, seed, method)
+      : E.getOrElseW((e: Error) => {
+          throw e;
+        })(RecordingWriter.resume(file, { config: input, ...from }));
   let experts: readonly ExpertPhase[] = [];
   try {
     const progress = { outDir: dir, ...(from === null ? {} : { resume: path.join(dir, PROGRESS_CHECKPOINT) }) };
@@ -630,10 +780,21 @@ export const runStudent = async (r: ResolvedExperiment, seed: number, method: St
     experts = result.experts;
     const last = result.phases.length - 1;
     const at = { phase: last, step: result.phases[last].iterations };
-    saveStudent(ckpt, { method: input.method as DistillMethod, modelConfig: teacher.modelConfig, experts, config: withDefaults(input as DistillConfig) });
+    saveStudent(ckpt, {
+      method: input.method as DistillMethod,
+      modelConfig: teacher.modelConfig,
+      experts,
+      config: withDefaults(input as DistillConfig),
+    });
     const labels = balancedLabels(r.samples, teacher.model.numClasses);
     const draw = (n: number, s: number, l: Int32Array | null) => sampleStudent(experts, { n, seed: s, labels: l });
-    recordSamples(sink, method, sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)), at, studentNfe(experts));
+    recordSamples(
+      sink,
+      method,
+      sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)),
+      at,
+      studentNfe(experts),
+    );
     sink.append({ type: 'checkpoint', ...at, file: ckpt });
     sink.append({ type: 'end', status: 'complete', ...at });
     // the student checkpoint supersedes the progress one
@@ -649,14 +810,19 @@ export const runStudent = async (r: ResolvedExperiment, seed: number, method: St
 };
 
 /** MNIST: the feature classifier of the image metrics — the given one, or trained once per run directory. */
-export const ensureClassifier = (r: ResolvedExperiment, outDir: string, log?: (l: string) => void): FeatureClassifier => {
+export const ensureClassifier = (
+  r: ResolvedExperiment,
+  outDir: string,
+  log?: (l: string) => void,
+): FeatureClassifier => {
   const file = r.classifier.path ?? classifierFile(outDir);
   if (fs.existsSync(file)) {
     const c = loadClassifier(file);
     if (E.isRight(c)) return c.right;
     if (r.classifier.path !== undefined) throw c.left;
     keepAside(file);
-  } else if (r.classifier.path !== undefined) throw new ConfigError('experiment config', [{ path: 'classifier.path', message: `no file at ${file}` }]);
+  } else if (r.classifier.path !== undefined)
+    throw new ConfigError('experiment config', [{ path: 'classifier.path', message: `no file at ${file}` }]);
   const train = E.getOrElseW((e: Error) => {
     throw e;
   })(loadMnist('train'));
@@ -664,9 +830,21 @@ export const ensureClassifier = (r: ResolvedExperiment, outDir: string, log?: (l
     throw e;
   })(loadMnist('test'));
   log?.(`training the feature classifier (${r.classifier.steps} steps, batch ${r.classifier.batchSize}) → ${file}`);
-  const trained = trainFeatureClassifier(train, { steps: r.classifier.steps, batchSize: r.classifier.batchSize, test, seed: 0 });
-  log?.(`feature classifier: test accuracy ${((trained.accuracy ?? 0) * 100).toFixed(2)} % (${trained.seconds.toFixed(0)} s)`);
-  saveClassifier(file, trained.classifier, { trainedOn: 'mnist train', testAccuracy: trained.accuracy, steps: r.classifier.steps });
+  const trained = trainFeatureClassifier(train, {
+    steps: r.classifier.steps,
+    batchSize: r.classifier.batchSize,
+    test,
+    seed: 0,
+  });
+  log?.(
+    `feature classifier: test accuracy ${((trained.accuracy ?? 0) * 100).toFixed(2)} % ` +
+      `(${trained.seconds.toFixed(0)} s)`,
+  );
+  saveClassifier(file, trained.classifier, {
+    trainedOn: 'mnist train',
+    testAccuracy: trained.accuracy,
+    steps: r.classifier.steps,
+  });
   return trained.classifier;
 };
 
@@ -692,7 +870,8 @@ export const runExperiment = async (input: unknown, o: ExperimentOptions): Promi
   const dataset = experimentDataset(r);
   const reused: string[] = [];
   const plan = experimentPlan(r);
-  const starts = (seed: number, method: ExperimentMethod): void => o.onRun?.({ index: plan.findIndex((p) => p.seed === seed && p.method === method), runs: plan });
+  const starts = (seed: number, method: ExperimentMethod): void =>
+    o.onRun?.({ index: plan.findIndex((p) => p.seed === seed && p.method === method), runs: plan });
   for (const seed of r.seeds) {
     const seedStart = performance.now();
     starts(seed, 'teacher');
@@ -712,6 +891,16 @@ export const runExperiment = async (input: unknown, o: ExperimentOptions): Promi
   o.onRun?.({ index: plan.length, runs: plan }); // every run is over
   if (reused.length > 0) o.log?.(`reused from an earlier run: ${reused.join(', ')}`);
   const { buildExperimentReport } = await import('./experimentReport');
-  const report = await buildExperimentReport(o.outDir, { log: o.log, runSeconds: (performance.now() - started) / 1000 });
-  return { outDir: o.outDir, report: report.report, results: report.results, files: report.files, seconds: (performance.now() - started) / 1000, reused };
+  const report = await buildExperimentReport(o.outDir, {
+    log: o.log,
+    runSeconds: (performance.now() - started) / 1000,
+  });
+  return {
+    outDir: o.outDir,
+    report: report.report,
+    results: report.results,
+    files: report.files,
+    seconds: (performance.now() - started) / 1000,
+    reused,
+  };
 };

@@ -65,7 +65,9 @@ export const meanStd = (xs: readonly number[]): MeanStd => {
 };
 
 /** Per method, per metric: mean ± std over the runs (seeds) of that method. */
-export const aggregate = (runs: ReadonlyArray<{ readonly method: string; readonly scalars: Readonly<Record<string, number>> }>): Record<string, Record<string, MeanStd>> => {
+export const aggregate = (
+  runs: ReadonlyArray<{ readonly method: string; readonly scalars: Readonly<Record<string, number>> }>,
+): Record<string, Record<string, MeanStd>> => {
   const out: Record<string, Record<string, MeanStd>> = {};
   for (const method of [...new Set(runs.map((r) => r.method))]) {
     const mine = runs.filter((r) => r.method === method);
@@ -130,17 +132,31 @@ export const COLUMNS: Readonly<Record<'points' | 'images' | 'video', readonly Co
 };
 
 export type TaskKind = keyof typeof COLUMNS;
-export const taskKind = (task: ResolvedExperiment['task']): TaskKind => (task === 'mnist' ? 'images' : task === 'video' ? 'video' : 'points');
+export const taskKind = (task: ResolvedExperiment['task']): TaskKind =>
+  task === 'mnist' ? 'images' : task === 'video' ? 'video' : 'points';
 
 /** The numbers of one evaluation that the tables and the aggregation use. */
 export const scalarsOf = (e: Evaluation, extra: Readonly<Record<string, number>> = {}): Record<string, number> => {
   const s: Record<string, number> = { vendi: e.vendi.score, ...extra };
   if (e.mixture) Object.assign(s, { modesCovered: e.mixture.modesCovered, highQuality: e.mixture.highQualityPercent });
-  if (e.distances) Object.assign(s, { energy: e.distances.energy, mmd2: e.distances.mmd2, slicedW: e.distances.slicedWasserstein, ...(e.distances.frechet === null ? {} : { frechet: e.distances.frechet }) });
-  if (e.knn) Object.assign(s, { precision: e.knn.precision, recall: e.knn.recall, density: e.knn.density, coverage: e.knn.coverage });
+  if (e.distances)
+    Object.assign(s, {
+      energy: e.distances.energy,
+      mmd2: e.distances.mmd2,
+      slicedW: e.distances.slicedWasserstein,
+      ...(e.distances.frechet === null ? {} : { frechet: e.distances.frechet }),
+    });
+  if (e.knn)
+    Object.assign(s, {
+      precision: e.knn.precision,
+      recall: e.knn.recall,
+      density: e.knn.density,
+      coverage: e.knn.coverage,
+    });
   if (e.diversity) Object.assign(s, { cosine: e.diversity.cosine.mean, distance: e.diversity.distance.mean });
   if (e.classAccuracy !== undefined) s.classAccuracy = 100 * e.classAccuracy;
-  if (e.motion) Object.assign(s, { meanDisplacement: e.motion.meanDisplacement, dynamicDegree: e.motion.dynamicDegree });
+  if (e.motion)
+    Object.assign(s, { meanDisplacement: e.motion.meanDisplacement, dynamicDegree: e.motion.dynamicDegree });
   return s;
 };
 
@@ -161,7 +177,12 @@ export const trajectoryFeatures = (clips: ArrayLike<number>, dims: ClipDims): Fl
 export const toSet = (s: SampleSummary): SampleSet & { values: Float32Array; labels: Int32Array | null } => ({
   values: s.x.values instanceof Float32Array ? s.x.values : Float32Array.from(s.x.values),
   shape: s.x.shape,
-  labels: s.labels === null ? null : s.labels.values instanceof Int32Array ? s.labels.values : Int32Array.from(s.labels.values),
+  labels:
+    s.labels === null
+      ? null
+      : s.labels.values instanceof Int32Array
+        ? s.labels.values
+        : Int32Array.from(s.labels.values),
 });
 
 export const read = (file: string, problems: string[]): RecordingSummary | null => {
@@ -169,19 +190,24 @@ export const read = (file: string, problems: string[]): RecordingSummary | null 
     problems.push(`${file}: missing (that run has not happened yet)`);
     return null;
   }
-  const s = summariseRecording(file, { onIssue: (i) => problems.push(`${i.file}, line ${i.line}: ${i.message} (skipped)`) });
+  const s = summariseRecording(file, {
+    onIssue: (i) => problems.push(`${i.file}, line ${i.line}: ${i.message} (skipped)`),
+  });
   if (E.isLeft(s)) {
     problems.push(`${file}: ${s.left.message}`);
     return null;
   }
-  if (s.right.status !== 'complete') problems.push(`${file}: the run is ${s.right.status}${s.right.message ? ` (${s.right.message})` : ''}`);
+  if (s.right.status !== 'complete')
+    problems.push(`${file}: the run is ${s.right.status}${s.right.message ? ` (${s.right.message})` : ''}`);
   return s.right;
 };
 
-export const latest = (s: RecordingSummary, name: string): SampleSummary | undefined => [...s.samples].reverse().find((x) => x.name === name);
+export const latest = (s: RecordingSummary, name: string): SampleSummary | undefined =>
+  [...s.samples].reverse().find((x) => x.name === name);
 
 /** Sum of recorded update times, seconds (training compute, without sampling). */
-const trainingSeconds = (s: RecordingSummary): number => s.series.reduce((a, x) => a + x.ms.reduce((b, m) => b + m, 0), 0) / 1000;
+const trainingSeconds = (s: RecordingSummary): number =>
+  s.series.reduce((a, x) => a + x.ms.reduce((b, m) => b + m, 0), 0) / 1000;
 
 export interface RunRow {
   readonly seed: number;
@@ -212,7 +238,8 @@ const METHOD_TITLES: Readonly<Record<ExperimentMethod, string>> = {
   'phased-4x4': 'Phased DMD (4 steps / 4 phases)',
 };
 
-const videoSettings = (r: ResolvedExperiment): VideoSettings => E.getOrElse(() => VIDEO_DEFAULTS)(resolveVideoOptions(r.data as Partial<VideoSettings>));
+const videoSettings = (r: ResolvedExperiment): VideoSettings =>
+  E.getOrElse(() => VIDEO_DEFAULTS)(resolveVideoOptions(r.data as Partial<VideoSettings>));
 
 // ── Figures ──────────────────────────────────────────────────────────────────
 
@@ -224,13 +251,21 @@ const sampleFigures = (r: ResolvedExperiment, out: string, sets: Sets): Array<{ 
   const kind = taskKind(r.task);
   const seeds = r.seeds.filter((s) => sets.has(s));
   const figures: Array<{ file: string; spec: VegaLiteSpec }> = [];
-  const panelsOf = (seed: number) => r.methods.flatMap((m) => (sets.get(seed)?.get(m) ? [{ method: m, set: sets.get(seed)!.get(m)! }] : []));
+  const panelsOf = (seed: number) =>
+    r.methods.flatMap((m) => (sets.get(seed)?.get(m) ? [{ method: m, set: sets.get(seed)!.get(m)! }] : []));
   if (kind === 'points') {
     const centres = MIXTURES[r.task as 'grid25' | 'ring8'].centers;
     for (const seed of seeds.slice(0, 3))
       figures.push({
         file: path.join(out, 'figures', `samples-seed${seed}.png`),
-        spec: scatterSpec(panelsOf(seed).map((p) => ({ title: panelTitle(p.method, p.set.nfe), points: p.set.values, labels: p.set.labels })), { title: `${r.task}, seed ${seed}`, centres, maxPoints: 2000, size: 220 }),
+        spec: scatterSpec(
+          panelsOf(seed).map((p) => ({
+            title: panelTitle(p.method, p.set.nfe),
+            points: p.set.values,
+            labels: p.set.labels,
+          })),
+          { title: `${r.task}, seed ${seed}`, centres, maxPoints: 2000, size: 220 },
+        ),
       });
   } else if (kind === 'images') {
     // one panel per method, a row per class, columns: the first two samples of that class from each of the first seeds
@@ -248,13 +283,28 @@ const sampleFigures = (r: ResolvedExperiment, out: string, sets: Sets): Array<{ 
           const k = used.get(set.labels[i]) ?? 0;
           if (k >= perSeed) continue;
           used.set(set.labels[i], k + 1);
-          tiles.push({ row: `class ${set.labels[i]}`, col: `s${seed}·${k + 1}`, image: { height: h, width: w, channels: c, values: set.values.subarray(i * size, (i + 1) * size) } });
+          tiles.push({
+            row: `class ${set.labels[i]}`,
+            col: `s${seed}·${k + 1}`,
+            image: { height: h, width: w, channels: c, values: set.values.subarray(i * size, (i + 1) * size) },
+          });
         }
       }
-      tiles.sort((a, b) => a.row.localeCompare(b.row, undefined, { numeric: true }) || a.col.localeCompare(b.col, undefined, { numeric: true }));
+      tiles.sort(
+        (a, b) =>
+          a.row.localeCompare(b.row, undefined, { numeric: true }) ||
+          a.col.localeCompare(b.col, undefined, { numeric: true }),
+      );
       return { title: panelTitle(m, sets.get(seeds[0])?.get(m)?.nfe), tiles };
     });
-    figures.push({ file: path.join(out, 'figures', 'samples.png'), spec: sampleGridSpec(panels, { title: 'MNIST samples: a row per class, columns s<seed>·<k>', tile: 28, colTitle: 'seed · sample' }) });
+    figures.push({
+      file: path.join(out, 'figures', 'samples.png'),
+      spec: sampleGridSpec(panels, {
+        title: 'MNIST samples: a row per class, columns s<seed>·<k>',
+        tile: 28,
+        colTitle: 'seed · sample',
+      }),
+    });
   } else {
     const v = videoSettings(r);
     const seed = seeds[0];
@@ -262,7 +312,14 @@ const sampleFigures = (r: ResolvedExperiment, out: string, sets: Sets): Array<{ 
       figures.push({
         file: path.join(out, 'figures', 'clips.png'),
         spec: clipStripSpec(
-          panelsOf(seed).map((p) => ({ title: panelTitle(p.method, p.set.nfe), clips: p.set.values, frames: v.frames, height: v.size, width: v.size, names: p.set.labels === null ? undefined : Array.from(p.set.labels, (l) => `class ${l}`) })),
+          panelsOf(seed).map((p) => ({
+            title: panelTitle(p.method, p.set.nfe),
+            clips: p.set.values,
+            frames: v.frames,
+            height: v.size,
+            width: v.size,
+            names: p.set.labels === null ? undefined : Array.from(p.set.labels, (l) => `class ${l}`),
+          })),
           { title: `video toy, seed ${seed}: a clip per row`, maxClips: Math.max(4, v.classes), tile: 24 },
         ),
       });
@@ -271,59 +328,103 @@ const sampleFigures = (r: ResolvedExperiment, out: string, sets: Sets): Array<{ 
 };
 
 const lossPointsOf = (series: readonly LossSeries[]): LossPoint[] =>
-  series.flatMap((s) => s.step.flatMap((step, i) => (s.loss[i] === null || !Number.isFinite(s.loss[i]!) ? [] : [{ phase: s.phase, role: s.role, step, loss: s.loss[i]! }])));
+  series.flatMap((s) =>
+    s.step.flatMap((step, i) =>
+      s.loss[i] === null || !Number.isFinite(s.loss[i]!)
+        ? []
+        : [{ phase: s.phase, role: s.role, step, loss: s.loss[i]! }],
+    ),
+  );
 
 // ── Markdown ─────────────────────────────────────────────────────────────────
 
-const table = (r: ResolvedExperiment, agg: Record<string, Record<string, MeanStd>>, nfe: Map<string, number | null>): string[] => {
+const table = (
+  r: ResolvedExperiment,
+  agg: Record<string, Record<string, MeanStd>>,
+  nfe: Map<string, number | null>,
+): string[] => {
   const cols = COLUMNS[taskKind(r.task)];
   const header = ['Method', 'NFE', ...cols.map((c) => `${c.title}${c.better ? ` ${c.better}` : ''}`)];
   const rows = r.methods
     .filter((m) => agg[m] !== undefined)
-    .map((m) => [m === 'teacher' ? `Teacher (40 Euler steps, CFG ${r.guidance})` : METHOD_TITLES[m], String(nfe.get(m) ?? '–'), ...cols.map((c) => (agg[m][c.key] ? formatMeanStd(agg[m][c.key], c.digits) : '–'))]);
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((x) => `| ${x.join(' | ')} |`)];
+    .map((m) => [
+      m === 'teacher' ? `Teacher (40 Euler steps, CFG ${r.guidance})` : METHOD_TITLES[m],
+      String(nfe.get(m) ?? '–'),
+      ...cols.map((c) => (agg[m][c.key] ? formatMeanStd(agg[m][c.key], c.digits) : '–')),
+    ]);
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((x) => `| ${x.join(' | ')} |`),
+  ];
 };
 
 const perSeedTable = (r: ResolvedExperiment, rows: readonly RunRow[]): string[] => {
   const cols = COLUMNS[taskKind(r.task)];
   const header = ['Seed', 'Method', ...cols.map((c) => c.title), 'training s'];
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
-  for (const row of rows) lines.push(`| ${row.seed} | ${row.method} | ${cols.map((c) => num(row.scalars[c.key] ?? NaN, c.digits)).join(' | ')} | ${row.trainingSeconds.toFixed(1)} |`);
+  for (const row of rows)
+    lines.push(
+      `| ${row.seed} | ${row.method} | ${cols.map((c) => num(row.scalars[c.key] ?? NaN, c.digits)).join(' | ')} | ` +
+        `${row.trainingSeconds.toFixed(1)} |`,
+    );
   return lines;
 };
 
 const describeRun = (r: ResolvedExperiment): string[] => [
-  `- task: **${r.task}**${taskKind(r.task) === 'points' ? `, condition \`${r.condition}\`${r.condition === 'group' ? ' (each class holds several modes: the analogue of one prompt with many valid images)' : ''}` : ''}`,
+  `- task: **${r.task}**` +
+    (taskKind(r.task) === 'points'
+      ? `, condition \`${r.condition}\`` +
+        (r.condition === 'group'
+          ? ' (each class holds several modes: the analogue of one prompt with many valid images)'
+          : '')
+      : ''),
   `- seeds: ${r.seeds.join(', ')}; methods: ${r.methods.join(', ')}`,
   `- model: \`${JSON.stringify(r.model)}\``,
-  `- teacher: ${r.teacher.seed === undefined ? 'one per seed' : `one, trained from seed ${r.teacher.seed}, shared by every seed`}; ${r.budget.teacherSteps} flow-matching steps × batch ${r.budget.teacherBatchSize}; sampled with ${EXPERIMENT_DEFAULTS.teacherSampler.steps} Euler steps, CFG g = ${r.guidance}`,
-  `- students: ${r.budget.iterations} generator updates each (equal budget; phased methods split them evenly over their phases) × batch ${r.budget.batchSize}, real score with CFG g = ${r.guidance}; sampled without CFG${Object.keys(r.distill).length > 0 ? `; distillation settings \`${JSON.stringify(r.distill)}\`` : ''}`,
+  `- teacher: ` +
+    (r.teacher.seed === undefined ? 'one per seed' : `one, trained from seed ${r.teacher.seed}, shared by every seed`) +
+    '; ' +
+    `${r.budget.teacherSteps} flow-matching steps × batch ${r.budget.teacherBatchSize}; ` +
+    `sampled with ${EXPERIMENT_DEFAULTS.teacherSampler.steps} Euler steps, CFG g = ${r.guidance}`,
+  `- students: ${r.budget.iterations} generator updates each (equal budget; phased methods split them evenly over ` +
+    `their phases) × batch ${r.budget.batchSize}, real score with CFG g = ${r.guidance}; sampled without ` +
+    `CFG${Object.keys(r.distill).length > 0 ? `; distillation settings \`${JSON.stringify(r.distill)}\`` : ''}`,
   `- every student row: ${describeVariant(r.distill as Partial<DistillConfig>)} (phasing applies to the phased rows)`,
-  `- evaluation: ${r.samples} samples per method and seed (balanced labels), against ${r.samples} reference samples of the teacher (drawn with that seed, other noise); O(N²) metrics on ${Math.min(r.samples, r.evalPoints)} of them`,
+  `- evaluation: ${r.samples} samples per method and seed (balanced labels), against ${r.samples} reference samples ` +
+    `of the teacher (drawn with that seed, other noise); O(N²) metrics on ${Math.min(r.samples, r.evalPoints)} of them`,
 ];
 
 const metricNotes = (kind: TaskKind): string[] =>
   kind === 'points'
     ? [
-        '- modes covered: modes holding ≥ 10 % of their expected share of samples; high quality: samples within 3σ of a mode (against the true mixture).',
-        '- energy distance, MMD² (RBF, pooled median bandwidth), sliced Wasserstein, k-NN precision/recall (k = 5): against the teacher reference set. Vendi: effective number of distinct samples (RBF kernel).',
+        '- modes covered: modes holding ≥ 10 % of their expected share of samples; high quality: samples within 3σ ' +
+          'of a mode (against the true mixture).',
+        '- energy distance, MMD² (RBF, pooled median bandwidth), sliced Wasserstein, k-NN precision/recall (k = 5): ' +
+          'against the teacher reference set. Vendi: effective number of distinct samples (RBF kernel).',
       ]
     : kind === 'images'
       ? [
-          "- FD: Fréchet distance between Gaussian fits of the project classifier's 128-d features of the samples and of the teacher's reference samples (the paper's FID against the base model).",
-          "- pairwise cosine similarity / feature distance: mean over pairs within a class, then over classes (the paper's DINO / LPIPS diversity measures): lower cosine, higher distance = more diverse.",
+          "- FD: Fréchet distance between Gaussian fits of the project classifier's 128-d features of the samples " +
+            "and of the teacher's reference samples (the paper's FID against the base model).",
+          '- pairwise cosine similarity / feature distance: mean over pairs within a class, then over classes (the ' +
+            "paper's DINO / LPIPS diversity measures): lower cosine, higher distance = more diverse.",
           '- class accuracy: share of samples the classifier assigns to the class they were generated for.',
         ]
       : [
-          "- mean displacement: mean frame-to-frame movement of the blob's intensity centroid (the paper's optical-flow magnitude); dynamic degree: share of clips moving more than the threshold.",
-          "- trajectory FD: Fréchet distance between Gaussian fits of the clips' centroid trajectories and the teacher reference's (FVD stand-in). Energy distance in pixel space.",
+          "- mean displacement: mean frame-to-frame movement of the blob's intensity centroid (the paper's " +
+            'optical-flow magnitude); dynamic degree: share of clips moving more than the threshold.',
+          "- trajectory FD: Fréchet distance between Gaussian fits of the clips' centroid trajectories and the " +
+            "teacher reference's (FVD stand-in). Energy distance in pixel space.",
         ];
 
 /** Whether `dir` holds an experiment run (its report is rebuilt by buildExperimentReport, not from one recording). */
 export const isExperimentRun = (dir: string): boolean => fs.existsSync(path.join(dir, EXPERIMENT_FILE));
 
 /** Rebuilds report.md, results.json, figures/ and samples/ of the experiment in `runDir` from its recordings. */
-export const buildExperimentReport = async (runDir: string, o: { log?: (l: string) => void; runSeconds?: number } = {}): Promise<ExperimentReport> => {
+export const buildExperimentReport = async (
+  runDir: string,
+  o: { log?: (l: string) => void; runSeconds?: number } = {},
+): Promise<ExperimentReport> => {
   const manifest = path.join(runDir, EXPERIMENT_FILE);
   if (!fs.existsSync(manifest)) throw new Error(`${runDir}: no ${EXPERIMENT_FILE} (not an experiment run directory)`);
   const input: unknown = JSON.parse(fs.readFileSync(manifest, 'utf8'));
@@ -340,7 +441,8 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
       classifierAccuracy = c.right.accuracy;
     } else problems.push(`feature classifier: ${c.left.message}; image metrics left out`);
   }
-  const clip = kind === 'video' ? (({ frames, size }) => ({ frames, height: size, width: size }))(videoSettings(r)) : undefined;
+  const clip =
+    kind === 'video' ? (({ frames, size }) => ({ frames, height: size, width: size }))(videoSettings(r)) : undefined;
   const options = {
     ...(kind === 'points' ? { mixture: MIXTURES[r.task as 'grid25' | 'ring8'] } : {}),
     ...(classifier ? { classifier } : {}),
@@ -379,17 +481,38 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
         let extra: Record<string, number>;
         try {
           evaluation = evaluateSamples(set, reference, { ...options, seed: seed });
-          extra = clip ? { trajectoryFrechet: frechetDistanceOfSamples(trajectoryFeatures(set.values, clip), trajectoryFeatures(reference.values, clip), clip.frames * 2) } : {};
+          extra = clip
+            ? {
+                trajectoryFrechet: frechetDistanceOfSamples(
+                  trajectoryFeatures(set.values, clip),
+                  trajectoryFeatures(reference.values, clip),
+                  clip.frames * 2,
+                ),
+              }
+            : {};
         } catch (err) {
           // one failing metric (say a non-converging eigensolver) must not cost the whole report
           problems.push(`seed ${seed} ${method}: evaluation failed (${(err as Error).message}); row left out`);
           return;
         }
-        rows.push({ seed, method, nfe: s.nfe ?? null, generatorUpdates: updates, trainingSeconds: seconds, scalars: scalarsOf(evaluation, extra), evaluation });
+        rows.push({
+          seed,
+          method,
+          nfe: s.nfe ?? null,
+          generatorUpdates: updates,
+          trainingSeconds: seconds,
+          scalars: scalarsOf(evaluation, extra),
+          evaluation,
+        });
         if (!nfe.has(method)) nfe.set(method, s.nfe ?? null);
       };
-      if (r.methods.includes('teacher')) evaluate('teacher', teacherSummary, 0, trained ? trainingSeconds(trained) : NaN);
-      else mine.set('teacher', { ...toSet(teacherSummary), ...(teacherSummary.nfe === undefined ? {} : { nfe: teacherSummary.nfe }) });
+      if (r.methods.includes('teacher'))
+        evaluate('teacher', teacherSummary, 0, trained ? trainingSeconds(trained) : NaN);
+      else
+        mine.set('teacher', {
+          ...toSet(teacherSummary),
+          ...(teacherSummary.nfe === undefined ? {} : { nfe: teacherSummary.nfe }),
+        });
       for (const method of r.students) {
         const s = read(path.join(methodDir(runDir, seed, method), RECORDING), problems);
         const samples = s ? latest(s, method) : undefined;
@@ -398,7 +521,10 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
           continue;
         }
         const updates = s.series.filter((x) => x.role === 'generator').reduce((a, x) => a + x.step.length, 0);
-        if (updates !== r.budget.iterations) problems.push(`seed ${seed} ${method}: ${updates} generator updates recorded, the budget is ${r.budget.iterations}`);
+        if (updates !== r.budget.iterations)
+          problems.push(
+            `seed ${seed} ${method}: ${updates} generator updates recorded, the budget is ${r.budget.iterations}`,
+          );
         evaluate(method, samples, updates, trainingSeconds(s));
         if (!losses.has(method)) losses.set(method, s.series);
       }
@@ -420,12 +546,17 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
   const agg = aggregate(rows);
   const figures = [
     ...sampleFigures(r, runDir, sets),
-    ...[...losses].map(([m, series]) => ({ file: path.join(runDir, 'figures', `losses-${m}.png`), spec: lossCurveSpec(lossPointsOf(series), { title: `${m}: losses (seed ${r.seeds[0]})` }) })),
+    ...[...losses].map(([m, series]) => ({
+      file: path.join(runDir, 'figures', `losses-${m}.png`),
+      spec: lossCurveSpec(lossPointsOf(series), { title: `${m}: losses (seed ${r.seeds[0]})` }),
+    })),
   ];
   const figureFiles = figures.length > 0 ? await writeFigures(figures) : [];
 
   const resultsFile = path.join(runDir, 'results.json');
-  const previous = fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { runSeconds?: number }) : {};
+  const previous = fs.existsSync(resultsFile)
+    ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { runSeconds?: number })
+    : {};
   const runSeconds = o.runSeconds ?? previous.runSeconds ?? null;
   const results = {
     task: r.task,
@@ -439,7 +570,10 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
     runs: rows.map(({ evaluation, ...row }) => ({ ...row, evaluation })),
     problems,
   };
-  writeFileAtomic(resultsFile, `${JSON.stringify(results, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  writeFileAtomic(
+    resultsFile,
+    `${JSON.stringify(results, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+  );
 
   const rel = (f: string) => path.relative(runDir, f);
   const seedsDone = new Set(rows.map((x) => x.seed)).size;
@@ -449,14 +583,22 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
     `Rebuilt from the recordings in \`${runDir}\` (no retraining): \`phased-dmd report ${runDir}\`.`,
     '',
     ...describeRun(r),
-    ...(runSeconds !== null ? [`- wall time of the run: ${(runSeconds / 60).toFixed(1)} min (teacher training: ${teacherTraining.map((x) => `${x.seconds.toFixed(0)} s`).join(', ') || '–'})`] : []),
-    ...(classifierAccuracy !== null ? [`- feature classifier: ${(classifierAccuracy * 100).toFixed(2)} % MNIST test accuracy`] : []),
+    ...(runSeconds !== null
+      ? [
+          `- wall time of the run: ${(runSeconds / 60).toFixed(1)} min (teacher training: ` +
+            `${teacherTraining.map((x) => `${x.seconds.toFixed(0)} s`).join(', ') || '–'})`,
+        ]
+      : []),
+    ...(classifierAccuracy !== null
+      ? [`- feature classifier: ${(classifierAccuracy * 100).toFixed(2)} % MNIST test accuracy`]
+      : []),
     '',
     `## Results (mean ± std over ${seedsDone} seed${seedsDone === 1 ? '' : 's'})`,
     '',
     ...table(r, agg, nfe),
     '',
-    'The teacher row compares a second teacher sample set (other noise, same labels) with the reference: its distances are the noise floor of each metric. Std: sample standard deviation over seeds.',
+    'The teacher row compares a second teacher sample set (other noise, same labels) with the reference: its ' +
+      'distances are the noise floor of each metric. Std: sample standard deviation over seeds.',
     '',
     ...metricNotes(kind),
     '',
@@ -472,12 +614,23 @@ export const buildExperimentReport = async (runDir: string, o: { log?: (l: strin
     '## Files',
     '',
     `- \`results.json\`: every number above (per seed and aggregated) and the config`,
-    `- \`samples/seed-<s>/<name>.npy\` (+ \`.labels.npy\`): each sample set as float32 [N, ${kind === 'images' ? 'H, W, C' : kind === 'video' ? 'F·H·W' : 'D'}]; \`reference\` is the teacher's reference set`,
-    `- \`seed-<s>/<method>/recording.ndjson\`: each run's recording (losses, samples); \`teachers/<key>/\`: teacher checkpoints and their training recordings`,
+    `- \`samples/seed-<s>/<name>.npy\` (+ \`.labels.npy\`): each sample set as float32 [N, ` +
+      `${kind === 'images' ? 'H, W, C' : kind === 'video' ? 'F·H·W' : 'D'}]; \`reference\` is the teacher's ` +
+      `reference set`,
+    `- \`seed-<s>/<method>/recording.ndjson\`: each run's recording (losses, samples); \`teachers/<key>/\`: teacher ` +
+      `checkpoints and their training recordings`,
     '',
   ].join('\n');
   const report = path.join(runDir, 'report.md');
   writeFileAtomic(report, md);
   for (const p of problems) o.log?.(`report: ${p}`);
-  return { report, results: resultsFile, files: [report, resultsFile, ...figureFiles, ...npyFiles], rows, aggregate: agg, problems, markdown: md };
+  return {
+    report,
+    results: resultsFile,
+    files: [report, resultsFile, ...figureFiles, ...npyFiles],
+    rows,
+    aggregate: agg,
+    problems,
+    markdown: md,
+  };
 };

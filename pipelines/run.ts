@@ -9,7 +9,8 @@
  *
  * The runners checkpoint along the way, record (`record`), resume exactly (`resume`),
  * refuse to overwrite a run unless asked (`overwrite`), and lock the run directory while
- * they write it (lib/train/lock.ts; a second process is refused). Each branch decodes its own config (errors name the field). A
+ * they write it (lib/train/lock.ts; a second process is refused). Each branch decodes its own config (errors name the
+ * field). A
  * distillation config's `teacher` is a teacher checkpoint path (relative to the working
  * directory) or an inline teacher config, trained first. The command line's `run` and
  * `train` come through here.
@@ -29,18 +30,44 @@ export type RunMethod = (typeof RUN_METHODS)[number];
 export type { RunOptions };
 
 export type RunResult =
-  | { readonly method: 'teacher'; readonly teacher: TeacherRunResult; readonly checkpoint: string | null; readonly recording: string | null; readonly seconds: number }
-  | { readonly method: DistillMethod; readonly distill: DistillRunResult; readonly checkpoint: string | null; readonly recording: string | null; readonly seconds: number }
-  | { readonly method: 'experiment'; readonly experiment: ExperimentResult; readonly checkpoint: null; readonly recording: null; readonly seconds: number }
-  | { readonly method: 'sweep'; readonly experiment: ExperimentResult; readonly checkpoint: null; readonly recording: null; readonly seconds: number };
+  | {
+      readonly method: 'teacher';
+      readonly teacher: TeacherRunResult;
+      readonly checkpoint: string | null;
+      readonly recording: string | null;
+      readonly seconds: number;
+    }
+  | {
+      readonly method: DistillMethod;
+      readonly distill: DistillRunResult;
+      readonly checkpoint: string | null;
+      readonly recording: string | null;
+      readonly seconds: number;
+    }
+  | {
+      readonly method: 'experiment';
+      readonly experiment: ExperimentResult;
+      readonly checkpoint: null;
+      readonly recording: null;
+      readonly seconds: number;
+    }
+  | {
+      readonly method: 'sweep';
+      readonly experiment: ExperimentResult;
+      readonly checkpoint: null;
+      readonly recording: null;
+      readonly seconds: number;
+    };
 
 const methodOf = (config: unknown): RunMethod => {
   const method = typeof config === 'object' && config !== null ? (config as { method?: unknown }).method : undefined;
   if (typeof method === 'string' && (RUN_METHODS as readonly string[]).includes(method)) return method as RunMethod;
   const message =
     typeof config !== 'object' || config === null || Array.isArray(config)
-      ? `expected a config object with a "method" field, got ${Array.isArray(config) ? 'an array' : JSON.stringify(config)}`
-      : `expected one of ${RUN_METHODS.map((m) => `"${m}"`).join(' | ')}, got ${method === undefined ? 'nothing' : JSON.stringify(method)}`;
+      ? `expected a config object with a "method" field, got ` +
+        `${Array.isArray(config) ? 'an array' : JSON.stringify(config)}`
+      : `expected one of ${RUN_METHODS.map((m) => `"${m}"`).join(' | ')}, got ` +
+        `${method === undefined ? 'nothing' : JSON.stringify(method)}`;
   throw new ConfigError('run config', [{ path: 'method', message }]);
 };
 
@@ -54,10 +81,24 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
   }
   if (method === 'experiment' || method === 'sweep') {
     const outDir = options.outDir;
-    if (outDir === undefined) throw new ConfigError('run config', [{ path: 'method', message: `${method === 'sweep' ? 'a sweep' : 'an experiment'} needs an output directory (outDir)` }]);
+    if (outDir === undefined)
+      throw new ConfigError('run config', [
+        {
+          path: 'method',
+          message: `${method === 'sweep' ? 'a sweep' : 'an experiment'} needs an output directory (outDir)`,
+        },
+      ]);
     // it records each (seed, method) run in its own directory and reuses the finished ones
     const run = method === 'sweep' ? runSweep : runExperiment;
-    const experiment = await withRunLock(outDir, () => run(config, { outDir, log: options.log, metricLog: options.metricLog, onStep: options.onStep, onRun: options.onRun }));
+    const experiment = await withRunLock(outDir, () =>
+      run(config, {
+        outDir,
+        log: options.log,
+        metricLog: options.metricLog,
+        onStep: options.onStep,
+        onRun: options.onRun,
+      }),
+    );
     return { method, experiment, checkpoint: null, recording: null, seconds: seconds() };
   }
   const distill = await runDistill(config, options);
@@ -67,7 +108,8 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
 /** Frees the models a run returned (the teacher, or the teacher and the student's experts). */
 export const disposeRun = (r: RunResult): void => {
   if (r.method === 'teacher') r.teacher.model.dispose();
-  else if (r.method === 'experiment' || r.method === 'sweep') return; // they free their models as they go
+  else if (r.method === 'experiment' || r.method === 'sweep')
+    return; // they free their models as they go
   else {
     r.distill.experts.forEach((e) => e.expert.dispose());
     r.distill.teacher.dispose();

@@ -63,14 +63,20 @@ export const SWEEP_METHODS = ['dmd', 'sgts', 'vanilla', 'phased-4x2', 'phased-4x
 export const SweepMethod = t.keyof({ dmd: null, sgts: null, vanilla: null, 'phased-4x2': null, 'phased-4x4': null });
 export type SweepMethod = t.TypeOf<typeof SweepMethod>;
 
-/** The convergence criterion, stated before the runs: the seed mean of `metric` moves by less than `tolerance` (relative) over the last doubling of updates. */
+/**
+ * The convergence criterion, stated before the runs: the seed mean of `metric` moves by less than `tolerance`
+ * (relative) over the last doubling of updates.
+ */
 export const Convergence = t.partial({ metric: t.string, tolerance: Positive });
 
 export const SweepConfig = t.intersection([
   t.type({ method: t.literal('sweep'), task: ExperimentTask }),
   t.partial({
     seeds: distinctList(NonNegativeInt, 'distinct non-negative integer seeds (at least one)'),
-    methods: distinctList(SweepMethod, 'distinct methods (at least one) of "dmd" | "sgts" | "vanilla" | "phased-4x2" | "phased-4x4"'),
+    methods: distinctList(
+      SweepMethod,
+      'distinct methods (at least one) of "dmd" | "sgts" | "vanilla" | "phased-4x2" | "phased-4x4"',
+    ),
     /** Generator updates at which every student is evaluated, ascending. */
     budgets: distinctList(PositiveInt, 'distinct positive budgets (generator updates), ascending'),
     convergence: Convergence,
@@ -99,7 +105,8 @@ export const SWEEP_DEFAULTS = {
 };
 
 /** The metric the convergence criterion follows by default: the distance to the teacher of the task's kind. */
-export const convergenceMetric = (task: ExperimentTask): string => (task === 'mnist' ? 'frechet' : task === 'video' ? 'trajectoryFrechet' : 'energy');
+export const convergenceMetric = (task: ExperimentTask): string =>
+  task === 'mnist' ? 'frechet' : task === 'video' ? 'trajectoryFrechet' : 'energy';
 
 export interface ResolvedSweep {
   readonly experiment: ResolvedExperiment;
@@ -114,9 +121,20 @@ export const resolveSweep = (input: unknown, what = 'sweep config'): ResolvedSwe
   const methods = c.methods ?? SWEEP_DEFAULTS.methods;
   const budgets = c.budgets ?? SWEEP_DEFAULTS.budgets;
   const issues = [
-    ...budgets.flatMap((b, i) => (i > 0 && b <= budgets[i - 1] ? [{ path: `budgets.${i}`, message: `expected budgets in ascending order, got ${b} after ${budgets[i - 1]}` }] : [])),
+    ...budgets.flatMap((b, i) =>
+      i > 0 && b <= budgets[i - 1]
+        ? [{ path: `budgets.${i}`, message: `expected budgets in ascending order, got ${b} after ${budgets[i - 1]}` }]
+        : [],
+    ),
     ...methods.flatMap((m) =>
-      budgets.filter((b) => b % phasesOf(m) !== 0).map((b) => ({ path: 'budgets', message: `expected multiples of ${phasesOf(m)} (method "${m}" splits a budget evenly over its phases), got ${b}` })),
+      budgets
+        .filter((b) => b % phasesOf(m) !== 0)
+        .map((b) => ({
+          path: 'budgets',
+          message:
+            `expected multiples of ${phasesOf(m)} (method "${m}" splits a budget evenly over its phases), ` +
+            `got ${b}`,
+        })),
     ),
   ];
   if (issues.length > 0) throw new ConfigError(what, issues);
@@ -132,7 +150,10 @@ export const resolveSweep = (input: unknown, what = 'sweep config'): ResolvedSwe
     experiment,
     methods,
     budgets,
-    convergence: { metric: convergence?.metric ?? convergenceMetric(c.task), tolerance: convergence?.tolerance ?? SWEEP_DEFAULTS.convergence.tolerance },
+    convergence: {
+      metric: convergence?.metric ?? convergenceMetric(c.task),
+      tolerance: convergence?.tolerance ?? SWEEP_DEFAULTS.convergence.tolerance,
+    },
   };
 };
 
@@ -162,7 +183,14 @@ const cellDone = (dir: string, budget: number, hash: string): boolean => {
 };
 
 /** Draws the evaluation set of a student (the teacher's evaluation noise and labels) and writes the cell. */
-const writeCell = (r: ResolvedExperiment, seed: number, dir: string, cell: CellMarker, experts: readonly ExpertPhase[], numClasses: number): void => {
+const writeCell = (
+  r: ResolvedExperiment,
+  seed: number,
+  dir: string,
+  cell: CellMarker,
+  experts: readonly ExpertPhase[],
+  numClasses: number,
+): void => {
   const labels = balancedLabels(r.samples, numClasses);
   const draw = (n: number, s: number, l: Int32Array | null) => sampleStudent(experts, { n, seed: s, labels: l });
   const set = sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r));
@@ -180,7 +208,11 @@ export const sweepPlan = (s: ResolvedSweep): PlannedRun[] =>
     { seed, method: 'teacher', totals: [s.experiment.budget.teacherSteps] },
     ...s.methods.flatMap((method) =>
       method.startsWith('phased')
-        ? s.budgets.map((b) => ({ seed, method: `${method} @ ${b}`, totals: Array<number>(phasesOf(method)).fill(b / phasesOf(method)) }))
+        ? s.budgets.map((b) => ({
+            seed,
+            method: `${method} @ ${b}`,
+            totals: Array<number>(phasesOf(method)).fill(b / phasesOf(method)),
+          }))
         : [{ seed, method, totals: [s.budgets[s.budgets.length - 1]] }],
     ),
   ]);
@@ -194,7 +226,13 @@ const starting = (s: ResolvedSweep, o: ExperimentOptions, seed: number, method: 
 type Teacher = { model: VelocityModel; modelConfig: ModelConfig; file: string };
 
 /** dmd / sgts / vanilla: one run to the largest budget, sampled at each budget on the way. */
-const alongOneRun = async (s: ResolvedSweep, seed: number, method: StudentMethod, teacher: Teacher, o: ExperimentOptions): Promise<number> => {
+const alongOneRun = async (
+  s: ResolvedSweep,
+  seed: number,
+  method: StudentMethod,
+  teacher: Teacher,
+  o: ExperimentOptions,
+): Promise<number> => {
   const r = s.experiment;
   const dir = methodDir(o.outDir, seed, method);
   const input = distillConfigFor(r, method, seed, teacher.file);
@@ -213,7 +251,12 @@ const alongOneRun = async (s: ResolvedSweep, seed: number, method: StudentMethod
       through: record(sink),
       onGeneratorUpdate: (updates, student) => {
         if (!todo.includes(updates)) return;
-        const cell = { configHash: hash, budget: updates, updates, trainingSeconds: (performance.now() - started) / 1000 };
+        const cell = {
+          configHash: hash,
+          budget: updates,
+          updates,
+          trainingSeconds: (performance.now() - started) / 1000,
+        };
         writeCell(r, seed, dir, cell, student(), teacher.model.numClasses);
       },
     });
@@ -224,7 +267,13 @@ const alongOneRun = async (s: ResolvedSweep, seed: number, method: StudentMethod
 };
 
 /** phased: one run per budget (phase 1 of a shorter run is shorter). */
-const runPerBudget = async (s: ResolvedSweep, seed: number, method: StudentMethod, teacher: Teacher, o: ExperimentOptions): Promise<number> => {
+const runPerBudget = async (
+  s: ResolvedSweep,
+  seed: number,
+  method: StudentMethod,
+  teacher: Teacher,
+  o: ExperimentOptions,
+): Promise<number> => {
   const r = s.experiment;
   const dir = methodDir(o.outDir, seed, method);
   let ran = 0;
@@ -236,17 +285,31 @@ const runPerBudget = async (s: ResolvedSweep, seed: number, method: StudentMetho
     o.log?.(`seed ${seed}: ${method}, ${budget} updates`);
     starting(s, o, seed, `${method} @ ${budget}`);
     const started = performance.now();
-    await withRecording(path.join(dir, `b${budget}.recording.ndjson`), { config: input, seed, kind: method }, async (sink) => {
-      const result = await trainDistill(input, { teacher, log: o.metricLog ?? o.log, ...(o.onStep ? { onStep: o.onStep } : {}), through: record(sink) });
-      try {
-        const cell = { configHash: hash, budget, updates: budget, trainingSeconds: (performance.now() - started) / 1000 };
-        writeCell(r, seed, dir, cell, result.experts, teacher.model.numClasses);
-        const last = result.phases[result.phases.length - 1];
-        sink.append({ type: 'end', status: 'complete', phase: result.phases.length - 1, step: last.iterations });
-      } finally {
-        result.experts.forEach((e) => e.expert.dispose());
-      }
-    });
+    await withRecording(
+      path.join(dir, `b${budget}.recording.ndjson`),
+      { config: input, seed, kind: method },
+      async (sink) => {
+        const result = await trainDistill(input, {
+          teacher,
+          log: o.metricLog ?? o.log,
+          ...(o.onStep ? { onStep: o.onStep } : {}),
+          through: record(sink),
+        });
+        try {
+          const cell = {
+            configHash: hash,
+            budget,
+            updates: budget,
+            trainingSeconds: (performance.now() - started) / 1000,
+          };
+          writeCell(r, seed, dir, cell, result.experts, teacher.model.numClasses);
+          const last = result.phases[result.phases.length - 1];
+          sink.append({ type: 'end', status: 'complete', phase: result.phases.length - 1, step: last.iterations });
+        } finally {
+          result.experts.forEach((e) => e.expert.dispose());
+        }
+      },
+    );
     ran++;
   }
   return ran;
@@ -274,7 +337,9 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
     try {
       teacherSamples(r, seed, teacher, o);
       for (const method of s.methods) {
-        const ran = method.startsWith('phased') ? await runPerBudget(s, seed, method, teacher, o) : await alongOneRun(s, seed, method, teacher, o);
+        const ran = method.startsWith('phased')
+          ? await runPerBudget(s, seed, method, teacher, o)
+          : await alongOneRun(s, seed, method, teacher, o);
         if (ran === 0) reused.push(`seed ${seed} ${method}`);
       }
     } finally {
@@ -286,5 +351,12 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
   if (reused.length > 0) o.log?.(`reused from an earlier run: ${reused.join(', ')}`);
   const { buildSweepReport } = await import('./sweepReport');
   const report = await buildSweepReport(o.outDir, { log: o.log });
-  return { outDir: o.outDir, report: report.report, results: report.results, files: report.files, seconds: (performance.now() - started) / 1000, reused };
+  return {
+    outDir: o.outDir,
+    report: report.report,
+    results: report.results,
+    files: report.files,
+    seconds: (performance.now() - started) / 1000,
+    reused,
+  };
 };

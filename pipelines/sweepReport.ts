@@ -25,7 +25,15 @@ import { writeFileAtomic } from '../lib/util/atomicWrite';
 import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
 import { RECORDING, classifierFile, methodDir } from './experiment';
 import { COLUMNS, Column, latest, read, scalarsOf, taskKind, toSet, trajectoryFeatures } from './experimentReport';
-import { SWEEP_FILE, ResolvedSweep, CellMarker, budgetLabels, budgetMarker, budgetSamples, resolveSweep } from './sweep';
+import {
+  SWEEP_FILE,
+  ResolvedSweep,
+  CellMarker,
+  budgetLabels,
+  budgetMarker,
+  budgetSamples,
+  resolveSweep,
+} from './sweep';
 import { describeVariant, DistillConfig } from '../lib/distill/distill';
 
 export interface SweepRow {
@@ -51,22 +59,57 @@ const HEADLINE: Record<'points' | 'images' | 'video', readonly string[]> = {
   video: ['meanDisplacement', 'dynamicDegree', 'trajectoryFrechet'],
 };
 
-/** The diversity number of the paper-shaped table: Vendi for points, pairwise cosine similarity for images, displacement for clips. */
-const DIVERSITY: Record<'points' | 'images' | 'video', { key: string; kept: (student: number, teacher: number) => number; what: string }> = {
-  points: { key: 'vendi', kept: (s, t) => s / t, what: 'Vendi score (effective number of distinct samples); kept = student / teacher' },
-  images: { key: 'cosine', kept: (s, t) => (1 - s) / (1 - t), what: 'mean pairwise cosine similarity of classifier features (lower = more diverse); kept = (1 − student) / (1 − teacher)' },
-  video: { key: 'meanDisplacement', kept: (s, t) => s / t, what: 'mean displacement, px/frame; kept = student / teacher' },
+/**
+ * The diversity number of the paper-shaped table: Vendi for points, pairwise cosine similarity for images, displacement
+ * for clips.
+ */
+const DIVERSITY: Record<
+  'points' | 'images' | 'video',
+  { key: string; kept: (student: number, teacher: number) => number; what: string }
+> = {
+  points: {
+    key: 'vendi',
+    kept: (s, t) => s / t,
+    what: 'Vendi score (effective number of distinct samples); kept = student / teacher',
+  },
+  images: {
+    key: 'cosine',
+    kept: (s, t) => (1 - s) / (1 - t),
+    what:
+      'mean pairwise cosine similarity of classifier features (lower = more diverse); kept = (1 − student) / (1 ' +
+      '− teacher)',
+  },
+  video: {
+    key: 'meanDisplacement',
+    kept: (s, t) => s / t,
+    what: 'mean displacement, px/frame; kept = student / teacher',
+  },
 };
 
-const fmt = (x: number, digits: number): string => (!Number.isFinite(x) ? '–' : x !== 0 && (Math.abs(x) < 10 ** -digits || Math.abs(x) >= 1e5) ? x.toExponential(1) : x.toFixed(digits));
-const fmtInterval = (i: Interval, digits: number): string => (i.n === 0 ? '–' : i.n === 1 ? fmt(i.mean, digits) : `${fmt(i.mean, digits)} [${fmt(i.lo, digits)}, ${fmt(i.hi, digits)}]`);
+const fmt = (x: number, digits: number): string =>
+  !Number.isFinite(x)
+    ? '–'
+    : x !== 0 && (Math.abs(x) < 10 ** -digits || Math.abs(x) >= 1e5)
+      ? x.toExponential(1)
+      : x.toFixed(digits);
+const fmtInterval = (i: Interval, digits: number): string =>
+  i.n === 0
+    ? '–'
+    : i.n === 1
+      ? fmt(i.mean, digits)
+      : `${fmt(i.mean, digits)} [${fmt(i.lo, digits)}, ${fmt(i.hi, digits)}]`;
 
-const readCell = (dir: string, budget: number): { set: SampleSet & { values: Float32Array }; marker: CellMarker } | null => {
+const readCell = (
+  dir: string,
+  budget: number,
+): { set: SampleSet & { values: Float32Array }; marker: CellMarker } | null => {
   if (!fs.existsSync(budgetMarker(dir, budget))) return null;
   const x = readNpy(budgetSamples(dir, budget));
   if (E.isLeft(x)) return null;
   const labelsFile = budgetLabels(dir, budget);
-  const labels = fs.existsSync(labelsFile) ? E.chain((a: Parameters<typeof npyToLabels>[0]) => npyToLabels(a, labelsFile))(readNpy(labelsFile)) : E.right(null);
+  const labels = fs.existsSync(labelsFile)
+    ? E.chain((a: Parameters<typeof npyToLabels>[0]) => npyToLabels(a, labelsFile))(readNpy(labelsFile))
+    : E.right(null);
   return {
     set: { values: npyToFloat32(x.right), shape: x.right.shape, labels: E.isRight(labels) ? labels.right : null },
     marker: JSON.parse(fs.readFileSync(budgetMarker(dir, budget), 'utf8')) as CellMarker,
@@ -77,9 +120,15 @@ const readCell = (dir: string, budget: number): { set: SampleSet & { values: Flo
 export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[]): SweepRow[] => {
   const r = s.experiment;
   const kind = taskKind(r.task);
-  const clip = kind === 'video' ? (({ frames, size }: VideoSettings) => ({ frames, height: size, width: size }))(E.getOrElse(() => VIDEO_DEFAULTS)(resolveVideoOptions(r.data as Partial<VideoSettings>))) : undefined;
+  const clip =
+    kind === 'video'
+      ? (({ frames, size }: VideoSettings) => ({ frames, height: size, width: size }))(
+          E.getOrElse(() => VIDEO_DEFAULTS)(resolveVideoOptions(r.data as Partial<VideoSettings>)),
+        )
+      : undefined;
   const classifier = kind === 'images' ? loadClassifier(r.classifier.path ?? classifierFile(runDir)) : null;
-  if (classifier !== null && E.isLeft(classifier)) problems.push(`feature classifier: ${classifier.left.message}; image metrics left out`);
+  if (classifier !== null && E.isLeft(classifier))
+    problems.push(`feature classifier: ${classifier.left.message}; image metrics left out`);
   const options: EvaluateOptions = {
     ...(kind === 'points' ? { mixture: MIXTURES[r.task as MixtureName] } : {}),
     ...(classifier !== null && E.isRight(classifier) ? { classifier: classifier.right } : {}),
@@ -97,10 +146,29 @@ export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[]):
         continue;
       }
       const reference = toSet(ref);
-      const row = (method: string, budget: number, set: SampleSet & { values: Float32Array }, seconds: number | null): void => {
+      const row = (
+        method: string,
+        budget: number,
+        set: SampleSet & { values: Float32Array },
+        seconds: number | null,
+      ): void => {
         try {
-          const extra: Record<string, number> = clip ? { trajectoryFrechet: frechetDistanceOfSamples(trajectoryFeatures(set.values, clip), trajectoryFeatures(reference.values, clip), clip.frames * 2) } : {};
-          rows.push({ seed, method, budget, trainingSeconds: seconds, scalars: scalarsOf(evaluateSamples(set, reference, { ...options, seed }), extra) });
+          const extra: Record<string, number> = clip
+            ? {
+                trajectoryFrechet: frechetDistanceOfSamples(
+                  trajectoryFeatures(set.values, clip),
+                  trajectoryFeatures(reference.values, clip),
+                  clip.frames * 2,
+                ),
+              }
+            : {};
+          rows.push({
+            seed,
+            method,
+            budget,
+            trainingSeconds: seconds,
+            scalars: scalarsOf(evaluateSamples(set, reference, { ...options, seed }), extra),
+          });
         } catch (err) {
           problems.push(`seed ${seed} ${method} at ${budget}: evaluation failed (${(err as Error).message}); left out`);
         }
@@ -128,30 +196,62 @@ export const summarise = (rows: readonly SweepRow[], metrics: readonly string[])
     const mine = rows.filter((r) => r.method === method && r.budget === Number(b));
     for (const metric of metrics) {
       const values = mine.map((r) => r.scalars[metric]).filter((v): v is number => Number.isFinite(v));
-      if (values.length > 0) out.push({ method, budget: Number(b), metric, interval: bootstrapMean(values, { seed: 7 }) });
+      if (values.length > 0)
+        out.push({ method, budget: Number(b), metric, interval: bootstrapMean(values, { seed: 7 }) });
     }
   }
   return out;
 };
 
 /** Phased − SGTS per budget and metric, paired by seed (only seeds where both exist). */
-export const pairedRows = (rows: readonly SweepRow[], phased: string, base: string, budgets: readonly number[], metrics: readonly string[]) =>
+export const pairedRows = (
+  rows: readonly SweepRow[],
+  phased: string,
+  base: string,
+  budgets: readonly number[],
+  metrics: readonly string[],
+) =>
   budgets.flatMap((budget) =>
     metrics.flatMap((metric) => {
-      const at = (m: string) => new Map(rows.filter((r) => r.method === m && r.budget === budget && Number.isFinite(r.scalars[metric])).map((r) => [r.seed, r.scalars[metric]]));
+      const at = (m: string) =>
+        new Map(
+          rows
+            .filter((r) => r.method === m && r.budget === budget && Number.isFinite(r.scalars[metric]))
+            .map((r) => [r.seed, r.scalars[metric]]),
+        );
       const a = at(phased);
       const b = at(base);
       const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
       if (seeds.length === 0) return [];
-      return [{ budget, metric, seeds, ...pairedDifference(seeds.map((s) => a.get(s)!), seeds.map((s) => b.get(s)!), { seed: 11 }) }];
+      return [
+        {
+          budget,
+          metric,
+          seeds,
+          ...pairedDifference(
+            seeds.map((s) => a.get(s)!),
+            seeds.map((s) => b.get(s)!),
+            { seed: 11 },
+          ),
+        },
+      ];
     }),
   );
 
-/** Convergence: the seed mean moves by less than `tolerance` (relative) between the last two budgets, when the last is at least twice the one before. */
-export const convergenceOf = (summary: readonly CellSummary[], method: string, s: ResolvedSweep): { met: boolean | null; change: number | null; from: number | null; to: number | null } => {
+/**
+ * Convergence: the seed mean moves by less than `tolerance` (relative) between the last two budgets, when the last is
+ * at least twice the one before.
+ */
+export const convergenceOf = (
+  summary: readonly CellSummary[],
+  method: string,
+  s: ResolvedSweep,
+): { met: boolean | null; change: number | null; from: number | null; to: number | null } => {
   const [b1, b2] = s.budgets.slice(-2);
-  if (b1 === undefined || b2 === undefined || b2 < 2 * b1) return { met: null, change: null, from: b1 ?? null, to: b2 ?? null };
-  const at = (b: number) => summary.find((c) => c.method === method && c.budget === b && c.metric === s.convergence.metric)?.interval.mean;
+  if (b1 === undefined || b2 === undefined || b2 < 2 * b1)
+    return { met: null, change: null, from: b1 ?? null, to: b2 ?? null };
+  const at = (b: number) =>
+    summary.find((c) => c.method === method && c.budget === b && c.metric === s.convergence.metric)?.interval.mean;
   const [m1, m2] = [at(b1), at(b2)];
   if (m1 === undefined || m2 === undefined) return { met: null, change: null, from: b1, to: b2 };
   const change = Math.abs(m2 - m1) / Math.max(Math.abs(m1), 1e-12);
@@ -160,7 +260,9 @@ export const convergenceOf = (summary: readonly CellSummary[], method: string, s
 
 /** One metric against updates: a line per method (log x), its bootstrap band, the teacher as a dashed rule. */
 export const curveSpec = (summary: readonly CellSummary[], metric: string, title: string): VegaLiteSpec => {
-  const values = summary.filter((c) => c.metric === metric && c.method !== 'teacher').map((c) => ({ method: c.method, updates: c.budget, mean: c.interval.mean, lo: c.interval.lo, hi: c.interval.hi }));
+  const values = summary
+    .filter((c) => c.metric === metric && c.method !== 'teacher')
+    .map((c) => ({ method: c.method, updates: c.budget, mean: c.interval.mean, lo: c.interval.lo, hi: c.interval.hi }));
   const teacher = summary.find((c) => c.metric === metric && c.method === 'teacher');
   const x = { field: 'updates', type: 'quantitative', scale: { type: 'log' }, title: 'generator updates' };
   const color = { field: 'method', type: 'nominal', title: 'method' };
@@ -170,14 +272,33 @@ export const curveSpec = (summary: readonly CellSummary[], metric: string, title
     width: 420,
     height: 240,
     layer: [
-      { data: { values }, mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title }, y2: { field: 'hi' }, color } },
-      { data: { values }, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title }, color } },
-      ...(teacher ? [{ data: { values: [{ y: teacher.interval.mean }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'black' }, encoding: { y: { field: 'y', type: 'quantitative' } } }] : []),
+      {
+        data: { values },
+        mark: { type: 'area', opacity: 0.18 },
+        encoding: { x, y: { field: 'lo', type: 'quantitative', title }, y2: { field: 'hi' }, color },
+      },
+      {
+        data: { values },
+        mark: { type: 'line', point: true },
+        encoding: { x, y: { field: 'mean', type: 'quantitative', title }, color },
+      },
+      ...(teacher
+        ? [
+            {
+              data: { values: [{ y: teacher.interval.mean }] },
+              mark: { type: 'rule', strokeDash: [4, 4], color: 'black' },
+              encoding: { y: { field: 'y', type: 'quantitative' } },
+            },
+          ]
+        : []),
     ],
   };
 };
 
-export const buildSweepReport = async (runDir: string, o: { log?: (line: string) => void } = {}): Promise<{ report: string; results: string; files: string[] }> => {
+export const buildSweepReport = async (
+  runDir: string,
+  o: { log?: (line: string) => void } = {},
+): Promise<{ report: string; results: string; files: string[] }> => {
   const manifest = path.join(runDir, SWEEP_FILE);
   const input: unknown = JSON.parse(fs.readFileSync(manifest, 'utf8'));
   const s = resolveSweep(input, `sweep config ${manifest}`);
@@ -188,7 +309,8 @@ export const buildSweepReport = async (runDir: string, o: { log?: (line: string)
   const rows = sweepRows(runDir, s, problems);
   const metrics = columns.map((c) => c.key);
   const summary = summarise(rows, metrics);
-  const byKey = (method: string, budget: number, metric: string) => summary.find((c) => c.method === method && c.budget === budget && c.metric === metric)?.interval;
+  const byKey = (method: string, budget: number, metric: string) =>
+    summary.find((c) => c.method === method && c.budget === budget && c.metric === metric)?.interval;
   const seedsDone = new Set(rows.filter((x) => x.method === 'teacher').map((x) => x.seed)).size;
 
   const table = (metric: Column): string[] => {
@@ -199,7 +321,15 @@ export const buildSweepReport = async (runDir: string, o: { log?: (line: string)
       '',
       `| ${head.join(' | ')} |`,
       `| ${head.map(() => '---').join(' | ')} |`,
-      ...s.methods.map((m) => `| ${m} | ${s.budgets.map((b) => { const i = byKey(m, b, metric.key); return i ? fmtInterval(i, metric.digits) : '–'; }).join(' | ')} |`),
+      ...s.methods.map(
+        (m) =>
+          `| ${m} | ${s.budgets
+            .map((b) => {
+              const i = byKey(m, b, metric.key);
+              return i ? fmtInterval(i, metric.digits) : '–';
+            })
+            .join(' | ')} |`,
+      ),
       '',
     ];
   };
@@ -236,7 +366,10 @@ export const buildSweepReport = async (runDir: string, o: { log?: (line: string)
   });
 
   const figures = await writeFigures(
-    HEADLINE[kind].map((k) => ({ file: path.join(runDir, 'figures', `sweep-${k}.png`), spec: curveSpec(summary, k, columns.find((c) => c.key === k)?.title ?? k) })),
+    HEADLINE[kind].map((k) => ({
+      file: path.join(runDir, 'figures', `sweep-${k}.png`),
+      spec: curveSpec(summary, k, columns.find((c) => c.key === k)?.title ?? k),
+    })),
   ).catch((err: Error) => {
     problems.push(`figures: ${err.message}`);
     return [] as string[];
@@ -245,25 +378,35 @@ export const buildSweepReport = async (runDir: string, o: { log?: (line: string)
   const report = [
     `# Budget sweep: ${r.task}`,
     '',
-    `- seeds: ${r.seeds.join(', ')} (${seedsDone} with a teacher so far); methods: ${s.methods.join(', ')}; budgets (generator updates): ${s.budgets.join(', ')}`,
-    `- model \`${JSON.stringify(r.model)}\`; teacher ${r.budget.teacherSteps} steps × batch ${r.budget.teacherBatchSize}, one per seed, sampled with 40 Euler steps (CFG g = ${r.guidance}); students batch ${r.budget.batchSize}`,
+    `- seeds: ${r.seeds.join(', ')} (${seedsDone} with a teacher so far); methods: ${s.methods.join(', ')}; budgets ` +
+      `(generator updates): ${s.budgets.join(', ')}`,
+    `- model \`${JSON.stringify(r.model)}\`; teacher ${r.budget.teacherSteps} steps × batch ` +
+      `${r.budget.teacherBatchSize}, one per seed, sampled with 40 Euler steps (CFG g = ${r.guidance}); students ` +
+      `batch ${r.budget.batchSize}`,
     `- every student: ${describeVariant(r.distill as Partial<DistillConfig>)}`,
-    `- dmd/sgts: one run, sampled at each budget (its first b updates are exactly a b-update run); phased: one run per budget, split evenly over the phases`,
+    `- dmd/sgts: one run, sampled at each budget (its first b updates are exactly a b-update run); phased: one run ` +
+      `per budget, split evenly over the phases`,
     `- evaluation: ${r.samples} samples per cell against ${r.samples} teacher reference samples of the same seed`,
-    `- intervals: 95 % percentile bootstrap over seeds (10 000 resamples); with ${r.seeds.length} seeds they are coarse and tend to be too narrow`,
-    `- convergence criterion (fixed before the runs): the seed mean of \`${s.convergence.metric}\` moves by less than ${(100 * s.convergence.tolerance).toFixed(0)} % over the last doubling of updates`,
+    `- intervals: 95 % percentile bootstrap over seeds (10 000 resamples); with ${r.seeds.length} seeds they are ` +
+      `coarse and tend to be too narrow`,
+    `- convergence criterion (fixed before the runs): the seed mean of \`${s.convergence.metric}\` moves by less ` +
+      `than ${(100 * s.convergence.tolerance).toFixed(0)} % over the last doubling of updates`,
     '',
     '## Convergence',
     '',
     '| method | change | met |',
     '| --- | --- | --- |',
-    ...conv.map((c) => `| ${c.method} | ${c.change === null ? '–' : `${(100 * c.change).toFixed(1)} % (${c.from} → ${c.to})`} | ${c.met === null ? 'not measurable yet' : c.met ? 'yes' : 'no'} |`),
+    ...conv.map(
+      (c) =>
+        `| ${c.method} | ${c.change === null ? '–' : `${(100 * c.change).toFixed(1)} % (${c.from} → ${c.to})`} | ` +
+        `${c.met === null ? 'not measurable yet' : c.met ? 'yes' : 'no'} |`,
+    ),
     '',
     `## Diversity at ${last} updates, shaped like the paper's table`,
     '',
     `${div.what}.`,
     '',
-    '| | diversity | share of the teacher\'s kept |',
+    "| | diversity | share of the teacher's kept |",
     '| --- | --- | --- |',
     ...paperRows,
     '',
@@ -273,7 +416,9 @@ export const buildSweepReport = async (runDir: string, o: { log?: (line: string)
     '## Every metric: seed mean [95 % bootstrap interval]',
     '',
     ...columns.flatMap(table),
-    ...(figures.length > 0 ? ['## Figures', '', ...figures.map((f) => `![${path.basename(f)}](${path.relative(runDir, f)})`), ''] : []),
+    ...(figures.length > 0
+      ? ['## Figures', '', ...figures.map((f) => `![${path.basename(f)}](${path.relative(runDir, f)})`), '']
+      : []),
     ...(problems.length > 0 ? ['## Not (yet) in the tables', '', ...problems.map((p) => `- ${p}`), ''] : []),
   ].join('\n');
   const reportFile = path.join(runDir, 'report.md');

@@ -33,7 +33,12 @@ import { optimise } from '../lib/operators/optimise/optimise';
 import { drawSeed, LossStep, StepKey } from '../lib/stream/types';
 import { normal, uniform } from '../lib/random/draws';
 import { randomInts, splitSeed } from '../lib/random/seed';
-import { forwardSample, forwardFromS, subintervalVelocityTarget, subintervalLossWeightTensor } from '../lib/schedule/tensors';
+import {
+  forwardSample,
+  forwardFromS,
+  subintervalVelocityTarget,
+  subintervalLossWeightTensor,
+} from '../lib/schedule/tensors';
 import { flowMatchingMse } from '../lib/losses/flowMatching';
 import { fakeScoreLoss } from '../lib/losses/dmd';
 import { writeFileAtomic } from '../lib/util/atomicWrite';
@@ -62,12 +67,18 @@ export const TOY_POINTS: readonly number[] = [-1, 0, 1, 2];
 /** x0 [B, 1], uniform on the toy points. */
 export const toyData = (batch: number, seed: number): tf.Tensor2D => {
   const ids = randomInts(seed, batch, TOY_POINTS.length);
-  return tf.tensor2d(Array.from(ids, (k) => TOY_POINTS[k]), [batch, 1]);
+  return tf.tensor2d(
+    Array.from(ids, (k) => TOY_POINTS[k]),
+    [batch, 1],
+  );
 };
 
 /** p_t(x) = mean_k N(x; (1 − t)·x_k, t²). */
 export const toyDensity = (x: number, tt: number): number =>
-  TOY_POINTS.reduce((p, xk) => p + Math.exp(-((x - (1 - tt) * xk) ** 2) / (2 * tt * tt)) / (tt * Math.sqrt(2 * Math.PI)), 0) / TOY_POINTS.length;
+  TOY_POINTS.reduce(
+    (p, xk) => p + Math.exp(-((x - (1 - tt) * xk) ** 2) / (2 * tt * tt)) / (tt * Math.sqrt(2 * Math.PI)),
+    0,
+  ) / TOY_POINTS.length;
 
 /** The exact velocity E[ε − x0 | x_t = x] = (x − E[x0 | x_t = x]) / t (log-sum-exp weights). */
 export const toyVelocity = (x: number, tt: number): number => {
@@ -105,35 +116,60 @@ export const TOY_OBJECTIVES: readonly ToyObjective[] = ['ordinary', 'subinterval
  * role); (b) and (c) share the same x_s, t and ε at every step, so they differ only in
  * their target.
  */
-export const toyLossStep = (model: VelocityMlp, objective: ToyObjective, c: ResolvedToyConfig) => (key: StepKey): LossStep => {
-  const B = c.batchSize;
-  const x0 = toyData(B, drawSeed(key, 'x0'));
-  if (objective === 'ordinary') {
-    const tt = uniform([B], 1e-3, 1, drawSeed(key, 't')) as tf.Tensor1D;
+export const toyLossStep =
+  (model: VelocityMlp, objective: ToyObjective, c: ResolvedToyConfig) =>
+  (key: StepKey): LossStep => {
+    const B = c.batchSize;
+    const x0 = toyData(B, drawSeed(key, 'x0'));
+    if (objective === 'ordinary') {
+      const tt = uniform([B], 1e-3, 1, drawSeed(key, 't')) as tf.Tensor1D;
+      const eps = normal([B, 1], drawSeed(key, 'eps'));
+      const xt = forwardSample(x0, eps, tt);
+      return {
+        key,
+        role: 'model',
+        owned: [x0, tt, eps, xt],
+        loss: () => flowMatchingMse(model.apply(xt, tt, null), x0, eps),
+      };
+    }
+    // fresh x_s each batch; x0 is dropped right here — the subinterval models never see it
+    const xs = forwardSample(x0, normal([B, 1], drawSeed(key, 'eps1')), c.s);
+    x0.dispose();
+    const tt = uniform([B], c.s, 1, drawSeed(key, 't')) as tf.Tensor1D;
     const eps = normal([B, 1], drawSeed(key, 'eps'));
-    const xt = forwardSample(x0, eps, tt);
-    return { key, role: 'model', owned: [x0, tt, eps, xt], loss: () => flowMatchingMse(model.apply(xt, tt, null), x0, eps) };
-  }
-  // fresh x_s each batch; x0 is dropped right here — the subinterval models never see it
-  const xs = forwardSample(x0, normal([B, 1], drawSeed(key, 'eps1')), c.s);
-  x0.dispose();
-  const tt = uniform([B], c.s, 1, drawSeed(key, 't')) as tf.Tensor1D;
-  const eps = normal([B, 1], drawSeed(key, 'eps'));
-  const xt = forwardFromS(xs, eps, tt, c.s);
-  const target = objective === 'subinterval' ? subintervalVelocityTarget(xs, eps, tt, c.s) : tf.sub(eps, xs);
-  const weight = subintervalLossWeightTensor(tt, c.s);
-  return { key, role: 'model', owned: [xs, tt, eps, xt, target, weight], loss: () => fakeScoreLoss(model.apply(xt, tt, null), target, weight) };
-};
+    const xt = forwardFromS(xs, eps, tt, c.s);
+    const target = objective === 'subinterval' ? subintervalVelocityTarget(xs, eps, tt, c.s) : tf.sub(eps, xs);
+    const weight = subintervalLossWeightTensor(tt, c.s);
+    return {
+      key,
+      role: 'model',
+      owned: [xs, tt, eps, xt, target, weight],
+      loss: () => fakeScoreLoss(model.apply(xt, tt, null), target, weight),
+    };
+  };
 
 // ── 4. Training ──────────────────────────────────────────────────────────────
 
 export const toyModel = (c: ResolvedToyConfig): VelocityMlp =>
-  new VelocityMlp(decodeOrThrow(MlpConfig, { kind: 'mlp', dim: 1, hidden: c.hidden, timeEmbedDim: 16, seed: splitSeed(c.seed, 'init') }, 'toy model'));
+  new VelocityMlp(
+    decodeOrThrow(
+      MlpConfig,
+      { kind: 'mlp', dim: 1, hidden: c.hidden, timeEmbedDim: 16, seed: splitSeed(c.seed, 'init') },
+      'toy model',
+    ),
+  );
 
 /** Trains one model with one objective (same initial weights for all three). Returns it and its last losses. */
-export const trainToy = async (objective: ToyObjective, c: ResolvedToyConfig): Promise<{ model: VelocityMlp; finalLoss: number }> => {
+export const trainToy = async (
+  objective: ToyObjective,
+  c: ResolvedToyConfig,
+): Promise<{ model: VelocityMlp; finalLoss: number }> => {
   const model = toyModel(c);
-  const trainer = makeTrainer(model.params.variables, { lr: c.lr, betas: [0.9, 0.999] }, { lr: c.lr, betas: [0.9, 0.999] });
+  const trainer = makeTrainer(
+    model.params.variables,
+    { lr: c.lr, betas: [0.9, 0.999] },
+    { lr: c.lr, betas: [0.9, 0.999] },
+  );
   const phase = TOY_OBJECTIVES.indexOf(objective) === 0 ? 0 : 1; // (b) and (c) share draws
   const last = Math.max(0, c.steps - 50);
   const losses = await lastValueFrom(
@@ -164,7 +200,13 @@ export const toyGrid = (s: number): ToyGrid => ({
 /** A model's velocity on the grid, row-major [t][x]. */
 export const velocityOnGrid = (model: VelocityMlp, g: ToyGrid): number[][] =>
   g.ts.map((tt) =>
-    tf.tidy(() => Array.from(model.apply(tf.tensor2d([...g.xs], [g.xs.length, 1]), tf.fill([g.xs.length], tt) as tf.Tensor1D, null).dataSync())),
+    tf.tidy(() =>
+      Array.from(
+        model
+          .apply(tf.tensor2d([...g.xs], [g.xs.length, 1]), tf.fill([g.xs.length], tt) as tf.Tensor1D, null)
+          .dataSync(),
+      ),
+    ),
   );
 
 /** √(Σ w·(a − b)²) with w = p_t(x) normalised per t and averaged over t; optionally only for t in [tLo, tHi]. */
@@ -196,12 +238,20 @@ export interface ToyReport {
     readonly naiveLimitVsExact: number;
   };
   /** The same errors against the exact velocity, split into t ≤ (1 + s)/2 and t > (1 + s)/2. */
-  readonly byBand: ReadonlyArray<{ readonly band: string; readonly ordinary: number; readonly subinterval: number; readonly naive: number }>;
+  readonly byBand: ReadonlyArray<{
+    readonly band: string;
+    readonly ordinary: number;
+    readonly subinterval: number;
+    readonly naive: number;
+  }>;
   readonly finalLoss: Readonly<Record<ToyObjective, number>>;
   readonly seconds: number;
 }
 
-export const runToy = async (input: unknown = {}, log: (line: string) => void = () => undefined): Promise<ToyReport> => {
+export const runToy = async (
+  input: unknown = {},
+  log: (line: string) => void = () => undefined,
+): Promise<ToyReport> => {
   const started = performance.now();
   const c: ResolvedToyConfig = { ...TOY_DEFAULTS, ...decodeOrThrow(ToyConfig, input, 'toy config') };
   const g = toyGrid(c.s);
@@ -217,7 +267,12 @@ export const runToy = async (input: unknown = {}, log: (line: string) => void = 
   }
   const [a, b, n] = [v.ordinary!, v.subinterval!, v.naive!];
   const mid = (1 + c.s) / 2;
-  const band = (lo: number, hi: number, name: string) => ({ band: name, ordinary: weightedRms(g, a, exact, lo, hi), subinterval: weightedRms(g, b, exact, lo, hi), naive: weightedRms(g, n, exact, lo, hi) });
+  const band = (lo: number, hi: number, name: string) => ({
+    band: name,
+    ordinary: weightedRms(g, a, exact, lo, hi),
+    subinterval: weightedRms(g, b, exact, lo, hi),
+    naive: weightedRms(g, n, exact, lo, hi),
+  });
   return {
     config: c,
     rms: {
@@ -226,7 +281,11 @@ export const runToy = async (input: unknown = {}, log: (line: string) => void = 
       ordinaryVsExact: weightedRms(g, a, exact),
       subintervalVsExact: weightedRms(g, b, exact),
       naiveVsExact: weightedRms(g, n, exact),
-      naiveLimitVsExact: weightedRms(g, g.ts.map((tt) => g.xs.map((x) => toyNaiveLimit(x, tt, c.s))), exact),
+      naiveLimitVsExact: weightedRms(
+        g,
+        g.ts.map((tt) => g.xs.map((x) => toyNaiveLimit(x, tt, c.s))),
+        exact,
+      ),
     },
     byBand: [band(-Infinity, mid, `t in (${c.s}, ${mid}]`), band(mid + 1e-9, Infinity, `t in (${mid}, 1]`)],
     finalLoss: finalLoss as Record<ToyObjective, number>,
@@ -237,7 +296,8 @@ export const runToy = async (input: unknown = {}, log: (line: string) => void = 
 export const formatToyReport = (r: ToyReport): string => {
   const f = (x: number) => x.toFixed(4);
   return [
-    `toy subinterval check: data {${TOY_POINTS.join(', ')}}, s = ${r.config.s}, ${r.config.steps} steps × batch ${r.config.batchSize}, MLP ${r.config.hidden.join('×')}, seed ${r.config.seed} (${r.seconds.toFixed(0)} s)`,
+    `toy subinterval check: data {${TOY_POINTS.join(', ')}}, s = ${r.config.s}, ${r.config.steps} steps × batch ` +
+      `${r.config.batchSize}, MLP ${r.config.hidden.join('×')}, seed ${r.config.seed} (${r.seconds.toFixed(0)} s)`,
     `p_t-weighted RMS of velocity differences on x ∈ [−3, 4], t ∈ (${r.config.s}, 1]:`,
     `  (b) subinterval − (a) ordinary : ${f(r.rms.subintervalVsOrdinary)}`,
     `  (c) naive       − (a) ordinary : ${f(r.rms.naiveVsOrdinary)}`,
@@ -245,7 +305,9 @@ export const formatToyReport = (r: ToyReport): string => {
     `  (b) subinterval − exact        : ${f(r.rms.subintervalVsExact)}`,
     `  (c) naive       − exact        : ${f(r.rms.naiveVsExact)}`,
     `  naive objective's optimum − exact (closed form, no training): ${f(r.rms.naiveLimitVsExact)}`,
-    ...r.byBand.map((b) => `  vs exact, ${b.band}: ordinary ${f(b.ordinary)}, subinterval ${f(b.subinterval)}, naive ${f(b.naive)}`),
+    ...r.byBand.map(
+      (b) => `  vs exact, ${b.band}: ordinary ${f(b.ordinary)}, subinterval ${f(b.subinterval)}, naive ${f(b.naive)}`,
+    ),
   ].join('\n');
 };
 
@@ -259,7 +321,11 @@ const main = async (args: string[]): Promise<void> => {
   const num = (name: string) => (opt(name) === undefined ? undefined : Number(opt(name)));
   const { useBackend } = await import('../lib/backend');
   await useBackend((opt('backend') as 'wasm' | 'cpu' | undefined) ?? 'wasm');
-  const input = Object.fromEntries(Object.entries({ steps: num('steps'), seed: num('seed'), s: num('s'), batchSize: num('batch') }).filter(([, v]) => v !== undefined));
+  const input = Object.fromEntries(
+    Object.entries({ steps: num('steps'), seed: num('seed'), s: num('s'), batchSize: num('batch') }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
   const report = await runToy(input, (l) => process.stderr.write(`${l}\n`));
   process.stdout.write(`${formatToyReport(report)}\n`);
   const json = opt('json');

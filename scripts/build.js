@@ -32,9 +32,7 @@ const compile = () => {
 
 const esmEntry = () => {
   step('dist/index.mjs');
-  const names = Object.keys(require(path.join(dist, 'index.js'))).filter(
-    (k) => k !== 'default' && k !== '__esModule',
-  );
+  const names = Object.keys(require(path.join(dist, 'index.js'))).filter((k) => k !== 'default' && k !== '__esModule');
   const bad = names.filter((n) => !/^[A-Za-z_$][\w$]*$/.test(n));
   if (bad.length > 0) throw new Error(`exports that are not identifiers: ${bad.join(', ')}`);
   const text = [

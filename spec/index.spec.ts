@@ -33,28 +33,83 @@ const weightedFlowMatching =
 describe('public API', () => {
   it('exports operators, codecs, schedule math, models and pipelines from one entry point', () => {
     const names = [
-      'stepKeys', 'sampleBatch', 'dropCondition', 'sampleTimesteps', 'forwardProcess', 'predictVelocity', 'flowMatchingLoss', 'optimise', 'logMetrics', 'countTensors',
-      'PhasedSchedule', 'PhaseSegment', 'resolveSchedule', 'concatSegments', 'decodeOrThrow',
-      'shiftTime', 'timeGrid', 'subintervalVelocityTarget', 'eulerStep', 'heunStep',
-      'VelocityMlp', 'buildModel', 'mixtureDataset', 'saveCheckpoint', 'loadCheckpoint', 'splitSeed', 'drawSeed',
+      'stepKeys',
+      'sampleBatch',
+      'dropCondition',
+      'sampleTimesteps',
+      'forwardProcess',
+      'predictVelocity',
+      'flowMatchingLoss',
+      'optimise',
+      'logMetrics',
+      'countTensors',
+      'PhasedSchedule',
+      'PhaseSegment',
+      'resolveSchedule',
+      'concatSegments',
+      'decodeOrThrow',
+      'shiftTime',
+      'timeGrid',
+      'subintervalVelocityTarget',
+      'eulerStep',
+      'heunStep',
+      'VelocityMlp',
+      'buildModel',
+      'mixtureDataset',
+      'saveCheckpoint',
+      'loadCheckpoint',
+      'splitSeed',
+      'drawSeed',
       // the distillation engine: operators, losses, phases, the student, progress checkpoints
-      'interleaveUpdates', 'distillationLoss', 'fakeScoreLoss', 'generatorLoss', 'emaUpdate', 'iterationTime', 'stopGradient', 'offTape', 'dmdLoss',
-      'compilePhase', 'openPhase', 'drawRenoiseTimes', 'runExperts', 'sampleStudent', 'studentNfe', 'saveDistillState', 'loadDistillState', 'restoreRoles', 'NonFiniteWeightsError',
-      'captureAdamState', 'restoreAdamState', 'runConfig', 'disposeRun', 'RUN_METHODS',
+      'interleaveUpdates',
+      'distillationLoss',
+      'fakeScoreLoss',
+      'generatorLoss',
+      'emaUpdate',
+      'iterationTime',
+      'stopGradient',
+      'offTape',
+      'dmdLoss',
+      'compilePhase',
+      'openPhase',
+      'drawRenoiseTimes',
+      'runExperts',
+      'sampleStudent',
+      'studentNfe',
+      'saveDistillState',
+      'loadDistillState',
+      'restoreRoles',
+      'NonFiniteWeightsError',
+      'captureAdamState',
+      'restoreAdamState',
+      'runConfig',
+      'disposeRun',
+      'RUN_METHODS',
     ] as const;
-    for (const n of names) expect({ n, type: typeof (pd as Record<string, unknown>)[n] }).toEqual({ n, type: expect.stringMatching(/function|object/) });
+    for (const n of names)
+      expect({ n, type: typeof (pd as Record<string, unknown>)[n] }).toEqual({
+        n,
+        type: expect.stringMatching(/function|object/),
+      });
     expect(typeof pd.pipelines.teacher.trainTeacher).toBe('function');
     expect(typeof pd.pipelines.teacher.sampleTeacher).toBe('function');
     expect(typeof pd.pipelines.distill.trainDistill).toBe('function');
     // the DMD losses on tensors are namespaced (the top-level generatorLoss / fakeScoreLoss are the stream operators)
-    for (const n of ['distributionMatchingGrad', 'generatorLoss', 'fakeScoreLoss'] as const) expect(typeof pd.dmdLoss[n]).toBe('function');
+    for (const n of ['distributionMatchingGrad', 'generatorLoss', 'fakeScoreLoss'] as const)
+      expect(typeof pd.dmdLoss[n]).toBe('function');
     expect(pd.generatorLoss).not.toBe(pd.dmdLoss.generatorLoss);
     expect(typeof pd.train.runDistill).toBe('function');
   });
 
   it('a custom teacher pipeline with a user-written loss operator trains: the loss decreases', async () => {
     const dataset = pd.mixtureDataset('ring8');
-    const model = pd.buildModel(pd.modelConfigFor(pd.decodeOrThrow(pd.ModelSpec, { kind: 'mlp', hidden: [32, 32], timeEmbedDim: 8 }), dataset, 11));
+    const model = pd.buildModel(
+      pd.modelConfigFor(
+        pd.decodeOrThrow(pd.ModelSpec, { kind: 'mlp', hidden: [32, 32], timeEmbedDim: 8 }),
+        dataset,
+        11,
+      ),
+    );
     const trainer = pd.makeTrainer(model.params.variables, { lr: 3e-3 }, { lr: 3e-3, betas: [0.9, 0.999] });
     const seen: number[] = [];
     const n0 = tf.memory().numTensors;

@@ -30,8 +30,13 @@ interface ConvAttrs {
   readonly dimRoundingMode?: RoundingMode;
 }
 
-const convInfo = (xShape: Shape4, filterShape: Shape4, strides: ConvAttrs['strides'], pad: ConvPad, rounding: RoundingMode) =>
-  tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, rounding);
+const convInfo = (
+  xShape: Shape4,
+  filterShape: Shape4,
+  strides: ConvAttrs['strides'],
+  pad: ConvPad,
+  rounding: RoundingMode,
+) => tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, rounding);
 
 /** Pads (n > 0) or crops (n < 0) axis 1 or 2 of a rank-4 tensor at its start/end. */
 const padOrCrop = (x: tf.Tensor4D, axis: 1 | 2, before: number, after: number): tf.Tensor4D => {
@@ -44,7 +49,12 @@ const padOrCrop = (x: tf.Tensor4D, axis: 1 | 2, before: number, after: number): 
     y = tf.slice(y, begin, size);
   }
   if (before > 0 || after > 0) {
-    const paddings: Array<[number, number]> = [[0, 0], [0, 0], [0, 0], [0, 0]];
+    const paddings: Array<[number, number]> = [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ];
     paddings[axis] = [Math.max(0, before), Math.max(0, after)];
     y = tf.pad(y, paddings);
   }
@@ -55,7 +65,14 @@ const padOrCrop = (x: tf.Tensor4D, axis: 1 | 2, before: number, after: number): 
 const dilate = (dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D => {
   if (sh === 1 && sw === 1) return dy;
   const [b, h, w, c] = dy.shape;
-  const spread = tf.pad(tf.reshape(dy, [b, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  const spread = tf.pad(tf.reshape(dy, [b, h, 1, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
   return tf.reshape(spread, [b, h * sh, w * sw, c]);
 };
 
@@ -64,7 +81,14 @@ const dilate = (dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D => {
  * i.e. a stride-1 "valid" correlation of the padded dŷ with the spatially flipped
  * kernel, its in/out channels swapped. The padding makes the output exactly H × W.
  */
-export const conv2dInputGrad = (xShape: Shape4, dy: tf.Tensor4D, filter: tf.Tensor4D, strides: ConvAttrs['strides'], pad: ConvPad, rounding?: RoundingMode): tf.Tensor4D =>
+export const conv2dInputGrad = (
+  xShape: Shape4,
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  strides: ConvAttrs['strides'],
+  pad: ConvPad,
+  rounding?: RoundingMode,
+): tf.Tensor4D =>
   tf.tidy(() => {
     const info = convInfo(xShape, filter.shape, strides, pad, rounding);
     const [kh, kw] = [info.filterHeight, info.filterWidth];
@@ -83,7 +107,14 @@ export const conv2dInputGrad = (xShape: Shape4, dy: tf.Tensor4D, filter: tf.Tens
  * with x̂ the padded input: a convolution of x̂ (batch ↔ channel) with dy as the
  * kernel (batch as its input channels), dilated by the stride.
  */
-export const conv2dFilterGrad = (x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, strides: ConvAttrs['strides'], pad: ConvPad, rounding?: RoundingMode): tf.Tensor4D =>
+export const conv2dFilterGrad = (
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: Shape4,
+  strides: ConvAttrs['strides'],
+  pad: ConvPad,
+  rounding?: RoundingMode,
+): tf.Tensor4D =>
   tf.tidy(() => {
     const info = convInfo(x.shape, filterShape, strides, pad, rounding);
     const [kh, kw] = [info.filterHeight, info.filterWidth];
@@ -102,37 +133,46 @@ export const conv2dFilterGrad = (x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: S
 
 type GradFunc = tf.GradConfig['gradFunc'];
 
-const isOne = (d: ConvAttrs['dilations']): boolean => d === undefined || (typeof d === 'number' ? d === 1 : d[0] === 1 && d[1] === 1);
+const isOne = (d: ConvAttrs['dilations']): boolean =>
+  d === undefined || (typeof d === 'number' ? d === 1 : d[0] === 1 && d[1] === 1);
 /** 'wasm' / 'cpu' where the forward-conv formulas apply, else null (stock gradient). */
 const formulaBackend = (attrs: ConvAttrs): 'wasm' | 'cpu' | null => {
   const backend = tf.getBackend();
-  if ((backend !== 'wasm' && backend !== 'cpu') || (attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !isOne(attrs.dilations)) return null;
+  if ((backend !== 'wasm' && backend !== 'cpu') || (attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !isOne(attrs.dilations))
+    return null;
   return backend;
 };
 
-const conv2dGrad = (orig: GradFunc): GradFunc => (dy, saved, attrs) => {
-  const a = attrs as unknown as ConvAttrs;
-  const backend = formulaBackend(a);
-  if (backend === null) return orig(dy, saved, attrs);
-  const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-  const g = dy as tf.Tensor4D;
-  return {
-    x: backend === 'wasm' ? () => conv2dInputGrad(x.shape, g, filter, a.strides, a.pad, a.dimRoundingMode) : orig(dy, saved, attrs).x,
-    filter: () => conv2dFilterGrad(x, g, filter.shape, a.strides, a.pad, a.dimRoundingMode),
+const conv2dGrad =
+  (orig: GradFunc): GradFunc =>
+  (dy, saved, attrs) => {
+    const a = attrs as unknown as ConvAttrs;
+    const backend = formulaBackend(a);
+    if (backend === null) return orig(dy, saved, attrs);
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const g = dy as tf.Tensor4D;
+    return {
+      x:
+        backend === 'wasm'
+          ? () => conv2dInputGrad(x.shape, g, filter, a.strides, a.pad, a.dimRoundingMode)
+          : orig(dy, saved, attrs).x,
+      filter: () => conv2dFilterGrad(x, g, filter.shape, a.strides, a.pad, a.dimRoundingMode),
+    };
   };
-};
 
 /** conv2dTranspose: y = Conv2DBackpropInput(dy, W); its W-gradient is the conv filter gradient with x = upstream. */
-const conv2dTransposeGrad = (orig: GradFunc): GradFunc => (ddx, saved, attrs) => {
-  const a = attrs as unknown as ConvAttrs;
-  if (formulaBackend(a) === null) return orig(ddx, saved, attrs);
-  const [dy, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-  const up = ddx as tf.Tensor4D;
-  return {
-    dy: () => tf.conv2d(up, filter, a.strides, a.pad, 'NHWC', 1, a.dimRoundingMode),
-    filter: () => conv2dFilterGrad(up, dy, filter.shape, a.strides, a.pad, a.dimRoundingMode),
+const conv2dTransposeGrad =
+  (orig: GradFunc): GradFunc =>
+  (ddx, saved, attrs) => {
+    const a = attrs as unknown as ConvAttrs;
+    if (formulaBackend(a) === null) return orig(ddx, saved, attrs);
+    const [dy, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const up = ddx as tf.Tensor4D;
+    return {
+      dy: () => tf.conv2d(up, filter, a.strides, a.pad, 'NHWC', 1, a.dimRoundingMode),
+      filter: () => conv2dFilterGrad(up, dy, filter.shape, a.strides, a.pad, a.dimRoundingMode),
+    };
   };
-};
 
 let installed = false;
 /** Replaces the Conv2D and Conv2DBackpropInput gradients (idempotent). */

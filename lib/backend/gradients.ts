@@ -32,16 +32,21 @@ const override = (kernelName: string, make: (orig: GradFunc) => GradFunc, inputs
  * ∂/∂a, ∂/∂b of C = op(a)·op(b) written with explicit transposes (rank 2, wasm active);
  * other ranks and other backends keep the stock rule (tfjs gradients are global, not per backend).
  */
-const batchMatMulGrad = (orig: GradFunc): GradFunc => (dy, saved, attrs) => {
-  const [a, b] = saved;
-  if (a.rank !== 2 || b.rank !== 2 || tf.getBackend() !== 'wasm') return orig(dy, saved, attrs);
-  const dy2 = dy as tf.Tensor;
-  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-  if (!transposeA && !transposeB) return { a: () => plainMatMul(dy2, b, false, true), b: () => plainMatMul(a, dy2, true, false) };
-  if (!transposeA && transposeB) return { a: () => plainMatMul(dy2, b, false, false), b: () => plainMatMul(dy2, a, true, false) };
-  if (transposeA && !transposeB) return { a: () => plainMatMul(b, dy2, false, true), b: () => plainMatMul(a, dy2, false, false) };
-  return { a: () => plainMatMul(b, dy2, true, true), b: () => plainMatMul(dy2, a, true, true) };
-};
+const batchMatMulGrad =
+  (orig: GradFunc): GradFunc =>
+  (dy, saved, attrs) => {
+    const [a, b] = saved;
+    if (a.rank !== 2 || b.rank !== 2 || tf.getBackend() !== 'wasm') return orig(dy, saved, attrs);
+    const dy2 = dy as tf.Tensor;
+    const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+    if (!transposeA && !transposeB)
+      return { a: () => plainMatMul(dy2, b, false, true), b: () => plainMatMul(a, dy2, true, false) };
+    if (!transposeA && transposeB)
+      return { a: () => plainMatMul(dy2, b, false, false), b: () => plainMatMul(dy2, a, true, false) };
+    if (transposeA && !transposeB)
+      return { a: () => plainMatMul(b, dy2, false, true), b: () => plainMatMul(a, dy2, false, false) };
+    return { a: () => plainMatMul(b, dy2, true, true), b: () => plainMatMul(dy2, a, true, true) };
+  };
 
 /** Extra per-backend registrations (conv gradients for wasm live in ./convGradients). */
 const extraRegistrations: Array<(backend: BackendName) => void> = [];

@@ -55,7 +55,6 @@ const loadGradients = (): void => {
   gradientsLoaded = true;
 };
 
-
 /** Detects tfjs-node-gpu (or tfjs-node) at run time; absent or without its native binary → Left. */
 const loadNative = (): E.Either<string, void> => {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -66,12 +65,16 @@ const loadNative = (): E.Either<string, void> => {
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${pkg}'`)) continue;
-      return E.left(`${pkg} is installed but failed to load (${String(e.message).split('\n')[0]}); its native libtensorflow binary is probably missing`);
+      return E.left(
+        `${pkg} is installed but failed to load (${String(e.message).split('\n')[0]}); its native libtensorflow ` +
+          `binary is probably missing`,
+      );
     }
   }
   return E.left(
     '@tensorflow/tfjs-node-gpu is not installed (it is an optional dependency whose install downloads libtensorflow; ' +
-      'on a machine with a GPU and network access run `npm install @tensorflow/tfjs-node-gpu`). Use --backend wasm or cpu instead.',
+      'on a machine with a GPU and network access run `npm install @tensorflow/tfjs-node-gpu`). Use --backend wasm ' +
+      'or cpu instead.',
   );
 };
 
@@ -106,7 +109,10 @@ export const initBackend = async (name: BackendName): Promise<E.Either<BackendEr
     return E.left({ backend: name, message: `could not initialise the ${name} backend: ${(err as Error).message}` });
   }
   if (!ok || tf.getBackend() !== expected) {
-    return E.left({ backend: name, message: `the ${name} backend did not initialise (tfjs reports "${tf.getBackend()}")` });
+    return E.left({
+      backend: name,
+      message: `the ${name} backend did not initialise (tfjs reports "${tf.getBackend()}")`,
+    });
   }
   registerFastGradients(name);
   return E.right({ name, tfjsBackend: tf.getBackend(), versions: versions() });

@@ -19,7 +19,15 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { addGradientRegistration } from './gradients';
 import {
-  SILU, SILU_GRAD, DENSE, DENSE_GRAD, ADAM, SUM_SQUARES, denseShapes, nativeKernelsActive, markNativeKernels,
+  SILU,
+  SILU_GRAD,
+  DENSE,
+  DENSE_GRAD,
+  ADAM,
+  SUM_SQUARES,
+  denseShapes,
+  nativeKernelsActive,
+  markNativeKernels,
 } from './kernels';
 import { packageRoot } from '../util/packageRoot';
 
@@ -28,10 +36,32 @@ export { SILU, SILU_GRAD, DENSE, DENSE_GRAD, ADAM, SUM_SQUARES, denseShapes, nat
 /** The addon's functions (native/phased_dmd_native.c); offsets and sizes in floats. */
 interface NativeAddon {
   gemm(
-    heap: Float32Array, batch: number, transA: boolean, transB: boolean, M: number, N: number, K: number,
-    aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, biasOff: number, act: number, alpha: number,
+    heap: Float32Array,
+    batch: number,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    aOff: number,
+    aStride: number,
+    bOff: number,
+    bStride: number,
+    cOff: number,
+    biasOff: number,
+    act: number,
+    alpha: number,
   ): void;
-  conv2d(heap: Float32Array, xOff: number, wOff: number, yOff: number, biasOff: number, act: number, alpha: number, ...geometry: number[]): void;
+  conv2d(
+    heap: Float32Array,
+    xOff: number,
+    wOff: number,
+    yOff: number,
+    biasOff: number,
+    act: number,
+    alpha: number,
+    ...geometry: number[]
+  ): void;
   conv2dBackpropFilter(heap: Float32Array, xOff: number, dyOff: number, dwOff: number, ...geometry: number[]): void;
   conv2dBackpropInput(heap: Float32Array, dyOff: number, wOff: number, dxOff: number, ...geometry: number[]): void;
   silu(heap: Float32Array, xOff: number, yOff: number, n: number): void;
@@ -78,12 +108,16 @@ export const openBlasCoreFor = (): string | undefined => {
   if (process.platform !== 'linux') return undefined;
   let flags: Set<string>;
   try {
-    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const line = fs
+      .readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
     flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
   } catch {
     return undefined;
   }
-  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f))) return flags.has('avx512_bf16') ? 'Cooperlake' : 'SkylakeX';
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f)))
+    return flags.has('avx512_bf16') ? 'Cooperlake' : 'SkylakeX';
   return flags.has('avx2') && flags.has('fma') ? 'Haswell' : undefined;
 };
 
@@ -118,7 +152,8 @@ const loadAddon = (): NativeAddon | null => {
     return (addon = null);
   }
   if (!fs.existsSync(ADDON)) {
-    loadError = 'not built (needs a C compiler and OpenBLAS: apt-get install libopenblas-dev, then `node native/build.js`)';
+    loadError =
+      'not built (needs a C compiler and OpenBLAS: apt-get install libopenblas-dev, then `node native/build.js`)';
     return (addon = null);
   }
   try {
@@ -127,7 +162,8 @@ const loadAddon = (): NativeAddon | null => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(ADDON) as NativeAddon;
   } catch (err) {
-    loadError = `failed to load ${path.relative(process.cwd(), ADDON)}: ${String((err as Error).message).split('\n')[0]}`;
+    loadError =
+      `failed to load ${path.relative(process.cwd(), ADDON)}: ` + `${String((err as Error).message).split('\n')[0]}`;
     addon = null;
   }
   return addon;
@@ -144,14 +180,25 @@ interface WasmBackend {
   disposeData(dataId: object): void;
 }
 
-type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
+type KernelArgs = {
+  inputs: Record<string, tf.TensorInfo | undefined>;
+  backend: WasmBackend;
+  attrs: Record<string, unknown>;
+};
 type Kernel = (args: KernelArgs) => tf.TensorInfo;
 
 /** Element offset of a tensor on the wasm heap (tfjs allocates with malloc: 4-byte aligned or better). */
 const offset = (b: WasmBackend, t: tf.TensorInfo): number => b.dataIdMap.get(t.dataId).memoryOffset / 4;
 const size = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
 
-const ACTIVATIONS: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+const ACTIVATIONS: Readonly<Record<string, number>> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  sigmoid: 4,
+  elu: 5,
+};
 
 /**
  * op(A)·op(B) (+ bias, activation) with A [.., M|K, K|M], B [.., K|N, N|K]. Batch dims
@@ -175,17 +222,34 @@ const matMul = (args: KernelArgs, fallback: Kernel, fused: boolean): tf.TensorIn
   const batch = Math.max(batchA, batchB);
   const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
   const simple =
-    a.dtype === 'float32' && b.dtype === 'float32' && (ta ? a.shape[ra - 2] : a.shape[ra - 1]) === (tb ? b.shape[rb - 1] : b.shape[rb - 2]) &&
-    (batchA === batchB || batchA === 1 || batchB === 1) && size(outer) === batch &&
-    act !== undefined && inputs.preluActivationWeights === undefined && (bias === undefined || (bias.dtype === 'float32' && size(bias.shape) === N && bias.shape.length === 1)) &&
+    a.dtype === 'float32' &&
+    b.dtype === 'float32' &&
+    (ta ? a.shape[ra - 2] : a.shape[ra - 1]) === (tb ? b.shape[rb - 1] : b.shape[rb - 2]) &&
+    (batchA === batchB || batchA === 1 || batchB === 1) &&
+    size(outer) === batch &&
+    act !== undefined &&
+    inputs.preluActivationWeights === undefined &&
+    (bias === undefined || (bias.dtype === 'float32' && size(bias.shape) === N && bias.shape.length === 1)) &&
     M * N * K > 0;
   if (!simple) return fallback(args);
   const out = backend.makeOutput([...outer, M, N], 'float32');
   // read the heap after makeOutput: allocating may grow (and replace) the wasm memory
   addon!.gemm(
-    backend.wasm.HEAPF32, batch, ta, tb, M, N, K,
-    offset(backend, a), batchA === 1 ? 0 : M * K, offset(backend, b), batchB === 1 ? 0 : K * N, offset(backend, out),
-    bias === undefined ? -1 : offset(backend, bias), act, Number(attrs.leakyreluAlpha ?? 0),
+    backend.wasm.HEAPF32,
+    batch,
+    ta,
+    tb,
+    M,
+    N,
+    K,
+    offset(backend, a),
+    batchA === 1 ? 0 : M * K,
+    offset(backend, b),
+    batchB === 1 ? 0 : K * N,
+    offset(backend, out),
+    bias === undefined ? -1 : offset(backend, bias),
+    act,
+    Number(attrs.leakyreluAlpha ?? 0),
   );
   return out;
 };
@@ -199,15 +263,38 @@ interface ConvAttrs {
 }
 
 /** The 15 geometry numbers of native/phased_dmd_native.c's Conv struct, or null when unsupported (NCHW). */
-const convGeometry = (xShape: number[], filterShape: number[], attrs: ConvAttrs): { info: tf.backend_util.Conv2DInfo; geometry: number[] } | null => {
+const convGeometry = (
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvAttrs,
+): { info: tf.backend_util.Conv2DInfo; geometry: number[] } | null => {
   if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') return null;
   const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number],
-    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
   );
   const geometry = [
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
   ];
   return geometry.every((g) => Number.isInteger(g) && g >= 0) && size(info.outShape) > 0 ? { info, geometry } : null;
 };
@@ -218,12 +305,27 @@ const conv2d = (args: KernelArgs, fallback: Kernel, fused: boolean): tf.TensorIn
   const filter = inputs.filter!;
   const bias = inputs.bias;
   const act = fused ? ACTIVATIONS[String(attrs.activation ?? 'linear')] : 0;
-  const g = x.dtype === 'float32' && filter.dtype === 'float32' ? convGeometry(x.shape, filter.shape, attrs as unknown as ConvAttrs) : null;
-  if (g === null || act === undefined || inputs.preluActivationWeights !== undefined || (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== g.info.outChannels))) return fallback(args);
+  const g =
+    x.dtype === 'float32' && filter.dtype === 'float32'
+      ? convGeometry(x.shape, filter.shape, attrs as unknown as ConvAttrs)
+      : null;
+  if (
+    g === null ||
+    act === undefined ||
+    inputs.preluActivationWeights !== undefined ||
+    (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== g.info.outChannels))
+  )
+    return fallback(args);
   const out = backend.makeOutput(g.info.outShape, 'float32');
   addon!.conv2d(
-    backend.wasm.HEAPF32, offset(backend, x), offset(backend, filter), offset(backend, out),
-    bias === undefined ? -1 : offset(backend, bias), act, Number(attrs.leakyreluAlpha ?? 0), ...g.geometry,
+    backend.wasm.HEAPF32,
+    offset(backend, x),
+    offset(backend, filter),
+    offset(backend, out),
+    bias === undefined ? -1 : offset(backend, bias),
+    act,
+    Number(attrs.leakyreluAlpha ?? 0),
+    ...g.geometry,
   );
   return out;
 };
@@ -235,11 +337,18 @@ const conv2dBackpropFilter = (args: KernelArgs, fallback: Kernel | undefined): t
   const filterShape = attrs.filterShape as number[];
   const g = convGeometry(x.shape, filterShape, { ...(attrs as unknown as ConvAttrs), dilations: 1 });
   if (g === null || x.dtype !== 'float32' || dy.dtype !== 'float32') {
-    if (fallback === undefined) throw new Error('Conv2DBackpropFilter: the wasm backend has no kernel for this case (NCHW?)');
+    if (fallback === undefined)
+      throw new Error('Conv2DBackpropFilter: the wasm backend has no kernel for this case (NCHW?)');
     return fallback(args);
   }
   const out = backend.makeOutput(filterShape, 'float32');
-  addon!.conv2dBackpropFilter(backend.wasm.HEAPF32, offset(backend, x), offset(backend, dy), offset(backend, out), ...g.geometry);
+  addon!.conv2dBackpropFilter(
+    backend.wasm.HEAPF32,
+    offset(backend, x),
+    offset(backend, dy),
+    offset(backend, out),
+    ...g.geometry,
+  );
   return out;
 };
 
@@ -251,7 +360,13 @@ const conv2dBackpropInput = (args: KernelArgs, fallback: Kernel): tf.TensorInfo 
   const g = convGeometry(inputShape, filter.shape, { ...(attrs as unknown as ConvAttrs), dilations: 1 });
   if (g === null || dy.dtype !== 'float32' || filter.dtype !== 'float32') return fallback(args);
   const out = backend.makeOutput(inputShape, 'float32');
-  addon!.conv2dBackpropInput(backend.wasm.HEAPF32, offset(backend, dy), offset(backend, filter), offset(backend, out), ...g.geometry);
+  addon!.conv2dBackpropInput(
+    backend.wasm.HEAPF32,
+    offset(backend, dy),
+    offset(backend, filter),
+    offset(backend, out),
+    ...g.geometry,
+  );
   return out;
 };
 
@@ -270,7 +385,10 @@ const sum = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
   const R = size(axes.map((a) => x.shape[a]));
   const C = size(x.shape.slice(axes[axes.length - 1] + 1));
   const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
-  const out = backend.makeOutput(attrs.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'float32');
+  const out = backend.makeOutput(
+    attrs.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape,
+    'float32',
+  );
   addon!.sumMiddle(backend.wasm.HEAPF32, offset(backend, x), offset(backend, out), A, R, C);
   return out;
 };
@@ -289,10 +407,10 @@ const siluGrad = (args: KernelArgs): tf.TensorInfo => {
   const { inputs, backend } = args;
   const [dy, x] = [inputs.dy!, inputs.x!];
   const out = backend.makeOutput(x.shape, 'float32');
-  if (size(x.shape) > 0) addon!.siluGrad(backend.wasm.HEAPF32, offset(backend, dy), offset(backend, x), offset(backend, out), size(x.shape));
+  if (size(x.shape) > 0)
+    addon!.siluGrad(backend.wasm.HEAPF32, offset(backend, dy), offset(backend, x), offset(backend, out), size(x.shape));
   return out;
 };
-
 
 /**
  * z = x·W + b, y = act(z) (linear or SiLU): one BLAS product with the bias, then SiLU in
@@ -306,7 +424,23 @@ const dense = (args: KernelArgs): tf.TensorInfo[] => {
   const z = backend.makeOutput([s.M, s.N], 'float32');
   const y = silu ? backend.makeOutput([s.M, s.N], 'float32') : z;
   const heap = backend.wasm.HEAPF32; // after the allocations (they may grow the heap)
-  addon!.gemm(heap, 1, false, false, s.M, s.N, s.K, offset(backend, x), 0, offset(backend, W), 0, offset(backend, z), offset(backend, b), 0, 0);
+  addon!.gemm(
+    heap,
+    1,
+    false,
+    false,
+    s.M,
+    s.N,
+    s.K,
+    offset(backend, x),
+    0,
+    offset(backend, W),
+    0,
+    offset(backend, z),
+    offset(backend, b),
+    0,
+    0,
+  );
   if (silu) addon!.silu(heap, offset(backend, z), offset(backend, y), s.M * s.N);
   return silu ? [y, z] : [y];
 };
@@ -327,14 +461,46 @@ const denseGrad = (args: KernelArgs): tf.TensorInfo[] => {
   const scratch = silu ? backend.makeOutput([M, N], 'float32') : null;
   const dz = scratch ?? dy;
   const heap = backend.wasm.HEAPF32;
-  if (scratch !== null) addon!.siluGrad(heap, offset(backend, dy), offset(backend, inputs.z!), offset(backend, scratch), M * N);
-  addon!.gemm(heap, 1, false, true, M, K, N, offset(backend, dz), 0, offset(backend, W), 0, offset(backend, dx), -1, 0, 0);
-  addon!.gemm(heap, 1, true, false, K, N, M, offset(backend, x), 0, offset(backend, dz), 0, offset(backend, dW), -1, 0, 0);
+  if (scratch !== null)
+    addon!.siluGrad(heap, offset(backend, dy), offset(backend, inputs.z!), offset(backend, scratch), M * N);
+  addon!.gemm(
+    heap,
+    1,
+    false,
+    true,
+    M,
+    K,
+    N,
+    offset(backend, dz),
+    0,
+    offset(backend, W),
+    0,
+    offset(backend, dx),
+    -1,
+    0,
+    0,
+  );
+  addon!.gemm(
+    heap,
+    1,
+    true,
+    false,
+    K,
+    N,
+    M,
+    offset(backend, x),
+    0,
+    offset(backend, dz),
+    0,
+    offset(backend, dW),
+    -1,
+    0,
+    0,
+  );
   addon!.sumMiddle(heap, offset(backend, dz), offset(backend, db), 1, M, N);
   if (scratch !== null) backend.disposeData(scratch.dataId);
   return [dx, dW, db];
 };
-
 
 /** inputs θ, m, v, g (same shape); attrs the coefficients; outputs [θ', m', v']. */
 const adam = (args: KernelArgs): tf.TensorInfo[] => {
@@ -345,26 +511,45 @@ const adam = (args: KernelArgs): tf.TensorInfo[] => {
   const c = attrs as Record<string, number>;
   if (n > 0)
     addon!.adam(
-      backend.wasm.HEAPF32, offset(backend, theta), offset(backend, m), offset(backend, v), offset(backend, g), ...outs.map((o) => offset(backend, o)), n,
-      c.beta1, c.oneMinusBeta1, c.beta2, c.oneMinusBeta2, c.oneMinusAccBeta1, c.oneMinusAccBeta2, c.epsilon, c.negLearningRate,
+      backend.wasm.HEAPF32,
+      offset(backend, theta),
+      offset(backend, m),
+      offset(backend, v),
+      offset(backend, g),
+      ...outs.map((o) => offset(backend, o)),
+      n,
+      c.beta1,
+      c.oneMinusBeta1,
+      c.beta2,
+      c.oneMinusBeta2,
+      c.oneMinusAccBeta1,
+      c.oneMinusAccBeta2,
+      c.epsilon,
+      c.negLearningRate,
     );
   return outs;
 };
 
 /** sin / cos with libm (wasm's are ~10× slower; the time embedding takes both). */
-const unary = (op: number) => (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
-  const x = args.inputs.x!;
-  if (x.dtype !== 'float32') return fallback(args);
-  const out = args.backend.makeOutput(x.shape, 'float32');
-  if (size(x.shape) > 0) addon!.unary(args.backend.wasm.HEAPF32, op, offset(args.backend, x), offset(args.backend, out), size(x.shape));
-  return out;
-};
-
+const unary =
+  (op: number) =>
+  (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
+    const x = args.inputs.x!;
+    if (x.dtype !== 'float32') return fallback(args);
+    const out = args.backend.makeOutput(x.shape, 'float32');
+    if (size(x.shape) > 0)
+      addon!.unary(args.backend.wasm.HEAPF32, op, offset(args.backend, x), offset(args.backend, out), size(x.shape));
+    return out;
+  };
 
 const sumSquares = (args: KernelArgs): tf.TensorInfo => {
   const { backend } = args;
   const inputs = Object.values(args.inputs) as tf.TensorInfo[];
-  const total = addon!.sumSquares(backend.wasm.HEAPF32, inputs.length, ...inputs.flatMap((t) => [offset(backend, t), size(t.shape)]));
+  const total = addon!.sumSquares(
+    backend.wasm.HEAPF32,
+    inputs.length,
+    ...inputs.flatMap((t) => [offset(backend, t), size(t.shape)]),
+  );
   return backend.makeOutput([], 'float32', undefined, new Float32Array([total]));
 };
 
@@ -377,8 +562,20 @@ const splitV = (args: KernelArgs, fallback: Kernel): tf.TensorInfo | tf.TensorIn
   const sizes = tf.backend_util.prepareSplitSize(x, attrs.numOrSizeSplits as number | number[], axis);
   const rows = size(x.shape.slice(0, axis));
   const below = size(x.shape.slice(axis + 1));
-  const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === axis ? s : d)), x.dtype));
-  addon!.split(backend.wasm.HEAPF32, offset(backend, x), rows, x.shape[axis] * below, outs.length, ...outs.flatMap((o, k) => [offset(backend, o), sizes[k] * below]));
+  const outs = sizes.map((s) =>
+    backend.makeOutput(
+      x.shape.map((d, i) => (i === axis ? s : d)),
+      x.dtype,
+    ),
+  );
+  addon!.split(
+    backend.wasm.HEAPF32,
+    offset(backend, x),
+    rows,
+    x.shape[axis] * below,
+    outs.length,
+    ...outs.flatMap((o, k) => [offset(backend, o), sizes[k] * below]),
+  );
   return outs;
 };
 
@@ -401,13 +598,16 @@ const add = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
   const i0 = ones.indexOf(true);
   const i1 = ones.lastIndexOf(true) + 1;
   if (i0 >= 0 && ones.slice(i0, i1).some((o) => !o)) return fallback(args);
-  const [A, R, C] = i0 < 0 ? [1, 1, size(x.shape)] : [size(x.shape.slice(0, i0)), size(x.shape.slice(i0, i1)), size(x.shape.slice(i1))];
+  const [A, R, C] =
+    i0 < 0 ? [1, 1, size(x.shape)] : [size(x.shape.slice(0, i0)), size(x.shape.slice(i0, i1)), size(x.shape.slice(i1))];
   const out = backend.makeOutput(x.shape, 'float32');
   addon!.addBroadcast(backend.wasm.HEAPF32, offset(backend, x), offset(backend, b), offset(backend, out), A, R, C);
   return out;
 };
 
-const NATIVE_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>> = {
+const NATIVE_KERNELS: Readonly<
+  Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>
+> = {
   [ADAM]: adam,
   SplitV: (args, fb) => splitV(args, fb!),
   Add: (args, fb) => add(args, fb!),
@@ -448,16 +648,31 @@ const concat = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
   const { backend } = args;
   const inputs = Object.values(args.inputs) as tf.TensorInfo[];
   const dtype = inputs[0]?.dtype;
-  if (inputs.length < 2 || (dtype !== 'float32' && dtype !== 'int32') || inputs.some((t) => t.dtype !== dtype || size(t.shape) === 0)) return fallback(args);
+  if (
+    inputs.length < 2 ||
+    (dtype !== 'float32' && dtype !== 'int32') ||
+    inputs.some((t) => t.dtype !== dtype || size(t.shape) === 0)
+  )
+    return fallback(args);
   const axis = tf.util.parseAxisParam(args.attrs.axis as number, inputs[0].shape)[0];
-  const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+  const outShape = tf.backend_util.computeOutShape(
+    inputs.map((t) => t.shape),
+    axis,
+  );
   const rows = size(inputs[0].shape.slice(0, axis));
   const inner = inputs.map((t) => size(t.shape.slice(axis)));
   const width = inner.reduce((a, b) => a + b, 0);
   const out = backend.makeOutput(outShape, dtype);
   if (nativeKernelsActive() && addon) {
     // one native call: a memcpy per row and input
-    addon.concat(backend.wasm.HEAPF32, offset(backend, out), rows, width, inputs.length, ...inputs.flatMap((t, k) => [offset(backend, t), inner[k]]));
+    addon.concat(
+      backend.wasm.HEAPF32,
+      offset(backend, out),
+      rows,
+      width,
+      inputs.length,
+      ...inputs.flatMap((t, k) => [offset(backend, t), inner[k]]),
+    );
     return out;
   }
   const heap = backend.wasm.HEAPF32;
@@ -478,7 +693,9 @@ const concat = (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
   return out;
 };
 
-const JS_KERNELS: Readonly<Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>> = {
+const JS_KERNELS: Readonly<
+  Record<string, (args: KernelArgs, fallback: Kernel | undefined) => tf.TensorInfo | tf.TensorInfo[]>
+> = {
   Identity: (args, fb) => (args.inputs.x!.dtype === 'string' ? fb!(args) : identity(args)),
   Concat: (args, fb) => concat(args, fb!),
 };
@@ -499,7 +716,14 @@ const install = (kernels: typeof NATIVE_KERNELS, on: boolean): void => {
     if (!on) swap(original, name);
     else {
       const fallback = original?.kernelFunc as unknown as Kernel | undefined;
-      swap({ kernelName: name, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => kernel(args, fallback)) as unknown as tf.KernelFunc }, name);
+      swap(
+        {
+          kernelName: name,
+          backendName: 'wasm',
+          kernelFunc: ((args: KernelArgs) => kernel(args, fallback)) as unknown as tf.KernelFunc,
+        },
+        name,
+      );
     }
   }
 };
@@ -535,7 +759,10 @@ export const nativeStatus = (): NativeStatus => {
       : 'available but not active (the wasm backend is not initialised, or setNativeKernels(false))',
     blas: a.config(),
     threads: a.threads(),
-    convolutions: a.hasDnnl() && process.env.PHASED_DMD_DNNL !== '0' ? `oneDNN${a.convImpl() ? ` (${a.convImpl()})` : ''}` : 'im2col + BLAS sgemm',
+    convolutions:
+      a.hasDnnl() && process.env.PHASED_DMD_DNNL !== '0'
+        ? `oneDNN${a.convImpl() ? ` (${a.convImpl()})` : ''}`
+        : 'im2col + BLAS sgemm',
     kernels: nativeKernelsActive() ? Object.keys(NATIVE_KERNELS) : [],
   };
 };
@@ -544,35 +771,60 @@ export const nativeStatus = (): NativeStatus => {
 
 type GradFunc = tf.GradConfig['gradFunc'];
 
-/** With BLAS, op(a)·op(b) costs the same for every transpose flag: use tfjs's stock BatchMatMul rule, no explicit transposes. */
-const matMulGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
-  const [a, b] = saved;
-  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || a.rank !== 2 || b.rank !== 2) {
-    return other(dy, saved, attrs);
-  }
-  const d = dy as tf.Tensor2D;
-  const A = a as tf.Tensor2D;
-  const B = b as tf.Tensor2D;
-  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-  if (!transposeA && !transposeB) return { a: () => tf.matMul(d, B, false, true), b: () => tf.matMul(A, d, true, false) };
-  if (!transposeA && transposeB) return { a: () => tf.matMul(d, B, false, false), b: () => tf.matMul(d, A, true, false) };
-  if (transposeA && !transposeB) return { a: () => tf.matMul(B, d, false, true), b: () => tf.matMul(A, d, false, false) };
-  return { a: () => tf.matMul(B, d, true, true), b: () => tf.matMul(d, A, true, true) };
-};
+/**
+ * With BLAS, op(a)·op(b) costs the same for every transpose flag: use tfjs's stock BatchMatMul rule, no explicit
+ * transposes.
+ */
+const matMulGrad =
+  (other: GradFunc): GradFunc =>
+  (dy, saved, attrs) => {
+    const [a, b] = saved;
+    if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || a.rank !== 2 || b.rank !== 2) {
+      return other(dy, saved, attrs);
+    }
+    const d = dy as tf.Tensor2D;
+    const A = a as tf.Tensor2D;
+    const B = b as tf.Tensor2D;
+    const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+    if (!transposeA && !transposeB)
+      return { a: () => tf.matMul(d, B, false, true), b: () => tf.matMul(A, d, true, false) };
+    if (!transposeA && transposeB)
+      return { a: () => tf.matMul(d, B, false, false), b: () => tf.matMul(d, A, true, false) };
+    if (transposeA && !transposeB)
+      return { a: () => tf.matMul(B, d, false, true), b: () => tf.matMul(A, d, false, false) };
+    return { a: () => tf.matMul(B, d, true, true), b: () => tf.matMul(d, A, true, true) };
+  };
 
 /** Conv2D's stock gradient (its two backprop kernels), served natively; otherwise the registered rule. */
-const conv2dGrad = (other: GradFunc): GradFunc => (dy, saved, attrs) => {
-  const a = attrs as unknown as ConvAttrs;
-  const dilated = a.dilations !== undefined && (typeof a.dilations === 'number' ? a.dilations !== 1 : a.dilations[0] !== 1 || a.dilations[1] !== 1);
-  const nhwc = (a.dataFormat ?? 'NHWC') === 'NHWC';
-  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || !nhwc || dilated) return other(dy, saved, attrs);
-  const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-  const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode } as unknown as tf.NamedAttrMap;
-  return {
-    x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dy as tf.Tensor, filter }, { ...common, inputShape: x.shape } as tf.NamedAttrMap) as tf.Tensor,
-    filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, { ...common, filterShape: filter.shape } as tf.NamedAttrMap) as tf.Tensor,
+const conv2dGrad =
+  (other: GradFunc): GradFunc =>
+  (dy, saved, attrs) => {
+    const a = attrs as unknown as ConvAttrs;
+    const dilated =
+      a.dilations !== undefined &&
+      (typeof a.dilations === 'number' ? a.dilations !== 1 : a.dilations[0] !== 1 || a.dilations[1] !== 1);
+    const nhwc = (a.dataFormat ?? 'NHWC') === 'NHWC';
+    if (!nativeKernelsActive() || tf.getBackend() !== 'wasm' || !nhwc || dilated) return other(dy, saved, attrs);
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const common = {
+      strides: a.strides,
+      pad: a.pad,
+      dataFormat: 'NHWC',
+      dimRoundingMode: a.dimRoundingMode,
+    } as unknown as tf.NamedAttrMap;
+    return {
+      x: () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: dy as tf.Tensor, filter }, {
+          ...common,
+          inputShape: x.shape,
+        } as tf.NamedAttrMap) as tf.Tensor,
+      filter: () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, {
+          ...common,
+          filterShape: filter.shape,
+        } as tf.NamedAttrMap) as tf.Tensor,
+    };
   };
-};
 
 let gradientsWrapped = false;
 /** Wraps the gradients registered so far (the wasm overrides of ./gradients and ./convGradients). */

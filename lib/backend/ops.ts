@@ -38,7 +38,10 @@ tf.registerGradient({
   gradFunc: (dy, saved) => {
     const [x] = saved;
     const d = dy as tf.Tensor;
-    return { x: () => (hasKernel(SILU_GRAD) ? (tf.engine().runKernel(SILU_GRAD, { dy: d, x }) as tf.Tensor) : siluGradComposite(d, x)) };
+    return {
+      x: () =>
+        hasKernel(SILU_GRAD) ? (tf.engine().runKernel(SILU_GRAD, { dy: d, x }) as tf.Tensor) : siluGradComposite(d, x),
+    };
   },
 });
 
@@ -67,11 +70,20 @@ const denseActNative = (activation: DenseActivation) =>
       value: outs[0],
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, Ws, z] = saved;
-        return tf.engine().runKernel(DENSE_GRAD, { dy, x: xs, W: Ws, ...(z === undefined ? {} : { z }) }, { activation }) as unknown as tf.Tensor[];
+        return tf
+          .engine()
+          .runKernel(
+            DENSE_GRAD,
+            { dy, x: xs, W: Ws, ...(z === undefined ? {} : { z }) },
+            { activation },
+          ) as unknown as tf.Tensor[];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-const denseActNativeOps: Record<DenseActivation, ReturnType<typeof denseActNative>> = { linear: denseActNative('linear'), silu: denseActNative('silu') };
+const denseActNativeOps: Record<DenseActivation, ReturnType<typeof denseActNative>> = {
+  linear: denseActNative('linear'),
+  silu: denseActNative('silu'),
+};
 
 /** act(x·W + b) for x [B, in], W [in, out], b [out]; act 'linear' (= dense) or 'silu'. */
 export const denseAct = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, activation: DenseActivation): tf.Tensor2D => {

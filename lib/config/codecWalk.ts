@@ -7,7 +7,16 @@
 import * as t from 'io-ts';
 import { ConfigIssue, formatPath } from './report';
 
-type Any = t.Mixed & { _tag?: string; props?: t.Props; types?: t.Mixed[]; type?: t.Mixed; value?: unknown; keys?: Record<string, unknown>; domain?: t.Mixed; codomain?: t.Mixed };
+type Any = t.Mixed & {
+  _tag?: string;
+  props?: t.Props;
+  types?: t.Mixed[];
+  type?: t.Mixed;
+  value?: unknown;
+  keys?: Record<string, unknown>;
+  domain?: t.Mixed;
+  codomain?: t.Mixed;
+};
 
 /**
  * A custom codec (no `_tag`) that accepts the values of a structural codec, with checks
@@ -36,11 +45,17 @@ export interface Prop {
   readonly required: boolean;
 }
 
-/** The fields of an object codec (through intersections), or null when `c` is not an object codec. Open: true when it also accepts other keys. */
+/**
+ * The fields of an object codec (through intersections), or null when `c` is not an object codec. Open: true when it
+ * also accepts other keys.
+ */
 export const objectProps = (c: t.Mixed): { props: Prop[]; open: boolean } | null => {
   const u = unwrap(c) as Any;
   if ((u._tag === 'InterfaceType' || u._tag === 'PartialType') && u.props)
-    return { props: Object.entries(u.props).map(([key, codec]) => ({ key, codec, required: u._tag === 'InterfaceType' })), open: false };
+    return {
+      props: Object.entries(u.props).map(([key, codec]) => ({ key, codec, required: u._tag === 'InterfaceType' })),
+      open: false,
+    };
   if (u._tag === 'IntersectionType' && u.types) {
     const parts = u.types.map(objectProps);
     if (parts.every((p) => p === null)) return null;
@@ -56,7 +71,12 @@ export const unionMembers = (c: t.Mixed): t.Mixed[] | null => {
 
 /** The literal value of a field shared by every member of an object union (e.g. `kind`), if any. */
 export const discriminant = (members: readonly t.Mixed[]): string | null => {
-  const literalKeys = members.map((m) => new Set((objectProps(m)?.props ?? []).filter((p) => (unwrap(p.codec) as Any)._tag === 'LiteralType').map((p) => p.key)));
+  const literalKeys = members.map(
+    (m) =>
+      new Set(
+        (objectProps(m)?.props ?? []).filter((p) => (unwrap(p.codec) as Any)._tag === 'LiteralType').map((p) => p.key),
+      ),
+  );
   if (literalKeys.some((s) => s.size === 0)) return null;
   return [...literalKeys[0]].find((k) => literalKeys.every((s) => s.has(k))) ?? null;
 };
@@ -79,40 +99,57 @@ const levenshtein = (a: string, b: string): number => {
 
 const suggest = (key: string, known: readonly string[]): string => {
   const best = known.map((k) => ({ k, d: levenshtein(key, k) })).sort((x, y) => x.d - y.d)[0];
-  if (best !== undefined && best.d <= Math.max(1, Math.floor(key.length / 3))) return `unknown field; did you mean "${best.k}"?`;
+  if (best !== undefined && best.d <= Math.max(1, Math.floor(key.length / 3)))
+    return `unknown field; did you mean "${best.k}"?`;
   return `unknown field; expected one of ${known.join(', ')}`;
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Fields of `value` that `codec` does not declare, each with its path. */
-export const unknownFields = (codec: t.Mixed, value: unknown, path: ReadonlyArray<string | number> = []): ConfigIssue[] => {
+export const unknownFields = (
+  codec: t.Mixed,
+  value: unknown,
+  path: ReadonlyArray<string | number> = [],
+): ConfigIssue[] => {
   const u = unwrap(codec) as Any;
   const obj = objectProps(codec);
   if (obj !== null) {
     if (!isRecord(value)) return [];
     const known = [...new Set(obj.props.map((p) => p.key))];
     const out: ConfigIssue[] = [];
-    if (!obj.open) for (const key of Object.keys(value)) if (!known.includes(key)) out.push({ path: formatPath([...path, key]), message: suggest(key, known) });
-    for (const p of obj.props) if (value[p.key] !== undefined) out.push(...unknownFields(p.codec, value[p.key], [...path, p.key]));
+    if (!obj.open)
+      for (const key of Object.keys(value))
+        if (!known.includes(key)) out.push({ path: formatPath([...path, key]), message: suggest(key, known) });
+    for (const p of obj.props)
+      if (value[p.key] !== undefined) out.push(...unknownFields(p.codec, value[p.key], [...path, p.key]));
     return dedupe(out);
   }
   const members = unionMembers(codec);
   if (members !== null) {
-    // the member that accepts the value; else the one its discriminant names (so a typo inside a failing variant is still named)
+    // the member that accepts the value; else the one its discriminant names (so a typo inside a failing variant is
+    // still named)
     const accepting = members.find((m) => m.is(value) || m.decode(value)._tag === 'Right');
     const tag = discriminant(members);
-    const named = tag !== null && isRecord(value) ? members.find((m) => objectProps(m)?.props.some((p) => p.key === tag && literalOf(p.codec) === value[tag])) : undefined;
+    const named =
+      tag !== null && isRecord(value)
+        ? members.find((m) => objectProps(m)?.props.some((p) => p.key === tag && literalOf(p.codec) === value[tag]))
+        : undefined;
     const chosen = accepting ?? named;
     return chosen === undefined ? [] : unknownFields(chosen, value, path);
   }
-  if ((u._tag === 'ArrayType' || u._tag === 'ReadonlyArrayType') && u.type && Array.isArray(value)) return value.flatMap((v, i) => unknownFields(u.type!, v, [...path, i]));
-  if (u._tag === 'TupleType' && u.types && Array.isArray(value)) return u.types.flatMap((c, i) => unknownFields(c, value[i], [...path, i]));
-  if (u._tag === 'DictionaryType' && u.codomain && isRecord(value)) return Object.entries(value).flatMap(([k, v]) => unknownFields(u.codomain!, v, [...path, k]));
+  if ((u._tag === 'ArrayType' || u._tag === 'ReadonlyArrayType') && u.type && Array.isArray(value))
+    return value.flatMap((v, i) => unknownFields(u.type!, v, [...path, i]));
+  if (u._tag === 'TupleType' && u.types && Array.isArray(value))
+    return u.types.flatMap((c, i) => unknownFields(c, value[i], [...path, i]));
+  if (u._tag === 'DictionaryType' && u.codomain && isRecord(value))
+    return Object.entries(value).flatMap(([k, v]) => unknownFields(u.codomain!, v, [...path, k]));
   return [];
 };
 
-const dedupe = (issues: ConfigIssue[]): ConfigIssue[] => [...new Map(issues.map((i) => [`${i.path}\n${i.message}`, i])).values()];
+const dedupe = (issues: ConfigIssue[]): ConfigIssue[] => [
+  ...new Map(issues.map((i) => [`${i.path}\n${i.message}`, i])).values(),
+];
 
 /** How a codec reads as a type in docs and messages: `PositiveInt`, `"euler" | "heun"`, `number[]`, `object`. */
 export const describeCodec = (c: t.Mixed, names: ReadonlyMap<t.Mixed, string> = new Map()): string => {
@@ -126,7 +163,9 @@ export const describeCodec = (c: t.Mixed, names: ReadonlyMap<t.Mixed, string> = 
     case 'LiteralType':
       return JSON.stringify(a.value);
     case 'KeyofType':
-      return Object.keys(a.keys ?? {}).map((k) => JSON.stringify(k)).join(' \\| ');
+      return Object.keys(a.keys ?? {})
+        .map((k) => JSON.stringify(k))
+        .join(' \\| ');
     case 'StringType':
     case 'NumberType':
     case 'BooleanType':
@@ -156,6 +195,7 @@ export const describeCodec = (c: t.Mixed, names: ReadonlyMap<t.Mixed, string> = 
 const describeInline = (c: t.Mixed, names: ReadonlyMap<t.Mixed, string>): string => {
   if (names.has(c)) return names.get(c)!;
   const o = objectProps(c);
-  if (o !== null && o.props.length <= 2) return `{ ${o.props.map((p) => `${p.key}${p.required ? '' : '?'}: ${describeCodec(p.codec, names)}`).join(', ')} }`;
+  if (o !== null && o.props.length <= 2)
+    return `{ ${o.props.map((p) => `${p.key}${p.required ? '' : '?'}: ${describeCodec(p.codec, names)}`).join(', ')} }`;
   return describeCodec(c, names);
 };

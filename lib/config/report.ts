@@ -13,7 +13,11 @@ export interface ConfigIssue {
 }
 
 export const formatPath = (segments: ReadonlyArray<string | number>): string =>
-  segments.reduce<string>((acc, s) => (typeof s === 'number' || /^\d+$/.test(String(s)) ? `${acc}[${s}]` : acc === '' ? String(s) : `${acc}.${s}`), '');
+  segments.reduce<string>(
+    (acc, s) =>
+      typeof s === 'number' || /^\d+$/.test(String(s)) ? `${acc}[${s}]` : acc === '' ? String(s) : `${acc}.${s}`,
+    '',
+  );
 
 const show = (v: unknown): string => {
   if (v === undefined) return 'nothing';
@@ -38,7 +42,8 @@ const isIndexKey = (key: string): boolean => /^\d+$/.test(key);
  * that second sign, so both are checked.
  */
 const isMemberEntry = (ctx: t.Context, i: number): boolean =>
-  isIndexKey(ctx[i].key) && (isMemberTag(tagOf(ctx[i - 1])) || (ctx[i].actual !== undefined && ctx[i].actual === ctx[i - 1].actual));
+  isIndexKey(ctx[i].key) &&
+  (isMemberTag(tagOf(ctx[i - 1])) || (ctx[i].actual !== undefined && ctx[i].actual === ctx[i - 1].actual));
 
 /** The data path of an error: property names and array indices, no member indices. */
 const pathOf = (ctx: t.Context): Array<string | number> => {
@@ -52,7 +57,14 @@ const pathOf = (ctx: t.Context): Array<string | number> => {
 
 /** The values a codec allows for a discriminant key (`kind: "mlp"`), looking through intersections and wrappers. */
 const tagValues = (type: unknown, tag: string): string[] => {
-  const c = type as { _tag?: string; props?: Record<string, unknown>; types?: unknown[]; type?: unknown; value?: unknown; keys?: Record<string, unknown> };
+  const c = type as {
+    _tag?: string;
+    props?: Record<string, unknown>;
+    types?: unknown[];
+    type?: unknown;
+    value?: unknown;
+    keys?: Record<string, unknown>;
+  };
   if (c.props !== undefined && tag in c.props) {
     const p = c.props[tag] as typeof c;
     if (p._tag === 'LiteralType') return [JSON.stringify(p.value)];
@@ -150,15 +162,28 @@ const collapseUnion = (at: number, group: t.ValidationError[]): t.ValidationErro
   // a discriminated union validated one member only: its errors are the ones that count
   if (byMember.size === 1) return collapseUnions(group, at + 1);
   const plausible = [...byMember.values()].filter((es) =>
-    es.every((e) => e.context.length > at + 2 && e.value !== undefined && tagOf(e.context[e.context.length - 1]) !== 'LiteralType'),
+    es.every(
+      (e) =>
+        e.context.length > at + 2 && e.value !== undefined && tagOf(e.context[e.context.length - 1]) !== 'LiteralType',
+    ),
   );
   if (plausible.length > 0) return collapseUnions(plausible.flat(), at + 1);
-  const tagErrors = group.filter((e) => e.context.length > at + 2 && tagOf(e.context[e.context.length - 1]) === 'LiteralType');
+  const tagErrors = group.filter(
+    (e) => e.context.length > at + 2 && tagOf(e.context[e.context.length - 1]) === 'LiteralType',
+  );
   if (tagErrors.length > 0) return tagErrors;
   const union = group[0].context.slice(0, at + 1);
   const members = ((union[at].type as unknown as { types?: Tagged[] }).types ?? []).map(describe);
   const actual = union[at].actual;
-  return [{ value: actual, context: union, message: `expected ${members.length > 0 ? members.join(' or ') : describe(union[at].type as Tagged)}, got ${show(actual)}` }];
+  return [
+    {
+      value: actual,
+      context: union,
+      message:
+        `expected ${members.length > 0 ? members.join(' or ') : describe(union[at].type as Tagged)}, got ` +
+        `${show(actual)}`,
+    },
+  ];
 };
 
 /** One issue per path: `path: expected X, got Y` (or a codec's own message). */
@@ -181,11 +206,14 @@ const mergeExpectations = (prev: ConfigIssue, message: string): ConfigIssue => {
   return { path: prev.path, message: `${prev.message}; ${message}` };
 };
 
-export const formatIssues = (issues: readonly ConfigIssue[]): string => issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+export const formatIssues = (issues: readonly ConfigIssue[]): string =>
+  issues.map((i) => `${i.path}: ${i.message}`).join('\n');
 
 /** Decodes `input` with `codec`, errors as a list of issues. */
-export const decodeWith = <A, O>(codec: t.Type<A, O, unknown>) => (input: unknown): E.Either<ConfigIssue[], A> =>
-  pipe(codec.decode(input), E.mapLeft(issuesOf));
+export const decodeWith =
+  <A, O>(codec: t.Type<A, O, unknown>) =>
+  (input: unknown): E.Either<ConfigIssue[], A> =>
+    pipe(codec.decode(input), E.mapLeft(issuesOf));
 
 /** Program edge: decode or throw one Error listing every issue. */
 export const decodeOrThrow = <A, O>(codec: t.Type<A, O, unknown>, input: unknown, what = 'config'): A =>
@@ -197,7 +225,10 @@ export const decodeOrThrow = <A, O>(codec: t.Type<A, O, unknown>, input: unknown
   );
 
 export class ConfigError extends Error {
-  constructor(readonly what: string, readonly issues: readonly ConfigIssue[]) {
+  constructor(
+    readonly what: string,
+    readonly issues: readonly ConfigIssue[],
+  ) {
     super(`invalid ${what}:\n${formatIssues(issues)}`);
     this.name = 'ConfigError';
   }

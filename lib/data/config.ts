@@ -10,9 +10,18 @@ import { loadNpyDataset } from './npy';
 import { loadImageFolder } from './imageFolder';
 
 export const DataConfig = t.union([
-  t.type({ kind: t.literal('mixture'), name: t.keyof({ ring8: null, grid25: null, uneven7: null, rings2: null, skew3: null }) }),
-  t.intersection([t.type({ kind: t.literal('mnist') }), t.partial({ split: t.keyof({ train: null, test: null, all: null }) })]),
-  t.intersection([t.type({ kind: t.literal('fashion-mnist') }), t.partial({ split: t.keyof({ train: null, test: null, all: null }) })]),
+  t.type({
+    kind: t.literal('mixture'),
+    name: t.keyof({ ring8: null, grid25: null, uneven7: null, rings2: null, skew3: null }),
+  }),
+  t.intersection([
+    t.type({ kind: t.literal('mnist') }),
+    t.partial({ split: t.keyof({ train: null, test: null, all: null }) }),
+  ]),
+  t.intersection([
+    t.type({ kind: t.literal('fashion-mnist') }),
+    t.partial({ split: t.keyof({ train: null, test: null, all: null }) }),
+  ]),
   t.intersection([
     t.type({
       kind: t.literal('npy'),

@@ -1,4 +1,7 @@
-/** A missing or malformed data file, or a data config that cannot be opened. The message names the file or field and what was expected. */
+/**
+ * A missing or malformed data file, or a data config that cannot be opened. The message names the file or field and
+ * what was expected.
+ */
 export class DataError extends Error {
   constructor(message: string) {
     super(message);

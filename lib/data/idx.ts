@@ -16,7 +16,14 @@ export interface IdxArray {
 }
 
 const IDX_UBYTE = 0x08;
-const IDX_TYPE_NAMES: Record<number, string> = { 0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
+const IDX_TYPE_NAMES: Record<number, string> = {
+  0x08: 'unsigned byte',
+  0x09: 'signed byte',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
+};
 
 const hex = (n: number, width = 2): string => `0x${n.toString(16).padStart(width, '0')}`;
 
@@ -24,19 +31,30 @@ const hex = (n: number, width = 2): string => `0x${n.toString(16).padStart(width
 export const parseIdx = (bytes: Uint8Array, file: string): E.Either<DataError, IdxArray> => {
   const fail = (what: string) => E.left(new DataError(`${file}: ${what}`));
   if (bytes.length < 4) return fail(`truncated IDX header: expected at least 4 bytes, got ${bytes.length}`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) return fail(`not an IDX file: expected magic bytes 0x00 0x00, got ${hex(bytes[0])} ${hex(bytes[1])}`);
+  if (bytes[0] !== 0 || bytes[1] !== 0)
+    return fail(`not an IDX file: expected magic bytes 0x00 0x00, got ${hex(bytes[0])} ${hex(bytes[1])}`);
   const type = bytes[2];
-  if (type !== IDX_UBYTE) return fail(`unsupported IDX element type ${hex(type)} (${IDX_TYPE_NAMES[type] ?? 'unknown'}); expected ${hex(IDX_UBYTE)} (unsigned byte)`);
+  if (type !== IDX_UBYTE)
+    return fail(
+      `unsupported IDX element type ${hex(type)} (${IDX_TYPE_NAMES[type] ?? 'unknown'}); expected ${hex(IDX_UBYTE)} ` +
+        `(unsigned byte)`,
+    );
   const rank = bytes[3];
   if (rank === 0) return fail('IDX rank 0: expected at least one dimension');
   const headerBytes = 4 + 4 * rank;
-  if (bytes.length < headerBytes) return fail(`truncated IDX header: rank ${rank} needs ${headerBytes} header bytes, got ${bytes.length}`);
+  if (bytes.length < headerBytes)
+    return fail(`truncated IDX header: rank ${rank} needs ${headerBytes} header bytes, got ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const expected = dims.reduce((a, b) => a * b, 1);
   const got = bytes.length - headerBytes;
-  if (got < expected) return fail(`truncated IDX data: dimensions [${dims.join(', ')}] need ${expected} bytes, got ${got}`);
-  if (got > expected) return fail(`malformed IDX file: dimensions [${dims.join(', ')}] need ${expected} bytes, but ${got - expected} extra bytes follow`);
+  if (got < expected)
+    return fail(`truncated IDX data: dimensions [${dims.join(', ')}] need ${expected} bytes, got ${got}`);
+  if (got > expected)
+    return fail(
+      `malformed IDX file: dimensions [${dims.join(', ')}] need ${expected} bytes, but ${got - expected} extra ` +
+        `bytes follow`,
+    );
   return E.right({ dims, data: bytes.subarray(headerBytes) });
 };
 
@@ -57,12 +75,14 @@ export const readDataFile = (file: string): E.Either<DataError, Uint8Array> => {
   }
 };
 
-export const readIdxFile = (file: string): E.Either<DataError, IdxArray> => E.chain((b: Uint8Array) => parseIdx(b, file))(readDataFile(file));
+export const readIdxFile = (file: string): E.Either<DataError, IdxArray> =>
+  E.chain((b: Uint8Array) => parseIdx(b, file))(readDataFile(file));
 
 /** Encodes unsigned bytes as IDX (for fixtures and exports). */
 export const encodeIdx = (dims: readonly number[], data: Uint8Array): Uint8Array => {
   const n = dims.reduce((a, b) => a * b, 1);
-  if (n !== data.length) throw new Error(`encodeIdx: dimensions [${dims.join(', ')}] need ${n} bytes, got ${data.length}`);
+  if (n !== data.length)
+    throw new Error(`encodeIdx: dimensions [${dims.join(', ')}] need ${n} bytes, got ${data.length}`);
   const out = new Uint8Array(4 + 4 * dims.length + n);
   const view = new DataView(out.buffer);
   out[2] = IDX_UBYTE;

@@ -35,11 +35,15 @@ export const indexedDataset = (src: IndexedSource): IndexedDataset => {
     const ids = new Int32Array(b);
     for (let k = 0; k < b; k++) {
       const i = indices[k];
-      if (!Number.isInteger(i) || i < 0 || i >= src.size) throw new RangeError(`${src.name}: index ${i} outside [0, ${src.size})`);
+      if (!Number.isInteger(i) || i < 0 || i >= src.size)
+        throw new RangeError(`${src.name}: index ${i} outside [0, ${src.size})`);
       src.copyRow(i, values, k * rowSize);
       if (src.labels !== null) ids[k] = src.labels[i];
     }
-    return { x0: tf.tensor(values, [b, ...src.sampleShape], 'float32'), labels: src.labels === null ? null : tf.tensor1d(ids, 'int32') };
+    return {
+      x0: tf.tensor(values, [b, ...src.sampleShape], 'float32'),
+      labels: src.labels === null ? null : tf.tensor1d(ids, 'int32'),
+    };
   };
   return {
     name: src.name,

@@ -14,7 +14,10 @@ import type { Dataset, GaussianMixture, DataBatch } from './types';
 import { randomInts, randomUniforms, splitSeed } from '../random/seed';
 
 export const ring8: GaussianMixture = {
-  centers: Array.from({ length: 8 }, (_, k) => [2 * Math.cos((2 * Math.PI * k) / 8), 2 * Math.sin((2 * Math.PI * k) / 8)]),
+  centers: Array.from({ length: 8 }, (_, k) => [
+    2 * Math.cos((2 * Math.PI * k) / 8),
+    2 * Math.sin((2 * Math.PI * k) / 8),
+  ]),
   std: 0.1,
   weights: Array(8).fill(1 / 8),
 };
@@ -26,22 +29,40 @@ export const grid25: GaussianMixture = {
 };
 
 export const uneven7: GaussianMixture = {
-  centers: [[-2, -1.5], [-0.5, 2], [1.8, 1.6], [2.2, -1.2], [0, -0.3], [-2.3, 1.2], [0.8, -2.3]],
+  centers: [
+    [-2, -1.5],
+    [-0.5, 2],
+    [1.8, 1.6],
+    [2.2, -1.2],
+    [0, -0.3],
+    [-2.3, 1.2],
+    [0.8, -2.3],
+  ],
   std: [0.2, 0.15, 0.1, 0.08, 0.12, 0.05, 0.06],
   weights: [0.3, 0.2, 0.15, 0.12, 0.1, 0.09, 0.04],
 };
 
 export const rings2: GaussianMixture = {
   centers: [
-    ...Array.from({ length: 4 }, (_, k) => [Math.cos((Math.PI * (2 * k + 1)) / 4), Math.sin((Math.PI * (2 * k + 1)) / 4)]),
-    ...Array.from({ length: 8 }, (_, k) => [2.5 * Math.cos((2 * Math.PI * k) / 8), 2.5 * Math.sin((2 * Math.PI * k) / 8)]),
+    ...Array.from({ length: 4 }, (_, k) => [
+      Math.cos((Math.PI * (2 * k + 1)) / 4),
+      Math.sin((Math.PI * (2 * k + 1)) / 4),
+    ]),
+    ...Array.from({ length: 8 }, (_, k) => [
+      2.5 * Math.cos((2 * Math.PI * k) / 8),
+      2.5 * Math.sin((2 * Math.PI * k) / 8),
+    ]),
   ],
   std: [...Array(4).fill(0.06), ...Array(8).fill(0.12)],
   weights: [...Array(4).fill(0.15), ...Array(8).fill(0.05)],
 };
 
 export const skew3: GaussianMixture = {
-  centers: [[-1.5, 0], [1, 0.5], [2.2, -1]],
+  centers: [
+    [-1.5, 0],
+    [1, 0.5],
+    [2.2, -1],
+  ],
   std: [0.25, 0.1, 0.05],
   weights: [0.7, 0.2, 0.1],
 };
@@ -50,7 +71,8 @@ export const MIXTURES = { ring8, grid25, uneven7, rings2, skew3 } as const;
 export type MixtureName = keyof typeof MIXTURES;
 
 /** σ_k of component k. */
-export const componentStd = (mixture: GaussianMixture, k: number): number => (typeof mixture.std === 'number' ? mixture.std : mixture.std[k]);
+export const componentStd = (mixture: GaussianMixture, k: number): number =>
+  typeof mixture.std === 'number' ? mixture.std : mixture.std[k];
 
 /**
  * Components k with probability w_k, by inverse CDF on one uniform per sample (equal
@@ -77,9 +99,13 @@ export const sampleMixture = (mixture: GaussianMixture, batchSize: number, seed:
   ids.forEach((k, i) => mixture.centers[k].forEach((c, d) => (means[i * dim + d] = c)));
   const x0 = tf.tidy(() => {
     const mu = tf.tensor2d(means, [batchSize, dim]);
-    if (typeof mixture.std === 'number') return tf.add(mu, tf.randomNormal([batchSize, dim], 0, mixture.std, 'float32', splitSeed(seed, 'offset')));
+    if (typeof mixture.std === 'number')
+      return tf.add(mu, tf.randomNormal([batchSize, dim], 0, mixture.std, 'float32', splitSeed(seed, 'offset')));
     const eps = tf.randomNormal([batchSize, dim], 0, 1, 'float32', splitSeed(seed, 'offset'));
-    const sigma = tf.tensor2d(Float32Array.from(ids, (k) => componentStd(mixture, k)), [batchSize, 1]);
+    const sigma = tf.tensor2d(
+      Float32Array.from(ids, (k) => componentStd(mixture, k)),
+      [batchSize, 1],
+    );
     return tf.add(mu, tf.mul(sigma, eps));
   });
   return { x0, labels: tf.tensor1d(ids, 'int32') };

@@ -28,19 +28,35 @@ const FILES = {
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
 } as const;
 
-/** Reads one IDX image file + label file pair and checks they agree: images [N, H, W], labels [N] in [0, numClasses). */
-export const readImageSet = (imagesFile: string, labelsFile: string, numClasses: number): E.Either<DataError, ByteImages> =>
+/**
+ * Reads one IDX image file + label file pair and checks they agree: images [N, H, W], labels [N] in [0, numClasses).
+ */
+export const readImageSet = (
+  imagesFile: string,
+  labelsFile: string,
+  numClasses: number,
+): E.Either<DataError, ByteImages> =>
   pipe(
     E.Do,
     E.bind('images', () => readIdxFile(imagesFile)),
     E.bind('labels', () => readIdxFile(labelsFile)),
     E.chain(({ images, labels }) => {
-      if (images.dims.length !== 3) return E.left(new DataError(`${imagesFile}: expected image dimensions [N, H, W], got [${images.dims.join(', ')}]`));
-      if (labels.dims.length !== 1) return E.left(new DataError(`${labelsFile}: expected label dimensions [N], got [${labels.dims.join(', ')}]`));
+      if (images.dims.length !== 3)
+        return E.left(
+          new DataError(`${imagesFile}: expected image dimensions [N, H, W], got [${images.dims.join(', ')}]`),
+        );
+      if (labels.dims.length !== 1)
+        return E.left(new DataError(`${labelsFile}: expected label dimensions [N], got [${labels.dims.join(', ')}]`));
       const [n, h, w] = images.dims;
-      if (labels.dims[0] !== n) return E.left(new DataError(`${labelsFile}: expected ${n} labels (one per image in ${imagesFile}), got ${labels.dims[0]}`));
+      if (labels.dims[0] !== n)
+        return E.left(
+          new DataError(`${labelsFile}: expected ${n} labels (one per image in ${imagesFile}), got ${labels.dims[0]}`),
+        );
       const bad = labels.data.findIndex((l) => l >= numClasses);
-      if (bad >= 0) return E.left(new DataError(`${labelsFile}: label ${bad} is ${labels.data[bad]}, expected 0–${numClasses - 1}`));
+      if (bad >= 0)
+        return E.left(
+          new DataError(`${labelsFile}: label ${bad} is ${labels.data[bad]}, expected 0–${numClasses - 1}`),
+        );
       return E.right({ count: n, height: h, width: w, pixels: images.data, labels: labels.data });
     }),
   );
@@ -73,7 +89,10 @@ const cached = (key: string, read: () => E.Either<DataError, ByteImages>): E.Eit
 
 /** The split's images from an MNIST-layout directory (train = 60k, test = 10k file names); 'all' = train then test. */
 export const readMnistLayout = (dir: string, split: ImageSplit): E.Either<DataError, ByteImages> => {
-  const one = (s: 'train' | 'test') => cached(`${path.resolve(dir)}|${s}`, () => readImageSet(findFile(dir, FILES[s].images), findFile(dir, FILES[s].labels), 10));
+  const one = (s: 'train' | 'test') =>
+    cached(`${path.resolve(dir)}|${s}`, () =>
+      readImageSet(findFile(dir, FILES[s].images), findFile(dir, FILES[s].labels), 10),
+    );
   if (split !== 'all') return one(split);
   return cached(`${path.resolve(dir)}|all`, () =>
     pipe(
@@ -83,7 +102,12 @@ export const readMnistLayout = (dir: string, split: ImageSplit): E.Either<DataEr
       E.chain(({ train, test }) =>
         train.height === test.height && train.width === test.width
           ? E.right(concatSets(train, test))
-          : E.left(new DataError(`${dir}: train images are ${train.height}×${train.width} but test images are ${test.height}×${test.width}`)),
+          : E.left(
+              new DataError(
+                `${dir}: train images are ${train.height}×${train.width} but test images are ` +
+                  `${test.height}×${test.width}`,
+              ),
+            ),
       ),
     ),
   );
@@ -138,12 +162,24 @@ export const loadMnist = (split: ImageSplit = 'all', dir?: string): E.Either<Dat
 /** Debian's dataset-fashion-mnist installs here; FASHION_MNIST_DIR overrides (other systems). */
 export const FASHION_MNIST_DIRS: readonly string[] = ['/usr/share/datasets/fashion-mnist'];
 
-export const loadFashionMnist = (split: ImageSplit = 'all', dirs: readonly string[] = fashionMnistDirs()): E.Either<DataError, IndexedDataset> => {
-  const dir = dirs.find((d) => fs.existsSync(findFile(d, FILES.train.images)) || fs.existsSync(findFile(d, FILES.test.images)));
+export const loadFashionMnist = (
+  split: ImageSplit = 'all',
+  dirs: readonly string[] = fashionMnistDirs(),
+): E.Either<DataError, IndexedDataset> => {
+  const dir = dirs.find(
+    (d) => fs.existsSync(findFile(d, FILES.train.images)) || fs.existsSync(findFile(d, FILES.test.images)),
+  );
   if (dir === undefined) {
-    return E.left(new DataError(`Fashion-MNIST is not installed (looked in ${dirs.join(', ')}): apt-get install dataset-fashion-mnist, or set FASHION_MNIST_DIR to a directory holding its IDX files`));
+    return E.left(
+      new DataError(
+        `Fashion-MNIST is not installed (looked in ${dirs.join(', ')}): apt-get install dataset-fashion-mnist, or ` +
+          `set FASHION_MNIST_DIR to a directory holding its IDX files`,
+      ),
+    );
   }
-  return E.map((set: ByteImages) => byteImageDataset(split === 'all' ? 'fashion-mnist' : `fashion-mnist-${split}`, set))(readMnistLayout(dir, split));
+  return E.map((set: ByteImages) =>
+    byteImageDataset(split === 'all' ? 'fashion-mnist' : `fashion-mnist-${split}`, set),
+  )(readMnistLayout(dir, split));
 };
 
 const fashionMnistDirs = (): readonly string[] => {

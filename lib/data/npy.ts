@@ -30,7 +30,15 @@ const DESCRS: Record<string, NpyDtype> = {
   u1: 'uint8',
   '<u2': 'uint16',
 };
-const ITEM_BYTES: Record<NpyDtype, number> = { float16: 2, float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, uint16: 2 };
+const ITEM_BYTES: Record<NpyDtype, number> = {
+  float16: 2,
+  float32: 4,
+  float64: 8,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  uint16: 2,
+};
 
 /** IEEE 754 half → double: sign, 5-bit exponent (bias 15), 10-bit fraction; subnormals, ±Infinity and NaN kept. */
 const halfToNumber = (h: number): number => {
@@ -50,31 +58,42 @@ export interface NpyArray {
 }
 
 /** Parses the header dict; every field is required. */
-const parseHeader = (header: string, file: string): E.Either<DataError, { descr: string; fortran: boolean; shape: number[] }> => {
-  const fail = (what: string) => E.left(new DataError(`${file}: malformed .npy header (${what}): ${JSON.stringify(header.trim().slice(0, 120))}`));
+const parseHeader = (
+  header: string,
+  file: string,
+): E.Either<DataError, { descr: string; fortran: boolean; shape: number[] }> => {
+  const fail = (what: string) =>
+    E.left(new DataError(`${file}: malformed .npy header (${what}): ${JSON.stringify(header.trim().slice(0, 120))}`));
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header);
   if (descr === null) return fail("no 'descr'");
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header);
   if (fortran === null) return fail("no 'fortran_order'");
   const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
   if (shape === null) return fail("no 'shape'");
-  const parts = shape[1].split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (!parts.every((s) => /^\d+L?$/.test(s))) return fail(`shape (${shape[1]}) is not a tuple of non-negative integers`);
+  const parts = shape[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (!parts.every((s) => /^\d+L?$/.test(s)))
+    return fail(`shape (${shape[1]}) is not a tuple of non-negative integers`);
   return E.right({ descr: descr[1], fortran: fortran[1] === 'True', shape: parts.map((s) => parseInt(s, 10)) });
 };
 
 /** Parses a .npy byte buffer; `file` only names the source in errors. */
 export const parseNpy = (bytes: Uint8Array, file: string): E.Either<DataError, NpyArray> => {
   const fail = (what: string) => E.left(new DataError(`${file}: ${what}`));
-  if (bytes.length < 10 || !MAGIC.every((m, i) => bytes[i] === m)) return fail('not a .npy file: expected the magic string "\\x93NUMPY" at the start');
+  if (bytes.length < 10 || !MAGIC.every((m, i) => bytes[i] === m))
+    return fail('not a .npy file: expected the magic string "\\x93NUMPY" at the start');
   const major = bytes[6];
-  if (major < 1 || major > 3) return fail(`unsupported .npy format version ${major}.${bytes[7]}; expected 1.0, 2.0 or 3.0`);
+  if (major < 1 || major > 3)
+    return fail(`unsupported .npy format version ${major}.${bytes[7]}; expected 1.0, 2.0 or 3.0`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lenBytes = major === 1 ? 2 : 4;
   if (bytes.length < 8 + lenBytes) return fail('truncated .npy header');
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = 8 + lenBytes + headerLen;
-  if (bytes.length < dataStart) return fail(`truncated .npy header: expected ${headerLen} header bytes, got ${bytes.length - 8 - lenBytes}`);
+  if (bytes.length < dataStart)
+    return fail(`truncated .npy header: expected ${headerLen} header bytes, got ${bytes.length - 8 - lenBytes}`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(8 + lenBytes, dataStart));
   return pipe(
     parseHeader(header, file),
@@ -82,42 +101,62 @@ export const parseNpy = (bytes: Uint8Array, file: string): E.Either<DataError, N
       const dtype = DESCRS[descr];
       if (dtype === undefined) {
         const why = descr.startsWith('>') ? 'big-endian data' : `dtype '${descr}'`;
-        const known = "float16 ('<f2'), float32 ('<f4'), float64 ('<f8'), int32 ('<i4'), int64 ('<i8'), uint8 ('|u1') or uint16 ('<u2')";
+        const known =
+          "float16 ('<f2'), float32 ('<f4'), float64 ('<f8'), int32 ('<i4'), int64 ('<i8'), uint8 ('|u1') or uint16 " +
+          "('<u2')";
         return fail(`unsupported ${why}; expected little-endian ${known}`);
       }
-      if (fortran && shape.length > 1) return fail('fortran_order arrays are not supported; expected C order (save np.ascontiguousarray(x))');
+      if (fortran && shape.length > 1)
+        return fail('fortran_order arrays are not supported; expected C order (save np.ascontiguousarray(x))');
       const count = shape.reduce((a, b) => a * b, 1);
       const need = count * ITEM_BYTES[dtype];
       const got = bytes.length - dataStart;
-      if (got < need) return fail(`truncated .npy data: shape [${shape.join(', ')}] of ${dtype} needs ${need} bytes, got ${got}`);
-      if (got > need) return fail(`malformed .npy data: shape [${shape.join(', ')}] of ${dtype} needs ${need} bytes, but ${got - need} extra bytes follow`);
+      if (got < need)
+        return fail(`truncated .npy data: shape [${shape.join(', ')}] of ${dtype} needs ${need} bytes, got ${got}`);
+      if (got > need)
+        return fail(
+          `malformed .npy data: shape [${shape.join(', ')}] of ${dtype} needs ${need} bytes, but ${got - need} ` +
+            `extra bytes follow`,
+        );
       // slice copies into a fresh, aligned buffer (the header need not leave the data 8-byte aligned)
       const buf = bytes.slice(dataStart, dataStart + need).buffer;
       const values =
-        dtype === 'float16' ? Float32Array.from(new Uint16Array(buf), halfToNumber)
-        : dtype === 'float32' ? new Float32Array(buf)
-        : dtype === 'float64' ? new Float64Array(buf)
-        : dtype === 'int32' ? new Int32Array(buf)
-        : dtype === 'int64' ? new BigInt64Array(buf)
-        : dtype === 'uint16' ? new Uint16Array(buf)
-        : new Uint8Array(buf);
+        dtype === 'float16'
+          ? Float32Array.from(new Uint16Array(buf), halfToNumber)
+          : dtype === 'float32'
+            ? new Float32Array(buf)
+            : dtype === 'float64'
+              ? new Float64Array(buf)
+              : dtype === 'int32'
+                ? new Int32Array(buf)
+                : dtype === 'int64'
+                  ? new BigInt64Array(buf)
+                  : dtype === 'uint16'
+                    ? new Uint16Array(buf)
+                    : new Uint8Array(buf);
       return E.right({ shape, dtype, values });
     }),
   );
 };
 
-export const readNpy = (file: string): E.Either<DataError, NpyArray> => E.chain((b: Uint8Array) => parseNpy(b, file))(readDataFile(file));
+export const readNpy = (file: string): E.Either<DataError, NpyArray> =>
+  E.chain((b: Uint8Array) => parseNpy(b, file))(readDataFile(file));
 
 /** The values as float32 (int64 via Number). */
 export const npyToFloat32 = (a: NpyArray): Float32Array =>
-  a.values instanceof Float32Array ? a.values : a.values instanceof BigInt64Array ? Float32Array.from(a.values, (v) => Number(v)) : Float32Array.from(a.values);
+  a.values instanceof Float32Array
+    ? a.values
+    : a.values instanceof BigInt64Array
+      ? Float32Array.from(a.values, (v) => Number(v))
+      : Float32Array.from(a.values);
 
 /** The values as int32 labels: every value must be an integer in [0, 2³¹). */
 export const npyToLabels = (a: NpyArray, file: string): E.Either<DataError, Int32Array> => {
   const out = new Int32Array(a.values.length);
   for (let i = 0; i < a.values.length; i++) {
     const v = Number(a.values[i]);
-    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) return E.left(new DataError(`${file}: label ${i} is ${v}, expected a non-negative integer class id`));
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)
+      return E.left(new DataError(`${file}: label ${i} is ${v}, expected a non-negative integer class id`));
     out[i] = v;
   }
   return E.right(out);
@@ -139,7 +178,8 @@ const descrOf = (data: NpyWritable): string =>
 export const encodeNpy = (data: NpyWritable, shape: readonly number[]): Uint8Array => {
   const header = encodeNpyHeader(descrOf(data), shape);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new Error(`encodeNpy: shape [${shape.join(', ')}] needs ${count} values, got ${data.length}`);
+  if (count !== data.length)
+    throw new Error(`encodeNpy: shape [${shape.join(', ')}] needs ${count} values, got ${data.length}`);
   const out = new Uint8Array(header.length + data.byteLength);
   out.set(header);
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
@@ -148,7 +188,8 @@ export const encodeNpy = (data: NpyWritable, shape: readonly number[]): Uint8Arr
 
 /** The .npy header (magic, version, padded dict) of a C-order array of numpy type `descr`. */
 export const encodeNpyHeader = (descr: string, shape: readonly number[]): Uint8Array => {
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`encodeNpy: shape [${shape.join(', ')}] must hold non-negative integers`);
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw new Error(`encodeNpy: shape [${shape.join(', ')}] must hold non-negative integers`);
   const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${tuple}, }`;
   const major = 10 + header.length + 1 <= 0xffff ? 1 : 2;
@@ -179,7 +220,12 @@ const storedKind = (dtype: NpyDtype): StoredKind =>
         : 'float';
 
 /** Writes a .npy file atomically from row chunks (never the whole array in memory); the chunks must fill `shape`. */
-export const writeNpyChunks = (file: string, dtype: 'float32' | 'int32', shape: readonly number[], chunks: Iterable<Float32Array | Int32Array>): void =>
+export const writeNpyChunks = (
+  file: string,
+  dtype: 'float32' | 'int32',
+  shape: readonly number[],
+  chunks: Iterable<Float32Array | Int32Array>,
+): void =>
   writeFileAtomicWith(file, (write) => {
     const count = shape.reduce((a, b) => a * b, 1);
     let got = 0;
@@ -188,7 +234,8 @@ export const writeNpyChunks = (file: string, dtype: 'float32' | 'int32', shape: 
       write(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
       got += c.length;
     }
-    if (got !== count) throw new Error(`writeNpyChunks: shape [${shape.join(', ')}] needs ${count} values, the chunks held ${got}`);
+    if (got !== count)
+      throw new Error(`writeNpyChunks: shape [${shape.join(', ')}] needs ${count} values, the chunks held ${got}`);
   });
 
 /**
@@ -225,8 +272,14 @@ export const loadNpyDataset = (path: string, options: NpyDatasetOptions = {}): E
     readNpy(path),
     E.chain((data) => {
       const [n, ...sampleShape] = data.shape;
-      if (data.shape.length !== 2 && data.shape.length !== 4) return E.left(new DataError(`${path}: expected data of shape [N, D] or [N, H, W, C], got [${data.shape.join(', ')}]`));
-      if (n === 0 || sampleShape.some((d) => d === 0)) return E.left(new DataError(`${path}: expected at least one sample with non-empty shape, got [${data.shape.join(', ')}]`));
+      if (data.shape.length !== 2 && data.shape.length !== 4)
+        return E.left(
+          new DataError(`${path}: expected data of shape [N, D] or [N, H, W, C], got [${data.shape.join(', ')}]`),
+        );
+      if (n === 0 || sampleShape.some((d) => d === 0))
+        return E.left(
+          new DataError(`${path}: expected at least one sample with non-empty shape, got [${data.shape.join(', ')}]`),
+        );
       const raw = npyToFloat32(data);
       const bad = raw.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0)
@@ -275,7 +328,11 @@ const readLabels = (file: string, n: number, dataPath: string): E.Either<DataErr
     readNpy(file),
     E.chain((a) =>
       a.shape.length !== 1 || a.shape[0] !== n
-        ? E.left(new DataError(`${file}: expected labels of shape [${n}] (one per sample in ${dataPath}), got [${a.shape.join(', ')}]`))
+        ? E.left(
+            new DataError(
+              `${file}: expected labels of shape [${n}] (one per sample in ${dataPath}), got [${a.shape.join(', ')}]`,
+            ),
+          )
         : npyToLabels(a, file),
     ),
   );

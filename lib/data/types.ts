@@ -29,7 +29,9 @@ export interface Dataset {
   readonly numClasses: number;
   /** Number of stored examples; Infinity for analytic distributions. */
   readonly size: number;
-  /** Video clips: samples are flat frame-major [F·H·W·C] vectors of this layout (a U-Net stacks the frames as channels). */
+  /**
+   * Video clips: samples are flat frame-major [F·H·W·C] vectors of this layout (a U-Net stacks the frames as channels).
+   */
   readonly clipDims?: ClipDims;
   /** How stored values became the model's (lib/data/scaling.ts); absent = used as they are, at unit scale. */
   readonly scaling?: DataScaling;

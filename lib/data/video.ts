@@ -61,15 +61,30 @@ export interface VideoSettings {
   readonly maxSpeed: number;
 }
 
-/** 8 frames of 16×16, 4 direction classes; a quarter of the clips near-static (≤ 0.1 px/frame), the rest 0.75–1.5 px/frame. */
-export const VIDEO_DEFAULTS: VideoSettings = { frames: 8, size: 16, classes: 4, sigma: 1, staticShare: 0.25, staticMaxSpeed: 0.1, minSpeed: 0.75, maxSpeed: 1.5 };
+/**
+ * 8 frames of 16×16, 4 direction classes; a quarter of the clips near-static (≤ 0.1 px/frame), the rest 0.75–1.5
+ * px/frame.
+ */
+export const VIDEO_DEFAULTS: VideoSettings = {
+  frames: 8,
+  size: 16,
+  classes: 4,
+  sigma: 1,
+  staticShare: 0.25,
+  staticMaxSpeed: 0.1,
+  minSpeed: 0.75,
+  maxSpeed: 1.5,
+};
 
 /** Fills defaults and checks the relations between options; Left names the offending field. */
 export const resolveVideoOptions = (o: Partial<VideoSettings> = {}): E.Either<string, VideoSettings> => {
   const s = knownSettings(o);
   if (s.frames < 2) return E.left(`data.frames: expected at least 2 frames (motion needs two), got ${s.frames}`);
   if (s.maxSpeed < s.minSpeed) return E.left(`data.maxSpeed: expected ≥ minSpeed (${s.minSpeed}), got ${s.maxSpeed}`);
-  if (boxSpan(s) <= 0) return E.left(`data.size: a ${s.size}-pixel frame leaves no room for a blob of sigma ${s.sigma} (needs size > 4·sigma + 1)`);
+  if (boxSpan(s) <= 0)
+    return E.left(
+      `data.size: a ${s.size}-pixel frame leaves no room for a blob of sigma ${s.sigma} (needs size > 4·sigma + 1)`,
+    );
   return E.right(s);
 };
 
@@ -152,16 +167,23 @@ export const generateClips = (settings: VideoSettings, count: number, seed: Seed
       positions[2 * (i * F + f) + 1] = col;
       const base = (i * F + f) * S * S;
       for (let r = 0; r < S; r++)
-        for (let c = 0; c < S; c++) pixels[base + r * S + c] = -1 + 2 * Math.exp(-((c - col) ** 2 + (r - row) ** 2) * inv2s2);
+        for (let c = 0; c < S; c++)
+          pixels[base + r * S + c] = -1 + 2 * Math.exp(-((c - col) ** 2 + (r - row) ** 2) * inv2s2);
     }
   }
   return { pixels, labels, speeds, angles, positions, dims: clipDims(settings) };
 };
 
-export const clipDims = (s: Pick<VideoSettings, 'frames' | 'size'>): ClipDims => ({ frames: s.frames, height: s.size, width: s.size, channels: 1 });
+export const clipDims = (s: Pick<VideoSettings, 'frames' | 'size'>): ClipDims => ({
+  frames: s.frames,
+  height: s.size,
+  width: s.size,
+  channels: 1,
+});
 
 /** Flat samples [N, F·H·W] → clips [N, F, H, W] (a view for metrics and figures). */
-export const toClips = (x: tf.Tensor, dims: ClipDims): tf.Tensor4D => tf.reshape(x, [-1, dims.frames, dims.height, dims.width]) as tf.Tensor4D;
+export const toClips = (x: tf.Tensor, dims: ClipDims): tf.Tensor4D =>
+  tf.reshape(x, [-1, dims.frames, dims.height, dims.width]) as tf.Tensor4D;
 
 /** Ground-truth mean displacement per clip from the generating positions, px/frame. */
 export const trueDisplacements = (clips: VideoClips): Float64Array => {

@@ -52,7 +52,12 @@ const frozenPart = (teacher: VelocityModel, state: DistillState): NamedTensorDat
 ];
 
 /** The checkpoint data of a run in progress; throws NonFiniteWeightsError before anything is written. */
-export const progressSnapshot = (roles: PhaseRoles, state: DistillState, at: ProgressPosition, meta: Readonly<Record<string, unknown>> = {}): CheckpointData => {
+export const progressSnapshot = (
+  roles: PhaseRoles,
+  state: DistillState,
+  at: ProgressPosition,
+  meta: Readonly<Record<string, unknown>> = {},
+): CheckpointData => {
   const tensors = [
     ...frozenPart(roles.context.teacher, state),
     ...assertFinite('phase/generator/', roles.context.generator.params.read()),
@@ -62,35 +67,79 @@ export const progressSnapshot = (roles: PhaseRoles, state: DistillState, at: Pro
     ...assertFinite('phase/opt/fake/', captureAdamState(roles.trainers.fake.optimizer)),
   ];
   return {
-    meta: { ...meta, kind: PROGRESS_KIND, phase: at.phase, iterations: at.iterations, live: true, grids: state.experts.map((e) => e.grid), phaseGrid: roles.context.phase.grid, ema: roles.ema !== undefined },
+    meta: {
+      ...meta,
+      kind: PROGRESS_KIND,
+      phase: at.phase,
+      iterations: at.iterations,
+      live: true,
+      grids: state.experts.map((e) => e.grid),
+      phaseGrid: roles.context.phase.grid,
+      ema: roles.ema !== undefined,
+    },
     tensors,
   };
 };
 
 /** The checkpoint data at a phase boundary: the frozen experts so far; the next phase starts fresh from the teacher. */
-export const boundarySnapshot = (teacher: VelocityModel, state: DistillState, nextPhase: number, meta: Readonly<Record<string, unknown>> = {}): CheckpointData => ({
-  meta: { ...meta, kind: PROGRESS_KIND, phase: nextPhase, iterations: 0, live: false, grids: state.experts.map((e) => e.grid) },
+export const boundarySnapshot = (
+  teacher: VelocityModel,
+  state: DistillState,
+  nextPhase: number,
+  meta: Readonly<Record<string, unknown>> = {},
+): CheckpointData => ({
+  meta: {
+    ...meta,
+    kind: PROGRESS_KIND,
+    phase: nextPhase,
+    iterations: 0,
+    live: false,
+    grids: state.experts.map((e) => e.grid),
+  },
   tensors: frozenPart(teacher, state),
 });
 
 /** Atomic write of `progressSnapshot` (nothing is written when a weight is non-finite). */
-export const saveProgress = (file: string, roles: PhaseRoles, state: DistillState, at: ProgressPosition, meta?: Readonly<Record<string, unknown>>): void =>
-  saveCheckpoint(file, progressSnapshot(roles, state, at, meta));
+export const saveProgress = (
+  file: string,
+  roles: PhaseRoles,
+  state: DistillState,
+  at: ProgressPosition,
+  meta?: Readonly<Record<string, unknown>>,
+): void => saveCheckpoint(file, progressSnapshot(roles, state, at, meta));
 
 /**
  * Saves a distillation run's state: mid-phase when the running phase's `roles` are
  * given (position `at`), else at the boundary before phase `at.phase` (at.iterations must be 0).
  */
-export const saveDistillState = (file: string, s: { teacher: VelocityModel; state: DistillState; at: ProgressPosition; roles?: PhaseRoles | null; meta?: Readonly<Record<string, unknown>> }): void => {
+export const saveDistillState = (
+  file: string,
+  s: {
+    teacher: VelocityModel;
+    state: DistillState;
+    at: ProgressPosition;
+    roles?: PhaseRoles | null;
+    meta?: Readonly<Record<string, unknown>>;
+  },
+): void => {
   if (s.roles) return saveProgress(file, s.roles, s.state, s.at, s.meta);
-  if (s.at.iterations !== 0) throw new Error(`saveDistillState: a boundary checkpoint has no running phase, so at.iterations must be 0 (got ${s.at.iterations})`);
+  if (s.at.iterations !== 0)
+    throw new Error(
+      `saveDistillState: a boundary checkpoint has no running phase, so at.iterations must be 0 (got ` +
+        `${s.at.iterations})`,
+    );
   saveCheckpoint(file, boundarySnapshot(s.teacher, s.state, s.at.phase, s.meta));
 };
 
 // ── loading ──────────────────────────────────────────────────────────────────
 
 const ProgressMeta = t.intersection([
-  t.type({ kind: t.literal(PROGRESS_KIND), phase: NonNegativeInt, iterations: NonNegativeInt, grids: t.array(t.array(t.number)) }),
+  t.type({
+    kind: t.literal(PROGRESS_KIND),
+    phase: NonNegativeInt,
+    iterations: NonNegativeInt,
+    grids: t.array(t.array(t.number)),
+  }),
   t.partial({ live: t.boolean, ema: t.boolean }),
 ]);
 
@@ -114,11 +163,20 @@ export interface SavedDistillState {
   } | null;
 }
 
-/** Reads and validates a progress checkpoint (atomic, checksummed file; bad meta → CheckpointError naming the field). */
+/**
+ * Reads and validates a progress checkpoint (atomic, checksummed file; bad meta → CheckpointError naming the field).
+ */
 export const loadDistillState = (file: string): E.Either<CheckpointError, SavedDistillState> =>
   E.chain((data: CheckpointData): E.Either<CheckpointError, SavedDistillState> => {
     const meta = decodeWith(ProgressMeta)(data.meta);
-    if (E.isLeft(meta)) return E.left(new CheckpointError(file, `not a distillation progress checkpoint: ${formatIssues(meta.left.map((i) => ({ ...i, path: i.path === '(root)' ? 'meta' : `meta.${i.path}` })))}`));
+    if (E.isLeft(meta))
+      return E.left(
+        new CheckpointError(
+          file,
+          `not a distillation progress checkpoint: ` +
+            `${formatIssues(meta.left.map((i) => ({ ...i, path: i.path === '(root)' ? 'meta' : `meta.${i.path}` })))}`,
+        ),
+      );
     const m = meta.right;
     const under = (prefix: string) => tensorsUnder(data, prefix);
     const live = m.live ?? data.tensors.some((x) => x.name.startsWith('phase/generator/'));
@@ -146,7 +204,10 @@ export const loadDistillState = (file: string): E.Either<CheckpointError, SavedD
  * expert of phase k (a teacher copy, or a LoRA adapter on the teacher), whose weights
  * are then overwritten from the file and frozen.
  */
-export const frozenExperts = (saved: SavedDistillState, build: (phase: number) => VelocityModel): E.Either<CheckpointError, ExpertPhase[]> => {
+export const frozenExperts = (
+  saved: SavedDistillState,
+  build: (phase: number) => VelocityModel,
+): E.Either<CheckpointError, ExpertPhase[]> => {
   const experts: ExpertPhase[] = [];
   try {
     saved.experts.forEach((e, k) => {
@@ -174,10 +235,24 @@ export const restoreRoles = (roles: PhaseRoles, saved: SavedDistillState): numbe
   roles.context.generator.params.write(live.generator, where('generator'));
   roles.context.fake.params.write(live.fake, where('fake'));
   if (roles.ema !== undefined) {
-    if (live.ema === null) throw new CheckpointError(saved.file, 'the run has a generator EMA but the checkpoint holds none (meta.ema is false)');
+    if (live.ema === null)
+      throw new CheckpointError(
+        saved.file,
+        'the run has a generator EMA but the checkpoint holds none (meta.ema is false)',
+      );
     roles.ema.params.write(live.ema, where('ema'));
   }
-  restoreAdamState(roles.trainers.generator.optimizer, live.optimizers.generator, roles.trainers.generator.variables, where('opt/generator'));
-  restoreAdamState(roles.trainers.fake.optimizer, live.optimizers.fake, roles.trainers.fake.variables, where('opt/fake'));
+  restoreAdamState(
+    roles.trainers.generator.optimizer,
+    live.optimizers.generator,
+    roles.trainers.generator.variables,
+    where('opt/generator'),
+  );
+  restoreAdamState(
+    roles.trainers.fake.optimizer,
+    live.optimizers.fake,
+    roles.trainers.fake.variables,
+    where('opt/fake'),
+  );
   return saved.iterations;
 };

@@ -25,7 +25,10 @@ import { DistillSettings, DistillState, PhaseRoles, closePhase, openPhase, phase
 const liveExperts = (roles: readonly PhaseRoles[]): ExpertPhase[] =>
   roles.map((r) => ({ grid: r.context.phase.grid, expert: r.context.generator, stepper: r.context.stepper }));
 
-export const concurrentPhases = (settings: DistillSettings, phases: readonly ResolvedPhase[]): Observable<StepMetrics | PhaseEnd<DistillState>> =>
+export const concurrentPhases = (
+  settings: DistillSettings,
+  phases: readonly ResolvedPhase[],
+): Observable<StepMetrics | PhaseEnd<DistillState>> =>
   defer(() => {
     const opened: PhaseRoles[] = [];
     for (const p of phases) opened.push(openPhase(settings, p, { experts: liveExperts(opened) }));
@@ -34,7 +37,9 @@ export const concurrentPhases = (settings: DistillSettings, phases: readonly Res
     const rounds = Math.max(...phases.map((p) => p.iterations));
     // round i: iteration i of every phase that has one, in phase order
     const steps = from(Array.from({ length: rounds }, (_, i) => i)).pipe(
-      concatMap((i) => concat(...opened.filter((r) => i < r.context.phase.iterations).map((r) => phaseSteps(settings, r, i, i + 1)))),
+      concatMap((i) =>
+        concat(...opened.filter((r) => i < r.context.phase.iterations).map((r) => phaseSteps(settings, r, i, i + 1))),
+      ),
     );
     const ends = defer(() => {
       finished = true;

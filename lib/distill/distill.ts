@@ -14,14 +14,30 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import * as path from 'path';
 import { Observable, MonoTypeOperatorFunction, lastValueFrom, tap, toArray, filter, identity } from 'rxjs';
-import { NonNegativeInt, PositiveInt, Positive, NonNegative, UnitInterval, Probability, StepCount, SamplerSteps } from '../config/primitives';
+import {
+  NonNegativeInt,
+  PositiveInt,
+  Positive,
+  NonNegative,
+  UnitInterval,
+  Probability,
+  StepCount,
+  SamplerSteps,
+} from '../config/primitives';
 import { decodeOrThrow, decodeWith, ConfigError } from '../config/report';
 import { PhasedSchedule, PhaseSettings } from '../phases/segment';
 import { resolveSchedule, ResolvedPhase } from '../phases/resolve';
 import { concatSegments, isPhaseEnd, PhaseEnd } from '../phases/concat';
 import { compilePhase, DistillState, DistillSettings, PhaseRoles } from './segment';
 import { concurrentPhases } from './concurrent';
-import { saveProgress, saveDistillState, loadDistillState, frozenExperts, restoreRoles, SavedDistillState } from './checkpoint';
+import {
+  saveProgress,
+  saveDistillState,
+  loadDistillState,
+  frozenExperts,
+  restoreRoles,
+  SavedDistillState,
+} from './checkpoint';
 import { LoraConfig, LoraModel, plainWeights } from '../models/lora';
 import { splitSeed } from '../random/seed';
 import { NonFiniteLossError } from '../operators/optimise/optimise';
@@ -96,7 +112,10 @@ export const DistillConfig = t.intersection([
     optimizer: t.partial({ generator: RoleOptimizer, fake: RoleOptimizer }),
     /** Generator EMA decay β ∈ [0, 1); 0 = off. The student is the EMA weights when on. */
     ema: Probability,
-    /** Write `<outDir>/last.ckpt` every this many generator updates (last good state; never overwritten by a non-finite one). */
+    /**
+     * Write `<outDir>/last.ckpt` every this many generator updates (last good state; never overwritten by a non-finite
+     * one).
+     */
     checkpointEvery: PositiveInt,
     /** Generator experts and fake scores: full teacher copies, or low-rank adapters on the shared frozen teacher. */
     experts: t.union([t.literal('full'), t.type({ lora: LoraConfig })]),
@@ -137,7 +156,8 @@ export const DISTILL_DEFAULTS = {
 // ── 2. The schedule each method trains ───────────────────────────────────────
 
 /** Paper presets: 4 steps / 2 phases (boundary at unshifted .5, shifted .833 for S = 5) and 4 steps / 4 phases. */
-export const presetBoundaries = (preset: SchedulePreset): number[] => (preset === '4x2' ? [1, 0.5, 0] : [1, 0.75, 0.5, 0.25, 0]);
+export const presetBoundaries = (preset: SchedulePreset): number[] =>
+  preset === '4x2' ? [1, 0.5, 0] : [1, 0.75, 0.5, 0.25, 0];
 
 /**
  * The phased schedule of a method. Baselines are one phase from 1 to 0. Phased presets
@@ -146,11 +166,20 @@ export const presetBoundaries = (preset: SchedulePreset): number[] => (preset ==
  */
 export const scheduleFor = (c: DistillConfig): PhasedSchedule => {
   const d = { ...DISTILL_DEFAULTS, ...c, lr: { ...DISTILL_DEFAULTS.lr, ...c.lr } };
-  const common = { lr: d.lr, updateRatio: d.updateRatio, guidance: d.guidance, margin: d.margin, renoise: d.renoise, batchSize: d.batchSize };
+  const common = {
+    lr: d.lr,
+    updateRatio: d.updateRatio,
+    guidance: d.guidance,
+    margin: d.margin,
+    renoise: d.renoise,
+    batchSize: d.batchSize,
+  };
   if (c.method === 'phased' && c.schedule !== undefined) {
     // one shift for the grids and the re-noising draws
     if (c.shift !== undefined && c.shift !== c.schedule.shift)
-      throw new ConfigError('distill config', [{ path: 'shift', message: `must equal schedule.shift (${c.schedule.shift}) or be left out, got ${c.shift}` }]);
+      throw new ConfigError('distill config', [
+        { path: 'shift', message: `must equal schedule.shift (${c.schedule.shift}) or be left out, got ${c.shift}` },
+      ]);
     return c.schedule;
   }
   const shifted = (u: number) => (d.shift * u) / (1 + (d.shift - 1) * u);
@@ -158,20 +187,40 @@ export const scheduleFor = (c: DistillConfig): PhasedSchedule => {
     const b = presetBoundaries(d.preset);
     const K = b.length - 1;
     const stepsPer = d.steps / K;
-    if (!Number.isInteger(stepsPer)) throw new ConfigError('distill config', [{ path: 'steps', message: `must be a multiple of the ${K} phases of preset ${d.preset}, got ${d.steps}` }]);
+    if (!Number.isInteger(stepsPer))
+      throw new ConfigError('distill config', [
+        { path: 'steps', message: `must be a multiple of the ${K} phases of preset ${d.preset}, got ${d.steps}` },
+      ]);
     return decodeOrThrow(PhasedSchedule, {
       shift: d.shift,
-      phases: b.slice(0, -1).map((u, k) => ({ interval: { start: shifted(u), end: shifted(b[k + 1]) }, steps: stepsPer, iterations: Math.max(1, Math.round(d.iterations / K)), ...common })),
+      phases: b.slice(0, -1).map((u, k) => ({
+        interval: { start: shifted(u), end: shifted(b[k + 1]) },
+        steps: stepsPer,
+        iterations: Math.max(1, Math.round(d.iterations / K)),
+        ...common,
+      })),
     });
   }
-  return decodeOrThrow(PhasedSchedule, { shift: d.shift, phases: [{ interval: { start: 1, end: 0 }, steps: c.method === 'dmd' ? 1 : d.steps, iterations: d.iterations, ...common }] });
+  return decodeOrThrow(PhasedSchedule, {
+    shift: d.shift,
+    phases: [
+      { interval: { start: 1, end: 0 }, steps: c.method === 'dmd' ? 1 : d.steps, iterations: d.iterations, ...common },
+    ],
+  });
 };
 
 /** The gradient form a config asks for; the older `normaliser` field maps onto it. */
 export const gradientOf = (c: DistillConfig): GeneratorGradient => {
   const legacy = c.normaliser === undefined ? undefined : c.normaliser === 'dmd2' ? 'xs-normalised' : 'paper';
   if (c.gradient !== undefined && legacy !== undefined && legacy !== c.gradient)
-    throw new ConfigError('distill config', [{ path: 'normaliser', message: `normaliser "${c.normaliser}" means gradient "${legacy}", but gradient is "${c.gradient}": give one of them` }]);
+    throw new ConfigError('distill config', [
+      {
+        path: 'normaliser',
+        message:
+          `normaliser "${c.normaliser}" means gradient "${legacy}", but gradient is "${c.gradient}": give ` +
+          `one of them`,
+      },
+    ]);
   return c.gradient ?? legacy ?? DISTILL_DEFAULTS.gradient;
 };
 
@@ -192,22 +241,42 @@ export const withDefaults = (c: DistillConfig) => {
 /** One line naming the variant a config trains: gradient form, clip, stepper, fake-score target, phasing. */
 export const describeVariant = (c: Partial<DistillConfig>): string => {
   const d = withDefaults({ method: 'sgts', teacher: '', ...c } as DistillConfig);
-  return `gradient ${d.gradient}, generator clip ${d.optimizer.generator.clipNorm || 'off'}, stepper ${d.stepper}, fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}`;
+  return (
+    `gradient ${d.gradient}, generator clip ${d.optimizer.generator.clipNorm || 'off'}, stepper ${d.stepper}, ` +
+    `fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}`
+  );
 };
 
 export const backpropFor = (method: DistillMethod): GeneratorBackprop => (method === 'vanilla' ? 'full' : 'sgts');
 
-/** How a phase's generator expert and fake score are made from the teacher: a full copy, or a fresh LoRA adapter (B = 0) seeded by (seed, phase, role). */
+/**
+ * How a phase's generator expert and fake score are made from the teacher: a full copy, or a fresh LoRA adapter (B = 0)
+ * seeded by (seed, phase, role).
+ */
 export const roleFactory = (experts: DistillConfig['experts'], seed: number): DistillSettings['makeRole'] =>
-  experts === undefined || experts === 'full' ? undefined : (teacher, role, phase) => new LoraModel(teacher, experts.lora.rank, splitSeed(seed, 'lora', phase.index, role));
+  experts === undefined || experts === 'full'
+    ? undefined
+    : (teacher, role, phase) => new LoraModel(teacher, experts.lora.rank, splitSeed(seed, 'lora', phase.index, role));
 
 // ── 3. The stream: phase segments concatenated ───────────────────────────────
 
-export const distillSteps = (settings: DistillSettings, phases: readonly ResolvedPhase[], initial: DistillState = { experts: [] }): Observable<StepMetrics | PhaseEnd<DistillState>> =>
-  concatSegments(phases.map((p) => compilePhase(settings, p)), initial);
+export const distillSteps = (
+  settings: DistillSettings,
+  phases: readonly ResolvedPhase[],
+  initial: DistillState = { experts: [] },
+): Observable<StepMetrics | PhaseEnd<DistillState>> =>
+  concatSegments(
+    phases.map((p) => compilePhase(settings, p)),
+    initial,
+  );
 
 /** The stream of a config's phasing: sequential segments, or every phase at once. */
-export const phasedSteps = (phasing: 'sequential' | 'concurrent', settings: DistillSettings, phases: readonly ResolvedPhase[], initial: DistillState): Observable<StepMetrics | PhaseEnd<DistillState>> =>
+export const phasedSteps = (
+  phasing: 'sequential' | 'concurrent',
+  settings: DistillSettings,
+  phases: readonly ResolvedPhase[],
+  initial: DistillState,
+): Observable<StepMetrics | PhaseEnd<DistillState>> =>
   phasing === 'concurrent' ? concurrentPhases(settings, phases) : distillSteps(settings, phases, initial);
 
 // ── 4. The run ───────────────────────────────────────────────────────────────
@@ -220,7 +289,10 @@ export interface DistillResult {
   readonly modelConfig: ModelConfig;
 }
 
-const openTeacher = async (source: DistillConfig['teacher'], log?: (l: string) => void): Promise<{ model: VelocityModel; modelConfig: ModelConfig }> => {
+const openTeacher = async (
+  source: DistillConfig['teacher'],
+  log?: (l: string) => void,
+): Promise<{ model: VelocityModel; modelConfig: ModelConfig }> => {
   if (typeof source !== 'string') {
     const r = await trainTeacher(source, { log });
     r.model.params.setTrainable(false);
@@ -244,7 +316,10 @@ export const trainDistill = async (
     log?: (line: string) => void;
     teacher?: { model: VelocityModel; modelConfig: ModelConfig };
     onStep?: (m: StepMetrics) => void;
-    /** A progress checkpoint (`<outDir>/last.ckpt`) of this same config to continue from: finished phases' experts are loaded, not retrained. */
+    /**
+     * A progress checkpoint (`<outDir>/last.ckpt`) of this same config to continue from: finished phases' experts are
+     * loaded, not retrained.
+     */
     resume?: string;
     /** Resume although the config differs from the checkpoint's (the differences are logged). */
     force?: boolean;
@@ -265,16 +340,30 @@ export const trainDistill = async (
   // progress checkpoints hold one running phase; concurrent phases have several
   const concurrent = config.method === 'phased' && d.phasing === 'concurrent';
   if (concurrent && options.onGeneratorUpdate !== undefined)
-    throw new ConfigError('distill config', [{ path: 'phasing', message: 'mid-run snapshots follow one running phase; a "concurrent" run has several' }]);
+    throw new ConfigError('distill config', [
+      { path: 'phasing', message: 'mid-run snapshots follow one running phase; a "concurrent" run has several' },
+    ]);
   if (concurrent && options.resume !== undefined)
-    throw new ConfigError('distill config', [{ path: 'phasing', message: 'a "concurrent" run writes no progress checkpoints, so it cannot be resumed: rerun it, or use "sequential"' }]);
-  const saved = options.resume === undefined ? null : openResume(options.resume, d, options.force ? options.log ?? (() => undefined) : undefined);
-  const teacher = options.teacher ?? (saved?.teacher ? resumeTeacher(saved) : await openTeacher(config.teacher, options.log));
+    throw new ConfigError('distill config', [
+      {
+        path: 'phasing',
+        message:
+          'a "concurrent" run writes no progress checkpoints, so it cannot be resumed: rerun it, or use "sequential"',
+      },
+    ]);
+  const saved =
+    options.resume === undefined
+      ? null
+      : openResume(options.resume, d, options.force ? (options.log ?? (() => undefined)) : undefined);
+  const teacher =
+    options.teacher ?? (saved?.teacher ? resumeTeacher(saved) : await openTeacher(config.teacher, options.log));
   const phases = resolveSchedule(scheduleFor(config));
   const makeRole = roleFactory(config.experts, d.seed);
   const role = (r: 'generator' | 'fake') => ({ weightDecay: d.weightDecay, ...d.optimizer[r] });
   let live: PhaseRoles | null = null;
-  const initial: DistillState = { experts: saved === null ? [] : resumeExperts(saved, phases, teacher.model, makeRole, d.stepper) };
+  const initial: DistillState = {
+    experts: saved === null ? [] : resumeExperts(saved, phases, teacher.model, makeRole, d.stepper),
+  };
   let final: DistillState = initial;
   let lastGood: { file: string; phase: number; iterations: number } | null = null;
   let written: { file: string; phase: number; step: number } | null = null;
@@ -301,9 +390,22 @@ export const trainDistill = async (
   };
   // last good state: after a finite generator update, every `checkpointEvery` iterations
   const checkpoint = (m: StepMetrics): void => {
-    if (concurrent || options.outDir === undefined || live === null || m.role !== 'generator' || (m.key.step + 1) % d.checkpointEvery !== 0) return;
+    if (
+      concurrent ||
+      options.outDir === undefined ||
+      live === null ||
+      m.role !== 'generator' ||
+      (m.key.step + 1) % d.checkpointEvery !== 0
+    )
+      return;
     const file = path.join(options.outDir, PROGRESS_CHECKPOINT);
-    saveProgress(file, live, final, { phase: m.key.phase, iterations: m.key.step + 1 }, { method: config.method, modelConfig: teacher.modelConfig, config: d });
+    saveProgress(
+      file,
+      live,
+      final,
+      { phase: m.key.phase, iterations: m.key.step + 1 },
+      { method: config.method, modelConfig: teacher.modelConfig, config: d },
+    );
     lastGood = { file, phase: m.key.phase, iterations: m.key.step + 1 };
     written = { file, phase: m.key.phase, step: m.key.step + 1 };
   };
@@ -311,7 +413,12 @@ export const trainDistill = async (
   const boundary = (e: PhaseEnd<DistillState>): void => {
     if (concurrent || options.outDir === undefined || e.phase + 1 >= phases.length) return;
     const file = path.join(options.outDir, PROGRESS_CHECKPOINT);
-    saveDistillState(file, { teacher: teacher.model, state: e.state, at: { phase: e.phase + 1, iterations: 0 }, meta: { method: config.method, modelConfig: teacher.modelConfig, config: d } });
+    saveDistillState(file, {
+      teacher: teacher.model,
+      state: e.state,
+      at: { phase: e.phase + 1, iterations: 0 },
+      meta: { method: config.method, modelConfig: teacher.modelConfig, config: d },
+    });
     lastGood = { file, phase: e.phase + 1, iterations: 0 };
     written = { file, phase: e.phase + 1, step: 0 };
   };
@@ -320,11 +427,20 @@ export const trainDistill = async (
     if (options.onGeneratorUpdate === undefined || m.role !== 'generator' || live === null) return;
     const roles: PhaseRoles = live;
     const done = phases.slice(0, m.key.phase).reduce((a, p) => a + p.iterations, 0) + m.key.step + 1;
-    options.onGeneratorUpdate(done, () => [...final.experts, { grid: roles.context.phase.grid, expert: roles.ema ?? roles.context.generator, stepper: roles.context.stepper }]);
+    options.onGeneratorUpdate(done, () => [
+      ...final.experts,
+      { grid: roles.context.phase.grid, expert: roles.ema ?? roles.context.generator, stepper: roles.context.stepper },
+    ]);
   };
   const stopped = (err: unknown): never => {
     if (err instanceof NonFiniteLossError)
-      options.log?.(`${err.message}; ${lastGood === null ? 'no checkpoint was written yet' : `last good checkpoint: ${lastGood.file} (${phaseLabel(lastGood.phase)}, ${lastGood.iterations} iterations)`}`);
+      options.log?.(
+        `${err.message}; ` +
+          (lastGood === null
+            ? 'no checkpoint was written yet'
+            : `last good checkpoint: ${lastGood.file} ` +
+              `(${phaseLabel(lastGood.phase)}, ${lastGood.iterations} iterations)`),
+      );
     // the run owns its finished experts (and a teacher it opened itself); nobody else will free them
     final.experts.forEach((e) => e.expert.dispose());
     if (options.teacher === undefined) teacher.model.dispose();
@@ -349,13 +465,22 @@ export const trainDistill = async (
     ),
     { defaultValue: [] as StepMetrics[] },
   ).catch(stopped);
-  if (options.outDir !== undefined) saveStudent(path.join(options.outDir, STUDENT_CHECKPOINT), { method: config.method, modelConfig: teacher.modelConfig, experts: final.experts, config: d });
+  if (options.outDir !== undefined)
+    saveStudent(path.join(options.outDir, STUDENT_CHECKPOINT), {
+      method: config.method,
+      modelConfig: teacher.modelConfig,
+      experts: final.experts,
+      config: d,
+    });
   return { experts: final.experts, phases, metrics, teacher: teacher.model, modelConfig: teacher.modelConfig };
 };
 
 // ── Resume ───────────────────────────────────────────────────────────────────
 
-/** Reads a progress checkpoint and checks it was written by this same config (else the resumed run would be another run). */
+/**
+ * Reads a progress checkpoint and checks it was written by this same config (else the resumed run would be another
+ * run).
+ */
 const openResume = (file: string, d: unknown, forced?: (line: string) => void): SavedDistillState => {
   const saved = E.getOrElseW((e: CheckpointError) => {
     throw e;
@@ -363,12 +488,22 @@ const openResume = (file: string, d: unknown, forced?: (line: string) => void): 
   const before = saved.meta.config as Record<string, unknown> | undefined;
   const now = d as Record<string, unknown>;
   const ignored = new Set(['logEvery', 'checkpointEvery']);
-  const differ = [...new Set([...Object.keys(before ?? {}), ...Object.keys(now)])].filter((k) => !ignored.has(k) && JSON.stringify(before?.[k]) !== JSON.stringify(now[k]));
-  if (forced !== undefined && before !== undefined && differ.length > 0) forced(`resuming ${file} by force although ${differ.join(', ')} differ from the checkpoint's run`);
+  const differ = [...new Set([...Object.keys(before ?? {}), ...Object.keys(now)])].filter(
+    (k) => !ignored.has(k) && JSON.stringify(before?.[k]) !== JSON.stringify(now[k]),
+  );
+  if (forced !== undefined && before !== undefined && differ.length > 0)
+    forced(`resuming ${file} by force although ${differ.join(', ')} differ from the checkpoint's run`);
   else if (before === undefined || differ.length > 0)
     throw new ConfigError(
       `resume from ${file}`,
-      before === undefined ? [{ path: 'meta.config', message: 'the checkpoint does not record its config' }] : differ.map((k) => ({ path: k, message: `differs from the checkpoint's run (${JSON.stringify(before[k])} there, ${JSON.stringify(now[k])} now)` })),
+      before === undefined
+        ? [{ path: 'meta.config', message: 'the checkpoint does not record its config' }]
+        : differ.map((k) => ({
+            path: k,
+            message:
+              `differs from the checkpoint's run (${JSON.stringify(before[k])} there, ` +
+              `${JSON.stringify(now[k])} now)`,
+          })),
     );
   return saved;
 };
@@ -389,42 +524,76 @@ const resumeTeacher = (saved: SavedDistillState): { model: VelocityModel; modelC
 };
 
 /** The finished phases' experts, loaded from the checkpoint and frozen. */
-const resumeExperts = (saved: SavedDistillState, phases: readonly ResolvedPhase[], teacher: VelocityModel, makeRole: DistillSettings['makeRole'], stepper: Stepper): ExpertPhase[] =>
+const resumeExperts = (
+  saved: SavedDistillState,
+  phases: readonly ResolvedPhase[],
+  teacher: VelocityModel,
+  makeRole: DistillSettings['makeRole'],
+  stepper: Stepper,
+): ExpertPhase[] =>
   E.getOrElseW((e: CheckpointError) => {
     throw e;
-  })(frozenExperts(saved, (k) => (makeRole ? makeRole(teacher, 'generator', phases[k]) : teacher.clone()))).map((e) => ({ ...e, stepper }));
+  })(frozenExperts(saved, (k) => (makeRole ? makeRole(teacher, 'generator', phases[k]) : teacher.clone()))).map(
+    (e) => ({ ...e, stepper }),
+  );
 
 // ── 5. Student checkpoints ───────────────────────────────────────────────────
 
-export const saveStudent = (file: string, s: { method: DistillMethod; modelConfig: ModelConfig; experts: readonly ExpertPhase[]; config: unknown }): void =>
+export const saveStudent = (
+  file: string,
+  s: { method: DistillMethod; modelConfig: ModelConfig; experts: readonly ExpertPhase[]; config: unknown },
+): void =>
   saveCheckpoint(file, {
-    meta: { kind: 'student', method: s.method, modelConfig: s.modelConfig, grids: s.experts.map((e) => e.grid), steppers: s.experts.map((e) => e.stepper ?? 'euler'), config: s.config },
+    meta: {
+      kind: 'student',
+      method: s.method,
+      modelConfig: s.modelConfig,
+      grids: s.experts.map((e) => e.grid),
+      steppers: s.experts.map((e) => e.stepper ?? 'euler'),
+      config: s.config,
+    },
     tensors: s.experts.flatMap((e, k) => withPrefix(`expert${k}/`, plainWeights(e.expert))),
   });
 
-export const loadStudent = (file: string): E.Either<CheckpointError, { method: DistillMethod; experts: ExpertPhase[]; modelConfig: ModelConfig }> =>
-  E.chain((data: { meta: Readonly<Record<string, unknown>>; tensors: readonly import('../models/params').NamedTensorData[] }) => {
-    const fail = (m: string) => E.left(new CheckpointError(file, m));
-    if (data.meta.kind !== 'student') return fail(`meta.kind: expected "student", got ${JSON.stringify(data.meta.kind)}`);
-    const mc = decodeWith(ModelConfig)(data.meta.modelConfig);
-    if (E.isLeft(mc)) return fail('meta.modelConfig: not a valid model config');
-    const grids = data.meta.grids;
-    if (!Array.isArray(grids) || !grids.every((g) => Array.isArray(g) && g.every((x) => typeof x === 'number'))) return fail('meta.grids: expected an array of time grids');
-    // students written before steppers were recorded sample with Euler
-    const steppers: unknown = data.meta.steppers ?? grids.map(() => 'euler');
-    if (!Array.isArray(steppers) || steppers.length !== grids.length || !steppers.every((x) => x === 'euler' || x === 'x0-noise'))
-      return fail(`meta.steppers: expected one of "euler" | "x0-noise" per expert (${grids.length}), got ${JSON.stringify(data.meta.steppers)}`);
-    const experts: ExpertPhase[] = [];
-    try {
-      grids.forEach((grid: number[], k: number) => {
-        const expert = buildModel(mc.right);
-        experts.push({ grid, expert, stepper: steppers[k] });
-        expert.params.write(tensorsUnder(data, `expert${k}/`), `${file}: expert${k}`);
-        expert.params.setTrainable(false);
-      });
-    } catch (err) {
-      experts.forEach((e) => e.expert.dispose());
-      return fail((err as Error).message);
-    }
-    return E.right({ method: data.meta.method as DistillMethod, experts, modelConfig: mc.right });
-  })(loadCheckpoint(file));
+export const loadStudent = (
+  file: string,
+): E.Either<CheckpointError, { method: DistillMethod; experts: ExpertPhase[]; modelConfig: ModelConfig }> =>
+  E.chain(
+    (data: {
+      meta: Readonly<Record<string, unknown>>;
+      tensors: readonly import('../models/params').NamedTensorData[];
+    }) => {
+      const fail = (m: string) => E.left(new CheckpointError(file, m));
+      if (data.meta.kind !== 'student')
+        return fail(`meta.kind: expected "student", got ${JSON.stringify(data.meta.kind)}`);
+      const mc = decodeWith(ModelConfig)(data.meta.modelConfig);
+      if (E.isLeft(mc)) return fail('meta.modelConfig: not a valid model config');
+      const grids = data.meta.grids;
+      if (!Array.isArray(grids) || !grids.every((g) => Array.isArray(g) && g.every((x) => typeof x === 'number')))
+        return fail('meta.grids: expected an array of time grids');
+      // students written before steppers were recorded sample with Euler
+      const steppers: unknown = data.meta.steppers ?? grids.map(() => 'euler');
+      if (
+        !Array.isArray(steppers) ||
+        steppers.length !== grids.length ||
+        !steppers.every((x) => x === 'euler' || x === 'x0-noise')
+      )
+        return fail(
+          `meta.steppers: expected one of "euler" | "x0-noise" per expert (${grids.length}), got ` +
+            `${JSON.stringify(data.meta.steppers)}`,
+        );
+      const experts: ExpertPhase[] = [];
+      try {
+        grids.forEach((grid: number[], k: number) => {
+          const expert = buildModel(mc.right);
+          experts.push({ grid, expert, stepper: steppers[k] });
+          expert.params.write(tensorsUnder(data, `expert${k}/`), `${file}: expert${k}`);
+          expert.params.setTrainable(false);
+        });
+      } catch (err) {
+        experts.forEach((e) => e.expert.dispose());
+        return fail((err as Error).message);
+      }
+      return E.right({ method: data.meta.method as DistillMethod, experts, modelConfig: mc.right });
+    },
+  )(loadCheckpoint(file));

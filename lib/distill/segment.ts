@@ -47,9 +47,14 @@ export interface DistillSettings {
   readonly optimise?: OptimiseOptions;
   /** Called with the live roles when a phase starts (checkpointing, EMA, inspection). */
   readonly onPhaseStart?: (roles: PhaseRoles) => void;
-  /** Resume: restores a phase's fresh roles from a checkpoint and returns the iteration to continue from (absent: 0). */
+  /**
+   * Resume: restores a phase's fresh roles from a checkpoint and returns the iteration to continue from (absent: 0).
+   */
   readonly restore?: (roles: PhaseRoles) => number;
-  /** Builds a phase's generator expert or fake score from the teacher; default a full copy (LoRA: an adapter on the shared teacher). */
+  /**
+   * Builds a phase's generator expert or fake score from the teacher; default a full copy (LoRA: an adapter on the
+   * shared teacher).
+   */
   readonly makeRole?: (teacher: VelocityModel, role: 'generator' | 'fake', phase: ResolvedPhase) => VelocityModel;
 }
 
@@ -65,8 +70,18 @@ export const openPhase = (settings: DistillSettings, phase: ResolvedPhase, state
   const make = settings.makeRole ?? ((teacher: VelocityModel) => teacher.clone());
   const generator = make(settings.teacher, 'generator', phase);
   const fake = make(settings.teacher, 'fake', phase);
-  const context: PhaseContext = { teacher: settings.teacher, generator, fake, earlier: state.experts, phase, shift: settings.shift, backprop: settings.backprop,
-    gradient: settings.gradient ?? 'reference', stepper: settings.stepper ?? 'euler', fakeTracks: settings.fakeTracks ?? 'exit' };
+  const context: PhaseContext = {
+    teacher: settings.teacher,
+    generator,
+    fake,
+    earlier: state.experts,
+    phase,
+    shift: settings.shift,
+    backprop: settings.backprop,
+    gradient: settings.gradient ?? 'reference',
+    stepper: settings.stepper ?? 'euler',
+    fakeTracks: settings.fakeTracks ?? 'exit',
+  };
   const defaults = { lr: phase.lr.generator, betas: settings.betas };
   const opt = settings.optimizers ?? {};
   const ema = settings.ema ? generator.clone() : undefined;
@@ -94,7 +109,12 @@ export const closePhase = (roles: PhaseRoles, keepGenerator: boolean): void => {
 };
 
 /** Iterations [from, to) of one phase (default: to its end), given its live roles. */
-export const phaseSteps = (settings: DistillSettings, roles: PhaseRoles, from = 0, to = roles.context.phase.iterations): Observable<StepMetrics> =>
+export const phaseSteps = (
+  settings: DistillSettings,
+  roles: PhaseRoles,
+  from = 0,
+  to = roles.context.phase.iterations,
+): Observable<StepMetrics> =>
   stepKeys(settings.seed, roles.context.phase.index, from, to - from).pipe(
     interleaveUpdates(roles.context.phase.updateRatio),
     distillationLoss(roles.context),
@@ -103,22 +123,29 @@ export const phaseSteps = (settings: DistillSettings, roles: PhaseRoles, from = 
     iterationTime(),
   );
 
-export const compilePhase = (settings: DistillSettings, phase: ResolvedPhase): SegmentPipeline<DistillState, StepMetrics> => (state) =>
-  defer(() => {
-    const roles = openPhase(settings, phase, state);
-    const from = settings.restore?.(roles) ?? 0;
-    settings.onPhaseStart?.(roles);
-    let finished = false;
-    return concat(
-      phaseSteps(settings, roles, from),
-      defer(() => {
-        finished = true;
-        roles.context.generator.params.setTrainable(false);
-        const leaving: DistillState = { experts: [...state.experts, { grid: phase.grid, expert: phaseExpert(roles), stepper: roles.context.stepper }] };
-        return of<PhaseEnd<DistillState>>(phaseEnd(phase.index, leaving));
-      }),
-    ).pipe(finalize(() => closePhase(roles, finished)));
-  });
+export const compilePhase =
+  (settings: DistillSettings, phase: ResolvedPhase): SegmentPipeline<DistillState, StepMetrics> =>
+  (state) =>
+    defer(() => {
+      const roles = openPhase(settings, phase, state);
+      const from = settings.restore?.(roles) ?? 0;
+      settings.onPhaseStart?.(roles);
+      let finished = false;
+      return concat(
+        phaseSteps(settings, roles, from),
+        defer(() => {
+          finished = true;
+          roles.context.generator.params.setTrainable(false);
+          const leaving: DistillState = {
+            experts: [
+              ...state.experts,
+              { grid: phase.grid, expert: phaseExpert(roles), stepper: roles.context.stepper },
+            ],
+          };
+          return of<PhaseEnd<DistillState>>(phaseEnd(phase.index, leaving));
+        }),
+      ).pipe(finalize(() => closePhase(roles, finished)));
+    });
 
 /** Disposes the experts of a state (when a distilled model is no longer needed). */
 export const disposeState = (state: DistillState): void => state.experts.forEach((e) => e.expert.dispose());

@@ -15,12 +15,21 @@ export interface StudentSample {
 }
 
 /** Number of function evaluations of one student sample. */
-export const studentNfe = (experts: readonly ExpertPhase[]): number => experts.reduce((n, e) => n + e.grid.length - 1, 0);
+export const studentNfe = (experts: readonly ExpertPhase[]): number =>
+  experts.reduce((n, e) => n + e.grid.length - 1, 0);
 
-export const sampleStudent = (experts: readonly ExpertPhase[], options: { n: number; seed: number; labels?: Int32Array | null }): StudentSample => {
+export const sampleStudent = (
+  experts: readonly ExpertPhase[],
+  options: { n: number; seed: number; labels?: Int32Array | null },
+): StudentSample => {
   if (experts.length === 0) throw new Error('sampleStudent: the student has no experts');
   const first = experts[0].expert;
-  const ids = options.labels !== undefined ? options.labels : first.numClasses > 0 ? randomInts(splitSeed(options.seed, 'labels'), options.n, first.numClasses) : null;
+  const ids =
+    options.labels !== undefined
+      ? options.labels
+      : first.numClasses > 0
+        ? randomInts(splitSeed(options.seed, 'labels'), options.n, first.numClasses)
+        : null;
   const labels = ids === null ? null : (tf.tensor1d(ids, 'int32') as tf.Tensor1D);
   const z = normal([options.n, ...first.sampleShape], splitSeed(options.seed, 'z'));
   const x = runExperts(experts, z, labels, splitSeed(options.seed, 'steps'));

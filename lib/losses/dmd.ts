@@ -65,8 +65,10 @@ export const xsNormalisedGrad = (a: XsGradArgs): tf.Tensor =>
   });
 
 /** The x_s-space gradient of a form ('paper' or 'xs-normalised'). */
-export const distributionMatchingGrad = (a: XsGradArgs, form: Exclude<GeneratorGradient, 'reference'> = 'paper'): tf.Tensor =>
-  form === 'paper' ? paperGrad(a) : xsNormalisedGrad(a);
+export const distributionMatchingGrad = (
+  a: XsGradArgs,
+  form: Exclude<GeneratorGradient, 'reference'> = 'paper',
+): tf.Tensor => (form === 'paper' ? paperGrad(a) : xsNormalisedGrad(a));
 
 /**
  * Generator loss on x_s, summed:  L_G = ½·Σ‖x − sg(x − grad)‖², so ∂L_G/∂x = grad exactly.

@@ -7,7 +7,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 export const offTape = (f: (x: tf.Tensor) => tf.Tensor): ((x: tf.Tensor) => tf.Tensor) =>
-  tf.customGrad(((x: tf.Tensor) => ({ value: f(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+  tf.customGrad(((x: tf.Tensor) => ({ value: f(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as Parameters<
+    typeof tf.customGrad
+  >[0]) as (x: tf.Tensor) => tf.Tensor;
 
 /** sg(x): the value of x, with zero gradient. */
 export const stopGradient = (x: tf.Tensor): tf.Tensor => offTape((y) => tf.clone(y))(x);

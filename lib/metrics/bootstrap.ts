@@ -25,11 +25,15 @@ export const quantileSorted = (sorted: readonly number[], q: number): number => 
  * Mean of x and its percentile bootstrap interval at `level`: `resamples` draws of n values
  * with replacement (from `seed`), the mean of each, then the (1 ± level)/2 quantiles.
  */
-export const bootstrapMean = (x: readonly number[], opts: { level?: number; resamples?: number; seed?: Seed } = {}): Interval => {
+export const bootstrapMean = (
+  x: readonly number[],
+  opts: { level?: number; resamples?: number; seed?: Seed } = {},
+): Interval => {
   const { level = 0.95, resamples = 10000, seed = 1 } = opts;
   const n = x.length;
   if (n === 0) return { mean: NaN, lo: NaN, hi: NaN, n };
-  if (x.some((v) => !Number.isFinite(v))) throw new RangeError(`bootstrapMean: every value must be finite, got [${x.join(', ')}]`);
+  if (x.some((v) => !Number.isFinite(v)))
+    throw new RangeError(`bootstrapMean: every value must be finite, got [${x.join(', ')}]`);
   const mean = x.reduce((a, b) => a + b, 0) / n;
   const u = uniformStream(seed);
   const means = new Array<number>(resamples);
@@ -43,8 +47,13 @@ export const bootstrapMean = (x: readonly number[], opts: { level?: number; resa
 };
 
 /** Paired differences a_i − b_i (same seed i) and their bootstrap interval. */
-export const pairedDifference = (a: readonly number[], b: readonly number[], opts: { level?: number; resamples?: number; seed?: Seed } = {}): Interval & { readonly diffs: readonly number[] } => {
-  if (a.length !== b.length) throw new RangeError(`pairedDifference: expected as many values on each side, got ${a.length} and ${b.length}`);
+export const pairedDifference = (
+  a: readonly number[],
+  b: readonly number[],
+  opts: { level?: number; resamples?: number; seed?: Seed } = {},
+): Interval & { readonly diffs: readonly number[] } => {
+  if (a.length !== b.length)
+    throw new RangeError(`pairedDifference: expected as many values on each side, got ${a.length} and ${b.length}`);
   const diffs = a.map((v, i) => v - b[i]);
   return { ...bootstrapMean(diffs, opts), diffs };
 };

@@ -56,7 +56,10 @@ export class FeatureClassifier {
 
   constructor(readonly config: ClassifierConfig) {
     const [h, w, c] = config.inputShape;
-    if (h % 4 !== 0 || w % 4 !== 0) throw new MetricError(`classifier inputShape: H and W must be divisible by 4, got [${config.inputShape.join(', ')}]`);
+    if (h % 4 !== 0 || w % 4 !== 0)
+      throw new MetricError(
+        `classifier inputShape: H and W must be divisible by 4, got [${config.inputShape.join(', ')}]`,
+      );
     this.inputShape = [h, w, c];
     this.numClasses = config.numClasses;
     this.featureDim = config.featureDim ?? CLASSIFIER_DEFAULTS.featureDim;
@@ -67,9 +70,15 @@ export class FeatureClassifier {
     this.params.add('conv1.b', tf.zeros([c1]));
     this.params.add('conv2.W', glorotUniform([3, 3, c1, c2], 9 * c1, 9 * c2, splitSeed(seed, 'conv2')));
     this.params.add('conv2.b', tf.zeros([c2]));
-    this.params.add('features.W', glorotUniform([flat, this.featureDim], flat, this.featureDim, splitSeed(seed, 'features')));
+    this.params.add(
+      'features.W',
+      glorotUniform([flat, this.featureDim], flat, this.featureDim, splitSeed(seed, 'features')),
+    );
     this.params.add('features.b', tf.zeros([this.featureDim]));
-    this.params.add('out.W', glorotUniform([this.featureDim, this.numClasses], this.featureDim, this.numClasses, splitSeed(seed, 'out')));
+    this.params.add(
+      'out.W',
+      glorotUniform([this.featureDim, this.numClasses], this.featureDim, this.numClasses, splitSeed(seed, 'out')),
+    );
     this.params.add('out.b', tf.zeros([this.numClasses]));
   }
 
@@ -77,10 +86,21 @@ export class FeatureClassifier {
   featureTensor(x: tf.Tensor): tf.Tensor2D {
     return tf.tidy(() => {
       const [h, w, c] = this.inputShape;
-      if (x.size !== x.shape[0] * h * w * c) throw new MetricError(`classifier input: expected [N, ${h}, ${w}, ${c}] (or flat [N, ${h * w * c}]), got [${x.shape.join(', ')}]`);
+      if (x.size !== x.shape[0] * h * w * c)
+        throw new MetricError(
+          `classifier input: expected [N, ${h}, ${w}, ${c}] (or flat [N, ${h * w * c}]), got [${x.shape.join(', ')}]`,
+        );
       const img = tf.reshape(x, [-1, h, w, c]) as tf.Tensor4D;
-      const h1 = avgPool2(tf.relu(tf.add(tf.conv2d(img, this.params.get('conv1.W') as tf.Tensor4D, 1, 'same'), this.params.get('conv1.b'))) as tf.Tensor4D);
-      const h2 = avgPool2(tf.relu(tf.add(tf.conv2d(h1, this.params.get('conv2.W') as tf.Tensor4D, 1, 'same'), this.params.get('conv2.b'))) as tf.Tensor4D);
+      const h1 = avgPool2(
+        tf.relu(
+          tf.add(tf.conv2d(img, this.params.get('conv1.W') as tf.Tensor4D, 1, 'same'), this.params.get('conv1.b')),
+        ) as tf.Tensor4D,
+      );
+      const h2 = avgPool2(
+        tf.relu(
+          tf.add(tf.conv2d(h1, this.params.get('conv2.W') as tf.Tensor4D, 1, 'same'), this.params.get('conv2.b')),
+        ) as tf.Tensor4D,
+      );
       const flat = tf.reshape(h2, [h2.shape[0], -1]);
       return tf.add(tf.matMul(flat, this.params.get('features.W')), this.params.get('features.b')) as tf.Tensor2D;
     });
@@ -88,7 +108,13 @@ export class FeatureClassifier {
 
   /** logits = W_o·ReLU(f) + b_o, [N, classes]. */
   logits(x: tf.Tensor): tf.Tensor2D {
-    return tf.tidy(() => tf.add(tf.matMul(tf.relu(this.featureTensor(x)), this.params.get('out.W')), this.params.get('out.b')) as tf.Tensor2D);
+    return tf.tidy(
+      () =>
+        tf.add(
+          tf.matMul(tf.relu(this.featureTensor(x)), this.params.get('out.W')),
+          this.params.get('out.b'),
+        ) as tf.Tensor2D,
+    );
   }
 
   /** Penultimate features of host images (flat N·H·W·C values or a tensor), as Float32Array [N, F]. */
@@ -105,14 +131,23 @@ export class FeatureClassifier {
   private mapChunks(x: Float32Array | tf.Tensor, width: number, f: (chunk: tf.Tensor) => tf.Tensor): Float32Array {
     const rowSize = this.inputShape[0] * this.inputShape[1] * this.inputShape[2];
     const size = x instanceof Float32Array ? x.length : x.size;
-    if (size % rowSize !== 0) throw new MetricError(`classifier input: ${size} values is not a whole number of [${this.inputShape.join(', ')}] images`);
+    if (size % rowSize !== 0)
+      throw new MetricError(
+        `classifier input: ${size} values is not a whole number of [${this.inputShape.join(', ')}] images`,
+      );
     const n = size / rowSize;
     const out = new Float32Array(n * width);
     const host = x instanceof Float32Array ? x : null;
     const flat = x instanceof Float32Array ? null : tf.reshape(x, [n, rowSize]);
     for (let start = 0; start < n; start += CHUNK) {
       const rows = Math.min(CHUNK, n - start);
-      const y = tf.tidy(() => f(host !== null ? tf.tensor2d(host.subarray(start * rowSize, (start + rows) * rowSize), [rows, rowSize]) : tf.slice(flat!, [start, 0], [rows, rowSize])));
+      const y = tf.tidy(() =>
+        f(
+          host !== null
+            ? tf.tensor2d(host.subarray(start * rowSize, (start + rows) * rowSize), [rows, rowSize])
+            : tf.slice(flat!, [start, 0], [rows, rowSize]),
+        ),
+      );
       out.set(y.dataSync(), start * width);
       y.dispose();
     }
@@ -134,7 +169,14 @@ export const avgPool2 = (x: tf.Tensor4D): tf.Tensor4D =>
 
 /** Cross-entropy of logits against int labels: L = −(1/N) Σ_i log softmax(z_i)[y_i]. */
 export const crossEntropy = (logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar =>
-  tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, logits.shape[1])), 1))) as tf.Scalar);
+  tf.tidy(
+    () =>
+      tf.neg(
+        tf.mean(
+          tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, logits.shape[1])), 1),
+        ),
+      ) as tf.Scalar,
+  );
 
 /** A dataset whose examples can be enumerated (IndexedDataset fits): exact test accuracy. */
 export interface EnumerableDataset extends Dataset {
@@ -187,8 +229,15 @@ export interface TrainedClassifier {
  * dataset.sample(B, splitSeed(seed, 'classifier-batch', step)) (same seed → same run).
  */
 export const trainFeatureClassifier = (dataset: Dataset, opts: TrainClassifierOptions = {}): TrainedClassifier => {
-  if (dataset.sampleShape.length !== 3) throw new MetricError(`trainFeatureClassifier: dataset ${dataset.name} has sampleShape [${dataset.sampleShape.join(', ')}]; expected images [H, W, C]`);
-  if (dataset.numClasses < 2) throw new MetricError(`trainFeatureClassifier: dataset ${dataset.name} needs at least 2 classes, has ${dataset.numClasses}`);
+  if (dataset.sampleShape.length !== 3)
+    throw new MetricError(
+      `trainFeatureClassifier: dataset ${dataset.name} has sampleShape [${dataset.sampleShape.join(', ')}]; ` +
+        `expected images [H, W, C]`,
+    );
+  if (dataset.numClasses < 2)
+    throw new MetricError(
+      `trainFeatureClassifier: dataset ${dataset.name} needs at least 2 classes, has ${dataset.numClasses}`,
+    );
   const steps = opts.steps ?? 1500;
   const batchSize = opts.batchSize ?? 128;
   const lr0 = opts.lr ?? 1e-3;
@@ -196,7 +245,13 @@ export const trainFeatureClassifier = (dataset: Dataset, opts: TrainClassifierOp
   const logEvery = opts.logEvery ?? 100;
   const started = Date.now();
   const [h, w, c] = dataset.sampleShape;
-  const config = decodeConfig({ inputShape: [h, w, c], numClasses: dataset.numClasses, channels: opts.channels, featureDim: opts.featureDim, seed });
+  const config = decodeConfig({
+    inputShape: [h, w, c],
+    numClasses: dataset.numClasses,
+    channels: opts.channels,
+    featureDim: opts.featureDim,
+    seed,
+  });
   const clf = new FeatureClassifier(config);
   const optimizer: tf.Optimizer = tf.train.adam(lr0);
   const losses: Array<{ step: number; loss: number }> = [];
@@ -238,14 +293,20 @@ const META_KIND = 'feature-classifier';
 
 /** Saves weights, config and measured accuracy (atomic, checksummed: lib/checkpoint/format). */
 export const saveClassifier = (file: string, clf: FeatureClassifier, extra: Record<string, unknown> = {}): void =>
-  saveCheckpoint(file, { meta: { ...extra, kind: META_KIND, config: clf.config, accuracy: clf.accuracy }, tensors: withPrefix(PREFIX, clf.params.read()) });
+  saveCheckpoint(file, {
+    meta: { ...extra, kind: META_KIND, config: clf.config, accuracy: clf.accuracy },
+    tensors: withPrefix(PREFIX, clf.params.read()),
+  });
 
 /** Loads a classifier saved by saveClassifier; Left names what is wrong with the file. */
 export const loadClassifier = (file: string): E.Either<CheckpointError, FeatureClassifier> =>
   pipe(
     loadCheckpoint(file),
     E.chain((data) => {
-      if (data.meta.kind !== META_KIND) return E.left(new CheckpointError(file, `meta.kind: expected "${META_KIND}", got ${JSON.stringify(data.meta.kind)}`));
+      if (data.meta.kind !== META_KIND)
+        return E.left(
+          new CheckpointError(file, `meta.kind: expected "${META_KIND}", got ${JSON.stringify(data.meta.kind)}`),
+        );
       const config = decodeWith(ClassifierConfig)(data.meta.config);
       if (E.isLeft(config)) return E.left(new CheckpointError(file, `meta.config: ${formatIssues(config.left)}`));
       const clf = new FeatureClassifier(config.right);
@@ -265,7 +326,11 @@ export const loadClassifier = (file: string): E.Either<CheckpointError, FeatureC
  * else a fresh one trained with `opts` and saved there. Pipelines call this so the minutes of
  * training happen once per machine.
  */
-export const loadOrTrainClassifier = (file: string, dataset: Dataset, opts: TrainClassifierOptions = {}): { classifier: FeatureClassifier; trained: boolean } => {
+export const loadOrTrainClassifier = (
+  file: string,
+  dataset: Dataset,
+  opts: TrainClassifierOptions = {},
+): { classifier: FeatureClassifier; trained: boolean } => {
   const cached = loadCheckpoint(file);
   if (E.isRight(cached) && cached.right.meta.trainedOn === dataset.name) {
     const clf = loadClassifier(file);

@@ -14,11 +14,13 @@ export interface PerClass {
 
 /** Rows grouped by label (one group, id 0, when labels are null). */
 const groups = (n: number, labels: ArrayLike<number> | null): Map<number, number[]> => {
-  if (labels !== null && labels.length !== n) throw new MetricError(`labels: expected ${n} labels (one per sample), got ${labels.length}`);
+  if (labels !== null && labels.length !== n)
+    throw new MetricError(`labels: expected ${n} labels (one per sample), got ${labels.length}`);
   const out = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
     const c = labels === null ? 0 : labels[i];
-    if (!Number.isInteger(c) || c < 0) throw new MetricError(`labels[${i}]: expected a non-negative integer class id, got ${c}`);
+    if (!Number.isInteger(c) || c < 0)
+      throw new MetricError(`labels[${i}]: expected a non-negative integer class id, got ${c}`);
     const g = out.get(c);
     if (g) g.push(i);
     else out.set(c, [i]);
@@ -27,7 +29,11 @@ const groups = (n: number, labels: ArrayLike<number> | null): Map<number, number
 };
 
 /** Mean of f(i, j) over pairs i < j within each group, then the mean over groups. */
-const perClassPairMean = (n: number, labels: ArrayLike<number> | null, f: (i: number, j: number) => number): PerClass => {
+const perClassPairMean = (
+  n: number,
+  labels: ArrayLike<number> | null,
+  f: (i: number, j: number) => number,
+): PerClass => {
   const byClass = groups(n, labels);
   const numClasses = byClass.size === 0 ? 0 : Math.max(...byClass.keys()) + 1;
   const perClass = new Array<number | null>(numClasses).fill(null);
@@ -72,7 +78,11 @@ export const meanPairwiseCosine = (features: Rows, dim: number, labels: ArrayLik
  * Per-class mean pairwise Euclidean feature distance (the paper's LPIPS analogue; higher = more diverse):
  *   L_c = (2/(n_c(n_c − 1))) Σ_{i<j ∈ c} ‖f_i − f_j‖,   reported with mean_c L_c.
  */
-export const meanPairwiseDistance = (features: Rows, dim: number, labels: ArrayLike<number> | null = null): PerClass => {
+export const meanPairwiseDistance = (
+  features: Rows,
+  dim: number,
+  labels: ArrayLike<number> | null = null,
+): PerClass => {
   const n = asRows(features, dim, 'meanPairwiseDistance features');
   const f = f64(features);
   return perClassPairMean(n, labels, (i, j) => Math.sqrt(sqDist(f, i, f, j, dim)));

@@ -9,7 +9,8 @@ const meanSqrt = (d: Float64Array): number => {
 };
 
 /** Energy distance from precomputed squared distances (see energyDistance). */
-export const energyFromDistances = (d: PairDistances): number => Math.max(0, 2 * meanSqrt(d.ab) - meanSqrt(d.aa) - meanSqrt(d.bb));
+export const energyFromDistances = (d: PairDistances): number =>
+  Math.max(0, 2 * meanSqrt(d.ab) - meanSqrt(d.aa) - meanSqrt(d.bb));
 
 /**
  * Energy distance (the squared form, a V-statistic over all pairs):

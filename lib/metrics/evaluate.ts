@@ -61,7 +61,12 @@ export interface Evaluation {
     /** Fréchet distance in the evaluation space (FID-like with features); null above maxFrechetDim. */
     readonly frechet: number | null;
   };
-  readonly knn?: { readonly precision: number; readonly recall: number; readonly density: number; readonly coverage: number };
+  readonly knn?: {
+    readonly precision: number;
+    readonly recall: number;
+    readonly density: number;
+    readonly coverage: number;
+  };
   readonly vendi: { readonly score: number; readonly kernel: 'cosine' | 'rbf' };
   readonly diversity?: { readonly cosine: PerClass; readonly distance: PerClass };
   readonly classAccuracy?: number;
@@ -71,19 +76,27 @@ export interface Evaluation {
 const f32 = (x: Rows): Float32Array => (x instanceof Float32Array ? x : Float32Array.from(x as ArrayLike<number>));
 
 const rowDim = (s: SampleSet, what: string): { n: number; dim: number } => {
-  if (s.shape.length < 2) throw new MetricError(`${what}.shape: expected [N, ...sampleShape], got [${s.shape.join(', ')}]`);
+  if (s.shape.length < 2)
+    throw new MetricError(`${what}.shape: expected [N, ...sampleShape], got [${s.shape.join(', ')}]`);
   const n = s.shape[0];
   const dim = s.shape.slice(1).reduce((a, b) => a * b, 1);
-  if (s.values.length !== n * dim) throw new MetricError(`${what}: shape [${s.shape.join(', ')}] needs ${n * dim} values, got ${s.values.length}`);
-  if (s.labels != null && s.labels.length !== n) throw new MetricError(`${what}.labels: expected ${n} labels, got ${s.labels.length}`);
+  if (s.values.length !== n * dim)
+    throw new MetricError(`${what}: shape [${s.shape.join(', ')}] needs ${n * dim} values, got ${s.values.length}`);
+  if (s.labels != null && s.labels.length !== n)
+    throw new MetricError(`${what}.labels: expected ${n} labels, got ${s.labels.length}`);
   return { n, dim };
 };
 
 /** Metrics of `samples` against `reference` (null: only the metrics that need no reference). */
-export const evaluateSamples = (samples: SampleSet, reference: SampleSet | null, opts: EvaluateOptions = {}): Evaluation => {
+export const evaluateSamples = (
+  samples: SampleSet,
+  reference: SampleSet | null,
+  opts: EvaluateOptions = {},
+): Evaluation => {
   const { n, dim: rawDim } = rowDim(samples, 'samples');
   const ref = reference === null ? null : rowDim(reference, 'reference');
-  if (ref !== null && ref.dim !== rawDim) throw new MetricError(`reference: samples have ${rawDim} values each, reference ${ref.dim}`);
+  if (ref !== null && ref.dim !== rawDim)
+    throw new MetricError(`reference: samples have ${rawDim} values each, reference ${ref.dim}`);
   const maxPoints = opts.maxPoints ?? 1000;
   const seed = opts.seed ?? 0;
   const clf = opts.classifier;
@@ -98,14 +111,20 @@ export const evaluateSamples = (samples: SampleSet, reference: SampleSet | null,
     space: clf === undefined ? 'raw' : 'features',
     dim,
     // RBF bandwidth from the reference, so every method evaluated against it shares one kernel (see vendiRbf)
-    vendi: clf !== undefined ? { score: vendiCosine(xs, dim), kernel: 'cosine' } : { score: vendiRbf(xs, dim, { sigma: medianHeuristic(ys ?? xs, dim) }), kernel: 'rbf' },
+    vendi:
+      clf !== undefined
+        ? { score: vendiCosine(xs, dim), kernel: 'cosine' }
+        : { score: vendiRbf(xs, dim, { sigma: medianHeuristic(ys ?? xs, dim) }), kernel: 'rbf' },
   };
   if (opts.mixture !== undefined) {
     const m = modeReport(f32(samples.values), rawDim, opts.mixture);
     out.mixture = { modesCovered: m.modesCovered, numModes: m.numModes, highQualityPercent: m.highQualityPercent };
   }
   if (ys !== null) {
-    if (n < 2 || ref!.n < 2) throw new MetricError(`evaluateSamples: distances need at least 2 samples and 2 reference samples, got ${n} and ${ref!.n}`);
+    if (n < 2 || ref!.n < 2)
+      throw new MetricError(
+        `evaluateSamples: distances need at least 2 samples and 2 reference samples, got ${n} and ${ref!.n}`,
+      );
     const d = pairDistances(ys, xs, dim); // reference first: it is the "real" set of the k-NN metrics
     const bandwidth = pooledMedianHeuristic(d);
     out.distances = {
@@ -129,7 +148,10 @@ export const evaluateSamples = (samples: SampleSet, reference: SampleSet | null,
   }
   if (opts.clip !== undefined) {
     const report = motionReport(samples.values, opts.clip, opts.motionThreshold);
-    out.motion = { ...report, reference: reference === null ? null : motionReport(reference.values, opts.clip, opts.motionThreshold) };
+    out.motion = {
+      ...report,
+      reference: reference === null ? null : motionReport(reference.values, opts.clip, opts.motionThreshold),
+    };
   }
   return out;
 };

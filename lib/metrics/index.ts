@@ -1,4 +1,7 @@
-/** Evaluation metrics: sample distances, k-NN manifold metrics, diversity, motion, linear algebra, the feature classifier. */
+/**
+ * Evaluation metrics: sample distances, k-NN manifold metrics, diversity, motion, linear algebra, the feature
+ * classifier.
+ */
 export * from './points';
 export * from './mixture';
 export * from './linalg';

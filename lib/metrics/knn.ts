@@ -6,7 +6,10 @@
  */
 import { atLeastRows, MetricError, pairDistances, type PairDistances, type Rows } from './points';
 
-/** r_k² per row of a square [n, n] squared-distance matrix: its k-th smallest off-diagonal entry (squared: ties compare exactly). */
+/**
+ * r_k² per row of a square [n, n] squared-distance matrix: its k-th smallest off-diagonal entry (squared: ties compare
+ * exactly).
+ */
 const kthSqRadii = (d: Float64Array, n: number, k: number): Float64Array => {
   if (n < k + 1) throw new MetricError(`kNN radii (k = ${k}): need at least ${k + 1} samples, got ${n}`);
   const out = new Float64Array(n);

@@ -33,7 +33,11 @@ const checkSquare = (a: ArrayLike<number>, n: number, what: string): void => {
  * O(n³) per sweep, fine up to a few hundred rows. Only the upper triangle's symmetry is
  * assumed, A is not modified.
  */
-export const symEigen = (a: ArrayLike<number>, n: number, opts: { vectors?: boolean; tol?: number; maxSweeps?: number } = {}): SymEigen => {
+export const symEigen = (
+  a: ArrayLike<number>,
+  n: number,
+  opts: { vectors?: boolean; tol?: number; maxSweeps?: number } = {},
+): SymEigen => {
   checkSquare(a, n, 'symEigen');
   const wantVectors = opts.vectors ?? true;
   const tol = opts.tol ?? 1e-14;
@@ -41,7 +45,8 @@ export const symEigen = (a: ArrayLike<number>, n: number, opts: { vectors?: bool
   const A = Float64Array.from(a as ArrayLike<number>);
   for (let i = 0; i < n; i++)
     for (let j = i + 1; j < n; j++) {
-      if (!Number.isFinite(A[i * n + j]) || !Number.isFinite(A[j * n + i])) throw new LinalgError(`symEigen: entry (${i}, ${j}) is not finite`);
+      if (!Number.isFinite(A[i * n + j]) || !Number.isFinite(A[j * n + i]))
+        throw new LinalgError(`symEigen: entry (${i}, ${j}) is not finite`);
       const m = 0.5 * (A[i * n + j] + A[j * n + i]); // symmetrise rounding noise
       A[i * n + j] = m;
       A[j * n + i] = m;
@@ -112,7 +117,9 @@ export const symEigen = (a: ArrayLike<number>, n: number, opts: { vectors?: bool
 export const symEigenvalues = (a: ArrayLike<number>, n: number): Float64Array => {
   checkSquare(a, n, 'symEigenvalues');
   const z = Float64Array.from(a as ArrayLike<number>);
-  for (let i = 0; i < n * n; i++) if (!Number.isFinite(z[i])) throw new LinalgError(`symEigenvalues: entry (${Math.floor(i / n)}, ${i % n}) is not finite`);
+  for (let i = 0; i < n * n; i++)
+    if (!Number.isFinite(z[i]))
+      throw new LinalgError(`symEigenvalues: entry (${Math.floor(i / n)}, ${i % n}) is not finite`);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   // tred2: z's lower triangle is reduced; d, e receive the diagonal and sub-diagonal
@@ -160,7 +167,8 @@ export const symEigenvalues = (a: ArrayLike<number>, n: number): Float64Array =>
   // both diagonals are (near) zero — the many zero eigenvalues of a rank-deficient Gram
   // matrix (collapsed samples in Vendi). Dropping |e_m| ≤ ε‖T‖ moves eigenvalues by ≤ ε‖T‖.
   let normT = 0;
-  for (let i = 0; i < n; i++) normT = Math.max(normT, Math.abs(d[i]) + Math.abs(e[i]) + (i > 0 ? Math.abs(e[i - 1]) : 0));
+  for (let i = 0; i < n; i++)
+    normT = Math.max(normT, Math.abs(d[i]) + Math.abs(e[i]) + (i > 0 ? Math.abs(e[i - 1]) : 0));
   const floor = eps * normT;
   for (let l = 0; l < n; l++) {
     let iter = 0;
@@ -171,7 +179,8 @@ export const symEigenvalues = (a: ArrayLike<number>, n: number): Float64Array =>
         if (Math.abs(e[m]) <= eps * dd || Math.abs(e[m]) <= floor) break;
       }
       if (m !== l) {
-        if (iter++ === 60) return symEigen(a, n, { vectors: false }).values; // rare stall: Jacobi always converges (slower)
+        // rare stall: Jacobi always converges (slower)
+        if (iter++ === 60) return symEigen(a, n, { vectors: false }).values;
         let g = (d[l + 1] - d[l]) / (2 * e[l]);
         let r = Math.hypot(g, 1);
         g = d[m] - d[l] + e[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
@@ -226,7 +235,8 @@ export const symFunction = (a: ArrayLike<number>, n: number, f: (lambda: number)
  *   A^{1/2} = V·diag(√max(λ, 0))·Vᵀ.
  * Eigenvalues that rounding pushed slightly below zero are clipped to 0.
  */
-export const sqrtmPsd = (a: ArrayLike<number>, n: number): Float64Array => symFunction(a, n, (l) => Math.sqrt(Math.max(l, 0)));
+export const sqrtmPsd = (a: ArrayLike<number>, n: number): Float64Array =>
+  symFunction(a, n, (l) => Math.sqrt(Math.max(l, 0)));
 
 /** C = A·B for row-major n×n matrices. */
 export const matMulSquare = (a: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array => {
@@ -302,4 +312,5 @@ export const frechetDistance = (g1: Gaussian, g2: Gaussian): number => {
 };
 
 /** Fréchet distance between Gaussians fitted to two sample sets [N, D] and [M, D]. */
-export const frechetDistanceOfSamples = (x: Rows, y: Rows, dim: number): number => frechetDistance(meanCov(x, dim), meanCov(y, dim));
+export const frechetDistanceOfSamples = (x: Rows, y: Rows, dim: number): number =>
+  frechetDistance(meanCov(x, dim), meanCov(y, dim));

@@ -17,7 +17,12 @@ export interface ModeReport {
 }
 
 /** samples: row-major [N, D]. */
-export const modeReport = (samples: Float32Array | readonly number[], dim: number, mixture: GaussianMixture, minShare = 0.1): ModeReport => {
+export const modeReport = (
+  samples: Float32Array | readonly number[],
+  dim: number,
+  mixture: GaussianMixture,
+  minShare = 0.1,
+): ModeReport => {
   const n = Math.floor(samples.length / dim);
   const K = mixture.centers.length;
   const counts = new Array<number>(K).fill(0);

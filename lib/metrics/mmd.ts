@@ -1,5 +1,14 @@
 /** Maximum mean discrepancy with a Gaussian (RBF) kernel. */
-import { MetricError, atLeastRows, median, pairDistances, sqDist, strideRows, type PairDistances, type Rows } from './points';
+import {
+  MetricError,
+  atLeastRows,
+  median,
+  pairDistances,
+  sqDist,
+  strideRows,
+  type PairDistances,
+  type Rows,
+} from './points';
 
 /** Rows used by medianHeuristic: the median of all pairs of 1000 points is already stable. */
 const MEDIAN_POINTS = 1000;
@@ -56,8 +65,13 @@ const meanKernel = (d: Float64Array, rows: number, cols: number, sigma: number, 
 /** Unbiased MMD² from precomputed squared distances (see mmd2Rbf); σ defaults to the pooled median heuristic. */
 export const mmd2FromDistances = (d: PairDistances, sigma: number = pooledMedianHeuristic(d)): number => {
   if (d.n < 2 || d.m < 2) throw new MetricError(`mmd2: need at least 2 samples in each set, got ${d.n} and ${d.m}`);
-  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new MetricError(`mmd2Rbf: bandwidth sigma must be a positive finite number, got ${sigma}`);
-  return meanKernel(d.aa, d.n, d.n, sigma, true) + meanKernel(d.bb, d.m, d.m, sigma, true) - 2 * meanKernel(d.ab, d.n, d.m, sigma, false);
+  if (!(sigma > 0) || !Number.isFinite(sigma))
+    throw new MetricError(`mmd2Rbf: bandwidth sigma must be a positive finite number, got ${sigma}`);
+  return (
+    meanKernel(d.aa, d.n, d.n, sigma, true) +
+    meanKernel(d.bb, d.m, d.m, sigma, true) -
+    2 * meanKernel(d.ab, d.n, d.m, sigma, false)
+  );
 };
 
 /**

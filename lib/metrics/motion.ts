@@ -24,12 +24,16 @@ const clipSize = (d: ClipDims): number => d.frames * d.height * d.width * (d.cha
 /** Number of clips in `clips`, checking the dims. */
 export const clipCount = (clips: ArrayLike<number>, dims: ClipDims): number => {
   for (const key of ['frames', 'height', 'width'] as const)
-    if (!Number.isInteger(dims[key]) || dims[key] < 1) throw new MetricError(`clip dims.${key}: expected a positive integer, got ${dims[key]}`);
+    if (!Number.isInteger(dims[key]) || dims[key] < 1)
+      throw new MetricError(`clip dims.${key}: expected a positive integer, got ${dims[key]}`);
   const c = dims.channels ?? 1;
   if (!Number.isInteger(c) || c < 1) throw new MetricError(`clip dims.channels: expected a positive integer, got ${c}`);
   const size = clipSize(dims);
   if (clips.length % size !== 0)
-    throw new MetricError(`clips: ${clips.length} values is not a whole number of clips of [${dims.frames}, ${dims.height}, ${dims.width}, ${c}] = ${size} values`);
+    throw new MetricError(
+      `clips: ${clips.length} values is not a whole number of clips of [${dims.frames}, ${dims.height}, ` +
+        `${dims.width}, ${c}] = ${size} values`,
+    );
   return clips.length / size;
 };
 
@@ -126,7 +130,8 @@ export const motionReport = (clips: ArrayLike<number>, dims: ClipDims, threshold
 };
 
 /** Mean absolute frame-to-frame displacement over clips, pixels per frame. */
-export const meanDisplacement = (clips: ArrayLike<number>, dims: ClipDims): number => motionReport(clips, dims).meanDisplacement;
+export const meanDisplacement = (clips: ArrayLike<number>, dims: ClipDims): number =>
+  motionReport(clips, dims).meanDisplacement;
 
 /** Dynamic degree: share of clips whose mean displacement exceeds τ (default 0.5 px/frame). */
 export const dynamicDegree = (clips: ArrayLike<number>, dims: ClipDims, threshold = DYNAMIC_THRESHOLD): number =>

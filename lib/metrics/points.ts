@@ -16,7 +16,8 @@ export class MetricError extends Error {
 /** Checks that `x` holds whole rows of `dim` finite-length values and returns N. */
 export const asRows = (x: Rows, dim: number, what: string): number => {
   if (!Number.isInteger(dim) || dim < 1) throw new MetricError(`${what}: dim must be a positive integer, got ${dim}`);
-  if (x.length % dim !== 0) throw new MetricError(`${what}: ${x.length} values is not a whole number of rows of dim ${dim}`);
+  if (x.length % dim !== 0)
+    throw new MetricError(`${what}: ${x.length} values is not a whole number of rows of dim ${dim}`);
   return x.length / dim;
 };
 
@@ -31,7 +32,8 @@ export const atLeastRows = (x: Rows, dim: number, min: number, what: string): nu
  * The values as a Float64Array (no copy when they already are one). Metrics convert once at
  * entry: inner loops over one array type stay monomorphic, which V8 runs ~10× faster.
  */
-export const f64 = (x: Rows): Float64Array => (x instanceof Float64Array ? x : Float64Array.from(x as ArrayLike<number>));
+export const f64 = (x: Rows): Float64Array =>
+  x instanceof Float64Array ? x : Float64Array.from(x as ArrayLike<number>);
 
 /** ‖x_i − y_j‖² for row i of x and row j of y. */
 export const sqDist = (x: Float64Array, i: number, y: Float64Array, j: number, dim: number): number => {

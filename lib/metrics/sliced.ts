@@ -78,7 +78,8 @@ export const slicedWasserstein = (x: Rows, y: Rows, dim: number, opts: SlicedOpt
   atLeastRows(y, dim, 1, 'slicedWasserstein y');
   const L = opts.projections ?? 128;
   const p = opts.p ?? 2;
-  if (!Number.isInteger(L) || L < 1) throw new MetricError(`slicedWasserstein: projections must be a positive integer, got ${L}`);
+  if (!Number.isInteger(L) || L < 1)
+    throw new MetricError(`slicedWasserstein: projections must be a positive integer, got ${L}`);
   if (!(p >= 1)) throw new MetricError(`slicedWasserstein: p must be ≥ 1, got ${p}`);
   const dirs = randomDirections(L, dim, opts.seed);
   const a = f64(x);

@@ -22,7 +22,8 @@ export const vendiCosine = (x: Rows, dim: number): number => {
   for (let i = 0; i < n; i++) {
     let norm = 0;
     for (let k = 0; k < dim; k++) norm += x[i * dim + k] ** 2;
-    if (!(norm > 0)) throw new MetricError(`vendiCosine: sample ${i} has zero norm; the cosine kernel is undefined for it`);
+    if (!(norm > 0))
+      throw new MetricError(`vendiCosine: sample ${i} has zero norm; the cosine kernel is undefined for it`);
     const r = 1 / Math.sqrt(norm);
     for (let k = 0; k < dim; k++) xh[i * dim + k] = x[i * dim + k] * r;
   }
@@ -63,7 +64,8 @@ export const vendiRbf = (x: Rows, dim: number, opts: { sigma?: number; maxPoints
   const s = strideRows(x, dim, opts.maxPoints ?? 300);
   const n = atLeastRows(s, dim, 1, 'vendiRbf samples');
   const sigma = opts.sigma ?? (n >= 2 ? medianHeuristic(s, dim) : 1);
-  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new MetricError(`vendiRbf: sigma must be a positive finite number, got ${sigma}`);
+  if (!(sigma > 0) || !Number.isFinite(sigma))
+    throw new MetricError(`vendiRbf: sigma must be a positive finite number, got ${sigma}`);
   const k = new Float64Array(n * n);
   for (let i = 0; i < n; i++)
     for (let j = i; j < n; j++) {

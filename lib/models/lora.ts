@@ -35,7 +35,8 @@ export const loraTargets = (backbone: Params): LoraTarget[] =>
     if (!name.endsWith('.W')) return [];
     const shape = backbone.get(name).shape;
     if (shape.length === 2) return [{ name, shape, fanIn: shape[0], fanOut: shape[1] }];
-    if (shape.length === 4 && shape[0] === 1 && shape[1] === 1) return [{ name, shape, fanIn: shape[2], fanOut: shape[3] }];
+    if (shape.length === 4 && shape[0] === 1 && shape[1] === 1)
+      return [{ name, shape, fanIn: shape[2], fanOut: shape[3] }];
     return [];
   });
 
@@ -44,12 +45,22 @@ export class LoraModel implements VelocityModel {
   readonly targets: readonly LoraTarget[];
 
   /** A fresh adapter (B = 0: the backbone's function) with A drawn from `seed`. */
-  constructor(readonly backbone: VelocityModel, readonly rank: number, seed: Seed) {
+  constructor(
+    readonly backbone: VelocityModel,
+    readonly rank: number,
+    seed: Seed,
+  ) {
     this.targets = loraTargets(backbone.params);
-    if (this.targets.length === 0) throw new Error(`LoRA: the ${backbone.config.kind} backbone has no dense weights (*.W of shape [in, out] or [1, 1, in, out])`);
+    if (this.targets.length === 0)
+      throw new Error(
+        `LoRA: the ${backbone.config.kind} backbone has no dense weights (*.W of shape [in, out] or [1, 1, in, out])`,
+      );
     for (const { name, fanIn, fanOut } of this.targets) {
       const bound = 1 / Math.sqrt(fanIn);
-      this.params.add(`${name}.A`, tf.randomUniform([fanIn, rank], -bound, bound, 'float32', splitSeed(seed, 'lora', name)));
+      this.params.add(
+        `${name}.A`,
+        tf.randomUniform([fanIn, rank], -bound, bound, 'float32', splitSeed(seed, 'lora', name)),
+      );
       this.params.add(`${name}.B`, tf.zeros([rank, fanOut]));
     }
   }
@@ -69,7 +80,10 @@ export class LoraModel implements VelocityModel {
     return new Map(
       this.targets.map(({ name, shape }) => {
         const delta = tf.matMul(this.params.get(`${name}.A`), this.params.get(`${name}.B`));
-        return [name, tf.add(this.backbone.params.get(name), shape.length === 2 ? delta : tf.reshape(delta, shape as number[]))];
+        return [
+          name,
+          tf.add(this.backbone.params.get(name), shape.length === 2 ? delta : tf.reshape(delta, shape as number[])),
+        ];
       }),
     );
   }
@@ -112,7 +126,9 @@ export class LoraModel implements VelocityModel {
     try {
       return this.backbone.params.read().map((p) => {
         const w = merged[p.name];
-        return w === undefined ? p : { name: p.name, shape: w.shape.slice(), values: Float32Array.from(w.dataSync() as Float32Array) };
+        return w === undefined
+          ? p
+          : { name: p.name, shape: w.shape.slice(), values: Float32Array.from(w.dataSync() as Float32Array) };
       });
     } finally {
       Object.values(merged).forEach((w) => w.dispose());

@@ -21,7 +21,12 @@ export interface MemoryEstimate {
  *   weights   P = Σᵢ (wᵢ + 1)·wᵢ₊₁ over w = (D + E, h₁, …, h_L, D)
  *   bytes   ≥ 4·(4P + 2B·Σᵢ wᵢ)       (two activations per layer and sample)
  */
-export const mlpMemory = (hidden: readonly number[], timeEmbedDim: number, dim: number, batch: number): MemoryEstimate => {
+export const mlpMemory = (
+  hidden: readonly number[],
+  timeEmbedDim: number,
+  dim: number,
+  batch: number,
+): MemoryEstimate => {
   const w = [dim + timeEmbedDim, ...hidden, dim];
   let weights = 0;
   for (let i = 0; i + 1 < w.length; i++) weights += (w[i] + 1) * w[i + 1];
@@ -44,6 +49,11 @@ export const unetMemory = (width: number, size: number, batch: number): MemoryEs
 export const memoryBudget = (): number => os.totalmem();
 
 export const formatBytes = (bytes: number): string =>
-  bytes >= 1e12 ? `${(bytes / 1e12).toFixed(1)} TB` : bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(0)} MB`;
+  bytes >= 1e12
+    ? `${(bytes / 1e12).toFixed(1)} TB`
+    : bytes >= 1e9
+      ? `${(bytes / 1e9).toFixed(1)} GB`
+      : `${(bytes / 1e6).toFixed(0)} MB`;
 
-export const formatCount = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} G` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : `${Math.round(n / 1e3)} k`);
+export const formatCount = (n: number): string =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(1)} G` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : `${Math.round(n / 1e3)} k`;

@@ -29,7 +29,8 @@ export class VelocityMlp extends ParamModel<MlpConfig> implements VelocityModel 
     this.hidden = [...(config.hidden ?? MLP_DEFAULTS.hidden)];
     this.timeEmbedDim = config.timeEmbedDim ?? MLP_DEFAULTS.timeEmbedDim;
     // the sinusoidal embedding is sin/cos pairs: an odd width would not match the first layer
-    if (this.timeEmbedDim % 2 !== 0) throw new Error(`model.timeEmbedDim: expected an even number (sin/cos pairs), got ${this.timeEmbedDim}`);
+    if (this.timeEmbedDim % 2 !== 0)
+      throw new Error(`model.timeEmbedDim: expected an even number (sin/cos pairs), got ${this.timeEmbedDim}`);
     this.numClasses = config.numClasses ?? MLP_DEFAULTS.numClasses;
     this.sampleShape = [config.dim];
     const seed = config.seed ?? MLP_DEFAULTS.seed;
@@ -40,7 +41,10 @@ export class VelocityMlp extends ParamModel<MlpConfig> implements VelocityModel 
       fanIn = width;
     });
     if (this.numClasses > 0) {
-      this.params.add('classEmbedding', tf.randomNormal([this.numClasses + 1, this.hidden[0]], 0, 0.1, 'float32', splitSeed(seed, 'classEmbedding')));
+      this.params.add(
+        'classEmbedding',
+        tf.randomNormal([this.numClasses + 1, this.hidden[0]], 0, 0.1, 'float32', splitSeed(seed, 'classEmbedding')),
+      );
     }
     this.params.add('out.W', glorotUniform([fanIn, config.dim], fanIn, config.dim, splitSeed(seed, 'out')));
     this.params.add('out.b', tf.zeros([config.dim]));

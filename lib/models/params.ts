@@ -40,10 +40,12 @@ export class Params {
    * substitutes stay owned by the caller; nesting is not supported.
    */
   withSubstitutes<T>(substitutes: ReadonlyMap<string, tf.Tensor>, f: () => T): T {
-    if (this.substitutes !== null) throw new Error('Params.withSubstitutes: already substituting (a backbone is shared by one adapter at a time)');
+    if (this.substitutes !== null)
+      throw new Error('Params.withSubstitutes: already substituting (a backbone is shared by one adapter at a time)');
     for (const [name, t] of substitutes) {
       const v = this.get(name);
-      if (t.shape.join() !== v.shape.join()) throw new Error(`substitute for ${name}: shape [${t.shape}] does not match [${v.shape}]`);
+      if (t.shape.join() !== v.shape.join())
+        throw new Error(`substitute for ${name}: shape [${t.shape}] does not match [${v.shape}]`);
     }
     this.substitutes = substitutes;
     try {
@@ -69,14 +71,19 @@ export class Params {
   assignFrom(other: Params): void {
     for (const [name, v] of this.byName) {
       const src = other.get(name);
-      if (src.shape.join() !== v.shape.join()) throw new Error(`parameter ${name}: shape [${src.shape}] does not match [${v.shape}]`);
+      if (src.shape.join() !== v.shape.join())
+        throw new Error(`parameter ${name}: shape [${src.shape}] does not match [${v.shape}]`);
       v.assign(src);
     }
   }
 
   /** Host copies of every parameter, in order (for checkpoints). */
   read(): NamedTensorData[] {
-    return [...this.byName].map(([name, v]) => ({ name, shape: v.shape.slice(), values: v.dataSync() as Float32Array }));
+    return [...this.byName].map(([name, v]) => ({
+      name,
+      shape: v.shape.slice(),
+      values: v.dataSync() as Float32Array,
+    }));
   }
 
   /** Restores values from host data; every parameter must be present with its shape. */
@@ -85,7 +92,8 @@ export class Params {
     for (const [name, v] of this.byName) {
       const d = given.get(name);
       if (d === undefined) throw new Error(`${where}: missing parameter ${name}`);
-      if (d.shape.join() !== v.shape.join()) throw new Error(`${where}.${name}: expected shape [${v.shape}], got [${d.shape}]`);
+      if (d.shape.join() !== v.shape.join())
+        throw new Error(`${where}.${name}: expected shape [${v.shape}], got [${d.shape}]`);
       tf.tidy(() => v.assign(tf.tensor(d.values, d.shape, 'float32')));
     }
   }
@@ -130,7 +138,12 @@ let counter = 0;
 const uniqueId = (): number => ++counter;
 
 /** Glorot-uniform initialiser from an explicit seed. */
-export const glorotUniform = (shape: [number, number] | number[], fanIn: number, fanOut: number, seed: number): tf.Tensor => {
+export const glorotUniform = (
+  shape: [number, number] | number[],
+  fanIn: number,
+  fanOut: number,
+  seed: number,
+): tf.Tensor => {
   const limit = Math.sqrt(6 / (fanIn + fanOut));
   return tf.randomUniform(shape, -limit, limit, 'float32', seed);
 };

@@ -9,23 +9,44 @@ import type { ModelConfig } from './config';
 import { ShapeError } from '../util/shapes';
 
 export const ModelSpec = t.union([
-  t.intersection([t.type({ kind: t.literal('mlp') }), t.partial({ hidden: arrayAtMost(Width, 64, 'a deeper MLP is not meant here'), timeEmbedDim: Width })]),
-  t.intersection([t.type({ kind: t.literal('unet') }), t.partial({ width: atMost(PositiveInt, 1024, 'wider U-Nets do not fit in memory'), timeEmbedDim: Width })]),
+  t.intersection([
+    t.type({ kind: t.literal('mlp') }),
+    t.partial({ hidden: arrayAtMost(Width, 64, 'a deeper MLP is not meant here'), timeEmbedDim: Width }),
+  ]),
+  t.intersection([
+    t.type({ kind: t.literal('unet') }),
+    t.partial({ width: atMost(PositiveInt, 1024, 'wider U-Nets do not fit in memory'), timeEmbedDim: Width }),
+  ]),
 ]);
 export type ModelSpec = t.TypeOf<typeof ModelSpec>;
 
 /** Completes a spec from the data: class-conditional whenever the data has labels. */
 export const modelConfigFor = (spec: ModelSpec, data: Dataset, seed: number): ModelConfig => {
   if (spec.kind === 'mlp') {
-    if (data.sampleShape.length !== 1) throw new ShapeError(`model.kind "mlp" needs vector data, got samples of shape [${data.sampleShape}]; use "unet"`);
+    if (data.sampleShape.length !== 1)
+      throw new ShapeError(
+        `model.kind "mlp" needs vector data, got samples of shape [${data.sampleShape}]; use "unet"`,
+      );
     return { ...spec, dim: data.sampleShape[0], numClasses: data.numClasses, seed } as ModelConfig;
   }
   const clip = data.clipDims;
   if (clip !== undefined) {
     // flat clips: the U-Net stacks the frames as channels (lib/models/unet.ts)
-    if (clip.height !== clip.width) throw new ShapeError(`model.kind "unet" needs square frames, got ${clip.height}×${clip.width} clips`);
-    if (clip.height % 4 !== 0) throw new ShapeError(`data.size: the U-Net halves each frame twice, so the frame size must be divisible by 4, got ${clip.height}; use a size like ${4 * Math.max(1, Math.round(clip.height / 4))} or model.kind "mlp"`);
-    return { ...spec, size: clip.height, channels: clip.channels ?? 1, frames: clip.frames, numClasses: data.numClasses, seed } as ModelConfig;
+    if (clip.height !== clip.width)
+      throw new ShapeError(`model.kind "unet" needs square frames, got ${clip.height}×${clip.width} clips`);
+    if (clip.height % 4 !== 0)
+      throw new ShapeError(
+        `data.size: the U-Net halves each frame twice, so the frame size must be divisible by 4, got ` +
+          `${clip.height}; use a size like ${4 * Math.max(1, Math.round(clip.height / 4))} or model.kind "mlp"`,
+      );
+    return {
+      ...spec,
+      size: clip.height,
+      channels: clip.channels ?? 1,
+      frames: clip.frames,
+      numClasses: data.numClasses,
+      seed,
+    } as ModelConfig;
   }
   const [h, w, c] = data.sampleShape;
   if (data.sampleShape.length !== 3)

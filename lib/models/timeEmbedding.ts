@@ -14,6 +14,9 @@ export const sinusoidalEmbedding = (t: tf.Tensor, dim: number): tf.Tensor2D =>
     return tf.concat([tf.sin(args), tf.cos(args)], 1) as tf.Tensor2D;
   });
 
-/** One-hot of int labels [B] over numClasses + 1 entries (the last is ∅): embeddings as matmul, since gather has no gradient on wasm. */
+/**
+ * One-hot of int labels [B] over numClasses + 1 entries (the last is ∅): embeddings as matmul, since gather has no
+ * gradient on wasm.
+ */
 export const labelOneHot = (labels: tf.Tensor, numClasses: number): tf.Tensor2D =>
   tf.tidy(() => tf.cast(tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, numClasses + 1), 'float32') as tf.Tensor2D);

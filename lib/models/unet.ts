@@ -74,7 +74,8 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
     super(config);
     const { size, channels } = config;
     const cols = config.imageWidth ?? size;
-    if (size % 4 !== 0) throw new ShapeError(`model.size: the U-Net halves the image twice, so size must be divisible by 4, got ${size}`);
+    if (size % 4 !== 0)
+      throw new ShapeError(`model.size: the U-Net halves the image twice, so size must be divisible by 4, got ${size}`);
     if (cols % 4 !== 0)
       throw new ShapeError(
         `model.imageWidth: the U-Net halves the image twice, so the width must be divisible by 4, got ${cols}`,
@@ -103,7 +104,10 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
 
     dense('time1', this.timeEmbedDim, E);
     if (this.numClasses > 0) {
-      this.params.add('classEmbedding', tf.randomNormal([this.numClasses + 1, E], 0, 0.1, 'float32', splitSeed(seed, 'classEmbedding')));
+      this.params.add(
+        'classEmbedding',
+        tf.randomNormal([this.numClasses + 1, E], 0, 0.1, 'float32', splitSeed(seed, 'classEmbedding')),
+      );
     }
     dense('time2', E, E);
 
@@ -138,7 +142,10 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
   }
 
   private dense(name: string, x: tf.Tensor): tf.Tensor2D {
-    return tf.add(tf.matMul(x as tf.Tensor2D, this.params.get(`${name}.W`) as tf.Variable<tf.Rank.R2>), this.params.get(`${name}.b`));
+    return tf.add(
+      tf.matMul(x as tf.Tensor2D, this.params.get(`${name}.W`) as tf.Variable<tf.Rank.R2>),
+      this.params.get(`${name}.b`),
+    );
   }
 
   /** res(h) = skip(h) + conv₂(SiLU(conv₁(SiLU(h)) + P·e')), e' = SiLU(e) per channel. */
@@ -154,7 +161,10 @@ export class VelocityUnet extends ParamModel<UnetConfig> implements VelocityMode
     let z = this.dense('time1', sinusoidalEmbedding(t, this.timeEmbedDim));
     if (this.numClasses > 0) {
       const ids = labels ?? tf.fill([batch], this.numClasses, 'int32');
-      z = tf.add(z, tf.matMul(labelOneHot(ids, this.numClasses), this.params.get('classEmbedding') as tf.Variable<tf.Rank.R2>));
+      z = tf.add(
+        z,
+        tf.matMul(labelOneHot(ids, this.numClasses), this.params.get('classEmbedding') as tf.Variable<tf.Rank.R2>),
+      );
     }
     return this.dense('time2', silu(z));
   }

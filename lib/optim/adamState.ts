@@ -30,12 +30,24 @@ interface AdamInternals {
 
 const internals = (optimizer: tf.Optimizer): AdamInternals => {
   const o = optimizer as unknown as Partial<AdamInternals>;
-  if (!(optimizer instanceof tf.AdamOptimizer) || !(o.accBeta1 instanceof tf.Variable) || !Array.isArray(o.accumulatedFirstMoment) || !Array.isArray(o.accumulatedSecondMoment))
-    throw new Error(`adamState: expected a tfjs AdamOptimizer (tfjs-core 4.x internals), got ${optimizer.getClassName?.() ?? typeof optimizer}`);
+  if (
+    !(optimizer instanceof tf.AdamOptimizer) ||
+    !(o.accBeta1 instanceof tf.Variable) ||
+    !Array.isArray(o.accumulatedFirstMoment) ||
+    !Array.isArray(o.accumulatedSecondMoment)
+  )
+    throw new Error(
+      `adamState: expected a tfjs AdamOptimizer (tfjs-core 4.x internals), got ` +
+        `${optimizer.getClassName?.() ?? typeof optimizer}`,
+    );
   return o as AdamInternals;
 };
 
-const host = (name: string, t: tf.Tensor): NamedTensorData => ({ name, shape: t.shape.slice(), values: Float32Array.from(t.dataSync() as Float32Array) });
+const host = (name: string, t: tf.Tensor): NamedTensorData => ({
+  name,
+  shape: t.shape.slice(),
+  values: Float32Array.from(t.dataSync() as Float32Array),
+});
 
 const slotName = (i: number): string => String(i).padStart(4, '0');
 
@@ -55,20 +67,33 @@ export const captureAdamState = (optimizer: tf.Optimizer): NamedTensorData[] => 
  * Restores a state from `captureAdamState` into a fresh
  * optimiser for the same variables (same order and shapes); `where` names the source in errors.
  */
-export const restoreAdamState = (optimizer: tf.Optimizer, state: readonly NamedTensorData[], variables: readonly tf.Variable[], where = 'optimizer state'): void => {
+export const restoreAdamState = (
+  optimizer: tf.Optimizer,
+  state: readonly NamedTensorData[],
+  variables: readonly tf.Variable[],
+  where = 'optimizer state',
+): void => {
   const o = internals(optimizer);
   const slots = state.filter((s) => !s.name.startsWith('adam/')).sort((a, b) => a.name.localeCompare(b.name));
   if (slots.length === 0) throw new Error(`${where}: no iteration count`);
   const moments = slots.slice(1);
-  if (moments.length !== 0 && moments.length !== 2 * variables.length) throw new Error(`${where}: ${moments.length} moment tensors for ${variables.length} variables (expected ${2 * variables.length})`);
+  if (moments.length !== 0 && moments.length !== 2 * variables.length)
+    throw new Error(
+      `${where}: ${moments.length} moment tensors for ${variables.length} variables (expected ${2 * variables.length})`,
+    );
   const power = (k: 'accBeta1' | 'accBeta2'): number => {
     const s = state.find((x) => x.name === `adam/${k}`);
-    if (s === undefined) throw new Error(`${where}: missing adam/${k} (a resumed run needs Adam's running β-powers to be bit-identical)`);
+    if (s === undefined)
+      throw new Error(`${where}: missing adam/${k} (a resumed run needs Adam's running β-powers to be bit-identical)`);
     return s.values[0];
   };
   const slot = (s: NamedTensorData, i: number, kind: 'm' | 'v'): MomentSlot => {
     const v = variables[i % variables.length];
-    if (s.shape.join() !== v.shape.join()) throw new Error(`${where}.${s.name}: expected shape [${v.shape}] (${kind} of variable ${i % variables.length}), got [${s.shape}]`);
+    if (s.shape.join() !== v.shape.join())
+      throw new Error(
+        `${where}.${s.name}: expected shape [${v.shape}] (${kind} of variable ${i % variables.length}), got ` +
+          `[${s.shape}]`,
+      );
     const init = tf.tensor(s.values, s.shape, 'float32');
     const variable = tf.variable(init, false);
     init.dispose();
@@ -84,7 +109,8 @@ export const restoreAdamState = (optimizer: tf.Optimizer, state: readonly NamedT
     o.accBeta1.assign(tf.scalar(b1));
     o.accBeta2.assign(tf.scalar(b2));
   });
-  // the fused optimiser steps with a host copy of the β powers (not `instanceof`: tfjs's optimisers answer it by duck typing)
+  // the fused optimiser steps with a host copy of the β powers (not `instanceof`: tfjs's optimisers answer it by duck
+  // typing)
   if (optimizer.constructor === FusedAdamOptimizer) (optimizer as FusedAdamOptimizer).restoreAccBetas(b1, b2);
   o.iterations_ = slots[0].values[0];
 };

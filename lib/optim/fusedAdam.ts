@@ -69,16 +69,26 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       epsilon: f(s.epsilon),
       negLearningRate: f(-s.learningRate),
     };
-    const named: NamedTensor[] = Array.isArray(variableGradients) ? variableGradients : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
+    const named: NamedTensor[] = Array.isArray(variableGradients)
+      ? variableGradients
+      : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
     tf.tidy(() => {
       named.forEach(({ name, tensor: gradient }, i) => {
         const value = tf.engine().registeredVariables[name];
-        s.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        s.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        s.accumulatedFirstMoment[i] ??= {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        s.accumulatedSecondMoment[i] ??= {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
         if (gradient == null) return;
         const m = s.accumulatedFirstMoment[i]!.variable;
         const v = s.accumulatedSecondMoment[i]!.variable;
-        const [theta2, m2, v2] = tf.engine().runKernel(ADAM, { theta: value, m, v, g: gradient }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const [theta2, m2, v2] = tf
+          .engine()
+          .runKernel(ADAM, { theta: value, m, v, g: gradient }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         m.assign(m2);
         v.assign(v2);
         value.assign(theta2);

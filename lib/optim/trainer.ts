@@ -37,11 +37,16 @@ export interface OptimizerSettings {
   readonly eps?: number;
 }
 
-export const makeTrainer = (variables: tf.Variable[], config: OptimizerSettings, defaults: { lr: number; betas: readonly [number, number] }): Trainer => {
+export const makeTrainer = (
+  variables: tf.Variable[],
+  config: OptimizerSettings,
+  defaults: { lr: number; betas: readonly [number, number] },
+): Trainer => {
   const lr = config.lr ?? defaults.lr;
   const [b1, b2] = config.betas ?? defaults.betas;
   return {
-    optimizer: fusedAdam(lr, b1, b2, config.eps ?? 1e-8), // tf.train.adam, one fused kernel per variable where available
+    // tf.train.adam, one fused kernel per variable where available
+    optimizer: fusedAdam(lr, b1, b2, config.eps ?? 1e-8),
     variables,
     clipNorm: config.clipNorm ?? 0,
     weightDecay: config.weightDecay ?? 0,
@@ -50,4 +55,5 @@ export const makeTrainer = (variables: tf.Variable[], config: OptimizerSettings,
 };
 
 /** ‖g‖₂ over all gradients. */
-export const globalNorm = (grads: readonly tf.Tensor[]): tf.Scalar => tf.tidy(() => tf.sqrt(sumOfSquares(grads)) as tf.Scalar);
+export const globalNorm = (grads: readonly tf.Tensor[]): tf.Scalar =>
+  tf.tidy(() => tf.sqrt(sumOfSquares(grads)) as tf.Scalar);

@@ -15,7 +15,8 @@ export interface PhaseEnd<S> {
 
 export const phaseEnd = <S>(phase: number, state: S): PhaseEnd<S> => ({ type: 'phaseEnd', phase, state });
 
-export const isPhaseEnd = <S>(e: unknown): e is PhaseEnd<S> => typeof e === 'object' && e !== null && (e as { type?: unknown }).type === 'phaseEnd';
+export const isPhaseEnd = <S>(e: unknown): e is PhaseEnd<S> =>
+  typeof e === 'object' && e !== null && (e as { type?: unknown }).type === 'phaseEnd';
 
 export type SegmentPipeline<S, E> = (state: S) => Observable<E | PhaseEnd<S>>;
 
@@ -24,14 +25,21 @@ export type SegmentPipeline<S, E> = (state: S) => Observable<E | PhaseEnd<S>>;
  * Lazy and re-subscribable: nothing (not even segment 0) is built before subscription, and
  * each subscription threads its own state.
  */
-export const concatSegments = <S, E>(segments: ReadonlyArray<SegmentPipeline<S, E>>, initial: S): Observable<E | PhaseEnd<S>> => {
+export const concatSegments = <S, E>(
+  segments: ReadonlyArray<SegmentPipeline<S, E>>,
+  initial: S,
+): Observable<E | PhaseEnd<S>> => {
   const from = (i: number, state: S): Observable<E | PhaseEnd<S>> =>
     defer(() => {
       if (i >= segments.length) return EMPTY;
       let leaving: { state: S } | null = null;
       return concat(
         segments[i](state).pipe(tap((e) => isPhaseEnd<S>(e) && (leaving = { state: e.state }))),
-        defer(() => (leaving === null ? throwError(() => new Error(`segment ${i} completed without a phaseEnd event`)) : from(i + 1, leaving.state))),
+        defer(() =>
+          leaving === null
+            ? throwError(() => new Error(`segment ${i} completed without a phaseEnd event`))
+            : from(i + 1, leaving.state),
+        ),
       );
     });
   return from(0, initial);

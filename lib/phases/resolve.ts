@@ -33,7 +33,12 @@ export const PHASE_DEFAULTS = {
   batchSize: 256,
 };
 
-export const resolvePhase = (p: PhaseSegment, index: number, shift: number, defaults: PhasedSchedule['defaults'] = {}): ResolvedPhase => {
+export const resolvePhase = (
+  p: PhaseSegment,
+  index: number,
+  shift: number,
+  defaults: PhasedSchedule['defaults'] = {},
+): ResolvedPhase => {
   const start = boundaryTime(p.interval.start);
   const end = boundaryTime(p.interval.end);
   return {
@@ -56,7 +61,11 @@ export const resolvePhase = (p: PhaseSegment, index: number, shift: number, defa
   };
 };
 
-export const resolveSchedule = (s: PhasedSchedule): ResolvedPhase[] => s.phases.map((p, i) => resolvePhase(p, i, s.shift, s.defaults));
+export const resolveSchedule = (s: PhasedSchedule): ResolvedPhase[] =>
+  s.phases.map((p, i) => resolvePhase(p, i, s.shift, s.defaults));
 
 /** The whole sampling grid of a schedule: [1, …, 0] with N + 1 times. */
-export const scheduleGrid = (phases: readonly ResolvedPhase[]): number[] => [phases[0].start, ...phases.flatMap((p) => p.grid.slice(1))];
+export const scheduleGrid = (phases: readonly ResolvedPhase[]): number[] => [
+  phases[0].start,
+  ...phases.flatMap((p) => p.grid.slice(1)),
+];

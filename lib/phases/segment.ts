@@ -7,7 +7,16 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
-import { PositiveInt, Positive, NonNegative, UnitInterval, NonNegativeInt, BatchSize, StepCount, SamplerSteps } from '../config/primitives';
+import {
+  PositiveInt,
+  Positive,
+  NonNegative,
+  UnitInterval,
+  NonNegativeInt,
+  BatchSize,
+  StepCount,
+  SamplerSteps,
+} from '../config/primitives';
 import { timeOfSnr, timeOfLogSnr } from '../schedule/time';
 import { withShape } from '../config/codecWalk';
 
@@ -59,7 +68,10 @@ export type PhaseSegment = t.TypeOf<typeof PhaseSegment>;
 export const PhaseDefaults = PhaseSettings;
 export type PhaseDefaults = PhaseSettings;
 
-/** The shape of a schedule before the contiguity checks (exported for tools that walk codecs: docs, unknown-field checks). */
+/**
+ * The shape of a schedule before the contiguity checks (exported for tools that walk codecs: docs, unknown-field
+ * checks).
+ */
 export const ScheduleShape = t.intersection([
   t.type({
     /** Timestep shift S applied to every scheduled and sampled t. */
@@ -86,17 +98,38 @@ export const scheduleViolations = (s: ScheduleShape): Violation[] => {
   s.phases.forEach((p, i) => {
     const start = boundaryTime(p.interval.start);
     const end = boundaryTime(p.interval.end);
-    if (!(start > end)) out.push({ path: ['phases', i, 'interval'], message: `must be descending: start (t=${fmt(start)}) must be greater than end (t=${fmt(end)})`, value: p.interval });
+    if (!(start > end))
+      out.push({
+        path: ['phases', i, 'interval'],
+        message: `must be descending: start (t=${fmt(start)}) must be greater than end (t=${fmt(end)})`,
+        value: p.interval,
+      });
     if (i + 1 < n) {
       const next = boundaryTime(s.phases[i + 1].interval.start);
       if (Math.abs(end - next) > EPS)
-        out.push({ path: ['phases', i, 'interval', 'end'], message: `must equal phases[${i + 1}].interval.start (t=${fmt(end)} vs t=${fmt(next)}): phases must be contiguous`, value: p.interval.end });
+        out.push({
+          path: ['phases', i, 'interval', 'end'],
+          message:
+            `must equal phases[${i + 1}].interval.start (t=${fmt(end)} vs t=${fmt(next)}): phases must be ` +
+            `contiguous`,
+          value: p.interval.end,
+        });
     }
   });
   const first = boundaryTime(s.phases[0].interval.start);
   const last = boundaryTime(s.phases[n - 1].interval.end);
-  if (Math.abs(first - 1) > EPS) out.push({ path: ['phases', 0, 'interval', 'start'], message: `the first phase must start at t = 1 (got t=${fmt(first)})`, value: s.phases[0].interval.start });
-  if (Math.abs(last) > EPS) out.push({ path: ['phases', n - 1, 'interval', 'end'], message: `the last phase must end at t = 0 (got t=${fmt(last)})`, value: s.phases[n - 1].interval.end });
+  if (Math.abs(first - 1) > EPS)
+    out.push({
+      path: ['phases', 0, 'interval', 'start'],
+      message: `the first phase must start at t = 1 (got t=${fmt(first)})`,
+      value: s.phases[0].interval.start,
+    });
+  if (Math.abs(last) > EPS)
+    out.push({
+      path: ['phases', n - 1, 'interval', 'end'],
+      message: `the last phase must end at t = 0 (got t=${fmt(last)})`,
+      value: s.phases[n - 1].interval.end,
+    });
   return out;
 };
 
@@ -114,7 +147,13 @@ export const PhasedSchedule = withShape(
           const v = scheduleViolations(s);
           return v.length === 0
             ? t.success(s)
-            : t.failures(v.map((x) => ({ value: x.value, message: x.message, context: [...c, ...x.path.map((key) => ({ key: String(key), type: t.unknown, actual: undefined }))] })));
+            : t.failures(
+                v.map((x) => ({
+                  value: x.value,
+                  message: x.message,
+                  context: [...c, ...x.path.map((key) => ({ key: String(key), type: t.unknown, actual: undefined }))],
+                })),
+              );
         }),
       ),
     (s) => ScheduleShape.encode(s),

@@ -25,13 +25,25 @@ export const clipTiles = (p: ClipPanel, maxClips = 6): GridTile[] => {
     const row = `${i + 1}${p.names?.[i] !== undefined ? ` (${p.names[i]})` : ''}`;
     for (let f = 0; f < p.frames; f++) {
       const at = (i * p.frames + f) * frame;
-      tiles.push({ row, col: `f${f}`, image: { height: p.height, width: p.width, channels: 1, values: Array.prototype.slice.call(p.clips, at, at + frame) as number[] } });
+      tiles.push({
+        row,
+        col: `f${f}`,
+        image: {
+          height: p.height,
+          width: p.width,
+          channels: 1,
+          values: Array.prototype.slice.call(p.clips, at, at + frame) as number[],
+        },
+      });
     }
   }
   return tiles;
 };
 
-export const clipStripSpec = (panels: readonly ClipPanel[], options: { title?: string; tile?: number; maxClips?: number; range?: Range } = {}): VegaLiteSpec =>
+export const clipStripSpec = (
+  panels: readonly ClipPanel[],
+  options: { title?: string; tile?: number; maxClips?: number; range?: Range } = {},
+): VegaLiteSpec =>
   sampleGridSpec(
     panels.map((p) => ({ title: p.title, tiles: clipTiles(p, options.maxClips) })),
     { title: options.title, tile: options.tile ?? 32, range: options.range, rowTitle: 'clip', colTitle: 'frame' },

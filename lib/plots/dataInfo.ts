@@ -115,4 +115,3 @@ export const dataMetaOfConfig = (data: unknown): DataMeta => {
     ...(d.classNames !== undefined ? { classNames: d.classNames } : {}),
   };
 };
-

@@ -21,11 +21,13 @@ export interface Range {
 
 export const DATA_RANGE: Range = { lo: -1, hi: 1 };
 
-const toByte = (v: number, r: Range): number => Math.max(0, Math.min(255, Math.round(((v - r.lo) / (r.hi - r.lo)) * 255)));
+const toByte = (v: number, r: Range): number =>
+  Math.max(0, Math.min(255, Math.round(((v - r.lo) / (r.hi - r.lo)) * 255)));
 
 /** Encodes one image as PNG bytes, each pixel repeated `scale`×`scale`. */
 export const encodeImage = (img: ImageData, range: Range = DATA_RANGE, scale = 1): Buffer => {
-  if (img.channels !== 1 && img.channels !== 3) throw new RangeError(`encodeImage: expected 1 or 3 channels, got ${img.channels}`);
+  if (img.channels !== 1 && img.channels !== 3)
+    throw new RangeError(`encodeImage: expected 1 or 3 channels, got ${img.channels}`);
   const png = new PNG({ width: img.width * scale, height: img.height * scale });
   for (let y = 0; y < png.height; y++) {
     for (let x = 0; x < png.width; x++) {
@@ -44,7 +46,12 @@ export const pngDataUrl = (png: Buffer): string => `data:image/png;base64,${png.
  * Assembles tiles into one raster grid (rows × cols, `gap` white pixels between tiles).
  * Tiles must share one size; a null tile stays white.
  */
-export const tileGrid = (tiles: ReadonlyArray<ReadonlyArray<ImageData | null>>, range: Range = DATA_RANGE, scale = 1, gap = 2): Buffer => {
+export const tileGrid = (
+  tiles: ReadonlyArray<ReadonlyArray<ImageData | null>>,
+  range: Range = DATA_RANGE,
+  scale = 1,
+  gap = 2,
+): Buffer => {
   const first = tiles.flat().find((t): t is ImageData => t !== null);
   if (first === undefined) throw new RangeError('tileGrid: no tiles');
   const th = first.height * scale;
@@ -56,7 +63,10 @@ export const tileGrid = (tiles: ReadonlyArray<ReadonlyArray<ImageData | null>>, 
   tiles.forEach((row, r) =>
     row.forEach((tile, c) => {
       if (tile === null) return;
-      if (tile.height !== first.height || tile.width !== first.width) throw new RangeError(`tileGrid: tile [${r}, ${c}] is ${tile.height}×${tile.width}, expected ${first.height}×${first.width}`);
+      if (tile.height !== first.height || tile.width !== first.width)
+        throw new RangeError(
+          `tileGrid: tile [${r}, ${c}] is ${tile.height}×${tile.width}, expected ${first.height}×${first.width}`,
+        );
       const one = PNG.sync.read(encodeImage(tile, range, scale));
       PNG.bitblt(one, png, 0, 0, tw, th, c * (tw + gap), r * (th + gap));
     }),

@@ -47,7 +47,10 @@ export const renderSvgs = (specs: readonly VegaLiteSpec[]): Promise<string[]> =>
   specs.length === 0
     ? Promise.resolve([])
     : new Promise((resolve, reject) => {
-        const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { specs, vega: moduleUrl('vega'), vegaLite: moduleUrl('vega-lite') } });
+        const worker = new Worker(WORKER_SOURCE, {
+          eval: true,
+          workerData: { specs, vega: moduleUrl('vega'), vegaLite: moduleUrl('vega-lite') },
+        });
         let settled = false;
         worker.once('message', (m: { svgs?: string[]; error?: string }) => {
           settled = true;
@@ -56,14 +59,21 @@ export const renderSvgs = (specs: readonly VegaLiteSpec[]): Promise<string[]> =>
           else reject(new PlotError(`vega could not render a figure: ${m.error}`));
         });
         worker.once('error', (err) => !settled && reject(new PlotError(`vega worker failed: ${err.message}`)));
-        worker.once('exit', (code) => !settled && reject(new PlotError(`vega worker exited with code ${code} before rendering`)));
+        worker.once(
+          'exit',
+          (code) => !settled && reject(new PlotError(`vega worker exited with code ${code} before rendering`)),
+        );
       });
 
 /** Fonts for the text of figures: the system's, with DejaVu Sans (Debian's default) preferred when present. */
 const FONT_DIRS = ['/usr/share/fonts/truetype/dejavu', '/usr/share/fonts/TTF', '/usr/share/fonts/dejavu'];
 const fontFiles = (): string[] => {
   for (const dir of FONT_DIRS) {
-    if (fs.existsSync(dir)) return fs.readdirSync(dir).filter((f) => /^DejaVuSans(-Bold)?\.ttf$/.test(f)).map((f) => `${dir}/${f}`);
+    if (fs.existsSync(dir))
+      return fs
+        .readdirSync(dir)
+        .filter((f) => /^DejaVuSans(-Bold)?\.ttf$/.test(f))
+        .map((f) => `${dir}/${f}`);
   }
   return [];
 };
@@ -73,18 +83,30 @@ export const svgToPng = (svg: string, scale = 1): Buffer => {
   const resvg = new Resvg(svg, {
     background: 'white',
     fitTo: scale === 1 ? { mode: 'original' } : { mode: 'zoom', value: scale },
-    font: { loadSystemFonts: true, fontFiles: fontFiles(), defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+    font: {
+      loadSystemFonts: true,
+      fontFiles: fontFiles(),
+      defaultFontFamily: 'DejaVu Sans',
+      sansSerifFamily: 'DejaVu Sans',
+    },
     imageRendering: 1, // optimizeSpeed: nearest-neighbour for embedded sample images
   });
   return resvg.render().asPng();
 };
 
 /** Renders specs to PNG bytes, in order. */
-export const renderPngs = async (specs: readonly VegaLiteSpec[], scale = 1): Promise<Buffer[]> => (await renderSvgs(specs)).map((svg) => svgToPng(svg, scale));
+export const renderPngs = async (specs: readonly VegaLiteSpec[], scale = 1): Promise<Buffer[]> =>
+  (await renderSvgs(specs)).map((svg) => svgToPng(svg, scale));
 
 /** Writes each figure atomically; returns the files written. */
-export const writeFigures = async (figures: ReadonlyArray<{ file: string; spec: VegaLiteSpec }>, scale = 1): Promise<string[]> => {
-  const pngs = await renderPngs(figures.map((f) => f.spec), scale);
+export const writeFigures = async (
+  figures: ReadonlyArray<{ file: string; spec: VegaLiteSpec }>,
+  scale = 1,
+): Promise<string[]> => {
+  const pngs = await renderPngs(
+    figures.map((f) => f.spec),
+    scale,
+  );
   figures.forEach((f, i) => writeFileAtomic(f.file, pngs[i]));
   return figures.map((f) => f.file);
 };

@@ -26,10 +26,24 @@ export interface GridOptions {
 }
 
 /** Tiles of one panel from samples [N, H, W, C] with a row and a column name each. */
-export const tilesOf = (values: ArrayLike<number>, shape: readonly [number, number, number], rows: readonly string[], cols: readonly string[]): GridTile[] => {
+export const tilesOf = (
+  values: ArrayLike<number>,
+  shape: readonly [number, number, number],
+  rows: readonly string[],
+  cols: readonly string[],
+): GridTile[] => {
   const [h, w, c] = shape;
   const size = h * w * c;
-  return rows.map((row, i) => ({ row, col: cols[i], image: { height: h, width: w, channels: c, values: Array.prototype.slice.call(values, i * size, (i + 1) * size) as number[] } }));
+  return rows.map((row, i) => ({
+    row,
+    col: cols[i],
+    image: {
+      height: h,
+      width: w,
+      channels: c,
+      values: Array.prototype.slice.call(values, i * size, (i + 1) * size) as number[],
+    },
+  }));
 };
 
 export const sampleGridSpec = (panels: readonly GridPanel[], options: GridOptions = {}): VegaLiteSpec => {
@@ -39,10 +53,25 @@ export const sampleGridSpec = (panels: readonly GridPanel[], options: GridOption
     ...(options.title ? { title: options.title } : {}),
     hconcat: panels.map((p) => ({
       title: p.title,
-      data: { values: p.tiles.map((t) => ({ row: t.row, col: t.col, url: pngDataUrl(encodeImage(t.image, range, Math.max(1, Math.floor(tile / t.image.width)))) })) },
+      data: {
+        values: p.tiles.map((t) => ({
+          row: t.row,
+          col: t.col,
+          url: pngDataUrl(encodeImage(t.image, range, Math.max(1, Math.floor(tile / t.image.width)))),
+        })),
+      },
       width: { step: tile },
       height: { step: tile },
-      mark: { type: 'image', width: tile - 2, height: tile - 2, align: 'center', baseline: 'middle', aspect: false, smooth: false, aria: false },
+      mark: {
+        type: 'image',
+        width: tile - 2,
+        height: tile - 2,
+        align: 'center',
+        baseline: 'middle',
+        aspect: false,
+        smooth: false,
+        aria: false,
+      },
       encoding: {
         x: { field: 'col', type: 'ordinal', title: options.colTitle ?? null, sort: null, axis: { labelAngle: 0 } },
         y: { field: 'row', type: 'ordinal', title: options.rowTitle ?? null, sort: null },

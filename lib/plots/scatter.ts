@@ -27,7 +27,8 @@ const domainOf = (panels: readonly ScatterPanel[], centres: ReadonlyArray<readon
   for (const p of panels) {
     const d = p.dim ?? 2;
     for (let i = 0; i + 1 < p.points.length; i += d) {
-      for (const v of [p.points[i], p.points[i + 1]]) if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+      for (const v of [p.points[i], p.points[i + 1]])
+        if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
     }
   }
   for (const c of centres) for (const v of c.slice(0, 2)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
@@ -47,9 +48,11 @@ export const scatterSpec = (panels: readonly ScatterPanel[], options: ScatterOpt
     hconcat: panels.map((p) => {
       const d = p.dim ?? 2;
       const n = Math.min(max, Math.floor(p.points.length / d));
-      const values = Array.from({ length: n }, (_, i) => ({ x: p.points[i * d], y: p.points[i * d + 1], class: p.labels != null ? String(p.labels[i]) : 'all' })).filter(
-        (v) => Number.isFinite(v.x) && Number.isFinite(v.y),
-      );
+      const values = Array.from({ length: n }, (_, i) => ({
+        x: p.points[i * d],
+        y: p.points[i * d + 1],
+        class: p.labels != null ? String(p.labels[i]) : 'all',
+      })).filter((v) => Number.isFinite(v.x) && Number.isFinite(v.y));
       const layers: VegaLiteSpec[] = [
         {
           data: { values },

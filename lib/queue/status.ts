@@ -34,11 +34,15 @@ export interface JobRow {
  * (its children show what is left), a parent not yet started as queued.
  */
 export const stateOf = (queueState: string, staged: boolean): JobState =>
-  queueState === 'active' ? 'running'
-  : queueState === 'completed' ? 'done'
-  : queueState === 'failed' ? 'failed'
-  : queueState === 'waiting-children' && staged ? 'done'
-  : 'queued';
+  queueState === 'active'
+    ? 'running'
+    : queueState === 'completed'
+      ? 'done'
+      : queueState === 'failed'
+        ? 'failed'
+        : queueState === 'waiting-children' && staged
+          ? 'done'
+          : 'queued';
 
 const flatten = async (node: JobNode, depth: number, out: JobRow[]): Promise<void> => {
   const job = node.job;

@@ -43,7 +43,7 @@ export const startWorker = (c: QueueConnection, o: WorkerOptions): Worker => {
     useWorkerThreads: false,
   });
   const name = (job: Job | undefined): string =>
-    job === undefined ? 'a job' : o.describe?.(job) ?? job.id ?? job.name;
+    job === undefined ? 'a job' : (o.describe?.(job) ?? job.id ?? job.name);
   worker.on('active', (job) =>
     o.onEvent?.(
       (job.data as Staged | undefined)?.stage === 'children'

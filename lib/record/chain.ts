@@ -17,7 +17,8 @@ export const CHAINED_VERSION = 2;
 const SUM = /,"sum":"([0-9a-f]{16})"\}$/;
 
 /** sumₖ = sha256(sumₖ₋₁ ‖ bodyₖ), first 16 hex digits. */
-export const chainSum = (previous: string, body: string): string => createHash('sha256').update(previous).update(body).digest('hex').slice(0, 16);
+export const chainSum = (previous: string, body: string): string =>
+  createHash('sha256').update(previous).update(body).digest('hex').slice(0, 16);
 
 /** The line for `body` (a JSON object's text) after `previous`: its text and its sum. */
 export const sealLine = (previous: string, body: string): { text: string; sum: string } => {
@@ -32,11 +33,28 @@ export const storedSum = (text: string): string | null => SUM.exec(text)?.[1] ??
  * Checks one line against the chain: Right(its sum) when it continues `previous`, else
  * Left(why) in words that never quote the line's contents.
  */
-export const checkLine = (previous: string, text: string): { ok: true; sum: string } | { ok: false; why: string; sum: string | null } => {
+export const checkLine = (
+  previous: string,
+  text: string,
+): { ok: true; sum: string } | { ok: false; why: string; sum: string | null } => {
   const m = SUM.exec(text);
-  if (m === null) return { ok: false, why: 'no checksum: the line does not end with its "sum" member (edited, or not written by this recording\'s writer)', sum: null };
+  if (m === null)
+    return {
+      ok: false,
+      why:
+        'no checksum: the line does not end with its "sum" member (edited, or not written by this recording\'s ' +
+        'writer)',
+      sum: null,
+    };
   const body = `${text.slice(0, m.index)}}`;
   const want = chainSum(previous, body);
-  if (want !== m[1]) return { ok: false, why: 'checksum mismatch: the line was changed, or a line before it was removed or reordered, after it was written', sum: m[1] };
+  if (want !== m[1])
+    return {
+      ok: false,
+      why:
+        'checksum mismatch: the line was changed, or a line before it was removed or reordered, after it was ' +
+        'written',
+      sum: m[1],
+    };
   return { ok: true, sum: m[1] };
 };

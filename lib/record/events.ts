@@ -40,11 +40,15 @@ export const JsonNumber = new t.Type<number, number | string, unknown>(
   'number (or "NaN" / "Infinity" / "-Infinity")',
   (u): u is number => typeof u === 'number',
   (u, c) =>
-    typeof u === 'number' ? t.success(u)
-    : u === 'NaN' ? t.success(NaN)
-    : u === 'Infinity' ? t.success(Infinity)
-    : u === '-Infinity' ? t.success(-Infinity)
-    : t.failure(u, c),
+    typeof u === 'number'
+      ? t.success(u)
+      : u === 'NaN'
+        ? t.success(NaN)
+        : u === 'Infinity'
+          ? t.success(Infinity)
+          : u === '-Infinity'
+            ? t.success(-Infinity)
+            : t.failure(u, c),
   (n) => (Number.isFinite(n) ? n : String(n)),
 );
 
@@ -82,10 +86,18 @@ export const Tensor = new t.Type<HostTensor, EncodedTensor, unknown>(
     const bytes = Buffer.from(b64, 'base64');
     const count = shape.reduce((a, b) => a * b, 1);
     if (bytes.length !== count * BYTES[dtype])
-      return t.failure(u, c, `expected ${count * BYTES[dtype]} bytes of ${dtype} for shape [${shape.join(', ')}], got ${bytes.length}`);
+      return t.failure(
+        u,
+        c,
+        `expected ${count * BYTES[dtype]} bytes of ${dtype} for shape [${shape.join(', ')}], got ${bytes.length}`,
+      );
     return t.success({ dtype, shape, values: fromBytes(dtype, bytes) });
   },
-  (h) => ({ dtype: h.dtype, shape: [...h.shape], b64: Buffer.from(h.values.buffer, h.values.byteOffset, h.values.byteLength).toString('base64') }),
+  (h) => ({
+    dtype: h.dtype,
+    shape: [...h.shape],
+    b64: Buffer.from(h.values.buffer, h.values.byteOffset, h.values.byteLength).toString('base64'),
+  }),
 );
 
 /** Any JSON value (configs, state summaries). */
@@ -141,10 +153,25 @@ export type BatchEvent = t.TypeOf<typeof BatchEvent>;
 export const TimedBatchEvent = event('timedBatch', { key: RecordedStepKey, x0: Tensor, labels, t: Tensor });
 export type TimedBatchEvent = t.TypeOf<typeof TimedBatchEvent>;
 
-export const NoisedBatchEvent = event('noisedBatch', { key: RecordedStepKey, x0: Tensor, labels, t: Tensor, eps: Tensor, xt: Tensor });
+export const NoisedBatchEvent = event('noisedBatch', {
+  key: RecordedStepKey,
+  x0: Tensor,
+  labels,
+  t: Tensor,
+  eps: Tensor,
+  xt: Tensor,
+});
 export type NoisedBatchEvent = t.TypeOf<typeof NoisedBatchEvent>;
 
-export const ScoredBatchEvent = event('scoredBatch', { key: RecordedStepKey, x0: Tensor, labels, t: Tensor, eps: Tensor, xt: Tensor, v: Tensor });
+export const ScoredBatchEvent = event('scoredBatch', {
+  key: RecordedStepKey,
+  x0: Tensor,
+  labels,
+  t: Tensor,
+  eps: Tensor,
+  xt: Tensor,
+  v: Tensor,
+});
 export type ScoredBatchEvent = t.TypeOf<typeof ScoredBatchEvent>;
 
 /** A phase's end; the state handed on is summarised (expert count, grids, weight digests), not stored. */
@@ -152,7 +179,10 @@ export const PhaseEndEvent = event('phaseEnd', { phase: Index, summary: Json });
 export type PhaseEndEvent = t.TypeOf<typeof PhaseEndEvent>;
 
 /** Samples drawn from a model during or after training (for plots without retraining). */
-export const SampleEvent = t.intersection([event('sample', { name: t.string, phase: Index, step: Index, x: Tensor, labels }), t.partial({ nfe: Index })]);
+export const SampleEvent = t.intersection([
+  event('sample', { name: t.string, phase: Index, step: Index, x: Tensor, labels }),
+  t.partial({ nfe: Index }),
+]);
 export type SampleEvent = t.TypeOf<typeof SampleEvent>;
 
 /** A checkpoint was written holding everything up to (phase, step) exclusive. */
@@ -163,11 +193,17 @@ export type CheckpointEvent = t.TypeOf<typeof CheckpointEvent>;
  * The run resumed from a checkpoint at (phase, step): events recorded earlier for that
  * position or later were written by the crashed attempt and are superseded.
  */
-export const ResumeEvent = t.intersection([event('resume', { phase: Index, step: Index }), t.partial({ droppedBytes: Index, droppedLines: Index, forced: t.boolean })]);
+export const ResumeEvent = t.intersection([
+  event('resume', { phase: Index, step: Index }),
+  t.partial({ droppedBytes: Index, droppedLines: Index, forced: t.boolean }),
+]);
 export type ResumeEvent = t.TypeOf<typeof ResumeEvent>;
 
 /** The run ended: completed, or stopped by an error (message kept). */
-export const EndEvent = t.intersection([event('end', { status: t.keyof({ complete: null, failed: null }) }), t.partial({ message: t.string, phase: Index, step: Index })]);
+export const EndEvent = t.intersection([
+  event('end', { status: t.keyof({ complete: null, failed: null }) }),
+  t.partial({ message: t.string, phase: Index, step: Index }),
+]);
 export type EndEvent = t.TypeOf<typeof EndEvent>;
 
 export const RecordedEvent = t.union([
@@ -187,7 +223,9 @@ export type RecordedEvent = t.TypeOf<typeof RecordedEvent>;
 export type EventType = RecordedEvent['type'];
 
 /** Event codecs by type: a line is decoded by its `type` so errors point at the right fields. */
-export const EVENT_CODECS: { readonly [K in EventType]: t.Type<Extract<RecordedEvent, { type: K }>, unknown, unknown> } = {
+export const EVENT_CODECS: {
+  readonly [K in EventType]: t.Type<Extract<RecordedEvent, { type: K }>, unknown, unknown>;
+} = {
   metrics: MetricsEvent,
   loss: LossEvent,
   batch: BatchEvent,

@@ -8,12 +8,25 @@ import * as fs from 'fs';
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import { issuesOf, formatIssues } from '../config/report';
-import { EVENT_CODECS, EVENT_TYPES, EventType, RecordedEvent, RecordingHeader, RECORDING_FORMAT, READABLE_VERSIONS } from './events';
+import {
+  EVENT_CODECS,
+  EVENT_TYPES,
+  EventType,
+  RecordedEvent,
+  RecordingHeader,
+  RECORDING_FORMAT,
+  READABLE_VERSIONS,
+} from './events';
 import { checkLine, storedSum, CHAINED_VERSION } from './chain';
 
 export class RecordingError extends Error {
   /** `brief`: what is wrong in words that quote nothing from the file (shown where the file's contents must not be). */
-  constructor(readonly file: string, readonly detail: string, readonly line?: number, readonly brief?: string) {
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+    readonly line?: number,
+    readonly brief?: string,
+  ) {
     super(`recording ${file}${line === undefined ? '' : `, line ${line}`}: ${detail}`);
     this.name = 'RecordingError';
   }
@@ -23,7 +36,10 @@ export class RecordingError extends Error {
 export interface RecordingIssue {
   readonly file: string;
   readonly line: number;
-  /** torn: a cut last line; corrupt: a line that does not decode or breaks the checksum chain; unchecked: a version-1 file. */
+  /**
+   * torn: a cut last line; corrupt: a line that does not decode or breaks the checksum chain; unchecked: a version-1
+   * file.
+   */
   readonly kind: 'torn' | 'corrupt' | 'unchecked';
   readonly message: string;
 }
@@ -50,7 +66,8 @@ export const MAX_LINE_BYTES = 256 << 20;
 export function* rawLines(file: string): Generator<RawLine> {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
-    if (!fs.fstatSync(fd).isFile()) throw new RecordingError(file, 'not a regular file (a device, FIFO or socket is never read)');
+    if (!fs.fstatSync(fd).isFile())
+      throw new RecordingError(file, 'not a regular file (a device, FIFO or socket is never read)');
     const buf = Buffer.alloc(CHUNK);
     let pending: Buffer[] = [];
     let pendingStart = 0;
@@ -70,7 +87,12 @@ export function* rawLines(file: string): Generator<RawLine> {
       }
       if (start < n) pending.push(Buffer.from(buf.subarray(start, n)));
       position += n;
-      if (position - pendingStart > MAX_LINE_BYTES) throw new RecordingError(file, `line ${line + 1} is longer than ${MAX_LINE_BYTES >> 20} MiB: not a recording`, line + 1);
+      if (position - pendingStart > MAX_LINE_BYTES)
+        throw new RecordingError(
+          file,
+          `line ${line + 1} is longer than ${MAX_LINE_BYTES >> 20} MiB: not a recording`,
+          line + 1,
+        );
     }
     const rest = Buffer.concat(pending);
     if (rest.length > 0) yield { line: line + 1, text: rest.toString('utf8'), complete: false, offset: pendingStart };
@@ -84,27 +106,68 @@ const parseJson = (file: string, l: RawLine): E.Either<RecordingError, unknown> 
     return E.right(JSON.parse(l.text));
   } catch (err) {
     const preview = l.text.length > 60 ? `${l.text.slice(0, 57)}...` : l.text;
-    return E.left(new RecordingError(file, `not valid JSON (${(err as Error).message}): ${JSON.stringify(preview)}`, l.line, 'not valid JSON'));
+    return E.left(
+      new RecordingError(
+        file,
+        `not valid JSON (${(err as Error).message}): ${JSON.stringify(preview)}`,
+        l.line,
+        'not valid JSON',
+      ),
+    );
   }
 };
 
 export const decodeHeader = (file: string, l: RawLine | undefined): E.Either<RecordingError, RecordingHeader> => {
-  if (l === undefined) return E.left(new RecordingError(file, `empty file: expected a ${RECORDING_FORMAT} header on line 1`));
-  if (!l.complete) return E.left(new RecordingError(file, 'the header line is incomplete (torn write): the recording never started', 1, 'incomplete header line'));
+  if (l === undefined)
+    return E.left(new RecordingError(file, `empty file: expected a ${RECORDING_FORMAT} header on line 1`));
+  if (!l.complete)
+    return E.left(
+      new RecordingError(
+        file,
+        'the header line is incomplete (torn write): the recording never started',
+        1,
+        'incomplete header line',
+      ),
+    );
   return pipe(
     parseJson(file, l),
     E.chain((json) => {
       const o = json as { format?: unknown; version?: unknown } | null;
       if (typeof o !== 'object' || o === null || o.format !== RECORDING_FORMAT)
-        return E.left(new RecordingError(file, `not a ${RECORDING_FORMAT} file: header.format expected "${RECORDING_FORMAT}", got ${JSON.stringify(o?.format)}`, 1, `not a ${RECORDING_FORMAT} file`));
+        return E.left(
+          new RecordingError(
+            file,
+            `not a ${RECORDING_FORMAT} file: header.format expected "${RECORDING_FORMAT}", got ` +
+              `${JSON.stringify(o?.format)}`,
+            1,
+            `not a ${RECORDING_FORMAT} file`,
+          ),
+        );
       if (!READABLE_VERSIONS.includes(o.version as number))
-        return E.left(new RecordingError(file, `header.version: expected ${READABLE_VERSIONS.join(' or ')}, got ${JSON.stringify(o.version)}`, 1, 'unsupported header.version'));
+        return E.left(
+          new RecordingError(
+            file,
+            `header.version: expected ${READABLE_VERSIONS.join(' or ')}, got ${JSON.stringify(o.version)}`,
+            1,
+            'unsupported header.version',
+          ),
+        );
       return pipe(
         RecordingHeader.decode(json),
-        E.mapLeft((errors) => new RecordingError(file, `corrupt header:\n${formatIssues(issuesOf(errors).map((i) => ({ ...i, path: `header.${i.path}` })))}`, 1, 'corrupt header')),
+        E.mapLeft(
+          (errors) =>
+            new RecordingError(
+              file,
+              `corrupt header:\n${formatIssues(issuesOf(errors).map((i) => ({ ...i, path: `header.${i.path}` })))}`,
+              1,
+              'corrupt header',
+            ),
+        ),
         E.chain((h) => {
           const c = h.version === CHAINED_VERSION ? checkLine('', l.text) : null;
-          return c === null || c.ok ? E.right(h) : E.left(new RecordingError(file, `corrupt header: ${c.why}`, 1, `corrupt header: ${c.why}`));
+          return c === null || c.ok
+            ? E.right(h)
+            : E.left(new RecordingError(file, `corrupt header: ${c.why}`, 1, `corrupt header: ${c.why}`));
         }),
       );
     }),
@@ -117,13 +180,38 @@ export const decodeEventLine = (file: string, l: RawLine): E.Either<RecordingErr
     parseJson(file, l),
     E.chain((json) => {
       const type = (json as { type?: unknown } | null)?.type;
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) return E.left(new RecordingError(file, `expected an event object, got ${JSON.stringify(json)}`, l.line, 'not an event object'));
+      if (typeof json !== 'object' || json === null || Array.isArray(json))
+        return E.left(
+          new RecordingError(
+            file,
+            `expected an event object, got ${JSON.stringify(json)}`,
+            l.line,
+            'not an event object',
+          ),
+        );
       if (typeof type !== 'string' || !(EVENT_TYPES as string[]).includes(type))
-        return E.left(new RecordingError(file, `type: expected one of ${EVENT_TYPES.join(' | ')}, got ${JSON.stringify(type)}`, l.line, 'unknown event type'));
-      const codec = EVENT_CODECS[type as EventType] as unknown as { decode: (u: unknown) => E.Either<import('io-ts').Errors, RecordedEvent> };
+        return E.left(
+          new RecordingError(
+            file,
+            `type: expected one of ${EVENT_TYPES.join(' | ')}, got ${JSON.stringify(type)}`,
+            l.line,
+            'unknown event type',
+          ),
+        );
+      const codec = EVENT_CODECS[type as EventType] as unknown as {
+        decode: (u: unknown) => E.Either<import('io-ts').Errors, RecordedEvent>;
+      };
       return pipe(
         codec.decode(json),
-        E.mapLeft((errors) => new RecordingError(file, `corrupt ${type} event: ${formatIssues(issuesOf(errors)).split('\n').join('; ')}`, l.line, `corrupt ${type} event`)),
+        E.mapLeft(
+          (errors) =>
+            new RecordingError(
+              file,
+              `corrupt ${type} event: ${formatIssues(issuesOf(errors)).split('\n').join('; ')}`,
+              l.line,
+              `corrupt ${type} event`,
+            ),
+        ),
       );
     }),
   );
@@ -164,15 +252,25 @@ export const eventDecoder = (file: string, header: RecordingHeader, headerLine: 
   return Object.assign(decode, { skip });
 };
 
-/** Opens a recording: its decoded header and a pull iterator of its decoded events (throws RecordingError on a corrupt line). */
-export const openRecordingReader = (file: string, options: ReadOptions = {}): E.Either<RecordingError, { header: RecordingHeader; events: () => Generator<RecordedEvent> }> => {
+/**
+ * Opens a recording: its decoded header and a pull iterator of its decoded events (throws RecordingError on a corrupt
+ * line).
+ */
+export const openRecordingReader = (
+  file: string,
+  options: ReadOptions = {},
+): E.Either<RecordingError, { header: RecordingHeader; events: () => Generator<RecordedEvent> }> => {
   if (!fs.existsSync(file)) return E.left(new RecordingError(file, 'file not found'));
   const lines = rawLines(file);
   let first: IteratorResult<RawLine>;
   try {
     first = lines.next();
   } catch (err) {
-    return E.left(err instanceof RecordingError ? err : new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+    return E.left(
+      err instanceof RecordingError
+        ? err
+        : new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`),
+    );
   }
   const header = decodeHeader(file, first.done ? undefined : first.value);
   lines.return(undefined);
@@ -185,16 +283,29 @@ export const openRecordingReader = (file: string, options: ReadOptions = {}): E.
     try {
       it.next(); // the header
       if ((header as E.Right<RecordingHeader>).right.version !== CHAINED_VERSION)
-        onIssue({ file, line: 1, kind: 'unchecked', message: 'a version-1 recording: its lines carry no checksums, so edits cannot be detected' });
+        onIssue({
+          file,
+          line: 1,
+          kind: 'unchecked',
+          message: 'a version-1 recording: its lines carry no checksums, so edits cannot be detected',
+        });
       for (const l of it) {
         if (l.text.trim() === '' && l.complete) continue;
         if (!l.complete) {
-          onIssue({ file, line: l.line, kind: 'torn', message: `incomplete last line (${Buffer.byteLength(l.text)} bytes, no newline): a torn append from an interrupted run; skipped` });
+          onIssue({
+            file,
+            line: l.line,
+            kind: 'torn',
+            message:
+              `incomplete last line (${Buffer.byteLength(l.text)} bytes, no newline): a torn append from an ` +
+              `interrupted run; skipped`,
+          });
           continue;
         }
         const e = decode(l);
         if (E.isRight(e)) yield e.right;
-        else if (options.skipCorrupt) onIssue({ file, line: l.line, kind: 'corrupt', message: `${e.left.detail}; skipped` });
+        else if (options.skipCorrupt)
+          onIssue({ file, line: l.line, kind: 'corrupt', message: `${e.left.detail}; skipped` });
         else throw e.left;
       }
     } finally {
@@ -205,7 +316,10 @@ export const openRecordingReader = (file: string, options: ReadOptions = {}): E.
 };
 
 /** The whole recording in memory (host data only), or the first reason it cannot be read. */
-export const readRecording = (file: string, options: ReadOptions = {}): E.Either<RecordingError, { header: RecordingHeader; events: RecordedEvent[]; issues: RecordingIssue[] }> => {
+export const readRecording = (
+  file: string,
+  options: ReadOptions = {},
+): E.Either<RecordingError, { header: RecordingHeader; events: RecordedEvent[]; issues: RecordingIssue[] }> => {
   const issues: RecordingIssue[] = [];
   const report = (i: RecordingIssue): void => {
     issues.push(i);

@@ -54,24 +54,56 @@ const withTap = <E extends object>(e: E, tap: string | undefined): E => (tap ===
 /** The event for an element (LossSteps are recorded through their closure, see `record`). */
 export const eventOf = (element: Exclude<Recordable, LossStep>, options: RecordOptions = {}): EventInput => {
   const tap = options.tap;
-  if (isPhaseEnd<unknown>(element)) return withTap({ type: 'phaseEnd', phase: element.phase, summary: (options.summarise ?? summariseState)(element.state) }, tap) as EventInput;
+  if (isPhaseEnd<unknown>(element))
+    return withTap(
+      { type: 'phaseEnd', phase: element.phase, summary: (options.summarise ?? summariseState)(element.state) },
+      tap,
+    ) as EventInput;
   if (isSample(element))
     return withTap(
-      { type: 'sample', name: element.name, phase: element.phase, step: element.step, x: toHost(element.x), labels: element.labels === null ? null : toHost(element.labels), ...(element.nfe === undefined ? {} : { nfe: element.nfe }) },
+      {
+        type: 'sample',
+        name: element.name,
+        phase: element.phase,
+        step: element.step,
+        x: toHost(element.x),
+        labels: element.labels === null ? null : toHost(element.labels),
+        ...(element.nfe === undefined ? {} : { nfe: element.nfe }),
+      },
       tap,
     ) as EventInput;
   if (isMetrics(element))
-    return withTap({ type: 'metrics', key: keyOf(element.key), role: element.role, loss: element.loss, gradNorm: element.gradNorm, extras: { ...element.extras }, ms: element.ms }, tap) as EventInput;
+    return withTap(
+      {
+        type: 'metrics',
+        key: keyOf(element.key),
+        role: element.role,
+        loss: element.loss,
+        gradNorm: element.gradNorm,
+        extras: { ...element.extras },
+        ms: element.ms,
+      },
+      tap,
+    ) as EventInput;
   if (isBatch(element)) {
     const b = element as Batch & { t?: unknown; eps?: unknown; xt?: unknown; v?: unknown };
     const base = { key: keyOf(b.key), x0: toHost(b.x0), labels: b.labels === null ? null : toHost(b.labels) };
     if (isTensor(b.t) && isTensor(b.eps) && isTensor(b.xt)) {
       const noised = { ...base, t: toHost(b.t), eps: toHost(b.eps), xt: toHost(b.xt) };
-      return withTap(isTensor(b.v) ? { type: 'scoredBatch', ...noised, v: toHost(b.v) } : { type: 'noisedBatch', ...noised }, tap) as EventInput;
+      return withTap(
+        isTensor(b.v) ? { type: 'scoredBatch', ...noised, v: toHost(b.v) } : { type: 'noisedBatch', ...noised },
+        tap,
+      ) as EventInput;
     }
-    return withTap(isTensor(b.t) ? { type: 'timedBatch', ...base, t: toHost(b.t) } : { type: 'batch', ...base }, tap) as EventInput;
+    return withTap(
+      isTensor(b.t) ? { type: 'timedBatch', ...base, t: toHost(b.t) } : { type: 'batch', ...base },
+      tap,
+    ) as EventInput;
   }
-  throw new TypeError(`record: cannot record an element with fields {${Object.keys(element).join(', ')}}; expected StepMetrics, a batch, a LossStep, a PhaseEnd or a SampleSnapshot`);
+  throw new TypeError(
+    `record: cannot record an element with fields {${Object.keys(element).join(', ')}}; expected StepMetrics, a ` +
+      `batch, a LossStep, a PhaseEnd or a SampleSnapshot`,
+  );
 };
 
 /** A LossStep whose closure appends the loss value the first time it is evaluated. */
@@ -83,7 +115,12 @@ const recordingLoss = (step: LossStep, sink: RecordingSink, tap: string | undefi
       const value = step.loss();
       if (!written) {
         written = true;
-        sink.append(withTap({ type: 'loss', key: keyOf(step.key), role: step.role, value: value.dataSync()[0] }, tap) as EventInput);
+        sink.append(
+          withTap(
+            { type: 'loss', key: keyOf(step.key), role: step.role, value: value.dataSync()[0] },
+            tap,
+          ) as EventInput,
+        );
       }
       return value;
     },
@@ -91,7 +128,10 @@ const recordingLoss = (step: LossStep, sink: RecordingSink, tap: string | undefi
 };
 
 /** Taps a typed stream into a recording; elements pass on unchanged (LossSteps with a recording closure). */
-export const record = <T extends Recordable>(sink: RecordingSink, options: RecordOptions = {}): MonoTypeOperatorFunction<T> =>
+export const record = <T extends Recordable>(
+  sink: RecordingSink,
+  options: RecordOptions = {},
+): MonoTypeOperatorFunction<T> =>
   map((element) => {
     if (isLossStep(element)) return recordingLoss(element, sink, options.tap) as T;
     sink.append(eventOf(element as Exclude<Recordable, LossStep>, options));
@@ -103,7 +143,8 @@ export const record = <T extends Recordable>(sink: RecordingSink, options: Recor
 const MAX_ITEMS = 64;
 const MAX_DEPTH = 5;
 
-const isModelLike = (v: object): v is { params: Params; config?: { kind?: unknown } } => (v as { params?: unknown }).params instanceof Params;
+const isModelLike = (v: object): v is { params: Params; config?: { kind?: unknown } } =>
+  (v as { params?: unknown }).params instanceof Params;
 
 const finite = (n: number): number | string => (Number.isFinite(n) ? n : String(n));
 
@@ -118,9 +159,15 @@ export const summariseState = (state: unknown, depth = 0): unknown => {
   if (typeof state !== 'object') return undefined;
   if (isTensor(state)) return { tensor: { dtype: state.dtype, shape: state.shape } };
   if (state instanceof Params) return { parameters: state.size, sha256: weightsDigest(state.read()) };
-  if (isModelLike(state)) return { model: state.config?.kind ?? 'unknown', parameters: state.params.size, sha256: weightsDigest(state.params.read()) };
+  if (isModelLike(state))
+    return {
+      model: state.config?.kind ?? 'unknown',
+      parameters: state.params.size,
+      sha256: weightsDigest(state.params.read()),
+    };
   if (depth >= MAX_DEPTH) return '…';
-  if (Array.isArray(state)) return state.length > MAX_ITEMS ? { length: state.length } : state.map((v) => summariseState(v, depth + 1) ?? null);
+  if (Array.isArray(state))
+    return state.length > MAX_ITEMS ? { length: state.length } : state.map((v) => summariseState(v, depth + 1) ?? null);
   if (Object.getPrototypeOf(state) !== Object.prototype) return undefined;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(state)) {

@@ -39,31 +39,69 @@ export interface LiveValues {
   end: EndEvent;
 }
 
-export type Replayed<K extends EventType = EventType> = K extends EventType ? { readonly type: K; readonly at: number; readonly tap?: string; readonly value: LiveValues[K] } : never;
+export type Replayed<K extends EventType = EventType> = K extends EventType
+  ? { readonly type: K; readonly at: number; readonly tap?: string; readonly value: LiveValues[K] }
+  : never;
 
 const labelsOf = (h: HostTensor | null): tf.Tensor1D | null => (h === null ? null : (toTensor(h) as tf.Tensor1D));
 
 /** A recorded event as a live element (new tensors, owned by the caller). */
 export const materialise = (e: RecordedEvent): Replayed => {
   const head = { at: e.at, ...(e.tap === undefined ? {} : { tap: e.tap }) };
-  const live = <K extends EventType>(type: K, value: LiveValues[K]): Replayed => ({ type, ...head, value }) as unknown as Replayed;
+  const live = <K extends EventType>(type: K, value: LiveValues[K]): Replayed =>
+    ({ type, ...head, value }) as unknown as Replayed;
   switch (e.type) {
     case 'metrics':
-      return live('metrics', { key: e.key, role: e.role, loss: e.loss, gradNorm: e.gradNorm, extras: e.extras, ms: e.ms });
+      return live('metrics', {
+        key: e.key,
+        role: e.role,
+        loss: e.loss,
+        gradNorm: e.gradNorm,
+        extras: e.extras,
+        ms: e.ms,
+      });
     case 'loss':
       return live('loss', { key: e.key, role: e.role, value: e.value });
     case 'batch':
       return live('batch', { key: e.key, x0: toTensor(e.x0), labels: labelsOf(e.labels) });
     case 'timedBatch':
-      return live('timedBatch', { key: e.key, x0: toTensor(e.x0), labels: labelsOf(e.labels), t: toTensor(e.t) as tf.Tensor1D });
+      return live('timedBatch', {
+        key: e.key,
+        x0: toTensor(e.x0),
+        labels: labelsOf(e.labels),
+        t: toTensor(e.t) as tf.Tensor1D,
+      });
     case 'noisedBatch':
-      return live('noisedBatch', { key: e.key, x0: toTensor(e.x0), labels: labelsOf(e.labels), t: toTensor(e.t) as tf.Tensor1D, eps: toTensor(e.eps), xt: toTensor(e.xt) });
+      return live('noisedBatch', {
+        key: e.key,
+        x0: toTensor(e.x0),
+        labels: labelsOf(e.labels),
+        t: toTensor(e.t) as tf.Tensor1D,
+        eps: toTensor(e.eps),
+        xt: toTensor(e.xt),
+      });
     case 'scoredBatch':
-      return live('scoredBatch', { key: e.key, x0: toTensor(e.x0), labels: labelsOf(e.labels), t: toTensor(e.t) as tf.Tensor1D, eps: toTensor(e.eps), xt: toTensor(e.xt), v: toTensor(e.v) });
+      return live('scoredBatch', {
+        key: e.key,
+        x0: toTensor(e.x0),
+        labels: labelsOf(e.labels),
+        t: toTensor(e.t) as tf.Tensor1D,
+        eps: toTensor(e.eps),
+        xt: toTensor(e.xt),
+        v: toTensor(e.v),
+      });
     case 'phaseEnd':
       return live('phaseEnd', { phase: e.phase, summary: e.summary });
     case 'sample':
-      return live('sample', { type: 'sample', name: e.name, phase: e.phase, step: e.step, x: toTensor(e.x), labels: labelsOf(e.labels), ...(e.nfe === undefined ? {} : { nfe: e.nfe }) });
+      return live('sample', {
+        type: 'sample',
+        name: e.name,
+        phase: e.phase,
+        step: e.step,
+        x: toTensor(e.x),
+        labels: labelsOf(e.labels),
+        ...(e.nfe === undefined ? {} : { nfe: e.nfe }),
+      });
     default:
       return live(e.type, e as never);
   }
@@ -88,10 +126,13 @@ const recordedEvents = (file: string, options: ReplayOptions): Observable<Record
       subscriber.error(opened.left);
       return;
     }
-    const wanted = (e: RecordedEvent): boolean => (options.types === undefined || options.types.includes(e.type)) && (options.tap === undefined || e.tap === options.tap);
+    const wanted = (e: RecordedEvent): boolean =>
+      (options.types === undefined || options.types.includes(e.type)) &&
+      (options.tap === undefined || e.tap === options.tap);
     const it = opened.right.events();
     try {
-      for (let r = it.next(); !r.done && !subscriber.closed; r = it.next()) if (wanted(r.value)) subscriber.next(r.value);
+      for (let r = it.next(); !r.done && !subscriber.closed; r = it.next())
+        if (wanted(r.value)) subscriber.next(r.value);
       subscriber.complete();
     } catch (err) {
       subscriber.error(err);
@@ -103,7 +144,9 @@ const recordedEvents = (file: string, options: ReplayOptions): Observable<Record
 export const replay = (file: string, options: ReplayOptions = {}): Observable<Replayed> => {
   const speed = options.speed ?? 'instant';
   if (speed !== 'instant' && !(typeof speed === 'number' && Number.isFinite(speed) && speed > 0))
-    return throwError(() => new RangeError(`replay: speed must be a positive number or 'instant', got ${String(speed)}`));
+    return throwError(
+      () => new RangeError(`replay: speed must be a positive number or 'instant', got ${String(speed)}`),
+    );
   const events = recordedEvents(file, options);
   if (speed === 'instant') return events.pipe(map(materialise));
   return defer(() => {
@@ -120,5 +163,8 @@ export const replay = (file: string, options: ReplayOptions = {}): Observable<Re
 };
 
 /** The live values of one event type (e.g. the NoisedBatch stream of a tap). */
-export const replayValues = <K extends EventType>(file: string, type: K, options: Omit<ReplayOptions, 'types'> = {}): Observable<LiveValues[K]> =>
-  replay(file, { ...options, types: [type] }).pipe(map((e) => e.value as LiveValues[K]));
+export const replayValues = <K extends EventType>(
+  file: string,
+  type: K,
+  options: Omit<ReplayOptions, 'types'> = {},
+): Observable<LiveValues[K]> => replay(file, { ...options, types: [type] }).pipe(map((e) => e.value as LiveValues[K]));

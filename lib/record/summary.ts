@@ -10,7 +10,15 @@
  * checkpoints past (p, k), and any earlier `end`.
  */
 import * as E from 'fp-ts/Either';
-import type { CheckpointEvent, EndEvent, HostTensor, PhaseEndEvent, RecordedEvent, RecordingHeader, SampleEvent } from './events';
+import type {
+  CheckpointEvent,
+  EndEvent,
+  HostTensor,
+  PhaseEndEvent,
+  RecordedEvent,
+  RecordingHeader,
+  SampleEvent,
+} from './events';
 import { readRecording, ReadOptions, RecordingError, RecordingIssue } from './reader';
 
 type Position = readonly [number, number];
@@ -99,7 +107,12 @@ export interface RecordingSummary {
 }
 
 /** Folds (effective) events into report data. */
-export const summariseEvents = (file: string, header: RecordingHeader, all: readonly RecordedEvent[], issues: RecordingIssue[] = []): RecordingSummary => {
+export const summariseEvents = (
+  file: string,
+  header: RecordingHeader,
+  all: readonly RecordedEvent[],
+  issues: RecordingIssue[] = [],
+): RecordingSummary => {
   const { events, superseded } = effectiveEvents(all);
   const series = new Map<string, LossSeries>();
   const phaseEnds: Array<Pick<PhaseEndEvent, 'phase' | 'summary'>> = [];
@@ -112,7 +125,11 @@ export const summariseEvents = (file: string, header: RecordingHeader, all: read
     if (e.type === 'metrics') {
       const id = `${e.key.phase}\u0000${e.role}`;
       let s = series.get(id);
-      if (s === undefined) series.set(id, (s = { role: e.role, phase: e.key.phase, step: [], loss: [], gradNorm: [], ms: [], extras: {} }));
+      if (s === undefined)
+        series.set(
+          id,
+          (s = { role: e.role, phase: e.key.phase, step: [], loss: [], gradNorm: [], ms: [], extras: {} }),
+        );
       const n = s.step.length;
       s.step.push(e.key.step);
       s.loss.push(e.loss);
@@ -146,8 +163,20 @@ export const summariseEvents = (file: string, header: RecordingHeader, all: read
   };
 };
 
-const sampleSummary = (e: SampleEvent): SampleSummary => ({ name: e.name, phase: e.phase, step: e.step, ...(e.nfe === undefined ? {} : { nfe: e.nfe }), x: e.x, labels: e.labels });
+const sampleSummary = (e: SampleEvent): SampleSummary => ({
+  name: e.name,
+  phase: e.phase,
+  step: e.step,
+  ...(e.nfe === undefined ? {} : { nfe: e.nfe }),
+  x: e.x,
+  labels: e.labels,
+});
 
 /** Report data of a recording (no tensors are created, nothing is trained). */
-export const summariseRecording = (file: string, options: ReadOptions = {}): E.Either<RecordingError, RecordingSummary> =>
-  E.map((r: { header: RecordingHeader; events: RecordedEvent[]; issues: RecordingIssue[] }) => summariseEvents(file, r.header, r.events, r.issues))(readRecording(file, options));
+export const summariseRecording = (
+  file: string,
+  options: ReadOptions = {},
+): E.Either<RecordingError, RecordingSummary> =>
+  E.map((r: { header: RecordingHeader; events: RecordedEvent[]; issues: RecordingIssue[] }) =>
+    summariseEvents(file, r.header, r.events, r.issues),
+  )(readRecording(file, options));

@@ -24,7 +24,11 @@ import { configHash } from './hash';
 import { packageVersion as ownPackageVersion } from '../util/packageRoot';
 
 /** An event before the sink stamps its time. */
-export type EventInput = RecordedEvent extends infer E ? (E extends { at: number } ? Omit<E, 'at'> & { at?: number } : never) : never;
+export type EventInput = RecordedEvent extends infer E
+  ? E extends { at: number }
+    ? Omit<E, 'at'> & { at?: number }
+    : never
+  : never;
 
 /** Where `record(…)` writes: a file writer, or anything else that takes events (an array in a spec). */
 export interface RecordingSink {
@@ -52,7 +56,8 @@ export interface ResumeAt {
 }
 
 /** One JSON line for an event (no newline). */
-export const encodeEventLine = (e: RecordedEvent): string => JSON.stringify((EVENT_CODECS[e.type] as unknown as { encode: (x: RecordedEvent) => unknown }).encode(e));
+export const encodeEventLine = (e: RecordedEvent): string =>
+  JSON.stringify((EVENT_CODECS[e.type] as unknown as { encode: (x: RecordedEvent) => unknown }).encode(e));
 
 let packageVersion: string | undefined;
 const ownVersion = (): string => {
@@ -67,7 +72,13 @@ const ownVersion = (): string => {
 };
 
 /** A header for a run of `config` (hash, backend, versions and time filled in). */
-export const makeHeader = (h: { config: unknown; seed: number; kind?: string; backend?: string; versions?: Record<string, string> }): RecordingHeader =>
+export const makeHeader = (h: {
+  config: unknown;
+  seed: number;
+  kind?: string;
+  backend?: string;
+  versions?: Record<string, string>;
+}): RecordingHeader =>
   ({
     type: 'header',
     format: RECORDING_FORMAT,
@@ -93,7 +104,13 @@ export class RecordingWriter implements RecordingSink {
   private readonly now: () => number;
   private readonly t0: number;
 
-  private constructor(readonly file: string, readonly header: RecordingHeader, fd: number, previous: string | null, options: WriterOptions) {
+  private constructor(
+    readonly file: string,
+    readonly header: RecordingHeader,
+    fd: number,
+    previous: string | null,
+    options: WriterOptions,
+  ) {
     this.fd = fd;
     this.previous = previous;
     this.size = fs.fstatSync(fd).size;
@@ -103,15 +120,28 @@ export class RecordingWriter implements RecordingSink {
   }
 
   /** Starts a new recording; refuses to overwrite an existing file. */
-  static create(file: string, header: RecordingHeader, options: WriterOptions = {}): E.Either<RecordingError, RecordingWriter> {
-    if (fs.existsSync(file)) return E.left(new RecordingError(file, 'already exists: resume it, or choose another path (an existing recording is never overwritten)'));
+  static create(
+    file: string,
+    header: RecordingHeader,
+    options: WriterOptions = {},
+  ): E.Either<RecordingError, RecordingWriter> {
+    if (fs.existsSync(file))
+      return E.left(
+        new RecordingError(
+          file,
+          'already exists: resume it, or choose another path (an existing recording is never overwritten)',
+        ),
+      );
     try {
       const sealed = sealLine('', JSON.stringify(RecordingHeader.encode(header)));
       writeFileAtomic(file, `${sealed.text}\n`);
       return E.right(new RecordingWriter(file, header, fs.openSync(file, 'a'), sealed.sum, options));
     } catch (err) {
-      if ((err as Error).name === 'FileWriteError') return E.left(new RecordingError(file, `cannot create: ${(err as Error).message}`));
-      return E.left(new RecordingError(file, `cannot create (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+      if ((err as Error).name === 'FileWriteError')
+        return E.left(new RecordingError(file, `cannot create: ${(err as Error).message}`));
+      return E.left(
+        new RecordingError(file, `cannot create (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`),
+      );
     }
   }
 
@@ -127,23 +157,44 @@ export class RecordingWriter implements RecordingSink {
     const { header, size, previous, torn, bad, lines } = scanned.right;
     const hash = configHash(at.config);
     if (hash !== header.configHash && at.force !== true)
-      return E.left(new RecordingError(file, `config hash mismatch: the recording was made with config ${header.configHash.slice(0, 12)}…, this run's config is ${hash.slice(0, 12)}… (continue anyway with --force (force: true))`));
+      return E.left(
+        new RecordingError(
+          file,
+          `config hash mismatch: the recording was made with config ${header.configHash.slice(0, 12)}…, this run's ` +
+            `config is ${hash.slice(0, 12)}… (continue anyway with --force (force: true))`,
+        ),
+      );
     if (bad !== null && at.truncate !== true) {
-      const hint = `cut it after line ${bad.line.line - 1}, its last good line, with --truncate-recording (truncate: true)`;
-      return E.left(new RecordingError(file, `${bad.error.detail}; resume refuses a damaged recording (${hint})`, bad.line.line));
+      const hint =
+        `cut it after line ${bad.line.line - 1}, its last good line, with --truncate-recording ` + `(truncate: true)`;
+      return E.left(
+        new RecordingError(file, `${bad.error.detail}; resume refuses a damaged recording (${hint})`, bad.line.line),
+      );
     }
     const cut = bad !== null ? bad.line.offset : torn !== null ? torn.offset : -1;
     try {
       if (cut >= 0) fs.truncateSync(file, cut);
       if (bad !== null)
-        (at.onDrop ?? warnDrop)(`recording ${file}: dropped lines ${bad.line.line}–${lines} (${size - cut} bytes) from the first bad line on (line ${bad.line.line}: ${bad.error.detail})`);
+        (at.onDrop ?? warnDrop)(
+          `recording ${file}: dropped lines ${bad.line.line}–${lines} (${size - cut} bytes) from the first bad line ` +
+            `on (line ${bad.line.line}: ${bad.error.detail})`,
+        );
       const w = new RecordingWriter(file, header, fs.openSync(file, 'a'), previous, options);
       const dropped = bad !== null ? { droppedLines: lines - bad.line.line + 1 } : {};
-      w.append({ type: 'resume', phase: at.phase, step: at.step, ...(cut >= 0 ? { droppedBytes: size - cut } : {}), ...dropped, ...(hash !== header.configHash ? { forced: true } : {}) });
+      w.append({
+        type: 'resume',
+        phase: at.phase,
+        step: at.step,
+        ...(cut >= 0 ? { droppedBytes: size - cut } : {}),
+        ...dropped,
+        ...(hash !== header.configHash ? { forced: true } : {}),
+      });
       w.sync();
       return E.right(w);
     } catch (err) {
-      return E.left(new RecordingError(file, `cannot append (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+      return E.left(
+        new RecordingError(file, `cannot append (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`),
+      );
     }
   }
 
@@ -239,12 +290,20 @@ const scanForResume = (file: string): E.Either<RecordingError, Scanned> => {
     }
     return E.right({ header, size, previous, torn, bad, lines });
   } catch (err) {
-    return E.left(err instanceof RecordingError ? err : new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+    return E.left(
+      err instanceof RecordingError
+        ? err
+        : new RecordingError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`),
+    );
   }
 };
 
 /** An in-memory sink (specs, or piping events elsewhere). */
 export const memorySink = (now: () => number = () => 0): RecordingSink & { readonly events: RecordedEvent[] } => {
   const events: RecordedEvent[] = [];
-  return { events, append: (e) => void events.push({ ...e, at: e.at ?? now() } as RecordedEvent), sync: () => undefined };
+  return {
+    events,
+    append: (e) => void events.push({ ...e, at: e.at ?? now() } as RecordedEvent),
+    sync: () => undefined,
+  };
 };

@@ -18,8 +18,17 @@ import { randomInts, randomInt, Seed, splitSeed } from '../random/seed';
  *   euler     x_{t'} = x_t + (t' − t)·v
  *   x0-noise  x_{t'} = (1 − t')·(x_t − t·v) + t'·ε',  ε' drawn from `noiseSeed`
  */
-export const samplerStep = (stepper: Stepper, x: tf.Tensor, v: tf.Tensor, t: number, tNext: number, noiseSeed: Seed): tf.Tensor =>
-  stepper === 'euler' ? eulerStep(x, v, t, tNext) : tf.tidy(() => x0NoiseStep(x, v, t, tNext, normal(x.shape, noiseSeed)));
+export const samplerStep = (
+  stepper: Stepper,
+  x: tf.Tensor,
+  v: tf.Tensor,
+  t: number,
+  tNext: number,
+  noiseSeed: Seed,
+): tf.Tensor =>
+  stepper === 'euler'
+    ? eulerStep(x, v, t, tNext)
+    : tf.tidy(() => x0NoiseStep(x, v, t, tNext, normal(x.shape, noiseSeed)));
 
 /** Steps over `grid[from..to]` with one expert; step i draws its fresh noise (x0-noise) from (seed, i). */
 export const expertSteps = (
@@ -32,22 +41,43 @@ export const expertSteps = (
   const { stepper = 'euler', seed = 1, from = 0, to = grid.length - 1 } = opts;
   let cur = x.clone();
   for (let i = from; i < to; i++) {
-    const next = tf.tidy(() => samplerStep(stepper, cur, expert.apply(cur, timeVector(grid[i], cur.shape[0]), labels), grid[i], grid[i + 1], splitSeed(seed, 'step', i)));
+    const next = tf.tidy(() =>
+      samplerStep(
+        stepper,
+        cur,
+        expert.apply(cur, timeVector(grid[i], cur.shape[0]), labels),
+        grid[i],
+        grid[i + 1],
+        splitSeed(seed, 'step', i),
+      ),
+    );
     cur.dispose();
     cur = next;
   }
   return cur;
 };
 
-/** Runs the experts of earlier phases in order (no gradient is taken: they are frozen); expert k's noise from (seed, k). */
-export const runExperts = (experts: readonly ExpertPhase[], z: tf.Tensor, labels: tf.Tensor | null, seed: Seed = 1): tf.Tensor =>
+/**
+ * Runs the experts of earlier phases in order (no gradient is taken: they are frozen); expert k's noise from (seed, k).
+ */
+export const runExperts = (
+  experts: readonly ExpertPhase[],
+  z: tf.Tensor,
+  labels: tf.Tensor | null,
+  seed: Seed = 1,
+): tf.Tensor =>
   experts.reduce((x, e, k) => {
-    const next = expertSteps(e.expert, x, labels, e.grid, { stepper: e.stepper ?? 'euler', seed: splitSeed(seed, 'expert', k) });
+    const next = expertSteps(e.expert, x, labels, e.grid, {
+      stepper: e.stepper ?? 'euler',
+      seed: splitSeed(seed, 'expert', k),
+    });
     x.dispose();
     return next;
   }, z.clone());
 
-/** The random draws that start a generator rollout: z, labels c, the SGTS exit step j, and the seed of its step noise. */
+/**
+ * The random draws that start a generator rollout: z, labels c, the SGTS exit step j, and the seed of its step noise.
+ */
 export interface Rollout {
   readonly z: tf.Tensor;
   readonly labels: tf.Tensor1D | null;
@@ -78,7 +108,11 @@ const phaseSeed = (ctx: PhaseContext, r: Rollout): Seed => splitSeed(r.seed, 'ex
 export const rolloutPrefix = (ctx: PhaseContext, r: Rollout): tf.Tensor => {
   const xStart = runExperts(ctx.earlier, r.z, r.labels, r.seed);
   if (ctx.backprop === 'full' || r.exit === 0) return xStart;
-  const xj = expertSteps(ctx.generator, xStart, r.labels, ctx.phase.grid, { stepper: ctx.stepper, seed: phaseSeed(ctx, r), to: r.exit });
+  const xj = expertSteps(ctx.generator, xStart, r.labels, ctx.phase.grid, {
+    stepper: ctx.stepper,
+    seed: phaseSeed(ctx, r),
+    to: r.exit,
+  });
   xStart.dispose();
   return xj;
 };
@@ -101,7 +135,10 @@ export const rolloutEnd = (ctx: PhaseContext, prefix: tf.Tensor, r: Rollout): Ph
   const { grid, end: s } = ctx.phase;
   const seed = phaseSeed(ctx, r);
   const j = ctx.backprop === 'full' ? grid.length - 2 : r.exit;
-  const xj = ctx.backprop === 'full' ? expertSteps(ctx.generator, prefix, r.labels, grid, { stepper: ctx.stepper, seed, to: j }) : prefix;
+  const xj =
+    ctx.backprop === 'full'
+      ? expertSteps(ctx.generator, prefix, r.labels, grid, { stepper: ctx.stepper, seed, to: j })
+      : prefix;
   const tj = grid[j];
   return tf.tidy(() => {
     const v = ctx.generator.apply(xj, timeVector(tj, xj.shape[0]), r.labels);
@@ -126,7 +163,10 @@ export const rolloutToPhaseEnd = (ctx: PhaseContext, prefix: tf.Tensor, r: Rollo
  */
 export const inferenceRollout = (ctx: PhaseContext, r: Rollout): tf.Tensor => {
   const xStart = runExperts(ctx.earlier, r.z, r.labels, r.seed);
-  const xs = expertSteps(ctx.generator, xStart, r.labels, ctx.phase.grid, { stepper: ctx.stepper, seed: phaseSeed(ctx, r) });
+  const xs = expertSteps(ctx.generator, xStart, r.labels, ctx.phase.grid, {
+    stepper: ctx.stepper,
+    seed: phaseSeed(ctx, r),
+  });
   xStart.dispose();
   return xs;
 };

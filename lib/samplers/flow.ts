@@ -9,7 +9,13 @@ import { eulerStep, heunStep } from '../schedule/tensors';
 export type SamplerMethod = 'euler' | 'heun';
 
 /** Integrates dx/dt = v(x, t, c) from grid[0] to grid[N]; each step disposes its intermediates. */
-export const sampleFlow = (velocity: VelocityFn, z: tf.Tensor, labels: tf.Tensor | null, grid: readonly number[], method: SamplerMethod = 'euler'): tf.Tensor => {
+export const sampleFlow = (
+  velocity: VelocityFn,
+  z: tf.Tensor,
+  labels: tf.Tensor | null,
+  grid: readonly number[],
+  method: SamplerMethod = 'euler',
+): tf.Tensor => {
   const B = z.shape[0];
   let x = z.clone();
   for (let i = 0; i + 1 < grid.length; i++) {

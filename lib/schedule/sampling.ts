@@ -15,7 +15,12 @@ export interface TimestepSampling {
 }
 
 /** The unshifted range whose shifted image is [tLo, tHi]. */
-export const timeRange = (tLo: number, tHi: number, shift: number, distribution: TimestepSampling['distribution'] = 'uniform'): TimestepSampling => ({
+export const timeRange = (
+  tLo: number,
+  tHi: number,
+  shift: number,
+  distribution: TimestepSampling['distribution'] = 'uniform',
+): TimestepSampling => ({
   lo: unshiftTime(tLo, shift),
   hi: unshiftTime(tHi, shift),
   shift,

@@ -5,9 +5,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Reshapes per-sample times [B] to [B, 1, …, 1] so they broadcast against x. */
-export const perSample = (t: tf.Tensor, rank: number): tf.Tensor => (rank <= 1 ? t : tf.reshape(t, [-1, ...Array(rank - 1).fill(1)]));
+export const perSample = (t: tf.Tensor, rank: number): tf.Tensor =>
+  rank <= 1 ? t : tf.reshape(t, [-1, ...Array(rank - 1).fill(1)]);
 
-const T = (t: tf.Tensor | number, like: tf.Tensor): tf.Tensor | number => (typeof t === 'number' ? t : perSample(t, like.rank));
+const T = (t: tf.Tensor | number, like: tf.Tensor): tf.Tensor | number =>
+  typeof t === 'number' ? t : perSample(t, like.rank);
 
 /** x_t = (1 − t)·x0 + t·ε. */
 export const forwardSample = (x0: tf.Tensor, eps: tf.Tensor, t: tf.Tensor | number): tf.Tensor =>
@@ -66,7 +68,12 @@ export const x0NoiseStep = (xt: tf.Tensor, v: tf.Tensor, t: number, tNext: numbe
  * Heun step (2nd order): x' = x_t + (t' − t)·v₁; v₂ = v(x', t');
  * x_{t'} = x_t + (t' − t)·(v₁ + v₂)/2. At t' = 0 it is an Euler step (as in k-diffusion).
  */
-export const heunStep = (velocity: (x: tf.Tensor, t: number) => tf.Tensor, xt: tf.Tensor, t: number, tNext: number): tf.Tensor =>
+export const heunStep = (
+  velocity: (x: tf.Tensor, t: number) => tf.Tensor,
+  xt: tf.Tensor,
+  t: number,
+  tNext: number,
+): tf.Tensor =>
   tf.tidy(() => {
     const v1 = velocity(xt, t);
     const xEuler = eulerStep(xt, v1, t, tNext);
@@ -84,7 +91,9 @@ export const sigmaTSTensor = (t: tf.Tensor, s: number): tf.Tensor =>
 
 /** Sub-interval forward process: x_t = α_{t|s}·x_s + σ_{t|s}·ε. */
 export const forwardFromS = (xs: tf.Tensor, eps: tf.Tensor, t: tf.Tensor, s: number): tf.Tensor =>
-  tf.tidy(() => tf.add(tf.mul(perSample(alphaTSTensor(t, s), xs.rank), xs), tf.mul(perSample(sigmaTSTensor(t, s), xs.rank), eps)));
+  tf.tidy(() =>
+    tf.add(tf.mul(perSample(alphaTSTensor(t, s), xs.rank), xs), tf.mul(perSample(sigmaTSTensor(t, s), xs.rank), eps)),
+  );
 
 /**
  * Unbiased subinterval velocity target (§5):
@@ -92,7 +101,10 @@ export const forwardFromS = (xs: tf.Tensor, eps: tf.Tensor, t: tf.Tensor, s: num
  */
 export const subintervalVelocityTarget = (xs: tf.Tensor, eps: tf.Tensor, t: tf.Tensor, s: number): tf.Tensor =>
   tf.tidy(() => {
-    const a = tf.div(tf.add(tf.mul((1 - s) ** 2, t), tf.mul(tf.sub(1, t), s * s)), tf.mul((1 - s) ** 2, sigmaTSTensor(t, s)));
+    const a = tf.div(
+      tf.add(tf.mul((1 - s) ** 2, t), tf.mul(tf.sub(1, t), s * s)),
+      tf.mul((1 - s) ** 2, sigmaTSTensor(t, s)),
+    );
     return tf.sub(tf.mul(perSample(a, xs.rank), eps), tf.div(xs, 1 - s));
   });
 
@@ -104,11 +116,13 @@ export const subintervalX0Target = (xs: tf.Tensor, eps: tf.Tensor, t: tf.Tensor,
   });
 
 /** DMD weight (1 − t)²/t and its phased form (1 − t)²/(t·(1 − s)), per sample. */
-export const phasedWeightTensor = (t: tf.Tensor, s: number): tf.Tensor => tf.tidy(() => tf.div(tf.square(tf.sub(1, t)), tf.mul(t, 1 - s)));
+export const phasedWeightTensor = (t: tf.Tensor, s: number): tf.Tensor =>
+  tf.tidy(() => tf.div(tf.square(tf.sub(1, t)), tf.mul(t, 1 - s)));
 
 /** Fake-score loss weight min(1, 10·σ_{t|s}²), per sample. */
 export const subintervalLossWeightTensor = (t: tf.Tensor, s: number): tf.Tensor =>
   tf.tidy(() => tf.minimum(1, tf.mul(10, tf.square(sigmaTSTensor(t, s)))));
 
 /** t = shift(u) = S·u / (1 + (S − 1)·u) on tensors. */
-export const shiftTimeTensor = (u: tf.Tensor, S: number): tf.Tensor => tf.tidy(() => tf.div(tf.mul(S, u), tf.add(1, tf.mul(S - 1, u))));
+export const shiftTimeTensor = (u: tf.Tensor, S: number): tf.Tensor =>
+  tf.tidy(() => tf.div(tf.mul(S, u), tf.add(1, tf.mul(S - 1, u))));

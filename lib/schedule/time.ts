@@ -34,14 +34,16 @@ export const timeOfLogSnr = (logSnr: number): number => 1 / (1 + Math.exp(logSnr
 export const timeGrid = (N: number, S: number, start = 1, end = 0): number[] => {
   const u0 = unshiftTime(start, S);
   const u1 = unshiftTime(end, S);
-  return Array.from({ length: N + 1 }, (_, i) => (i === 0 ? start : i === N ? end : shiftTime(u0 + ((u1 - u0) * i) / N, S)));
+  return Array.from({ length: N + 1 }, (_, i) =>
+    i === 0 ? start : i === N ? end : shiftTime(u0 + ((u1 - u0) * i) / N, S),
+  );
 };
 
 /** α_{t|s} = (1 − t) / (1 − s): the signal scale from x_s to x_t (s < t). */
 export const alphaTS = (t: number, s: number): number => (1 - t) / (1 - s);
 
 /** σ_{t|s} = √(t² − ((1 − t)·s / (1 − s))²): the noise added from x_s to x_t. */
-export const sigmaTS = (t: number, s: number): number => Math.sqrt(Math.max(0, t * t - ((1 - t) * s / (1 - s)) ** 2));
+export const sigmaTS = (t: number, s: number): number => Math.sqrt(Math.max(0, t * t - (((1 - t) * s) / (1 - s)) ** 2));
 
 /** DMD weight w_t = (1 − t)² / t (§3). */
 export const dmdWeight = (t: number): number => (1 - t) ** 2 / t;

@@ -16,7 +16,9 @@ export const PAGE_HTML = `<!doctype html>
   h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
   .meta { color: #666; margin-bottom: 1rem; }
   .pill { display: inline-block; padding: .1rem .6rem; border-radius: 1rem; background: #ddd; font-weight: 600; }
-  .pill.running { background: #cfe3ff; } .pill.complete, .pill.replayed { background: #cdeccd; } .pill.failed, .pill.disconnected { background: #f6caca; }
+  .pill.running { background: #cfe3ff; }
+  .pill.complete, .pill.replayed { background: #cdeccd; }
+  .pill.failed, .pill.disconnected { background: #f6caca; }
   #phases { display: flex; flex-wrap: wrap; gap: 1rem; }
   .phase { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .8rem; width: 380px; }
   .phase h2 { font-size: 1rem; margin: 0 0 .4rem; }
@@ -29,7 +31,10 @@ export const PAGE_HTML = `<!doctype html>
   #samples img { max-width: 420px; display: block; }
   #jobs table { border-collapse: collapse; background: #fff; margin-bottom: 1rem; }
   #jobs td { padding: .15rem .6rem; border-bottom: 1px solid #eee; } #jobs .error { color: #a33; }
-  #log { margin-top: 1rem; font-family: ui-monospace, monospace; font-size: 12px; color: #444; max-height: 12rem; overflow: auto; }
+  #log {
+    margin-top: 1rem; font-family: ui-monospace, monospace; font-size: 12px; color: #444;
+    max-height: 12rem; overflow: auto;
+  }
 </style>
 </head>
 <body>
@@ -48,22 +53,33 @@ export const PAGE_HTML = `<!doctype html>
   const COLORS = ['#3b7dd8', '#e07b39', '#3aa655', '#c23b8a', '#7d5bd8', '#8a6d3b'];
   const state = { totals: null, phases: new Map(), roles: [], status: 'connecting', events: 0 };
   const $ = (id) => document.getElementById(id);
-  const fmt = (v) => v === null || v === undefined ? '–' : (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(4));
-  const setStatus = (s) => { state.status = s; const el = $('status'); el.textContent = s; el.className = 'pill ' + s; };
+  const fmt = (v) => v === null || v === undefined ? '–'
+    : (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(4));
+  const setStatus = (s) => {
+    state.status = s; const el = $('status'); el.textContent = s; el.className = 'pill ' + s;
+  };
   const log = (text) => { const d = document.createElement('div'); d.textContent = text; $('log').prepend(d); };
-  const roleColor = (role) => { if (!state.roles.includes(role)) state.roles.push(role); return COLORS[state.roles.indexOf(role) % COLORS.length]; };
+  const roleColor = (role) => {
+    if (!state.roles.includes(role)) state.roles.push(role);
+    return COLORS[state.roles.indexOf(role) % COLORS.length];
+  };
 
   const phase = (k) => {
     let p = state.phases.get(k);
     if (!p) {
       const el = document.createElement('div');
       el.className = 'phase'; el.dataset.phase = String(k);
-      el.innerHTML = '<h2>phase ' + (k + 1) + ' <span class="done"></span></h2><div class="step">0</div><div class="bar"><div></div></div>' +
-        '<div class="losses"></div><div class="speed"></div><svg class="chart" viewBox="0 0 360 140" preserveAspectRatio="none"></svg>';
+      el.innerHTML = '<h2>phase ' + (k + 1) + ' <span class="done"></span></h2><div class="step">0</div><div ' +
+        'class="bar"><div></div></div>' +
+        '<div class="losses"></div><div class="speed"></div><svg class="chart" viewBox="0 0 360 140" ' +
+          'preserveAspectRatio="none"></svg>';
       const list = $('phases');
       const after = [...list.children].find((c) => Number(c.dataset.phase) > k);
       list.insertBefore(el, after || null);
-      p = { el, done: 0, ended: false, series: new Map(), last: new Map(), firstAt: null, lastAt: null, firstStep: null, dirty: true };
+      p = {
+        el, done: 0, ended: false, series: new Map(), last: new Map(),
+        firstAt: null, lastAt: null, firstStep: null, dirty: true,
+      };
       state.phases.set(k, p);
     }
     return p;
@@ -75,25 +91,39 @@ export const PAGE_HTML = `<!doctype html>
     p.el.querySelector('.bar > div').style.width = total ? Math.min(100, 100 * p.done / total) + '%' : '0';
     p.el.querySelector('.done').textContent = p.ended ? '(done)' : '';
     p.el.querySelector('.losses').innerHTML = [...p.last.entries()].map(([role, v]) =>
-      '<span class="loss" data-role="' + role + '" style="color:' + roleColor(role) + '">' + role + ' ' + fmt(v) + '</span>').join('');
-    if (p.firstAt !== null && p.lastAt > p.firstAt && p.done > p.firstStep) p.el.querySelector('.speed').textContent = ((p.done - p.firstStep) * 1000 / (p.lastAt - p.firstAt)).toFixed(2) + ' it/s';
+      '<span class="loss" ' +
+        'data-role="' + role + '" style="color:' + roleColor(role) + '">' + role + ' ' + fmt(v) + '</span>').join('');
+    if (p.firstAt !== null && p.lastAt > p.firstAt && p.done > p.firstStep)
+      p.el.querySelector('.speed').textContent =
+        ((p.done - p.firstStep) * 1000 / (p.lastAt - p.firstAt)).toFixed(2) + ' it/s';
     const svg = p.el.querySelector('svg');
     const all = [...p.series.values()].flat();
     if (all.length < 2) { svg.innerHTML = ''; return; }
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-    for (const [x, y] of all) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+    for (const [x, y] of all) {
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    }
     // log scale when every loss is positive and they span more than two decades (roles differ by orders of magnitude)
     const log = y0 > 0 && y1 / y0 > 100;
     const ty = (y) => log ? Math.log10(y) : y, ly0 = ty(y0), ly1 = ty(y1);
     p.el.querySelector('svg').dataset.scale = log ? 'log' : 'linear';
     const sx = (x) => 5 + 350 * (x - x0) / ((x1 - x0) || 1), sy = (y) => 135 - 130 * (ty(y) - ly0) / ((ly1 - ly0) || 1);
     svg.innerHTML = [...p.series.entries()].map(([role, pts]) =>
-      '<polyline data-role="' + role + '" fill="none" stroke-width="1.2" vector-effect="non-scaling-stroke" stroke="' + roleColor(role) + '" points="' +
+      '<polyline data-role="' + role + '" fill="none" stroke-width="1.2" vector-effect="non-scaling-stroke" ' +
+        'stroke="' + roleColor(role) + '" points="' +
       pts.map(([x, y]) => sx(x).toFixed(1) + ',' + sy(y).toFixed(1)).join(' ') + '"></polyline>').join('');
   };
 
   let scheduled = false;
-  const redraw = () => { if (scheduled) return; scheduled = true; requestAnimationFrame(() => { scheduled = false; for (const [k, p] of state.phases) if (p.dirty) { draw(p, k); p.dirty = false; } $('meta').dataset.events = String(state.events); }); };
+  const redraw = () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      for (const [k, p] of state.phases) if (p.dirty) { draw(p, k); p.dirty = false; }
+      $('meta').dataset.events = String(state.events);
+    });
+  };
 
   const handlers = {
     header: (m) => {
@@ -127,11 +157,16 @@ export const PAGE_HTML = `<!doctype html>
       }
       const img = fig.querySelector('img');
       img.dataset.name = m.name; img.alt = m.name + ' samples'; img.src = m.url;
-      fig.querySelector('figcaption').textContent = m.name + ': phase ' + (m.phase + 1) + ', step ' + m.step + (m.nfe ? ', ' + m.nfe + ' NFE' : '') + ', ' + m.shape[0] + ' samples';
+      fig.querySelector('figcaption').textContent = m.name + ': phase ' + (m.phase + 1) + ', step ' + m.step +
+        (m.nfe ? ', ' + m.nfe + ' NFE' : '') + ', ' + m.shape[0] + ' samples';
     },
     checkpoint: (m) => log('checkpoint at phase ' + (m.phase + 1) + ', step ' + m.step + ': ' + m.file),
     resume: (m) => log('resumed at phase ' + (m.phase + 1) + ', step ' + m.step),
-    end: (m) => { setStatus(m.status === 'complete' ? 'complete' : 'failed'); log('run ' + m.status + (m.message ? ': ' + m.message : '')); for (const p of state.phases.values()) { if (m.status === 'complete') p.ended = true; p.dirty = true; } },
+    end: (m) => {
+      setStatus(m.status === 'complete' ? 'complete' : 'failed');
+      log('run ' + m.status + (m.message ? ': ' + m.message : ''));
+      for (const p of state.phases.values()) { if (m.status === 'complete') p.ended = true; p.dirty = true; }
+    },
     issue: (m) => log('issue: ' + m.message),
     replayed: () => { if (state.status !== 'failed') setStatus('replayed'); },
   };
@@ -173,7 +208,9 @@ export const PAGE_HTML = `<!doctype html>
     (handlers[m.type] || (() => {}))(m);
     redraw();
   };
-  source.onerror = () => { if (state.status === 'running' || state.status === 'connecting') setStatus('disconnected'); };
+  source.onerror = () => {
+    if (state.status === 'running' || state.status === 'connecting') setStatus('disconnected');
+  };
   source.onopen = () => { if (state.status === 'disconnected') setStatus('running'); };
 })();
 </script>

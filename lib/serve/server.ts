@@ -89,9 +89,19 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
       const values = s.event.x.values instanceof Float32Array ? s.event.x.values : Float32Array.from(s.event.x.values);
       const labels = s.event.labels === null ? null : Int32Array.from(s.event.labels.values);
       const data = dataInfoOf(dataConfigOf(s.header?.config, file), shape.slice(1));
-      const spec = samplesFigure([{ title: `${s.event.name}, ${phaseLabel(s.event.phase)}, step ${s.event.step}`, samples: { values, shape, labels } }], data);
+      const spec = samplesFigure(
+        [
+          {
+            title: `${s.event.name}, ${phaseLabel(s.event.phase)}, step ${s.event.step}`,
+            samples: { values, shape, labels },
+          },
+        ],
+        data,
+      );
       const rendered: Promise<Buffer> =
-        spec === null ? Promise.reject(new Error('no figure for this sample shape')) : rendering.catch(() => undefined).then(() => renderPngs([spec]).then((b) => b[0]));
+        spec === null
+          ? Promise.reject(new Error('no figure for this sample shape'))
+          : rendering.catch(() => undefined).then(() => renderPngs([spec]).then((b) => b[0]));
       rendered.catch(() => undefined); // handled where requested; never an unhandled rejection
       rendering = rendered;
       figures.set(line, rendered);
@@ -103,9 +113,11 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
   /** What a client is told about a line that cannot be shown: its number and the damage, not its contents. */
   const issue = (id: number, err: unknown): Sent => {
     const why =
-      err instanceof ServeFileError ? err.message
-      : err instanceof RecordingError ? `recording line ${err.line ?? id}: ${err.brief ?? 'cannot be decoded'}`
-      : 'cannot read the recording';
+      err instanceof ServeFileError
+        ? err.message
+        : err instanceof RecordingError
+          ? `recording line ${err.line ?? id}: ${err.brief ?? 'cannot be decoded'}`
+          : 'cannot read the recording';
     return { id, message: { type: 'issue', message: why } };
   };
 
@@ -117,7 +129,10 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
   const cache = new Map<number, Cached>();
   let cached = 0;
 
-  /** The SSE text of one recording line (with its `at`, for replay pacing) for a client that has seen lines up to `after`. */
+  /**
+   * The SSE text of one recording line (with its `at`, for replay pacing) for a client that has seen lines up to
+   * `after`.
+   */
   const decoder = (after: number) => {
     let header: RecordingHeader | null = null;
     let decodeEvent: EventDecoder | null = null;
@@ -166,7 +181,8 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
         clearTimeout(timer);
         res.off('drain', drained);
         signal.removeEventListener('abort', aborted);
-        if (!ok && !signal.aborted) o.log?.(`dropped a client that read nothing for ${stallMs / 1000} s (it reconnects where it stopped)`);
+        if (!ok && !signal.aborted)
+          o.log?.(`dropped a client that read nothing for ${stallMs / 1000} s (it reconnects where it stopped)`);
         if (!ok) res.destroy();
         resolve(ok);
       };
@@ -186,13 +202,19 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
     // gaps under a millisecond are summed until they are worth a timer
     let owed = 0;
     try {
-      for await (const batch of tailLines(file, { pollMs: o.pollMs, follow: o.speed === undefined, root: o.runDir, signal })) {
+      for await (const batch of tailLines(file, {
+        pollMs: o.pollMs,
+        follow: o.speed === undefined,
+        root: o.runDir,
+        signal,
+      })) {
         // one write per batch of lines (a write per line costs a system call each), flushed before a replay wait
         let out = '';
         for (const l of batch) {
           const c = await decode(l);
           if (c.text === '') continue;
-          if (o.speed !== undefined && c.at !== null && previous !== null) owed += Math.max(0, c.at - previous) / o.speed;
+          if (o.speed !== undefined && c.at !== null && previous !== null)
+            owed += Math.max(0, c.at - previous) / o.speed;
           if (owed >= 1) {
             if (out !== '' && !(await send(res, out, signal))) return;
             out = '';
@@ -233,12 +255,18 @@ export const startServer = async (o: ServeOptions): Promise<RunningServer> => {
         return;
       }
       const after = Number(req.headers['last-event-id'] ?? 0) || 0;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+      });
       if (req.method === 'HEAD') {
         res.end();
         return;
       }
-      res.write(`retry: 1000\n: ${o.speed === undefined ? 'following' : `replaying at ${o.speed}x`} the run's recording\n\n`);
+      res.write(
+        `retry: 1000\n: ${o.speed === undefined ? 'following' : `replaying at ${o.speed}x`} the run's recording\n\n`,
+      );
       const client = { res, stop: new AbortController() };
       clients.add(client);
       const forget = () => {

@@ -56,19 +56,21 @@ export const startStaticServer = async (o: {
       res.writeHead(400).end('bad path\n');
       return;
     }
-    fs.realpath(target, (e, real) => fs.stat(real ?? target, (err, st) => {
-      if (e !== null || err !== null || !st.isFile() || !real.startsWith(realRoot + path.sep)) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': TYPES[path.extname(target)] ?? 'application/octet-stream',
-        'content-length': st.size,
-        'cache-control': 'no-store',
-      });
-      if (req.method === 'HEAD') res.end();
-      else fs.createReadStream(real).pipe(res);
-    }));
+    fs.realpath(target, (e, real) =>
+      fs.stat(real ?? target, (err, st) => {
+        if (e !== null || err !== null || !st.isFile() || !real.startsWith(realRoot + path.sep)) {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+          return;
+        }
+        res.writeHead(200, {
+          'content-type': TYPES[path.extname(target)] ?? 'application/octet-stream',
+          'content-length': st.size,
+          'cache-control': 'no-store',
+        });
+        if (req.method === 'HEAD') res.end();
+        else fs.createReadStream(real).pipe(res);
+      }),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -25,7 +25,10 @@ export interface TailOptions {
 
 /** A file the server will not read; the message names the path and why, never the contents. */
 export class ServeFileError extends Error {
-  constructor(readonly file: string, reason: string) {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
     super(`${file}: ${reason}; refusing to serve it`);
     this.name = 'ServeFileError';
   }
@@ -35,7 +38,8 @@ const CHUNK = 64 << 10;
 /** The longest line followed (recorded tensors are inline; a longer "line" is not a recording). */
 export const MAX_LINE_BYTES = 64 << 20;
 
-const inside = (child: string, parent: string): boolean => child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+const inside = (child: string, parent: string): boolean =>
+  child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
 
 const realRoot = (file: string, root: string): string => {
   try {
@@ -54,7 +58,8 @@ export const openServable = (file: string, root?: string): number | null => {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // not yet written (or a dangling link)
     throw err;
   }
-  if (root !== undefined && !inside(real, realRoot(file, root))) throw new ServeFileError(file, `its real path is outside the run directory ${root}`);
+  if (root !== undefined && !inside(real, realRoot(file, root)))
+    throw new ServeFileError(file, `its real path is outside the run directory ${root}`);
   const fd = fs.openSync(real, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   if (!fs.fstatSync(fd).isFile()) {
     fs.closeSync(fd);
@@ -87,7 +92,8 @@ export async function* tailLines(file: string, options: TailOptions = {}): Async
     if (fd !== null) {
       try {
         const size = fs.fstatSync(fd).size;
-        if (size < position) throw new ServeFileError(file, `shrank from ${position} to ${size} bytes while being followed`);
+        if (size < position)
+          throw new ServeFileError(file, `shrank from ${position} to ${size} bytes while being followed`);
         while (position < size && !stopped()) {
           const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - position), position);
           if (n === 0) break;
@@ -97,11 +103,17 @@ export async function* tailLines(file: string, options: TailOptions = {}): Async
           let from = 0;
           const lines: RawLine[] = [];
           for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, from)) {
-            lines.push({ line: ++line, text: chunk.subarray(from, i).toString('utf8'), complete: true, offset: start + from });
+            lines.push({
+              line: ++line,
+              text: chunk.subarray(from, i).toString('utf8'),
+              complete: true,
+              offset: start + from,
+            });
             from = i + 1;
           }
           pending = Buffer.from(chunk.subarray(from));
-          if (pending.length > MAX_LINE_BYTES) throw new ServeFileError(file, `line ${line + 1} is longer than ${MAX_LINE_BYTES >> 20} MiB`);
+          if (pending.length > MAX_LINE_BYTES)
+            throw new ServeFileError(file, `line ${line + 1} is longer than ${MAX_LINE_BYTES >> 20} MiB`);
           if (lines.length > 0) yield lines;
         }
       } finally {

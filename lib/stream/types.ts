@@ -72,7 +72,12 @@ export const disposeTensors = (element: object): void => {
   for (const v of Object.values(element)) {
     if (isTensor(v)) v.dispose();
     else if (Array.isArray(v)) v.forEach((u) => isTensor(u) && u.dispose());
-    else if (v !== null && typeof v === 'object' && !(v instanceof Function) && Object.getPrototypeOf(v) === Object.prototype) {
+    else if (
+      v !== null &&
+      typeof v === 'object' &&
+      !(v instanceof Function) &&
+      Object.getPrototypeOf(v) === Object.prototype
+    ) {
       for (const u of Object.values(v)) if (isTensor(u)) u.dispose();
     }
   }

@@ -12,7 +12,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as path from 'path';
 import { MonoTypeOperatorFunction, Observable, identity, lastValueFrom, tap, toArray } from 'rxjs';
-import { PositiveInt, NonNegativeInt, Positive, Probability, UnitInterval, StepCount, BatchSize, SamplerSteps, Finite } from '../config/primitives';
+import {
+  PositiveInt,
+  NonNegativeInt,
+  Positive,
+  Probability,
+  UnitInterval,
+  StepCount,
+  BatchSize,
+  SamplerSteps,
+  Finite,
+} from '../config/primitives';
 import { DataConfig, loadDataset } from '../data/config';
 import type { Dataset } from '../data/types';
 import { dataMetaOf } from '../data/scaling';
@@ -45,7 +55,10 @@ import { decodeOrThrow } from '../config/report';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
-export const TimestepConfig = t.partial({ shift: Positive, distribution: t.keyof({ uniform: null, logitNormal: null }) });
+export const TimestepConfig = t.partial({
+  shift: Positive,
+  distribution: t.keyof({ uniform: null, logitNormal: null }),
+});
 
 export const SamplerConfig = t.partial({
   steps: SamplerSteps,
@@ -148,7 +161,11 @@ export const openTeacherRun = (config: ResolvedTeacherConfig): TeacherRoles & { 
   })(loadDataset(config.data));
   const modelConfig = modelConfigFor(config.model, dataset, splitSeed(config.seed, 'init'));
   const model = buildModel(modelConfig);
-  const trainer = makeTrainer(model.params.variables, { lr: config.lr, betas: config.betas }, { lr: config.lr, betas: config.betas });
+  const trainer = makeTrainer(
+    model.params.variables,
+    { lr: config.lr, betas: config.betas },
+    { lr: config.lr, betas: config.betas },
+  );
   return { dataset, model, trainer, modelConfig };
 };
 
@@ -165,7 +182,10 @@ export interface TeacherResult {
  * given. For checkpoints along the way, a recording and exact resume, see
  * lib/train/teacher.ts `runTeacher` (same checkpoint format).
  */
-export const trainTeacher = async (input: unknown, options: { outDir?: string; log?: (line: string) => void; onStep?: (m: StepMetrics) => void } = {}): Promise<TeacherResult> => {
+export const trainTeacher = async (
+  input: unknown,
+  options: { outDir?: string; log?: (line: string) => void; onStep?: (m: StepMetrics) => void } = {},
+): Promise<TeacherResult> => {
   const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
   const { dataset, model, trainer, modelConfig } = openTeacherRun(config);
   const metrics = await teacherLoop({ dataset, model, trainer }, config, options);
@@ -185,7 +205,8 @@ export const trainTeacher = async (input: unknown, options: { outDir?: string; l
 
 // ── Checkpoint ───────────────────────────────────────────────────────────────
 
-export const RNG_NOTE = 'stateless: every draw is a pure function of (seed, phase, step, role); the step is the RNG position';
+export const RNG_NOTE =
+  'stateless: every draw is a pure function of (seed, phase, step, role); the step is the RNG position';
 
 /**
  * A teacher checkpoint: `teacher/…` weights, `opt/teacher/…` Adam's exact state
@@ -247,21 +268,31 @@ export const saveTeacher = (
   );
 
 /** Loads a teacher checkpoint: its model (frozen: not trainable) and the config it was trained with. */
-export const loadTeacher = (file: string): E.Either<CheckpointError, { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig }> =>
-  E.chain((data: { meta: Readonly<Record<string, unknown>>; tensors: readonly import('../models/params').NamedTensorData[] }) => {
-    if (data.meta.kind !== 'teacher') return E.left(new CheckpointError(file, `meta.kind: expected "teacher", got ${JSON.stringify(data.meta.kind)}`));
-    const modelConfig = ModelConfig.decode(data.meta.modelConfig);
-    if (E.isLeft(modelConfig)) return E.left(new CheckpointError(file, 'meta.modelConfig: not a valid model config'));
-    const model = buildModel(modelConfig.right);
-    try {
-      model.params.write(tensorsUnder(data, 'teacher/'), `${file}: teacher`);
-    } catch (err) {
-      model.dispose();
-      return E.left(new CheckpointError(file, (err as Error).message));
-    }
-    model.params.setTrainable(false);
-    return E.right({ model, modelConfig: modelConfig.right, config: data.meta.config as ResolvedTeacherConfig });
-  })(loadCheckpoint(file));
+export const loadTeacher = (
+  file: string,
+): E.Either<CheckpointError, { model: VelocityModel; modelConfig: ModelConfig; config: ResolvedTeacherConfig }> =>
+  E.chain(
+    (data: {
+      meta: Readonly<Record<string, unknown>>;
+      tensors: readonly import('../models/params').NamedTensorData[];
+    }) => {
+      if (data.meta.kind !== 'teacher')
+        return E.left(
+          new CheckpointError(file, `meta.kind: expected "teacher", got ${JSON.stringify(data.meta.kind)}`),
+        );
+      const modelConfig = ModelConfig.decode(data.meta.modelConfig);
+      if (E.isLeft(modelConfig)) return E.left(new CheckpointError(file, 'meta.modelConfig: not a valid model config'));
+      const model = buildModel(modelConfig.right);
+      try {
+        model.params.write(tensorsUnder(data, 'teacher/'), `${file}: teacher`);
+      } catch (err) {
+        model.dispose();
+        return E.left(new CheckpointError(file, (err as Error).message));
+      }
+      model.params.setTrainable(false);
+      return E.right({ model, modelConfig: modelConfig.right, config: data.meta.config as ResolvedTeacherConfig });
+    },
+  )(loadCheckpoint(file));
 
 // ── 4. Sampling ──────────────────────────────────────────────────────────────
 

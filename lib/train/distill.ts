@@ -51,7 +51,11 @@ type DistillEvent = StepMetrics | PhaseEnd<DistillState>;
 
 /** A run that finished: its student is written and its recording ends "complete". */
 const finished = (student: string | null, recFile: string | null): boolean =>
-  student !== null && recFile !== null && fs.existsSync(student) && fs.existsSync(recFile) && E.exists((r: RecordingSummary) => r.status === 'complete')(summariseRecording(recFile, { onIssue: () => undefined }));
+  student !== null &&
+  recFile !== null &&
+  fs.existsSync(student) &&
+  fs.existsSync(recFile) &&
+  E.exists((r: RecordingSummary) => r.status === 'complete')(summariseRecording(recFile, { onIssue: () => undefined }));
 
 export const runDistill = async (input: unknown, options: RunOptions = {}): Promise<DistillRunResult> => {
   // everything checkable is checked before anything is written: codec, unknown fields, teacher and data files, schedule
@@ -63,8 +67,14 @@ export const runDistill = async (input: unknown, options: RunOptions = {}): Prom
   const outDir = options.outDir;
   const last = outDir === undefined ? null : path.join(outDir, PROGRESS_CHECKPOINT);
   const student = outDir === undefined ? null : path.join(outDir, STUDENT_CHECKPOINT);
-  if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
-  const recFile = options.record === true ? path.join(outDir!, RECORDING_FILE) : typeof options.record === 'string' ? options.record : null;
+  if (options.record === true && outDir === undefined)
+    throw new RangeError('record: true needs an outDir (or pass the recording path)');
+  const recFile =
+    options.record === true
+      ? path.join(outDir!, RECORDING_FILE)
+      : typeof options.record === 'string'
+        ? options.record
+        : null;
 
   // one process at a time writes a run directory (lib/train/lock.ts)
   return withRunLock(outDir, async () => {
@@ -85,14 +95,27 @@ export const runDistill = async (input: unknown, options: RunOptions = {}): Prom
       resumeFile = last;
     }
     if (options.resume && finished(student, recFile))
-      throw new ResumeError(`${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); train again with ${optionHint('overwrite')}`);
+      throw new ResumeError(
+        `${outDir}: the run is already complete (${STUDENT_CHECKPOINT} written, its recording ends "complete"); ` +
+          `train again with ${optionHint('overwrite')}`,
+      );
     const opened =
-      recFile === null ? null
-      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, ...from, force: options.force, truncate: options.truncateRecording }, { fsyncEvery: options.fsyncEvery })
-      : E.map((w: RecordingWriter) => {
-          if (from.phase > 0 || from.step > 0) w.append({ type: 'resume', ...from });
-          return w;
-        })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: d.seed, kind: config.method }), { fsyncEvery: options.fsyncEvery }));
+      recFile === null
+        ? null
+        : options.resume && fs.existsSync(recFile)
+          ? RecordingWriter.resume(
+              recFile,
+              { config: input, ...from, force: options.force, truncate: options.truncateRecording },
+              { fsyncEvery: options.fsyncEvery },
+            )
+          : E.map((w: RecordingWriter) => {
+              if (from.phase > 0 || from.step > 0) w.append({ type: 'resume', ...from });
+              return w;
+            })(
+              RecordingWriter.create(recFile, makeHeader({ config: input, seed: d.seed, kind: config.method }), {
+                fsyncEvery: options.fsyncEvery,
+              }),
+            );
     if (opened !== null && E.isLeft(opened)) throw opened.left;
     const sink = opened === null ? null : opened.right;
 
@@ -133,18 +156,41 @@ export const runDistill = async (input: unknown, options: RunOptions = {}): Prom
     const lastPhase = phases.length - 1;
     const iterations = phases[lastPhase].iterations;
     try {
-      const n = options.samples === undefined ? 0 : options.samples.n ?? snapshotSize(result.teacher.sampleShape, result.teacher.numClasses);
+      const n =
+        options.samples === undefined
+          ? 0
+          : (options.samples.n ?? snapshotSize(result.teacher.sampleShape, result.teacher.numClasses));
       if (sink !== null && n > 0) {
         // the student next to its teacher, same noise seed: the figures' side-by-side panels
         const seed = splitSeed(d.seed, 'snapshot', 'final');
         // the same classes for both, each as often as n allows: the image grids' rows fill alike
         const labels = balancedLabels(n, result.teacher.numClasses);
         const s = sampleStudent(result.experts, { n, seed, labels });
-        sink.append(eventOf({ type: 'sample', name: config.method, phase: lastPhase, step: iterations, x: s.x, labels: s.labels, nfe: studentNfe(result.experts) }));
+        sink.append(
+          eventOf({
+            type: 'sample',
+            name: config.method,
+            phase: lastPhase,
+            step: iterations,
+            x: s.x,
+            labels: s.labels,
+            nfe: studentNfe(result.experts),
+          }),
+        );
         tf.dispose([s.x, ...(s.labels ? [s.labels] : [])]);
         const t = sampleTeacher(result.teacher, { n, seed, labels, sampler: { guidance: d.guidance } });
         const nfe = teacherNfe({ guidance: d.guidance }, result.teacher.numClasses);
-        sink.append(eventOf({ type: 'sample', name: 'teacher', phase: lastPhase, step: iterations, x: t.x, labels: t.labels, nfe }));
+        sink.append(
+          eventOf({
+            type: 'sample',
+            name: 'teacher',
+            phase: lastPhase,
+            step: iterations,
+            x: t.x,
+            labels: t.labels,
+            nfe,
+          }),
+        );
         tf.dispose([t.x, ...(t.labels ? [t.labels] : [])]);
       }
       if (student !== null) sink?.append({ type: 'checkpoint', phase: lastPhase, step: iterations, file: student });

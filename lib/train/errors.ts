@@ -11,7 +11,8 @@ import { phaseLabel } from '../phases/label';
 export const optionHint = (option: 'resume' | 'overwrite' | 'force'): string => `--${option} (${option}: true)`;
 
 /** What to do about a run directory that already holds a run. */
-export const existingRunHint = `resume that run with ${optionHint('resume')}, or start over with ${optionHint('overwrite')}`;
+export const existingRunHint =
+  `resume that run with ${optionHint('resume')}, or start over with ` + `${optionHint('overwrite')}`;
 
 /** A checkpoint or recording that cannot be resumed (missing, other run, other config). */
 export class ResumeError extends Error {
@@ -29,10 +30,16 @@ export interface LastGood {
 
 /** A run stopped by an error (a non-finite loss, a failed write, …); the last good checkpoint is kept. */
 export class TrainingStoppedError extends Error {
-  constructor(readonly reason: unknown, readonly lastGood: LastGood | null) {
+  constructor(
+    readonly reason: unknown,
+    readonly lastGood: LastGood | null,
+  ) {
     super(
       `${reason instanceof Error ? reason.message : String(reason)}; ` +
-        (lastGood === null ? 'no checkpoint had been written yet' : `the last good checkpoint is kept: ${lastGood.file} (${phaseLabel(lastGood.phase)}, step ${lastGood.step})`),
+        (lastGood === null
+          ? 'no checkpoint had been written yet'
+          : `the last good checkpoint is kept: ${lastGood.file} (${phaseLabel(lastGood.phase)}, step ` +
+            `${lastGood.step})`),
     );
     this.name = 'TrainingStoppedError';
   }

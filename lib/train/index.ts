@@ -1,4 +1,7 @@
-/** Resumable, recorded training runs: checkpoints holding everything the next step needs, exact resume, preflight checks. */
+/**
+ * Resumable, recorded training runs: checkpoints holding everything the next step needs, exact resume, preflight
+ * checks.
+ */
 export * from './errors';
 export * from './preflight';
 export * from './teacher';

@@ -28,11 +28,16 @@ interface LockInfo {
 
 /** The run directory is being written by another process (or another run in this one). */
 export class RunLockedError extends Error {
-  constructor(readonly file: string, readonly holder: { readonly pid: number; readonly host: string; readonly since: string }) {
+  constructor(
+    readonly file: string,
+    readonly holder: { readonly pid: number; readonly host: string; readonly since: string },
+  ) {
     super(
       `${path.dirname(file)} is being written by another run: ${file} is held by process ${holder.pid}` +
-        `${holder.pid === process.pid && holder.host === os.hostname() ? ' (this process)' : ''}${holder.host === os.hostname() ? '' : ` on host ${holder.host}`} since ${holder.since}. ` +
-        'Wait for that run to end, or choose another output directory (--out, outDir); if no such run exists any more, delete the lock file.',
+        `${holder.pid === process.pid && holder.host === os.hostname() ? ' (this process)' : ''}` +
+        `${holder.host === os.hostname() ? '' : ` on host ${holder.host}`} since ${holder.since}. ` +
+        'Wait for that run to end, or choose another output directory (--out, outDir); if no such run exists any ' +
+        'more, delete the lock file.',
     );
     this.name = 'RunLockedError';
   }
@@ -54,7 +59,11 @@ const readLock = (file: string): { raw: string; info: LockInfo | null } | null =
   }
   try {
     const o = JSON.parse(raw) as Partial<LockInfo>;
-    return { raw, info: typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string' ? (o as LockInfo) : null };
+    return {
+      raw,
+      info:
+        typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string' ? (o as LockInfo) : null,
+    };
   } catch {
     return { raw, info: null };
   }
@@ -72,7 +81,13 @@ const held = (info: LockInfo): boolean => {
 export const acquireRunLock = (dir: string): RunLock => {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, LOCK_FILE);
-  const info: LockInfo = { pid: process.pid, host: os.hostname(), start: processStartTime(process.pid), since: new Date().toISOString(), token: randomUUID() };
+  const info: LockInfo = {
+    pid: process.pid,
+    host: os.hostname(),
+    start: processStartTime(process.pid),
+    since: new Date().toISOString(),
+    token: randomUUID(),
+  };
   const mine = JSON.stringify(info);
   // the atomic-write temp naming (lib/util/atomicWrite), so a resume clears one a killed process left
   const tmp = path.join(dir, `.${LOCK_FILE}.${process.pid}.${Date.now()}.tmp`);
@@ -88,7 +103,8 @@ export const acquireRunLock = (dir: string): RunLock => {
       const current = readLock(file);
       if (current === null) continue; // released meanwhile
       if (current.info !== null && held(current.info)) throw new RunLockedError(file, current.info);
-      // stale (or unreadable: our locks are never written partially): move it away, then check it is the one judged stale
+      // stale (or unreadable: our locks are never written partially): move it away, then check it is the one judged
+      // stale
       const aside = `${file}.stale-${process.pid}-${attempt}`;
       try {
         fs.renameSync(file, aside);

@@ -19,7 +19,16 @@ import { loadCheckpoint, tensorsUnder } from '../checkpoint/format';
 import type { NamedTensorData } from '../models/params';
 import type { StepMetrics } from '../stream/types';
 import { splitSeed } from '../random/seed';
-import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherLoop, sampleTeacher, saveTeacher, TeacherResult, teacherNfe } from '../teacher/teacher';
+import {
+  TeacherConfig,
+  resolveTeacherConfig,
+  openTeacherRun,
+  teacherLoop,
+  sampleTeacher,
+  saveTeacher,
+  TeacherResult,
+  teacherNfe,
+} from '../teacher/teacher';
 import { configHash } from '../record/hash';
 import { record, eventOf } from '../record/record';
 import { RecordingWriter, makeHeader } from '../record/writer';
@@ -60,13 +69,26 @@ export const readTeacherProgress = (file: string, hash: string, force = false): 
   const { meta } = loaded.right;
   const fail = (m: string) => E.left(new ResumeError(`cannot resume from ${file}: ${m}`));
   if (meta.kind !== 'teacher') return fail(`meta.kind: expected "teacher", got ${JSON.stringify(meta.kind)}`);
-  if (typeof meta.step !== 'number' || !Number.isInteger(meta.step) || meta.step < 0) return fail(`meta.step: expected a step count, got ${JSON.stringify(meta.step)}`);
-  if (typeof meta.configHash !== 'string') return fail(`it has no config hash (written by a run without resume support); start over with ${optionHint('overwrite')}`);
+  if (typeof meta.step !== 'number' || !Number.isInteger(meta.step) || meta.step < 0)
+    return fail(`meta.step: expected a step count, got ${JSON.stringify(meta.step)}`);
+  if (typeof meta.configHash !== 'string')
+    return fail(
+      `it has no config hash (written by a run without resume support); start over with ${optionHint('overwrite')}`,
+    );
   if (meta.configHash !== hash && !force)
-    return fail(`config hash mismatch: the checkpoint was trained with config ${meta.configHash.slice(0, 12)}…, this config is ${hash.slice(0, 12)}… (resume anyway with ${optionHint('force')}, or start over with ${optionHint('overwrite')})`);
+    return fail(
+      `config hash mismatch: the checkpoint was trained with config ${meta.configHash.slice(0, 12)}…, this config ` +
+        `is ${hash.slice(0, 12)}… (resume anyway with ${optionHint('force')}, or start over with ` +
+        `${optionHint('overwrite')})`,
+    );
   const adam = tensorsUnder(loaded.right, 'opt/teacher/');
   if (adam.length === 0) return fail('it holds no optimiser state');
-  return E.right({ step: meta.step, weights: tensorsUnder(loaded.right, 'teacher/'), adam, configHash: meta.configHash });
+  return E.right({
+    step: meta.step,
+    weights: tensorsUnder(loaded.right, 'teacher/'),
+    adam,
+    configHash: meta.configHash,
+  });
 };
 
 // ── The run ──────────────────────────────────────────────────────────────────
@@ -84,11 +106,20 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
   const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
   const hash = configHash(input);
   const every = options.checkpointEvery ?? 100;
-  if (!(Number.isInteger(every) && every >= 1)) throw new RangeError(`checkpointEvery: expected a positive integer, got ${every}`);
+  if (!(Number.isInteger(every) && every >= 1))
+    throw new RangeError(`checkpointEvery: expected a positive integer, got ${every}`);
   const outDir = options.outDir;
   const ckpt = outDir === undefined ? null : path.join(outDir, TEACHER_CHECKPOINT);
-  const recFile = options.record === true ? (outDir === undefined ? null : path.join(outDir, RECORDING_FILE)) : typeof options.record === 'string' ? options.record : null;
-  if (options.record === true && outDir === undefined) throw new RangeError('record: true needs an outDir (or pass the recording path)');
+  const recFile =
+    options.record === true
+      ? outDir === undefined
+        ? null
+        : path.join(outDir, RECORDING_FILE)
+      : typeof options.record === 'string'
+        ? options.record
+        : null;
+  if (options.record === true && outDir === undefined)
+    throw new RangeError('record: true needs an outDir (or pass the recording path)');
 
   // one process at a time writes a run directory (lib/train/lock.ts)
   return withRunLock(outDir, async () => {
@@ -122,12 +153,22 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
     }
 
     const opened =
-      recFile === null ? null
-      : options.resume && fs.existsSync(recFile) ? RecordingWriter.resume(recFile, { config: input, phase: 0, step: from, force: options.force, truncate: options.truncateRecording }, { fsyncEvery: options.fsyncEvery })
-      : E.map((w: RecordingWriter) => {
-          if (from > 0) w.append({ type: 'resume', phase: 0, step: from });
-          return w;
-        })(RecordingWriter.create(recFile, makeHeader({ config: input, seed: config.seed, kind: 'teacher' }), { fsyncEvery: options.fsyncEvery }));
+      recFile === null
+        ? null
+        : options.resume && fs.existsSync(recFile)
+          ? RecordingWriter.resume(
+              recFile,
+              { config: input, phase: 0, step: from, force: options.force, truncate: options.truncateRecording },
+              { fsyncEvery: options.fsyncEvery },
+            )
+          : E.map((w: RecordingWriter) => {
+              if (from > 0) w.append({ type: 'resume', phase: 0, step: from });
+              return w;
+            })(
+              RecordingWriter.create(recFile, makeHeader({ config: input, seed: config.seed, kind: 'teacher' }), {
+                fsyncEvery: options.fsyncEvery,
+              }),
+            );
     if (opened !== null && E.isLeft(opened)) {
       dispose();
       model.dispose();
@@ -135,7 +176,8 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
     }
     const sink = opened === null ? null : opened.right;
 
-    let lastGood: LastGood | null = progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
+    let lastGood: LastGood | null =
+      progress === null || ckpt === null ? null : { file: ckpt, phase: 0, step: progress.step };
     const save = (step: number): void => {
       if (ckpt === null) return;
       saveTeacher(ckpt, { model, modelConfig, config, input, trainer, step, dataset });
@@ -180,7 +222,13 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
       }
       sink?.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
     } catch (err) {
-      sink?.append({ type: 'end', status: 'failed', message: (err as Error).message ?? String(err), phase: 0, step: from + metrics.length });
+      sink?.append({
+        type: 'end',
+        status: 'failed',
+        message: (err as Error).message ?? String(err),
+        phase: 0,
+        step: from + metrics.length,
+      });
       sink?.close();
       dispose();
       model.dispose();

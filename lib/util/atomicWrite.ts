@@ -3,7 +3,11 @@ import * as path from 'path';
 
 /** Why a file could not be written; the message names the file and the system's reason (ENOSPC, EROFS, …). */
 export class FileWriteError extends Error {
-  constructor(readonly file: string, readonly code: string, detail: string) {
+  constructor(
+    readonly file: string,
+    readonly code: string,
+    detail: string,
+  ) {
     super(`cannot write ${file}: ${detail}`);
     this.name = 'FileWriteError';
   }
@@ -62,7 +66,7 @@ export const makeDir = (dir: string): void => {
 
 /** Writes every byte of `bytes` at the descriptor's position: write() may write fewer bytes than asked. */
 export const writeAll = (fd: number, bytes: Uint8Array): void => {
-  for (let off = 0; off < bytes.length; ) {
+  for (let off = 0; off < bytes.length;) {
     const n = fs.writeSync(fd, bytes, off, bytes.length - off);
     if (n <= 0) throw Object.assign(new Error('write() wrote 0 bytes'), { code: 'EIO' });
     off += n;

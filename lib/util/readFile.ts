@@ -12,7 +12,13 @@ export const readRegularFile = (file: string, maxBytes: number): E.Either<string
     fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return E.left(code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, expected a file' : `cannot read (${code ?? (err as Error).message})`);
+    return E.left(
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory, expected a file'
+          : `cannot read (${code ?? (err as Error).message})`,
+    );
   }
   try {
     const st = fs.fstatSync(fd);
@@ -20,7 +26,7 @@ export const readRegularFile = (file: string, maxBytes: number): E.Either<string
     if (!st.isFile()) return E.left('not a regular file (a device, FIFO or socket is never read)');
     if (st.size > maxBytes) return E.left(`is ${mib(st.size)}, larger than the ${mib(maxBytes)} read at most`);
     const buf = Buffer.alloc(st.size);
-    for (let off = 0; off < st.size; ) {
+    for (let off = 0; off < st.size;) {
       const n = fs.readSync(fd, buf, off, st.size - off, off);
       if (n === 0) return E.left(`shrank to ${off} bytes while being read`);
       off += n;

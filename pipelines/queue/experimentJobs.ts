@@ -63,22 +63,29 @@ type Common = Omit<ExperimentJobData, 'node' | 'stage' | 'label'>;
 
 /** Job ids: the run's id, then the node (BullMQ refuses ':' in ids). */
 export const jobId = (runId: string, node: ExperimentNode): string =>
-  node.kind === 'teacher' ? `${runId}.teacher-${node.key}`
-  : node.kind === 'student' ? `${runId}.seed-${node.seed}.${node.method}`
-  : `${runId}.${node.kind}`;
+  node.kind === 'teacher'
+    ? `${runId}.teacher-${node.key}`
+    : node.kind === 'student'
+      ? `${runId}.seed-${node.seed}.${node.method}`
+      : `${runId}.${node.kind}`;
 
 /** A job's node, in words (status lines, logs). */
 export const describeNode = (node: ExperimentNode): string =>
-  node.kind === 'teacher' ? `teacher ${node.key.slice(0, 8)} (seed ${node.seeds.join(', ')})`
-  : node.kind === 'student' ? `seed ${node.seed} ${node.method}`
-  : node.kind;
+  node.kind === 'teacher'
+    ? `teacher ${node.key.slice(0, 8)} (seed ${node.seeds.join(', ')})`
+    : node.kind === 'student'
+      ? `seed ${node.seed} ${node.method}`
+      : node.kind;
 
 /** The directory a node writes (a failed job names it). */
 export const nodeDir = (runDir: string, node: ExperimentNode): string =>
-  node.kind === 'teacher' ? teacherDir(runDir, node.key)
-  : node.kind === 'student' ? methodDir(runDir, node.seed, node.method)
-  : node.kind === 'classifier' ? path.dirname(classifierFile(runDir))
-  : runDir;
+  node.kind === 'teacher'
+    ? teacherDir(runDir, node.key)
+    : node.kind === 'student'
+      ? methodDir(runDir, node.seed, node.method)
+      : node.kind === 'classifier'
+        ? path.dirname(classifierFile(runDir))
+        : runDir;
 
 type Job = JobSpec<ExperimentJobData>;
 

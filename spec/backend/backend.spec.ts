@@ -5,7 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
-import { initBackend, useBackend, defaultBackend, isBackendName, setNativeKernels, nativeKernelsActive } from '../../lib/backend';
+import {
+  initBackend,
+  useBackend,
+  defaultBackend,
+  isBackendName,
+  setNativeKernels,
+  nativeKernelsActive,
+} from '../../lib/backend';
 import { splitSeed } from '../../lib/random/seed';
 import { muteNodeBackendHint } from '../helpers/tensors';
 
@@ -40,18 +47,23 @@ describe('backend selection', () => {
     await useBackend('wasm');
   });
 
-  (nativeAbsent ? it : it.skip)('asking for "tensorflow" without tfjs-node-gpu gives one clear Left and keeps the current backend', async () => {
-    await useBackend('wasm');
-    const r = await initBackend('tensorflow');
-    if (E.isRight(r)) throw new Error('expected a Left');
-    expect(r.left.backend).toBe('tensorflow');
-    expect(r.left.message).toContain('@tensorflow/tfjs-node-gpu is not installed');
-    expect(r.left.message).toContain('npm install @tensorflow/tfjs-node-gpu');
-    expect(r.left.message).toContain('--backend wasm or cpu');
-    expect(tf.getBackend()).toBe('wasm'); // no silent switch
-    await expect(useBackend('tensorflow')).rejects.toThrow(/^backend "tensorflow": @tensorflow\/tfjs-node-gpu is not installed/);
-    expect(tf.getBackend()).toBe('wasm');
-  });
+  (nativeAbsent ? it : it.skip)(
+    'asking for "tensorflow" without tfjs-node-gpu gives one clear Left and keeps the current backend',
+    async () => {
+      await useBackend('wasm');
+      const r = await initBackend('tensorflow');
+      if (E.isRight(r)) throw new Error('expected a Left');
+      expect(r.left.backend).toBe('tensorflow');
+      expect(r.left.message).toContain('@tensorflow/tfjs-node-gpu is not installed');
+      expect(r.left.message).toContain('npm install @tensorflow/tfjs-node-gpu');
+      expect(r.left.message).toContain('--backend wasm or cpu');
+      expect(tf.getBackend()).toBe('wasm'); // no silent switch
+      await expect(useBackend('tensorflow')).rejects.toThrow(
+        /^backend "tensorflow": @tensorflow\/tfjs-node-gpu is not installed/,
+      );
+      expect(tf.getBackend()).toBe('wasm');
+    },
+  );
 
   it('PHASED_DMD_BACKEND overrides the default; names are checked', () => {
     const saved = process.env.PHASED_DMD_BACKEND;
@@ -100,7 +112,8 @@ describe('wasm matMul gradient override', () => {
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
         let cij = 0;
-        for (let k = 0; k < K; k++) cij += (c.transposeA ? a[k * M + i] : a[i * K + k]) * (c.transposeB ? b[j * K + k] : b[k * N + j]);
+        for (let k = 0; k < K; k++)
+          cij += (c.transposeA ? a[k * M + i] : a[i * K + k]) * (c.transposeB ? b[j * K + k] : b[k * N + j]);
         l += R[i * N + j] * cij;
       }
     return l;
@@ -143,41 +156,55 @@ describe('wasm matMul gradient override', () => {
     }
   };
 
-  it('the explicit-transpose override is taken only while wasm is active (and the native kernels are off)', async () => {
-    const grad = tf.getGradient('BatchMatMul')!;
-    const kernelsOfGradient = async () => {
-      const a = tf.tensor2d([[1, 2], [3, 4]]);
-      const b = tf.tensor2d([[3, 1], [4, 2]]);
-      const dy = tf.ones([2, 2]);
-      const info = await tf.profile(() => grad.gradFunc(dy, [a, b], { transposeA: false, transposeB: false }).a());
-      tf.dispose([a, b, dy]);
-      return info.kernels.map((k) => k.name);
-    };
-    try {
-      await useBackend('cpu');
-      expect(await kernelsOfGradient()).toEqual(['BatchMatMul']); // stock rule: a transposed matMul
-      await useBackend('wasm');
-      expect(await withoutNative(kernelsOfGradient)).toEqual(['Transpose', 'BatchMatMul']); // override: explicit transpose + plain matMul
-    } finally {
-      await useBackend('wasm');
-    }
-  });
+  it(
+    'the explicit-transpose override is taken only while wasm is active (and the native kernels ' + 'are off)',
+    async () => {
+      const grad = tf.getGradient('BatchMatMul')!;
+      const kernelsOfGradient = async () => {
+        const a = tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]);
+        const b = tf.tensor2d([
+          [3, 1],
+          [4, 2],
+        ]);
+        const dy = tf.ones([2, 2]);
+        const info = await tf.profile(() => grad.gradFunc(dy, [a, b], { transposeA: false, transposeB: false }).a());
+        tf.dispose([a, b, dy]);
+        return info.kernels.map((k) => k.name);
+      };
+      try {
+        await useBackend('cpu');
+        expect(await kernelsOfGradient()).toEqual(['BatchMatMul']); // stock rule: a transposed matMul
+        await useBackend('wasm');
+        // override: explicit transpose + plain matMul
+        expect(await withoutNative(kernelsOfGradient)).toEqual(['Transpose', 'BatchMatMul']);
+      } finally {
+        await useBackend('wasm');
+      }
+    },
+  );
 
-  it.each(CASES)('transposeA=$transposeA transposeB=$transposeB: wasm (override; and native if present) = cpu (stock) = float64 reference to 1e-5', async (c) => {
-    await useBackend('wasm');
-    const onWasm = await withoutNative(() => tfGrads(c));
-    const onWasmNative = tfGrads(c); // the same as onWasm where the native addon is absent
-    await useBackend('cpu');
-    const onCpu = tfGrads(c);
-    await useBackend('wasm');
-    const ref = reference(c);
-    for (const g of [onWasm, onWasmNative, onCpu]) {
-      expect(maxDiff(g.dA, ref.dA)).toBeLessThan(1e-5);
-      expect(maxDiff(g.dB, ref.dB)).toBeLessThan(1e-5);
-    }
-    expect(maxDiff(onWasm.dA, onCpu.dA)).toBeLessThan(1e-5);
-    expect(maxDiff(onWasm.dB, onCpu.dB)).toBeLessThan(1e-5);
-  });
+  it.each(CASES)(
+    'transposeA=$transposeA transposeB=$transposeB: wasm (override; and native if present) = cpu (stock) = float64 ' +
+      'reference to 1e-5',
+    async (c) => {
+      await useBackend('wasm');
+      const onWasm = await withoutNative(() => tfGrads(c));
+      const onWasmNative = tfGrads(c); // the same as onWasm where the native addon is absent
+      await useBackend('cpu');
+      const onCpu = tfGrads(c);
+      await useBackend('wasm');
+      const ref = reference(c);
+      for (const g of [onWasm, onWasmNative, onCpu]) {
+        expect(maxDiff(g.dA, ref.dA)).toBeLessThan(1e-5);
+        expect(maxDiff(g.dB, ref.dB)).toBeLessThan(1e-5);
+      }
+      expect(maxDiff(onWasm.dA, onCpu.dA)).toBeLessThan(1e-5);
+      expect(maxDiff(onWasm.dB, onCpu.dB)).toBeLessThan(1e-5);
+    },
+  );
 
   it.each(CASES)('transposeA=$transposeA transposeB=$transposeB: matches a central finite difference', (c) => {
     const { dA, dB } = tfGrads(c);
@@ -192,8 +219,18 @@ describe('wasm matMul gradient override', () => {
       };
       return (bump(h) - bump(-h)) / (2 * h);
     };
-    expect(maxDiff(dA, A.map((_, i) => fd('A', i)))).toBeLessThan(1e-5);
-    expect(maxDiff(dB, B.map((_, i) => fd('B', i)))).toBeLessThan(1e-5);
+    expect(
+      maxDiff(
+        dA,
+        A.map((_, i) => fd('A', i)),
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      maxDiff(
+        dB,
+        B.map((_, i) => fd('B', i)),
+      ),
+    ).toBeLessThan(1e-5);
   });
 
   it('batched (rank-3) matMul keeps the stock rule and is correct', () => {

@@ -23,7 +23,17 @@ const CASES: Case[] = [
   { x: [2, 9, 7, 2], f: [3, 2, 2, 5], s: [2, 3], pad: 'valid' },
   { x: [1, 10, 10, 2], f: [4, 4, 2, 3], s: 3, pad: 'valid' },
   { x: [2, 8, 8, 2], f: [3, 3, 2, 3], s: 2, pad: 1 },
-  { x: [2, 8, 8, 2], f: [3, 3, 2, 3], s: 2, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  {
+    x: [2, 8, 8, 2],
+    f: [3, 3, 2, 3],
+    s: 2,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { x: [2, 6, 6, 2], f: [1, 1, 2, 3], s: 2, pad: 'valid' },
 ];
 
@@ -46,8 +56,12 @@ const stockReference = (c: Case, i: number): Reference =>
   tf.tidy(() => {
     const { x, f, dy } = inputs(c, i);
     const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
-    const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: c.x } as never) as tf.Tensor;
-    const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never) as tf.Tensor;
+    const dx = tf
+      .engine()
+      .runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: c.x } as never) as tf.Tensor;
+    const dw = tf
+      .engine()
+      .runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never) as tf.Tensor;
     return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   });
 
@@ -73,58 +87,88 @@ afterAll(async () => {
 });
 
 describe('conv2d gradients as forward convolutions', () => {
-  it.each(CASES.map((c, i) => [i, JSON.stringify(c.pad), c.s, c] as const))('case %i (pad %s, stride %p): wasm tf.grads and the formulas on wasm match stock cpu kernels', (i, _p, _s, c) => {
-    expect(tf.getBackend()).toBe('wasm');
-    const { x, f, dy } = inputs(c, i);
-    const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)))([x, f]);
-    expect(gx.shape).toEqual(c.x);
-    expect(gf.shape).toEqual(c.f);
-    expect(maxRelErr(gx.dataSync(), reference[i].dx)).toBeLessThan(1e-5);
-    expect(maxRelErr(gf.dataSync(), reference[i].dw)).toBeLessThan(1e-5);
-    // the forward-conv formulas themselves, on wasm (tf.grads may be served by other kernels, e.g. lib/backend/native)
-    const dx = conv2dInputGrad(c.x, dy, f, c.s, c.pad);
-    const dw = conv2dFilterGrad(x, dy, c.f, c.s, c.pad);
-    expect(maxRelErr(dx.dataSync(), reference[i].dx)).toBeLessThan(1e-5);
-    expect(maxRelErr(dw.dataSync(), reference[i].dw)).toBeLessThan(1e-5);
-    tf.dispose([x, f, dy, gx, gf, dx, dw]);
-  });
+  it.each(CASES.map((c, i) => [i, JSON.stringify(c.pad), c.s, c] as const))(
+    'case %i (pad %s, stride %p): wasm tf.grads and the formulas on wasm match stock cpu kernels',
+    (i, _p, _s, c) => {
+      expect(tf.getBackend()).toBe('wasm');
+      const { x, f, dy } = inputs(c, i);
+      const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)),
+      )([x, f]);
+      expect(gx.shape).toEqual(c.x);
+      expect(gf.shape).toEqual(c.f);
+      expect(maxRelErr(gx.dataSync(), reference[i].dx)).toBeLessThan(1e-5);
+      expect(maxRelErr(gf.dataSync(), reference[i].dw)).toBeLessThan(1e-5);
+      // the forward-conv formulas themselves, on wasm (tf.grads may be served by other kernels, e.g.
+      // lib/backend/native)
+      const dx = conv2dInputGrad(c.x, dy, f, c.s, c.pad);
+      const dw = conv2dFilterGrad(x, dy, c.f, c.s, c.pad);
+      expect(maxRelErr(dx.dataSync(), reference[i].dx)).toBeLessThan(1e-5);
+      expect(maxRelErr(dw.dataSync(), reference[i].dw)).toBeLessThan(1e-5);
+      tf.dispose([x, f, dy, gx, gf, dx, dw]);
+    },
+  );
 
-  it('on cpu (filter gradient by formula, its slow stock kernel bypassed) tf.grads and the formulas match the stock kernels', async () => {
-    await useBackend('cpu');
-    try {
-      CASES.forEach((c, i) => {
-        const { x, f, dy } = inputs(c, i);
-        const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)))([x, f]);
-        const dx = conv2dInputGrad(c.x, dy, f, c.s, c.pad);
-        const dw = conv2dFilterGrad(x, dy, c.f, c.s, c.pad);
-        for (const [got, want] of [[gx, reference[i].dx], [gf, reference[i].dw], [dx, reference[i].dx], [dw, reference[i].dw]] as const) {
-          expect(maxRelErr(got.dataSync(), want)).toBeLessThan(1e-5);
-        }
-        tf.dispose([x, f, dy, gx, gf, dx, dw]);
-      });
-    } finally {
-      await useBackend('wasm');
-    }
-  });
+  it(
+    'on cpu (filter gradient by formula, its slow stock kernel bypassed) tf.grads and the formulas match the stock ' +
+      'kernels',
+    async () => {
+      await useBackend('cpu');
+      try {
+        CASES.forEach((c, i) => {
+          const { x, f, dy } = inputs(c, i);
+          const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)),
+          )([x, f]);
+          const dx = conv2dInputGrad(c.x, dy, f, c.s, c.pad);
+          const dw = conv2dFilterGrad(x, dy, c.f, c.s, c.pad);
+          for (const [got, want] of [
+            [gx, reference[i].dx],
+            [gf, reference[i].dw],
+            [dx, reference[i].dx],
+            [dw, reference[i].dw],
+          ] as const) {
+            expect(maxRelErr(got.dataSync(), want)).toBeLessThan(1e-5);
+          }
+          tf.dispose([x, f, dy, gx, gf, dx, dw]);
+        });
+      } finally {
+        await useBackend('wasm');
+      }
+    },
+  );
 
-  it('matches a finite difference on wasm (L = Σ conv(x, W)·dy is bilinear, so the central difference is exact up to rounding)', () => {
-    const c = CASES[2];
-    const { x, f, dy } = inputs(c, 2);
-    const loss = (a: tf.Tensor4D, b: tf.Tensor4D): number => tf.tidy(() => tf.sum(tf.mul(tf.conv2d(a, b, c.s, c.pad as 'same'), dy)).dataSync()[0]);
-    const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)))([x, f]);
-    const h = 0.05;
-    for (const [which, dir] of [['x', 1], ['x', 2], ['W', 3], ['W', 4]] as const) {
-      const shape = which === 'x' ? c.x : c.f;
-      const v = tf.randomNormal(shape, 0, 1, 'float32', 300 + dir) as tf.Tensor4D;
-      const plus = tf.tidy(() => tf.add(which === 'x' ? x : f, tf.mul(v, h)) as tf.Tensor4D);
-      const minus = tf.tidy(() => tf.sub(which === 'x' ? x : f, tf.mul(v, h)) as tf.Tensor4D);
-      const fd = which === 'x' ? (loss(plus, f) - loss(minus, f)) / (2 * h) : (loss(x, plus) - loss(x, minus)) / (2 * h);
-      const analytic = tf.tidy(() => tf.sum(tf.mul(which === 'x' ? gx : gf, v)).dataSync()[0]);
-      expect(Math.abs(fd - analytic)).toBeLessThan(1e-3 * Math.max(1, Math.abs(analytic)));
-      tf.dispose([v, plus, minus]);
-    }
-    tf.dispose([x, f, dy, gx, gf]);
-  });
+  it(
+    'matches a finite difference on wasm (L = Σ conv(x, W)·dy is bilinear, so the central difference is exact up ' +
+      'to rounding)',
+    () => {
+      const c = CASES[2];
+      const { x, f, dy } = inputs(c, 2);
+      const loss = (a: tf.Tensor4D, b: tf.Tensor4D): number =>
+        tf.tidy(() => tf.sum(tf.mul(tf.conv2d(a, b, c.s, c.pad as 'same'), dy)).dataSync()[0]);
+      const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)),
+      )([x, f]);
+      const h = 0.05;
+      for (const [which, dir] of [
+        ['x', 1],
+        ['x', 2],
+        ['W', 3],
+        ['W', 4],
+      ] as const) {
+        const shape = which === 'x' ? c.x : c.f;
+        const v = tf.randomNormal(shape, 0, 1, 'float32', 300 + dir) as tf.Tensor4D;
+        const plus = tf.tidy(() => tf.add(which === 'x' ? x : f, tf.mul(v, h)) as tf.Tensor4D);
+        const minus = tf.tidy(() => tf.sub(which === 'x' ? x : f, tf.mul(v, h)) as tf.Tensor4D);
+        const fd =
+          which === 'x' ? (loss(plus, f) - loss(minus, f)) / (2 * h) : (loss(x, plus) - loss(x, minus)) / (2 * h);
+        const analytic = tf.tidy(() => tf.sum(tf.mul(which === 'x' ? gx : gf, v)).dataSync()[0]);
+        expect(Math.abs(fd - analytic)).toBeLessThan(1e-3 * Math.max(1, Math.abs(analytic)));
+        tf.dispose([v, plus, minus]);
+      }
+      tf.dispose([x, f, dy, gx, gf]);
+    },
+  );
 
   it('conv2dTranspose gradients on wasm and cpu match the stock cpu kernels', async () => {
     const dyShape: S4 = [2, 7, 7, 4];
@@ -138,7 +182,9 @@ describe('conv2d gradients as forward convolutions', () => {
     const grads = () =>
       tf.tidy(() => {
         const { a, w, up } = make();
-        const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.conv2dTranspose(p as tf.Tensor4D, q as tf.Tensor4D, outShape, 2, 'same'), up)))([a, w]);
+        const g = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2dTranspose(p as tf.Tensor4D, q as tf.Tensor4D, outShape, 2, 'same'), up)),
+        )([a, w]);
         return [g[0].dataSync(), g[1].dataSync()] as const;
       });
     const onWasm = grads();
@@ -151,7 +197,12 @@ describe('conv2d gradients as forward convolutions', () => {
       stock = tf.tidy(() => {
         const { a, w, up } = make();
         const da = tf.conv2d(up, w, 2, 'same');
-        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: up, dy: a }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape } as never) as tf.Tensor;
+        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: up, dy: a }, {
+          strides: 2,
+          pad: 'same',
+          dataFormat: 'NHWC',
+          filterShape,
+        } as never) as tf.Tensor;
         return [da.dataSync(), dw.dataSync()] as const;
       });
     } finally {
@@ -168,7 +219,9 @@ describe('conv2d gradients as forward convolutions', () => {
     const { x, f, dy } = inputs(c, 1);
     const before = tf.memory().numTensors;
     for (let k = 0; k < 3; k++) {
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)))([x, f]);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'), dy)),
+      )([x, f]);
       tf.dispose(g);
     }
     expect(tf.memory().numTensors).toBe(before);

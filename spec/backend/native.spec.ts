@@ -65,12 +65,19 @@ const status = nativeStatus();
   it('are active after useBackend("wasm") and report their BLAS', () => {
     expect(nativeKernelsActive()).toBe(true);
     expect(nativeStatus().blas).toMatch(/OpenBLAS|BLAS/i);
-    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']));
+    expect(nativeStatus().kernels).toEqual(
+      expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']),
+    );
   });
 
   it('matMul equals the wasm kernel for every transpose, batched and broadcast', () => {
     const [M, K, N] = [37, 53, 29];
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const a = rnd(ta ? [K, M] : [M, K], 1);
       const b = rnd(tb ? [N, K] : [K, N], 2);
       expectSame(() => tf.matMul(a, b, ta, tb));
@@ -125,7 +132,13 @@ const status = nativeStatus();
     tf.dispose([a, b, bT, bias]);
   });
 
-  const CONVS: Array<{ x: number[]; f: number[]; s: number | [number, number]; pad: 'same' | 'valid' | number; d?: number }> = [
+  const CONVS: Array<{
+    x: number[];
+    f: number[];
+    s: number | [number, number];
+    pad: 'same' | 'valid' | number;
+    d?: number;
+  }> = [
     { x: [3, 9, 9, 4], f: [3, 3, 4, 6], s: 1, pad: 'same' },
     { x: [2, 8, 8, 3], f: [3, 3, 3, 5], s: 2, pad: 'same' },
     { x: [2, 7, 8, 3], f: [3, 3, 3, 5], s: 2, pad: 'same' },
@@ -145,7 +158,9 @@ const status = nativeStatus();
       const f = rnd(c.f, 40 + i) as tf.Tensor4D;
       const bias = rnd([c.f[3]], 60 + i);
       expectSame(() => tf.conv2d(x, f, c.s, c.pad, 'NHWC', c.d ?? 1));
-      expectSame(() => tf.fused.conv2d({ x, filter: f, strides: c.s, pad: c.pad, dilations: c.d ?? 1, bias, activation: 'relu' }));
+      expectSame(() =>
+        tf.fused.conv2d({ x, filter: f, strides: c.s, pad: c.pad, dilations: c.d ?? 1, bias, activation: 'relu' }),
+      );
       tf.dispose([x, f, bias]);
     });
   });
@@ -155,7 +170,12 @@ const status = nativeStatus();
       const x = rnd(c.x, 70 + i) as tf.Tensor4D;
       const f = rnd(c.f, 80 + i) as tf.Tensor4D;
       const dy = tf.tidy(() => rnd(tf.conv2d(x, f, c.s, c.pad).shape, 90 + i));
-      expectSame(() => tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, c.s, c.pad))([x, f], dy));
+      expectSame(() =>
+        tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, c.s, c.pad))(
+          [x, f],
+          dy,
+        ),
+      );
       tf.dispose([x, f, dy]);
     });
   });
@@ -164,7 +184,12 @@ const status = nativeStatus();
     const a = rnd([33, 17], 101);
     const b = rnd([17, 21], 102);
     const dy = rnd([33, 21], 103);
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const A = ta ? tf.transpose(a) : a;
       const B = tb ? tf.transpose(b) : b;
       expectSame(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb))([A, B], dy));
@@ -172,31 +197,35 @@ const status = nativeStatus();
     tf.dispose([a, b, dy]);
   });
 
-  it('denseAct (one kernel each way) equals silu(dense) on the stock kernels, values and gradients, leaving no tensors', () => {
-    const x = rnd([37, 19], 121);
-    const W = rnd([19, 23], 122);
-    const b = rnd([23], 123);
-    const dy = rnd([37, 23], 124);
-    for (const activation of ['linear', 'silu'] as const) {
-      const f = (xx: tf.Tensor, WW: tf.Tensor, bb: tf.Tensor) => denseAct(xx, WW, bb, activation);
-      expectSame(() => f(x, W, b));
-      expectSame(() => tf.grads(f)([x, W, b], dy));
-      // only W's gradient wanted (a frozen input): the unused dx must not leak
-      const before = tf.memory().numTensors;
-      const { grads } = tf.tidy(() => {
-        const v = tf.variable(W, true, `denseAct-${activation}`);
-        const r = tf.variableGrads(() => tf.sum(tf.mul(f(x, v, b), dy)) as tf.Scalar, [v]);
-        r.value.dispose();
-        v.dispose();
-        return r;
-      });
-      const [reference] = tf.tidy(() => tf.grads((WW: tf.Tensor) => f(x, WW, b))([W], dy));
-      expect(relErr(Object.values(grads)[0], reference)).toBeLessThan(1e-6);
-      tf.dispose([...Object.values(grads), reference]);
-      expect(tf.memory().numTensors).toBe(before);
-    }
-    tf.dispose([x, W, b, dy]);
-  });
+  it(
+    'denseAct (one kernel each way) equals silu(dense) on the stock kernels, values and gradients, leaving no ' +
+      'tensors',
+    () => {
+      const x = rnd([37, 19], 121);
+      const W = rnd([19, 23], 122);
+      const b = rnd([23], 123);
+      const dy = rnd([37, 23], 124);
+      for (const activation of ['linear', 'silu'] as const) {
+        const f = (xx: tf.Tensor, WW: tf.Tensor, bb: tf.Tensor) => denseAct(xx, WW, bb, activation);
+        expectSame(() => f(x, W, b));
+        expectSame(() => tf.grads(f)([x, W, b], dy));
+        // only W's gradient wanted (a frozen input): the unused dx must not leak
+        const before = tf.memory().numTensors;
+        const { grads } = tf.tidy(() => {
+          const v = tf.variable(W, true, `denseAct-${activation}`);
+          const r = tf.variableGrads(() => tf.sum(tf.mul(f(x, v, b), dy)) as tf.Scalar, [v]);
+          r.value.dispose();
+          v.dispose();
+          return r;
+        });
+        const [reference] = tf.tidy(() => tf.grads((WW: tf.Tensor) => f(x, WW, b))([W], dy));
+        expect(relErr(Object.values(grads)[0], reference)).toBeLessThan(1e-6);
+        tf.dispose([...Object.values(grads), reference]);
+        expect(tf.memory().numTensors).toBe(before);
+      }
+      tf.dispose([x, W, b, dy]);
+    },
+  );
 
   it('sin, cos and concat equal the wasm kernels', () => {
     const args = tf.mul(1000, tf.randomUniform([64, 16], 0, 1, 'float32', 111));
@@ -220,7 +249,17 @@ const status = nativeStatus();
       expect(ours.shape).toEqual(stockOut.shape);
       tf.dispose([x, y, ours, stockOut]);
     });
-    const ints = [tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), tf.tensor2d([[5], [6]], [2, 1], 'int32')];
+    const ints = [
+      tf.tensor2d(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [2, 2],
+        'int32',
+      ),
+      tf.tensor2d([[5], [6]], [2, 1], 'int32'),
+    ];
     expect(Array.from(tf.concat(ints, 1).dataSync())).toEqual([1, 2, 5, 3, 4, 6]);
     expect(tf.concat([tf.zeros([0, 3]), tf.ones([2, 3])], 0).shape).toEqual([2, 3]);
     tf.dispose([args, ...ints]);
@@ -229,14 +268,32 @@ const status = nativeStatus();
   it('add (same shape and broadcast) and split equal the wasm kernels', () => {
     const x = rnd([6, 9, 10, 12], 150);
     const pairs: Array<[number[], number[]]> = [
-      [[6, 9, 10, 12], [6, 9, 10, 12]],
+      [
+        [6, 9, 10, 12],
+        [6, 9, 10, 12],
+      ],
       [[6, 9, 10, 12], [12]],
       [[12], [6, 9, 10, 12]],
-      [[6, 9, 10, 12], [6, 1, 1, 12]],
-      [[6, 9, 10, 12], [6, 9, 1, 1]],
-      [[6, 9, 10, 12], [1, 9, 10, 12]],
-      [[6, 9, 10, 12], [6, 1, 10, 1]], // two separate blocks: stock kernel
-      [[4096, 1], [1, 3]], // both broadcast: stock kernel
+      [
+        [6, 9, 10, 12],
+        [6, 1, 1, 12],
+      ],
+      [
+        [6, 9, 10, 12],
+        [6, 9, 1, 1],
+      ],
+      [
+        [6, 9, 10, 12],
+        [1, 9, 10, 12],
+      ],
+      [
+        [6, 9, 10, 12],
+        [6, 1, 10, 1],
+      ], // two separate blocks: stock kernel
+      [
+        [4096, 1],
+        [1, 3],
+      ], // both broadcast: stock kernel
     ];
     pairs.forEach(([sa, sb], i) => {
       const a = rnd(sa, 160 + i);
@@ -267,7 +324,9 @@ const status = nativeStatus();
     const w = rnd([256, 128], 183);
     const run = () =>
       tf.tidy(() => {
-        const [dx, df] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same'))))([x, f]);
+        const [dx, df] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+          tf.sum(tf.square(tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same'))),
+        )([x, f]);
         const [da, dw] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q))))([a, w]);
         return [dx, df, da, dw].map((t) => Array.from(t.dataSync()));
       });
@@ -290,8 +349,14 @@ const status = nativeStatus();
 (nativeStatus().available ? describe : describe.skip)('OpenMP wait policy of the native kernels', () => {
   // a fresh process each: libgomp reads the policy once, when the addon loads it
   const policyIn = (env: NodeJS.ProcessEnv): string => {
-    const script = "const n = require('./lib/backend/native'); n.nativeStatus(); process.stdout.write(String(process.env.OMP_WAIT_POLICY) + ' ' + [...n.envChosenByNative].join(','));";
-    const r = require('child_process').spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: `${__dirname}/../..`, env, encoding: 'utf8' });
+    const script =
+      "const n = require('./lib/backend/native'); n.nativeStatus(); " +
+      "process.stdout.write(String(process.env.OMP_WAIT_POLICY) + ' ' + [...n.envChosenByNative].join(','));";
+    const r = require('child_process').spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      cwd: `${__dirname}/../..`,
+      env,
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     return r.stdout;
   };

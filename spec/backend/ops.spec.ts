@@ -39,7 +39,11 @@ describe('fused ops without native kernels (any backend)', () => {
     const x = tf.tensor1d([-3, -0.5, 0, 0.7, 4]);
     const s = (v: number) => 1 / (1 + Math.exp(-v));
     const y = Array.from(silu(x).dataSync());
-    const g = Array.from(tf.grad((z: tf.Tensor) => tf.sum(silu(z)))(x).dataSync());
+    const g = Array.from(
+      tf
+        .grad((z: tf.Tensor) => tf.sum(silu(z)))(x)
+        .dataSync(),
+    );
     [-3, -0.5, 0, 0.7, 4].forEach((v, i) => {
       expect(y[i]).toBeCloseTo(v * s(v), 6);
       expect(g[i]).toBeCloseTo(s(v) * (1 + v * (1 - s(v))), 6);
@@ -63,7 +67,9 @@ describe('fused ops without native kernels (any backend)', () => {
     // a NaN stays NaN: the non-finite-loss check depends on it
     const nan = silu(tf.tensor1d([NaN, 1])).dataSync();
     expect(Number.isNaN(nan[0])).toBe(true);
-    const gnan = tf.grad((z: tf.Tensor) => tf.sum(silu(z)))(tf.tensor1d([NaN, 1])).dataSync();
+    const gnan = tf
+      .grad((z: tf.Tensor) => tf.sum(silu(z)))(tf.tensor1d([NaN, 1]))
+      .dataSync();
     expect(Number.isNaN(gnan[0])).toBe(true);
     expect(silu(tf.zeros([0, 3])).shape).toEqual([0, 3]);
     tf.dispose([x, dy, yN, gN, yS, gS]);
@@ -74,7 +80,10 @@ describe('fused ops without native kernels (any backend)', () => {
     const W = rnd([34, 48], 4);
     const b = rnd([48], 5);
     const dy = rnd([65, 48], 6);
-    const grads = (f: (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor) => tf.Tensor) => [f(x, W, b), ...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => f(p, q, r))([x, W, b], dy)];
+    const grads = (f: (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor) => tf.Tensor) => [
+      f(x, W, b),
+      ...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => f(p, q, r))([x, W, b], dy),
+    ];
     setNativeKernels(true);
     const fused = grads(dense);
     setNativeKernels(false);
@@ -90,7 +99,12 @@ describe('fused ops without native kernels (any backend)', () => {
       const W = rnd([3, 3, 4, 5], 50 + stride) as tf.Tensor4D;
       const b = rnd([5], 60 + stride);
       const dy = tf.tidy(() => rnd(tf.conv2d(x, W, stride, 'same').shape, 70 + stride));
-      const run = () => [conv2dBias(x, W, b, stride), ...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => conv2dBias(p as tf.Tensor4D, q as tf.Tensor4D, r, stride))([x, W, b], dy)];
+      const run = () => [
+        conv2dBias(x, W, b, stride),
+        ...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
+          conv2dBias(p as tf.Tensor4D, q as tf.Tensor4D, r, stride),
+        )([x, W, b], dy),
+      ];
       setNativeKernels(true);
       const fused = run();
       setNativeKernels(false);
@@ -103,7 +117,16 @@ describe('fused ops without native kernels (any backend)', () => {
 
   it('sum over contiguous axes equals the wasm kernel; other axes fall back', () => {
     const x = rnd([3, 4, 5, 6], 7);
-    const cases: Array<[number | number[], boolean]> = [[0, false], [[0, 1], true], [[1, 2], false], [3, true], [[1, 2, 3], false], [[0, 2], false], [[0, 1, 2, 3], false], [-1, false]];
+    const cases: Array<[number | number[], boolean]> = [
+      [0, false],
+      [[0, 1], true],
+      [[1, 2], false],
+      [3, true],
+      [[1, 2, 3], false],
+      [[0, 2], false],
+      [[0, 1, 2, 3], false],
+      [-1, false],
+    ];
     for (const [axis, keepDims] of cases) {
       setNativeKernels(true);
       const n = tf.sum(x, axis, keepDims);
@@ -168,14 +191,27 @@ describe('fused ops without native kernels (any backend)', () => {
   });
 
   it('the MLP gives the same velocity and gradients with native kernels on and off', () => {
-    const model = new VelocityMlp({ kind: 'mlp', dim: 2, numClasses: 8, hidden: [64, 64], timeEmbedDim: 16, seed: 3 } as never);
+    const model = new VelocityMlp({
+      kind: 'mlp',
+      dim: 2,
+      numClasses: 8,
+      hidden: [64, 64],
+      timeEmbedDim: 16,
+      seed: 3,
+    } as never);
     const xt = rnd([128, 2], 8);
     const t = tf.randomUniform([128], 0, 1, 'float32', 9);
-    const labels = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 9), 'int32');
+    const labels = tf.tensor1d(
+      Array.from({ length: 128 }, (_, i) => i % 9),
+      'int32',
+    );
     const target = rnd([128, 2], 10);
     const run = () => {
       const v = model.apply(xt, t, labels);
-      const { value, grads } = tf.variableGrads(() => flowMatchingMse(model.apply(xt, t, labels), target, tf.zerosLike(target)), model.params.variables);
+      const { value, grads } = tf.variableGrads(
+        () => flowMatchingMse(model.apply(xt, t, labels), target, tf.zerosLike(target)),
+        model.params.variables,
+      );
       return [v, value, ...model.params.variables.map((p) => grads[p.name])];
     };
     setNativeKernels(true);

@@ -14,21 +14,86 @@ beforeAll(async () => {
 
 describe('kernelFlops', () => {
   it('matrix products: 2·M·N·K per batch, whichever side is transposed', () => {
-    expect(kernelFlops('BatchMatMul', [[2, 3, 4], [2, 4, 5]], [[2, 3, 5]])).toBe(2 * 2 * 3 * 5 * 4);
-    expect(kernelFlops('BatchMatMul', [[2, 4, 3], [2, 4, 5]], [[2, 3, 5]])).toBe(2 * 2 * 3 * 5 * 4); // a transposed
+    expect(
+      kernelFlops(
+        'BatchMatMul',
+        [
+          [2, 3, 4],
+          [2, 4, 5],
+        ],
+        [[2, 3, 5]],
+      ),
+    ).toBe(2 * 2 * 3 * 5 * 4);
+    expect(
+      kernelFlops(
+        'BatchMatMul',
+        [
+          [2, 4, 3],
+          [2, 4, 5],
+        ],
+        [[2, 3, 5]],
+      ),
+    ).toBe(2 * 2 * 3 * 5 * 4); // a transposed
     expect(kernelFlops('_FusedMatMul', [[7, 7], [7, 2], [2]], [[7, 2]])).toBe(2 * 7 * 2 * 7);
   });
 
   it('convolutions and both backprops: 2·|out|·kh·kw·Ci; other kernels count nothing', () => {
-    expect(kernelFlops('Conv2D', [[1, 5, 5, 2], [3, 3, 2, 4]], [[1, 5, 5, 4]])).toBe(2 * 100 * 18);
-    expect(kernelFlops('Conv2DBackpropInput', [[1, 5, 5, 4], [3, 3, 2, 4]], [[1, 5, 5, 2]])).toBe(2 * 100 * 18);
-    expect(kernelFlops('Conv2DBackpropFilter', [[1, 5, 5, 2], [1, 5, 5, 4]], [[3, 3, 2, 4]])).toBe(2 * 100 * 18);
+    expect(
+      kernelFlops(
+        'Conv2D',
+        [
+          [1, 5, 5, 2],
+          [3, 3, 2, 4],
+        ],
+        [[1, 5, 5, 4]],
+      ),
+    ).toBe(2 * 100 * 18);
+    expect(
+      kernelFlops(
+        'Conv2DBackpropInput',
+        [
+          [1, 5, 5, 4],
+          [3, 3, 2, 4],
+        ],
+        [[1, 5, 5, 2]],
+      ),
+    ).toBe(2 * 100 * 18);
+    expect(
+      kernelFlops(
+        'Conv2DBackpropFilter',
+        [
+          [1, 5, 5, 2],
+          [1, 5, 5, 4],
+        ],
+        [[3, 3, 2, 4]],
+      ),
+    ).toBe(2 * 100 * 18);
     expect(kernelFlops('Add', [[4], [4]], [[4]])).toBe(0);
   });
 
   it('the native dense layer (x [M, K]·W [K, N] + b) and its gradient (dx = dz·Wᵀ and dW = xᵀ·dz)', () => {
-    expect(kernelFlops(DENSE, [[6, 3], [3, 5], [5]], [[6, 5], [6, 5]])).toBe(2 * 6 * 5 * 3);
-    expect(kernelFlops(DENSE_GRAD, [[6, 5], [6, 3], [3, 5], [6, 5]], [[6, 3], [3, 5], [5]])).toBe(2 * 2 * 6 * 5 * 3);
+    expect(
+      kernelFlops(
+        DENSE,
+        [[6, 3], [3, 5], [5]],
+        [
+          [6, 5],
+          [6, 5],
+        ],
+      ),
+    ).toBe(2 * 6 * 5 * 3);
+    expect(
+      kernelFlops(
+        DENSE_GRAD,
+        [
+          [6, 5],
+          [6, 3],
+          [3, 5],
+          [6, 5],
+        ],
+        [[6, 3], [3, 5], [5]],
+      ),
+    ).toBe(2 * 2 * 6 * 5 * 3);
   });
 });
 
@@ -49,7 +114,9 @@ describe('profileIteration', () => {
     const b = tf.zeros([5]);
     const forward = await profileIteration(() => tf.tidy(() => void denseAct(x, W, b, 'silu')));
     expect(forward.flops).toBe(2 * 6 * 5 * 3);
-    const both = await profileIteration(() => tf.tidy(() => void tf.grads((p, q) => tf.sum(denseAct(p, q, b, 'silu')))([x, W])));
+    const both = await profileIteration(() =>
+      tf.tidy(() => void tf.grads((p, q) => tf.sum(denseAct(p, q, b, 'silu')))([x, W])),
+    );
     expect(both.flops).toBe(3 * 2 * 6 * 5 * 3);
     tf.dispose([x, W, b]);
   });
@@ -59,7 +126,10 @@ describe('profileIteration', () => {
     const f = tf.randomNormal([3, 3, 2, 4], 0, 1, 'float32', 2);
     const conv = (p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same');
     expect((await profileIteration(() => tf.tidy(() => void conv(x, f)))).flops).toBe(3600);
-    if (nativeKernelsActive()) expect((await profileIteration(() => tf.tidy(() => void tf.grads((p, q) => tf.sum(conv(p, q)))([x, f])))).flops).toBe(3 * 3600);
+    if (nativeKernelsActive())
+      expect(
+        (await profileIteration(() => tf.tidy(() => void tf.grads((p, q) => tf.sum(conv(p, q)))([x, f])))).flops,
+      ).toBe(3 * 3600);
     tf.dispose([x, f]);
   });
 });

@@ -43,18 +43,26 @@ describe('forward passes per distillation iteration (MLP, batch 1024)', () => {
     w.dispose();
   });
 
-  it('Phased DMD, phase 2 of 4 steps / 2 phases: the frozen phase-1 expert runs its 2 steps in each of the 6 rollouts', () => {
-    const before = tf.memory().numTensors;
-    const w = distillWorkload('mlp', 'phased', 1, { metricsEvery: 1 }, teacher);
-    const [t, generator, fake, expert] = w.models!;
-    const [teacherPasses, generatorPasses, fakePasses, expertPasses] = passesPerNetwork(w, [t, generator, fake, expert], 3);
-    expect(expertPasses).toBe(3 * 6 * 2);
-    expect(teacherPasses).toBe(3 * 2);
-    expect(fakePasses).toBe(3 * 6);
-    // SGTS within the phase: each rollout exits at step 1 (one pass) or step 2 (two passes)
-    expect(generatorPasses).toBeGreaterThanOrEqual(3 * 6);
-    expect(generatorPasses).toBeLessThanOrEqual(3 * 6 * 2);
-    w.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-  });
+  it(
+    'Phased DMD, phase 2 of 4 steps / 2 phases: the frozen phase-1 expert runs its 2 steps in each of the 6 ' +
+      'rollouts',
+    () => {
+      const before = tf.memory().numTensors;
+      const w = distillWorkload('mlp', 'phased', 1, { metricsEvery: 1 }, teacher);
+      const [t, generator, fake, expert] = w.models!;
+      const [teacherPasses, generatorPasses, fakePasses, expertPasses] = passesPerNetwork(
+        w,
+        [t, generator, fake, expert],
+        3,
+      );
+      expect(expertPasses).toBe(3 * 6 * 2);
+      expect(teacherPasses).toBe(3 * 2);
+      expect(fakePasses).toBe(3 * 6);
+      // SGTS within the phase: each rollout exits at step 1 (one pass) or step 2 (two passes)
+      expect(generatorPasses).toBeGreaterThanOrEqual(3 * 6);
+      expect(generatorPasses).toBeLessThanOrEqual(3 * 6 * 2);
+      w.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 });

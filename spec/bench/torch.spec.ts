@@ -12,21 +12,41 @@ import { describeTorchBlas, torchBlas } from '../../bench/torch';
 
 describe('describeTorchBlas', () => {
   it('the OpenMP OpenBLAS: one plain line', () => {
-    const line = describeTorchBlas({ library: '/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0', threading: 'openmp', config: 'OpenBLAS 0.3.21 USE_OPENMP' });
+    const line = describeTorchBlas({
+      library: '/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0',
+      threading: 'openmp',
+      config: 'OpenBLAS 0.3.21 USE_OPENMP',
+    });
     expect(line).toMatch(/^PyTorch's BLAS: OpenBLAS 0\.3\.21 USE_OPENMP, OpenMP build/);
     expect(line).not.toContain('WARNING');
   });
 
-  it('the pthread build, another BLAS, or a failed probe: a warning that the ratios mean nothing, and how to fix it', () => {
-    const pthread = describeTorchBlas({ library: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so', threading: 'pthread' });
-    expect(pthread).toMatch(/^WARNING: PyTorch runs on the pthread build of OpenBLAS .* several times slower, so the ours\/PyTorch ratios below mean nothing/);
-    expect(pthread).toContain('libopenblas0-openmp');
-    expect(describeTorchBlas({ library: null, threading: null, mkl: true })).toMatch(/^WARNING: PyTorch runs on not OpenBLAS \(MKL\)/);
-    expect(describeTorchBlas('the probe failed (exit 1)')).toMatch(/^WARNING: PyTorch's BLAS is unknown/);
-  });
+  it(
+    'the pthread build, another BLAS, or a failed probe: a warning that the ratios mean nothing, and how to ' +
+      'fix it',
+    () => {
+      const pthread = describeTorchBlas({
+        library: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so',
+        threading: 'pthread',
+      });
+      expect(pthread).toMatch(
+        new RegExp(
+          /^WARNING: PyTorch runs on the pthread build of OpenBLAS .* several /.source +
+            /times slower, so the ours\/PyTorch ratios below mean nothing/.source,
+        ),
+      );
+      expect(pthread).toContain('libopenblas0-openmp');
+      expect(describeTorchBlas({ library: null, threading: null, mkl: true })).toMatch(
+        /^WARNING: PyTorch runs on not OpenBLAS \(MKL\)/,
+      );
+      expect(describeTorchBlas('the probe failed (exit 1)')).toMatch(/^WARNING: PyTorch's BLAS is unknown/);
+    },
+  );
 });
 
-const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import ctypes; ctypes.CDLL("libopenblas.so.0")']).status === 0);
+const python = ['python3', '/usr/bin/python3'].find(
+  (p) => spawnSync(p, ['-c', 'import ctypes; ctypes.CDLL("libopenblas.so.0")']).status === 0,
+);
 
 (python ? describe : describe.skip)('the probe', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-torch-'));

@@ -11,12 +11,27 @@ import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
-import { saveCheckpoint, loadCheckpoint, decodeCheckpoint, encodeCheckpoint, CheckpointData, CheckpointError, tensorsUnder, withPrefix } from '../../lib/checkpoint/format';
+import {
+  saveCheckpoint,
+  loadCheckpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  CheckpointData,
+  CheckpointError,
+  tensorsUnder,
+  withPrefix,
+} from '../../lib/checkpoint/format';
 import { encodeSafetensors } from '../../lib/checkpoint/safetensors';
 import { captureAdamState, restoreAdamState } from '../../lib/optim/adamState';
 import { fusedAdam } from '../../lib/optim/fusedAdam';
 import { decodeOrThrow } from '../../lib/config/report';
-import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, saveTeacher } from '../../lib/teacher/teacher';
+import {
+  TeacherConfig,
+  resolveTeacherConfig,
+  openTeacherRun,
+  teacherSteps,
+  saveTeacher,
+} from '../../lib/teacher/teacher';
 
 let dir: string;
 beforeAll(async () => {
@@ -39,7 +54,11 @@ const encodeVersion1 = (data: CheckpointData): Buffer => {
   const index = JSON.stringify({ meta: data.meta, tensors });
   const sha256 = createHash('sha256').update(index).update(payload).digest('hex');
   const header = JSON.stringify({
-    format: 'phased-dmd-checkpoint', version: 1, payloadBytes: payload.length, sha256, index: JSON.parse(index),
+    format: 'phased-dmd-checkpoint',
+    version: 1,
+    payloadBytes: payload.length,
+    sha256,
+    index: JSON.parse(index),
   });
   return Buffer.concat([Buffer.from(`${header}\n`), payload]);
 };
@@ -47,12 +66,21 @@ const encodeVersion1 = (data: CheckpointData): Buffer => {
 const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
 const sample = (): CheckpointData => ({
-  meta: { kind: 'test', step: 42, config: { lr: 1e-3, betas: [0.9, 0.999], name: 'ring8 ✓' }, nested: { list: [1, null, 'x'] } },
+  meta: {
+    kind: 'test',
+    step: 42,
+    config: { lr: 1e-3, betas: [0.9, 0.999], name: 'ring8 ✓' },
+    nested: { list: [1, null, 'x'] },
+  },
   tensors: [
     // odd lengths so that tensors do not start on 8-byte boundaries; special values must survive
     { name: 'a/W', shape: [3], values: Float32Array.from([1.5, -0, Number.NaN]) },
     { name: 'a/b', shape: [1, 1], values: Float32Array.from([Number.POSITIVE_INFINITY]) },
-    { name: 'c', shape: [2, 3], values: Float32Array.from([1e-45, -3.4028234663852886e38, 0.1, 2 / 3, -7, 123456.789]) },
+    {
+      name: 'c',
+      shape: [2, 3],
+      values: Float32Array.from([1e-45, -3.4028234663852886e38, 0.1, 2 / 3, -7, 123456.789]),
+    },
     { name: 'empty', shape: [0], values: new Float32Array(0) },
   ],
 });
@@ -171,7 +199,13 @@ describe('checkpoint format', () => {
   });
 
   it('prefixes group tensors by role', () => {
-    const data: CheckpointData = { meta: {}, tensors: [...withPrefix('teacher/', sample().tensors.slice(0, 2)), ...withPrefix('opt/teacher/', sample().tensors.slice(2, 3))] };
+    const data: CheckpointData = {
+      meta: {},
+      tensors: [
+        ...withPrefix('teacher/', sample().tensors.slice(0, 2)),
+        ...withPrefix('opt/teacher/', sample().tensors.slice(2, 3)),
+      ],
+    };
     expect(data.tensors.map((t) => t.name)).toEqual(['teacher/a/W', 'teacher/a/b', 'opt/teacher/c']);
     expect(tensorsUnder(data, 'teacher/').map((t) => t.name)).toEqual(['a/W', 'a/b']);
     expect(tensorsUnder(data, 'opt/teacher/').map((t) => t.name)).toEqual(['c']);
@@ -179,16 +213,31 @@ describe('checkpoint format', () => {
 });
 
 describe('optimiser state', () => {
-  const variables = () => [tf.variable(tf.tensor1d([1, -2, 0.5])), tf.variable(tf.tensor2d([[0.3, 0.1], [2, -1]]))];
+  const variables = () => [
+    tf.variable(tf.tensor1d([1, -2, 0.5])),
+    tf.variable(
+      tf.tensor2d([
+        [0.3, 0.1],
+        [2, -1],
+      ]),
+    ),
+  ];
   const step = (opt: tf.Optimizer, vs: tf.Variable[]): void => {
-    const { value, grads } = tf.variableGrads(() => tf.add(tf.sum(tf.square(tf.sin(vs[0]))), tf.sum(tf.square(vs[1]))) as tf.Scalar, vs);
+    const { value, grads } = tf.variableGrads(
+      () => tf.add(tf.sum(tf.square(tf.sin(vs[0]))), tf.sum(tf.square(vs[1]))) as tf.Scalar,
+      vs,
+    );
     opt.applyGradients(grads);
     tf.dispose([value, ...Object.values(grads)]);
   };
-  const same = (a: tf.Variable[], b: tf.Variable[]) => a.every((v, i) => bits(v.dataSync() as Float32Array).join() === bits(b[i].dataSync() as Float32Array).join());
+  const same = (a: tf.Variable[], b: tf.Variable[]) =>
+    a.every((v, i) => bits(v.dataSync() as Float32Array).join() === bits(b[i].dataSync() as Float32Array).join());
 
   // the stock optimiser, and the fused one (one native kernel per variable, β powers mirrored on the host)
-  const optimisers = { 'tf.train.adam': () => tf.train.adam(0.01, 0.9, 0.999), fusedAdam: () => fusedAdam(0.01, 0.9, 0.999) };
+  const optimisers = {
+    'tf.train.adam': () => tf.train.adam(0.01, 0.9, 0.999),
+    fusedAdam: () => fusedAdam(0.01, 0.9, 0.999),
+  };
   it.each([
     [1, 'tf.train.adam'],
     [30, 'tf.train.adam'],
@@ -202,7 +251,16 @@ describe('optimiser state', () => {
     const n0 = tf.memory().numTensors;
     const state = captureAdamState(optA);
     expect(tf.memory().numTensors).toBe(n0); // reading leaves nothing behind
-    saveCheckpoint(file, { meta: {}, tensors: [...withPrefix('w/', a.map((v, i) => ({ name: String(i), shape: v.shape.slice(), values: v.dataSync() as Float32Array }))), ...withPrefix('opt/', state)] });
+    saveCheckpoint(file, {
+      meta: {},
+      tensors: [
+        ...withPrefix(
+          'w/',
+          a.map((v, i) => ({ name: String(i), shape: v.shape.slice(), values: v.dataSync() as Float32Array })),
+        ),
+        ...withPrefix('opt/', state),
+      ],
+    });
     const loaded = loadCheckpoint(file);
     if (E.isLeft(loaded)) throw loaded.left;
     const b = tensorsUnder(loaded.right, 'w/').map((d) => tf.variable(tf.tensor(d.values, d.shape)));
@@ -221,13 +279,27 @@ describe('optimiser state', () => {
   });
 
   it('a resumed teacher run equals the uninterrupted run bit for bit (losses and weights)', async () => {
-    const input = { method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model: { kind: 'mlp', hidden: [32, 32], timeEmbedDim: 8 }, steps: 12, batchSize: 32, seed: 5 };
+    const input = {
+      method: 'teacher',
+      data: { kind: 'mixture', name: 'ring8' },
+      model: { kind: 'mlp', hidden: [32, 32], timeEmbedDim: 8 },
+      steps: 12,
+      batchSize: 32,
+      seed: 5,
+    };
     const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
     // uninterrupted: steps 0…11, with a checkpoint written after step 5
     const full = openTeacherRun(config);
     const first = await lastValueFrom(teacherSteps(full, { ...config, steps: 6 }).pipe(toArray()));
     const file = path.join(dir, 'teacher-resume.ckpt');
-    saveTeacher(file, { model: full.model, modelConfig: full.modelConfig, config, input, trainer: full.trainer, step: 6 });
+    saveTeacher(file, {
+      model: full.model,
+      modelConfig: full.modelConfig,
+      config,
+      input,
+      trainer: full.trainer,
+      step: 6,
+    });
     const rest = await lastValueFrom(teacherSteps(full, config, 6).pipe(toArray()));
     // resumed: a fresh run restored from the checkpoint, steps 6…11
     const loaded = loadCheckpoint(file);

@@ -9,13 +9,37 @@ const OPTIONS = {
   method: choice('which', ['a', 'b']),
 };
 
-const parse = (argv: string[], positionals = { min: 0, max: 1 }) => parseCommandArgs('demo', OPTIONS, argv, positionals);
+const parse = (argv: string[], positionals = { min: 0, max: 1 }) =>
+  parseCommandArgs('demo', OPTIONS, argv, positionals);
 
 describe('parseCommandArgs', () => {
   test('types every option: strings, integers, numbers, flags, repeatable lists, choices', () => {
-    const p = parse(['cfg.yaml', '--out', 'runs/x', '--n', '12', '--speed=2.5', '--resume', '--set', 'a=1', '--set', 'b.c=[1,2]', '--method', 'b']);
+    const p = parse([
+      'cfg.yaml',
+      '--out',
+      'runs/x',
+      '--n',
+      '12',
+      '--speed=2.5',
+      '--resume',
+      '--set',
+      'a=1',
+      '--set',
+      'b.c=[1,2]',
+      '--method',
+      'b',
+    ]);
     expect(p.positionals).toEqual(['cfg.yaml']);
-    expect(p.options).toEqual({ help: false, verbose: false, out: 'runs/x', n: 12, speed: 2.5, resume: true, set: ['a=1', 'b.c=[1,2]'], method: 'b' });
+    expect(p.options).toEqual({
+      help: false,
+      verbose: false,
+      out: 'runs/x',
+      n: 12,
+      speed: 2.5,
+      resume: true,
+      set: ['a=1', 'b.c=[1,2]'],
+      method: 'b',
+    });
   });
 
   test('absent options: undefined, false, or []', () => {

@@ -68,7 +68,9 @@ describe('help and usage errors', () => {
       expect(exitCodeOf(e)).toBe(1);
     }
     expect(exitCodeOf(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBe(1);
-    expect(formatError(new TypeError('boom'), false)).toBe('phased-dmd: internal error: boom\n(run again with --verbose for the stack trace)\n');
+    expect(formatError(new TypeError('boom'), false)).toBe(
+      'phased-dmd: internal error: boom\n(run again with --verbose for the stack trace)\n',
+    );
     expect(formatError(new TypeError('boom'), true)).toMatch(/^phased-dmd: internal error: boom\n {4}at /);
   });
 });
@@ -78,7 +80,10 @@ describe('validate', () => {
     const f = path.join(tmp, 'ok.yaml');
     const teacher = path.join(ROOT, 'spec/fixtures/bad-files/teacher.ckpt');
     fs.writeFileSync(f, `method: phased\nteacher: ${teacher}\niterations: 8\n`);
-    expect(await run('validate', f)).toMatchObject({ code: 0, out: `${f}: a valid phased config (distill pipeline)\n` });
+    expect(await run('validate', f)).toMatchObject({
+      code: 0,
+      out: `${f}: a valid phased config (distill pipeline)\n`,
+    });
     const p = await run('validate', f, '--set', 'preset=4x4', '--print');
     expect(JSON.parse(p.out)).toEqual({ method: 'phased', teacher, iterations: 8, preset: '4x4' });
   });
@@ -87,15 +92,29 @@ describe('validate', () => {
     const f = path.join(tmp, 'no-teacher.yaml');
     fs.writeFileSync(f, 'method: phased\nteacher: nowhere/t.ckpt\niterations: 8\n');
     const r = await run('validate', f);
-    expect([r.code, r.err]).toEqual([1, expect.stringContaining(`phased-dmd: invalid config ${f}:\nteacher: expected a teacher checkpoint, file not found: nowhere/t.ckpt`)]);
+    expect([r.code, r.err]).toEqual([
+      1,
+      expect.stringContaining(
+        `phased-dmd: invalid config ${f}:\nteacher: expected a teacher checkpoint, file not found: nowhere/t.ckpt`,
+      ),
+    ]);
   });
 
   test('an invalid one: exit 1, every error with its path', async () => {
     const f = path.join(tmp, 'bad.json');
-    fs.writeFileSync(f, JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, steps: 0, batchsize: 4 }));
+    fs.writeFileSync(
+      f,
+      JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, steps: 0, batchsize: 4 }),
+    );
     const r = await run('validate', f, '--set', 'lr=-1');
     expect(r.code).toBe(1);
-    expect(r.err.split('\n')).toEqual([`phased-dmd: invalid config ${f}:`, 'steps: expected PositiveInt, got 0', 'lr: expected Positive, got -1 (from --set lr=-1)', 'batchsize: unknown field; did you mean "batchSize"?', '']);
+    expect(r.err.split('\n')).toEqual([
+      `phased-dmd: invalid config ${f}:`,
+      'steps: expected PositiveInt, got 0',
+      'lr: expected Positive, got -1 (from --set lr=-1)',
+      'batchsize: unknown field; did you mean "batchSize"?',
+      '',
+    ]);
   });
 });
 
@@ -104,24 +123,90 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
   const studentDir = path.join(tmp, 'dmd');
 
   test('train a teacher: checkpoint, recording, config, report and figures in --out', async () => {
-    const r = await run('train', '--data', path.join(tmp, 'x.npy'), '--labels', path.join(tmp, 'y.npy'), '--method', 'teacher', '--budget', 'quick', '--set', 'steps=20', '--set', 'batchSize=64', '--out', teacherDir);
+    const r = await run(
+      'train',
+      '--data',
+      path.join(tmp, 'x.npy'),
+      '--labels',
+      path.join(tmp, 'y.npy'),
+      '--method',
+      'teacher',
+      '--budget',
+      'quick',
+      '--set',
+      'steps=20',
+      '--set',
+      'batchSize=64',
+      '--out',
+      teacherDir,
+    );
     expect(r.err).toContain('phase 1/1 20/20');
     // one line names the kernels, when training starts; a refused run (below) prints none
     expect(r.err.match(/^kernels: (wasm \+ native OpenBLAS|stock wasm)/gm)).toHaveLength(1);
     expect(r.err).toContain('--budget quick is a smoke test');
     expect(r.code).toBe(0);
-    for (const f of ['teacher.ckpt', 'recording.ndjson', 'config.json', 'report.md', 'metrics.json', 'figures/losses.png', 'figures/samples.png']) expect(fs.existsSync(path.join(teacherDir, f))).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(teacherDir, 'config.json'), 'utf8'))).toMatchObject({ method: 'teacher', steps: 20, batchSize: 64, data: { kind: 'npy' } });
-    for (const f of ['losses.png', 'samples.png']) expect(pngFacts(fs.readFileSync(path.join(teacherDir, 'figures', f))).blank).toBe(false);
+    for (const f of [
+      'teacher.ckpt',
+      'recording.ndjson',
+      'config.json',
+      'report.md',
+      'metrics.json',
+      'figures/losses.png',
+      'figures/samples.png',
+    ])
+      expect(fs.existsSync(path.join(teacherDir, f))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(teacherDir, 'config.json'), 'utf8'))).toMatchObject({
+      method: 'teacher',
+      steps: 20,
+      batchSize: 64,
+      data: { kind: 'npy' },
+    });
+    for (const f of ['losses.png', 'samples.png'])
+      expect(pngFacts(fs.readFileSync(path.join(teacherDir, 'figures', f))).blank).toBe(false);
     // the same run again is refused: nothing is overwritten silently
-    const again = await run('train', '--data', path.join(tmp, 'x.npy'), '--labels', path.join(tmp, 'y.npy'), '--method', 'teacher', '--budget', 'quick', '--set', 'steps=20', '--set', 'batchSize=64', '--out', teacherDir);
+    const again = await run(
+      'train',
+      '--data',
+      path.join(tmp, 'x.npy'),
+      '--labels',
+      path.join(tmp, 'y.npy'),
+      '--method',
+      'teacher',
+      '--budget',
+      'quick',
+      '--set',
+      'steps=20',
+      '--set',
+      'batchSize=64',
+      '--out',
+      teacherDir,
+    );
     expect(again.code).toBe(1);
-    expect(again.err).toContain('already exists: resume that run with --resume (resume: true), or start over with --overwrite (overwrite: true)\n');
+    expect(again.err).toContain(
+      'already exists: resume that run with --resume (resume: true), or start over with --overwrite (overwrite: ' +
+        'true)\n',
+    );
     expect(again.err).not.toContain('kernels:');
   });
 
   test('distil a one-step student from it', async () => {
-    const r = await run('train', '--data', path.join(tmp, 'x.npy'), '--method', 'dmd', '--teacher', path.join(teacherDir, 'teacher.ckpt'), '--set', 'iterations=2', '--set', 'batchSize=16', '--set', 'updateRatio=1', '--out', studentDir);
+    const r = await run(
+      'train',
+      '--data',
+      path.join(tmp, 'x.npy'),
+      '--method',
+      'dmd',
+      '--teacher',
+      path.join(teacherDir, 'teacher.ckpt'),
+      '--set',
+      'iterations=2',
+      '--set',
+      'batchSize=16',
+      '--set',
+      'updateRatio=1',
+      '--out',
+      studentDir,
+    );
     expect(r.err).toMatch(/phase 1\/1 2\/2 fake=\S+ generator=\S+ .* done/);
     expect(r.code).toBe(0);
     const report = fs.readFileSync(path.join(studentDir, 'report.md'), 'utf8');
@@ -133,16 +218,48 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
   test('sample to .npy (deterministic by seed) and to .png; --class checks the model', async () => {
     const a = path.join(tmp, 'a.npy');
     const b = path.join(tmp, 'b.npy');
-    expect((await run('sample', '--model', path.join(studentDir, 'student.ckpt'), '--n', '50', '--seed', '3', '--out', a)).code).toBe(0);
-    expect((await run('sample', '--model', path.join(studentDir, 'student.ckpt'), '--n', '50', '--seed', '3', '--out', b)).code).toBe(0);
+    expect(
+      (await run('sample', '--model', path.join(studentDir, 'student.ckpt'), '--n', '50', '--seed', '3', '--out', a))
+        .code,
+    ).toBe(0);
+    expect(
+      (await run('sample', '--model', path.join(studentDir, 'student.ckpt'), '--n', '50', '--seed', '3', '--out', b))
+        .code,
+    ).toBe(0);
     const [xa, xb] = [readNpy(a), readNpy(b)].map((e) => (E.isRight(e) ? e.right : null));
     expect(xa?.shape).toEqual([50, 2]);
     expect(Buffer.from(xa!.values.buffer).equals(Buffer.from(xb!.values.buffer))).toBe(true);
     const png = path.join(tmp, 't.png');
-    expect((await run('sample', '--model', path.join(teacherDir, 'teacher.ckpt'), '--n', '100', '--steps', '4', '--class', '2', '--out', png)).code).toBe(0);
+    expect(
+      (
+        await run(
+          'sample',
+          '--model',
+          path.join(teacherDir, 'teacher.ckpt'),
+          '--n',
+          '100',
+          '--steps',
+          '4',
+          '--class',
+          '2',
+          '--out',
+          png,
+        )
+      ).code,
+    ).toBe(0);
     const img = PNG.sync.read(fs.readFileSync(png));
     expect(img.width).toBeGreaterThan(200);
-    const bad = await run('sample', '--model', path.join(teacherDir, 'teacher.ckpt'), '--n', '5', '--class', '8', '--out', a);
+    const bad = await run(
+      'sample',
+      '--model',
+      path.join(teacherDir, 'teacher.ckpt'),
+      '--n',
+      '5',
+      '--class',
+      '8',
+      '--out',
+      a,
+    );
     expect(bad).toMatchObject({ code: 1, err: expect.stringContaining('--class: expected a class id in 0…7, got 8') });
     const notCkpt = await run('sample', '--model', a, '--n', '5', '--out', b);
     const refused = `checkpoint ${a}: not a checkpoint: the file is corrupt or of another kind`;
@@ -150,7 +267,15 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
   });
 
   test('eval prints metrics as JSON only', async () => {
-    const r = await run('eval', '--samples', path.join(tmp, 'a.npy'), '--reference', path.join(tmp, 'x.npy'), '--mixture', 'ring8');
+    const r = await run(
+      'eval',
+      '--samples',
+      path.join(tmp, 'a.npy'),
+      '--reference',
+      path.join(tmp, 'x.npy'),
+      '--mixture',
+      'ring8',
+    );
     expect(r.code).toBe(0);
     const m = JSON.parse(r.out);
     expect(m).toMatchObject({ samples: 50, referenceSamples: 400, dim: 2, mixture: { numModes: 8 } });
@@ -165,7 +290,12 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     fs.rmSync(path.join(studentDir, 'report.md'));
     const r = await run('report', studentDir);
     expect(r.code).toBe(0);
-    expect(r.out.split('\n').filter((l) => l !== '').map((f) => path.relative(studentDir, f))).toEqual(['report.md', 'metrics.json', 'figures/losses.png', 'figures/samples.png']);
+    expect(
+      r.out
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((f) => path.relative(studentDir, f)),
+    ).toEqual(['report.md', 'metrics.json', 'figures/losses.png', 'figures/samples.png']);
     expect((await run('report', path.join(tmp, 'nowhere'))).code).toBe(1);
   });
 
@@ -176,7 +306,10 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     expect(r.err).toContain('phase 1/1 2/2');
     expect(r.err).toContain('run complete');
     const j = await run('replay', rec, '--json');
-    const types = j.out.trim().split('\n').map((l) => JSON.parse(l).type);
+    const types = j.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).type);
     expect(types.filter((t) => t === 'metrics')).toHaveLength(4);
     expect(types[types.length - 1]).toBe('end');
     const v = await run('replay', path.join(teacherDir, 'recording.ndjson'), '--verify');
@@ -201,9 +334,32 @@ describe('the bin', () => {
 
   test('report rebuilds an image experiment in a fresh process (its metrics need tensors: the classifier)', () => {
     const out = path.join(tmp, 'bin-mnist');
-    const tiny = ['--set', 'seeds=[0]', '--set', 'methods=["teacher","dmd"]', '--set', 'budget.teacherSteps=2', '--set', 'budget.iterations=4', '--set', 'budget.batchSize=4', '--set', 'samples=20', '--set', 'classifier.steps=2', '--set', 'classifier.batchSize=8', '--set', 'model.width=4'];
+    const tiny = [
+      '--set',
+      'seeds=[0]',
+      '--set',
+      'methods=["teacher","dmd"]',
+      '--set',
+      'budget.teacherSteps=2',
+      '--set',
+      'budget.iterations=4',
+      '--set',
+      'budget.batchSize=4',
+      '--set',
+      'samples=20',
+      '--set',
+      'classifier.steps=2',
+      '--set',
+      'classifier.batchSize=8',
+      '--set',
+      'model.width=4',
+    ];
     const env = { ...process.env, OMP_NUM_THREADS: '1' };
-    const run = spawnSync(process.execPath, [bin, 'run', 'pipelines/configs/experiment-mnist.json', '--out', out, ...tiny], { encoding: 'utf8', cwd: ROOT, env });
+    const run = spawnSync(
+      process.execPath,
+      [bin, 'run', 'pipelines/configs/experiment-mnist.json', '--out', out, ...tiny],
+      { encoding: 'utf8', cwd: ROOT, env },
+    );
     expect(run.status).toBe(0);
     const before = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     fs.rmSync(path.join(out, 'report.md'));
@@ -211,7 +367,11 @@ describe('the bin', () => {
     expect(report.stderr).toBe('');
     expect(report.status).toBe(0);
     // the same tables (the header line naming the rebuild aside)
-    const table = (md: string) => md.split('\n').filter((l) => l.startsWith('|')).join('\n');
+    const table = (md: string) =>
+      md
+        .split('\n')
+        .filter((l) => l.startsWith('|'))
+        .join('\n');
     expect(table(fs.readFileSync(path.join(out, 'report.md'), 'utf8'))).toBe(table(before));
   }, 60_000);
 });

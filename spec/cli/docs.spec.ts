@@ -36,13 +36,25 @@ describe('configuration reference', () => {
   test('nested fields, union variants, list items, defaults and doc comments come through', () => {
     const teacher = sectionRows(SECTIONS[0]);
     const byField = (f: string, when?: string) => teacher.find((r) => r.field === f && r.when === when);
-    expect(byField('conditionDropout')).toMatchObject({ type: 'Probability', defaultValue: TEACHER_DEFAULTS.conditionDropout, doc: 'Probability p_drop of replacing the label by ∅ (CFG training).' });
-    expect(byField('sampler.guidance')).toMatchObject({ type: 'Finite', defaultValue: 1, doc: 'CFG scale g; 1 = plain conditional.' });
+    expect(byField('conditionDropout')).toMatchObject({
+      type: 'Probability',
+      defaultValue: TEACHER_DEFAULTS.conditionDropout,
+      doc: 'Probability p_drop of replacing the label by ∅ (CFG training).',
+    });
+    expect(byField('sampler.guidance')).toMatchObject({
+      type: 'Finite',
+      defaultValue: 1,
+      doc: 'CFG scale g; 1 = plain conditional.',
+    });
     expect(byField('data.kind')?.type).toContain('"npy"');
     expect(byField('data.path', 'data.kind = "npy"')).toMatchObject({ type: 'string', required: true });
     const distill = sectionRows(SECTIONS[1]);
     expect(distill.find((r) => r.field === 'teacher')?.type).toBe('string \\| teacher config');
-    expect(distill.find((r) => r.field === 'schedule.phases[].iterations')).toMatchObject({ type: 'PositiveInt', required: true, doc: 'Generator updates in this phase.' });
+    expect(distill.find((r) => r.field === 'schedule.phases[].iterations')).toMatchObject({
+      type: 'PositiveInt',
+      required: true,
+      doc: 'Generator updates in this phase.',
+    });
     expect(distill.find((r) => r.field === 'schedule.phases[].interval.start')?.doc).toBe('A phase boundary.');
   });
 });

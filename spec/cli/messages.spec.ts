@@ -34,8 +34,12 @@ describe('a student whose teacher checkpoint is missing', () => {
   });
 
   it("the examples' teacher path points at the example teacher config (its default run directory)", () => {
-    expect(makeTeacherHint('runs/teacher-ring8/teacher.ckpt')).toBe('make it with `phased-dmd run pipelines/configs/teacher-ring8.json`');
-    expect(makeTeacherHint('elsewhere/teacher-ring8/teacher.ckpt')).toBe('make it with `phased-dmd run pipelines/configs/teacher-ring8.json --out elsewhere/teacher-ring8`');
+    expect(makeTeacherHint('runs/teacher-ring8/teacher.ckpt')).toBe(
+      'make it with `phased-dmd run pipelines/configs/teacher-ring8.json`',
+    );
+    expect(makeTeacherHint('elsewhere/teacher-ring8/teacher.ckpt')).toBe(
+      'make it with `phased-dmd run pipelines/configs/teacher-ring8.json --out elsewhere/teacher-ring8`',
+    );
   });
 
   it('a checkpoint named otherwise: where the commands write it', () => {
@@ -43,23 +47,51 @@ describe('a student whose teacher checkpoint is missing', () => {
   });
 });
 
-it('eval --labels without --classifier says what it computes and what needs the classifier; stdout stays JSON', async () => {
-  const n = 40;
-  const x = Float32Array.from({ length: 2 * n }, (_, i) => Math.sin(i * 1.7));
-  writeNpy(path.join(tmp, 'a.npy'), x, [n, 2]);
-  writeNpy(path.join(tmp, 'b.npy'), x.map((v) => v * 0.9), [n, 2]);
-  writeNpy(path.join(tmp, 'y.npy'), Int32Array.from({ length: n }, (_, i) => i % 4), [n]);
-  const r = await run('eval', '--samples', path.join(tmp, 'a.npy'), '--reference', path.join(tmp, 'b.npy'), '--labels', path.join(tmp, 'y.npy'), '--mixture', 'ring8');
-  expect(r.code).toBe(0);
-  expect(r.err).toMatch(/^eval: --labels without --classifier: the labels are checked but not used\. Computed: distances .*, mode coverage\. Not computed: per-class diversity and class accuracy, which need --classifier/);
-  const json = JSON.parse(r.out);
-  expect(json.distances).toBeDefined();
-  expect(json.mixture).toBeDefined();
-  expect(json.classAccuracy).toBeUndefined();
-  expect(json.diversity).toBeUndefined();
-  // without --labels nothing is said
-  expect((await run('eval', '--samples', path.join(tmp, 'a.npy'), '--reference', path.join(tmp, 'b.npy'))).err).toBe('');
-});
+it(
+  'eval --labels without --classifier says what it computes and what needs the classifier; stdout ' + 'stays JSON',
+  async () => {
+    const n = 40;
+    const x = Float32Array.from({ length: 2 * n }, (_, i) => Math.sin(i * 1.7));
+    writeNpy(path.join(tmp, 'a.npy'), x, [n, 2]);
+    writeNpy(
+      path.join(tmp, 'b.npy'),
+      x.map((v) => v * 0.9),
+      [n, 2],
+    );
+    writeNpy(
+      path.join(tmp, 'y.npy'),
+      Int32Array.from({ length: n }, (_, i) => i % 4),
+      [n],
+    );
+    const r = await run(
+      'eval',
+      '--samples',
+      path.join(tmp, 'a.npy'),
+      '--reference',
+      path.join(tmp, 'b.npy'),
+      '--labels',
+      path.join(tmp, 'y.npy'),
+      '--mixture',
+      'ring8',
+    );
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(
+      new RegExp(
+        /^eval: --labels without --classifier: the labels are checked but not used\. Computed: distances /.source +
+          /.*, mode coverage\. Not computed: per-class diversity and class accuracy, which need --classifier/.source,
+      ),
+    );
+    const json = JSON.parse(r.out);
+    expect(json.distances).toBeDefined();
+    expect(json.mixture).toBeDefined();
+    expect(json.classAccuracy).toBeUndefined();
+    expect(json.diversity).toBeUndefined();
+    // without --labels nothing is said
+    expect((await run('eval', '--samples', path.join(tmp, 'a.npy'), '--reference', path.join(tmp, 'b.npy'))).err).toBe(
+      '',
+    );
+  },
+);
 
 it('serve --help gives the default port', async () => {
   const r = await run('serve', '--help');

@@ -75,13 +75,17 @@ const collect = (p: ChildProcess): { text: () => string } => {
 
 /** Child processes of a pid (Linux /proc). */
 const childrenOf = (pid: number): number[] =>
-  fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      return Number(fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === pid;
-    } catch {
-      return false;
-    }
-  });
+  fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((p) => {
+      try {
+        return Number(fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    });
 const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`);
 
 const until = async <A>(what: string, f: () => Promise<A | null>, timeoutMs: number, everyMs = 100): Promise<A> => {
@@ -98,7 +102,11 @@ const methodOf = (row: JobRow): string => (row.data as { node: { method: string 
 
 const files = (dir: string): string[] =>
   fs.existsSync(dir)
-    ? fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort()
+    ? fs
+        .readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+        .sort()
     : [];
 const same = (a: string, b: string): boolean => fs.readFileSync(a).equals(fs.readFileSync(b));
 
@@ -144,12 +152,17 @@ suite(title, () => {
     })(readQueuedRun(queued));
 
     // a student past its first progress checkpoint, on a worker of ours
-    const victim = await until('a student past its progress checkpoint', async () => {
-      const rows = (await readFlow(conn, run.root)) ?? [];
-      const progressed = (r: JobRow): boolean => fs.existsSync(path.join(queued, 'seed-0', methodOf(r), 'last.ckpt'));
-      const busy = (r: JobRow): boolean => r.name === 'student' && r.state === 'running' && r.worker !== undefined;
-      return rows.find((r) => busy(r) && progressed(r)) ?? null;
-    }, 240_000, 50);
+    const victim = await until(
+      'a student past its progress checkpoint',
+      async () => {
+        const rows = (await readFlow(conn, run.root)) ?? [];
+        const progressed = (r: JobRow): boolean => fs.existsSync(path.join(queued, 'seed-0', methodOf(r), 'last.ckpt'));
+        const busy = (r: JobRow): boolean => r.name === 'student' && r.state === 'running' && r.worker !== undefined;
+        return rows.find((r) => busy(r) && progressed(r)) ?? null;
+      },
+      240_000,
+      50,
+    );
     const pid = Number(victim.worker!.split(':').pop());
     const killed = workers.find((w) => w.pid === pid)!;
     expect(killed).toBeDefined();
@@ -158,14 +171,22 @@ suite(title, () => {
     killed.kill('SIGKILL');
     await exited(killed);
     // the job process notices its worker is gone and stops writing the run directory
-    await until('the killed worker’s job process to exit', async () =>
-      jobProcesses.some(alive) ? null : true, 20_000);
+    await until(
+      'the killed worker’s job process to exit',
+      async () => (jobProcesses.some(alive) ? null : true),
+      20_000,
+    );
 
-    const rows = await until('the run to finish', async () => {
-      const r = (await readFlow(conn, run.root)) ?? [];
-      if (r.some((x) => x.state === 'failed')) throw new Error(`a job failed:\n${workerLogs()}`);
-      return r.length === 4 && r.every((x) => x.state === 'done' && !x.waitingForChildren) ? r : null;
-    }, 240_000, 250);
+    const rows = await until(
+      'the run to finish',
+      async () => {
+        const r = (await readFlow(conn, run.root)) ?? [];
+        if (r.some((x) => x.state === 'failed')) throw new Error(`a job failed:\n${workerLogs()}`);
+        return r.length === 4 && r.every((x) => x.state === 'done' && !x.waitingForChildren) ? r : null;
+      },
+      240_000,
+      250,
+    );
     const again: JobRow = rows.find((r) => r.id === victim.id)!;
     expect(again.attempts).toBeGreaterThanOrEqual(2);
     expect(again.stalled).toBeGreaterThanOrEqual(1);

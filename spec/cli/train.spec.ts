@@ -177,41 +177,44 @@ const greyPng = (file: string, h: number, w: number, value: (y: number, x: numbe
 describe('train on a folder of PNGs, and data the model cannot take', () => {
   const quick = ['--budget', 'quick', '--set', 'steps=4', '--set', 'model.width=8'];
 
-  test('non-square 8×12 grey PNGs in class folders: trained, names and scaling kept, sampled as uint8 and a grid', async () => {
-    const root = path.join(tmp, 'pngs');
-    for (let i = 0; i < 6; i++)
-      greyPng(path.join(root, i % 2 === 0 ? 'bars' : 'dots', `${i}.png`), 8, 12, (y, x) =>
-        i % 2 === 0 ? (x % 4 === 0 ? 255 : 0) : (y + x) % 3 === 0 ? 200 : 20,
-      );
-    const out = path.join(tmp, 'png-teacher');
-    const r = await run('train', '--data', root, '--method', 'teacher', '--out', out, ...quick);
-    expect(r.code).toBe(0);
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).data).toEqual({
-      kind: 'image-folder',
-      path: root,
-    });
-    const ckpt = loadCheckpoint(path.join(out, 'teacher.ckpt'));
-    if (E.isLeft(ckpt)) throw ckpt.left;
-    expect([ckpt.right.meta.dataScaling, ckpt.right.meta.classNames]).toEqual([rangeScaling(8), ['bars', 'dots']]);
-    expect(ckpt.right.meta.modelConfig).toMatchObject({
-      kind: 'unet',
-      size: 8,
-      imageWidth: 12,
-      channels: 1,
-      numClasses: 2,
-    });
+  test(
+    'non-square 8×12 grey PNGs in class folders: trained, names and scaling kept, sampled as uint8 and ' + 'a grid',
+    async () => {
+      const root = path.join(tmp, 'pngs');
+      for (let i = 0; i < 6; i++)
+        greyPng(path.join(root, i % 2 === 0 ? 'bars' : 'dots', `${i}.png`), 8, 12, (y, x) =>
+          i % 2 === 0 ? (x % 4 === 0 ? 255 : 0) : (y + x) % 3 === 0 ? 200 : 20,
+        );
+      const out = path.join(tmp, 'png-teacher');
+      const r = await run('train', '--data', root, '--method', 'teacher', '--out', out, ...quick);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).data).toEqual({
+        kind: 'image-folder',
+        path: root,
+      });
+      const ckpt = loadCheckpoint(path.join(out, 'teacher.ckpt'));
+      if (E.isLeft(ckpt)) throw ckpt.left;
+      expect([ckpt.right.meta.dataScaling, ckpt.right.meta.classNames]).toEqual([rangeScaling(8), ['bars', 'dots']]);
+      expect(ckpt.right.meta.modelConfig).toMatchObject({
+        kind: 'unet',
+        size: 8,
+        imageWidth: 12,
+        channels: 1,
+        numClasses: 2,
+      });
 
-    const npy = path.join(tmp, 'png-samples.npy');
-    expect((await run('sample', '--model', path.join(out, 'teacher.ckpt'), '--n', '4', '--out', npy)).code).toBe(0);
-    expect(readNpy(npy)).toMatchObject({ right: { dtype: 'uint8', shape: [4, 8, 12, 1] } });
-    const raw = path.join(tmp, 'png-raw.npy');
-    const rawRun = await run('sample', '--model', path.join(out, 'teacher.ckpt'), '--n', '4', '--raw', '--out', raw);
-    expect(rawRun.err).toContain('the model’s scale');
-    expect(readNpy(raw)).toMatchObject({ right: { dtype: 'float32', shape: [4, 8, 12, 1] } });
-    const grid = path.join(tmp, 'png-grid.png');
-    expect((await run('sample', '--model', path.join(out, 'teacher.ckpt'), '--n', '6', '--out', grid)).code).toBe(0);
-    expect(pngFacts(fs.readFileSync(grid)).blank).toBe(false);
-  });
+      const npy = path.join(tmp, 'png-samples.npy');
+      expect((await run('sample', '--model', path.join(out, 'teacher.ckpt'), '--n', '4', '--out', npy)).code).toBe(0);
+      expect(readNpy(npy)).toMatchObject({ right: { dtype: 'uint8', shape: [4, 8, 12, 1] } });
+      const raw = path.join(tmp, 'png-raw.npy');
+      const rawRun = await run('sample', '--model', path.join(out, 'teacher.ckpt'), '--n', '4', '--raw', '--out', raw);
+      expect(rawRun.err).toContain('the model’s scale');
+      expect(readNpy(raw)).toMatchObject({ right: { dtype: 'float32', shape: [4, 8, 12, 1] } });
+      const grid = path.join(tmp, 'png-grid.png');
+      expect((await run('sample', '--model', path.join(out, 'teacher.ckpt'), '--n', '6', '--out', grid)).code).toBe(0);
+      expect(pngFacts(fs.readFileSync(grid)).blank).toBe(false);
+    },
+  );
 
   test('images whose sides are not divisible by 4 are refused before training, saying what would work', async () => {
     const x = path.join(tmp, 'odd.npy');

@@ -49,11 +49,23 @@ describe('parseIdx', () => {
   const good = encodeIdx([2, 2], Uint8Array.from([1, 2, 3, 4]));
   it.each([
     ['an empty file', new Uint8Array(0), /f\.idx: truncated IDX header: expected at least 4 bytes, got 0/],
-    ['bad magic', Uint8Array.from([1, 0, 8, 1, 0, 0, 0, 0]), /f\.idx: not an IDX file: expected magic bytes 0x00 0x00, got 0x01 0x00/],
-    ['a non-byte element type', Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 0]), /unsupported IDX element type 0x0d \(float32\); expected 0x08 \(unsigned byte\)/],
+    [
+      'bad magic',
+      Uint8Array.from([1, 0, 8, 1, 0, 0, 0, 0]),
+      /f\.idx: not an IDX file: expected magic bytes 0x00 0x00, got 0x01 0x00/,
+    ],
+    [
+      'a non-byte element type',
+      Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 0]),
+      /unsupported IDX element type 0x0d \(float32\); expected 0x08 \(unsigned byte\)/,
+    ],
     ['rank 0', Uint8Array.from([0, 0, 8, 0]), /IDX rank 0: expected at least one dimension/],
     ['a truncated header', good.subarray(0, 9), /truncated IDX header: rank 2 needs 12 header bytes, got 9/],
-    ['truncated data', good.subarray(0, good.length - 1), /truncated IDX data: dimensions \[2, 2\] need 4 bytes, got 3/],
+    [
+      'truncated data',
+      good.subarray(0, good.length - 1),
+      /truncated IDX data: dimensions \[2, 2\] need 4 bytes, got 3/,
+    ],
     ['trailing bytes', Uint8Array.from([...good, 9, 9]), /dimensions \[2, 2\] need 4 bytes, but 2 extra bytes follow/],
   ])('refuses %s', (_what, file, message) => {
     expect(leftMessage(parseIdx(file, 'f.idx'))).toMatch(message);
@@ -81,13 +93,34 @@ describe('readImageSet', () => {
 
   it('pairs images [N, H, W] with labels [N]', () => {
     const r = readImageSet(images(), write('lab', [3], Uint8Array.from([0, 9, 4])), 10);
-    expect(E.isRight(r) && [r.right.count, r.right.height, r.right.width, Array.from(r.right.labels)]).toEqual([3, 2, 2, [0, 9, 4]]);
+    expect(E.isRight(r) && [r.right.count, r.right.height, r.right.width, Array.from(r.right.labels)]).toEqual([
+      3,
+      2,
+      2,
+      [0, 9, 4],
+    ]);
   });
   it.each([
-    ['images of rank 2', () => readImageSet(write('img2', [3, 4], bytes(12, 3)), write('l', [3], Uint8Array.from([0, 1, 2])), 10), /img2: expected image dimensions \[N, H, W\], got \[3, 4\]/],
-    ['labels of rank 2', () => readImageSet(images(), write('l2', [3, 1], Uint8Array.from([0, 1, 2])), 10), /l2: expected label dimensions \[N\], got \[3, 1\]/],
-    ['a label count mismatch', () => readImageSet(images(), write('l3', [2], Uint8Array.from([0, 1])), 10), /l3: expected 3 labels \(one per image in .*img\), got 2/],
-    ['a label out of range', () => readImageSet(images(), write('l4', [3], Uint8Array.from([0, 10, 1])), 10), /l4: label 1 is 10, expected 0–9/],
+    [
+      'images of rank 2',
+      () => readImageSet(write('img2', [3, 4], bytes(12, 3)), write('l', [3], Uint8Array.from([0, 1, 2])), 10),
+      /img2: expected image dimensions \[N, H, W\], got \[3, 4\]/,
+    ],
+    [
+      'labels of rank 2',
+      () => readImageSet(images(), write('l2', [3, 1], Uint8Array.from([0, 1, 2])), 10),
+      /l2: expected label dimensions \[N\], got \[3, 1\]/,
+    ],
+    [
+      'a label count mismatch',
+      () => readImageSet(images(), write('l3', [2], Uint8Array.from([0, 1])), 10),
+      /l3: expected 3 labels \(one per image in .*img\), got 2/,
+    ],
+    [
+      'a label out of range',
+      () => readImageSet(images(), write('l4', [3], Uint8Array.from([0, 10, 1])), 10),
+      /l4: label 1 is 10, expected 0–9/,
+    ],
   ])('refuses %s', (_what, read, message) => {
     expect(leftMessage(read())).toMatch(message);
   });
@@ -96,14 +129,18 @@ describe('readImageSet', () => {
 describe('Fashion-MNIST', () => {
   it('says how to install it when absent', () => {
     const msg = leftMessage(loadFashionMnist('all', [path.join(dir, 'nowhere')]));
-    expect(msg).toMatch(/Fashion-MNIST is not installed \(looked in .*nowhere\): apt-get install dataset-fashion-mnist/);
+    expect(msg).toMatch(
+      /Fashion-MNIST is not installed \(looked in .*nowhere\): apt-get install dataset-fashion-mnist/,
+    );
   });
 
   it('reads a gzipped Debian-layout directory (synthetic fixture): splits, counts, labels, range', () => {
     const fx = path.join(dir, 'fashion');
     fs.mkdirSync(fx);
-    const put = (name: string, dims: number[], data: Uint8Array) => fs.writeFileSync(path.join(fx, `${name}.gz`), zlib.gzipSync(encodeIdx(dims, data)));
-    const px = (n: number, seed: number) => Uint8Array.from({ length: n * 784 }, (_, i) => (i % 784 === 0 ? 255 : i % 784 === 1 ? 0 : (i * seed) % 256));
+    const put = (name: string, dims: number[], data: Uint8Array) =>
+      fs.writeFileSync(path.join(fx, `${name}.gz`), zlib.gzipSync(encodeIdx(dims, data)));
+    const px = (n: number, seed: number) =>
+      Uint8Array.from({ length: n * 784 }, (_, i) => (i % 784 === 0 ? 255 : i % 784 === 1 ? 0 : (i * seed) % 256));
     put('train-images-idx3-ubyte', [5, 28, 28], px(5, 3));
     put('train-labels-idx1-ubyte', [5], Uint8Array.from([0, 1, 2, 3, 4]));
     put('t10k-images-idx3-ubyte', [2, 28, 28], px(2, 5));
@@ -125,20 +162,24 @@ describe('Fashion-MNIST', () => {
   });
 
   const installed = fs.existsSync(path.join(FASHION_MNIST_DIRS[0], 'train-images-idx3-ubyte.gz'));
-  (installed ? it : it.skip)('reads the installed Debian package: 60000 + 10000 images, 10 classes (skipped when dataset-fashion-mnist is not installed)', () => {
-    const sizes = (['train', 'test'] as const).map((split) => {
-      const s = loadDataset({ kind: 'fashion-mnist', split });
-      if (E.isLeft(s)) throw s.left;
-      return s.right.size;
-    });
-    expect(sizes).toEqual([60000, 10000]);
-    const r = loadDataset({ kind: 'fashion-mnist' });
-    if (E.isLeft(r)) throw r.left;
-    expect([r.right.size, r.right.numClasses]).toEqual([70000, 10]);
-    const b = r.right.sample(32, 4);
-    const v = b.x0.dataSync();
-    expect(Math.min(...v)).toBeGreaterThanOrEqual(-1);
-    expect(Math.max(...v)).toBeLessThanOrEqual(1);
-    tf.dispose([b.x0, b.labels!]);
-  });
+  (installed ? it : it.skip)(
+    'reads the installed Debian package: 60000 + 10000 images, 10 classes (skipped when dataset-fashion-mnist is ' +
+      'not installed)',
+    () => {
+      const sizes = (['train', 'test'] as const).map((split) => {
+        const s = loadDataset({ kind: 'fashion-mnist', split });
+        if (E.isLeft(s)) throw s.left;
+        return s.right.size;
+      });
+      expect(sizes).toEqual([60000, 10000]);
+      const r = loadDataset({ kind: 'fashion-mnist' });
+      if (E.isLeft(r)) throw r.left;
+      expect([r.right.size, r.right.numClasses]).toEqual([70000, 10]);
+      const b = r.right.sample(32, 4);
+      const v = b.x0.dataSync();
+      expect(Math.min(...v)).toBeGreaterThanOrEqual(-1);
+      expect(Math.max(...v)).toBeLessThanOrEqual(1);
+      tf.dispose([b.x0, b.labels!]);
+    },
+  );
 });

@@ -53,21 +53,24 @@ describe('data scaling', () => {
     expect(toStoredIntegers(rangeScaling(16), Float32Array.from([70000]))).toEqual(Uint16Array.from([65535]));
   });
 
-  test('the default map by stored type: uint8/uint16 images by range, int32/int64 by the depth their values fit', () => {
-    expect(right(choose('uint8', [0, 255])).scaling).toEqual(rangeScaling(8));
-    expect(right(choose('uint16', [0, 4095])).scaling).toEqual(rangeScaling(16));
-    const int8bit = right(choose('int', [0, 200]));
-    expect(int8bit.scaling).toEqual(rangeScaling(8));
-    expect(int8bit.notes).toEqual(['x.npy: integer images with values in [0, 255] read as 8-bit pixels']);
-    expect(right(choose('int', [0, 1000])).scaling).toEqual(rangeScaling(16));
-    const wide = choose('int', [-5, 70000]);
-    expect(E.isLeft(wide) && wide.left).toBe(
-      'x.npy: integer images with values -5…70000 fit neither 8-bit [0, 255] nor 16-bit [0, 65535] pixels; ' +
-        'save them as uint8/uint16, or as float32 (used as given, or standardised with --normalise)',
-    );
-    // integer vectors are not pixels: used as given
-    expect(right(choose('int', [0, 3], { image: false })).scaling.mapping).toBe('none');
-  });
+  test(
+    'the default map by stored type: uint8/uint16 images by range, int32/int64 by the depth their ' + 'values fit',
+    () => {
+      expect(right(choose('uint8', [0, 255])).scaling).toEqual(rangeScaling(8));
+      expect(right(choose('uint16', [0, 4095])).scaling).toEqual(rangeScaling(16));
+      const int8bit = right(choose('int', [0, 200]));
+      expect(int8bit.scaling).toEqual(rangeScaling(8));
+      expect(int8bit.notes).toEqual(['x.npy: integer images with values in [0, 255] read as 8-bit pixels']);
+      expect(right(choose('int', [0, 1000])).scaling).toEqual(rangeScaling(16));
+      const wide = choose('int', [-5, 70000]);
+      expect(E.isLeft(wide) && wide.left).toBe(
+        'x.npy: integer images with values -5…70000 fit neither 8-bit [0, 255] nor 16-bit [0, 65535] pixels; ' +
+          'save them as uint8/uint16, or as float32 (used as given, or standardised with --normalise)',
+      );
+      // integer vectors are not pixels: used as given
+      expect(right(choose('int', [0, 3], { image: false })).scaling.mapping).toBe('none');
+    },
+  );
 
   test('floats are used as given, figures spanning their own range', () => {
     const c = right(choose('float', [-0.5, 0.25, 2]));

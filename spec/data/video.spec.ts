@@ -2,7 +2,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
-import { generateClips, videoDataset, VIDEO_DEFAULTS, trueDisplacements, directionClass, fold, resolveVideoOptions, toClips } from '../../lib/data/video';
+import {
+  generateClips,
+  videoDataset,
+  VIDEO_DEFAULTS,
+  trueDisplacements,
+  directionClass,
+  fold,
+  resolveVideoOptions,
+  toClips,
+} from '../../lib/data/video';
 import { DataConfig, loadDataset } from '../../lib/data/config';
 import { clipDisplacements, frameCentroids, motionReport } from '../../lib/metrics/motion';
 import { uniformStream } from '../../lib/random/seed';
@@ -59,7 +68,10 @@ describe('video toy data', () => {
   it('with pixel noise (std 0.1, like an imperfect generator) the metric still recovers the speeds', () => {
     const clips = generateClips(VIDEO_DEFAULTS, 200, 15);
     const u = uniformStream(16);
-    const noisy = Float32Array.from(clips.pixels, (v) => v + 0.1 * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()));
+    const noisy = Float32Array.from(
+      clips.pixels,
+      (v) => v + 0.1 * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()),
+    );
     const measured = clipDisplacements(noisy, clips.dims);
     const err = measured.reduce((a, m, i) => a + Math.abs(m - clips.speeds[i]), 0) / 200;
     expect(err).toBeLessThan(0.1);
@@ -88,14 +100,21 @@ describe('video toy data', () => {
       const dRow = c[2 * (i * F + F - 1)] - c[2 * i * F];
       const dCol = c[2 * (i * F + F - 1) + 1] - c[2 * i * F + 1];
       const theta = (Math.atan2(dRow, dCol) + 2 * Math.PI) % (2 * Math.PI);
-      // measured angle within 0.03 rad of the generating one (≤ 0.08 px centroid error over ≥ 5 px of travel), so same bucket unless on a boundary
-      expect(Math.abs(Math.atan2(Math.sin(theta - clips.angles[i]), Math.cos(theta - clips.angles[i])))).toBeLessThan(0.03);
+      // measured angle within 0.03 rad of the generating one (≤ 0.08 px centroid error over ≥ 5 px of travel), so same
+      // bucket unless on a boundary
+      expect(Math.abs(Math.atan2(Math.sin(theta - clips.angles[i]), Math.cos(theta - clips.angles[i])))).toBeLessThan(
+        0.03,
+      );
       const offCentre = Math.abs(((theta + Math.PI / 4) % (Math.PI / 2)) - Math.PI / 4); // from the bucket centre
       if (Math.PI / 4 - offCentre > 0.03) expect(directionClass(theta, 4)).toBe(clips.labels[i]);
       checked++;
     }
     expect(checked).toBeGreaterThan(100);
-    expect([0, Math.PI / 2, Math.PI, 1.5 * Math.PI, 0.24 * Math.PI, 0.26 * Math.PI, 1.99 * Math.PI].map((t) => directionClass(t, 4))).toEqual([0, 1, 2, 3, 0, 1, 0]);
+    expect(
+      [0, Math.PI / 2, Math.PI, 1.5 * Math.PI, 0.24 * Math.PI, 0.26 * Math.PI, 1.99 * Math.PI].map((t) =>
+        directionClass(t, 4),
+      ),
+    ).toEqual([0, 1, 2, 3, 0, 1, 0]);
   });
 
   it('too-fast clips bounce off the walls and stay in the box', () => {

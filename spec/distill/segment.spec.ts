@@ -1,4 +1,7 @@
-/** Tensor ownership in distillation: tf.memory().numTensors is flat across iterations, and a finished run frees all but its experts. */
+/**
+ * Tensor ownership in distillation: tf.memory().numTensors is flat across iterations, and a finished run frees all but
+ * its experts.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import { filter, lastValueFrom, tap, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
@@ -24,11 +27,22 @@ describe('no tensor leaks across distillation iterations', () => {
     it(name, async () => {
       const teacher = smallMlp(3, 9);
       const before = tf.memory().numTensors;
-      const settings: DistillSettings = { teacher, seed: 3, shift: 5, backprop, gradient: 'paper', betas: [0, 0.999], ...(ema ? { ema } : {}) };
+      const settings: DistillSettings = {
+        teacher,
+        seed: 3,
+        shift: 5,
+        backprop,
+        gradient: 'paper',
+        betas: [0, 0.999],
+        ...(ema ? { ema } : {}),
+      };
       const counts: number[] = [];
       let state: DistillState | null = null;
       await lastValueFrom(
-        compilePhase(settings, onePhase(steps, { iterations: 8, updateRatio: 2, batchSize: 32, guidance: 2 }))({ experts: [] }).pipe(
+        compilePhase(
+          settings,
+          onePhase(steps, { iterations: 8, updateRatio: 2, batchSize: 32, guidance: 2 }),
+        )({ experts: [] }).pipe(
           tap((e) => isPhaseEnd<DistillState>(e) && (state = (e as PhaseEnd<DistillState>).state)),
           filter((e) => !isPhaseEnd(e)),
           tap((m) => 'role' in m && m.role === 'generator' && counts.push(tf.memory().numTensors)),

@@ -91,7 +91,11 @@ export class PerStepLinearModel implements VelocityModel {
   /** One entry per apply: the step index and whether the tape was recording. */
   readonly log: { step: number; tape: boolean }[] = [];
 
-  constructor(readonly grid: readonly number[], readonly dim: number, init: (k: number) => { a: number; b: number }) {
+  constructor(
+    readonly grid: readonly number[],
+    readonly dim: number,
+    init: (k: number) => { a: number; b: number },
+  ) {
     this.sampleShape = [dim];
     this.config = { kind: 'mlp', dim } as ModelConfig;
     grid.slice(0, -1).forEach((_, k) => {
@@ -103,7 +107,8 @@ export class PerStepLinearModel implements VelocityModel {
 
   stepOf(t: number): number {
     const k = this.grid.findIndex((g) => Math.abs(g - t) < 1e-6);
-    if (k < 0 || k >= this.grid.length - 1) throw new Error(`PerStepLinearModel: t = ${t} is not a step time of [${this.grid}]`);
+    if (k < 0 || k >= this.grid.length - 1)
+      throw new Error(`PerStepLinearModel: t = ${t} is not a step time of [${this.grid}]`);
     return k;
   }
 
@@ -143,7 +148,11 @@ export class TapeProbe implements VelocityModel {
     return this.inner.numClasses;
   }
   apply(xt: tf.Tensor, t: tf.Tensor, labels: tf.Tensor | null): tf.Tensor {
-    this.log.push({ tape: tf.engine().isTapeOn(), batch: xt.shape[0], labels: labels === null ? null : Array.from(labels.dataSync()) });
+    this.log.push({
+      tape: tf.engine().isTapeOn(),
+      batch: xt.shape[0],
+      labels: labels === null ? null : Array.from(labels.dataSync()),
+    });
     return this.inner.apply(xt, t, labels);
   }
   clone(): VelocityModel {
@@ -163,8 +172,16 @@ import type { GeneratorBackprop, PhaseContext } from '../../lib/rollout/context'
 import type { GeneratorGradient } from '../../lib/losses/dmd';
 
 /** A one-phase (1 → 0) resolved phase with small defaults. */
-export const onePhase = (steps: number, extra: { readonly [K in keyof PhaseSegment]?: unknown } = {}, shift = 5): ResolvedPhase =>
-  resolvePhase({ interval: { start: 1, end: 0 }, steps, iterations: 4, batchSize: 16, ...extra } as PhaseSegment, 0, shift);
+export const onePhase = (
+  steps: number,
+  extra: { readonly [K in keyof PhaseSegment]?: unknown } = {},
+  shift = 5,
+): ResolvedPhase =>
+  resolvePhase(
+    { interval: { start: 1, end: 0 }, steps, iterations: 4, batchSize: 16, ...extra } as PhaseSegment,
+    0,
+    shift,
+  );
 
 export const contextOf = (
   roles: { teacher: VelocityModel; generator: VelocityModel; fake: VelocityModel },

@@ -17,7 +17,13 @@ export const batchOf = (k: StepKey, x0: number[][], labels: number[] | null = nu
 
 /** A small conditional MLP (2-D data, 3 classes + ∅). */
 export const smallMlp = (numClasses = 3, seed = 1): VelocityMlp =>
-  new VelocityMlp(decodeOrThrow(MlpConfig, { kind: 'mlp', dim: 2, hidden: [16, 16], timeEmbedDim: 8, numClasses, seed }, 'mlp config'));
+  new VelocityMlp(
+    decodeOrThrow(
+      MlpConfig,
+      { kind: 'mlp', dim: 2, hidden: [16, 16], timeEmbedDim: 8, numClasses, seed },
+      'mlp config',
+    ),
+  );
 
 /** A TestScheduler whose deep-equality is jest's toEqual. */
 export const marbles = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));

@@ -21,14 +21,21 @@ export class ConstantVelocity implements VelocityModel {
   readonly config: ModelConfig;
   calls: Array<{ t: number[]; batch: number; labels: number[] | null }> = [];
 
-  constructor(readonly b: readonly number[], readonly numClasses = 0) {
+  constructor(
+    readonly b: readonly number[],
+    readonly numClasses = 0,
+  ) {
     this.sampleShape = [b.length];
     this.config = { kind: 'mlp', dim: b.length, numClasses } as ModelConfig;
     this.params.add('b', tf.tensor1d([...b]));
   }
 
   apply(xt: tf.Tensor, t: tf.Tensor, labels: tf.Tensor | null): tf.Tensor {
-    this.calls.push({ t: Array.from(t.dataSync()), batch: xt.shape[0], labels: labels === null ? null : Array.from(labels.dataSync()) });
+    this.calls.push({
+      t: Array.from(t.dataSync()),
+      batch: xt.shape[0],
+      labels: labels === null ? null : Array.from(labels.dataSync()),
+    });
     return tf.tidy(() => tf.add(tf.mul(xt, 0), tf.reshape(this.params.get('b'), [1, -1])));
   }
 
@@ -49,7 +56,9 @@ export class ConstantVelocity implements VelocityModel {
 
 /** A small MLP on 2-D data (hidden 16×2). */
 export const tinyMlp = (numClasses = 0, seed = 1, hidden = [16, 16]): VelocityMlp =>
-  new VelocityMlp(decodeOrThrow(MlpConfig, { kind: 'mlp', dim: 2, hidden, timeEmbedDim: 8, numClasses, seed }, 'mlp config'));
+  new VelocityMlp(
+    decodeOrThrow(MlpConfig, { kind: 'mlp', dim: 2, hidden, timeEmbedDim: 8, numClasses, seed }, 'mlp config'),
+  );
 
 /** The paper's 4-step / 2-phase schedule at shift 5: phase 1 = 1 → .938 → .833, phase 2 = .833 → .625 → 0. */
 export const phases4x2 = (over: Record<string, unknown> = {}): ResolvedPhase[] =>
@@ -76,7 +85,14 @@ export const phases4x4 = (over: Record<string, unknown> = {}): ResolvedPhase[] =
   );
 };
 
-export const contextOf = (a: { teacher: VelocityModel; generator: VelocityModel; fake: VelocityModel; phase: ResolvedPhase; earlier?: ExpertPhase[]; backprop?: GeneratorBackprop }): PhaseContext => ({
+export const contextOf = (a: {
+  teacher: VelocityModel;
+  generator: VelocityModel;
+  fake: VelocityModel;
+  phase: ResolvedPhase;
+  earlier?: ExpertPhase[];
+  backprop?: GeneratorBackprop;
+}): PhaseContext => ({
   teacher: a.teacher,
   generator: a.generator,
   fake: a.fake,

@@ -12,7 +12,13 @@ export interface CliResult {
 export const runCli = async (...argv: string[]): Promise<CliResult> => {
   let out = '';
   let err = '';
-  const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
+  const io: Io = {
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+    stderrIsTTY: false,
+    columns: 100,
+    interrupted: () => new Promise(() => undefined),
+  };
   const code = await main(argv, io);
   return { code, out, err };
 };

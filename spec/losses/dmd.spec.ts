@@ -16,7 +16,13 @@ import { distributionMatchingGrad, generatorLoss } from '../../lib/losses/dmd';
 import { forwardFromS } from '../../lib/schedule/tensors';
 import { normal, uniform } from '../../lib/random/draws';
 import { alphaTS, sigmaTS } from '../../lib/schedule/time';
-import { Gaussian, GaussianVelocityModel, gaussianLogDensity, gaussianScore, gaussianVelocity } from '../helpers/analytic';
+import {
+  Gaussian,
+  GaussianVelocityModel,
+  gaussianLogDensity,
+  gaussianScore,
+  gaussianVelocity,
+} from '../helpers/analytic';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -30,7 +36,8 @@ const expectNear = (got: ArrayLike<number>, want: ArrayLike<number>, rel: number
   expect(got.length).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i] - want[i]);
-    if (!(d <= abs + rel * Math.abs(want[i]))) throw new Error(`${what}[${i}]: got ${got[i]}, expected ${want[i]} (|Δ| = ${d})`);
+    if (!(d <= abs + rel * Math.abs(want[i])))
+      throw new Error(`${what}[${i}]: got ${got[i]}, expected ${want[i]} (|Δ| = ${d})`);
   }
 };
 
@@ -38,42 +45,48 @@ describe('distributionMatchingGrad (paper weight) on Gaussians with exact scores
   const B = 64;
   const D = 2;
   for (const s of [0, 0.3]) {
-    it(`equals (1 − t)²/(t(1 − s))·(v_T − v_F), ((1 − t)/(1 − s))·(s_F − s_T) and the finite-difference KL-integrand gradient (s = ${s})`, () => {
-      const teacher = new GaussianVelocityModel(real);
-      const fake = new GaussianVelocityModel(fakeG);
-      const xs = normal([B, D], 11);
-      const eps = normal([B, D], 12);
-      const t = uniform([B], s + 0.1, 0.9, 13) as tf.Tensor1D;
-      const xt = forwardFromS(xs, eps, t, s);
-      const grad = distributionMatchingGrad({ vReal: teacher.apply(xt, t), vFake: fake.apply(xt, t), xt, xs, t, s });
-      const [X, E, T, XT, G] = [xs, eps, t, xt, grad].map((a) => Float64Array.from(a.dataSync()));
-      const viaVelocity: number[] = [];
-      const viaScore: number[] = [];
-      const viaFiniteDifference: number[] = [];
-      for (let b = 0; b < B; b++) {
-        const tb = T[b];
-        const [al, sg] = [alphaTS(tb, s), sigmaTS(tb, s)];
-        for (let d = 0; d < D; d++) {
-          const x = XT[b * D + d];
-          viaVelocity.push(((1 - tb) ** 2 / (tb * (1 - s))) * (gaussianVelocity(real, x, tb, d) - gaussianVelocity(fakeG, x, tb, d)));
-          viaScore.push(((1 - tb) / (1 - s)) * (gaussianScore(fakeG, x, tb, d) - gaussianScore(real, x, tb, d)));
-          // f(x_s) = log p_F,t(x_t(x_s)) − log p_T,t(x_t(x_s)), central difference in float64
-          const f = (xsd: number) => {
-            const xtd = al * xsd + sg * E[b * D + d];
-            return gaussianLogDensity(fakeG, xtd, tb, d) - gaussianLogDensity(real, xtd, tb, d);
-          };
-          const h = 1e-5;
-          viaFiniteDifference.push((f(X[b * D + d] + h) - f(X[b * D + d] - h)) / (2 * h));
+    it(
+      `equals (1 − t)²/(t(1 − s))·(v_T − v_F), ((1 − t)/(1 − s))·(s_F − s_T) and the finite-difference ` +
+        `KL-integrand gradient (s = ${s})`,
+      () => {
+        const teacher = new GaussianVelocityModel(real);
+        const fake = new GaussianVelocityModel(fakeG);
+        const xs = normal([B, D], 11);
+        const eps = normal([B, D], 12);
+        const t = uniform([B], s + 0.1, 0.9, 13) as tf.Tensor1D;
+        const xt = forwardFromS(xs, eps, t, s);
+        const grad = distributionMatchingGrad({ vReal: teacher.apply(xt, t), vFake: fake.apply(xt, t), xt, xs, t, s });
+        const [X, E, T, XT, G] = [xs, eps, t, xt, grad].map((a) => Float64Array.from(a.dataSync()));
+        const viaVelocity: number[] = [];
+        const viaScore: number[] = [];
+        const viaFiniteDifference: number[] = [];
+        for (let b = 0; b < B; b++) {
+          const tb = T[b];
+          const [al, sg] = [alphaTS(tb, s), sigmaTS(tb, s)];
+          for (let d = 0; d < D; d++) {
+            const x = XT[b * D + d];
+            viaVelocity.push(
+              ((1 - tb) ** 2 / (tb * (1 - s))) * (gaussianVelocity(real, x, tb, d) - gaussianVelocity(fakeG, x, tb, d)),
+            );
+            viaScore.push(((1 - tb) / (1 - s)) * (gaussianScore(fakeG, x, tb, d) - gaussianScore(real, x, tb, d)));
+            // f(x_s) = log p_F,t(x_t(x_s)) − log p_T,t(x_t(x_s)), central difference in float64
+            const f = (xsd: number) => {
+              const xtd = al * xsd + sg * E[b * D + d];
+              return gaussianLogDensity(fakeG, xtd, tb, d) - gaussianLogDensity(real, xtd, tb, d);
+            };
+            const h = 1e-5;
+            viaFiniteDifference.push((f(X[b * D + d] + h) - f(X[b * D + d] - h)) / (2 * h));
+          }
         }
-      }
-      // the two closed forms agree in float64 (the identity above), and the float32 engine agrees with both
-      expectNear(viaScore, viaVelocity, 1e-9, 1e-9, 'score form vs velocity form');
-      expectNear(viaFiniteDifference, viaScore, 1e-6, 1e-7, 'finite difference vs score form');
-      expectNear(G, viaVelocity, 1e-4, 1e-5, 'distributionMatchingGrad');
-      // a non-trivial case: the gradient is far from zero
-      expect(Math.max(...Array.from(G, Math.abs))).toBeGreaterThan(0.1);
-      tf.dispose([xs, eps, t, xt, grad]);
-    });
+        // the two closed forms agree in float64 (the identity above), and the float32 engine agrees with both
+        expectNear(viaScore, viaVelocity, 1e-9, 1e-9, 'score form vs velocity form');
+        expectNear(viaFiniteDifference, viaScore, 1e-6, 1e-7, 'finite difference vs score form');
+        expectNear(G, viaVelocity, 1e-4, 1e-5, 'distributionMatchingGrad');
+        // a non-trivial case: the gradient is far from zero
+        expect(Math.max(...Array.from(G, Math.abs))).toBeGreaterThan(0.1);
+        tf.dispose([xs, eps, t, xt, grad]);
+      },
+    );
   }
 
   it('dmd2 normaliser: same direction per sample, another positive scale (x0̂_F − x0̂_T)/mean|x_s − x0̂_T|', () => {
@@ -90,9 +103,19 @@ describe('distributionMatchingGrad (paper weight) on Gaussians with exact scores
     for (let b = 0; b < B; b++) {
       const tb = T[b];
       // x0̂ = x_t − t·v: x0̂_F − x0̂_T = t·(v_T − v_F) = (t²/(1 − t)²)·paper
-      const meanAbs = [0, 1].reduce((m, d) => m + Math.abs(X[b * D + d] - (XT[b * D + d] - tb * gaussianVelocity(real, XT[b * D + d], tb, d))), 0) / D;
+      const meanAbs =
+        [0, 1].reduce(
+          (m, d) => m + Math.abs(X[b * D + d] - (XT[b * D + d] - tb * gaussianVelocity(real, XT[b * D + d], tb, d))),
+          0,
+        ) / D;
       const scale = tb ** 2 / (1 - tb) ** 2 / meanAbs;
-      expectNear([dmd2[b * D], dmd2[b * D + 1]], [scale * paper[b * D], scale * paper[b * D + 1]], 1e-3, 1e-6, `dmd2 sample ${b}`);
+      expectNear(
+        [dmd2[b * D], dmd2[b * D + 1]],
+        [scale * paper[b * D], scale * paper[b * D + 1]],
+        1e-3,
+        1e-6,
+        `dmd2 sample ${b}`,
+      );
     }
     tf.dispose([xs, eps, t, xt, args.vReal, args.vFake]);
   });
@@ -137,7 +160,7 @@ describe('the generator loss descends KL(p_θ,t ‖ p_T,t) (Monte Carlo over gen
         const VT = a * a * real.sigma[d] ** 2 + tb * tb;
         const VF = a * a * c0[d] ** 2 + tb * tb;
         want.m[d] += (a * a * (m0[d] - real.mu[d])) / VT / B;
-        want.c[d] += a * a * c0[d] * (1 / VT - 1 / VF) / B;
+        want.c[d] += (a * a * c0[d] * (1 / VT - 1 / VF)) / B;
       }
     }
     // Monte-Carlo error of a mean of 40 000 terms of O(1) spread: a few 1e-3

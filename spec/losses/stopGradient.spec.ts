@@ -19,13 +19,15 @@ beforeAll(async () => {
   await useBackend('wasm');
 });
 
-const mlp = (seed: number, numClasses = 0) => new VelocityMlp({ kind: 'mlp', dim: 2, hidden: [16, 16], numClasses, seed } as VelocityMlp['config']);
+const mlp = (seed: number, numClasses = 0) =>
+  new VelocityMlp({ kind: 'mlp', dim: 2, hidden: [16, 16], numClasses, seed } as VelocityMlp['config']);
 
 /** |a − b| within a float32 rounding of the operands x − (x − g): 2⁻²² · (|x| + |g|). */
 const expectBitClose = (got: Float32Array, want: Float32Array, x: Float32Array): void => {
   for (let i = 0; i < want.length; i++) {
     const bound = 2 ** -22 * (Math.abs(x[i]) + Math.abs(want[i]));
-    if (!(Math.abs(got[i] - want[i]) <= bound)) throw new Error(`[${i}]: got ${got[i]}, expected ${want[i]} (bound ${bound})`);
+    if (!(Math.abs(got[i] - want[i]) <= bound))
+      throw new Error(`[${i}]: got ${got[i]}, expected ${want[i]} (bound ${bound})`);
   }
 };
 
@@ -63,7 +65,14 @@ describe('generatorLoss: ∂L_G/∂x = grad', () => {
     const sample = () => tf.sub(z, generator.apply(z, ones, null)); // one-step student x0 = z − G(z, 1)
     const gradOf = (x: tf.Tensor) => {
       const xt = forwardSample(x, eps, t);
-      return distributionMatchingGrad({ vReal: teacher.apply(xt, t, null), vFake: fake.apply(xt, t, null), xt, xs: x, t, s: 0 });
+      return distributionMatchingGrad({
+        vReal: teacher.apply(xt, t, null),
+        vFake: fake.apply(xt, t, null),
+        xt,
+        xs: x,
+        t,
+        s: 0,
+      });
     };
     const viaLoss = tf.variableGrads(() => generatorLoss(sample(), gradOf), generator.params.variables);
     const x = sample();
@@ -75,7 +84,18 @@ describe('generatorLoss: ∂L_G/∂x = grad', () => {
       expect(scale).toBeGreaterThan(0);
       for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-5 * scale);
     }
-    tf.dispose([z, eps, t, ones, x, g, viaLoss.value, viaVjp.value, ...Object.values(viaLoss.grads), ...Object.values(viaVjp.grads)]);
+    tf.dispose([
+      z,
+      eps,
+      t,
+      ones,
+      x,
+      g,
+      viaLoss.value,
+      viaVjp.value,
+      ...Object.values(viaLoss.grads),
+      ...Object.values(viaVjp.grads),
+    ]);
     [generator, teacher, fake].forEach((m) => m.dispose());
   });
 });
@@ -88,29 +108,45 @@ describe('the real and fake scores are off the tape', () => {
     const ctx = contextOf({ teacher, generator, fake }, onePhase(steps, { guidance: 2 }), backprop);
     const all = [...teacher.params.variables, ...generator.params.variables, ...fake.params.variables];
     const names = (m: TapeProbe) => new Set(m.params.variables.map((v) => v.name));
-    return { teacher, generator, fake, ctx, all, names, dispose: () => [teacher, generator, fake].forEach((m) => m.dispose()) };
+    return {
+      teacher,
+      generator,
+      fake,
+      ctx,
+      all,
+      names,
+      dispose: () => [teacher, generator, fake].forEach((m) => m.dispose()),
+    };
   };
 
-  for (const [backprop, steps] of [['sgts', 1], ['sgts', 4], ['full', 3]] as const) {
-    it(`generator step (${backprop}, ${steps} steps): gradients only for the generator; teacher (with CFG) and fake run with the tape off`, () => {
-      const r = setup(backprop, steps);
-      // every variable trainable, so variableGrads would report any gradient that reached them
-      const step = generatorLossStep(r.ctx)({ key: key(3), role: 'generator', sub: 0 });
-      const { value, grads } = tf.variableGrads(step.loss, r.all);
-      const got = Object.keys(grads);
-      expect(got.length).toBe(r.generator.params.variables.length);
-      expect(got.every((n) => r.names(r.generator).has(n))).toBe(true);
-      expect(Object.values(grads).some((g) => Math.max(...Array.from(g.dataSync(), Math.abs)) > 0)).toBe(true);
-      // the scores were evaluated, always with the tape off; CFG doubles the teacher's batch
-      expect(r.teacher.log.length).toBe(1);
-      expect(r.teacher.log[0]).toMatchObject({ tape: false, batch: 32 });
-      expect(r.fake.log).toEqual([expect.objectContaining({ tape: false, batch: 16 })]);
-      // the generator: on the tape exactly for the differentiated steps
-      const onTape = r.generator.log.filter((l) => l.tape).length;
-      expect(onTape).toBe(backprop === 'full' ? steps : 1);
-      tf.dispose([value, ...Object.values(grads), ...step.owned, ...Object.values(step.extras ?? {})]);
-      r.dispose();
-    });
+  for (const [backprop, steps] of [
+    ['sgts', 1],
+    ['sgts', 4],
+    ['full', 3],
+  ] as const) {
+    it(
+      `generator step (${backprop}, ${steps} steps): gradients only for the generator; teacher (with CFG) and fake ` +
+        `run with the tape off`,
+      () => {
+        const r = setup(backprop, steps);
+        // every variable trainable, so variableGrads would report any gradient that reached them
+        const step = generatorLossStep(r.ctx)({ key: key(3), role: 'generator', sub: 0 });
+        const { value, grads } = tf.variableGrads(step.loss, r.all);
+        const got = Object.keys(grads);
+        expect(got.length).toBe(r.generator.params.variables.length);
+        expect(got.every((n) => r.names(r.generator).has(n))).toBe(true);
+        expect(Object.values(grads).some((g) => Math.max(...Array.from(g.dataSync(), Math.abs)) > 0)).toBe(true);
+        // the scores were evaluated, always with the tape off; CFG doubles the teacher's batch
+        expect(r.teacher.log.length).toBe(1);
+        expect(r.teacher.log[0]).toMatchObject({ tape: false, batch: 32 });
+        expect(r.fake.log).toEqual([expect.objectContaining({ tape: false, batch: 16 })]);
+        // the generator: on the tape exactly for the differentiated steps
+        const onTape = r.generator.log.filter((l) => l.tape).length;
+        expect(onTape).toBe(backprop === 'full' ? steps : 1);
+        tf.dispose([value, ...Object.values(grads), ...step.owned, ...Object.values(step.extras ?? {})]);
+        r.dispose();
+      },
+    );
   }
 
   it('fake-score step: gradients only for the fake score; the generator rollout runs with the tape off', () => {

@@ -6,18 +6,21 @@ describe('bootstrapMean', () => {
     expect(bootstrapMean([2, 2, 2, 2, 2])).toEqual({ mean: 2, lo: 2, hi: 2, n: 5 });
   });
 
-  it('two values {0, 1}: resampled means are 0, ½, 1 with probabilities ¼, ½, ¼, so the 95 % interval is [0, 1]', () => {
-    const i = bootstrapMean([0, 1], { resamples: 20000, seed: 3 });
-    expect(i.mean).toBe(0.5);
-    expect(i.lo).toBe(0);
-    expect(i.hi).toBe(1);
-    // the 50 % interval lies inside [0, 1] and holds ½ (at least half the mass sits there)
-    const half = bootstrapMean([0, 1], { resamples: 20000, seed: 3, level: 0.5 });
-    expect(half.lo).toBeGreaterThanOrEqual(0);
-    expect(half.hi).toBeLessThanOrEqual(1);
-    expect(half.lo).toBeLessThanOrEqual(0.5);
-    expect(half.hi).toBeGreaterThanOrEqual(0.5);
-  });
+  it(
+    'two values {0, 1}: resampled means are 0, ½, 1 with probabilities ¼, ½, ¼, so the 95 % interval is ' + '[0, 1]',
+    () => {
+      const i = bootstrapMean([0, 1], { resamples: 20000, seed: 3 });
+      expect(i.mean).toBe(0.5);
+      expect(i.lo).toBe(0);
+      expect(i.hi).toBe(1);
+      // the 50 % interval lies inside [0, 1] and holds ½ (at least half the mass sits there)
+      const half = bootstrapMean([0, 1], { resamples: 20000, seed: 3, level: 0.5 });
+      expect(half.lo).toBeGreaterThanOrEqual(0);
+      expect(half.hi).toBeLessThanOrEqual(1);
+      expect(half.lo).toBeLessThanOrEqual(0.5);
+      expect(half.hi).toBeGreaterThanOrEqual(0.5);
+    },
+  );
 
   it('contains the mean, narrows with more seeds, and is the same for the same seed', () => {
     const five = [1.1, 0.7, 1.4, 0.9, 1.2];

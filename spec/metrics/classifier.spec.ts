@@ -10,7 +10,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { saveCheckpoint } from '../../lib/checkpoint/format';
-import { trainFeatureClassifier, loadOrTrainClassifier, loadClassifier, saveClassifier, classifierAccuracy, crossEntropy, avgPool2, FeatureClassifier, type EnumerableDataset } from '../../lib/metrics/classifier';
+import {
+  trainFeatureClassifier,
+  loadOrTrainClassifier,
+  loadClassifier,
+  saveClassifier,
+  classifierAccuracy,
+  crossEntropy,
+  avgPool2,
+  FeatureClassifier,
+  type EnumerableDataset,
+} from '../../lib/metrics/classifier';
 import { splitSeed, uniformStream, randomInts } from '../../lib/random/seed';
 import type { DataBatch } from '../../lib/data/types';
 
@@ -28,11 +38,24 @@ const quadrantDataset = (base: number, size: number): EnumerableDataset => {
       const r0 = (c >> 1) * 4 + Math.floor(u() * 3);
       const c0 = (c & 1) * 4 + Math.floor(u() * 3);
       for (let p = 0; p < S * S; p++) x[k * S * S + p] += 0.3 * u();
-      for (const [dr, dc] of [[0, 0], [0, 1], [1, 0], [1, 1]]) x[k * S * S + (r0 + dr) * S + c0 + dc] = 1;
+      for (const [dr, dc] of [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+      ])
+        x[k * S * S + (r0 + dr) * S + c0 + dc] = 1;
     }
     return { x0: tf.tensor4d(x, [indices.length, S, S, 1]), labels: tf.tensor1d(y, 'int32') };
   };
-  return { name: `quadrants-${base}`, sampleShape: [S, S, 1], numClasses: 4, size, gather, sample: (b, seed) => gather(randomInts(seed, b, size)) };
+  return {
+    name: `quadrants-${base}`,
+    sampleShape: [S, S, 1],
+    numClasses: 4,
+    size,
+    gather,
+    sample: (b, seed) => gather(randomInts(seed, b, size)),
+  };
 };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clf-'));
@@ -44,17 +67,32 @@ beforeAll(async () => {
 
 describe('classifier building blocks', () => {
   it('crossEntropy: uniform logits over 2 classes give log 2; a confident right answer ≈ 0', () => {
-    const v = tf.tidy(() => crossEntropy(tf.tensor2d([[0, 0], [20, 0]]), tf.tensor1d([0, 0], 'int32')).dataSync()[0]);
+    const v = tf.tidy(
+      () =>
+        crossEntropy(
+          tf.tensor2d([
+            [0, 0],
+            [20, 0],
+          ]),
+          tf.tensor1d([0, 0], 'int32'),
+        ).dataSync()[0],
+    );
     expect(v).toBeCloseTo(Math.log(2) / 2, 5);
   });
 
   it('avgPool2 averages 2×2 blocks', () => {
-    const y = tf.tidy(() => Array.from(avgPool2(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [1, 4, 4, 1])).dataSync()));
+    const y = tf.tidy(() =>
+      Array.from(
+        avgPool2(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [1, 4, 4, 1])).dataSync(),
+      ),
+    );
     expect(y).toEqual([3.5, 5.5, 11.5, 13.5]);
   });
 
   it('refuses images whose sides are not divisible by 4 and inputs of the wrong size', () => {
-    expect(() => new FeatureClassifier({ inputShape: [6, 8, 1] as never, numClasses: 2 as never })).toThrow(/divisible by 4/);
+    expect(() => new FeatureClassifier({ inputShape: [6, 8, 1] as never, numClasses: 2 as never })).toThrow(
+      /divisible by 4/,
+    );
     const clf = new FeatureClassifier({ inputShape: [8, 8, 1] as never, numClasses: 2 as never });
     expect(() => clf.features(new Float32Array(65))).toThrow(/65 values is not a whole number of \[8, 8, 1\] images/);
     clf.dispose();
@@ -67,7 +105,17 @@ describe('trainFeatureClassifier', () => {
     const train = quadrantDataset(1, 4000);
     const test = quadrantDataset(2, 600);
     const logged: number[] = [];
-    const r = trainFeatureClassifier(train, { steps: 120, batchSize: 32, lr: 3e-3, channels: [4, 8], featureDim: 16, seed: 3, test, logEvery: 40, onLog: (_, l) => logged.push(l) });
+    const r = trainFeatureClassifier(train, {
+      steps: 120,
+      batchSize: 32,
+      lr: 3e-3,
+      channels: [4, 8],
+      featureDim: 16,
+      seed: 3,
+      test,
+      logEvery: 40,
+      onLog: (_, l) => logged.push(l),
+    });
     expect(r.accuracy).toBeGreaterThanOrEqual(0.95);
     expect(r.losses.map((l) => l.step)).toEqual([40, 80, 120]);
     expect(logged[2]).toBeLessThan(logged[0]);

@@ -8,7 +8,10 @@ import { uniformStream } from '../../lib/random/seed';
 /** N(0, I) rows via Box–Muller from a seed. */
 const gaussianRows = (n: number, dim: number, seed: number, shift = 0): Float64Array => {
   const u = uniformStream(seed);
-  return Float64Array.from({ length: n * dim }, () => shift + Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()));
+  return Float64Array.from(
+    { length: n * dim },
+    () => shift + Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()),
+  );
 };
 
 describe('energyDistance', () => {
@@ -36,7 +39,9 @@ describe('energyDistance', () => {
   });
 
   it('refuses ragged rows and empty sets', () => {
-    expect(() => energyDistance([1, 2, 3], [1, 2], 2)).toThrow(/energyDistance x: 3 values is not a whole number of rows of dim 2/);
+    expect(() => energyDistance([1, 2, 3], [1, 2], 2)).toThrow(
+      /energyDistance x: 3 values is not a whole number of rows of dim 2/,
+    );
     expect(() => energyDistance([], [1], 1)).toThrow(MetricError);
   });
 });
@@ -95,11 +100,14 @@ describe('wasserstein1dPow', () => {
     expect(wasserstein1dPow(Float64Array.from([2, 0, 1]), Float64Array.from([1.5, 3.5, 2.5]), 1)).toBeCloseTo(1.5, 12);
   });
 
-  it('unequal sizes by quantiles: {0, 1} vs {0.5} gives W₁ = 0.5, W₂² = 0.25; {0, 1, 2} vs {0, 2} gives W₁ = 1/3', () => {
-    expect(wasserstein1dPow(Float64Array.from([0, 1]), Float64Array.from([0.5]), 1)).toBeCloseTo(0.5, 12);
-    expect(wasserstein1dPow(Float64Array.from([0, 1]), Float64Array.from([0.5]), 2)).toBeCloseTo(0.25, 12);
-    expect(wasserstein1dPow(Float64Array.from([0, 1, 2]), Float64Array.from([2, 0]), 1)).toBeCloseTo(1 / 3, 12);
-  });
+  it(
+    'unequal sizes by quantiles: {0, 1} vs {0.5} gives W₁ = 0.5, W₂² = 0.25; {0, 1, 2} vs {0, 2} gives W₁ ' + '= 1/3',
+    () => {
+      expect(wasserstein1dPow(Float64Array.from([0, 1]), Float64Array.from([0.5]), 1)).toBeCloseTo(0.5, 12);
+      expect(wasserstein1dPow(Float64Array.from([0, 1]), Float64Array.from([0.5]), 2)).toBeCloseTo(0.25, 12);
+      expect(wasserstein1dPow(Float64Array.from([0, 1, 2]), Float64Array.from([2, 0]), 1)).toBeCloseTo(1 / 3, 12);
+    },
+  );
 });
 
 describe('slicedWasserstein', () => {
@@ -128,7 +136,9 @@ describe('slicedWasserstein', () => {
     const y = gaussianRows(60, 3, 13, 0.3);
     expect(slicedWasserstein(x, x, 3, { seed: 4 })).toBe(0);
     expect(slicedWasserstein(x, y, 3, { seed: 4 })).toBe(slicedWasserstein(x, y, 3, { seed: 4 }));
-    expect(slicedWasserstein(x, y, 3, { seed: 4, projections: 8 })).not.toBe(slicedWasserstein(x, y, 3, { seed: 5, projections: 8 }));
+    expect(slicedWasserstein(x, y, 3, { seed: 4, projections: 8 })).not.toBe(
+      slicedWasserstein(x, y, 3, { seed: 5, projections: 8 }),
+    );
   });
 
   it('directions are unit vectors', () => {
@@ -137,7 +147,9 @@ describe('slicedWasserstein', () => {
   });
 
   it('refuses bad options', () => {
-    expect(() => slicedWasserstein([0], [1], 1, { seed: 1, projections: 0 })).toThrow(/projections must be a positive integer/);
+    expect(() => slicedWasserstein([0], [1], 1, { seed: 1, projections: 0 })).toThrow(
+      /projections must be a positive integer/,
+    );
     expect(() => slicedWasserstein([0], [1], 1, { seed: 1, p: 0.5 })).toThrow(/p must be ≥ 1/);
   });
 });

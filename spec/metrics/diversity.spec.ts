@@ -25,10 +25,17 @@ describe('meanPairwiseCosine (DINO analogue, lower = more diverse)', () => {
 
   it('without labels: all pairs in one group', () => {
     // 10 pairs of the five vectors above
-    const v = [[1, 0], [1, 0], [0, 1], [2, 0], [1, 1]];
+    const v = [
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [2, 0],
+      [1, 1],
+    ];
     let s = 0;
     for (let i = 0; i < 5; i++)
-      for (let j = i + 1; j < 5; j++) s += (v[i][0] * v[j][0] + v[i][1] * v[j][1]) / (Math.hypot(...v[i]) * Math.hypot(...v[j]));
+      for (let j = i + 1; j < 5; j++)
+        s += (v[i][0] * v[j][0] + v[i][1] * v[j][1]) / (Math.hypot(...v[i]) * Math.hypot(...v[j]));
     expect(meanPairwiseCosine(features, 2).mean).toBeCloseTo(s / 10, 12);
   });
 
@@ -40,7 +47,9 @@ describe('meanPairwiseCosine (DINO analogue, lower = more diverse)', () => {
 
   it('refuses labels of the wrong length or kind', () => {
     expect(() => meanPairwiseCosine(features, 2, [0, 1])).toThrow(/expected 5 labels/);
-    expect(() => meanPairwiseCosine(features, 2, [0, 1, 0, 1, -1])).toThrow(/labels\[4\]: expected a non-negative integer class id, got -1/);
+    expect(() => meanPairwiseCosine(features, 2, [0, 1, 0, 1, -1])).toThrow(
+      /labels\[4\]: expected a non-negative integer class id, got -1/,
+    );
     expect(() => meanPairwiseCosine([1, 0, 0, 1], 2, [0, 1])).toThrow(/no class has two or more samples/);
   });
 });

@@ -20,27 +20,31 @@ const mixtureSamples = (n: number, seed: number) => {
 };
 
 describe('evaluateSamples', () => {
-  it('2-D mixture: modes, distances, k-NN, Vendi; a set against itself is at distance 0 with full precision/recall', () => {
-    const x = mixtureSamples(200, 1);
-    const r = evaluateSamples(x, x, { mixture: ring8, seed: 3 });
-    expect(r.space).toBe('raw');
-    expect(r.mixture).toEqual({ modesCovered: 8, numModes: 8, highQualityPercent: expect.any(Number) });
-    expect(r.mixture!.highQualityPercent).toBeGreaterThan(98);
-    expect(r.distances!.energy).toBe(0);
-    expect(r.distances!.slicedWasserstein).toBe(0);
-    expect(r.distances!.frechet).toBeLessThan(1e-9);
-    expect(r.distances!.slicedSeed).toBe(3);
-    expect(r.knn).toEqual({ precision: 1, recall: 1, density: expect.any(Number), coverage: 1 });
-    expect(r.vendi.kernel).toBe('rbf');
-    expect(r.diversity).toBeUndefined();
-    expect(r.motion).toBeUndefined();
-    expect(JSON.parse(JSON.stringify(r))).toEqual(r); // JSON-able
-  });
+  it(
+    '2-D mixture: modes, distances, k-NN, Vendi; a set against itself is at distance 0 with full ' + 'precision/recall',
+    () => {
+      const x = mixtureSamples(200, 1);
+      const r = evaluateSamples(x, x, { mixture: ring8, seed: 3 });
+      expect(r.space).toBe('raw');
+      expect(r.mixture).toEqual({ modesCovered: 8, numModes: 8, highQualityPercent: expect.any(Number) });
+      expect(r.mixture!.highQualityPercent).toBeGreaterThan(98);
+      expect(r.distances!.energy).toBe(0);
+      expect(r.distances!.slicedWasserstein).toBe(0);
+      expect(r.distances!.frechet).toBeLessThan(1e-9);
+      expect(r.distances!.slicedSeed).toBe(3);
+      expect(r.knn).toEqual({ precision: 1, recall: 1, density: expect.any(Number), coverage: 1 });
+      expect(r.vendi.kernel).toBe('rbf');
+      expect(r.diversity).toBeUndefined();
+      expect(r.motion).toBeUndefined();
+      expect(JSON.parse(JSON.stringify(r))).toEqual(r); // JSON-able
+    },
+  );
 
   it('a mode-collapsed set: fewer modes, lower recall and Vendi, larger distances', () => {
     const ref = mixtureSamples(200, 2);
     const full = evaluateSamples(mixtureSamples(200, 3), ref, { mixture: ring8 });
-    const collapsedValues = Float32Array.from(ref.values, (v, i) => (i % 2 === 0 ? 2 : 0) + 0.1 * (v - Math.round(v))); // everything near (2, 0)
+    // everything near (2, 0)
+    const collapsedValues = Float32Array.from(ref.values, (v, i) => (i % 2 === 0 ? 2 : 0) + 0.1 * (v - Math.round(v)));
     const collapsed = evaluateSamples({ values: collapsedValues, shape: [200, 2] }, ref, { mixture: ring8 });
     expect(collapsed.mixture!.modesCovered).toBe(1);
     expect(collapsed.knn!.recall).toBeLessThan(full.knn!.recall);
@@ -62,7 +66,11 @@ describe('evaluateSamples', () => {
     const moving = generateClips(VIDEO_DEFAULTS, 40, 5);
     const still = generateClips({ ...VIDEO_DEFAULTS, staticShare: 1 }, 40, 6);
     const dims = moving.dims;
-    const r = evaluateSamples({ values: still.pixels, shape: [40, 2048] }, { values: moving.pixels, shape: [40, 2048] }, { clip: dims });
+    const r = evaluateSamples(
+      { values: still.pixels, shape: [40, 2048] },
+      { values: moving.pixels, shape: [40, 2048] },
+      { clip: dims },
+    );
     expect(r.motion!.meanDisplacement).toBeCloseTo(motionReport(still.pixels, dims).meanDisplacement, 12);
     expect(r.motion!.dynamicDegree).toBe(0);
     expect(r.motion!.reference).toEqual(motionReport(moving.pixels, dims));
@@ -70,10 +78,20 @@ describe('evaluateSamples', () => {
   });
 
   it('images with a classifier: feature space, per-class diversity, class accuracy', () => {
-    const clf = new FeatureClassifier({ inputShape: [8, 8, 1] as never, numClasses: 2 as never, channels: [2, 4] as never, featureDim: 6 as never, seed: 1 });
+    const clf = new FeatureClassifier({
+      inputShape: [8, 8, 1] as never,
+      numClasses: 2 as never,
+      channels: [2, 4] as never,
+      featureDim: 6 as never,
+      seed: 1,
+    });
     const values = Float32Array.from({ length: 30 * 64 }, (_, i) => Math.sin(i * 0.37));
     const labels = Int32Array.from({ length: 30 }, (_, i) => i % 2);
-    const r = evaluateSamples({ values, shape: [30, 8, 8, 1], labels }, { values, shape: [30, 8, 8, 1] }, { classifier: clf });
+    const r = evaluateSamples(
+      { values, shape: [30, 8, 8, 1], labels },
+      { values, shape: [30, 8, 8, 1] },
+      { classifier: clf },
+    );
     expect(r.space).toBe('features');
     expect(r.dim).toBe(6);
     expect(r.vendi.kernel).toBe('cosine');
@@ -85,8 +103,14 @@ describe('evaluateSamples', () => {
   });
 
   it('refuses mismatched shapes with the field named', () => {
-    expect(() => evaluateSamples({ values: new Float32Array(10), shape: [4, 2] }, null)).toThrow(/samples: shape \[4, 2\] needs 8 values, got 10/);
-    expect(() => evaluateSamples({ values: new Float32Array(8), shape: [4, 2] }, { values: new Float32Array(9), shape: [3, 3] })).toThrow(/reference: samples have 2 values each, reference 3/);
-    expect(() => evaluateSamples({ values: new Float32Array(8), shape: [4, 2], labels: [0] }, null)).toThrow(/samples.labels: expected 4 labels, got 1/);
+    expect(() => evaluateSamples({ values: new Float32Array(10), shape: [4, 2] }, null)).toThrow(
+      /samples: shape \[4, 2\] needs 8 values, got 10/,
+    );
+    expect(() =>
+      evaluateSamples({ values: new Float32Array(8), shape: [4, 2] }, { values: new Float32Array(9), shape: [3, 3] }),
+    ).toThrow(/reference: samples have 2 values each, reference 3/);
+    expect(() => evaluateSamples({ values: new Float32Array(8), shape: [4, 2], labels: [0] }, null)).toThrow(
+      /samples.labels: expected 4 labels, got 1/,
+    );
   });
 });

@@ -1,5 +1,15 @@
 /** Symmetric eigen-solver, matrix square root, mean/covariance and the Fréchet distance against hand-computed cases. */
-import { symEigen, symEigenvalues, sqrtmPsd, matMulSquare, meanCov, frechetDistance, frechetDistanceOfSamples, type Gaussian, LinalgError } from '../../lib/metrics/linalg';
+import {
+  symEigen,
+  symEigenvalues,
+  sqrtmPsd,
+  matMulSquare,
+  meanCov,
+  frechetDistance,
+  frechetDistanceOfSamples,
+  type Gaussian,
+  LinalgError,
+} from '../../lib/metrics/linalg';
 import { uniformStream } from '../../lib/random/seed';
 
 const randomSpd = (n: number, seed: number): Float64Array => {
@@ -22,7 +32,11 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return m;
 };
 
-const gaussian = (mean: number[], cov: number[]): Gaussian => ({ mean: Float64Array.from(mean), cov: Float64Array.from(cov), dim: mean.length });
+const gaussian = (mean: number[], cov: number[]): Gaussian => ({
+  mean: Float64Array.from(mean),
+  cov: Float64Array.from(cov),
+  dim: mean.length,
+});
 
 describe('symEigen', () => {
   it('2×2 [[2,1],[1,2]]: eigenvalues 3, 1 with eigenvectors (1,1)/√2, (1,−1)/√2', () => {
@@ -43,11 +57,14 @@ describe('symEigen', () => {
     expect(values[2]).toBeCloseTo(2 - Math.SQRT2, 12);
   });
 
-  it('already-diagonal and block cases: diag(1, 5, 3) sorts to 5, 3, 1; [[4,1,0],[1,4,0],[0,0,2]] gives 5, 3, 2', () => {
-    expect(Array.from(symEigen([1, 0, 0, 0, 5, 0, 0, 0, 3], 3).values)).toEqual([5, 3, 1]);
-    const { values } = symEigen([4, 1, 0, 1, 4, 0, 0, 0, 2], 3);
-    [5, 3, 2].forEach((v, i) => expect(values[i]).toBeCloseTo(v, 12));
-  });
+  it(
+    'already-diagonal and block cases: diag(1, 5, 3) sorts to 5, 3, 1; [[4,1,0],[1,4,0],[0,0,2]] gives ' + '5, 3, 2',
+    () => {
+      expect(Array.from(symEigen([1, 0, 0, 0, 5, 0, 0, 0, 3], 3).values)).toEqual([5, 3, 1]);
+      const { values } = symEigen([4, 1, 0, 1, 4, 0, 0, 0, 2], 3);
+      [5, 3, 2].forEach((v, i) => expect(values[i]).toBeCloseTo(v, 12));
+    },
+  );
 
   it.each([5, 12, 40])('random SPD A·Aᵀ of size %i: V·diag(λ)·Vᵀ reconstructs it, VᵀV = I, λ ≥ 0 descending', (n) => {
     const s = randomSpd(n, n);
@@ -94,21 +111,32 @@ describe('symEigenvalues (Householder + QL)', () => {
     expect(maxAbsDiff(symEigenvalues(s, n), symEigen(s, n, { vectors: false }).values)).toBeLessThan(1e-12);
   });
 
-  it('converges on the RBF Gram matrix of collapsed samples (two clusters 1e-8 wide: near-zero eigenvalues the relative QL test alone never accepts)', () => {
-    // a Vendi input from a mode-collapsed student; this exact matrix threw "did not converge" before
-    const u = uniformStream(189);
-    const n = 68;
-    const centres = [[u() * 4, u() * 4], [u() * 4, u() * 4]];
-    const x = Array.from({ length: n }, (_, i) => centres[i % 2].map((c) => Math.fround(c + 1e-8 * (u() - 0.5))));
-    const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = Math.fround(Math.exp(-((x[i][0] - x[j][0]) ** 2 + (x[i][1] - x[j][1]) ** 2) / (2 * 0.4 ** 2)) / n);
-    const values = symEigenvalues(a, n);
-    // two clusters → rank 2 (up to float32 rounding): the two top eigenvalues carry the trace
-    const trace = Array.from({ length: n }, (_, i) => a[i * n + i]).reduce((s, v) => s + v, 0);
-    expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(trace, 10);
-    expect(maxAbsDiff(values, symEigen(a, n, { vectors: false }).values)).toBeLessThan(1e-9);
-    expect(Math.max(...Array.from(values.slice(2), Math.abs))).toBeLessThan(1e-6);
-  });
+  it(
+    'converges on the RBF Gram matrix of collapsed samples (two clusters 1e-8 wide: near-zero eigenvalues the ' +
+      'relative QL test alone never accepts)',
+    () => {
+      // a Vendi input from a mode-collapsed student; this exact matrix threw "did not converge" before
+      const u = uniformStream(189);
+      const n = 68;
+      const centres = [
+        [u() * 4, u() * 4],
+        [u() * 4, u() * 4],
+      ];
+      const x = Array.from({ length: n }, (_, i) => centres[i % 2].map((c) => Math.fround(c + 1e-8 * (u() - 0.5))));
+      const a = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++)
+          a[i * n + j] = Math.fround(
+            Math.exp(-((x[i][0] - x[j][0]) ** 2 + (x[i][1] - x[j][1]) ** 2) / (2 * 0.4 ** 2)) / n,
+          );
+      const values = symEigenvalues(a, n);
+      // two clusters → rank 2 (up to float32 rounding): the two top eigenvalues carry the trace
+      const trace = Array.from({ length: n }, (_, i) => a[i * n + i]).reduce((s, v) => s + v, 0);
+      expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(trace, 10);
+      expect(maxAbsDiff(values, symEigen(a, n, { vectors: false }).values)).toBeLessThan(1e-9);
+      expect(Math.max(...Array.from(values.slice(2), Math.abs))).toBeLessThan(1e-6);
+    },
+  );
 });
 
 describe('sqrtmPsd', () => {
@@ -124,7 +152,9 @@ describe('sqrtmPsd', () => {
   });
 
   it('clips the rounding-negative eigenvalue of a singular PSD matrix: [[1,1],[1,1]]^{1/2} = [[1,1],[1,1]]/√2', () => {
-    expect(maxAbsDiff(sqrtmPsd([1, 1, 1, 1], 2), [Math.SQRT1_2, Math.SQRT1_2, Math.SQRT1_2, Math.SQRT1_2])).toBeLessThan(1e-12);
+    expect(
+      maxAbsDiff(sqrtmPsd([1, 1, 1, 1], 2), [Math.SQRT1_2, Math.SQRT1_2, Math.SQRT1_2, Math.SQRT1_2]),
+    ).toBeLessThan(1e-12);
   });
 });
 
@@ -162,9 +192,12 @@ describe('frechetDistance', () => {
     expect(d).toBeCloseTo(25 + 1 + 4, 12);
   });
 
-  it('non-commuting covariances by hand: Σ₁ = I, Σ₂ = [[5,4],[4,5]] gives tr(I + Σ₂ − 2Σ₂^{1/2}) = 2 + 10 − 8 = 4', () => {
-    expect(frechetDistance(gaussian([0, 0], [1, 0, 0, 1]), gaussian([0, 0], [5, 4, 4, 5]))).toBeCloseTo(4, 12);
-  });
+  it(
+    'non-commuting covariances by hand: Σ₁ = I, Σ₂ = [[5,4],[4,5]] gives tr(I + Σ₂ − 2Σ₂^{1/2}) = 2 + 10 − ' + '8 = 4',
+    () => {
+      expect(frechetDistance(gaussian([0, 0], [1, 0, 0, 1]), gaussian([0, 0], [5, 4, 4, 5]))).toBeCloseTo(4, 12);
+    },
+  );
 
   it('is symmetric for random non-commuting covariances', () => {
     const g1 = { mean: new Float64Array(5), cov: randomSpd(5, 1), dim: 5 };

@@ -1,5 +1,11 @@
 /** Motion metrics on hand-made clips: a bright pixel moving a known number of pixels per frame. */
-import { frameCentroids, clipDisplacements, meanDisplacement, dynamicDegree, motionReport } from '../../lib/metrics/motion';
+import {
+  frameCentroids,
+  clipDisplacements,
+  meanDisplacement,
+  dynamicDegree,
+  motionReport,
+} from '../../lib/metrics/motion';
 
 const F = 6;
 const H = 8;
@@ -8,7 +14,8 @@ const W = 12;
 /** One clip of a single bright pixel (value 1 on −1) at (r0 + f·dr, c0 + f·dc). */
 const clip = (r0: number, c0: number, dr: number, dc: number, channels = 1): Float32Array => {
   const out = new Float32Array(F * H * W * channels).fill(-1);
-  for (let f = 0; f < F; f++) for (let ch = 0; ch < channels; ch++) out[((f * H + r0 + f * dr) * W + c0 + f * dc) * channels + ch] = 1;
+  for (let f = 0; f < F; f++)
+    for (let ch = 0; ch < channels; ch++) out[((f * H + r0 + f * dr) * W + c0 + f * dc) * channels + ch] = 1;
   return out;
 };
 
@@ -42,7 +49,9 @@ describe('motion metrics', () => {
   it('sub-pixel motion: a σ = 1 px Gaussian blob moving 0.3 px/frame measures 0.3 ± 0.03', () => {
     const x = new Float32Array(F * H * W);
     for (let f = 0; f < F; f++)
-      for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) x[(f * H + r) * W + c] = -1 + 2 * Math.exp(-((r - 4) ** 2 + (c - 4 - 0.3 * f) ** 2) / 2);
+      for (let r = 0; r < H; r++)
+        for (let c = 0; c < W; c++)
+          x[(f * H + r) * W + c] = -1 + 2 * Math.exp(-((r - 4) ** 2 + (c - 4 - 0.3 * f) ** 2) / 2);
     expect(Math.abs(meanDisplacement(x, dims) - 0.3)).toBeLessThan(0.03);
   });
 
@@ -59,7 +68,12 @@ describe('motion metrics', () => {
 
   it('dynamic degree: share of clips above the threshold (default 0.5 px/frame)', () => {
     const clips = concat(clip(1, 0, 0, 1), clip(4, 4, 0, 0), clip(0, 0, 1, 1), clip(2, 0, 0, 2));
-    expect(Array.from(clipDisplacements(clips, dims)).map((v) => +v.toFixed(12))).toEqual([1, 0, +Math.SQRT2.toFixed(12), 2]);
+    expect(Array.from(clipDisplacements(clips, dims)).map((v) => +v.toFixed(12))).toEqual([
+      1,
+      0,
+      +Math.SQRT2.toFixed(12),
+      2,
+    ]);
     expect(dynamicDegree(clips, dims)).toBe(0.75);
     expect(dynamicDegree(clips, dims, 1.5)).toBe(0.25);
     const r = motionReport(clips, dims);
@@ -81,8 +95,12 @@ describe('motion metrics', () => {
   });
 
   it('refuses clips that do not match the dims', () => {
-    expect(() => meanDisplacement(new Float32Array(7), dims)).toThrow(/7 values is not a whole number of clips of \[6, 8, 12, 1\]/);
-    expect(() => meanDisplacement(new Float32Array(0), { ...dims, frames: 0 })).toThrow(/dims.frames: expected a positive integer, got 0/);
+    expect(() => meanDisplacement(new Float32Array(7), dims)).toThrow(
+      /7 values is not a whole number of clips of \[6, 8, 12, 1\]/,
+    );
+    expect(() => meanDisplacement(new Float32Array(0), { ...dims, frames: 0 })).toThrow(
+      /dims.frames: expected a positive integer, got 0/,
+    );
     expect(() => dynamicDegree(clip(0, 0, 0, 1), dims, -1)).toThrow(/threshold must be ≥ 0/);
   });
 });

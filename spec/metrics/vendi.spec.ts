@@ -1,11 +1,17 @@
 /** Vendi score: N identical points → 1, N orthogonal points → N, two clusters → 2, a closed-form pair. */
 import { vendiCosine, vendiRbf } from '../../lib/metrics/vendi';
 
-const identity = (n: number, dim = n): Float64Array => Float64Array.from({ length: n * dim }, (_, i) => (i % dim === Math.floor(i / dim) ? 1 : 0));
+const identity = (n: number, dim = n): Float64Array =>
+  Float64Array.from({ length: n * dim }, (_, i) => (i % dim === Math.floor(i / dim) ? 1 : 0));
 
 describe('vendiCosine', () => {
   it('N identical points → 1', () => {
-    expect(vendiCosine(Float64Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 1 : 2)), 2)).toBeCloseTo(1, 10);
+    expect(
+      vendiCosine(
+        Float64Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 1 : 2)),
+        2,
+      ),
+    ).toBeCloseTo(1, 10);
   });
 
   it('N orthogonal points → N, through the D×D (N ≥ D) and N×N (N < D) paths', () => {
@@ -36,7 +42,13 @@ describe('vendiRbf', () => {
   });
 
   it('far-apart points (K ≈ I) → N', () => {
-    expect(vendiRbf(Float64Array.from(identity(6), (v) => 100 * v), 6, { sigma: 1 })).toBeCloseTo(6, 6);
+    expect(
+      vendiRbf(
+        Float64Array.from(identity(6), (v) => 100 * v),
+        6,
+        { sigma: 1 },
+      ),
+    ).toBeCloseTo(6, 6);
   });
 
   it('two tight, far-apart clusters → ≈ 2', () => {

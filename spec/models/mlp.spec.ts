@@ -12,8 +12,21 @@ beforeAll(async () => {
   await useBackend('wasm');
 });
 
-const config = (extra: Record<string, unknown> = {}) => decodeOrThrow(MlpConfig, { kind: 'mlp', dim: 2, hidden: [16, 16], timeEmbedDim: 8, numClasses: 3, seed: 4, ...extra }, 'mlp');
-const inputs = () => ({ x: tf.tensor2d([[0.1, -0.3], [1, 2], [-1, 0.5]]), t: tf.tensor1d([0.9, 0.5, 0.1]), c: tf.tensor1d([0, 2, 3], 'int32') });
+const config = (extra: Record<string, unknown> = {}) =>
+  decodeOrThrow(
+    MlpConfig,
+    { kind: 'mlp', dim: 2, hidden: [16, 16], timeEmbedDim: 8, numClasses: 3, seed: 4, ...extra },
+    'mlp',
+  );
+const inputs = () => ({
+  x: tf.tensor2d([
+    [0.1, -0.3],
+    [1, 2],
+    [-1, 0.5],
+  ]),
+  t: tf.tensor1d([0.9, 0.5, 0.1]),
+  c: tf.tensor1d([0, 2, 3], 'int32'),
+});
 
 describe('VelocityMlp', () => {
   it('maps [B, D] to [B, D], deterministic per seed, different across seeds', () => {
@@ -61,7 +74,10 @@ describe('VelocityMlp', () => {
   it('every parameter receives a gradient (class embedding through one-hot × matrix)', () => {
     const m = new VelocityMlp(config());
     const { x, t, c } = inputs();
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(m.apply(x, t, c))) as tf.Scalar, m.params.variables);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.square(m.apply(x, t, c))) as tf.Scalar,
+      m.params.variables,
+    );
     expect(Object.keys(grads).length).toBe(m.params.variables.length);
     // rows of the class embedding used by the batch (0, 2, ∅ = 3) get gradient, row 1 none
     const rows = read(() => tf.sum(tf.abs(grads[m.params.get('classEmbedding').name]), 1));
@@ -75,7 +91,9 @@ describe('VelocityMlp', () => {
     const bad = tf.zeros([3, 5]);
     const t = tf.fill([3], 0.5);
     expect(() => m.apply(bad, t, null)).toThrow('mlp input x_t: expected shape [B, 2], got [3, 5]');
-    expect(() => new VelocityMlp(config({ timeEmbedDim: 15 }))).toThrow('model.timeEmbedDim: expected an even number (sin/cos pairs), got 15');
+    expect(() => new VelocityMlp(config({ timeEmbedDim: 15 }))).toThrow(
+      'model.timeEmbedDim: expected an even number (sin/cos pairs), got 15',
+    );
     m.dispose();
     tf.dispose([bad, t]);
   });
@@ -88,7 +106,9 @@ describe('VelocityMlp', () => {
     expect(read(() => other.apply(x, t, c))).toEqual(read(() => m.apply(x, t, c)));
     const data = m.params.read();
     expect(() => other.params.write(data.slice(1), 'ckpt')).toThrow('ckpt: missing parameter dense0.W');
-    expect(() => other.params.write([{ ...data[0], shape: [1, 1] }, ...data.slice(1)], 'ckpt')).toThrow('ckpt.dense0.W: expected shape [10,16], got [1,1]');
+    expect(() => other.params.write([{ ...data[0], shape: [1, 1] }, ...data.slice(1)], 'ckpt')).toThrow(
+      'ckpt.dense0.W: expected shape [10,16], got [1,1]',
+    );
     expect(m.params.size).toBe(m.params.variables.reduce((n, v) => n + v.size, 0));
     [m, other].forEach((k) => k.dispose());
     tf.dispose([x, t, c]);

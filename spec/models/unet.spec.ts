@@ -13,12 +13,19 @@ import { decodeOrThrow } from '../../lib/config/report';
 import { loadMnist } from '../../lib/data/mnist';
 
 const config = (over: Record<string, number> = {}): UnetConfig =>
-  decodeOrThrow(UnetConfig, { kind: 'unet', size: 28, channels: 1, width: 4, timeEmbedDim: 8, numClasses: 10, seed: 5, ...over }, 'unet config');
+  decodeOrThrow(
+    UnetConfig,
+    { kind: 'unet', size: 28, channels: 1, width: 4, timeEmbedDim: 8, numClasses: 10, seed: 5, ...over },
+    'unet config',
+  );
 
 const inputs = (batch: number, seed = 1) => ({
   x: tf.randomNormal([batch, 28, 28, 1], 0, 1, 'float32', seed),
   t: tf.randomUniform([batch], 0, 1, 'float32', seed + 1),
-  labels: tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 11), 'int32'), // includes ∅ = 10
+  labels: tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % 11),
+    'int32',
+  ), // includes ∅ = 10
 });
 
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
@@ -52,7 +59,9 @@ describe('VelocityUnet', () => {
 
   it('rejects a wrong input shape and sizes not divisible by 4', () => {
     const m = new VelocityUnet(config());
-    expect(() => m.apply(tf.zeros([2, 28, 28, 3]), tf.zeros([2]), null)).toThrow(/unet input x_t: expected shape \[B, 28, 28, 1\], got \[2, 28, 28, 3\]/);
+    expect(() => m.apply(tf.zeros([2, 28, 28, 3]), tf.zeros([2]), null)).toThrow(
+      /unet input x_t: expected shape \[B, 28, 28, 1\], got \[2, 28, 28, 3\]/,
+    );
     expect(() => new VelocityUnet(config({ size: 30 }))).toThrow(/model.size.*divisible by 4, got 30/);
     m.dispose();
   });
@@ -143,7 +152,10 @@ describe('VelocityUnet', () => {
     let afterFirst = 0;
     for (let step = 0; step < 20; step++) {
       const value = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(m.apply(xt, t, batch.labels), target))) as tf.Scalar, m.params.variables);
+        const { value, grads } = tf.variableGrads(
+          () => tf.mean(tf.square(tf.sub(m.apply(xt, t, batch.labels), target))) as tf.Scalar,
+          m.params.variables,
+        );
         opt.applyGradients(grads);
         return value;
       });

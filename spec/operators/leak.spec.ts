@@ -6,7 +6,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, map, tap, toArray } from 'rxjs';
 import { useBackend } from '../../lib/backend';
 import { decodeOrThrow } from '../../lib/config/report';
-import { TeacherConfig, resolveTeacherConfig, openTeacherRun, teacherSteps, sampleTeacher } from '../../lib/teacher/teacher';
+import {
+  TeacherConfig,
+  resolveTeacherConfig,
+  openTeacherRun,
+  teacherSteps,
+  sampleTeacher,
+} from '../../lib/teacher/teacher';
 import { stepKeys } from '../../lib/operators/source/stepKeys';
 import { sampleBatch } from '../../lib/operators/batch/sampleBatch';
 import { dropCondition } from '../../lib/operators/batch/dropCondition';
@@ -26,7 +32,14 @@ const smallConfig = (steps: number) =>
   resolveTeacherConfig(
     decodeOrThrow(
       TeacherConfig,
-      { method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model: { kind: 'mlp', hidden: [32, 32], timeEmbedDim: 8 }, steps, batchSize: 32, seed: 3 },
+      {
+        method: 'teacher',
+        data: { kind: 'mixture', name: 'ring8' },
+        model: { kind: 'mlp', hidden: [32, 32], timeEmbedDim: 8 },
+        steps,
+        batchSize: 32,
+        seed: 3,
+      },
       'teacher config',
     ),
   );
@@ -37,7 +50,12 @@ describe('tensor leaks', () => {
     const run = openTeacherRun(config);
     const atStep = new Map<number, number>();
     const before = tf.memory().numTensors;
-    await lastValueFrom(teacherSteps(run, config).pipe(tap((m) => atStep.set(m.key.step, tf.memory().numTensors)), toArray()));
+    await lastValueFrom(
+      teacherSteps(run, config).pipe(
+        tap((m) => atStep.set(m.key.step, tf.memory().numTensors)),
+        toArray(),
+      ),
+    );
     expect(atStep.size).toBe(200);
     // after the first step the count never moves: Adam's slots are created once
     const reference = atStep.get(10)!;

@@ -10,7 +10,12 @@ import { decodeWith, decodeOrThrow, ConfigError, ConfigIssue, formatPath } from 
 import { timeGrid, snrOfTime, logSnrOfTime } from '../../lib/schedule/time';
 import { expectClose } from '../helpers/tensors';
 
-const phase = (start: unknown, end: unknown, extra: Record<string, unknown> = {}) => ({ interval: { start, end }, steps: 2, iterations: 100, ...extra });
+const phase = (start: unknown, end: unknown, extra: Record<string, unknown> = {}) => ({
+  interval: { start, end },
+  steps: 2,
+  iterations: 100,
+  ...extra,
+});
 const issues = (input: unknown): ConfigIssue[] => {
   const r = decodeWith(PhasedSchedule)(input);
   if (E.isRight(r)) throw new Error('expected the schedule to be rejected');
@@ -60,11 +65,31 @@ describe('PhasedSchedule decoding: valid schedules', () => {
     const s = decoded({
       shift: 3,
       defaults: { guidance: 4, lr: { fake: 1e-4 } },
-      phases: [phase(1, 0.5, { name: 'coarse', guidance: 2, renoise: 'disjoint', batchSize: 64 }), phase(0.5, 0, { lr: { generator: 5e-5 } })],
+      phases: [
+        phase(1, 0.5, { name: 'coarse', guidance: 2, renoise: 'disjoint', batchSize: 64 }),
+        phase(0.5, 0, { lr: { generator: 5e-5 } }),
+      ],
     });
     const [p1, p2] = resolveSchedule(s);
-    expect(p1).toMatchObject({ index: 0, name: 'coarse', guidance: 2, renoise: 'disjoint', batchSize: 64, lr: { generator: PHASE_DEFAULTS.lr.generator, fake: 1e-4 } });
-    expect(p2).toMatchObject({ index: 1, name: 'phase2', guidance: 4, renoise: 'nested', batchSize: 256, updateRatio: 5, margin: 0.02, iterations: 100, lr: { generator: 5e-5, fake: 1e-4 } });
+    expect(p1).toMatchObject({
+      index: 0,
+      name: 'coarse',
+      guidance: 2,
+      renoise: 'disjoint',
+      batchSize: 64,
+      lr: { generator: PHASE_DEFAULTS.lr.generator, fake: 1e-4 },
+    });
+    expect(p2).toMatchObject({
+      index: 1,
+      name: 'phase2',
+      guidance: 4,
+      renoise: 'nested',
+      batchSize: 256,
+      updateRatio: 5,
+      margin: 0.02,
+      iterations: 100,
+      lr: { generator: 5e-5, fake: 1e-4 },
+    });
   });
 
   it('PhasedSchedule.is agrees with decoding', () => {
@@ -77,14 +102,24 @@ describe('PhasedSchedule decoding: valid schedules', () => {
 describe('PhasedSchedule decoding: every violation with its path', () => {
   it('a gap between phases', () => {
     expect(issues({ shift: 5, phases: [phase(1, 0.8), phase(0.75, 0)] })).toEqual([
-      { path: 'phases[0].interval.end', message: 'must equal phases[1].interval.start (t=0.8 vs t=0.75): phases must be contiguous' },
+      {
+        path: 'phases[0].interval.end',
+        message: 'must equal phases[1].interval.start (t=0.8 vs t=0.75): phases must be contiguous',
+      },
     ]);
   });
 
-  it('an overlap between phases (the issue\'s example path)', () => {
+  it("an overlap between phases (the issue's example path)", () => {
     const r = issues({ shift: 5, phases: [phase(1, 0.9), phase(0.9, 0.5), phase(0.6, 0)] });
-    expect(r).toEqual([{ path: 'phases[1].interval.end', message: 'must equal phases[2].interval.start (t=0.5 vs t=0.6): phases must be contiguous' }]);
-    expect(`${r[0].path}: ${r[0].message}`).toMatch(/^phases\[1\]\.interval\.end: must equal phases\[2\]\.interval\.start/);
+    expect(r).toEqual([
+      {
+        path: 'phases[1].interval.end',
+        message: 'must equal phases[2].interval.start (t=0.5 vs t=0.6): phases must be contiguous',
+      },
+    ]);
+    expect(`${r[0].path}: ${r[0].message}`).toMatch(
+      /^phases\[1\]\.interval\.end: must equal phases\[2\]\.interval\.start/,
+    );
   });
 
   it('a phase that is not descending', () => {
@@ -104,7 +139,12 @@ describe('PhasedSchedule decoding: every violation with its path', () => {
 
   it('every structural violation at once', () => {
     const r = issues({ shift: 5, phases: [phase(0.95, 0.8), phase(0.7, 0.75), phase(0.75, 0.2)] });
-    expect(r.map((i) => i.path)).toEqual(['phases[0].interval.end', 'phases[1].interval', 'phases[0].interval.start', 'phases[2].interval.end']);
+    expect(r.map((i) => i.path)).toEqual([
+      'phases[0].interval.end',
+      'phases[1].interval',
+      'phases[0].interval.start',
+      'phases[2].interval.end',
+    ]);
   });
 
   it('no phases at all', () => {
@@ -112,7 +152,15 @@ describe('PhasedSchedule decoding: every violation with its path', () => {
   });
 
   it('wrong types: named codec, path and value, all reported together', () => {
-    expect(issues({ shift: 5, phases: [phase(1, 0.5, { steps: 1.5, renoise: 'bogus' }), phase(0.5, 0, { iterations: 0, lr: { generator: -1 } })] })).toEqual([
+    expect(
+      issues({
+        shift: 5,
+        phases: [
+          phase(1, 0.5, { steps: 1.5, renoise: 'bogus' }),
+          phase(0.5, 0, { iterations: 0, lr: { generator: -1 } }),
+        ],
+      }),
+    ).toEqual([
       { path: 'phases[0].steps', message: 'expected PositiveInt, got 1.5' },
       { path: 'phases[0].renoise', message: 'expected "nested" | "disjoint", got "bogus"' },
       { path: 'phases[1].iterations', message: 'expected PositiveInt, got 0' },
@@ -125,14 +173,21 @@ describe('PhasedSchedule decoding: every violation with its path', () => {
       { path: 'shift', message: 'expected Positive, got nothing' },
       { path: 'defaults.updateRatio', message: 'expected PositiveInt, got 0' },
     ]);
-    expect(issues({ shift: 5, phases: 'four' })).toEqual([{ path: 'phases', message: 'expected an array, got "four"' }]);
+    expect(issues({ shift: 5, phases: 'four' })).toEqual([
+      { path: 'phases', message: 'expected an array, got "four"' },
+    ]);
     expect(issues(null)).toEqual([{ path: '(root)', message: 'expected PhasedSchedule, got null' }]);
-    expect(issues({ shift: 5, phases: [{ ...phase(1, 0), interval: 'all' }] })).toEqual([{ path: 'phases[0].interval', message: 'expected an object, got "all"' }]);
+    expect(issues({ shift: 5, phases: [{ ...phase(1, 0), interval: 'all' }] })).toEqual([
+      { path: 'phases[0].interval', message: 'expected an object, got "all"' },
+    ]);
   });
 
   it('boundaries: a bad member value is reported inside it, an unknown shape once with the alternatives', () => {
-    expect(issues({ shift: 5, phases: [phase(1, { snr: -1 })] })).toEqual([{ path: 'phases[0].interval.end.snr', message: 'expected NonNegative, got -1' }]);
-    const alternatives = 'expected UnitInterval or { time: UnitInterval } or { snr: NonNegative } or { logSnr: number }';
+    expect(issues({ shift: 5, phases: [phase(1, { snr: -1 })] })).toEqual([
+      { path: 'phases[0].interval.end.snr', message: 'expected NonNegative, got -1' },
+    ]);
+    const alternatives =
+      'expected UnitInterval or { time: UnitInterval } or { snr: NonNegative } or { logSnr: number }';
     expect(issues({ shift: 5, phases: [phase(2, { foo: 1 })] })).toEqual([
       { path: 'phases[0].interval.start', message: `${alternatives}, got 2` },
       { path: 'phases[0].interval.end', message: `${alternatives}, got {"foo":1}` },
@@ -145,7 +200,8 @@ describe('PhasedSchedule decoding: every violation with its path', () => {
       { shift: 5, phases: [phase({ time: 2 }, 0, { lr: { fake: 0 } })], defaults: { margin: 3 } },
       null,
     ];
-    for (const input of inputs) for (const i of issues(input)) expect(i.path).toMatch(/^(\(root\)|[a-zA-Z]+(\[\d\]|\.[a-zA-Z]+)*)$/);
+    for (const input of inputs)
+      for (const i of issues(input)) expect(i.path).toMatch(/^(\(root\)|[a-zA-Z]+(\[\d\]|\.[a-zA-Z]+)*)$/);
     // and the indices that are there belong to arrays
     expect(issues(inputs[0]).map((i) => i.path)).toEqual(['shift', 'phases[0].interval.end.snr', 'phases[0].steps']);
   });
@@ -160,7 +216,8 @@ describe('PhasedSchedule decoding: every violation with its path', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues.length).toBe(2);
     expect((err as Error).message).toBe(
-      'invalid schedule:\nphases[0].interval.start: the first phase must start at t = 1 (got t=0.9)\nphases[1].interval.end: the last phase must end at t = 0 (got t=0.1)',
+      'invalid schedule:\nphases[0].interval.start: the first phase must start at t = 1 (got ' +
+        't=0.9)\nphases[1].interval.end: the last phase must end at t = 0 (got t=0.1)',
     );
   });
 
@@ -171,7 +228,13 @@ describe('PhasedSchedule decoding: every violation with its path', () => {
 
 describe('report paths for other codecs (issuesOf)', () => {
   const Cfg = t.intersection([
-    t.type({ model: t.union([t.type({ kind: t.literal('mlp'), dim: t.number }), t.type({ kind: t.literal('unet'), size: t.number })]), items: t.array(t.number) }),
+    t.type({
+      model: t.union([
+        t.type({ kind: t.literal('mlp'), dim: t.number }),
+        t.type({ kind: t.literal('unet'), size: t.number }),
+      ]),
+      items: t.array(t.number),
+    }),
     t.partial({ tags: t.record(t.string, t.number) }),
   ]);
   const paths = (input: unknown) => {
@@ -186,9 +249,13 @@ describe('report paths for other codecs (issuesOf)', () => {
     ]);
   });
 
-  it('a discriminated union reports the chosen member\'s errors, or the unknown tag with the allowed values', () => {
-    expect(paths({ model: { kind: 'unet', size: 'big' }, items: [] })).toEqual([{ path: 'model.size', message: 'expected number, got "big"' }]);
-    expect(paths({ model: { kind: 'gan' }, items: [] })).toEqual([{ path: 'model.kind', message: 'expected "mlp" or "unet", got "gan"' }]);
+  it("a discriminated union reports the chosen member's errors, or the unknown tag with the allowed values", () => {
+    expect(paths({ model: { kind: 'unet', size: 'big' }, items: [] })).toEqual([
+      { path: 'model.size', message: 'expected number, got "big"' },
+    ]);
+    expect(paths({ model: { kind: 'gan' }, items: [] })).toEqual([
+      { path: 'model.kind', message: 'expected "mlp" or "unet", got "gan"' },
+    ]);
   });
 
   it('formatPath writes indices in brackets', () => {

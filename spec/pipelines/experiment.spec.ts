@@ -13,8 +13,23 @@ import { useBackend } from '../../lib/backend';
 import { ConfigError } from '../../lib/config/report';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
 import { summariseRecording } from '../../lib/record/summary';
-import { decodeExperiment, distillConfigFor, teacherConfigFor, teacherKey, experimentDataset, balancedLabels, methodDir, RECORDING } from '../../pipelines/experiment';
-import { buildExperimentReport, meanStd, aggregate, formatMeanStd, trajectoryFeatures } from '../../pipelines/experimentReport';
+import {
+  decodeExperiment,
+  distillConfigFor,
+  teacherConfigFor,
+  teacherKey,
+  experimentDataset,
+  balancedLabels,
+  methodDir,
+  RECORDING,
+} from '../../pipelines/experiment';
+import {
+  buildExperimentReport,
+  meanStd,
+  aggregate,
+  formatMeanStd,
+  trajectoryFeatures,
+} from '../../pipelines/experimentReport';
 import { runConfig } from '../../pipelines/run';
 
 beforeAll(async () => {
@@ -32,21 +47,24 @@ const issuesOf = (input: unknown): Array<{ path: string; message: string }> => {
 };
 
 describe('experiment config', () => {
-  it('fills the task defaults: three seeds, the five methods of the paper comparison, one budget for every student', () => {
-    const r = decodeExperiment({ method: 'experiment', task: 'grid25' });
-    expect(r.seeds).toEqual([0, 1, 2]);
-    expect(r.methods).toEqual(['teacher', 'dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
-    expect(r.students).toEqual(['dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
-    const configs = r.students.map((m) => distillConfigFor(r, m, 0, 't.ckpt'));
-    expect(new Set(configs.map((c) => c.iterations)).size).toBe(1);
-    expect(configs.map((c) => [c.method, c.steps, c.preset])).toEqual([
-      ['dmd', 1, undefined],
-      ['sgts', 4, undefined],
-      ['phased', 4, '4x2'],
-      ['phased', 4, '4x4'],
-    ]);
-    expect(teacherConfigFor(r, 0).sampler).toEqual({ steps: 40, method: 'euler', guidance: r.guidance });
-  });
+  it(
+    'fills the task defaults: three seeds, the five methods of the paper comparison, one budget for every ' + 'student',
+    () => {
+      const r = decodeExperiment({ method: 'experiment', task: 'grid25' });
+      expect(r.seeds).toEqual([0, 1, 2]);
+      expect(r.methods).toEqual(['teacher', 'dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
+      expect(r.students).toEqual(['dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
+      const configs = r.students.map((m) => distillConfigFor(r, m, 0, 't.ckpt'));
+      expect(new Set(configs.map((c) => c.iterations)).size).toBe(1);
+      expect(configs.map((c) => [c.method, c.steps, c.preset])).toEqual([
+        ['dmd', 1, undefined],
+        ['sgts', 4, undefined],
+        ['phased', 4, '4x2'],
+        ['phased', 4, '4x4'],
+      ]);
+      expect(teacherConfigFor(r, 0).sampler).toEqual({ steps: 40, method: 'euler', guidance: r.guidance });
+    },
+  );
 
   it.each([
     [{ task: 'cifar' }, 'task', /grid25/],
@@ -75,7 +93,9 @@ describe('experiment config', () => {
     expect(teacherConfigFor(shared, 2).seed).toBe(7);
     const own = decodeExperiment({ method: 'experiment', task: 'ring8' });
     expect(teacherKey(own, 0)).not.toBe(teacherKey(own, 1));
-    expect(issuesOf({ method: 'experiment', task: 'ring8', teacher: { seed: -1 } }).map((i) => i.path)).toContain('teacher.seed');
+    expect(issuesOf({ method: 'experiment', task: 'ring8', teacher: { seed: -1 } }).map((i) => i.path)).toContain(
+      'teacher.seed',
+    );
   });
 
   it('the group condition relabels a mixture by rows (grid25) with a lookup, and none drops the labels', () => {
@@ -118,14 +138,17 @@ describe('aggregation', () => {
     expect(formatMeanStd(agg.phased.recall, 3)).toBe('0.900');
   });
 
-  it('clip trajectories: a blob at one pixel per frame has that centroid path; a blank frame sits at the centre', () => {
-    const dims = { frames: 2, height: 4, width: 4 };
-    const clip = new Float32Array(32).fill(-1);
-    clip[1 * 4 + 2] = 1; // frame 0: row 1, col 2
-    const f = trajectoryFeatures(clip, dims);
-    expect(Array.from(f.slice(0, 2))).toEqual([1, 2]);
-    expect(Array.from(f.slice(2, 4))).toEqual([1.5, 1.5]);
-  });
+  it(
+    'clip trajectories: a blob at one pixel per frame has that centroid path; a blank frame sits at the ' + 'centre',
+    () => {
+      const dims = { frames: 2, height: 4, width: 4 };
+      const clip = new Float32Array(32).fill(-1);
+      clip[1 * 4 + 2] = 1; // frame 0: row 1, col 2
+      const f = trajectoryFeatures(clip, dims);
+      expect(Array.from(f.slice(0, 2))).toEqual([1, 2]);
+      expect(Array.from(f.slice(2, 4))).toEqual([1.5, 1.5]);
+    },
+  );
 });
 
 describe('a tiny experiment end to end', () => {
@@ -146,58 +169,83 @@ describe('a tiny experiment end to end', () => {
     logEvery: 1000,
   };
 
-  it('trains, samples and evaluates every method; writes report.md, results.json and .npy samples that read back; frees its tensors', async () => {
-    const before = tf.memory().numTensors;
-    const out = path.join(dir, 'run');
-    const r = await runConfig(config, { outDir: out });
-    expect(r.method).toBe('experiment');
-    expect(tf.memory().numTensors).toBe(before);
-    const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
-    for (const title of ['Teacher (40 Euler steps, CFG 2)', 'DMD (1 step)', 'DMD + SGTS (4 steps)', 'Phased DMD (4 steps / 2 phases)', 'Phased DMD (4 steps / 4 phases)']) expect(report).toContain(`| ${title} |`);
-    const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(results.problems).toEqual([]);
-    expect(results.runs.map((x: { method: string; nfe: number; generatorUpdates: number }) => [x.method, x.nfe, x.generatorUpdates])).toEqual([
-      ['teacher', 80, 0],
-      ['dmd', 1, 4],
-      ['sgts', 4, 4],
-      ['phased-4x2', 4, 4],
-      ['phased-4x4', 4, 4],
-    ]);
-    expect(Object.keys(results.aggregate)).toEqual(['teacher', 'dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
-    for (const m of Object.keys(results.aggregate)) expect(results.aggregate[m].energy.n).toBe(1);
-    for (const f of ['figures/samples-seed3.png', 'figures/losses-teacher.png', 'figures/losses-phased-4x4.png']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
+  it(
+    'trains, samples and evaluates every method; writes report.md, results.json and .npy samples that read back; ' +
+      'frees its tensors',
+    async () => {
+      const before = tf.memory().numTensors;
+      const out = path.join(dir, 'run');
+      const r = await runConfig(config, { outDir: out });
+      expect(r.method).toBe('experiment');
+      expect(tf.memory().numTensors).toBe(before);
+      const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+      for (const title of [
+        'Teacher (40 Euler steps, CFG 2)',
+        'DMD (1 step)',
+        'DMD + SGTS (4 steps)',
+        'Phased DMD (4 steps / 2 phases)',
+        'Phased DMD (4 steps / 4 phases)',
+      ])
+        expect(report).toContain(`| ${title} |`);
+      const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+      expect(results.problems).toEqual([]);
+      expect(
+        results.runs.map((x: { method: string; nfe: number; generatorUpdates: number }) => [
+          x.method,
+          x.nfe,
+          x.generatorUpdates,
+        ]),
+      ).toEqual([
+        ['teacher', 80, 0],
+        ['dmd', 1, 4],
+        ['sgts', 4, 4],
+        ['phased-4x2', 4, 4],
+        ['phased-4x4', 4, 4],
+      ]);
+      expect(Object.keys(results.aggregate)).toEqual(['teacher', 'dmd', 'sgts', 'phased-4x2', 'phased-4x4']);
+      for (const m of Object.keys(results.aggregate)) expect(results.aggregate[m].energy.n).toBe(1);
+      for (const f of ['figures/samples-seed3.png', 'figures/losses-teacher.png', 'figures/losses-phased-4x4.png'])
+        expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
 
-    // the .npy files hold exactly the recorded samples
-    const rec = summariseRecording(path.join(methodDir(out, 3, 'sgts'), RECORDING));
-    if (E.isLeft(rec)) throw rec.left;
-    const recorded = rec.right.samples.find((s) => s.name === 'sgts')!;
-    const npy = readNpy(path.join(out, 'samples', 'seed-3', 'sgts.npy'));
-    if (E.isLeft(npy)) throw npy.left;
-    expect(npy.right.shape).toEqual([48, 2]);
-    expect(npyToFloat32(npy.right)).toEqual(recorded.x.values);
-    const labels = readNpy(path.join(out, 'samples', 'seed-3', 'sgts.labels.npy'));
-    if (E.isLeft(labels)) throw labels.left;
-    expect(Array.from(npyToFloat32(labels.right))).toEqual(Array.from(balancedLabels(48, 2)!));
+      // the .npy files hold exactly the recorded samples
+      const rec = summariseRecording(path.join(methodDir(out, 3, 'sgts'), RECORDING));
+      if (E.isLeft(rec)) throw rec.left;
+      const recorded = rec.right.samples.find((s) => s.name === 'sgts')!;
+      const npy = readNpy(path.join(out, 'samples', 'seed-3', 'sgts.npy'));
+      if (E.isLeft(npy)) throw npy.left;
+      expect(npy.right.shape).toEqual([48, 2]);
+      expect(npyToFloat32(npy.right)).toEqual(recorded.x.values);
+      const labels = readNpy(path.join(out, 'samples', 'seed-3', 'sgts.labels.npy'));
+      if (E.isLeft(labels)) throw labels.left;
+      expect(Array.from(npyToFloat32(labels.right))).toEqual(Array.from(balancedLabels(48, 2)!));
 
-    // a second run of the same config reuses every finished run and gives the same numbers
-    const again = await runConfig(config, { outDir: out });
-    if (again.method !== 'experiment') throw new Error('expected an experiment');
-    expect(again.experiment.reused).toEqual(['seed 3 teacher (training)', 'seed 3 teacher (samples)', 'seed 3 dmd', 'seed 3 sgts', 'seed 3 phased-4x2', 'seed 3 phased-4x4']);
-    const results2 = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(results2.aggregate).toEqual(results.aggregate);
-    // a copy of the run directory elsewhere reuses its teachers (recordings name checkpoints
-    // by their old path); students are retrained: their config names the teacher by its path
-    const moved = path.join(dir, 'moved');
-    fs.cpSync(out, moved, { recursive: true });
-    const copied = await runConfig(config, { outDir: moved });
-    if (copied.method !== 'experiment') throw new Error('expected an experiment');
-    expect(copied.experiment.reused).toEqual(['seed 3 teacher (training)', 'seed 3 teacher (samples)']);
-    const report2 = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+      // a second run of the same config reuses every finished run and gives the same numbers
+      const again = await runConfig(config, { outDir: out });
+      if (again.method !== 'experiment') throw new Error('expected an experiment');
+      expect(again.experiment.reused).toEqual([
+        'seed 3 teacher (training)',
+        'seed 3 teacher (samples)',
+        'seed 3 dmd',
+        'seed 3 sgts',
+        'seed 3 phased-4x2',
+        'seed 3 phased-4x4',
+      ]);
+      const results2 = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+      expect(results2.aggregate).toEqual(results.aggregate);
+      // a copy of the run directory elsewhere reuses its teachers (recordings name checkpoints
+      // by their old path); students are retrained: their config names the teacher by its path
+      const moved = path.join(dir, 'moved');
+      fs.cpSync(out, moved, { recursive: true });
+      const copied = await runConfig(config, { outDir: moved });
+      if (copied.method !== 'experiment') throw new Error('expected an experiment');
+      expect(copied.experiment.reused).toEqual(['seed 3 teacher (training)', 'seed 3 teacher (samples)']);
+      const report2 = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
 
-    // and the report alone is rebuilt from the recordings, without a model
-    fs.rmSync(path.join(out, 'report.md'));
-    const rebuilt = await buildExperimentReport(out);
-    expect(rebuilt.markdown).toEqual(report2);
-    expect(tf.memory().numTensors).toBe(before);
-  });
+      // and the report alone is rebuilt from the recordings, without a model
+      fs.rmSync(path.join(out, 'report.md'));
+      const rebuilt = await buildExperimentReport(out);
+      expect(rebuilt.markdown).toEqual(report2);
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 });

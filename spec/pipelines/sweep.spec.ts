@@ -45,7 +45,9 @@ describe('sweep', () => {
   it('draws every cell, reuses them on a rerun, and reports intervals and Phased − SGTS', async () => {
     const lines: string[] = [];
     await runSweep(config, { outDir: out, log: (l) => lines.push(l) });
-    for (const seed of [0, 1]) for (const m of ['sgts', 'phased-4x2'] as const) for (const b of [2, 4]) expect(fs.existsSync(budgetSamples(methodDir(out, seed, m), b))).toBe(true);
+    for (const seed of [0, 1])
+      for (const m of ['sgts', 'phased-4x2'] as const)
+        for (const b of [2, 4]) expect(fs.existsSync(budgetSamples(methodDir(out, seed, m), b))).toBe(true);
     const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(report).toContain('**phased-4x2 − sgts**, per-seed paired differences');
     expect(report).toMatch(/\| sgts \| [\d.]+ \[[\d.]+, [\d.]+\] \|/);
@@ -55,22 +57,28 @@ describe('sweep', () => {
     const before = values(budgetSamples(methodDir(out, 0, 'sgts'), 2));
     const again: string[] = [];
     await runSweep(config, { outDir: out, log: (l) => again.push(l) });
-    expect(again.join('\n')).toContain('reused from an earlier run: seed 0 sgts, seed 0 phased-4x2, seed 1 sgts, seed 1 phased-4x2');
+    expect(again.join('\n')).toContain(
+      'reused from an earlier run: seed 0 sgts, seed 0 phased-4x2, seed 1 sgts, seed 1 phased-4x2',
+    );
     expect(values(budgetSamples(methodDir(out, 0, 'sgts'), 2))).toEqual(before);
   });
 
-  it("an sgts cell sampled mid-run equals a standalone run of that budget", async () => {
+  it('an sgts cell sampled mid-run equals a standalone run of that budget', async () => {
     const solo = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-solo-'));
     try {
       await runSweep({ ...config, seeds: [0], methods: ['sgts'], budgets: [2] }, { outDir: solo });
-      expect(values(budgetSamples(methodDir(solo, 0, 'sgts'), 2))).toEqual(values(budgetSamples(methodDir(out, 0, 'sgts'), 2)));
+      expect(values(budgetSamples(methodDir(solo, 0, 'sgts'), 2))).toEqual(
+        values(budgetSamples(methodDir(out, 0, 'sgts'), 2)),
+      );
     } finally {
       fs.rmSync(solo, { recursive: true, force: true });
     }
   });
 
   it('refuses budgets out of order and budgets a phased method cannot split evenly', () => {
-    expect(() => resolveSweep({ ...config, budgets: [4, 2] })).toThrow(/budgets.1: expected budgets in ascending order/);
+    expect(() => resolveSweep({ ...config, budgets: [4, 2] })).toThrow(
+      /budgets.1: expected budgets in ascending order/,
+    );
     expect(() => resolveSweep({ ...config, methods: ['phased-4x4'], budgets: [6] })).toThrow(/multiples of 4/);
   });
 });

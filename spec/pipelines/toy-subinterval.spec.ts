@@ -12,15 +12,19 @@ beforeAll(async () => {
 });
 
 describe('toy subinterval score matching', () => {
-  it('the closed forms: exact velocity at t = 1 is x − mean(x0); the naive optimum is off by (s·mean) there; density integrates to 1', () => {
-    const mean = TOY_POINTS.reduce((a, b) => a + b, 0) / TOY_POINTS.length;
-    expect(toyVelocity(0.3, 1)).toBeCloseTo(0.3 - mean, 10);
-    // at t = 1: x_t = ε, so E[ε − x_s | x_t] = x − (1 − s)·mean
-    expect(toyNaiveLimit(0.3, 1, 0.5) - toyVelocity(0.3, 1)).toBeCloseTo(0.5 * mean, 10);
-    let mass = 0;
-    for (let x = -8; x <= 8; x += 0.01) mass += toyDensity(x, 0.6) * 0.01;
-    expect(mass).toBeCloseTo(1, 3);
-  });
+  it(
+    'the closed forms: exact velocity at t = 1 is x − mean(x0); the naive optimum is off by (s·mean) there; ' +
+      'density integrates to 1',
+    () => {
+      const mean = TOY_POINTS.reduce((a, b) => a + b, 0) / TOY_POINTS.length;
+      expect(toyVelocity(0.3, 1)).toBeCloseTo(0.3 - mean, 10);
+      // at t = 1: x_t = ε, so E[ε − x_s | x_t] = x − (1 − s)·mean
+      expect(toyNaiveLimit(0.3, 1, 0.5) - toyVelocity(0.3, 1)).toBeCloseTo(0.5 * mean, 10);
+      let mass = 0;
+      for (let x = -8; x <= 8; x += 0.01) mass += toyDensity(x, 0.6) * 0.01;
+      expect(mass).toBeCloseTo(1, 3);
+    },
+  );
 
   it('(b) subinterval ≈ exact and ≈ (a) ordinary; (c) naive is biased (600 steps, MLP 32×32)', async () => {
     const r = await runToy({ steps: 600, batchSize: 256, hidden: [32, 32], seed: 1 });

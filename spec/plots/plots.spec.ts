@@ -18,11 +18,22 @@ const svgSize = (svg: string): [number, number] => {
 /** Count of pixels within `tol` of an RGB colour. */
 const countColour = (png: PNG, rgb: [number, number, number], tol = 8): number => {
   let n = 0;
-  for (let i = 0; i < png.data.length; i += 4) if (Math.abs(png.data[i] - rgb[0]) <= tol && Math.abs(png.data[i + 1] - rgb[1]) <= tol && Math.abs(png.data[i + 2] - rgb[2]) <= tol) n++;
+  for (let i = 0; i < png.data.length; i += 4)
+    if (
+      Math.abs(png.data[i] - rgb[0]) <= tol &&
+      Math.abs(png.data[i + 1] - rgb[1]) <= tol &&
+      Math.abs(png.data[i + 2] - rgb[2]) <= tol
+    )
+      n++;
   return n;
 };
 
-const flat = (v: number, h = 6, w = 6): ImageData => ({ height: h, width: w, channels: 1, values: new Array(h * w).fill(v) });
+const flat = (v: number, h = 6, w = 6): ImageData => ({
+  height: h,
+  width: w,
+  channels: 1,
+  values: new Array(h * w).fill(v),
+});
 
 describe('png tiles', () => {
   test('encodeImage maps [-1, 1] to [0, 255] and upscales by nearest neighbour', () => {
@@ -32,7 +43,17 @@ describe('png tiles', () => {
   });
 
   test('tileGrid places tiles with gaps, white elsewhere', () => {
-    const png = PNG.sync.read(tileGrid([[flat(-1), flat(1)], [null, flat(-1)]], undefined, 2, 3));
+    const png = PNG.sync.read(
+      tileGrid(
+        [
+          [flat(-1), flat(1)],
+          [null, flat(-1)],
+        ],
+        undefined,
+        2,
+        3,
+      ),
+    );
     expect([png.width, png.height]).toEqual([2 * 12 + 3, 2 * 12 + 3]);
     const px = (x: number, y: number) => png.data[(y * png.width + x) * 4];
     expect(px(0, 0)).toBe(0); // tile [0,0] black
@@ -51,8 +72,20 @@ describe('png tiles', () => {
 describe('figures (vega → svg → png)', () => {
   // one worker start renders every figure of the spec
   let svgs: string[] = [];
-  const ring = Array.from({ length: 400 }, (_, i) => [2 * Math.cos((i % 8) * (Math.PI / 4)) + 0.01 * (i % 7), 2 * Math.sin((i % 8) * (Math.PI / 4))]).flat();
-  const losses: LossPoint[] = [0, 1].flatMap((phase) => ['generator', 'fake'].flatMap((role) => Array.from({ length: 50 }, (_, step) => ({ phase, role, step, loss: 1 / (1 + step) + (role === 'fake' ? 0.5 : 0) }))));
+  const ring = Array.from({ length: 400 }, (_, i) => [
+    2 * Math.cos((i % 8) * (Math.PI / 4)) + 0.01 * (i % 7),
+    2 * Math.sin((i % 8) * (Math.PI / 4)),
+  ]).flat();
+  const losses: LossPoint[] = [0, 1].flatMap((phase) =>
+    ['generator', 'fake'].flatMap((role) =>
+      Array.from({ length: 50 }, (_, step) => ({
+        phase,
+        role,
+        step,
+        loss: 1 / (1 + step) + (role === 'fake' ? 0.5 : 0),
+      })),
+    ),
+  );
   const digits = Array.from({ length: 6 * 8 * 8 }, (_, i) => (Math.floor(i / 64) % 2 === 0 ? -1 : 1));
   const clip = Array.from({ length: 2 * 4 * 8 * 8 }, (_, i) => {
     const f = Math.floor(i / 64) % 4;
@@ -60,9 +93,28 @@ describe('figures (vega → svg → png)', () => {
     return col === 2 * f ? 1 : -1; // a bar moving right
   });
   const specs = [
-    scatterSpec([{ title: 'teacher', points: ring }, { title: 'student', points: ring.map((v) => v * 0.5), labels: Array.from({ length: 400 }, (_, i) => i % 8) }], { centres: [[2, 0], [0, 2]] }),
+    scatterSpec(
+      [
+        { title: 'teacher', points: ring },
+        { title: 'student', points: ring.map((v) => v * 0.5), labels: Array.from({ length: 400 }, (_, i) => i % 8) },
+      ],
+      {
+        centres: [
+          [2, 0],
+          [0, 2],
+        ],
+      },
+    ),
     lossCurveSpec(losses, { title: 'losses' }),
-    sampleGridSpec([{ title: 'phased', tiles: tilesOf(digits, [8, 8, 1], ['0', '0', '0', '1', '1', '1'], ['s0', 's1', 's2', 's0', 's1', 's2']) }], { tile: 24 }),
+    sampleGridSpec(
+      [
+        {
+          title: 'phased',
+          tiles: tilesOf(digits, [8, 8, 1], ['0', '0', '0', '1', '1', '1'], ['s0', 's1', 's2', 's0', 's1', 's2']),
+        },
+      ],
+      { tile: 24 },
+    ),
     clipStripSpec([{ title: 'teacher', clips: clip, frames: 4, height: 8, width: 8, names: ['right', 'right'] }]),
   ];
 
@@ -95,7 +147,10 @@ describe('figures (vega → svg → png)', () => {
     expect(svgs[1]).toContain('phase 1');
     expect(svgs[1]).toContain('phase 2');
     expect(svgs[1]).not.toContain('phase 0');
-    const lines = (svgs[1].match(/mark-line[\s\S]*?<\/g>/g) ?? []).reduce((n, g) => n + (g.match(/<path /g) ?? []).length, 0);
+    const lines = (svgs[1].match(/mark-line[\s\S]*?<\/g>/g) ?? []).reduce(
+      (n, g) => n + (g.match(/<path /g) ?? []).length,
+      0,
+    );
     expect(lines).toBe(4);
   });
 

@@ -17,8 +17,17 @@ describe('job states', () => {
 
   it('counts each state', () => {
     const row = (state: JobRow['state']): JobRow =>
-      ({ id: state, name: 'x', depth: 0, state, queueState: '', attempts: 1, stalled: 0, data: {},
-        waitingForChildren: false }) as JobRow;
+      ({
+        id: state,
+        name: 'x',
+        depth: 0,
+        state,
+        queueState: '',
+        attempts: 1,
+        stalled: 0,
+        data: {},
+        waitingForChildren: false,
+      }) as JobRow;
     const rows = [row('done'), row('done'), row('failed'), row('queued')];
     expect(tally(rows)).toEqual({ queued: 1, running: 0, done: 2, failed: 1 });
   });

@@ -48,7 +48,8 @@ describe('splitSeed', () => {
 
   it('has no collisions over 20 000 consecutive steps of two roles', () => {
     const seen = new Set<number>();
-    for (let step = 0; step < 10000; step++) for (const role of ['eps', 't']) seen.add(splitSeed(0, 'phase', 0, 'step', step, role));
+    for (let step = 0; step < 10000; step++)
+      for (const role of ['eps', 't']) seen.add(splitSeed(0, 'phase', 0, 'step', step, role));
     expect(seen.size).toBe(20000);
   });
 
@@ -135,7 +136,10 @@ describe('re-creating a step from its key', () => {
       stepKeys(4, 1, 0, 20).pipe(
         noised(),
         map((b) => {
-          const out = b.key.step >= 16 ? { x0: values(b.x0), labels: values(b.labels!), t: values(b.t), eps: values(b.eps), xt: values(b.xt) } : null;
+          const out =
+            b.key.step >= 16
+              ? { x0: values(b.x0), labels: values(b.labels!), t: values(b.t), eps: values(b.eps), xt: values(b.xt) }
+              : null;
           disposeTensors(b);
           return out;
         }),
@@ -146,7 +150,13 @@ describe('re-creating a step from its key', () => {
       of<StepKey>({ seed: 4, phase: 1, step: 17 }).pipe(
         noised(),
         map((b) => {
-          const out = { x0: values(b.x0), labels: values(b.labels!), t: values(b.t), eps: values(b.eps), xt: values(b.xt) };
+          const out = {
+            x0: values(b.x0),
+            labels: values(b.labels!),
+            t: values(b.t),
+            eps: values(b.eps),
+            xt: values(b.xt),
+          };
           disposeTensors(b);
           return out;
         }),

@@ -23,20 +23,36 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const config = { method: 'teacher', data: { kind: 'mixture', name: 'ring8' } };
-const metrics = (step: number, loss: number): EventInput => ({ type: 'metrics', at: step, key: { seed: 3, phase: 0, step }, role: 'teacher', loss, gradNorm: 1, extras: {}, ms: 1 });
+const metrics = (step: number, loss: number): EventInput => ({
+  type: 'metrics',
+  at: step,
+  key: { seed: 3, phase: 0, step },
+  role: 'teacher',
+  loss,
+  gradNorm: 1,
+  extras: {},
+  ms: 1,
+});
 
 /** A recording of metrics with losses 413.66, 412.5, …: line k + 2 holds step k. */
 const recording = (steps = 5): string => {
   const file = path.join(dir, `r${n++}.ndjson`);
-  const w = RecordingWriter.create(file, makeHeader({ config, seed: 3, kind: 'teacher', backend: 'wasm' }), { now: () => 0 });
+  const w = RecordingWriter.create(file, makeHeader({ config, seed: 3, kind: 'teacher', backend: 'wasm' }), {
+    now: () => 0,
+  });
   if (E.isLeft(w)) throw w.left;
   for (let s = 0; s < steps; s++) w.right.append(metrics(s, 413.66 - s * 1.16));
   w.right.close();
   return file;
 };
 
-const lines = (file: string): string[] => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
-const rewrite = (file: string, edit: (ls: string[]) => string[]): void => fs.writeFileSync(file, `${edit(lines(file)).join('\n')}\n`);
+const lines = (file: string): string[] =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+const rewrite = (file: string, edit: (ls: string[]) => string[]): void =>
+  fs.writeFileSync(file, `${edit(lines(file)).join('\n')}\n`);
 const refusal = (r: E.Either<RecordingError, unknown>): RecordingError => {
   if (E.isRight(r)) throw new Error('expected the recording to be refused');
   return r.left;
@@ -58,7 +74,10 @@ test('a loss edited to 4.13e16 (still valid JSON) is refused by replay and repor
   rewrite(file, (ls) => ls.map((l, i) => (i === 3 ? l.replace(/"loss":[0-9.]+/, '"loss":4.13e16') : l)));
   expect(lines(file)[3]).toContain('"loss":4.13e16');
   const report = refusal(summariseRecording(file));
-  expect([report.line, report.message]).toEqual([4, expect.stringMatching(/line 4: checksum mismatch: the line was changed/)]);
+  expect([report.line, report.message]).toEqual([
+    4,
+    expect.stringMatching(/line 4: checksum mismatch: the line was changed/),
+  ]);
   const err = await lastValueFrom(replay(file).pipe(toArray())).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(RecordingError);
   expect((err as RecordingError).line).toBe(4);
@@ -110,7 +129,12 @@ describe('resume over a damaged recording', () => {
     const { file, before } = damaged();
     const e = refusal(RecordingWriter.resume(file, { config, phase: 0, step: 6 }));
     expect(e.line).toBe(4);
-    expect(e.message).toMatch(/line 4: checksum mismatch.*resume refuses a damaged recording \(cut it after line 3, its last good line, with --truncate-recording/);
+    expect(e.message).toMatch(
+      new RegExp(
+        /line 4: checksum mismatch.*resume refuses a damaged recording \(cut /.source +
+          /it after line 3, its last good line, with --truncate-recording/.source,
+      ),
+    );
     expect(fs.readFileSync(file).equals(before)).toBe(true);
   });
 
@@ -122,8 +146,15 @@ describe('resume over a damaged recording', () => {
     w.right.append(metrics(2, 2));
     w.right.close();
     const droppedBytes = before.length - lines(file).slice(0, 3).join('\n').length - 1;
-    expect(told).toEqual([`recording ${file}: dropped lines 4–7 (${droppedBytes} bytes) from the first bad line on (line 4: checksum mismatch: the line was changed, or a line before it was removed or reordered, after it was written)`]);
-    const r = readRecording(file, { onIssue: () => { throw new Error('no issue expected'); } });
+    expect(told).toEqual([
+      `recording ${file}: dropped lines 4–7 (${droppedBytes} bytes) from the first bad line on (line 4: checksum ` +
+        `mismatch: the line was changed, or a line before it was removed or reordered, after it was written)`,
+    ]);
+    const r = readRecording(file, {
+      onIssue: () => {
+        throw new Error('no issue expected');
+      },
+    });
     if (E.isLeft(r)) throw r.left;
     expect(r.right.events.map((e) => e.type)).toEqual(['metrics', 'metrics', 'resume', 'metrics']);
     expect(r.right.events[2]).toMatchObject({ type: 'resume', phase: 0, step: 2, droppedLines: 4, droppedBytes });

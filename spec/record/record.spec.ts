@@ -40,40 +40,55 @@ const evaluate = (): OperatorFunction<LossStep, number> =>
     return x;
   });
 
-test('a recorded NoisedBatch stream replayed through flowMatchingLoss reproduces every recorded loss exactly', async () => {
-  const dataset = mixtureDataset('ring8');
-  const model = smallMlp(dataset.numClasses, 5);
-  const file = path.join(dir, 'flow.ndjson');
-  const w = RecordingWriter.create(file, makeHeader({ config: { operator: 'flowMatchingLoss', model: model.config }, seed: 11 }));
-  if (E.isLeft(w)) throw w.left;
-  const live = await lastValueFrom(
-    stepKeys(11, 0, 0, 12).pipe(
-      sampleBatch(dataset, 24),
-      dropCondition(0.2, dataset.numClasses),
-      sampleTimesteps(timeRange(0, 1, 3, 'uniform')),
-      forwardProcess(),
-      record(w.right, { tap: 'input' }),
-      flowMatchingLoss(model),
-      record(w.right, { tap: 'output' }),
-      evaluate(),
-      toArray(),
-    ),
-  );
-  w.right.close();
+test(
+  'a recorded NoisedBatch stream replayed through flowMatchingLoss reproduces every recorded loss ' + 'exactly',
+  async () => {
+    const dataset = mixtureDataset('ring8');
+    const model = smallMlp(dataset.numClasses, 5);
+    const file = path.join(dir, 'flow.ndjson');
+    const w = RecordingWriter.create(
+      file,
+      makeHeader({ config: { operator: 'flowMatchingLoss', model: model.config }, seed: 11 }),
+    );
+    if (E.isLeft(w)) throw w.left;
+    const live = await lastValueFrom(
+      stepKeys(11, 0, 0, 12).pipe(
+        sampleBatch(dataset, 24),
+        dropCondition(0.2, dataset.numClasses),
+        sampleTimesteps(timeRange(0, 1, 3, 'uniform')),
+        forwardProcess(),
+        record(w.right, { tap: 'input' }),
+        flowMatchingLoss(model),
+        record(w.right, { tap: 'output' }),
+        evaluate(),
+        toArray(),
+      ),
+    );
+    w.right.close();
 
-  const recorded = await lastValueFrom(replayValues(file, 'loss', { tap: 'output' }).pipe(map((l) => l.value), toArray()));
-  expect(recorded).toEqual(live);
+    const recorded = await lastValueFrom(
+      replayValues(file, 'loss', { tap: 'output' }).pipe(
+        map((l) => l.value),
+        toArray(),
+      ),
+    );
+    expect(recorded).toEqual(live);
 
-  const before = tf.memory().numTensors;
-  const replayed = await lastValueFrom(replayValues(file, 'noisedBatch', { tap: 'input' }).pipe(flowMatchingLoss(model), evaluate(), toArray()));
-  expect(tf.memory().numTensors).toBe(before);
-  expect(replayed).toHaveLength(12);
-  expect(replayed).toEqual(recorded);
+    const before = tf.memory().numTensors;
+    const replayed = await lastValueFrom(
+      replayValues(file, 'noisedBatch', { tap: 'input' }).pipe(flowMatchingLoss(model), evaluate(), toArray()),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(replayed).toHaveLength(12);
+    expect(replayed).toEqual(recorded);
 
-  // the comparison has teeth: another model gives other losses on the same recorded inputs
-  const other = smallMlp(dataset.numClasses, 6);
-  const different = await lastValueFrom(replayValues(file, 'noisedBatch', { tap: 'input' }).pipe(flowMatchingLoss(other), evaluate(), toArray()));
-  expect(different.filter((x, i) => x !== recorded[i])).toHaveLength(12);
-  model.dispose();
-  other.dispose();
-});
+    // the comparison has teeth: another model gives other losses on the same recorded inputs
+    const other = smallMlp(dataset.numClasses, 6);
+    const different = await lastValueFrom(
+      replayValues(file, 'noisedBatch', { tap: 'input' }).pipe(flowMatchingLoss(other), evaluate(), toArray()),
+    );
+    expect(different.filter((x, i) => x !== recorded[i])).toHaveLength(12);
+    model.dispose();
+    other.dispose();
+  },
+);

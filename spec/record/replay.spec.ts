@@ -29,7 +29,8 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const fresh = (): string => path.join(dir, `r${n++}.ndjson`);
-const header = () => makeHeader({ config: { method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }, seed: 3, kind: 'teacher' });
+const header = () =>
+  makeHeader({ config: { method: 'teacher', data: { kind: 'mixture', name: 'ring8' } }, seed: 3, kind: 'teacher' });
 
 const create = (file: string, options = {}): RecordingWriter => {
   const w = RecordingWriter.create(file, header(), options);
@@ -37,7 +38,16 @@ const create = (file: string, options = {}): RecordingWriter => {
   return w.right;
 };
 
-const metrics = (step: number, at: number): EventInput => ({ type: 'metrics', at, key: { seed: 3, phase: 0, step }, role: 'teacher', loss: step / 7, gradNorm: 1 / (step + 3), extras: {}, ms: 1 });
+const metrics = (step: number, at: number): EventInput => ({
+  type: 'metrics',
+  at,
+  key: { seed: 3, phase: 0, step },
+  role: 'teacher',
+  loss: step / 7,
+  gradNorm: 1 / (step + 3),
+  extras: {},
+  ms: 1,
+});
 
 const writeMetrics = (ats: readonly number[]): string => {
   const file = fresh();
@@ -47,16 +57,40 @@ const writeMetrics = (ats: readonly number[]): string => {
   return file;
 };
 
-const collect = <T>(file: string, f: (e: ReturnType<typeof replay>) => import('rxjs').Observable<T>) => lastValueFrom(f(replay(file)).pipe(toArray()));
+const collect = <T>(file: string, f: (e: ReturnType<typeof replay>) => import('rxjs').Observable<T>) =>
+  lastValueFrom(f(replay(file)).pipe(toArray()));
 
 describe('round trips', () => {
   it('every event type survives encode → file → decode → live, numbers and tensors bit for bit', async () => {
     const file = fresh();
     const w = create(file);
-    const x0 = tf.tensor2d([[1.5, -0], [NaN, 3.4028234663852886e38]]);
+    const x0 = tf.tensor2d([
+      [1.5, -0],
+      [NaN, 3.4028234663852886e38],
+    ]);
     const labels = tf.tensor1d([2, 0], 'int32') as tf.Tensor1D;
-    const batch: NoisedBatch = { key: { seed: 3, phase: 1, step: 4 }, x0, labels, t: tf.tensor1d([0.25, 0.75]) as tf.Tensor1D, eps: tf.tensor2d([[0.1, 0.2], [0.3, 0.4]]), xt: tf.tensor2d([[1e-45, 2], [3, 4]]) };
-    const m: StepMetrics = { key: { seed: 3, phase: 1, step: 4 }, role: 'fake', loss: 0.1 + 0.2, gradNorm: null, extras: { exitStep: 2, inf: Infinity }, ms: 1.25 };
+    const batch: NoisedBatch = {
+      key: { seed: 3, phase: 1, step: 4 },
+      x0,
+      labels,
+      t: tf.tensor1d([0.25, 0.75]) as tf.Tensor1D,
+      eps: tf.tensor2d([
+        [0.1, 0.2],
+        [0.3, 0.4],
+      ]),
+      xt: tf.tensor2d([
+        [1e-45, 2],
+        [3, 4],
+      ]),
+    };
+    const m: StepMetrics = {
+      key: { seed: 3, phase: 1, step: 4 },
+      role: 'fake',
+      loss: 0.1 + 0.2,
+      gradNorm: null,
+      extras: { exitStep: 2, inf: Infinity },
+      ms: 1.25,
+    };
     const model = smallMlp();
     await lastValueFrom(
       new (await import('rxjs')).Observable<NoisedBatch | StepMetrics | ReturnType<typeof phaseEnd>>((s) => {
@@ -79,15 +113,29 @@ describe('round trips', () => {
       const a = (batch as unknown as Record<string, tf.Tensor>)[k];
       const b = (live as unknown as Record<string, tf.Tensor>)[k];
       expect([b.dtype, b.shape]).toEqual([a.dtype, a.shape]);
-      expect(Buffer.from((b.dataSync() as Float32Array).buffer).equals(Buffer.from((a.dataSync() as Float32Array).buffer))).toBe(true);
+      expect(
+        Buffer.from((b.dataSync() as Float32Array).buffer).equals(Buffer.from((a.dataSync() as Float32Array).buffer)),
+      ).toBe(true);
     }
     expect(live.key).toEqual(batch.key);
     expect(events[0].tap).toBe('live');
     expect(events[1].value).toEqual(m);
-    expect(events[2].value).toEqual({ phase: 1, summary: { experts: [{ grid: [1, 0.5], expert: { model: 'mlp', parameters: model.params.size, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } }] } });
+    expect(events[2].value).toEqual({
+      phase: 1,
+      summary: {
+        experts: [
+          {
+            grid: [1, 0.5],
+            expert: { model: 'mlp', parameters: model.params.size, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+          },
+        ],
+      },
+    });
     // the replayed elements own new tensors: x0, labels, t, eps, xt and the sample's x
     expect(tf.memory().numTensors - before).toBe(6);
-    [live.x0, live.labels!, live.t, live.eps, live.xt, (events[4].value as { x: tf.Tensor }).x].forEach((t) => t.dispose());
+    [live.x0, live.labels!, live.t, live.eps, live.xt, (events[4].value as { x: tf.Tensor }).x].forEach((t) =>
+      t.dispose(),
+    );
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x0, labels, batch.t, batch.eps, batch.xt]);
     model.dispose();
@@ -97,7 +145,14 @@ describe('round trips', () => {
     const file = writeMetrics([0]);
     const r = readRecording(file);
     if (E.isLeft(r)) throw r.left;
-    expect(r.right.header).toMatchObject({ format: 'phased-dmd-recording', version: 2, seed: 3, backend: 'wasm', kind: 'teacher', config: { method: 'teacher' } });
+    expect(r.right.header).toMatchObject({
+      format: 'phased-dmd-recording',
+      version: 2,
+      seed: 3,
+      backend: 'wasm',
+      kind: 'teacher',
+      config: { method: 'teacher' },
+    });
     expect(r.right.header.configHash).toMatch(/^[0-9a-f]{64}$/);
     expect(Object.keys(r.right.header.versions)).toEqual(expect.arrayContaining(['phased-dmd', 'tfjs-core', 'node']));
   });
@@ -127,23 +182,43 @@ describe('speed', () => {
     w.append(metrics(1, 5));
     w.close();
     new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ expectObservable }) => {
-      expectObservable(replay(file, { speed: 1 }).pipe(map((e) => e.type))).toBe('a 19ms (bc) 1ms (d|)', { a: 'metrics', b: 'metrics', c: 'resume', d: 'metrics' });
+      expectObservable(replay(file, { speed: 1 }).pipe(map((e) => e.type))).toBe('a 19ms (bc) 1ms (d|)', {
+        a: 'metrics',
+        b: 'metrics',
+        c: 'resume',
+        d: 'metrics',
+      });
     });
   });
 
   it('replays with real timers into any consumer, and stops reading when the consumer unsubscribes', async () => {
     const file = writeMetrics([0, 1, 2, 3, 4, 5]);
-    const steps = await lastValueFrom(replayValues(file, 'metrics', { speed: 100 }).pipe(map((m) => m.key.step), toArray()));
+    const steps = await lastValueFrom(
+      replayValues(file, 'metrics', { speed: 100 }).pipe(
+        map((m) => m.key.step),
+        toArray(),
+      ),
+    );
     expect(steps).toEqual([0, 1, 2, 3, 4, 5]);
     // a corrupt line after the second event is never read by a consumer that takes two
     fs.appendFileSync(file, 'not json\n');
-    expect(await lastValueFrom(replayValues(file, 'metrics').pipe(take(2), map((m) => m.loss), toArray()))).toEqual([0, 1 / 7]);
+    expect(
+      await lastValueFrom(
+        replayValues(file, 'metrics').pipe(
+          take(2),
+          map((m) => m.loss),
+          toArray(),
+        ),
+      ),
+    ).toEqual([0, 1 / 7]);
     await expect(lastValueFrom(replayValues(file, 'metrics'))).rejects.toThrow(/line 8: not valid JSON/);
   });
 
   it('refuses a speed that is not positive', async () => {
     const file = writeMetrics([0]);
-    await expect(lastValueFrom(replay(file, { speed: 0 }))).rejects.toThrow(/speed must be a positive number or 'instant', got 0/);
+    await expect(lastValueFrom(replay(file, { speed: 0 }))).rejects.toThrow(
+      /speed must be a positive number or 'instant', got 0/,
+    );
   });
 });
 
@@ -153,9 +228,16 @@ describe('faults', () => {
     const full = encodeEventLine({ ...metrics(3, 3), at: 3 } as never);
     fs.appendFileSync(file, full.slice(0, 40)); // no newline: the write was cut
     const issues: RecordingIssue[] = [];
-    const steps = await lastValueFrom(replayValues(file, 'metrics', { onIssue: (i) => issues.push(i) }).pipe(map((m) => m.key.step), toArray()));
+    const steps = await lastValueFrom(
+      replayValues(file, 'metrics', { onIssue: (i) => issues.push(i) }).pipe(
+        map((m) => m.key.step),
+        toArray(),
+      ),
+    );
     expect(steps).toEqual([0, 1, 2]);
-    expect(issues).toEqual([{ file, line: 5, kind: 'torn', message: expect.stringContaining('incomplete last line (40 bytes, no newline)') }]);
+    expect(issues).toEqual([
+      { file, line: 5, kind: 'torn', message: expect.stringContaining('incomplete last line (40 bytes, no newline)') },
+    ]);
   });
 
   it('resuming a recording cuts the torn tail, then appends whole lines after a resume event', () => {
@@ -165,7 +247,11 @@ describe('faults', () => {
     if (E.isLeft(w)) throw w.left;
     w.right.append(metrics(1, 1));
     w.right.close();
-    const r = readRecording(file, { onIssue: () => { throw new Error('no issue expected'); } });
+    const r = readRecording(file, {
+      onIssue: () => {
+        throw new Error('no issue expected');
+      },
+    });
     if (E.isLeft(r)) throw r.left;
     expect(r.right.events.map((e) => e.type)).toEqual(['metrics', 'metrics', 'resume', 'metrics']);
     expect(r.right.events[2]).toMatchObject({ type: 'resume', phase: 0, step: 1, droppedBytes: 28 });
@@ -179,7 +265,10 @@ describe('faults', () => {
     for (let i = 0; i < 50; i++) (i % 2 === 0 ? a.right : b.right).append(metrics(i, i));
     a.right.close();
     b.right.close();
-    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines.map((l) => (JSON.parse(l) as { type: string }).type).filter((t) => t === 'metrics')).toHaveLength(50);
     // each line is whole, but two writers do not share one checksum chain: the reader says where it breaks
     const issues: RecordingIssue[] = [];
@@ -195,21 +284,50 @@ describe('faults', () => {
     lines[2] = lines[2].replace('"loss":', '"loss":"x",'); // line 3: invalid JSON
     fs.writeFileSync(file, lines.join('\n'));
     const seen: number[] = [];
-    await expect(lastValueFrom(replayValues(file, 'metrics').pipe(map((m) => seen.push(m.key.step))))).rejects.toThrow(`recording ${file}, line 3: not valid JSON`);
+    await expect(lastValueFrom(replayValues(file, 'metrics').pipe(map((m) => seen.push(m.key.step))))).rejects.toThrow(
+      `recording ${file}, line 3: not valid JSON`,
+    );
     expect(seen).toEqual([0]);
     const err = await lastValueFrom(replay(file)).catch((e: RecordingError) => e);
     expect(err).toBeInstanceOf(RecordingError);
     expect((err as RecordingError).line).toBe(3);
     // or skipped and reported, when asked
     const issues: RecordingIssue[] = [];
-    expect(await lastValueFrom(replayValues(file, 'metrics', { skipCorrupt: true, onIssue: (i) => issues.push(i) }).pipe(map((m) => m.key.step), toArray()))).toEqual([0, 2]);
+    expect(
+      await lastValueFrom(
+        replayValues(file, 'metrics', { skipCorrupt: true, onIssue: (i) => issues.push(i) }).pipe(
+          map((m) => m.key.step),
+          toArray(),
+        ),
+      ),
+    ).toEqual([0, 2]);
     expect(issues.map((i) => [i.line, i.kind])).toEqual([[3, 'corrupt']]);
   });
 
   it('a line that is JSON but not an event names the line, the event and the field', async () => {
     const file = writeMetrics([0, 1]);
-    fs.appendFileSync(file, `${JSON.stringify({ type: 'metrics', at: 2, key: { seed: 3, phase: 0, step: -1 }, role: 'teacher', loss: 1, gradNorm: 1, extras: {}, ms: 1 })}\n`);
-    fs.appendFileSync(file, `${JSON.stringify({ type: 'noisedBatch', at: 3, key: { seed: 3, phase: 0, step: 3 }, x0: { dtype: 'float32', shape: [2, 2], b64: 'AAAA' } })}\n`);
+    fs.appendFileSync(
+      file,
+      `${JSON.stringify({
+        type: 'metrics',
+        at: 2,
+        key: { seed: 3, phase: 0, step: -1 },
+        role: 'teacher',
+        loss: 1,
+        gradNorm: 1,
+        extras: {},
+        ms: 1,
+      })}\n`,
+    );
+    fs.appendFileSync(
+      file,
+      `${JSON.stringify({
+        type: 'noisedBatch',
+        at: 3,
+        key: { seed: 3, phase: 0, step: 3 },
+        x0: { dtype: 'float32', shape: [2, 2], b64: 'AAAA' },
+      })}\n`,
+    );
     fs.appendFileSync(file, `${JSON.stringify({ type: 'gossip', at: 4 })}\n`);
     const issues: RecordingIssue[] = [];
     await lastValueFrom(replay(file, { skipCorrupt: true, onIssue: (i) => issues.push(i) }).pipe(toArray()));
@@ -233,9 +351,15 @@ describe('faults', () => {
     await refused('', /empty file: expected a phased-dmd-recording header on line 1/);
     await refused(good.slice(0, 30), /line 1: the header line is incomplete/);
     await refused('{"format": "phased-dmd-recording", \n', /line 1: not valid JSON/);
-    await refused('{"hello": 1}\n', /not a phased-dmd-recording file: header.format expected "phased-dmd-recording", got undefined/);
+    await refused(
+      '{"hello": 1}\n',
+      /not a phased-dmd-recording file: header.format expected "phased-dmd-recording", got undefined/,
+    );
     await refused(`${good.replace('"version":2', '"version":7')}\n`, /header.version: expected 1 or 2, got 7/);
-    await refused(`${good.replace(/"seed":3/, '"seed":"three"')}\n`, /corrupt header:\nheader.seed: expected NonNegativeInt, got "three"/);
+    await refused(
+      `${good.replace(/"seed":3/, '"seed":"three"')}\n`,
+      /corrupt header:\nheader.seed: expected NonNegativeInt, got "three"/,
+    );
     await refused('\u0093NUMPY\u0001\u0000garbage\n', /not valid JSON/);
   });
 

@@ -24,7 +24,14 @@ beforeAll(async () => {
   await useBackend('wasm');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'summary-'));
   const r = await runTeacher(
-    { method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 }, steps: 40, batchSize: 16, sampler: { steps: 4 } },
+    {
+      method: 'teacher',
+      data: { kind: 'mixture', name: 'ring8' },
+      model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 },
+      steps: 40,
+      batchSize: 16,
+      sampler: { steps: 4 },
+    },
     { outDir: dir, record: true, checkpointEvery: 15, snapshots: { n: 64, every: 20 }, log: () => undefined },
   );
   metrics = r.metrics;
@@ -60,7 +67,9 @@ test('report figures (loss curves, last samples) are built from the recording al
   const figures = recordingFigures(summary);
   const points = lossPoints(summary);
   expect(points.map((p) => p.loss)).toEqual(metrics.map((m) => m.loss));
-  expect((figures.lossCurves.data as { values: unknown[] }).values).toEqual(thin(points, 400).map((p) => ({ ...p, phase: 'phase 1' })));
+  expect((figures.lossCurves.data as { values: unknown[] }).values).toEqual(
+    thin(points, 400).map((p) => ({ ...p, phase: 'phase 1' })),
+  );
   expect(figures.samples).toBeDefined();
   const [svg, scatter] = await renderSvgs([figures.lossCurves, figures.samples!]);
   expect(svg).toMatch(/^<svg/);
@@ -69,23 +78,58 @@ test('report figures (loss curves, last samples) are built from the recording al
 
 describe('effectiveEvents', () => {
   const at = 0;
-  const m = (phase: number, step: number, role = 'generator'): RecordedEvent => ({ type: 'metrics', at, key: { seed: 0, phase, step }, role, loss: phase * 100 + step, gradNorm: 1, extras: {}, ms: 1 });
+  const m = (phase: number, step: number, role = 'generator'): RecordedEvent => ({
+    type: 'metrics',
+    at,
+    key: { seed: 0, phase, step },
+    role,
+    loss: phase * 100 + step,
+    gradNorm: 1,
+    extras: {},
+    ms: 1,
+  });
   it('a resume at (phase, step) supersedes the crashed attempt past that point, and nothing before it', () => {
     const events: RecordedEvent[] = [
-      m(0, 0), m(0, 1), { type: 'phaseEnd', at, phase: 0, summary: {} }, { type: 'checkpoint', at, phase: 1, step: 0, file: 'c' },
-      m(1, 0), m(1, 1), { type: 'checkpoint', at, phase: 1, step: 2, file: 'c' }, m(1, 2), m(1, 3, 'fake'),
+      m(0, 0),
+      m(0, 1),
+      { type: 'phaseEnd', at, phase: 0, summary: {} },
+      { type: 'checkpoint', at, phase: 1, step: 0, file: 'c' },
+      m(1, 0),
+      m(1, 1),
+      { type: 'checkpoint', at, phase: 1, step: 2, file: 'c' },
+      m(1, 2),
+      m(1, 3, 'fake'),
       { type: 'end', at, status: 'failed', message: 'boom' },
       { type: 'resume', at, phase: 1, step: 2 },
-      m(1, 2), m(1, 3, 'fake'), { type: 'phaseEnd', at, phase: 1, summary: {} }, { type: 'end', at, status: 'complete' },
+      m(1, 2),
+      m(1, 3, 'fake'),
+      { type: 'phaseEnd', at, phase: 1, summary: {} },
+      { type: 'end', at, status: 'complete' },
     ];
     const { events: kept, superseded } = effectiveEvents(events);
     expect(superseded).toBe(3);
     expect(kept.map((e) => (e.type === 'metrics' ? `${e.key.phase}:${e.key.step}` : e.type))).toEqual([
-      '0:0', '0:1', 'phaseEnd', 'checkpoint', '1:0', '1:1', 'checkpoint', 'resume', '1:2', '1:3', 'phaseEnd', 'end',
+      '0:0',
+      '0:1',
+      'phaseEnd',
+      'checkpoint',
+      '1:0',
+      '1:1',
+      'checkpoint',
+      'resume',
+      '1:2',
+      '1:3',
+      'phaseEnd',
+      'end',
     ]);
   });
   it('a resume at a phase boundary keeps the finished phase, and one at 0 drops everything before it', () => {
-    const boundary = effectiveEvents([m(0, 0), { type: 'phaseEnd', at, phase: 0, summary: {} }, m(1, 0), { type: 'resume', at, phase: 1, step: 0 }]);
+    const boundary = effectiveEvents([
+      m(0, 0),
+      { type: 'phaseEnd', at, phase: 0, summary: {} },
+      m(1, 0),
+      { type: 'resume', at, phase: 1, step: 0 },
+    ]);
     expect(boundary.events.map((e) => e.type)).toEqual(['metrics', 'phaseEnd', 'resume']);
     const start = effectiveEvents([m(0, 0), m(0, 1), { type: 'resume', at, phase: 0, step: 0 }, m(0, 0)]);
     expect(start.superseded).toBe(2);

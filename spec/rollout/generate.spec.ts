@@ -114,25 +114,29 @@ describe('vanilla few-step DMD (backprop through all N steps)', () => {
     s.generator.dispose();
   });
 
-  it('differs from SGTS: at the same key with exit j = N, SGTS has the same last-step gradient and none for earlier steps', () => {
-    const N = 3;
-    const full = setup('full', N);
-    const sgts = setup('sgts', N);
-    // a training key whose SGTS draw is the last step: then both methods produce the same x_0
-    let step = 0;
-    for (; ; step++) {
-      const r = drawRollout(sgts.ctx, 1, drawSeed(key(step), 'generator', 0));
-      tf.dispose([r.z]);
-      if (r.exit === N - 1) break;
-    }
-    const f = stepGrads(full, step);
-    const g = stepGrads(sgts, step);
-    expect(Object.keys(g.byParam).sort()).toEqual([`a${N - 1}`, `b${N - 1}`]);
-    for (const name of [`a${N - 1}`, `b${N - 1}`]) {
-      Array.from(f.byParam[name]).forEach((v, i) => expect(g.byParam[name][i]).toBeCloseTo(v, 5));
-    }
-    expect(Object.keys(f.byParam).length).toBe(2 * N);
-    full.generator.dispose();
-    sgts.generator.dispose();
-  });
+  it(
+    'differs from SGTS: at the same key with exit j = N, SGTS has the same last-step gradient and none for earlier ' +
+      'steps',
+    () => {
+      const N = 3;
+      const full = setup('full', N);
+      const sgts = setup('sgts', N);
+      // a training key whose SGTS draw is the last step: then both methods produce the same x_0
+      let step = 0;
+      for (; ; step++) {
+        const r = drawRollout(sgts.ctx, 1, drawSeed(key(step), 'generator', 0));
+        tf.dispose([r.z]);
+        if (r.exit === N - 1) break;
+      }
+      const f = stepGrads(full, step);
+      const g = stepGrads(sgts, step);
+      expect(Object.keys(g.byParam).sort()).toEqual([`a${N - 1}`, `b${N - 1}`]);
+      for (const name of [`a${N - 1}`, `b${N - 1}`]) {
+        Array.from(f.byParam[name]).forEach((v, i) => expect(g.byParam[name][i]).toBeCloseTo(v, 5));
+      }
+      expect(Object.keys(f.byParam).length).toBe(2 * N);
+      full.generator.dispose();
+      sgts.generator.dispose();
+    },
+  );
 });

@@ -92,7 +92,11 @@ describe('time.ts: α_t, σ_t, shift', () => {
 
   it('shiftTimeTensor equals shiftTime element-wise', () => {
     const u = [0, 0.25, 0.5, 0.75, 1];
-    expectClose(read(() => shiftTimeTensor(tf.tensor1d(u), 5)), u.map((x) => shiftTime(x, 5)), 1e-6);
+    expectClose(
+      read(() => shiftTimeTensor(tf.tensor1d(u), 5)),
+      u.map((x) => shiftTime(x, 5)),
+      1e-6,
+    );
   });
 });
 
@@ -172,7 +176,8 @@ describe('time.ts: sub-interval transition α_{t|s}, σ_{t|s}', () => {
   });
 
   it('forward to s then s → t has the marginal of x_t: α_{t|s}(1 − s) = 1 − t, α_{t|s}²s² + σ_{t|s}² = t²', () => {
-    // x_t = α_{t|s}((1 − s)x0 + s·ε₁) + σ_{t|s}ε₂: mean coefficient α_{t|s}(1 − s), noise variance α_{t|s}²s² + σ_{t|s}².
+    // x_t = α_{t|s}((1 − s)x0 + s·ε₁) + σ_{t|s}ε₂: mean coefficient α_{t|s}(1 − s), noise variance α_{t|s}²s² +
+    // σ_{t|s}².
     for (const [t, s] of PAIRS) {
       expect(alphaTS(t, s) * (1 - s)).toBeCloseTo(1 - t, 12);
       expect(alphaTS(t, s) ** 2 * s * s + sigmaTS(t, s) ** 2).toBeCloseTo(t * t, 10);
@@ -181,20 +186,42 @@ describe('time.ts: sub-interval transition α_{t|s}, σ_{t|s}', () => {
 
   it('tensor forms agree with the scalar forms', () => {
     const t = PAIRS.filter(([, s]) => s === 0.5).map(([tt]) => tt); // [.9, .6]
-    expectClose(read(() => alphaTSTensor(tf.tensor1d(t), 0.5)), t.map((x) => alphaTS(x, 0.5)), 1e-6);
-    expectClose(read(() => sigmaTSTensor(tf.tensor1d(t), 0.5)), t.map((x) => sigmaTS(x, 0.5)), 1e-6);
+    expectClose(
+      read(() => alphaTSTensor(tf.tensor1d(t), 0.5)),
+      t.map((x) => alphaTS(x, 0.5)),
+      1e-6,
+    );
+    expectClose(
+      read(() => sigmaTSTensor(tf.tensor1d(t), 0.5)),
+      t.map((x) => sigmaTS(x, 0.5)),
+      1e-6,
+    );
   });
 
   it('forwardFromS: x_t = α_{t|s}·x_s + σ_{t|s}·ε (per-sample t)', () => {
     // xs = [[1, −2], [0, 4]], ε = [[.5, 3], [−1, 2]], t = [.9, .6], s = .5
     // row 0: .2·[1, −2] + √.8·[.5, 3] = [.2 + .4472136, −.4 + 2.6832816] = [.6472136, 2.2832816]
     // row 1: .8·[0, 4] + √.2·[−1, 2] = [−.4472136, 3.2 + .8944272] = [−.4472136, 4.0944272]
-    const xs = tf.tensor2d([[1, -2], [0, 4]]);
-    const eps = tf.tensor2d([[0.5, 3], [-1, 2]]);
+    const xs = tf.tensor2d([
+      [1, -2],
+      [0, 4],
+    ]);
+    const eps = tf.tensor2d([
+      [0.5, 3],
+      [-1, 2],
+    ]);
     const t = tf.tensor1d([0.9, 0.6]);
-    expectClose(read(() => forwardFromS(xs, eps, t, 0.5)), [0.6472136, 2.2832816, -0.4472136, 4.0944272], 1e-5);
+    expectClose(
+      read(() => forwardFromS(xs, eps, t, 0.5)),
+      [0.6472136, 2.2832816, -0.4472136, 4.0944272],
+      1e-5,
+    );
     // s = 0 is the ordinary forward process
-    expectClose(read(() => forwardFromS(xs, eps, t, 0)), read(() => forwardSample(xs, eps, t)), 1e-6);
+    expectClose(
+      read(() => forwardFromS(xs, eps, t, 0)),
+      read(() => forwardSample(xs, eps, t)),
+      1e-6,
+    );
     tf.dispose([xs, eps, t]);
   });
 });
@@ -224,25 +251,49 @@ describe('time.ts / tensors.ts: subinterval velocity target (§5)', () => {
     const xs = tf.tensor2d([[1, -2]]);
     const eps = tf.tensor2d([[0.5, 3]]);
     const t = tf.tensor1d([0.9]);
-    expectClose(read(() => subintervalVelocityTarget(xs, eps, t, 0.5)), [-1.440983, 7.354102], 1e-5);
+    expectClose(
+      read(() => subintervalVelocityTarget(xs, eps, t, 0.5)),
+      [-1.440983, 7.354102],
+      1e-5,
+    );
     tf.dispose([xs, eps, t]);
   });
 
   it('s = 0 gives the ordinary flow-matching target ε − x0', () => {
-    const x0 = tf.tensor2d([[1, -2], [0, 4]]);
-    const eps = tf.tensor2d([[0.5, 3], [-1, 2]]);
+    const x0 = tf.tensor2d([
+      [1, -2],
+      [0, 4],
+    ]);
+    const eps = tf.tensor2d([
+      [0.5, 3],
+      [-1, 2],
+    ]);
     const t = tf.tensor1d([0.9, 0.3]);
     // ε − x0 = [[−.5, 5], [−1, −2]]
-    expectClose(read(() => subintervalVelocityTarget(x0, eps, t, 0)), [-0.5, 5, -1, -2], 1e-6);
-    expectClose(read(() => subintervalX0Target(x0, eps, t, 0)), [1, -2, 0, 4], 1e-6);
+    expectClose(
+      read(() => subintervalVelocityTarget(x0, eps, t, 0)),
+      [-0.5, 5, -1, -2],
+      1e-6,
+    );
+    expectClose(
+      read(() => subintervalX0Target(x0, eps, t, 0)),
+      [1, -2, 0, 4],
+      1e-6,
+    );
     tf.dispose([x0, eps, t]);
   });
 
   it('x0 form: x0* = x_s/(1 − s) − c·ε (hand values) and x0* = x_t − t·v* (verified identity)', () => {
     // c = (1 − t)s² / ((1 − s)²σ) = .1·.25 / (.25·√.8) = .1118034
     // x0* = [1, −2]/.5 − .1118034·[.5, 3] = [2 − .0559017, −4 − .3354102] = [1.9440983, −4.3354102]
-    const xs = tf.tensor2d([[1, -2], [0, 4]]);
-    const eps = tf.tensor2d([[0.5, 3], [-1, 2]]);
+    const xs = tf.tensor2d([
+      [1, -2],
+      [0, 4],
+    ]);
+    const eps = tf.tensor2d([
+      [0.5, 3],
+      [-1, 2],
+    ]);
     const t = tf.tensor1d([0.9, 0.6]);
     const x0star = read(() => subintervalX0Target(xs, eps, t, 0.5));
     expectClose(x0star.slice(0, 2), [1.9440983, -4.3354102], 1e-5);
@@ -255,15 +306,31 @@ describe('time.ts / tensors.ts: subinterval velocity target (§5)', () => {
       }),
     );
     expectClose(viaVelocity, x0star, 1e-5);
-    const vFromX0 = read(() => tf.tidy(() => velocityFromX0(forwardFromS(xs, eps, t, 0.5), tf.tensor2d(x0star, [2, 2]), t)));
-    expectClose(vFromX0, read(() => subintervalVelocityTarget(xs, eps, t, 0.5)), 1e-5);
+    const vFromX0 = read(() =>
+      tf.tidy(() => velocityFromX0(forwardFromS(xs, eps, t, 0.5), tf.tensor2d(x0star, [2, 2]), t)),
+    );
+    expectClose(
+      vFromX0,
+      read(() => subintervalVelocityTarget(xs, eps, t, 0.5)),
+      1e-5,
+    );
     tf.dispose([xs, eps, t]);
   });
 });
 
 describe('tensors.ts: forward process and prediction conversions', () => {
   // x0 = [[1, −2], [0, 4]], ε = [[.5, 3], [−1, 2]], t = [.25, .75]
-  const make = () => ({ x0: tf.tensor2d([[1, -2], [0, 4]]), eps: tf.tensor2d([[0.5, 3], [-1, 2]]), t: tf.tensor1d([0.25, 0.75]) });
+  const make = () => ({
+    x0: tf.tensor2d([
+      [1, -2],
+      [0, 4],
+    ]),
+    eps: tf.tensor2d([
+      [0.5, 3],
+      [-1, 2],
+    ]),
+    t: tf.tensor1d([0.25, 0.75]),
+  });
 
   it('perSample reshapes [B] to [B, 1, …, 1]', () => {
     const t = tf.tensor1d([1, 2]);
@@ -276,9 +343,17 @@ describe('tensors.ts: forward process and prediction conversions', () => {
   it('forwardSample: x_t = (1 − t)x0 + tε', () => {
     const { x0, eps, t } = make();
     // row 0: .75·[1, −2] + .25·[.5, 3] = [.875, −.75]; row 1: .25·[0, 4] + .75·[−1, 2] = [−.75, 2.5]
-    expectClose(read(() => forwardSample(x0, eps, t)), [0.875, -0.75, -0.75, 2.5], 1e-6);
+    expectClose(
+      read(() => forwardSample(x0, eps, t)),
+      [0.875, -0.75, -0.75, 2.5],
+      1e-6,
+    );
     // scalar t = .5: [.75, .5, −.5, 3]
-    expectClose(read(() => forwardSample(x0, eps, 0.5)), [0.75, 0.5, -0.5, 3], 1e-6);
+    expectClose(
+      read(() => forwardSample(x0, eps, 0.5)),
+      [0.75, 0.5, -0.5, 3],
+      1e-6,
+    );
     tf.dispose([x0, eps, t]);
   });
 
@@ -287,22 +362,53 @@ describe('tensors.ts: forward process and prediction conversions', () => {
     const xt = forwardSample(x0, eps, t);
     const v = velocityTarget(x0, eps);
     expectClose(values(v), [-0.5, 5, -1, -2], 1e-6);
-    expectClose(read(() => x0FromVelocity(xt, v, t)), [1, -2, 0, 4], 1e-6);
-    expectClose(read(() => epsFromVelocity(xt, v, t)), [0.5, 3, -1, 2], 1e-6);
+    expectClose(
+      read(() => x0FromVelocity(xt, v, t)),
+      [1, -2, 0, 4],
+      1e-6,
+    );
+    expectClose(
+      read(() => epsFromVelocity(xt, v, t)),
+      [0.5, 3, -1, 2],
+      1e-6,
+    );
     // score = −ε/t: row 0 −[.5, 3]/.25 = [−2, −12]; row 1 −[−1, 2]/.75 = [1.3333333, −2.6666667]
-    expectClose(read(() => scoreFromVelocity(xt, v, t)), [-2, -12, 4 / 3, -8 / 3], 1e-5);
+    expectClose(
+      read(() => scoreFromVelocity(xt, v, t)),
+      [-2, -12, 4 / 3, -8 / 3],
+      1e-5,
+    );
     tf.dispose([x0, eps, t, xt, v]);
   });
 
   it('v ↔ x0 ↔ ε ↔ score round trips', () => {
     const { x0, eps, t } = make();
     const xt = forwardSample(x0, eps, t);
-    const v = tf.tensor2d([[0.3, -1.7], [2.2, 0.1]]); // an arbitrary prediction, not the true velocity
-    expectClose(read(() => velocityFromX0(xt, x0FromVelocity(xt, v, t), t)), values(v), 1e-5);
-    expectClose(read(() => velocityFromEps(xt, epsFromVelocity(xt, v, t), t)), values(v), 1e-5);
-    expectClose(read(() => velocityFromScore(xt, scoreFromVelocity(xt, v, t), t)), values(v), 1e-5);
+    const v = tf.tensor2d([
+      [0.3, -1.7],
+      [2.2, 0.1],
+    ]); // an arbitrary prediction, not the true velocity
+    expectClose(
+      read(() => velocityFromX0(xt, x0FromVelocity(xt, v, t), t)),
+      values(v),
+      1e-5,
+    );
+    expectClose(
+      read(() => velocityFromEps(xt, epsFromVelocity(xt, v, t), t)),
+      values(v),
+      1e-5,
+    );
+    expectClose(
+      read(() => velocityFromScore(xt, scoreFromVelocity(xt, v, t), t)),
+      values(v),
+      1e-5,
+    );
     // x0̂ and ε̂ are consistent with the forward process: x_t = (1 − t)x0̂ + tε̂
-    expectClose(read(() => forwardSample(x0FromVelocity(xt, v, t), epsFromVelocity(xt, v, t), t)), values(xt), 1e-5);
+    expectClose(
+      read(() => forwardSample(x0FromVelocity(xt, v, t), epsFromVelocity(xt, v, t), t)),
+      values(xt),
+      1e-5,
+    );
     tf.dispose([x0, eps, t, xt, v]);
   });
 
@@ -310,9 +416,18 @@ describe('tensors.ts: forward process and prediction conversions', () => {
     // v(∅) = [1, 2], v(c) = [3, −1], g = 2: [1 + 2·2, 2 + 2·(−3)] = [5, −4]; g = 1 → v(c); g = 0 → v(∅)
     const u = tf.tensor1d([1, 2]);
     const c = tf.tensor1d([3, -1]);
-    expectClose(read(() => guide(u, c, 2)), [5, -4]);
-    expectClose(read(() => guide(u, c, 1)), [3, -1]);
-    expectClose(read(() => guide(u, c, 0)), [1, 2]);
+    expectClose(
+      read(() => guide(u, c, 2)),
+      [5, -4],
+    );
+    expectClose(
+      read(() => guide(u, c, 1)),
+      [3, -1],
+    );
+    expectClose(
+      read(() => guide(u, c, 0)),
+      [1, 2],
+    );
     tf.dispose([u, c]);
   });
 });
@@ -322,15 +437,23 @@ describe('tensors.ts: Euler and Heun', () => {
     // [1, 2] + (.25 − .75)·[.5, −1] = [.75, 2.5]
     const x = tf.tensor1d([1, 2]);
     const v = tf.tensor1d([0.5, -1]);
-    expectClose(read(() => eulerStep(x, v, 0.75, 0.25)), [0.75, 2.5]);
+    expectClose(
+      read(() => eulerStep(x, v, 0.75, 0.25)),
+      [0.75, 2.5],
+    );
     tf.dispose([x, v]);
   });
 
   it('Euler is exact on a straight path (single data point): reaches x0 from t = 1 in one step', () => {
-    // data = the point x0: the true velocity is (x_t − x0)/t, constant along the path, so one Euler step 1 → 0 lands on x0.
+    // data = the point x0: the true velocity is (x_t − x0)/t, constant along the path, so one Euler step 1 → 0 lands on
+    // x0.
     const x0 = tf.tensor2d([[1.5, -0.5]]);
     const z = tf.tensor2d([[0.2, 0.9]]);
-    expectClose(read(() => tf.tidy(() => eulerStep(z, velocityFromX0(z, x0, 1), 1, 0))), [1.5, -0.5], 1e-6);
+    expectClose(
+      read(() => tf.tidy(() => eulerStep(z, velocityFromX0(z, x0, 1), 1, 0))),
+      [1.5, -0.5],
+      1e-6,
+    );
     tf.dispose([x0, z]);
   });
 
@@ -341,10 +464,22 @@ describe('tensors.ts: Euler and Heun', () => {
     const k = tf.tensor1d([2, -1]);
     const x = tf.tensor1d([1, 1]);
     const velocity = (_x: tf.Tensor, t: number) => tf.mul(t, k);
-    expectClose(read(() => heunStep(velocity, x, 0.9, 0.4)), [0.35, 1.325], 1e-6);
-    expectClose(read(() => tf.tidy(() => eulerStep(x, velocity(x, 0.9), 0.9, 0.4))), [0.1, 1.45], 1e-6);
+    expectClose(
+      read(() => heunStep(velocity, x, 0.9, 0.4)),
+      [0.35, 1.325],
+      1e-6,
+    );
+    expectClose(
+      read(() => tf.tidy(() => eulerStep(x, velocity(x, 0.9), 0.9, 0.4))),
+      [0.1, 1.45],
+      1e-6,
+    );
     // at t′ = 0 Heun is an Euler step (k-diffusion convention): [1, 1] − .9·(.9·k) = [1 − 1.62, 1 + .81]
-    expectClose(read(() => heunStep(velocity, x, 0.9, 0)), [-0.62, 1.81], 1e-6);
+    expectClose(
+      read(() => heunStep(velocity, x, 0.9, 0)),
+      [-0.62, 1.81],
+      1e-6,
+    );
     tf.dispose([k, x]);
   });
 
@@ -366,7 +501,11 @@ describe('weights', () => {
     expect(phasedWeight(0.9, 0.5)).toBeCloseTo(0.01 / 0.45, 12);
     for (const t of [0.1, 0.5, 0.9]) expect(phasedWeight(t, 0)).toBeCloseTo(dmdWeight(t), 12);
     const t = tf.tensor1d([0.5, 0.9]);
-    expectClose(read(() => phasedWeightTensor(t, 0.5)), [phasedWeight(0.5, 0.5), phasedWeight(0.9, 0.5)], 1e-6);
+    expectClose(
+      read(() => phasedWeightTensor(t, 0.5)),
+      [phasedWeight(0.5, 0.5), phasedWeight(0.9, 0.5)],
+      1e-6,
+    );
     t.dispose();
   });
 
@@ -377,7 +516,11 @@ describe('weights', () => {
     expect(subintervalLossWeight(0.9, 0.5)).toBe(1);
     expect(subintervalLossWeight(0.5, 0.5)).toBeCloseTo(0, 10);
     const t = tf.tensor1d([0.52, 0.9, 0.5]);
-    expectClose(read(() => subintervalLossWeightTensor(t, 0.5)), [0.4, 1, 0], 1e-5);
+    expectClose(
+      read(() => subintervalLossWeightTensor(t, 0.5)),
+      [0.4, 1, 0],
+      1e-5,
+    );
     t.dispose();
   });
 });

@@ -35,17 +35,34 @@ const runDir = (): string => {
   return d;
 };
 
-const metrics = (step: number): EventInput => ({ type: 'metrics', key: { seed: 0, phase: 0, step }, role: 'teacher', loss: 1 / (1 + step), gradNorm: 1, extras: {}, ms: 1 });
+const metrics = (step: number): EventInput => ({
+  type: 'metrics',
+  key: { seed: 0, phase: 0, step },
+  role: 'teacher',
+  loss: 1 / (1 + step),
+  gradNorm: 1,
+  extras: {},
+  ms: 1,
+});
 
 const record = (file: string, events: readonly EventInput[]): void => {
-  const w = RecordingWriter.create(file, makeHeader({ config: { method: 'teacher' }, seed: 0, kind: 'teacher', backend: 'wasm' }));
+  const w = RecordingWriter.create(
+    file,
+    makeHeader({ config: { method: 'teacher' }, seed: 0, kind: 'teacher', backend: 'wasm' }),
+  );
   if (E.isLeft(w)) throw w.left;
   events.forEach((e) => w.right.append(e));
   w.right.close();
 };
 
 const serve = async (dir: string, extra: { speed?: number; stallMs?: number } = {}): Promise<RunningServer> => {
-  const s = await startServer({ runDir: dir, port: 0, pollMs: 20, speed: extra.speed ?? 1e6, ...(extra.stallMs !== undefined ? { stallMs: extra.stallMs } : {}) });
+  const s = await startServer({
+    runDir: dir,
+    port: 0,
+    pollMs: 20,
+    speed: extra.speed ?? 1e6,
+    ...(extra.stallMs !== undefined ? { stallMs: extra.stallMs } : {}),
+  });
   servers.push(s);
   return s;
 };
@@ -74,25 +91,35 @@ const events = async (s: RunningServer): Promise<Message[]> => {
 };
 
 describe('only regular files inside the run directory are served', () => {
-  test('a recording that is a symlink to a file outside the run is refused by name; its contents are never sent', async () => {
-    const secret = path.join(root, 'secret.txt');
-    fs.writeFileSync(secret, `${SECRET}\nroot:x:0:0:root:/root:/bin/bash\n`);
-    const dir = runDir();
-    fs.symlinkSync(secret, path.join(dir, 'recording.ndjson'));
-    const s = await serve(dir);
-    const text = JSON.stringify(await events(s));
-    expect(text).not.toContain(SECRET);
-    expect(text).not.toContain('root:x');
-    expect(text).toContain(`recording.ndjson: its real path is outside the run directory ${dir}; refusing to serve it`);
-  });
+  test(
+    'a recording that is a symlink to a file outside the run is refused by name; its contents are ' + 'never sent',
+    async () => {
+      const secret = path.join(root, 'secret.txt');
+      fs.writeFileSync(secret, `${SECRET}\nroot:x:0:0:root:/root:/bin/bash\n`);
+      const dir = runDir();
+      fs.symlinkSync(secret, path.join(dir, 'recording.ndjson'));
+      const s = await serve(dir);
+      const text = JSON.stringify(await events(s));
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain('root:x');
+      expect(text).toContain(
+        `recording.ndjson: its real path is outside the run directory ${dir}; refusing to serve it`,
+      );
+    },
+  );
 
   test('a symlink to /dev/zero and a FIFO in the run directory are refused without being read', async () => {
     const zero = runDir();
     fs.symlinkSync('/dev/zero', path.join(zero, 'recording.ndjson'));
-    expect((await events(await serve(zero))).map((m) => m.message)).toEqual([expect.stringContaining('its real path is outside the run directory')]);
+    expect((await events(await serve(zero))).map((m) => m.message)).toEqual([
+      expect.stringContaining('its real path is outside the run directory'),
+    ]);
     const fifo = runDir();
-    if (spawnSync('mkfifo', [path.join(fifo, 'recording.ndjson')]).status !== 0) return; // no mkfifo: the /dev/zero case above stands
-    expect((await events(await serve(fifo))).map((m) => m.message)).toEqual([expect.stringContaining('recording.ndjson: not a regular file; refusing to serve it')]);
+    // no mkfifo: the /dev/zero case above stands
+    if (spawnSync('mkfifo', [path.join(fifo, 'recording.ndjson')]).status !== 0) return;
+    expect((await events(await serve(fifo))).map((m) => m.message)).toEqual([
+      expect.stringContaining('recording.ndjson: not a regular file; refusing to serve it'),
+    ]);
   });
 
   test('a symlink that stays inside the run directory is followed', async () => {
@@ -118,7 +145,13 @@ describe('only regular files inside the run directory are served', () => {
 
   test('`serve --recording` outside the run directory is a usage error', async () => {
     let err = '';
-    const io: Io = { stdout: () => undefined, stderr: (t) => void (err += t), stderrIsTTY: false, columns: 100, interrupted: () => Promise.resolve() };
+    const io: Io = {
+      stdout: () => undefined,
+      stderr: (t) => void (err += t),
+      stderrIsTTY: false,
+      columns: 100,
+      interrupted: () => Promise.resolve(),
+    };
     expect(await main(['serve', runDir(), '--recording', '/etc/passwd', '--port', '0'], io)).toBe(1);
     expect(err).toContain('--recording: expected a file inside the run directory');
   });
@@ -136,7 +169,8 @@ test('a damaged line is reported by its number and kind of damage, never by its 
   expect(JSON.stringify(got)).not.toContain(SECRET);
   expect(got.filter((m) => m.type === 'issue').map((m) => m.message)).toEqual([
     'recording line 3: not valid JSON',
-    'recording line 4: checksum mismatch: the line was changed, or a line before it was removed or reordered, after it was written',
+    'recording line 4: checksum mismatch: the line was changed, or a line before it was removed or reordered, after ' +
+      'it was written',
   ]);
   expect(got.filter((m) => m.type === 'metrics')).toHaveLength(1);
 });
@@ -146,7 +180,11 @@ test('HEAD is answered like GET, without a body; other methods get 405 naming bo
   record(path.join(dir, 'recording.ndjson'), [metrics(0)]);
   const s = await serve(dir);
   const head = await fetch(s.url, { method: 'HEAD' });
-  expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, 'text/html; charset=utf-8', '']);
+  expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([
+    200,
+    'text/html; charset=utf-8',
+    '',
+  ]);
   expect((await fetch(`${s.url}events`, { method: 'HEAD' })).status).toBe(200);
   const post = await fetch(s.url, { method: 'POST' });
   expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
@@ -157,7 +195,15 @@ describe('back-pressure', () => {
   const big = (): string => {
     const dir = runDir();
     const name = 'c'.repeat(80 * 1024);
-    record(path.join(dir, 'recording.ndjson'), Array.from({ length: 300 }, (_, i): EventInput => ({ type: 'checkpoint', phase: 0, step: i, file: `${name}${i}` })));
+    record(
+      path.join(dir, 'recording.ndjson'),
+      Array.from({ length: 300 }, (_, i): EventInput => ({
+        type: 'checkpoint',
+        phase: 0,
+        step: i,
+        file: `${name}${i}`,
+      })),
+    );
     return dir;
   };
 

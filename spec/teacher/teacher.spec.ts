@@ -42,7 +42,10 @@ afterAll(() => {
 
 const samples = (model: VelocityModel, seed: number, method: 'euler' | 'heun', guidance = 1) => {
   const { x, labels } = sampleTeacher(model, { n: 1000, seed, sampler: { steps: 20, method, guidance } });
-  const out = { x: Float32Array.from(x.dataSync() as Float32Array), labels: Int32Array.from(labels!.dataSync() as Int32Array) };
+  const out = {
+    x: Float32Array.from(x.dataSync() as Float32Array),
+    labels: Int32Array.from(labels!.dataSync() as Int32Array),
+  };
   tf.dispose([x, labels!]);
   return out;
 };
@@ -53,16 +56,24 @@ describe('teacher on ring8 (small budget)', () => {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const losses = trained.metrics.map((m) => m.loss!);
     expect(mean(losses.slice(-50))).toBeLessThan(0.7 * mean(losses.slice(0, 50)));
-    expect(logLines.map((l) => l.split(' teacher')[0])).toEqual(['phase 1 step 0', 'phase 1 step 100', 'phase 1 step 200', 'phase 1 step 300']);
+    expect(logLines.map((l) => l.split(' teacher')[0])).toEqual([
+      'phase 1 step 0',
+      'phase 1 step 100',
+      'phase 1 step 200',
+      'phase 1 step 300',
+    ]);
     expect(trained.modelConfig).toMatchObject({ kind: 'mlp', dim: 2, numClasses: 8 });
   });
 
-  it.each(['euler', 'heun'] as const)('%s sampling covers ≥ 7 of 8 modes with ≥ 50 %% of samples within 3σ', (method) => {
-    const { x } = samples(trained.model, 1, method);
-    const report = modeReport(x, 2, ring8);
-    expect(report.modesCovered).toBeGreaterThanOrEqual(7);
-    expect(report.highQualityPercent).toBeGreaterThanOrEqual(50);
-  });
+  it.each(['euler', 'heun'] as const)(
+    '%s sampling covers ≥ 7 of 8 modes with ≥ 50 %% of samples within 3σ',
+    (method) => {
+      const { x } = samples(trained.model, 1, method);
+      const report = modeReport(x, 2, ring8);
+      expect(report.modesCovered).toBeGreaterThanOrEqual(7);
+      expect(report.highQualityPercent).toBeGreaterThanOrEqual(50);
+    },
+  );
 
   it('conditional samples land on the mode of their label', () => {
     const { x, labels } = samples(trained.model, 2, 'euler');
@@ -87,7 +98,10 @@ describe('teacher on ring8 (small budget)', () => {
 
   it('two runs with the same config and seed give identical losses', async () => {
     const short = { ...CONFIG, steps: 25 };
-    const [a, b] = [await trainTeacher(short, { log: () => undefined }), await trainTeacher(short, { log: () => undefined })];
+    const [a, b] = [
+      await trainTeacher(short, { log: () => undefined }),
+      await trainTeacher(short, { log: () => undefined }),
+    ];
     const lossesA = a.metrics.map((m) => m.loss);
     expect(b.metrics.map((m) => m.loss)).toEqual(lossesA);
     // the step count does not change the draws: these are the first 25 steps of the 400-step run
@@ -119,14 +133,20 @@ describe('teacher on ring8 (small budget)', () => {
     const r2 = loadTeacher(other);
     expect(E.isLeft(r2) && r2.left.message).toBe(`checkpoint ${other}: meta.kind: expected "teacher", got "student"`);
     const missing = path.join(dir, 'missing.ckpt');
-    fs.writeFileSync(missing, encodeCheckpoint({ meta: { kind: 'teacher', modelConfig: trained.modelConfig, config: {} }, tensors: [] }));
+    fs.writeFileSync(
+      missing,
+      encodeCheckpoint({ meta: { kind: 'teacher', modelConfig: trained.modelConfig, config: {} }, tensors: [] }),
+    );
     const r3 = loadTeacher(missing);
     expect(E.isLeft(r3) && r3.left.message).toContain('missing parameter dense0.W');
   });
 
   it('rejects a bad config with the path of every issue', async () => {
-    await expect(trainTeacher({ method: 'teacher', data: { kind: 'mixture', name: 'ring9' }, steps: 0 })).rejects.toThrow(
-      'invalid teacher config:\ndata.name: expected "ring8" | "grid25" | "uneven7" | "rings2" | "skew3", got "ring9"\nsteps: expected PositiveInt, got 0',
+    await expect(
+      trainTeacher({ method: 'teacher', data: { kind: 'mixture', name: 'ring9' }, steps: 0 }),
+    ).rejects.toThrow(
+      'invalid teacher config:\ndata.name: expected "ring8" | "grid25" | "uneven7" | "rings2" | "skew3", got ' +
+        '"ring9"\nsteps: expected PositiveInt, got 0',
     );
   });
 });

@@ -34,7 +34,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const quiet = { log: () => undefined };
 const mlp = { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 };
-const snapshot = (d: string): Map<string, Buffer> => new Map(fs.readdirSync(d).map((f) => [f, fs.readFileSync(path.join(d, f))]));
+const snapshot = (d: string): Map<string, Buffer> =>
+  new Map(fs.readdirSync(d).map((f) => [f, fs.readFileSync(path.join(d, f))]));
 const expectUnchanged = (d: string, before: Map<string, Buffer>): void => {
   expect([...snapshot(d).keys()].sort()).toEqual([...before.keys()].sort());
   for (const [f, b] of snapshot(d)) if (!b.equals(before.get(f)!)) throw new Error(`${f} was modified`);
@@ -47,7 +48,14 @@ test('a non-finite loss stops the run, keeps the last good checkpoint and record
   values.set([1e20, -1e20], 2 * 37);
   const data = path.join(dir, 'outlier.npy');
   writeNpy(data, values, [64, 2]);
-  const config = { method: 'teacher', data: { kind: 'npy', path: data }, model: mlp, steps: 200, batchSize: 8, seed: 0 };
+  const config = {
+    method: 'teacher',
+    data: { kind: 'npy', path: data },
+    model: mlp,
+    steps: 200,
+    batchSize: 8,
+    seed: 0,
+  };
   const outDir = path.join(dir, 'nonfinite');
   const err = await runTeacher(config, { outDir, record: true, checkpointEvery: 5, ...quiet }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(TrainingStoppedError);
@@ -58,7 +66,12 @@ test('a non-finite loss stops the run, keeps the last good checkpoint and record
   const lastGood = Math.floor(at / 5) * 5;
   const file = path.join(outDir, TEACHER_CHECKPOINT);
   expect(stopped.lastGood).toEqual({ file, phase: 0, step: lastGood });
-  expect(stopped.message).toMatch(new RegExp(`non-finite loss \\(\\S+\\) for role "teacher" at phase 1, step ${at}: training stopped; the last good checkpoint is kept: .*teacher\\.ckpt \\(phase 1, step ${lastGood}\\)`));
+  expect(stopped.message).toMatch(
+    new RegExp(
+      `non-finite loss \\(\\S+\\) for role "teacher" at phase 1, step ${at}: training stopped; the last good ` +
+        `checkpoint is kept: .*teacher\\.ckpt \\(phase 1, step ${lastGood}\\)`,
+    ),
+  );
 
   // the kept checkpoint is exactly a clean run's at that step
   const kept = load(file);
@@ -76,33 +89,59 @@ test('a non-finite loss stops the run, keeps the last good checkpoint and record
   expect(summary.right.checkpoints.at(-1)?.step).toBe(lastGood);
 });
 
-test('on the command line a diverging run exits 1 with one line: what diverged, at which step, and the last good checkpoint', async () => {
-  // 1024 points, one at 1e20: with this seed the first batch that draws it is past the first checkpoint (every 100 steps)
-  const u = uniformStream(1);
-  const values = Float32Array.from({ length: 2048 }, () => u() * 2 - 1);
-  values.set([1e20, -1e20], 2 * 5);
-  const data = path.join(dir, 'outlier-late.npy');
-  writeNpy(data, values, [1024, 2]);
-  const configFile = path.join(dir, 'diverging.json');
-  fs.writeFileSync(configFile, JSON.stringify({ method: 'teacher', data: { kind: 'npy', path: data }, model: mlp, steps: 400, batchSize: 8, seed: 0 }));
-  const out = path.join(dir, 'cli-diverging');
-  let stderr = '';
-  const io: Io = { stdout: () => undefined, stderr: (t) => void (stderr += t), stderrIsTTY: false, columns: 100, interrupted: () => new Promise(() => undefined) };
-  expect(await main(['run', configFile, '--out', out, '--no-report'], io)).toBe(1);
-  const ckpt = path.join(out, TEACHER_CHECKPOINT);
-  const last = stderr.trimEnd().split('\n').at(-1)!;
-  const m = new RegExp(`^phased-dmd: non-finite loss \\(\\S+\\) for role "teacher" at phase 1, step (\\d+): training stopped; the last good checkpoint is kept: ${ckpt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(phase 1, step (\\d+)\\)$`).exec(last);
-  expect({ last, matches: m !== null }).toEqual({ last, matches: true });
-  const [at, kept] = [Number(m![1]), Number(m![2])];
-  expect(at).toBeGreaterThanOrEqual(100);
-  expect(kept).toBe(Math.floor(at / 100) * 100);
-  expect(load(ckpt).meta.step).toBe(kept);
-  // not an internal error: no stack trace, no --verbose hint
-  expect(stderr).not.toMatch(/internal error|--verbose|\n\s+at /);
-  // the causes map to 1 on their own too (a run stopped before it was wrapped)
-  expect(exitCodeOf(new NonFiniteLossError({ seed: 1, phase: 0, step: 3 }, 'teacher', 'loss', NaN))).toBe(1);
-  expect(exitCodeOf(new NonFiniteWeightsError('teacher/dense0.W', 0, NaN))).toBe(1);
-}, 60000);
+test(
+  'on the command line a diverging run exits 1 with one line: what diverged, at which step, and the last good ' +
+    'checkpoint',
+  async () => {
+    // 1024 points, one at 1e20: with this seed the first batch that draws it is past the first checkpoint (every 100
+    // steps)
+    const u = uniformStream(1);
+    const values = Float32Array.from({ length: 2048 }, () => u() * 2 - 1);
+    values.set([1e20, -1e20], 2 * 5);
+    const data = path.join(dir, 'outlier-late.npy');
+    writeNpy(data, values, [1024, 2]);
+    const configFile = path.join(dir, 'diverging.json');
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({
+        method: 'teacher',
+        data: { kind: 'npy', path: data },
+        model: mlp,
+        steps: 400,
+        batchSize: 8,
+        seed: 0,
+      }),
+    );
+    const out = path.join(dir, 'cli-diverging');
+    let stderr = '';
+    const io: Io = {
+      stdout: () => undefined,
+      stderr: (t) => void (stderr += t),
+      stderrIsTTY: false,
+      columns: 100,
+      interrupted: () => new Promise(() => undefined),
+    };
+    expect(await main(['run', configFile, '--out', out, '--no-report'], io)).toBe(1);
+    const ckpt = path.join(out, TEACHER_CHECKPOINT);
+    const last = stderr.trimEnd().split('\n').at(-1)!;
+    const m = new RegExp(
+      `^phased-dmd: non-finite loss \\(\\S+\\) for role "teacher" at phase 1, step (\\d+): training stopped; the ` +
+        `last ` +
+        `good checkpoint is kept: ${ckpt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(phase 1, step (\\d+)\\)$`,
+    ).exec(last);
+    expect({ last, matches: m !== null }).toEqual({ last, matches: true });
+    const [at, kept] = [Number(m![1]), Number(m![2])];
+    expect(at).toBeGreaterThanOrEqual(100);
+    expect(kept).toBe(Math.floor(at / 100) * 100);
+    expect(load(ckpt).meta.step).toBe(kept);
+    // not an internal error: no stack trace, no --verbose hint
+    expect(stderr).not.toMatch(/internal error|--verbose|\n\s+at /);
+    // the causes map to 1 on their own too (a run stopped before it was wrapped)
+    expect(exitCodeOf(new NonFiniteLossError({ seed: 1, phase: 0, step: 3 }, 'teacher', 'loss', NaN))).toBe(1);
+    expect(exitCodeOf(new NonFiniteWeightsError('teacher/dense0.W', 0, NaN))).toBe(1);
+  },
+  60000,
+);
 
 describe('corrupt files are refused on resume and left as they were', () => {
   const config = { method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model: mlp, steps: 20, batchSize: 8 };
@@ -133,13 +172,18 @@ describe('corrupt files are refused on resume and left as they were', () => {
     bytes[bytes.length - 3] ^= 0x40;
     fs.writeFileSync(file, bytes);
     const before = snapshot(outDir);
-    await expect(runTeacher(config, { outDir, resume: true, record: true, ...quiet })).rejects.toThrow(`checkpoint ${file}: checksum mismatch: the file is corrupt`);
+    await expect(runTeacher(config, { outDir, resume: true, record: true, ...quiet })).rejects.toThrow(
+      `checkpoint ${file}: checksum mismatch: the file is corrupt`,
+    );
     expectUnchanged(outDir, before);
   });
 
   it('a checkpoint of another kind where the teacher checkpoint should be', async () => {
     const outDir = await fresh('other-kind');
-    fs.copyFileSync(path.resolve(__dirname, '../fixtures/bad-files/truncated.npy'), path.join(outDir, TEACHER_CHECKPOINT));
+    fs.copyFileSync(
+      path.resolve(__dirname, '../fixtures/bad-files/truncated.npy'),
+      path.join(outDir, TEACHER_CHECKPOINT),
+    );
     const before = snapshot(outDir);
     const refused = /teacher\.ckpt: not a checkpoint: the file is corrupt or of another kind/;
     await expect(runTeacher(config, { outDir, resume: true, record: true, ...quiet })).rejects.toThrow(refused);
@@ -154,14 +198,24 @@ describe('corrupt files are refused on resume and left as they were', () => {
     const before = snapshot(outDir);
     const err = await runTeacher(config, { outDir, resume: true, record: true, ...quiet }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RecordingError);
-    expect((err as Error).message).toBe(`recording ${file}, line 1: not a phased-dmd-recording file: header.format expected "phased-dmd-recording", got "phased-dmd-rec0rding"`);
+    expect((err as Error).message).toBe(
+      `recording ${file}, line 1: not a phased-dmd-recording file: header.format expected "phased-dmd-recording", ` +
+        `got "phased-dmd-rec0rding"`,
+    );
     expectUnchanged(outDir, before);
   });
 
   it('a distillation progress checkpoint cut short', async () => {
     const outDir = path.join(dir, 'distill-cut');
     const teacherDir = await fresh('distill-teacher');
-    const cfg = { method: 'dmd', teacher: path.join(teacherDir, TEACHER_CHECKPOINT), iterations: 6, batchSize: 8, updateRatio: 1, checkpointEvery: 2 };
+    const cfg = {
+      method: 'dmd',
+      teacher: path.join(teacherDir, TEACHER_CHECKPOINT),
+      iterations: 6,
+      batchSize: 8,
+      updateRatio: 1,
+      checkpointEvery: 2,
+    };
     const r = await runDistill(cfg, { outDir, record: true, ...quiet });
     r.experts.forEach((e) => e.expert.dispose());
     r.teacher.dispose();
@@ -171,22 +225,28 @@ describe('corrupt files are refused on resume and left as they were', () => {
     const err = await runDistill(cfg, { outDir, resume: true, record: true, ...quiet }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResumeError);
     const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const cut = `cannot resume: checkpoint ${escaped}: truncated or padded: ` +
+    const cut =
+      `cannot resume: checkpoint ${escaped}: truncated or padded: ` +
       'the tensors cover \\d+ bytes of data, the file holds \\d+';
     expect((err as Error).message).toMatch(new RegExp(cut));
     expectUnchanged(outDir, before);
   });
 });
 
-test('temp files of atomic writes a killed process left behind are removed on resume, those of a live writer are not', () => {
-  const d = fs.mkdtempSync(path.join(dir, 'temps-'));
-  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-  const stale = `.teacher.ckpt.${dead}.1700000000000.tmp`;
-  const live = `.teacher.ckpt.${process.pid}.1700000000000.tmp`;
-  for (const f of [stale, live, 'teacher.ckpt', 'notes.tmp']) fs.writeFileSync(path.join(d, f), 'x');
-  expect(removeStaleTemps(d)).toEqual([stale]);
-  expect(fs.readdirSync(d).sort()).toEqual([live, 'notes.tmp', 'teacher.ckpt'].sort());
-});
+test(
+  'temp files of atomic writes a killed process left behind are removed on resume, those of a live writer ' + 'are not',
+  () => {
+    const d = fs.mkdtempSync(path.join(dir, 'temps-'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
+    const stale = `.teacher.ckpt.${dead}.1700000000000.tmp`;
+    const live = `.teacher.ckpt.${process.pid}.1700000000000.tmp`;
+    for (const f of [stale, live, 'teacher.ckpt', 'notes.tmp']) fs.writeFileSync(path.join(d, f), 'x');
+    expect(removeStaleTemps(d)).toEqual([stale]);
+    expect(fs.readdirSync(d).sort()).toEqual([live, 'notes.tmp', 'teacher.ckpt'].sort());
+  },
+);
 
 test('the command line reports bad input in one line, exit code 1, no stack trace, nothing written', () => {
   const root = path.resolve(__dirname, '../..');
@@ -196,7 +256,11 @@ test('the command line reports bad input in one line, exit code 1, no stack trac
   ];
   for (const [cmd, file] of cases) {
     const out = path.join(dir, `cli-${path.basename(file, '.json')}`);
-    const r = spawnSync(process.execPath, [path.join(root, 'bin/phased-dmd.js'), cmd, file, '--out', out, '--no-report'], { cwd: root, encoding: 'utf8', timeout: 60000 });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, 'bin/phased-dmd.js'), cmd, file, '--out', out, '--no-report'],
+      { cwd: root, encoding: 'utf8', timeout: 60000 },
+    );
     expect({ file, status: r.status }).toEqual({ file, status: 1 });
     expect(r.stderr).toMatch(/^phased-dmd: /);
     expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -19,9 +19,18 @@ export interface Attempt {
  * null); once a position ≥ killAt is seen the process group gets SIGKILL (tsx runs the
  * script in a child node process, so both are killed).
  */
-export const attempt = (script: string, args: readonly string[], progress: (line: string) => number | null, killAt: number | null): Promise<Attempt> =>
+export const attempt = (
+  script: string,
+  args: readonly string[],
+  progress: (line: string) => number | null,
+  killAt: number | null,
+): Promise<Attempt> =>
   new Promise((resolve, reject) => {
-    const child = spawn(tsx, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, STEP_DELAY_MS: '1' } });
+    const child = spawn(tsx, [script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, STEP_DELAY_MS: '1' },
+    });
     let output = '';
     let last = -1;
     let killed = false;
@@ -50,10 +59,16 @@ export const load = (file: string): CheckpointData => {
 
 /** Throws naming the first tensor under `prefix` whose bytes differ (and checks both hold the same names). */
 export const expectSameBits = (a: CheckpointData, b: CheckpointData, prefix: string): number => {
-  const pick = (d: CheckpointData) => new Map(d.tensors.filter((t) => t.name.startsWith(prefix)).map((t) => [t.name, Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength)]));
+  const pick = (d: CheckpointData) =>
+    new Map(
+      d.tensors
+        .filter((t) => t.name.startsWith(prefix))
+        .map((t) => [t.name, Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength)]),
+    );
   const x = pick(a);
   const y = pick(b);
-  if ([...x.keys()].join() !== [...y.keys()].join()) throw new Error(`${prefix}: tensor names differ: ${[...x.keys()]} vs ${[...y.keys()]}`);
+  if ([...x.keys()].join() !== [...y.keys()].join())
+    throw new Error(`${prefix}: tensor names differ: ${[...x.keys()]} vs ${[...y.keys()]}`);
   for (const [name, buf] of x) if (!buf.equals(y.get(name)!)) throw new Error(`${name} differs after resume`);
   return x.size;
 };

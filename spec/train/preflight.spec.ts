@@ -15,7 +15,11 @@ import { runDistill } from '../../lib/train/distill';
 import { useBackend } from '../../lib/backend';
 
 const DIR = path.resolve(__dirname, '../fixtures/bad-configs');
-const names = fs.readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.endsWith('.expect.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+const names = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.json') && !f.endsWith('.expect.json'))
+  .map((f) => f.slice(0, -'.json'.length))
+  .sort();
 
 interface Expectation {
   readonly why: string;
@@ -65,10 +69,18 @@ test('the valid base configs the fixtures vary pass preflight', () => {
 test('the runners refuse bad configs before writing anything', async () => {
   const out = fs.mkdtempSync(path.join(require('os').tmpdir(), 'bad-config-'));
   try {
-    await expect(runTeacher(fixture('lr-negative').config, { outDir: out, record: true })).rejects.toThrow(/invalid teacher config:\nlr: expected Positive, got -0\.001/);
-    await expect(runDistill(fixture('schedule-gap').config, { outDir: out, record: true })).rejects.toThrow(/schedule\.phases\[0\]\.interval\.end: must equal phases\[1\]\.interval\.start/);
-    await expect(runTeacher(fixture('npy-truncated').config, { outDir: out, record: true })).rejects.toThrow(/truncated\.npy: truncated \.npy data/);
-    await expect(runDistill(fixture('distill-teacher-truncated').config, { outDir: out, record: true })).rejects.toThrow(/truncated-teacher\.ckpt: truncated or padded/);
+    await expect(runTeacher(fixture('lr-negative').config, { outDir: out, record: true })).rejects.toThrow(
+      /invalid teacher config:\nlr: expected Positive, got -0\.001/,
+    );
+    await expect(runDistill(fixture('schedule-gap').config, { outDir: out, record: true })).rejects.toThrow(
+      /schedule\.phases\[0\]\.interval\.end: must equal phases\[1\]\.interval\.start/,
+    );
+    await expect(runTeacher(fixture('npy-truncated').config, { outDir: out, record: true })).rejects.toThrow(
+      /truncated\.npy: truncated \.npy data/,
+    );
+    await expect(
+      runDistill(fixture('distill-teacher-truncated').config, { outDir: out, record: true }),
+    ).rejects.toThrow(/truncated-teacher\.ckpt: truncated or padded/);
     expect(fs.readdirSync(out)).toEqual([]);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });

@@ -21,11 +21,28 @@ let distillRec: string;
 beforeAll(async () => {
   await useBackend('wasm');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-'));
-  const t = await runTeacher({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 }, steps: 30, batchSize: 16 }, { outDir: path.join(dir, 't'), record: true, checkpointEvery: 10, log: () => undefined });
+  const t = await runTeacher(
+    {
+      method: 'teacher',
+      data: { kind: 'mixture', name: 'ring8' },
+      model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 },
+      steps: 30,
+      batchSize: 16,
+    },
+    { outDir: path.join(dir, 't'), record: true, checkpointEvery: 10, log: () => undefined },
+  );
   t.model.dispose();
   teacherRec = path.join(dir, 't', RECORDING_FILE);
   const d = await runDistill(
-    { method: 'phased', teacher: path.join(dir, 't', 'teacher.ckpt'), steps: 2, iterations: 8, batchSize: 16, updateRatio: 2, checkpointEvery: 2 },
+    {
+      method: 'phased',
+      teacher: path.join(dir, 't', 'teacher.ckpt'),
+      steps: 2,
+      iterations: 8,
+      batchSize: 16,
+      updateRatio: 2,
+      checkpointEvery: 2,
+    },
     { outDir: path.join(dir, 'd'), record: true, samples: { n: 16 }, log: () => undefined },
   );
   d.experts.forEach((e) => e.expert.dispose());
@@ -49,7 +66,12 @@ const divergence = (r: E.Either<VerifyFailure, VerifySummary>): Divergence => {
  * default) the checksum chain is recomputed from that line on, as a forger would: the
  * checksums then pass and only re-execution can find the change.
  */
-const tampered = (file: string, line: number, edit: (event: Record<string, unknown>) => void, reseal = true): string => {
+const tampered = (
+  file: string,
+  line: number,
+  edit: (event: Record<string, unknown>) => void,
+  reseal = true,
+): string => {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const event = JSON.parse(lines[line - 1]) as Record<string, unknown>;
   edit(event);
@@ -63,7 +85,10 @@ const tampered = (file: string, line: number, edit: (event: Record<string, unkno
       previous = sealed.sum;
     }
   }
-  const out = path.join(dir, `tampered-${line}-${reseal ? '' : 'unsealed-'}${path.basename(path.dirname(file))}.ndjson`);
+  const out = path.join(
+    dir,
+    `tampered-${line}-${reseal ? '' : 'unsealed-'}${path.basename(path.dirname(file))}.ndjson`,
+  );
   fs.writeFileSync(out, lines.join('\n'));
   return out;
 };
@@ -75,11 +100,21 @@ const ulpUp = (x: number): number => {
   return f[0];
 };
 
-const lineOf = (file: string, pred: (e: Record<string, unknown>) => boolean): number => fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l !== '' && pred(JSON.parse(l) as Record<string, unknown>)) + 1;
+const lineOf = (file: string, pred: (e: Record<string, unknown>) => boolean): number =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l !== '' && pred(JSON.parse(l) as Record<string, unknown>)) + 1;
 
 describe('teacher recordings', () => {
   it('re-executes the run and reproduces all 30 updates exactly', async () => {
-    expect(right(await verifyRecording(teacherRec))).toEqual({ file: teacherRec, updates: 30, phaseEnds: 0, complete: true, backend: 'wasm' });
+    expect(right(await verifyRecording(teacherRec))).toEqual({
+      file: teacherRec,
+      updates: 30,
+      phaseEnds: 0,
+      complete: true,
+      backend: 'wasm',
+    });
   });
 
   it('points at the first update that differs, even by one ulp', async () => {
@@ -89,14 +124,27 @@ describe('teacher recordings', () => {
       original = e.loss as number;
       e.loss = ulpUp(original);
     });
-    expect(divergence(await verifyRecording(file))).toEqual({ _tag: 'Divergence', file, index: 17, phase: 0, step: 17, role: 'teacher', field: 'loss', recorded: ulpUp(original), actual: original });
+    expect(divergence(await verifyRecording(file))).toEqual({
+      _tag: 'Divergence',
+      file,
+      index: 17,
+      phase: 0,
+      step: 17,
+      role: 'teacher',
+      field: 'loss',
+      recorded: ulpUp(original),
+      actual: original,
+    });
   });
 
   it('a changed number whose checksum was not recomputed is refused by the checksum chain, at its line', async () => {
     const line = lineOf(teacherRec, (e) => e.type === 'metrics' && (e.key as { step: number }).step === 17);
     const file = tampered(teacherRec, line, (e) => (e.loss = 4.13e16), false);
     const r = await verifyRecording(file);
-    expect(E.isLeft(r) && r.left instanceof RecordingError && [r.left.line, r.left.message]).toEqual([line, expect.stringContaining('checksum mismatch')]);
+    expect(E.isLeft(r) && r.left instanceof RecordingError && [r.left.line, r.left.message]).toEqual([
+      line,
+      expect.stringContaining('checksum mismatch'),
+    ]);
   });
 
   it('an interrupted recording (torn last line) is verified up to its last update', async () => {
@@ -104,14 +152,19 @@ describe('teacher recordings', () => {
     const file = path.join(dir, 'interrupted.ndjson');
     fs.writeFileSync(file, `${lines.slice(0, 13).join('\n')}\n${lines[13].slice(0, 25)}`);
     const issues: string[] = [];
-    expect(right(await verifyRecording(file, { onIssue: (i) => issues.push(i.kind) }))).toMatchObject({ updates: 11, complete: false });
+    expect(right(await verifyRecording(file, { onIssue: (i) => issues.push(i.kind) }))).toMatchObject({
+      updates: 11,
+      complete: false,
+    });
     expect(issues).toEqual(['torn']);
   });
 
   it('refuses a recording made on another backend, and an unreadable one', async () => {
     const other = tampered(teacherRec, 1, (h) => (h.backend = 'cpu'));
     const r = await verifyRecording(other);
-    expect(E.isLeft(r) && r.left instanceof RecordingError && r.left.message).toMatch(/recorded on the cpu backend, this process runs wasm: exact reproduction needs the same backend/);
+    expect(E.isLeft(r) && r.left instanceof RecordingError && r.left.message).toMatch(
+      /recorded on the cpu backend, this process runs wasm: exact reproduction needs the same backend/,
+    );
     const missing = await verifyRecording(path.join(dir, 'nope.ndjson'));
     expect(E.isLeft(missing) && (missing.left as RecordingError).message).toMatch(/nope\.ndjson: file not found/);
   });
@@ -119,7 +172,13 @@ describe('teacher recordings', () => {
 
 describe('distillation recordings', () => {
   it('reproduces every update of both roles and both phase-end expert digests', async () => {
-    expect(right(await verifyRecording(distillRec))).toEqual({ file: distillRec, updates: 2 * 4 * 3, phaseEnds: 2, complete: true, backend: 'wasm' });
+    expect(right(await verifyRecording(distillRec))).toEqual({
+      file: distillRec,
+      updates: 2 * 4 * 3,
+      phaseEnds: 2,
+      complete: true,
+      backend: 'wasm',
+    });
   });
 
   it("records the student's and the teacher's final samples (same noise) for the figures", () => {
@@ -133,16 +192,34 @@ describe('distillation recordings', () => {
   });
 
   it('a changed extra of a generator update is found by name', async () => {
-    const line = lineOf(distillRec, (e) => e.type === 'metrics' && e.role === 'generator' && (e.key as { phase: number; step: number }).phase === 1 && (e.key as { step: number }).step === 2);
+    const line = lineOf(
+      distillRec,
+      (e) =>
+        e.type === 'metrics' &&
+        e.role === 'generator' &&
+        (e.key as { phase: number; step: number }).phase === 1 &&
+        (e.key as { step: number }).step === 2,
+    );
     const file = tampered(distillRec, line, (e) => ((e.extras as Record<string, number>).dmdGradNorm *= 2));
     const d = divergence(await verifyRecording(file));
-    expect(d).toMatchObject({ phase: 1, step: 2, role: 'generator', field: 'extras.dmdGradNorm', index: 12 + 2 * 3 + 2 });
+    expect(d).toMatchObject({
+      phase: 1,
+      step: 2,
+      role: 'generator',
+      field: 'extras.dmdGradNorm',
+      index: 12 + 2 * 3 + 2,
+    });
     expect(d.recorded).toBe(2 * (d.actual as number));
   });
 
   it("a changed phase-end digest is found at that phase's end", async () => {
     const line = lineOf(distillRec, (e) => e.type === 'phaseEnd' && e.phase === 0);
-    const file = tampered(distillRec, line, (e) => ((e.summary as { experts: Array<{ expert: { sha256: string } }> }).experts[0].expert.sha256 = '0'.repeat(64)));
+    const file = tampered(
+      distillRec,
+      line,
+      (e) =>
+        ((e.summary as { experts: Array<{ expert: { sha256: string } }> }).experts[0].expert.sha256 = '0'.repeat(64)),
+    );
     expect(divergence(await verifyRecording(file))).toMatchObject({ field: 'phaseEnd.summary', index: 12 });
   });
 });

@@ -73,11 +73,19 @@ onTmpfs('on a read-only file system', () => {
     try {
       const out = path.join(ro, 'runs', 'a');
       expect(() => makeDir(out)).toThrow(`cannot write ${out}: read-only file system (EROFS)`);
-      expect(() => writeFileAtomic(path.join(ro, 'x.json'), '{}')).toThrow(`cannot write ${path.join(ro, 'x.json')}: read-only file system (EROFS)`);
+      expect(() => writeFileAtomic(path.join(ro, 'x.json'), '{}')).toThrow(
+        `cannot write ${path.join(ro, 'x.json')}: read-only file system (EROFS)`,
+      );
       const config = path.join(os.tmpdir(), `ro-teacher-${process.pid}.json`);
-      fs.writeFileSync(config, JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, steps: 1 }));
+      fs.writeFileSync(
+        config,
+        JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, steps: 1 }),
+      );
       try {
-        expect(await run('run', config, '--out', out)).toMatchObject({ code: 1, err: `phased-dmd: cannot write ${out}: read-only file system (EROFS)\n` });
+        expect(await run('run', config, '--out', out)).toMatchObject({
+          code: 1,
+          err: `phased-dmd: cannot write ${out}: read-only file system (EROFS)\n`,
+        });
       } finally {
         fs.rmSync(config, { force: true });
       }
@@ -104,7 +112,9 @@ onTmpfs('on a full disk', () => {
     }
     expect(err).toBeInstanceOf(FileWriteError);
     expect((err as FileWriteError).code).toBe('ENOSPC');
-    expect((err as Error).message).toBe(`cannot write ${file}: no space left on device (ENOSPC); the previous file is kept unchanged`);
+    expect((err as Error).message).toBe(
+      `cannot write ${file}: no space left on device (ENOSPC); the previous file is kept unchanged`,
+    );
     expect(fs.readFileSync(file).equals(bytes(100 * 1024, 1))).toBe(true);
     expect(temps(dir)).toEqual([]);
   });
@@ -112,14 +122,18 @@ onTmpfs('on a full disk', () => {
   test('a new file that does not fit is not created at all', () => {
     const dir = leaving(64 * 1024);
     const file = path.join(dir, 'new.bin');
-    expect(() => writeFileAtomic(file, bytes(MiB, 3))).toThrow(`cannot write ${file}: no space left on device (ENOSPC)`);
+    expect(() => writeFileAtomic(file, bytes(MiB, 3))).toThrow(
+      `cannot write ${file}: no space left on device (ENOSPC)`,
+    );
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   test('a recording append that does not fit throws, leaves whole lines only, and later appends are ignored', () => {
     const dir = leaving(128 * 1024);
     const file = path.join(dir, 'recording.ndjson');
-    const w = RecordingWriter.create(file, makeHeader({ config: { method: 'teacher' }, seed: 0, backend: 'wasm' }), { fsyncEvery: 1 });
+    const w = RecordingWriter.create(file, makeHeader({ config: { method: 'teacher' }, seed: 0, backend: 'wasm' }), {
+      fsyncEvery: 1,
+    });
     if (E.isLeft(w)) throw w.left;
     const big = (i: number) => ({ type: 'phaseEnd' as const, phase: i, summary: { pad: 'x'.repeat(40 * 1024) } });
     let thrown: unknown = null;
@@ -133,63 +147,111 @@ onTmpfs('on a full disk', () => {
       }
     }
     expect(thrown).toBeInstanceOf(FileWriteError);
-    expect((thrown as Error).message).toBe(`cannot write ${file}: no space left on device (ENOSPC); the recording ends at its last whole line`);
+    expect((thrown as Error).message).toBe(
+      `cannot write ${file}: no space left on device (ENOSPC); the recording ends at its last whole line`,
+    );
     w.right.append(big(99)); // ignored: the run is already stopping with the error above
     w.right.close();
-    const r = readRecording(file, { onIssue: (i) => { throw new Error(`unexpected issue: ${i.message}`); } });
+    const r = readRecording(file, {
+      onIssue: (i) => {
+        throw new Error(`unexpected issue: ${i.message}`);
+      },
+    });
     if (E.isLeft(r)) throw r.left;
     expect(r.right.events.map((e) => (e.type === 'phaseEnd' ? e.phase : -1))).toEqual([...Array(appended).keys()]);
   });
 
-  test('`run` stops with exit 1 naming the checkpoint and ENOSPC, keeps the last good one, and resumes once there is room', async () => {
-    const config = path.join(os.tmpdir(), `full-disk-teacher-${process.pid}.json`);
-    fs.writeFileSync(config, JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model: { kind: 'mlp', hidden: [96, 96], timeEmbedDim: 8 }, steps: 150, batchSize: 32, logEvery: 50 }));
-    try {
-      // the size of one checkpoint and of the recording, from the same run on a roomy disk
-      const roomy = fs.mkdtempSync(path.join(os.tmpdir(), 'full-disk-ref-'));
-      expect((await run('run', config, '--out', roomy, '--no-report')).code).toBe(0);
-      const ckptBytes = fs.statSync(path.join(roomy, 'teacher.ckpt')).size;
-      const recBytes = fs.statSync(path.join(roomy, 'recording.ndjson')).size;
-      fs.rmSync(roomy, { recursive: true, force: true });
-      // room for the step-100 checkpoint and the recording, not for a second checkpoint beside the first
-      const out = path.join(leaving(Math.round(1.5 * ckptBytes) + recBytes + 16 * 1024), 'run');
-      const r = await run('run', config, '--out', out, '--no-report');
-      const ckpt = path.join(out, 'teacher.ckpt');
-      expect(r.code).toBe(1);
-      expect(r.err).toContain(`cannot write ${ckpt}: no space left on device (ENOSPC); the previous file is kept unchanged`);
-      expect(r.err).toContain(`the last good checkpoint is kept: ${ckpt} (phase 1, step 100)`);
-      expect(r.err).not.toMatch(/internal error|\n\s+at /);
-      const kept = loadCheckpoint(ckpt);
-      if (E.isLeft(kept)) throw kept.left;
-      expect(kept.right.meta.step).toBe(100);
-      expect(temps(out)).toEqual([]);
-      // with room again, the run resumes from step 100 and completes
-      fs.rmSync(path.join(disk, 'filler'));
-      const resumed = await run('run', config, '--out', out, '--resume', '--no-report');
-      expect([resumed.code, resumed.err]).toEqual([0, expect.stringContaining('resumed at step 100')]);
-      const done = loadCheckpoint(ckpt);
-      expect(E.isRight(done) && done.right.meta.step).toBe(150);
-    } finally {
-      fs.rmSync(config, { force: true });
-    }
-  }, 120_000);
+  test(
+    '`run` stops with exit 1 naming the checkpoint and ENOSPC, keeps the last good one, and resumes once there ' +
+      'is room',
+    async () => {
+      const config = path.join(os.tmpdir(), `full-disk-teacher-${process.pid}.json`);
+      fs.writeFileSync(
+        config,
+        JSON.stringify({
+          method: 'teacher',
+          data: { kind: 'mixture', name: 'ring8' },
+          model: { kind: 'mlp', hidden: [96, 96], timeEmbedDim: 8 },
+          steps: 150,
+          batchSize: 32,
+          logEvery: 50,
+        }),
+      );
+      try {
+        // the size of one checkpoint and of the recording, from the same run on a roomy disk
+        const roomy = fs.mkdtempSync(path.join(os.tmpdir(), 'full-disk-ref-'));
+        expect((await run('run', config, '--out', roomy, '--no-report')).code).toBe(0);
+        const ckptBytes = fs.statSync(path.join(roomy, 'teacher.ckpt')).size;
+        const recBytes = fs.statSync(path.join(roomy, 'recording.ndjson')).size;
+        fs.rmSync(roomy, { recursive: true, force: true });
+        // room for the step-100 checkpoint and the recording, not for a second checkpoint beside the first
+        const out = path.join(leaving(Math.round(1.5 * ckptBytes) + recBytes + 16 * 1024), 'run');
+        const r = await run('run', config, '--out', out, '--no-report');
+        const ckpt = path.join(out, 'teacher.ckpt');
+        expect(r.code).toBe(1);
+        expect(r.err).toContain(
+          `cannot write ${ckpt}: no space left on device (ENOSPC); the previous file is kept unchanged`,
+        );
+        expect(r.err).toContain(`the last good checkpoint is kept: ${ckpt} (phase 1, step 100)`);
+        expect(r.err).not.toMatch(/internal error|\n\s+at /);
+        const kept = loadCheckpoint(ckpt);
+        if (E.isLeft(kept)) throw kept.left;
+        expect(kept.right.meta.step).toBe(100);
+        expect(temps(out)).toEqual([]);
+        // with room again, the run resumes from step 100 and completes
+        fs.rmSync(path.join(disk, 'filler'));
+        const resumed = await run('run', config, '--out', out, '--resume', '--no-report');
+        expect([resumed.code, resumed.err]).toEqual([0, expect.stringContaining('resumed at step 100')]);
+        const done = loadCheckpoint(ckpt);
+        expect(E.isRight(done) && done.right.meta.step).toBe(150);
+      } finally {
+        fs.rmSync(config, { force: true });
+      }
+    },
+    120_000,
+  );
 
   test('`sample --n` into a full disk exits 1 naming the .npy and ENOSPC, and never leaves a short file', async () => {
     const model = path.join(os.tmpdir(), `full-disk-model-${process.pid}`);
     const config = `${model}.json`;
-    fs.writeFileSync(config, JSON.stringify({ method: 'teacher', data: { kind: 'mixture', name: 'ring8' }, model: { kind: 'mlp', hidden: [16], timeEmbedDim: 4 }, steps: 2, batchSize: 8 }));
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        method: 'teacher',
+        data: { kind: 'mixture', name: 'ring8' },
+        model: { kind: 'mlp', hidden: [16], timeEmbedDim: 4 },
+        steps: 2,
+        batchSize: 8,
+      }),
+    );
     try {
       expect((await run('run', config, '--out', model, '--no-report')).code).toBe(0);
       const dir = leaving(200 * 1024);
       const out = path.join(dir, 's.npy');
       // 40 000 samples × 2 × 4 bytes = 320 kB: more than is left
-      const r = await run('sample', '--model', path.join(model, 'teacher.ckpt'), '--n', '40000', '--steps', '2', '--out', out);
+      const r = await run(
+        'sample',
+        '--model',
+        path.join(model, 'teacher.ckpt'),
+        '--n',
+        '40000',
+        '--steps',
+        '2',
+        '--out',
+        out,
+      );
       expect([r.code, r.err]).toEqual([1, `phased-dmd: cannot write ${out}: no space left on device (ENOSPC)\n`]);
       expect(fs.readdirSync(dir)).toEqual([]);
       // a smaller earlier output is kept as it was
-      expect((await run('sample', '--model', path.join(model, 'teacher.ckpt'), '--n', '1000', '--steps', '2', '--out', out)).code).toBe(0);
+      expect(
+        (await run('sample', '--model', path.join(model, 'teacher.ckpt'), '--n', '1000', '--steps', '2', '--out', out))
+          .code,
+      ).toBe(0);
       const before = fs.readFileSync(out);
-      expect((await run('sample', '--model', path.join(model, 'teacher.ckpt'), '--n', '40000', '--steps', '2', '--out', out)).code).toBe(1);
+      expect(
+        (await run('sample', '--model', path.join(model, 'teacher.ckpt'), '--n', '40000', '--steps', '2', '--out', out))
+          .code,
+      ).toBe(1);
       expect(fs.readFileSync(out).equals(before)).toBe(true);
       expect(E.isRight(readNpy(out))).toBe(true);
     } finally {

@@ -10,7 +10,10 @@ export const dropCondition = <B extends Batch>(p: number, nullClass: number): Op
   map((batch) => {
     if (batch.labels === null || p <= 0) return batch;
     const labels = tf.tidy(() => {
-      const keep = tf.greaterEqual(tf.randomUniform(batch.labels!.shape, 0, 1, 'float32', drawSeed(batch.key, 'drop')), p);
+      const keep = tf.greaterEqual(
+        tf.randomUniform(batch.labels!.shape, 0, 1, 'float32', drawSeed(batch.key, 'drop')),
+        p,
+      );
       return tf.where(keep, batch.labels!, tf.fill(batch.labels!.shape, nullClass, 'int32')) as tf.Tensor1D;
     });
     batch.labels.dispose();

@@ -20,7 +20,11 @@ export const emaStep = (ema: Params, live: Params, decay: number): void =>
  * generator), the shadow weights move towards the live ones with decay β. Other roles'
  * metrics pass untouched. The shadow is owned by the caller (it is a model's Params).
  */
-export const emaUpdate = (decay: number, weights: { readonly ema: Params; readonly live: Params }, role = 'generator'): MonoTypeOperatorFunction<StepMetrics> => {
+export const emaUpdate = (
+  decay: number,
+  weights: { readonly ema: Params; readonly live: Params },
+  role = 'generator',
+): MonoTypeOperatorFunction<StepMetrics> => {
   if (!(decay >= 0 && decay < 1)) throw new RangeError(`emaUpdate: decay must be in [0, 1), got ${decay}`);
   return tap((m) => {
     if (m.role === role) emaStep(weights.ema, weights.live, decay);

@@ -24,12 +24,18 @@ import { normal } from '../../random/draws';
 export const fakeScoreLoss = (ctx: PhaseContext): OperatorFunction<RoleKey, LossStep> => map(fakeScoreLossStep(ctx));
 
 /** The tensor-level step behind `fakeScoreLoss`, for direct calls and tests. */
-export const fakeScoreLossStep = (ctx: PhaseContext) => ({ key, sub }: RoleKey): LossStep => {
+export const fakeScoreLossStep =
+  (ctx: PhaseContext) =>
+  ({ key, sub }: RoleKey): LossStep => {
     const seed = drawSeed(key, 'fake', sub);
     const B = ctx.phase.batchSize;
     const s = ctx.phase.end;
     const rollout = drawRollout(ctx, B, seed);
-    const xs = tf.tidy(() => (ctx.fakeTracks === 'rollout' ? inferenceRollout(ctx, rollout) : rolloutToPhaseEnd(ctx, rolloutPrefix(ctx, rollout), rollout)));
+    const xs = tf.tidy(() =>
+      ctx.fakeTracks === 'rollout'
+        ? inferenceRollout(ctx, rollout)
+        : rolloutToPhaseEnd(ctx, rolloutPrefix(ctx, rollout), rollout),
+    );
     const t = drawRenoiseTimes(ctx, B, drawSeed(key, 'fake', sub, 't'));
     const eps = normal(xs.shape, drawSeed(key, 'fake', sub, 'eps'));
     const xt = forwardFromS(xs, eps, t, s);
@@ -43,4 +49,4 @@ export const fakeScoreLossStep = (ctx: PhaseContext) => ({ key, sub }: RoleKey):
       owned: [xs, t, eps, xt, target, ...(weight ? [weight] : []), ...(labels ? [labels] : [])],
       loss: () => fakeLoss(ctx.fake.apply(xt, t, labels), target, weight),
     };
-};
+  };

@@ -48,11 +48,18 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
     };
     const loss = (): tf.Scalar => {
       const { xs, x0 } = rolloutEnd(ctx, prefix, rollout);
-      if (ctx.gradient !== 'reference') return xsLoss(xs, (xd) => keepNorm(distributionMatchingGrad({ ...scores(xd), xs: xd, t, s }, ctx.gradient as 'paper' | 'xs-normalised')));
+      if (ctx.gradient !== 'reference')
+        return xsLoss(xs, (xd) =>
+          keepNorm(
+            distributionMatchingGrad({ ...scores(xd), xs: xd, t, s }, ctx.gradient as 'paper' | 'xs-normalised'),
+          ),
+        );
       // the scores see x_s (off the tape, inside gradOf); the gradient lands on x0_G
       return generatorLossMean(x0, (x0d) => {
         const { xt, vReal, vFake } = scores(xs);
-        return keepNorm(referenceGrad({ x0Fake: x0FromVelocity(xt, vFake, t), x0Real: x0FromVelocity(xt, vReal, t), x0G: x0d }));
+        return keepNorm(
+          referenceGrad({ x0Fake: x0FromVelocity(xt, vFake, t), x0Real: x0FromVelocity(xt, vReal, t), x0G: x0d }),
+        );
       });
     };
     return { key, role: 'generator', owned: [rollout.z, prefix, t, eps, ...(labels ? [labels] : [])], extras, loss };

@@ -13,4 +13,7 @@ export interface RoleKey {
  * updates followed by one generator update.
  */
 export const interleaveUpdates = (ratio: number): OperatorFunction<StepKey, RoleKey> =>
-  concatMap((key) => [...Array.from({ length: ratio }, (_, sub): RoleKey => ({ key, role: 'fake', sub })), { key, role: 'generator', sub: 0 } as RoleKey]);
+  concatMap((key) => [
+    ...Array.from({ length: ratio }, (_, sub): RoleKey => ({ key, role: 'fake', sub })),
+    { key, role: 'generator', sub: 0 } as RoleKey,
+  ]);

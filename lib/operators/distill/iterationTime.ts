@@ -7,16 +7,18 @@ import type { StepMetrics } from '../../stream/types';
  * (or from subscription). Unlike `ms` (one optimiser step) it covers the whole
  * iteration: the fake-score updates, the rollouts before the tape and the taps between.
  */
-export const iterationTime = (role = 'generator', now: () => number = () => performance.now()): MonoTypeOperatorFunction<StepMetrics> => (source: Observable<StepMetrics>) =>
-  defer(() => {
-    let mark = now();
-    return source.pipe(
-      map((m) => {
-        if (m.role !== role) return m;
-        const at = now();
-        const iterationMs = at - mark;
-        mark = at;
-        return { ...m, extras: { ...m.extras, iterationMs } };
-      }),
-    );
-  });
+export const iterationTime =
+  (role = 'generator', now: () => number = () => performance.now()): MonoTypeOperatorFunction<StepMetrics> =>
+  (source: Observable<StepMetrics>) =>
+    defer(() => {
+      let mark = now();
+      return source.pipe(
+        map((m) => {
+          if (m.role !== role) return m;
+          const at = now();
+          const iterationMs = at - mark;
+          mark = at;
+          return { ...m, extras: { ...m.extras, iterationMs } };
+        }),
+      );
+    });

@@ -5,8 +5,16 @@ import { Trainer, globalNorm } from '../../optim/trainer';
 import { phaseLabel } from '../../phases/label';
 
 export class NonFiniteLossError extends Error {
-  constructor(readonly key: StepKey, readonly role: string, readonly what: string, readonly value: number) {
-    super(`non-finite ${what} (${value}) for role "${role}" at ${phaseLabel(key.phase)}, step ${key.step}: training stopped`);
+  constructor(
+    readonly key: StepKey,
+    readonly role: string,
+    readonly what: string,
+    readonly value: number,
+  ) {
+    super(
+      `non-finite ${what} (${value}) for role "${role}" at ${phaseLabel(key.phase)}, step ${key.step}: training ` +
+        `stopped`,
+    );
     this.name = 'NonFiniteLossError';
   }
 }
@@ -23,7 +31,10 @@ export interface OptimiseOptions {
  * When metrics are due, loss and gradient norm are read in one sync and a non-finite
  * value stops the stream with NonFiniteLossError *before* the update is applied.
  */
-export const optimise = (trainers: Readonly<Record<string, Trainer>>, options: OptimiseOptions = {}): OperatorFunction<LossStep, StepMetrics> =>
+export const optimise = (
+  trainers: Readonly<Record<string, Trainer>>,
+  options: OptimiseOptions = {},
+): OperatorFunction<LossStep, StepMetrics> =>
   map((step) => {
     const trainer = trainers[step.role];
     if (trainer === undefined) {
@@ -52,13 +63,15 @@ export const optimise = (trainers: Readonly<Record<string, Trainer>>, options: O
         numbers = Array.from(packed.dataSync());
         packed.dispose();
         if (!Number.isFinite(numbers[0])) throw new NonFiniteLossError(step.key, step.role, 'loss', numbers[0]);
-        if (!Number.isFinite(numbers[1])) throw new NonFiniteLossError(step.key, step.role, 'gradient norm', numbers[1]);
+        if (!Number.isFinite(numbers[1]))
+          throw new NonFiniteLossError(step.key, step.role, 'gradient norm', numbers[1]);
       }
       tf.tidy(() => {
         const scale = trainer.clipNorm > 0 ? tf.minimum(1, tf.div(trainer.clipNorm, tf.add(norm, 1e-12))) : null;
         const update: tf.NamedTensorMap = {};
         for (const n of names) update[n] = scale === null ? grads[n] : tf.mul(grads[n], scale);
-        if (trainer.weightDecay > 0) for (const v of trainer.variables) v.assign(tf.mul(v, 1 - trainer.lr * trainer.weightDecay));
+        if (trainer.weightDecay > 0)
+          for (const v of trainer.variables) v.assign(tf.mul(v, 1 - trainer.lr * trainer.weightDecay));
         trainer.optimizer.applyGradients(update);
       });
       const extras: Record<string, number> = {};

@@ -55,8 +55,12 @@ describe('sampleBatch', () => {
         disposeTensors(s);
         return n;
       };
-      expectObservable(cold('a-b-c|', { a: key(2), b: key(0), c: key(1) }).pipe(sampleBatch(ring8, 4), map(steps))).toBe('x-y-z|', { x: 2, y: 0, z: 1 });
-      expectObservable(cold('a-#', { a: key(5) }, new Error('source failed')).pipe(sampleBatch(ring8, 4), map(steps))).toBe('x-#', { x: 5 }, new Error('source failed'));
+      expectObservable(
+        cold('a-b-c|', { a: key(2), b: key(0), c: key(1) }).pipe(sampleBatch(ring8, 4), map(steps)),
+      ).toBe('x-y-z|', { x: 2, y: 0, z: 1 });
+      expectObservable(
+        cold('a-#', { a: key(5) }, new Error('source failed')).pipe(sampleBatch(ring8, 4), map(steps)),
+      ).toBe('x-#', { x: 5 }, new Error('source failed'));
     });
   });
 });

@@ -16,7 +16,14 @@ import { drawRenoiseTimes, renoiseRange } from '../../../lib/rollout/renoise';
 import { drawSeed, StepKey } from '../../../lib/stream/types';
 import { normal } from '../../../lib/random/draws';
 import { randomInt, splitSeed } from '../../../lib/random/seed';
-import { alphaTS, sigmaTS, phasedWeight, subintervalLossWeight, subintervalTargetCoefficients, unshiftTime } from '../../../lib/schedule/time';
+import {
+  alphaTS,
+  sigmaTS,
+  phasedWeight,
+  subintervalLossWeight,
+  subintervalTargetCoefficients,
+  unshiftTime,
+} from '../../../lib/schedule/time';
 import { subintervalVelocityTarget } from '../../../lib/schedule/tensors';
 import { resolveSchedule, ResolvedPhase } from '../../../lib/phases/resolve';
 import { PhasedSchedule } from '../../../lib/phases/segment';
@@ -34,7 +41,8 @@ const rows = (x: tf.Tensor): number[][] => (x.arraySync() as number[][]).map((r)
 
 /** The first step whose SGTS exit (for a phase of `steps`) is j. */
 const stepWithExit = (phase: number, steps: number, j: number): number => {
-  for (let step = 0; step < 1000; step++) if (randomInt(splitSeed(drawSeed(key(step, phase), 'generator', 0), 'exit'), steps) === j) return step;
+  for (let step = 0; step < 1000; step++)
+    if (randomInt(splitSeed(drawSeed(key(step, phase), 'generator', 0), 'exit'), steps) === j) return step;
   throw new Error('no such step');
 };
 
@@ -49,14 +57,28 @@ describe('generator gradient w.r.t. x_s (phase end s > 0 and s = 0), SGTS within
    *   ∂L/∂b = (s − t_j)·Σ_i grad_i,  grad_i = (1 − t_i)²/(t_i(1 − s))·(v_T,cfg − v_F)(x_t,i, t_i),
    *   x_t = α_{t|s}·x_s + σ_{t|s}·ε,  v_T,cfg = v_T(∅) + g·(v_T(c) − v_T(∅)).
    */
-  const expectedGrad = (a: { phase: ResolvedPhase; b: number[]; xStart: number[][]; t: number[]; eps: number[][]; labels: tf.Tensor1D; tj: number; teacher: ReturnType<typeof tinyMlp>; fake: ReturnType<typeof tinyMlp> }): number[] => {
+  const expectedGrad = (a: {
+    phase: ResolvedPhase;
+    b: number[];
+    xStart: number[][];
+    t: number[];
+    eps: number[][];
+    labels: tf.Tensor1D;
+    tj: number;
+    teacher: ReturnType<typeof tinyMlp>;
+    fake: ReturnType<typeof tinyMlp>;
+  }): number[] => {
     const s = a.phase.end;
     const xs = a.xStart.map((r) => r.map((v, d) => v + (s - a.phase.start) * a.b[d]));
     const xt = xs.map((r, i) => r.map((v, d) => alphaTS(a.t[i], s) * v + sigmaTS(a.t[i], s) * a.eps[i][d]));
     const [vc, vu, vf] = tf.tidy(() => {
       const X = tf.tensor2d(xt);
       const T = tf.tensor1d(a.t);
-      return [a.teacher.apply(X, T, a.labels), a.teacher.apply(X, T, nullLabels(a.teacher, B)), a.fake.apply(X, T, a.labels)].map(rows);
+      return [
+        a.teacher.apply(X, T, a.labels),
+        a.teacher.apply(X, T, nullLabels(a.teacher, B)),
+        a.fake.apply(X, T, a.labels),
+      ].map(rows);
     });
     const total = [0, 0];
     for (let i = 0; i < B; i++)
@@ -85,17 +107,29 @@ describe('generator gradient w.r.t. x_s (phase end s > 0 and s = 0), SGTS within
     const t = read(() => drawRenoiseTimes(ctx, B, drawSeed(k, 'generator', 0, 't')));
     const epsT = normal([B, D], drawSeed(k, 'generator', 0, 'eps'));
     const z = rows(r.z);
-    const xStart = phaseIndex === 0 ? z : z.map((row) => row.map((v, d) => v + (phases[0].end - phases[0].start) * b0[d]));
+    const xStart =
+      phaseIndex === 0 ? z : z.map((row) => row.map((v, d) => v + (phases[0].end - phases[0].start) * b0[d]));
     const tj = backprop === 'full' ? phase.start : phase.grid[j];
     const expected = expectedGrad({ phase, b, xStart, t, eps: rows(epsT), labels: r.labels!, tj, teacher, fake });
     const step = generatorLossStep(ctx)({ key: k, role: 'generator', sub: 0 });
     // earlier expert made trainable for this check only: it must still get no gradient
     earlierExpert.params.setTrainable(true);
-    const { value, grads } = tf.variableGrads(step.loss, [...generator.params.variables, ...(phaseIndex === 0 ? [] : earlierExpert.params.variables)]);
+    const { value, grads } = tf.variableGrads(step.loss, [
+      ...generator.params.variables,
+      ...(phaseIndex === 0 ? [] : earlierExpert.params.variables),
+    ]);
     const got = Array.from(grads[generator.params.get('b').name].dataSync());
     const earlierGrad = phaseIndex === 0 ? null : grads[earlierExpert.params.get('b').name];
     const earlierGradValues = earlierGrad ? Array.from(earlierGrad.dataSync()) : null;
-    tf.dispose([value, ...Object.values(grads), ...step.owned, ...Object.values(step.extras ?? {}), r.z, r.labels!, epsT]);
+    tf.dispose([
+      value,
+      ...Object.values(grads),
+      ...step.owned,
+      ...Object.values(step.extras ?? {}),
+      r.z,
+      r.labels!,
+      epsT,
+    ]);
     [teacher, fake, generator, earlierExpert].forEach((m) => m.dispose());
     return { got, expected, earlierGradValues, exit: r.exit, tj };
   };
@@ -119,7 +153,9 @@ describe('generator gradient w.r.t. x_s (phase end s > 0 and s = 0), SGTS within
   it('the SGTS gradient differs from full back-propagation through the phase (which scales by s − t_start)', () => {
     const sg = run(1, 1);
     const full = run(1, 0, 'full');
-    full.got.forEach((g, d) => expect(Math.abs(g - full.expected[d])).toBeLessThan(1e-4 * Math.max(1, Math.abs(full.expected[d]))));
+    full.got.forEach((g, d) =>
+      expect(Math.abs(g - full.expected[d])).toBeLessThan(1e-4 * Math.max(1, Math.abs(full.expected[d]))),
+    );
     // same draws for step keys aside, the scale factors differ: (0 − .625) vs (0 − .833)
     expect(sg.tj).toBeCloseTo(0.625, 3);
     expect(full.tj).toBeCloseTo(5 / 6, 6);
@@ -162,7 +198,9 @@ describe('fake score: subinterval target v* and clamp weight min(1, 10·σ²_{t|
     });
     const w = t.map((ti) => subintervalLossWeight(ti, s));
     const vf = tf.tidy(() => rows(fake.apply(tf.tensor2d(xt), tf.tensor1d(t), null)));
-    const expected = w.reduce((acc, wi, i) => acc + (wi * ((vf[i][0] - target[i][0]) ** 2 + (vf[i][1] - target[i][1]) ** 2)) / 2, 0) / B;
+    const expected =
+      w.reduce((acc, wi, i) => acc + (wi * ((vf[i][0] - target[i][0]) ** 2 + (vf[i][1] - target[i][1]) ** 2)) / 2, 0) /
+      B;
 
     const step = fakeScoreLossStep(ctx)({ key: k, role: 'fake', sub: 2 });
     const loss = tf.tidy(() => step.loss()); // as inside variableGrads
@@ -181,8 +219,13 @@ describe('fake score: subinterval target v* and clamp weight min(1, 10·σ²_{t|
    * n/t is uncorrelated with n (then it is independent of (x0, n), so of x_t):
    *   (c₂ − σ/t)·σ + (c₁ − α·s/t)·α·s = 0.
    */
-  const bias = (target: (xs: tf.Tensor, eps: tf.Tensor, t: tf.Tensor, s: number) => tf.Tensor, t: number, s: number) => {
-    const at = (xs: number, eps: number) => tf.tidy(() => target(tf.tensor2d([[xs]]), tf.tensor2d([[eps]]), tf.tensor1d([t]), s).dataSync()[0]);
+  const bias = (
+    target: (xs: tf.Tensor, eps: tf.Tensor, t: tf.Tensor, s: number) => tf.Tensor,
+    t: number,
+    s: number,
+  ) => {
+    const at = (xs: number, eps: number) =>
+      tf.tidy(() => target(tf.tensor2d([[xs]]), tf.tensor2d([[eps]]), tf.tensor1d([t]), s).dataSync()[0]);
     const [kx, ke] = [at(1, 0), at(0, 1)]; // target = kx·x_s + ke·ε₂
     const [c0, c1, c2] = [kx * (1 - s), kx * s, ke];
     const [al, sg] = [alphaTS(t, s), sigmaTS(t, s)];

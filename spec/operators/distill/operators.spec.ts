@@ -19,7 +19,14 @@ beforeAll(async () => {
   await useBackend('wasm');
 });
 
-const metric = (step: number, role: string): StepMetrics => ({ key: key(step), role, loss: 1, gradNorm: 1, extras: {}, ms: 0 });
+const metric = (step: number, role: string): StepMetrics => ({
+  key: key(step),
+  role,
+  loss: 1,
+  gradNorm: 1,
+  extras: {},
+  ms: 0,
+});
 
 describe('interleaveUpdates (two-time-scale rule)', () => {
   it('turns each iteration key into `ratio` fake updates then one generator update (marbles)', () => {
@@ -29,33 +36,48 @@ describe('interleaveUpdates (two-time-scale rule)', () => {
       const f = (k: typeof k0, sub: number): RoleKey => ({ key: k, role: 'fake', sub });
       const g = (k: typeof k0): RoleKey => ({ key: k, role: 'generator', sub: 0 });
       // a group "(abcd)" takes 6 frames: keys 10 frames apart leave 4 frames between groups
-      expectObservable(cold('a 9ms b 9ms |', { a: k0, b: k1 }).pipe(interleaveUpdates(3))).toBe('(ABCG) 4ms (DEFH) 4ms |', {
-        A: f(k0, 0),
-        B: f(k0, 1),
-        C: f(k0, 2),
-        G: g(k0),
-        D: f(k1, 0),
-        E: f(k1, 1),
-        F: f(k1, 2),
-        H: g(k1),
-      });
+      expectObservable(cold('a 9ms b 9ms |', { a: k0, b: k1 }).pipe(interleaveUpdates(3))).toBe(
+        '(ABCG) 4ms (DEFH) 4ms |',
+        {
+          A: f(k0, 0),
+          B: f(k0, 1),
+          C: f(k0, 2),
+          G: g(k0),
+          D: f(k1, 0),
+          E: f(k1, 1),
+          F: f(k1, 2),
+          H: g(k1),
+        },
+      );
     });
   });
 
   it('ratio 1 alternates; an error upstream passes through', () => {
     marbles().run(({ cold, expectObservable }) => {
       const k0 = key(0);
-      expectObservable(cold('a 9ms #', { a: k0 }).pipe(interleaveUpdates(1))).toBe('(fg) 6ms #', { f: { key: k0, role: 'fake', sub: 0 }, g: { key: k0, role: 'generator', sub: 0 } });
+      expectObservable(cold('a 9ms #', { a: k0 }).pipe(interleaveUpdates(1))).toBe('(fg) 6ms #', {
+        f: { key: k0, role: 'fake', sub: 0 },
+        g: { key: k0, role: 'generator', sub: 0 },
+      });
     });
   });
 
   it('a phase run reports ratio × N fake updates and N generator updates, in rule order', async () => {
     const teacher = smallMlp(0, 4);
     const phase = onePhase(1, { iterations: 4, updateRatio: 3, batchSize: 16 });
-    const settings: DistillSettings = { teacher, seed: 1, shift: 5, backprop: 'sgts', gradient: 'paper', betas: [0, 0.999] };
+    const settings: DistillSettings = {
+      teacher,
+      seed: 1,
+      shift: 5,
+      backprop: 'sgts',
+      gradient: 'paper',
+      betas: [0, 0.999],
+    };
     const roles = openPhase(settings, phase, { experts: [] });
     const metrics = await lastValueFrom(phaseSteps(settings, roles).pipe(toArray()));
-    expect(metrics.map((m) => `${m.key.step}${m.role[0]}`).join(' ')).toBe('0f 0f 0f 0g 1f 1f 1f 1g 2f 2f 2f 2g 3f 3f 3f 3g');
+    expect(metrics.map((m) => `${m.key.step}${m.role[0]}`).join(' ')).toBe(
+      '0f 0f 0f 0g 1f 1f 1f 1g 2f 2f 2f 2g 3f 3f 3f 3g',
+    );
     expect(metrics.filter((m) => m.role === 'fake').length).toBe(12);
     expect(metrics.filter((m) => m.role === 'generator').length).toBe(4);
     // every update reports its loss and gradient norm; generator updates the DMD gradient norm and iteration time
@@ -79,7 +101,12 @@ describe('iterationTime', () => {
     const scheduler = marbles();
     scheduler.run(({ cold, expectObservable }) => {
       // virtual time: b at 5 (5 after subscription), d at 20 (15 after b)
-      const src = cold('a 4ms b 9ms c 4ms d |', { a: metric(0, 'fake'), b: metric(0, 'generator'), c: metric(1, 'fake'), d: metric(1, 'generator') });
+      const src = cold('a 4ms b 9ms c 4ms d |', {
+        a: metric(0, 'fake'),
+        b: metric(0, 'generator'),
+        c: metric(1, 'fake'),
+        d: metric(1, 'generator'),
+      });
       expectObservable(src.pipe(iterationTime('generator', () => scheduler.now()))).toBe('a 4ms b 9ms c 4ms d |', {
         a: metric(0, 'fake'),
         b: { ...metric(0, 'generator'), extras: { iterationMs: 5 } },
@@ -91,7 +118,12 @@ describe('iterationTime', () => {
 
   it('keeps the other extras', async () => {
     const m = { ...metric(0, 'generator'), extras: { dmdGradNorm: 2 } };
-    const [out] = await lastValueFrom(of(m).pipe(iterationTime('generator', () => 7), toArray()));
+    const [out] = await lastValueFrom(
+      of(m).pipe(
+        iterationTime('generator', () => 7),
+        toArray(),
+      ),
+    );
     expect(out.extras).toEqual({ dmdGradNorm: 2, iterationMs: 0 });
   });
 });

@@ -16,8 +16,29 @@ beforeAll(async () => {
 afterAll(() => model.dispose());
 
 const noised = (step: number): NoisedBatch => {
-  const b = batchOf(key(step), [[0.1, 0.2], [1, -1], [-2, 0.5]], [0, 3, 2]);
-  return { ...b, t: tf.tensor1d([0.9, 0.5, 0.2]), eps: tf.tensor2d([[0.3, -1], [0.5, 0.5], [-1, 2]]), xt: tf.tensor2d([[0.5, -0.2], [1.2, 0.7], [-0.4, -1.1]]) };
+  const b = batchOf(
+    key(step),
+    [
+      [0.1, 0.2],
+      [1, -1],
+      [-2, 0.5],
+    ],
+    [0, 3, 2],
+  );
+  return {
+    ...b,
+    t: tf.tensor1d([0.9, 0.5, 0.2]),
+    eps: tf.tensor2d([
+      [0.3, -1],
+      [0.5, 0.5],
+      [-1, 2],
+    ]),
+    xt: tf.tensor2d([
+      [0.5, -0.2],
+      [1.2, 0.7],
+      [-0.4, -1.1],
+    ]),
+  };
 };
 const release = (s: LossStep) => s.owned.forEach((t) => t.dispose());
 

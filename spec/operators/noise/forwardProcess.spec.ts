@@ -12,11 +12,22 @@ beforeAll(async () => {
   await useBackend('wasm');
 });
 
-const timed = (step: number, x0: number[][], t: number[]): TimedBatch => ({ ...batchOf(key(step), x0, x0.map(() => 1)), t: tf.tensor1d(t) });
+const timed = (step: number, x0: number[][], t: number[]): TimedBatch => ({
+  ...batchOf(
+    key(step),
+    x0,
+    x0.map(() => 1),
+  ),
+  t: tf.tensor1d(t),
+});
 
 describe('forwardProcess', () => {
   it('x_t = (1 − t)·x0 + t·ε with ε = N(0, I) drawn from drawSeed(key, "eps")', async () => {
-    const x0 = [[1, -2], [0, 4], [3, 3]];
+    const x0 = [
+      [1, -2],
+      [0, 4],
+      [3, 3],
+    ];
     const t = [0, 0.25, 1];
     const b = timed(9, x0, t);
     const out = await firstValueFrom(of(b).pipe(forwardProcess()));
@@ -45,7 +56,18 @@ describe('forwardProcess', () => {
 
   it('is deterministic per key', async () => {
     const run = async (step: number) => {
-      const out = await firstValueFrom(of(timed(step, [[0, 0], [1, 1]], [0.5, 0.5])).pipe(forwardProcess()));
+      const out = await firstValueFrom(
+        of(
+          timed(
+            step,
+            [
+              [0, 0],
+              [1, 1],
+            ],
+            [0.5, 0.5],
+          ),
+        ).pipe(forwardProcess()),
+      );
       const v = values(out.xt);
       disposeTensors(out);
       return v;

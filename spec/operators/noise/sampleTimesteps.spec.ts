@@ -12,7 +12,11 @@ beforeAll(async () => {
   await useBackend('wasm');
 });
 
-const zeros = (step: number, n: number): Batch => batchOf(key(step), Array.from({ length: n }, () => [0, 0]));
+const zeros = (step: number, n: number): Batch =>
+  batchOf(
+    key(step),
+    Array.from({ length: n }, () => [0, 0]),
+  );
 const timesOf = async (b: Batch, sampling: ReturnType<typeof timeRange>) => {
   const out: TimedBatch = await firstValueFrom(of(b).pipe(sampleTimesteps(sampling)));
   const t = values(out.t);
@@ -68,7 +72,11 @@ describe('sampleTimesteps', () => {
       const src = cold('a-b-c|', { a: 2, b: 0, c: 1 }).pipe(map((s) => zeros(s, 2)));
       expectObservable(src.pipe(sampleTimesteps(timeRange(0, 1, 1)), map(step))).toBe('x-y-z|', { x: 2, y: 0, z: 1 });
       const failing = cold('a#', { a: 3 }, new Error('upstream')).pipe(map((s) => zeros(s, 2)));
-      expectObservable(failing.pipe(sampleTimesteps(timeRange(0, 1, 1)), map(step))).toBe('x#', { x: 3 }, new Error('upstream'));
+      expectObservable(failing.pipe(sampleTimesteps(timeRange(0, 1, 1)), map(step))).toBe(
+        'x#',
+        { x: 3 },
+        new Error('upstream'),
+      );
     });
   });
 });

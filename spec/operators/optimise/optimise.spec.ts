@@ -68,7 +68,10 @@ describe('optimise', () => {
     await run([first], { w: trainer });
     expect(first.owned[0].isDisposed).toBe(true);
     const n1 = tf.memory().numTensors; // Adam's slots exist from the first step on
-    await run(Array.from({ length: 20 }, (_, i) => halfSquare(w, i + 1)), { w: trainer });
+    await run(
+      Array.from({ length: 20 }, (_, i) => halfSquare(w, i + 1)),
+      { w: trainer },
+    );
     expect(tf.memory().numTensors).toBe(n1);
     trainer.optimizer.dispose();
     w.dispose();
@@ -125,10 +128,19 @@ describe('optimise', () => {
     const w = tf.variable(tf.tensor1d([1, -2, 0.5]));
     const trainer = adam(w);
     const proto = tf.Tensor.prototype;
-    const spies = [jest.spyOn(proto, 'dataSync'), jest.spyOn(proto, 'data'), jest.spyOn(proto, 'arraySync'), jest.spyOn(proto, 'array')];
+    const spies = [
+      jest.spyOn(proto, 'dataSync'),
+      jest.spyOn(proto, 'data'),
+      jest.spyOn(proto, 'arraySync'),
+      jest.spyOn(proto, 'array'),
+    ];
     let metrics: StepMetrics[];
     try {
-      metrics = await run([halfSquare(w, 0), halfSquare(w, 1)], { w: trainer }, { metricsDue: (k: { step: number }) => k.step % 2 === 1 });
+      metrics = await run(
+        [halfSquare(w, 0), halfSquare(w, 1)],
+        { w: trainer },
+        { metricsDue: (k: { step: number }) => k.step % 2 === 1 },
+      );
       // step 0 was not due: nothing read; step 1 was due: one packed read
       expect(spies.reduce((n, s) => n + s.mock.calls.length, 0)).toBe(1);
     } finally {
@@ -147,7 +159,10 @@ describe('optimise', () => {
   it('throws NonFiniteLossError on a NaN loss without changing the variables or the optimiser', async () => {
     const w = tf.variable(tf.tensor1d([1, -2, 0.5]));
     const trainer = adam(w);
-    const nan: LossStep & { owned: tf.Tensor[] } = { ...halfSquare(w, 7, 'w'), loss: () => tf.mul(NaN, tf.sum(w)) as tf.Scalar };
+    const nan: LossStep & { owned: tf.Tensor[] } = {
+      ...halfSquare(w, 7, 'w'),
+      loss: () => tf.mul(NaN, tf.sum(w)) as tf.Scalar,
+    };
     const n0 = tf.memory().numTensors;
     const err = await run([nan], { w: trainer }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NonFiniteLossError);
@@ -170,7 +185,9 @@ describe('optimise', () => {
     const z = tf.variable(tf.tensor1d([0, 1]));
     const trainer = adam(z);
     const step: LossStep = { key: key(2), role: 'w', loss: () => tf.sum(tf.sqrt(z)) as tf.Scalar, owned: [] };
-    await expect(run([step], { w: trainer })).rejects.toThrow('non-finite gradient norm (Infinity) for role "w" at phase 1, step 2');
+    await expect(run([step], { w: trainer })).rejects.toThrow(
+      'non-finite gradient norm (Infinity) for role "w" at phase 1, step 2',
+    );
     expect(values(z)).toEqual([0, 1]);
     trainer.optimizer.dispose();
     z.dispose();
@@ -179,7 +196,12 @@ describe('optimise', () => {
   it('disposes the owned tensors when the loss closure throws or the role has no trainer', async () => {
     const w = tf.variable(tf.tensor1d([1]));
     const trainer = adam(w);
-    const throwing = { ...halfSquare(w), loss: (): tf.Scalar => { throw new Error('bad closure'); } };
+    const throwing = {
+      ...halfSquare(w),
+      loss: (): tf.Scalar => {
+        throw new Error('bad closure');
+      },
+    };
     await expect(run([throwing], { w: trainer })).rejects.toThrow('bad closure');
     expect(throwing.owned[0].isDisposed).toBe(true);
     const orphan = halfSquare(w, 0, 'critic');
@@ -189,7 +211,7 @@ describe('optimise', () => {
     w.dispose();
   });
 
-  it('routes each step to its role\'s trainer', async () => {
+  it("routes each step to its role's trainer", async () => {
     const a = tf.variable(tf.tensor1d([1]));
     const b = tf.variable(tf.tensor1d([-1]));
     const trainers = { a: adam(a), b: adam(b) };
@@ -220,10 +242,22 @@ describe('optimise', () => {
     const w = tf.variable(tf.tensor1d([1, -2]));
     const trainer = adam(w);
     marbles().run(({ cold, expectObservable }) => {
-      const steps = (src: Observable<number>) => src.pipe(map((s) => (s < 0 ? { ...halfSquare(w, -s), loss: () => tf.mul(NaN, tf.sum(w)) as tf.Scalar } : halfSquare(w, s))));
+      const steps = (src: Observable<number>) =>
+        src.pipe(
+          map((s) =>
+            s < 0 ? { ...halfSquare(w, -s), loss: () => tf.mul(NaN, tf.sum(w)) as tf.Scalar } : halfSquare(w, s),
+          ),
+        );
       const stepOf = map((m: StepMetrics) => m.key.step);
-      expectObservable(steps(cold('a-b-c|', { a: 2, b: 0, c: 1 })).pipe(optimise({ w: trainer }), stepOf)).toBe('x-y-z|', { x: 2, y: 0, z: 1 });
-      expectObservable(steps(cold('a-b-c|', { a: 4, b: -5, c: 6 })).pipe(optimise({ w: trainer }), stepOf)).toBe('x-#', { x: 4 }, expect.any(NonFiniteLossError));
+      expectObservable(steps(cold('a-b-c|', { a: 2, b: 0, c: 1 })).pipe(optimise({ w: trainer }), stepOf)).toBe(
+        'x-y-z|',
+        { x: 2, y: 0, z: 1 },
+      );
+      expectObservable(steps(cold('a-b-c|', { a: 4, b: -5, c: 6 })).pipe(optimise({ w: trainer }), stepOf)).toBe(
+        'x-#',
+        { x: 4 },
+        expect.any(NonFiniteLossError),
+      );
     });
     trainer.optimizer.dispose();
     w.dispose();

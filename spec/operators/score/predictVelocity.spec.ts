@@ -21,8 +21,22 @@ afterAll(() => {
 });
 
 const noised = (step: number, labels: number[] | null = [0, 1, 2, 3]): NoisedBatch => {
-  const b = batchOf(key(step), [[0.1, 0.2], [1, -1], [-2, 0.5], [0.3, 0.3]], labels);
-  const xt = tf.tensor2d([[0.5, -0.2], [1.2, 0.7], [-0.4, -1.1], [2, 0]]);
+  const b = batchOf(
+    key(step),
+    [
+      [0.1, 0.2],
+      [1, -1],
+      [-2, 0.5],
+      [0.3, 0.3],
+    ],
+    labels,
+  );
+  const xt = tf.tensor2d([
+    [0.5, -0.2],
+    [1.2, 0.7],
+    [-0.4, -1.1],
+    [2, 0],
+  ]);
   return { ...b, t: tf.tensor1d([0.9, 0.5, 0.2, 0.7]), eps: tf.zerosLike(b.x0), xt };
 };
 
@@ -56,11 +70,19 @@ describe('predictVelocity', () => {
     const b = noised(3, null);
     const out = await firstValueFrom(of(b).pipe(predictVelocity(model, 4)));
     const nullLabels = tf.tensor1d([3, 3, 3, 3], 'int32');
-    expectClose(values(out.v), read(() => model.apply(b.xt, b.t, nullLabels)), 1e-6);
+    expectClose(
+      values(out.v),
+      read(() => model.apply(b.xt, b.t, nullLabels)),
+      1e-6,
+    );
     disposeTensors(out);
     const c = noised(4);
     const out2 = await firstValueFrom(of(c).pipe(predictVelocity(uncond, 4)));
-    expectClose(values(out2.v), read(() => uncond.apply(c.xt, c.t, null)), 1e-6);
+    expectClose(
+      values(out2.v),
+      read(() => uncond.apply(c.xt, c.t, null)),
+      1e-6,
+    );
     disposeTensors(out2);
     nullLabels.dispose();
   });
@@ -90,7 +112,9 @@ describe('predictVelocity', () => {
   it('a wrongly shaped x_t errors the stream with the expected shape', async () => {
     const b = noised(6);
     const bad = { ...b, xt: tf.zeros([4, 3]) };
-    await expect(firstValueFrom(of(bad).pipe(predictVelocity(model)))).rejects.toThrow('mlp input x_t: expected shape [B, 2], got [4, 3]');
+    await expect(firstValueFrom(of(bad).pipe(predictVelocity(model)))).rejects.toThrow(
+      'mlp input x_t: expected shape [B, 2], got [4, 3]',
+    );
     disposeTensors(bad);
     b.xt.dispose();
   });

@@ -26,6 +26,13 @@ describe('stepKeys', () => {
   });
 
   it('runs 200 000 steps without recursion or queueing', async () => {
-    expect(await lastValueFrom(stepKeys(0, 0, 0, 200000).pipe(map((k) => k.step), count()))).toBe(200000);
+    expect(
+      await lastValueFrom(
+        stepKeys(0, 0, 0, 200000).pipe(
+          map((k) => k.step),
+          count(),
+        ),
+      ),
+    ).toBe(200000);
   });
 });

@@ -45,7 +45,11 @@ describe('countTensors', () => {
     marbles().run(({ cold, expectObservable }) => {
       const sink = () => undefined;
       expectObservable(cold('a-b|', { a: 1, b: 2 }).pipe(countTensors('x', sink))).toBe('a-b|', { a: 1, b: 2 });
-      expectObservable(cold('a-#', { a: 1 }, new Error('upstream')).pipe(countTensors('x', sink))).toBe('a-#', { a: 1 }, new Error('upstream'));
+      expectObservable(cold('a-#', { a: 1 }, new Error('upstream')).pipe(countTensors('x', sink))).toBe(
+        'a-#',
+        { a: 1 },
+        new Error('upstream'),
+      );
     });
   });
 });
