@@ -1,6 +1,6 @@
 /** `phased-dmd worker --queue redis://host:port`: run queued experiment jobs on this machine. */
-import * as fs from 'fs';
 import * as path from 'path';
+import { packageRoot } from '../lib/util/packageRoot';
 import * as E from 'fp-ts/Either';
 import { defineCommand } from './command';
 import { int, str, UsageError } from './args';
@@ -8,15 +8,8 @@ import { openQueueConnection, masked } from '../lib/queue/connection';
 import { startWorker, WORKER_DEFAULTS, workerName } from '../lib/queue/worker';
 import { ExperimentJobData, describeNode } from '../pipelines/queue/experimentJobs';
 
-/**
- * The job process's entry (BullMQ loads it in a child process), at the package root's
- * pipelines/queue/: two levels up from lib/cli, three from the compiled dist/lib/cli.
- */
-const PROCESSOR = ((): string => {
-  const up = (n: number): string => path.join(__dirname, ...Array<string>(n).fill('..'));
-  const root = fs.existsSync(path.join(up(2), 'package.json')) ? up(2) : up(3);
-  return path.join(root, 'pipelines', 'queue', 'processor.cjs');
-})();
+/** The job process's entry (BullMQ loads it in a child process), in the package's pipelines/queue/. */
+const PROCESSOR = path.join(packageRoot(), 'pipelines', 'queue', 'processor.cjs');
 
 const positive = (name: string, v: number | undefined): number | undefined => {
   if (v !== undefined && !(v > 0)) throw new UsageError(`--${name}: expected a positive integer, got ${v}`, 'worker');

@@ -6,7 +6,7 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
-import { ConfigIssue, decodeWith } from '../config/report';
+import { ConfigIssue, decodeWith, formatPath } from '../config/report';
 import { unknownFields } from '../config/codecWalk';
 import { resolveSchedule } from '../phases/resolve';
 import { TeacherConfig, TEACHER_DEFAULTS } from '../teacher/teacher';
@@ -51,7 +51,30 @@ export const decodeRunConfig = (
   );
 };
 
-/** Every issue of a run config: what its method's codec refuses, and the fields no codec declares. */
+/**
+ * Every NaN or ±Infinity anywhere in a config (YAML spells them .nan and .inf; JSON cannot
+ * hold them, but a config built in code can): no field takes one, and a codec would see
+ * only "a number", so they are named here, at their paths.
+ */
+export const nonFiniteIssues = (value: unknown, at: ReadonlyArray<string | number> = []): ConfigIssue[] => {
+  if (typeof value === 'number')
+    return Number.isFinite(value)
+      ? []
+      : [
+          {
+            path: formatPath(at) || '(root)',
+            message: `expected a finite number, got ${String(value)} (NaN and Infinity are refused everywhere)`,
+          },
+        ];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFiniteIssues(v, [...at, i]));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([k, v]) => nonFiniteIssues(v, [...at, k]));
+  return [];
+};
+
+/**
+ * Every issue of a run config: non-finite numbers, what its method's codec refuses, and the fields no codec declares.
+ */
 export const runConfigIssues = (
   input: unknown,
   codecs: CodecTable = RUN_CODECS,
@@ -60,8 +83,12 @@ export const runConfigIssues = (
   const method = (input as { method?: unknown } | null)?.method;
   const codec = typeof method === 'string' ? codecs[method]?.codec : undefined;
   const unknown = codec === undefined ? [] : unknownFields(codec, input);
-  if (E.isLeft(decoded) || unknown.length > 0) return E.left([...(E.isLeft(decoded) ? decoded.left : []), ...unknown]);
-  return decoded;
+  const nonFinite = nonFiniteIssues(input);
+  if (nonFinite.length === 0 && E.isRight(decoded) && unknown.length === 0) return decoded;
+  // a non-finite number is named as such, not as whatever the field's codec expected
+  const named = new Set(nonFinite.map((i) => i.path));
+  const rest = [...(E.isLeft(decoded) ? decoded.left : []), ...unknown].filter((i) => !named.has(i.path));
+  return E.left([...nonFinite, ...rest]);
 };
 
 /** Iterations of each phase of a decoded config: the progress bars' totals. */
