@@ -49,11 +49,8 @@ export const evalCommand = defineCommand({
   description:
     'Prints one JSON object on stdout (nothing else), so it pipes into jq or a file. ' +
     'Integer images (uint8 samples, a uint8 training set) are compared in the model’s scale, ' +
-    'mapped onto [−1, 1] as train maps them; floats as given.',
-  examples: [
-    'phased-dmd eval --samples student.npy --reference teacher.npy --mixture ring8',
-    'phased-dmd eval --samples a.npy --reference b.npy --clip 8x16x16',
-  ],
+    'mapped onto [−1, 1] as train maps them; floats as given. Video clips: --clip FxHxW (e.g. 8x16x16) adds motion.',
+  examples: ['phased-dmd eval --samples samples.npy --reference ring.npy --mixture ring8'],
   run: async ({ options: o }, io) => {
     const samples = readSampleSet(o.samples!, o.labels);
     if (o.labels !== undefined && o.classifier === undefined)

@@ -114,13 +114,13 @@ export const trainCommand = defineCommand({
   description:
     'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 400 ' +
     'iterations (under 5 minutes); dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The ' +
-    'generated config is saved as <out>/config.json.',
+    'generated config is saved as <out>/config.json. --data also takes a folder of PNG images, one sub-folder ' +
+    'per class (digits/<class>/<image>.png).',
   examples: [
     'phased-dmd train --data ring.npy --labels ring-labels.npy --method teacher --out runs/ring-teacher',
     'phased-dmd train --data ring.npy --labels ring-labels.npy --method phased --teacher ' +
       'runs/ring-teacher/teacher.ckpt --out runs/ring-phased',
     'phased-dmd train --data ring.npy --method sgts --out runs/ring-sgts --budget quick',
-    'phased-dmd train --data digits/ --method teacher --out runs/digits   # digits/<class>/<image>.png',
   ],
   run: async ({ options: o }, io) => {
     const dataConfig = dataConfigFor(o.data!, o.labels, o.normalise);
