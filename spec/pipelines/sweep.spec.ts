@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
-import { runSweep, resolveSweep, budgetSamples } from '../../pipelines/sweep';
+import { runSweep, resolveSweep, budgetSamples, sweepPlan } from '../../pipelines/sweep';
 import { sweepSamplesSpec } from '../../pipelines/sweepReport';
 import { methodDir } from '../../pipelines/experiment';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
@@ -91,6 +91,14 @@ describe('sweep', () => {
     for (const d of domains) expect(d).toEqual(domains[0]);
     expect(domains[0][0]).toBeLessThan(-3);
     expect(domains[0][1]).toBeGreaterThan(3);
+  });
+
+  it('plans a shared teacher once, so the progress display does not wait for teachers that are reused', () => {
+    const labels = (c: object) => sweepPlan(resolveSweep(c)).map((p) => `${p.seed} ${p.method}`);
+    expect(labels(config).filter((l) => l.endsWith('teacher'))).toEqual(['0 teacher', '1 teacher']);
+    expect(labels({ ...config, teacher: { seed: 1 } })).toEqual([
+      '0 teacher', '0 sgts', '0 phased-4x2 @ 2', '0 phased-4x2 @ 4', '1 sgts', '1 phased-4x2 @ 2', '1 phased-4x2 @ 4',
+    ]);
   });
 
   it('refuses budgets out of order and budgets a phased method cannot split evenly', () => {
