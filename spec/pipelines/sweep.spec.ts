@@ -78,12 +78,17 @@ describe('sweep', () => {
   });
 
   type Panel = { title: string; layer: Array<{ encoding: { x: { scale: { domain: number[] } } } }> };
-  it('puts a seed\'s samples side by side: a row per method, the teacher then each budget, on shared axes', () => {
+  it("puts a seed's samples side by side: a row per method, the teacher then each budget, on shared axes", () => {
     const cell = (budget: number, scale: number) => ({ budget, values: Float32Array.from([scale, -scale, 0.5, 0.5]) });
-    const spec = sweepSamplesSpec('seed 0', Float32Array.from([1, 1, -1, -1]), [
-      { method: 'sgts', cells: [cell(2, 1), cell(4, 1)] },
-      { method: 'phased-4x4', cells: [cell(2, 1), cell(4, 3)] },
-    ], [[0, 0]]) as { vconcat: Array<{ title: string; hconcat: Panel[] }> };
+    const spec = sweepSamplesSpec(
+      'seed 0',
+      Float32Array.from([1, 1, -1, -1]),
+      [
+        { method: 'sgts', cells: [cell(2, 1), cell(4, 1)] },
+        { method: 'phased-4x4', cells: [cell(2, 1), cell(4, 3)] },
+      ],
+      [[0, 0]],
+    ) as { vconcat: Array<{ title: string; hconcat: Panel[] }> };
     expect(spec.vconcat.map((row) => row.title)).toEqual(['sgts', 'phased-4x4']);
     expect(spec.vconcat[0].hconcat.map((p) => p.title)).toEqual(['teacher (40 steps)', '2 updates', '4 updates']);
     // the widest panel (phased at 4 updates, ±3) sets every panel's axes
@@ -97,7 +102,13 @@ describe('sweep', () => {
     const labels = (c: object) => sweepPlan(resolveSweep(c)).map((p) => `${p.seed} ${p.method}`);
     expect(labels(config).filter((l) => l.endsWith('teacher'))).toEqual(['0 teacher', '1 teacher']);
     expect(labels({ ...config, teacher: { seed: 1 } })).toEqual([
-      '0 teacher', '0 sgts', '0 phased-4x2 @ 2', '0 phased-4x2 @ 4', '1 sgts', '1 phased-4x2 @ 2', '1 phased-4x2 @ 4',
+      '0 teacher',
+      '0 sgts',
+      '0 phased-4x2 @ 2',
+      '0 phased-4x2 @ 4',
+      '1 sgts',
+      '1 phased-4x2 @ 2',
+      '1 phased-4x2 @ 4',
     ]);
   });
 
