@@ -11,7 +11,7 @@ const nodeGlobals = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'native/build/', 'coverage/', 'runs/'] },
+  { ignores: ['node_modules/', 'dist/', 'native/build/', 'coverage/', 'runs/', '.tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
