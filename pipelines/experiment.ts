@@ -15,7 +15,7 @@
  *
  * Run directory:
  *   experiment.json                       the config as given (what `report` rebuilds from)
- *   teachers/<key>/teacher.ckpt           a teacher, keyed by its config hash; reused
+ *   teachers/<key>/teacher.ckpt           a teacher, keyed by its config hash; reused (while it trains: its progress)
  *   teachers/<key>/recording.ndjson       its training losses
  *   seed-<s>/teacher/recording.ndjson     the teacher's reference and evaluation samples
  *   seed-<s>/<method>/recording.ndjson    a student's losses and evaluation samples
@@ -51,7 +51,9 @@ import { makeTrainer } from '../lib/optim/trainer';
 import type { StepMetrics } from '../lib/stream/types';
 import type { PlannedRun, RunStart } from '../lib/stream/runs';
 import { splitSeed } from '../lib/random/seed';
-import { saveCheckpoint, withPrefix } from '../lib/checkpoint/format';
+import { saveCheckpoint } from '../lib/checkpoint/format';
+import { captureAdamState, restoreAdamState } from '../lib/optim/adamState';
+import { readTeacherProgress, TeacherProgress } from '../lib/train/teacher';
 import { PROGRESS_CHECKPOINT, RECORDING_FILE, STUDENT_CHECKPOINT, TEACHER_CHECKPOINT } from '../lib/checkpoint/files';
 import { RecordingWriter, makeHeader } from '../lib/record/writer';
 import { record, eventOf } from '../lib/record/record';
@@ -70,6 +72,7 @@ import {
   sampleTeacher,
   loadTeacher,
   teacherNfe,
+  teacherCheckpointData,
 } from '../lib/teacher/teacher';
 import {
   trainDistill,
@@ -534,6 +537,8 @@ export interface ExperimentOptions {
   readonly onStep?: (m: StepMetrics) => void;
   /** Called as each (seed, method) run starts (a progress display's run label and ETA). */
   readonly onRun?: (run: RunStart) => void;
+  /** Teacher steps between progress checkpoints (default TEACHER_CHECKPOINT_EVERY). */
+  readonly checkpointEvery?: number;
 }
 
 export interface ExperimentResult {
@@ -631,7 +636,34 @@ export const recordSamples = (
 
 export const chunkFor = (r: ResolvedExperiment): number => (r.task === 'mnist' ? 100 : r.task === 'video' ? 128 : 4000);
 
-/** A teacher for one seed: loaded from the cache, or trained (recorded) and cached. */
+/** Teacher steps between progress checkpoints, unless the options say otherwise. */
+export const TEACHER_CHECKPOINT_EVERY = 100;
+
+/**
+ * Where an interrupted training of this teacher stopped: its progress checkpoint (the teacher
+ * file before it is complete), next to an unfinished recording of the same config; else null
+ * (a stale or unreadable checkpoint is kept aside).
+ */
+const resumableTeacher = (file: string, recording: string, config: unknown): TeacherProgress | null => {
+  if (!fs.existsSync(file)) return null;
+  const rec = fs.existsSync(recording) ? summariseRecording(recording, { onIssue: () => undefined }) : null;
+  const same =
+    rec !== null &&
+    E.isRight(rec) &&
+    rec.right.status !== 'complete' &&
+    rec.right.header.configHash === configHash(config);
+  const saved = same ? readTeacherProgress(file, configHash(config)) : null;
+  if (saved !== null && E.isRight(saved)) return saved.right;
+  keepAside(file);
+  return null;
+};
+
+/**
+ * A teacher for one seed: loaded from the cache, or trained (recorded) and cached. Training
+ * writes a progress checkpoint (weights and Adam state) every `checkpointEvery` steps into
+ * the teacher's file, so a killed run continues from the last one, appending to the same
+ * recording, and ends with the numbers an uninterrupted run gives.
+ */
 export const ensureTeacher = async (
   r: ResolvedExperiment,
   seed: number,
@@ -643,13 +675,18 @@ export const ensureTeacher = async (
   const file = path.join(dir, TEACHER_CHECKPOINT);
   const recFile = path.join(dir, RECORDING);
   const config = resolveTeacherConfig(input);
+  const every = o.checkpointEvery ?? TEACHER_CHECKPOINT_EVERY;
+  if (!(Number.isInteger(every) && every >= 1))
+    throw new RangeError(`checkpointEvery: expected a positive integer, got ${every}`);
   if (fs.existsSync(file) && finished(recFile, input, [], 0, file)) {
     const t = loadTeacher(file);
     if (E.isRight(t)) return { ...t.right, file, reused: true };
     o.log?.(`teacher cache ${file} is unreadable (${t.left.message}); training again`);
   }
-  keepAside(file);
-  o.log?.(`seed ${seed}: training the teacher (${config.steps} steps, batch ${config.batchSize}) → ${file}`);
+  const progress = resumableTeacher(file, recFile, input);
+  const from = Math.min(progress?.step ?? 0, config.steps);
+  const resumed = progress === null ? '' : `, resumed at step ${from}`;
+  o.log?.(`seed ${seed}: training the teacher (${config.steps} steps, batch ${config.batchSize})${resumed} → ${file}`);
   const modelConfig = modelConfigFor(config.model, dataset, splitSeed(config.seed, 'init'));
   const model = buildModel(modelConfig);
   const trainer = makeTrainer(
@@ -657,33 +694,53 @@ export const ensureTeacher = async (
     { lr: config.lr, betas: config.betas },
     { lr: config.lr, betas: config.betas },
   );
-  const sink = openRecording(recFile, input, seed, 'teacher');
+  let sink: RecordingWriter | null = null;
   try {
-    await teacherLoop({ dataset, model, trainer }, config, {
-      through: record<StepMetrics>(sink),
-      log: o.metricLog ?? o.log,
-      onStep: o.onStep,
-    });
-    saveCheckpoint(file, {
-      meta: {
-        kind: 'teacher',
+    if (progress !== null) {
+      model.params.write(progress.weights, `${file}: teacher`);
+      restoreAdamState(trainer.optimizer, progress.adam, trainer.variables, `${file}: optimiser state`);
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    sink =
+      progress === null
+        ? openRecording(recFile, input, seed, 'teacher')
+        : E.getOrElseW((e: Error) => {
+            throw e;
+          })(RecordingWriter.resume(recFile, { config: input, phase: 0, step: from }));
+    const out = sink;
+    // the checkpoint format of every teacher run (lib/teacher/teacher.ts), plus the labels it was trained on
+    const save = (step: number): void => {
+      const data = teacherCheckpointData({
+        weights: model.params.read(),
+        adam: captureAdamState(trainer.optimizer),
         modelConfig,
         config,
-        step: config.steps,
-        condition: r.condition,
-        configHash: configHash(input),
+        input,
+        step,
+      });
+      saveCheckpoint(file, { ...data, meta: { ...data.meta, condition: r.condition } });
+      out.append({ type: 'checkpoint', phase: 0, step, file });
+      out.sync();
+    };
+    await teacherLoop({ dataset, model, trainer }, config, {
+      from,
+      through: record<StepMetrics>(out),
+      log: o.metricLog ?? o.log,
+      onStep: (m) => {
+        o.onStep?.(m);
+        const done = m.key.step + 1;
+        if (done < config.steps && done % every === 0) save(done);
       },
-      tensors: withPrefix('teacher/', model.params.read()),
     });
-    sink.append({ type: 'checkpoint', phase: 0, step: config.steps, file });
-    sink.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
+    save(config.steps);
+    out.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
   } catch (err) {
-    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    sink?.append({ type: 'end', status: 'failed', message: (err as Error).message });
     model.dispose();
     throw err;
   } finally {
     trainer.optimizer.dispose();
-    sink.close();
+    sink?.close();
   }
   model.params.setTrainable(false);
   return { model, modelConfig, file, reused: false };

@@ -21,8 +21,11 @@ import {
   experimentDataset,
   balancedLabels,
   methodDir,
+  teacherDir,
+  runExperiment,
   RECORDING,
 } from '../../pipelines/experiment';
+import { loadCheckpoint } from '../../lib/checkpoint/format';
 import {
   buildExperimentReport,
   meanStd,
@@ -246,6 +249,101 @@ describe('a tiny experiment end to end', () => {
       const rebuilt = await buildExperimentReport(out);
       expect(rebuilt.markdown).toEqual(report2);
       expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+});
+
+describe('a killed experiment teacher resumes', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'experiment-resume-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const config = {
+    method: 'experiment',
+    task: 'ring8',
+    seeds: [5],
+    methods: ['teacher'],
+    model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 },
+    budget: { teacherSteps: 12, teacherBatchSize: 32 },
+    samples: 24,
+    logEvery: 1000,
+  };
+
+  /** The teacher's files of a run directory: its checkpoint's meta and tensors, and its recording's summary. */
+  const teacherOf = (out: string) => {
+    const r = decodeExperiment(config);
+    const tdir = teacherDir(out, teacherKey(r, 5));
+    const ckpt = loadCheckpoint(path.join(tdir, 'teacher.ckpt'));
+    if (E.isLeft(ckpt)) throw ckpt.left;
+    const rec = summariseRecording(path.join(tdir, RECORDING));
+    if (E.isLeft(rec)) throw rec.left;
+    return { ckpt: ckpt.right, rec: rec.right };
+  };
+
+  it(
+    'continues from its last progress checkpoint and the same recording, giving the checkpoint, losses and ' +
+      'samples of an uninterrupted run bit for bit',
+    async () => {
+      const before = tf.memory().numTensors;
+      const whole = path.join(dir, 'whole');
+      await runExperiment(config, { outDir: whole, checkpointEvery: 4, log: () => undefined });
+
+      // killed during step 7: the progress checkpoint of step 4 is the teacher file, not yet complete
+      const cut = path.join(dir, 'cut');
+      let seen = 0;
+      const kill = () => {
+        if (++seen === 7) throw new Error('killed');
+      };
+      await expect(
+        runExperiment(config, { outDir: cut, checkpointEvery: 4, onStep: kill, log: () => undefined }),
+      ).rejects.toThrow('killed');
+      expect(tf.memory().numTensors).toBe(before);
+      const stopped = teacherOf(cut);
+      expect(stopped.ckpt.meta.step).toBe(4);
+      expect(stopped.ckpt.meta.complete).toBe(false);
+      expect(stopped.rec.status).toBe('failed');
+
+      const lines: string[] = [];
+      let steps = 0;
+      const resumed = await runExperiment(config, {
+        outDir: cut,
+        checkpointEvery: 4,
+        onStep: () => void steps++,
+        log: (l) => lines.push(l),
+      });
+      expect(resumed.reused).toEqual([]);
+      expect(steps).toBe(8);
+      expect(lines.some((l) => l.includes('resumed at step 4'))).toBe(true);
+      expect(tf.memory().numTensors).toBe(before);
+
+      const a = teacherOf(whole);
+      const b = teacherOf(cut);
+      expect(b.rec.status).toBe('complete');
+      expect(b.rec.resumes).toBe(1);
+      expect(b.ckpt.meta.complete).toBe(true);
+      // weights and Adam state, bit for bit
+      expect(b.ckpt.tensors.map((x) => x.name)).toEqual(a.ckpt.tensors.map((x) => x.name));
+      expect(b.ckpt.tensors.some((x) => x.name.startsWith('opt/teacher/'))).toBe(true);
+      b.ckpt.tensors.forEach((x, i) =>
+        expect(Buffer.from(x.values.buffer)).toEqual(Buffer.from(a.ckpt.tensors[i].values.buffer)),
+      );
+      expect(b.ckpt.meta).toEqual(a.ckpt.meta);
+      // the recording's losses, step by step
+      expect(b.rec.series.map((s) => [s.role, s.step, s.loss, s.gradNorm])).toEqual(
+        a.rec.series.map((s) => [s.role, s.step, s.loss, s.gradNorm]),
+      );
+      expect(a.rec.series[0].step).toEqual(Array.from({ length: 12 }, (_, i) => i));
+      // and what the teacher draws from them
+      const samplesOf = (out: string) => {
+        const rec = summariseRecording(path.join(methodDir(out, 5, 'teacher'), RECORDING));
+        if (E.isLeft(rec)) throw rec.left;
+        return rec.right.samples.map((s) => [s.name, Array.from(s.x.values)]);
+      };
+      expect(samplesOf(cut)).toEqual(samplesOf(whole));
+      const results = (out: string) => JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+      expect(results(cut).aggregate).toEqual(results(whole).aggregate);
     },
   );
 });
