@@ -4,7 +4,7 @@
  * checkpoint, .npy data and labels), the derived schedule and the memory estimate.
  */
 import * as E from 'fp-ts/Either';
-import { preflight } from '../lib/train/preflight';
+import { preflightPipeline } from '../pipelines/preflight';
 import { defineCommand } from './command';
 import { list, int, flag } from './args';
 import { loadPipelineConfig } from './loadConfig';
@@ -31,7 +31,7 @@ export const validateCommand = defineCommand({
   ],
   run: async ({ options, positionals }, io) => {
     const loaded = loadPipelineConfig(positionals[0], { set: options.set, seed: options.seed });
-    const checked = preflight(loaded.input, `config ${positionals[0]}`);
+    const checked = preflightPipeline(loaded.input, `config ${positionals[0]}`);
     if (E.isLeft(checked)) throw checked.left;
     for (const note of dataNotes(loaded)) io.stderr(`warning: data: ${note}\n`);
     if (options.print) io.stdout(`${JSON.stringify(loaded.input, null, 2)}\n`);

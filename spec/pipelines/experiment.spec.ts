@@ -23,6 +23,7 @@ import {
   methodDir,
   teacherDir,
   runExperiment,
+  experimentMemoryIssues,
   RECORDING,
 } from '../../pipelines/experiment';
 import { loadCheckpoint } from '../../lib/checkpoint/format';
@@ -117,6 +118,36 @@ describe('experiment config', () => {
     u.x0.dispose();
     expect(balancedLabels(7, 3)).toEqual(Int32Array.from([0, 1, 2, 0, 1, 2, 0]));
     expect(balancedLabels(4, 0)).toBeNull();
+  });
+});
+
+describe('the experiment memory estimate', () => {
+  const issues = (c: Record<string, unknown>, budget: number) =>
+    experimentMemoryIssues(decodeExperiment({ method: 'experiment', task: 'ring8', ...c }), budget);
+
+  test('the defaults fit in a gigabyte; each stage over the budget is refused at the field to change', () => {
+    expect(issues({}, 1e9)).toEqual([]);
+    // ring8's MLP (128, 128, 128; time 16): the teacher's batch dominates its training at 65 536
+    const teacher = issues({ methods: ['teacher'], budget: { teacherBatchSize: 65536 } }, 1e8);
+    expect(teacher.map((i) => i.path)).toEqual(['budget.teacherBatchSize']);
+    expect(teacher[0].message).toContain('training the teacher');
+    const student = issues({ methods: ['teacher', 'dmd'], budget: { batchSize: 65536 } }, 1e8);
+    expect(student.map((i) => i.path)).toEqual(['budget.batchSize']);
+    expect(student[0].message).toContain('distilling a student');
+    const wide = issues({ model: { kind: 'mlp', hidden: [4096, 4096] }, budget: { teacherBatchSize: 1 } }, 1e8);
+    expect(wide.map((i) => i.path)).toEqual(['model.hidden', 'model.hidden']);
+  });
+
+  test('evaluation: a seed’s sample sets and the O(N²) distances, at samples or evalPoints', () => {
+    // 6 sets (reference, teacher, 4 students) of 2-D points: 48 bytes a sample
+    const sets = issues({ samples: 100000, evalPoints: 10 }, 4e6);
+    expect(sets.map((i) => i.path)).toEqual(['samples']);
+    expect(sets[0].message).toContain('6 sets of 100,000 samples of 2 values');
+    // 2·N²·8 bytes: 16 MB at N = 1000, so the points dominate
+    const pairs = issues({ samples: 1000, evalPoints: 1000 }, 1e7);
+    expect(pairs.map((i) => i.path)).toEqual(['evalPoints']);
+    // only min(samples, evalPoints) points enter the metrics
+    expect(issues({ samples: 100, evalPoints: 100000 }, 1e7)).toEqual([]);
   });
 });
 
