@@ -1,7 +1,8 @@
 /**
  * `phased-dmd validate <config>`: everything `run` checks before training, without
  * training: the codec (unknown fields refused), then the files the config names (a teacher
- * checkpoint, .npy data and labels), the derived schedule and the memory estimate.
+ * checkpoint, .npy data and labels), the derived schedule, an experiment's or sweep's relations
+ * between fields, and the memory estimate.
  */
 import * as E from 'fp-ts/Either';
 import { preflightPipeline } from '../pipelines/preflight';
@@ -24,6 +25,8 @@ export const validateCommand = defineCommand({
     'Exit code 0 when the config is valid, 1 with one line per problem otherwise. ' +
     'Unknown fields are errors (a typo is never silently ignored); the files the config names (teacher checkpoint, ' +
     '.npy data and labels) are opened and checked, relative paths from the current directory as `run` reads them. ' +
+    'A config whose memory need (a lower bound per stage: training, distillation, evaluation) exceeds this ' +
+    "machine's memory is refused at the field to change. " +
     'Data whose scale is far from unit (a std above 10, or floats in [0, 255]) is valid but warned about on stderr.',
   examples: [
     'phased-dmd validate pipelines/configs/experiment-2d.json',

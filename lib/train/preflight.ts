@@ -2,8 +2,9 @@
  * Everything that can be checked about a pipeline config before any training starts,
  * reported at once with paths: the decoder (its method's codec, unknown fields refused),
  * then what the codec cannot see — the files it names (a teacher checkpoint, `.npy`
- * data and labels) exist and are what they claim, and the schedule a method derives
- * from its fields is well formed (steps a multiple of the preset's phases).
+ * data and labels) exist and are what they claim, the schedule a method derives
+ * from its fields is well formed (steps a multiple of the preset's phases), and what the run
+ * needs in memory (a lower bound, lib/models/memory.ts) fits in this machine's.
  */
 import * as fs from 'fs';
 import * as path from 'path';
