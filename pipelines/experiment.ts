@@ -828,12 +828,21 @@ export const ensureTeacher = async (
     { lr: config.lr, betas: config.betas },
     { lr: config.lr, betas: config.betas },
   );
-  let sink: RecordingWriter | null = null;
-  try {
-    if (progress !== null) {
+  if (progress !== null)
+    try {
       model.params.write(progress.weights, `${file}: teacher`);
       restoreAdamState(trainer.optimizer, progress.adam, trainer.variables, `${file}: optimiser state`);
+    } catch (err) {
+      // a checkpoint that does not fit this model is kept aside and the teacher trained from the start,
+      // so a retried job does not fail on it again
+      trainer.optimizer.dispose();
+      model.dispose();
+      keepAside(file);
+      o.log?.(`teacher progress ${file} does not fit (${(err as Error).message}); training from the start`);
+      return ensureTeacher(r, seed, dataset, o);
     }
+  let sink: RecordingWriter | null = null;
+  try {
     fs.mkdirSync(dir, { recursive: true });
     sink =
       progress === null

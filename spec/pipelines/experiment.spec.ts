@@ -26,7 +26,7 @@ import {
   experimentMemoryIssues,
   RECORDING,
 } from '../../pipelines/experiment';
-import { loadCheckpoint } from '../../lib/checkpoint/format';
+import { loadCheckpoint, saveCheckpoint } from '../../lib/checkpoint/format';
 import {
   buildExperimentReport,
   meanStd,
@@ -377,4 +377,47 @@ describe('a killed experiment teacher resumes', () => {
       expect(results(cut).aggregate).toEqual(results(whole).aggregate);
     },
   );
+
+  it('a progress checkpoint that does not fit the model is kept aside; the teacher trains from the start', async () => {
+    const whole = path.join(dir, 'whole');
+    if (!fs.existsSync(whole)) await runExperiment(config, { outDir: whole, checkpointEvery: 4, log: () => undefined });
+    const before = tf.memory().numTensors;
+    const out = path.join(dir, 'misfit');
+    let seen = 0;
+    const kill = () => {
+      if (++seen === 7) throw new Error('killed');
+    };
+    await expect(
+      runExperiment(config, { outDir: out, checkpointEvery: 4, onStep: kill, log: () => undefined }),
+    ).rejects.toThrow('killed');
+    // a first layer one row short
+    const file = path.join(teacherDir(out, teacherKey(decodeExperiment(config), 5)), 'teacher.ckpt');
+    const saved = loadCheckpoint(file);
+    if (E.isLeft(saved)) throw saved.left;
+    const [first, ...rest] = saved.right.tensors;
+    const rows = first.shape[0] - 1;
+    const cut = {
+      ...first,
+      shape: [rows, ...first.shape.slice(1)],
+      values: first.values.slice(0, first.values.length - first.values.length / first.shape[0]),
+    };
+    saveCheckpoint(file, { meta: saved.right.meta, tensors: [cut, ...rest] });
+    const lines: string[] = [];
+    let steps = 0;
+    await runExperiment(config, {
+      outDir: out,
+      checkpointEvery: 4,
+      onStep: () => void steps++,
+      log: (l) => lines.push(l),
+    });
+    expect(steps).toBe(12);
+    expect(lines.some((l) => l.includes('does not fit') && l.includes('training from the start'))).toBe(true);
+    const a = teacherOf(whole);
+    const b = teacherOf(out);
+    b.ckpt.tensors.forEach((x, i) =>
+      expect(Buffer.from(x.values.buffer)).toEqual(Buffer.from(a.ckpt.tensors[i].values.buffer)),
+    );
+    expect(b.rec.resumes).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
