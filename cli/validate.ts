@@ -34,6 +34,7 @@ export const validateCommand = defineCommand({
   ],
   run: async ({ options, positionals }, io) => {
     const loaded = loadPipelineConfig(positionals[0], { set: options.set, seed: options.seed });
+    // a run config's files, schedule and memory; an experiment's or sweep's relations and memory per stage
     const checked = preflightPipeline(loaded.input, `config ${positionals[0]}`);
     if (E.isLeft(checked)) throw checked.left;
     for (const note of dataNotes(loaded)) io.stderr(`warning: data: ${note}\n`);

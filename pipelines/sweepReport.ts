@@ -9,7 +9,8 @@
  *   paper-shaped table          diversity of teacher, SGTS and Phased at the largest budget,
  *                               and the share of the teacher's diversity each keeps
  *   figures                     each headline metric against updates, one line per method
- *                               with its interval as a band
+ *                               with its interval as a band; 2-D tasks: each seed's samples,
+ *                               a row per method, the teacher then every budget
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,6 +24,7 @@ import { readNpy, npyToFloat32, npyToLabels } from '../lib/data/npy';
 import { resolveVideoOptions, VIDEO_DEFAULTS, VideoSettings } from '../lib/data/video';
 import { writeFileAtomic } from '../lib/util/atomicWrite';
 import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
+import { scatterDomain, scatterSpec, ScatterPanel } from '../lib/plots/scatter';
 import { RECORDING, classifierFile, methodDir } from './experiment';
 import { COLUMNS, Column, latest, read, scalarsOf, taskKind, toSet, trajectoryFeatures } from './experimentReport';
 import {
@@ -116,8 +118,11 @@ const readCell = (
   };
 };
 
+/** A sample set the rows were computed from: the teacher's own (budget 0) or a cell's. */
+export type OnSet = (seed: number, method: string, budget: number, values: Float32Array) => void;
+
 /** Evaluates every finished cell; rows in (seed, method, budget) order. */
-export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[]): SweepRow[] => {
+export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[], onSet?: OnSet): SweepRow[] => {
   const r = s.experiment;
   const kind = taskKind(r.task);
   const clip =
@@ -152,6 +157,7 @@ export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[]):
         set: SampleSet & { values: Float32Array },
         seconds: number | null,
       ): void => {
+        onSet?.(seed, method, budget, set.values);
         try {
           const extra: Record<string, number> = clip
             ? {
@@ -295,6 +301,33 @@ export const curveSpec = (summary: readonly CellSummary[], metric: string, title
   };
 };
 
+/** One method's sample sets in a seed's sample figure, one per budget. */
+export interface SampleRow {
+  readonly method: string;
+  readonly cells: ReadonlyArray<{ readonly budget: number; readonly values: Float32Array }>;
+}
+
+/**
+ * One seed's samples side by side: a row per method, its first panel the teacher and then
+ * the method at each budget, every panel on the same axes with the mixture's centres, so a
+ * column compares the methods at one budget and a row shows a method as training goes on.
+ */
+export const sweepSamplesSpec = (
+  title: string,
+  teacher: Float32Array,
+  rows: readonly SampleRow[],
+  centres: ReadonlyArray<readonly number[]>,
+): VegaLiteSpec => {
+  const panels = rows.map((r): ScatterPanel[] => [
+    { title: 'teacher (40 steps)', points: teacher },
+    ...r.cells.map((c) => ({ title: `${c.budget} updates`, points: c.values })),
+  ]);
+  const domain = scatterDomain(panels.flat(), centres);
+  const row = (p: ScatterPanel[], i: number) =>
+    scatterSpec(p, { title: rows[i].method, centres, domain, size: 190, maxPoints: 2000 });
+  return { title, vconcat: panels.map(row) };
+};
+
 export const buildSweepReport = async (
   runDir: string,
   o: { log?: (line: string) => void } = {},
@@ -306,7 +339,14 @@ export const buildSweepReport = async (
   const kind = taskKind(r.task);
   const columns: readonly Column[] = COLUMNS[kind];
   const problems: string[] = [];
-  const rows = sweepRows(runDir, s, problems);
+  // the sample figures: 2-D tasks, the first three seeds
+  const sets = new Map<number, Map<string, Float32Array>>();
+  const keep: OnSet = (seed, method, budget, values) => {
+    if (kind !== 'points' || !r.seeds.slice(0, 3).includes(seed)) return;
+    if (!sets.has(seed)) sets.set(seed, new Map());
+    sets.get(seed)!.set(`${method}@${budget}`, values);
+  };
+  const rows = sweepRows(runDir, s, problems, keep);
   const metrics = columns.map((c) => c.key);
   const summary = summarise(rows, metrics);
   const byKey = (method: string, budget: number, metric: string) =>
@@ -365,23 +405,40 @@ export const buildSweepReport = async (
     return `| ${m} | ${i ? fmtInterval(i, 3) : '–'} | ${m === 'teacher' ? '1' : fmt(kept, 3)} |`;
   });
 
-  const figures = await writeFigures(
-    HEADLINE[kind].map((k) => ({
+  const sampleFigures = [...sets].flatMap(([seed, got]) => {
+    const teacher = got.get('teacher@0');
+    const cellsOf = (method: string) =>
+      s.budgets.flatMap((budget) => {
+        const values = got.get(`${method}@${budget}`);
+        return values === undefined ? [] : [{ budget, values }];
+      });
+    const methodRows = s.methods
+      .map((method) => ({ method, cells: cellsOf(method) }))
+      .filter((m) => m.cells.length > 0);
+    if (teacher === undefined || methodRows.length === 0) return [];
+    const title = `${r.task}, seed ${seed}: samples (red crosses: the mixture's centres)`;
+    const spec = sweepSamplesSpec(title, teacher, methodRows, MIXTURES[r.task as MixtureName].centers);
+    return [{ file: path.join(runDir, 'figures', `sweep-samples-seed${seed}.png`), spec }];
+  });
+  const figures = await writeFigures([
+    ...HEADLINE[kind].map((k) => ({
       file: path.join(runDir, 'figures', `sweep-${k}.png`),
       spec: curveSpec(summary, k, columns.find((c) => c.key === k)?.title ?? k),
     })),
-  ).catch((err: Error) => {
+    ...sampleFigures,
+  ]).catch((err: Error) => {
     problems.push(`figures: ${err.message}`);
     return [] as string[];
   });
 
+  const teachers = r.teacher.seed === undefined ? 'one per seed' : `one for all seeds, from seed ${r.teacher.seed}`;
   const report = [
     `# Budget sweep: ${r.task}`,
     '',
     `- seeds: ${r.seeds.join(', ')} (${seedsDone} with a teacher so far); methods: ${s.methods.join(', ')}; budgets ` +
       `(generator updates): ${s.budgets.join(', ')}`,
     `- model \`${JSON.stringify(r.model)}\`; teacher ${r.budget.teacherSteps} steps × batch ` +
-      `${r.budget.teacherBatchSize}, one per seed, sampled with 40 Euler steps (CFG g = ${r.guidance}); students ` +
+      `${r.budget.teacherBatchSize}, ${teachers}, sampled with 40 Euler steps (CFG g = ${r.guidance}); students ` +
       `batch ${r.budget.batchSize}`,
     `- every student: ${describeVariant(r.distill as Partial<DistillConfig>)}`,
     `- dmd/sgts: one run, sampled at each budget (its first b updates are exactly a b-update run); phased: one run ` +

@@ -303,40 +303,47 @@ const openTeacher = async (
   return loaded.right;
 };
 
+/** How `trainDistill` runs: where it writes, what it reports, what it resumes from. */
+export interface TrainDistillOptions {
+  outDir?: string;
+  log?: (line: string) => void;
+  teacher?: { model: VelocityModel; modelConfig: ModelConfig };
+  onStep?: (m: StepMetrics) => void;
+  /**
+   * A progress checkpoint (`<outDir>/last.ckpt`) of this same config to continue from: finished phases' experts are
+   * loaded, not retrained.
+   */
+  resume?: string;
+  /** Resume although the config differs from the checkpoint's (the differences are logged). */
+  force?: boolean;
+  /**
+   * Called after every generator update with the generator updates done so far (all
+   * phases) and the student as it stands: the finished experts and the running phase's
+   * live generator (its EMA when on). Synchronous, between updates: sample it there.
+   */
+  onGeneratorUpdate?: (updates: number, student: () => readonly ExpertPhase[]) => void;
+  /** Taps the event stream (metrics and phase ends) after checkpointing: recording (lib/record), inspection. */
+  through?: MonoTypeOperatorFunction<StepMetrics | PhaseEnd<DistillState>>;
+  /** Each progress checkpoint written, told once the event that caused it has passed `through`. */
+  onCheckpoint?: (c: { file: string; phase: number; step: number }) => void;
+}
+
 /**
  * Distils a student in memory. With `outDir` it writes `last.ckpt` (progress, every
  * `checkpointEvery` generator updates and at phase boundaries) and `student.ckpt` at the
  * end. lib/train/distill.ts `runDistill` runs this with a recording, a run directory lock
  * and the resume/overwrite rules (what `runConfig` and the command line use).
  */
-export const trainDistill = async (
-  input: unknown,
-  options: {
-    outDir?: string;
-    log?: (line: string) => void;
-    teacher?: { model: VelocityModel; modelConfig: ModelConfig };
-    onStep?: (m: StepMetrics) => void;
-    /**
-     * A progress checkpoint (`<outDir>/last.ckpt`) of this same config to continue from: finished phases' experts are
-     * loaded, not retrained.
-     */
-    resume?: string;
-    /** Resume although the config differs from the checkpoint's (the differences are logged). */
-    force?: boolean;
-    /**
-     * Called after every generator update with the generator updates done so far (all
-     * phases) and the student as it stands: the finished experts and the running phase's
-     * live generator (its EMA when on). Synchronous, between updates: sample it there.
-     */
-    onGeneratorUpdate?: (updates: number, student: () => readonly ExpertPhase[]) => void;
-    /** Taps the event stream (metrics and phase ends) after checkpointing: recording (lib/record), inspection. */
-    through?: MonoTypeOperatorFunction<StepMetrics | PhaseEnd<DistillState>>;
-    /** Each progress checkpoint written, told once the event that caused it has passed `through`. */
-    onCheckpoint?: (c: { file: string; phase: number; step: number }) => void;
-  } = {},
+export const trainDistill = (input: unknown, options: TrainDistillOptions = {}): Promise<DistillResult> =>
+  trainDistillConfig(decodeOrThrow(DistillConfig, input, 'distill config'), options);
+
+/** `trainDistill` for a config already decoded (by the caller's edge: a runner's preflight). */
+export const trainDistillConfig = async (
+  config: DistillConfig,
+  options: TrainDistillOptions = {},
 ): Promise<DistillResult> => {
-  const config = decodeOrThrow(DistillConfig, input, 'distill config');
   const d = withDefaults(config);
+  const schedule = scheduleFor(config);
   // progress checkpoints hold one running phase; concurrent phases have several
   const concurrent = config.method === 'phased' && d.phasing === 'concurrent';
   if (concurrent && options.onGeneratorUpdate !== undefined)
@@ -357,7 +364,7 @@ export const trainDistill = async (
       : openResume(options.resume, d, options.force ? (options.log ?? (() => undefined)) : undefined);
   const teacher =
     options.teacher ?? (saved?.teacher ? resumeTeacher(saved) : await openTeacher(config.teacher, options.log));
-  const phases = resolveSchedule(scheduleFor(config));
+  const phases = resolveSchedule(schedule);
   const makeRole = roleFactory(config.experts, d.seed);
   const role = (r: 'generator' | 'fake') => ({ weightDecay: d.weightDecay, ...d.optimizer[r] });
   let live: PhaseRoles | null = null;
@@ -376,7 +383,7 @@ export const trainDistill = async (
   const settings: DistillSettings = {
     teacher: teacher.model,
     seed: d.seed,
-    shift: scheduleFor(config).shift, // a phased schedule carries its own shift
+    shift: schedule.shift, // a phased schedule carries its own shift
     backprop: backpropFor(config.method),
     gradient: d.gradient,
     stepper: d.stepper,

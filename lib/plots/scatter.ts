@@ -19,9 +19,15 @@ export interface ScatterOptions {
   readonly title?: string;
   /** Reference centres (e.g. mixture modes) drawn as crosses in every panel. */
   readonly centres?: ReadonlyArray<readonly number[]>;
+  /** Axis range shared by every panel; by default the range of these panels' points and centres. */
+  readonly domain?: readonly [number, number];
 }
 
-const domainOf = (panels: readonly ScatterPanel[], centres: ReadonlyArray<readonly number[]>): [number, number] => {
+/** The range that holds every finite point of the panels and every centre, padded by 5 %. */
+export const scatterDomain = (
+  panels: readonly ScatterPanel[],
+  centres: ReadonlyArray<readonly number[]>,
+): [number, number] => {
   let lo = Infinity;
   let hi = -Infinity;
   for (const p of panels) {
@@ -41,7 +47,7 @@ export const scatterSpec = (panels: readonly ScatterPanel[], options: ScatterOpt
   const max = options.maxPoints ?? 2000;
   const size = options.size ?? 260;
   const centres = options.centres ?? [];
-  const domain = domainOf(panels, centres);
+  const domain = options.domain ?? scatterDomain(panels, centres);
   const scale = { domain, nice: false, zero: false };
   return {
     ...(options.title ? { title: options.title } : {}),
@@ -53,23 +59,27 @@ export const scatterSpec = (panels: readonly ScatterPanel[], options: ScatterOpt
         y: p.points[i * d + 1],
         class: p.labels != null ? String(p.labels[i]) : 'all',
       })).filter((v) => Number.isFinite(v.x) && Number.isFinite(v.y));
-      const layers: VegaLiteSpec[] = [
-        {
-          data: { values },
-          mark: { type: 'circle', size: 6, opacity: 0.5, aria: false },
-          encoding: {
-            x: { field: 'x', type: 'quantitative', scale, title: null },
-            y: { field: 'y', type: 'quantitative', scale, title: null },
-            color: p.labels != null ? { field: 'class', type: 'nominal', legend: null } : { value: '#1f5fa8' },
-          },
+      const points: VegaLiteSpec = {
+        data: { values },
+        mark: { type: 'circle', size: 6, opacity: 0.5, aria: false },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', scale, title: null },
+          y: { field: 'y', type: 'quantitative', scale, title: null },
+          color: p.labels != null ? { field: 'class', type: 'nominal', legend: null } : { value: '#1f5fa8' },
         },
-      ];
+      };
+      // the centres under the points: a covered mode's samples stay visible, an empty mode shows its cross
+      const layers: VegaLiteSpec[] = [];
       if (centres.length > 0)
         layers.push({
           data: { values: centres.map((c) => ({ x: c[0], y: c[1] })) },
-          mark: { type: 'point', shape: 'cross', color: 'black', size: 40, aria: false },
-          encoding: { x: { field: 'x', type: 'quantitative', scale }, y: { field: 'y', type: 'quantitative', scale } },
+          mark: { type: 'point', shape: 'cross', color: '#d62728', size: 60, aria: false },
+          encoding: {
+            x: { field: 'x', type: 'quantitative', scale, title: null },
+            y: { field: 'y', type: 'quantitative', scale, title: null },
+          },
         });
+      layers.push(points);
       return { title: p.title, width: size, height: size, layer: layers };
     }),
   };

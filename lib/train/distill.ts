@@ -15,13 +15,12 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { keepAside } from '../util/atomicWrite';
 import { MonoTypeOperatorFunction, tap } from 'rxjs';
-import { decodeOrThrow } from '../config/report';
 import type { StepMetrics } from '../stream/types';
 import type { PhaseEnd } from '../phases/concat';
 import { resolveSchedule } from '../phases/resolve';
 import type { DistillState } from '../distill/segment';
 import { loadDistillState } from '../distill/checkpoint';
-import { DistillConfig, withDefaults, scheduleFor, trainDistill, DistillResult } from '../distill/distill';
+import { DistillConfig, withDefaults, scheduleFor, trainDistillConfig, DistillResult } from '../distill/distill';
 import * as tf from '@tensorflow/tfjs-core';
 import { record, eventOf } from '../record/record';
 import { splitSeed } from '../random/seed';
@@ -61,7 +60,8 @@ export const runDistill = async (input: unknown, options: RunOptions = {}): Prom
   // everything checkable is checked before anything is written: codec, unknown fields, teacher and data files, schedule
   const checked = preflight(input, 'distill config', { teacherGiven: options.teacher !== undefined });
   if (E.isLeft(checked)) throw checked.left;
-  const config = decodeOrThrow(DistillConfig, input, 'distill config');
+  // decoded once, here at the edge; trainDistillConfig takes it typed
+  const config = checked.right.config as DistillConfig;
   const d = withDefaults(config);
   const phases = resolveSchedule(scheduleFor(config));
   const outDir = options.outDir;
@@ -136,7 +136,7 @@ export const runDistill = async (input: unknown, options: RunOptions = {}): Prom
 
     let result: DistillResult;
     try {
-      result = await trainDistill(input, {
+      result = await trainDistillConfig(config, {
         ...(outDir === undefined ? {} : { outDir }),
         ...(resumeFile === undefined ? {} : { resume: resumeFile }),
         ...(options.teacher === undefined ? {} : { teacher: options.teacher }),

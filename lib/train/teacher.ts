@@ -14,7 +14,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { keepAside } from '../util/atomicWrite';
-import { decodeOrThrow } from '../config/report';
 import { loadCheckpoint, tensorsUnder } from '../checkpoint/format';
 import type { NamedTensorData } from '../models/params';
 import type { StepMetrics } from '../stream/types';
@@ -103,7 +102,8 @@ export const runTeacher = async (input: unknown, options: RunOptions = {}): Prom
   // everything checkable is checked before anything is written: codec, unknown fields, data files
   const checked = preflight(input, 'teacher config');
   if (E.isLeft(checked)) throw checked.left;
-  const config = resolveTeacherConfig(decodeOrThrow(TeacherConfig, input, 'teacher config'));
+  // decoded once, by the preflight check
+  const config = resolveTeacherConfig(checked.right.config as TeacherConfig);
   const hash = configHash(input);
   const every = options.checkpointEvery ?? 100;
   if (!(Number.isInteger(every) && every >= 1))

@@ -88,6 +88,17 @@ describe('validate', () => {
     expect(JSON.parse(p.out)).toEqual({ method: 'phased', teacher, iterations: 8, preset: '4x4' });
   });
 
+  test.each(['experiment-2d.json', 'sweep-uneven7.json'])(
+    'the shipped %s is valid (experiments and sweeps)',
+    async (name) => {
+      const f = path.join(ROOT, 'pipelines/configs', name);
+      expect(await run('validate', f)).toMatchObject({
+        code: 0,
+        out: expect.stringMatching(/: a valid (experiment|sweep) /),
+      });
+    },
+  );
+
   test('the files a config names are checked too: a missing teacher checkpoint is an error at its field', async () => {
     const f = path.join(tmp, 'no-teacher.yaml');
     fs.writeFileSync(f, 'method: phased\nteacher: nowhere/t.ckpt\niterations: 8\n');

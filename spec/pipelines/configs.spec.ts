@@ -2,7 +2,8 @@
  * The shipped Phased DMD configs: both paper configurations (4 steps /
  * 4 phases, 4 steps / 2 phases with the boundary at shifted t = .833 for S = 5) for ring8
  * and grid25, boundaries as times, SNR and log-SNR; the disjoint re-noising ablation; the
- * LoRA variant. Equal generator budget with the SGTS baseline config.
+ * LoRA variant. Equal generator budget with the SGTS baseline config. They pin the paper's
+ * gradient weight: with the reference form these shift-5, CFG-2 setups lose the modes (docs/results.md).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -30,6 +31,11 @@ const shape = (ps: ResolvedPhase[]) =>
   }));
 
 describe('shipped phased configs', () => {
+  it.each(fs.readdirSync(dir).filter((f) => /^(dmd|sgts|vanilla|phased-4x[24])-(ring8|grid25)/.test(f)))(
+    '%s pins the paper gradient: at shift 5 it reproduces the earlier tables, the reference form does not',
+    (name) => expect(load(name).gradient).toBe('paper'),
+  );
+
   it.each([
     'phased-4x2-ring8.json',
     'phased-4x2-grid25.json',

@@ -1,15 +1,16 @@
 /**
  * The budget sweep end to end on a tiny 2-D task: every (seed, method, budget) cell is
  * drawn, a single-phase method's cell equals a standalone run of that budget, a rerun
- * reuses every cell, and the report carries the intervals, the paired differences and
- * the convergence check.
+ * reuses every cell, and the report carries the intervals, the paired differences, the
+ * convergence check and each seed's samples side by side.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
-import { runSweep, resolveSweep, budgetSamples } from '../../pipelines/sweep';
+import { runSweep, resolveSweep, budgetSamples, sweepPlan } from '../../pipelines/sweep';
+import { sweepSamplesSpec } from '../../pipelines/sweepReport';
 import { methodDir } from '../../pipelines/experiment';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
 
@@ -54,6 +55,7 @@ describe('sweep', () => {
     expect(report).toContain('convergence criterion (fixed before the runs)');
     expect(report).toContain('gradient reference, generator clip 1');
     expect(fs.existsSync(path.join(out, 'figures', 'sweep-energy.png'))).toBe(true);
+    for (const seed of [0, 1]) expect(report).toContain(`(figures/sweep-samples-seed${seed}.png)`);
     const before = values(budgetSamples(methodDir(out, 0, 'sgts'), 2));
     const again: string[] = [];
     await runSweep(config, { outDir: out, log: (l) => again.push(l) });
@@ -73,6 +75,41 @@ describe('sweep', () => {
     } finally {
       fs.rmSync(solo, { recursive: true, force: true });
     }
+  });
+
+  type Panel = { title: string; layer: Array<{ encoding: { x: { scale: { domain: number[] } } } }> };
+  it("puts a seed's samples side by side: a row per method, the teacher then each budget, on shared axes", () => {
+    const cell = (budget: number, scale: number) => ({ budget, values: Float32Array.from([scale, -scale, 0.5, 0.5]) });
+    const spec = sweepSamplesSpec(
+      'seed 0',
+      Float32Array.from([1, 1, -1, -1]),
+      [
+        { method: 'sgts', cells: [cell(2, 1), cell(4, 1)] },
+        { method: 'phased-4x4', cells: [cell(2, 1), cell(4, 3)] },
+      ],
+      [[0, 0]],
+    ) as { vconcat: Array<{ title: string; hconcat: Panel[] }> };
+    expect(spec.vconcat.map((row) => row.title)).toEqual(['sgts', 'phased-4x4']);
+    expect(spec.vconcat[0].hconcat.map((p) => p.title)).toEqual(['teacher (40 steps)', '2 updates', '4 updates']);
+    // the widest panel (phased at 4 updates, ±3) sets every panel's axes
+    const domains = spec.vconcat.flatMap((row) => row.hconcat.map((p) => p.layer[0].encoding.x.scale.domain));
+    for (const d of domains) expect(d).toEqual(domains[0]);
+    expect(domains[0][0]).toBeLessThan(-3);
+    expect(domains[0][1]).toBeGreaterThan(3);
+  });
+
+  it('plans a shared teacher once, so the progress display does not wait for teachers that are reused', () => {
+    const labels = (c: object) => sweepPlan(resolveSweep(c)).map((p) => `${p.seed} ${p.method}`);
+    expect(labels(config).filter((l) => l.endsWith('teacher'))).toEqual(['0 teacher', '1 teacher']);
+    expect(labels({ ...config, teacher: { seed: 1 } })).toEqual([
+      '0 teacher',
+      '0 sgts',
+      '0 phased-4x2 @ 2',
+      '0 phased-4x2 @ 4',
+      '1 sgts',
+      '1 phased-4x2 @ 2',
+      '1 phased-4x2 @ 4',
+    ]);
   });
 
   it('refuses budgets out of order and budgets a phased method cannot split evenly', () => {
