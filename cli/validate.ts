@@ -1,10 +1,11 @@
 /**
  * `phased-dmd validate <config>`: everything `run` checks before training, without
  * training: the codec (unknown fields refused), then the files the config names (a teacher
- * checkpoint, .npy data and labels), the derived schedule and the memory estimate.
+ * checkpoint, .npy data and labels), the derived schedule, an experiment's or sweep's relations
+ * between fields, and the memory estimate.
  */
 import * as E from 'fp-ts/Either';
-import { preflight } from '../lib/train/preflight';
+import { preflightPipeline } from '../pipelines/preflight';
 import { defineCommand } from './command';
 import { list, int, flag } from './args';
 import { loadPipelineConfig } from './loadConfig';
@@ -24,6 +25,8 @@ export const validateCommand = defineCommand({
     'Exit code 0 when the config is valid, 1 with one line per problem otherwise. ' +
     'Unknown fields are errors (a typo is never silently ignored); the files the config names (teacher checkpoint, ' +
     '.npy data and labels) are opened and checked, relative paths from the current directory as `run` reads them. ' +
+    'A config whose memory need (a lower bound per stage: training, distillation, evaluation) exceeds this ' +
+    "machine's memory is refused at the field to change. " +
     'Data whose scale is far from unit (a std above 10, or floats in [0, 255]) is valid but warned about on stderr.',
   examples: [
     'phased-dmd validate pipelines/configs/experiment-2d.json',
@@ -31,11 +34,9 @@ export const validateCommand = defineCommand({
   ],
   run: async ({ options, positionals }, io) => {
     const loaded = loadPipelineConfig(positionals[0], { set: options.set, seed: options.seed });
-    // a run config's files, schedule and memory; an experiment's runs are checked as it builds them
-    if (loaded.kind === 'teacher' || loaded.kind === 'distill') {
-      const checked = preflight(loaded.input, `config ${positionals[0]}`);
-      if (E.isLeft(checked)) throw checked.left;
-    }
+    // a run config's files, schedule and memory; an experiment's or sweep's relations and memory per stage
+    const checked = preflightPipeline(loaded.input, `config ${positionals[0]}`);
+    if (E.isLeft(checked)) throw checked.left;
     for (const note of dataNotes(loaded)) io.stderr(`warning: data: ${note}\n`);
     if (options.print) io.stdout(`${JSON.stringify(loaded.input, null, 2)}\n`);
     else io.stdout(`${positionals[0]}: a valid ${loaded.method} config (${loaded.kind} pipeline)\n`);

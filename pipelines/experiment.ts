@@ -15,7 +15,7 @@
  *
  * Run directory:
  *   experiment.json                       the config as given (what `report` rebuilds from)
- *   teachers/<key>/teacher.ckpt           a teacher, keyed by its config hash; reused
+ *   teachers/<key>/teacher.ckpt           a teacher, keyed by its config hash; reused (while it trains: its progress)
  *   teachers/<key>/recording.ndjson       its training losses
  *   seed-<s>/teacher/recording.ndjson     the teacher's reference and evaluation samples
  *   seed-<s>/<method>/recording.ndjson    a student's losses and evaluation samples
@@ -30,12 +30,15 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { keepAside } from '../lib/util/atomicWrite';
 import {
+  BatchSize,
   NonNegativeInt,
   PositiveInt,
   Positive,
   NonNegative,
+  StepCount,
   UnitInterval,
   Probability,
+  atMost,
 } from '../lib/config/primitives';
 import { ConfigError, ConfigIssue, decodeWith } from '../lib/config/report';
 import { unknownFields } from '../lib/config/codecWalk';
@@ -44,6 +47,21 @@ import type { Dataset } from '../lib/data/types';
 import { VideoOptions, VIDEO_DEFAULTS } from '../lib/data/video';
 import type { MixtureName } from '../lib/data/mixtures';
 import { ModelSpec, modelConfigFor } from '../lib/models/spec';
+import { PhaseSettings } from '../lib/phases/segment';
+import {
+  DistillMemoryEstimate,
+  NetworkSize,
+  distillMemory,
+  formatCount,
+  memoryBudget,
+  mlpSize,
+  pairwiseMemory,
+  tooMuchMemory,
+  trainingMemory,
+  unetSize,
+} from '../lib/models/memory';
+import { MLP_DEFAULTS } from '../lib/models/mlp';
+import { UNET_DEFAULTS } from '../lib/models/unet';
 import { buildModel } from '../lib/models/build';
 import type { VelocityModel } from '../lib/models/types';
 import type { ModelConfig } from '../lib/models/config';
@@ -51,7 +69,9 @@ import { makeTrainer } from '../lib/optim/trainer';
 import type { StepMetrics } from '../lib/stream/types';
 import type { PlannedRun, RunStart } from '../lib/stream/runs';
 import { splitSeed } from '../lib/random/seed';
-import { saveCheckpoint, withPrefix } from '../lib/checkpoint/format';
+import { saveCheckpoint } from '../lib/checkpoint/format';
+import { captureAdamState, restoreAdamState } from '../lib/optim/adamState';
+import { readTeacherProgress, TeacherProgress } from '../lib/train/teacher';
 import { PROGRESS_CHECKPOINT, RECORDING_FILE, STUDENT_CHECKPOINT, TEACHER_CHECKPOINT } from '../lib/checkpoint/files';
 import { RecordingWriter, makeHeader } from '../lib/record/writer';
 import { record, eventOf } from '../lib/record/record';
@@ -70,6 +90,7 @@ import {
   sampleTeacher,
   loadTeacher,
   teacherNfe,
+  teacherCheckpointData,
 } from '../lib/teacher/teacher';
 import {
   trainDistill,
@@ -113,32 +134,66 @@ export type ExperimentTask = t.TypeOf<typeof ExperimentTask>;
 export const Condition = t.keyof({ mode: null, group: null, none: null });
 export type Condition = t.TypeOf<typeof Condition>;
 
-/** A non-empty list without repeats (error paths point into the list). */
-export const distinctList = <A>(item: t.Type<A, unknown, unknown>, name: string): t.Type<A[], unknown, unknown> => {
+/**
+ * A non-empty list without repeats (error paths point into the list); with `max`, of at most
+ * that many items (`why` says what each costs).
+ */
+export const distinctList = <A>(
+  item: t.Type<A, unknown, unknown>,
+  name: string,
+  max?: { readonly items: number; readonly why: string },
+): t.Type<A[], unknown, unknown> => {
   const list = t.array(item);
   return new t.Type<A[], unknown, unknown>(
     name,
-    (u): u is A[] => list.is(u) && u.length > 0 && new Set(u).size === u.length,
-    (u, c) =>
-      E.chain((xs: A[]): t.Validation<A[]> => {
+    (u): u is A[] =>
+      list.is(u) && u.length > 0 && new Set(u).size === u.length && (max === undefined || u.length <= max.items),
+    (u, c) => {
+      if (max !== undefined && Array.isArray(u) && u.length > max.items)
+        return t.failure(
+          u,
+          c,
+          `expected ${name}, at most ${max.items.toLocaleString('en-US')} (${max.why}), got ` +
+            `${u.length.toLocaleString('en-US')}`,
+        );
+      return E.chain((xs: A[]): t.Validation<A[]> => {
         if (xs.length === 0) return t.failure(u, c, `expected ${name}, got an empty list`);
         const dup = xs.find((x, i) => xs.indexOf(x) !== i);
         return dup === undefined
           ? t.success(xs)
           : t.failure(u, c, `expected ${name}, got ${JSON.stringify(dup)} twice`);
-      })(list.validate(u, c)),
+      })(list.validate(u, c));
+    },
     t.identity,
   );
 };
 
+/** At most 1 000: each seed trains a teacher and every student. */
+export const Seeds = distinctList(NonNegativeInt, 'distinct non-negative integer seeds (at least one)', {
+  items: 1000,
+  why: 'each seed trains a teacher and every student',
+});
+/** Samples per evaluation set. */
+export const SampleCount = atMost(
+  PositiveInt,
+  1_000_000,
+  'every set of a seed is drawn, held in memory and written as .npy',
+);
+/** Rows per set of the O(N²) metrics. */
+export const EvalPoints = atMost(
+  PositiveInt,
+  1_000_000,
+  'the energy, MMD, k-NN and Vendi metrics compare every pair of points: N² of them',
+);
+
 export const ExperimentBudget = t.partial({
   /** Teacher optimiser steps. */
-  teacherSteps: PositiveInt,
-  teacherBatchSize: PositiveInt,
+  teacherSteps: StepCount,
+  teacherBatchSize: BatchSize,
   /** Generator updates per student, the same for every method (phased: split evenly over its phases). */
-  iterations: PositiveInt,
+  iterations: StepCount,
   /** Distillation batch size. */
-  batchSize: PositiveInt,
+  batchSize: BatchSize,
 });
 
 /** Teacher training knobs beyond the budget. */
@@ -159,7 +214,7 @@ export const ExperimentTeacher = t.partial({
 export const ExperimentDistill = t.partial({
   shift: Positive,
   lr: t.partial({ generator: Positive, fake: Positive }),
-  updateRatio: PositiveInt,
+  updateRatio: PhaseSettings.props.updateRatio,
   margin: UnitInterval,
   renoise: t.keyof({ nested: null, disjoint: null }),
   gradient: t.keyof({ reference: null, paper: null, 'xs-normalised': null }),
@@ -176,14 +231,14 @@ export const ExperimentDistill = t.partial({
 export const ExperimentClassifier = t.partial({
   /** A saved classifier (lib/metrics/classifier saveClassifier) instead of training one. */
   path: t.string,
-  steps: PositiveInt,
-  batchSize: PositiveInt,
+  steps: StepCount,
+  batchSize: BatchSize,
 });
 
 export const ExperimentConfig = t.intersection([
   t.type({ method: t.literal('experiment'), task: ExperimentTask }),
   t.partial({
-    seeds: distinctList(NonNegativeInt, 'distinct non-negative integer seeds (at least one)'),
+    seeds: Seeds,
     methods: distinctList(
       ExperimentMethod,
       'distinct methods (at least one) of "teacher" | "dmd" | "vanilla" | "sgts" | "phased-4x2" | "phased-4x4"',
@@ -192,7 +247,7 @@ export const ExperimentConfig = t.intersection([
     /** CFG scale g: the teacher's sampler and the real score of every student's DMD loss. */
     guidance: NonNegative,
     /** Samples per evaluation (per method and seed). */
-    samples: PositiveInt,
+    samples: SampleCount,
     model: ModelSpec,
     condition: Condition,
     teacher: ExperimentTeacher,
@@ -203,7 +258,7 @@ export const ExperimentConfig = t.intersection([
     /** Dynamic-degree threshold, px/frame (task video). */
     motionThreshold: Positive,
     /** Rows per set used by the O(N²) metrics (energy, MMD, k-NN, Vendi). */
-    evalPoints: PositiveInt,
+    evalPoints: EvalPoints,
     logEvery: PositiveInt,
   }),
 ]);
@@ -387,7 +442,87 @@ export const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): Conf
   return issues;
 };
 
-export const resolveExperiment = (c: ExperimentConfig): ResolvedExperiment => {
+/** A lower bound of one sample's size (floats) and the network a model spec builds on a task's data. */
+const taskNetwork = (r: Pick<ResolvedExperiment, 'task' | 'data' | 'model'>): { dim: number; net: NetworkSize } => {
+  const video = r.data.kind === 'video' ? { ...VIDEO_DEFAULTS, ...r.data } : null;
+  const size = r.task === 'mnist' ? 28 : video !== null ? video.size : 1;
+  const dim = r.task === 'mnist' ? 784 : video !== null ? video.frames * video.size * video.size : 2;
+  const net =
+    r.model.kind === 'mlp'
+      ? mlpSize(r.model.hidden ?? MLP_DEFAULTS.hidden, r.model.timeEmbedDim ?? MLP_DEFAULTS.timeEmbedDim, dim)
+      : unetSize(r.model.width ?? UNET_DEFAULTS.width, size);
+  return { dim, net };
+};
+
+/**
+ * What an experiment needs in memory, each stage a lower bound against this machine's memory:
+ * training its teacher (weights kept 4 times, a batch's activations), distilling its largest
+ * student (the frozen teacher, the generator and fake score of a phase with their Adam state,
+ * earlier experts, a batch's activations), and evaluating (a seed's sample sets, the N²
+ * pairwise distances of the metrics). Each refusal names the estimate and the field to change.
+ */
+export const experimentMemoryIssues = (r: ResolvedExperiment, budget = memoryBudget()): ConfigIssue[] => {
+  const issues: ConfigIssue[] = [];
+  const { dim, net } = taskNetwork(r);
+  const model = r.model.kind === 'mlp' ? 'model.hidden' : 'model.width';
+  const tooMuch = (bytes: number, what: string): string => tooMuchMemory(bytes, budget, what);
+  const count = (n: number): string => n.toLocaleString('en-US');
+  if (r.methods.includes('teacher') || r.students.length > 0) {
+    const m = trainingMemory(net, r.budget.teacherBatchSize);
+    if (m.bytes > budget)
+      issues.push({
+        path: m.path === 'batchSize' ? 'budget.teacherBatchSize' : model,
+        message: tooMuch(
+          m.bytes,
+          `training the teacher: ${formatCount(m.weights)} weights, each kept 4 times for gradients and Adam, ` +
+            `plus the activations of a batch of ${count(r.budget.teacherBatchSize)}`,
+        ),
+      });
+  }
+  const concurrent = r.distill.phasing === 'concurrent';
+  const students = r.students.map((s) =>
+    distillMemory(net, { phases: phasesOf(s), batch: r.budget.batchSize, concurrent }),
+  );
+  const worst = students.reduce<DistillMemoryEstimate | null>(
+    (a, m) => (a === null || m.bytes > a.bytes ? m : a),
+    null,
+  );
+  if (worst !== null && worst.bytes > budget)
+    issues.push({
+      path: worst.path === 'batchSize' ? 'budget.batchSize' : model,
+      message: tooMuch(
+        worst.bytes,
+        `distilling a student: the frozen teacher and ${worst.trainedRoles} trained copies of its ` +
+          `${formatCount(worst.weights)} weights (generator and fake score, each kept 4 times for gradients and ` +
+          `Adam)` +
+          (worst.frozenExperts > 0
+            ? `, ${worst.frozenExperts} frozen expert${worst.frozenExperts === 1 ? '' : 's'} of finished phases`
+            : '') +
+          `, plus the activations of a batch of ${count(r.budget.batchSize)}`,
+      ),
+    });
+  // a seed's sets side by side (reference, teacher, each student) and the metrics' pairwise distances
+  const sets = 2 + r.students.length;
+  const setBytes = 4 * sets * r.samples * dim;
+  const points = Math.min(r.samples, r.evalPoints);
+  const pairs = pairwiseMemory(points);
+  if (setBytes + pairs > budget)
+    issues.push({
+      path: pairs > setBytes ? 'evalPoints' : 'samples',
+      message: tooMuch(
+        setBytes + pairs,
+        `evaluating: ${sets} sets of ${count(r.samples)} samples of ${count(dim)} values, and the pairwise ` +
+          `distances of ${count(points)} points per set for the O(N²) metrics`,
+      ),
+    });
+  return issues;
+};
+
+export const resolveExperiment = (
+  c: ExperimentConfig,
+  what = 'experiment config',
+  budget = memoryBudget(),
+): ResolvedExperiment => {
   const d = TASK_DEFAULTS[c.task];
   const methods = c.methods ?? EXPERIMENT_DEFAULTS.methods;
   const r: ResolvedExperiment = {
@@ -408,8 +543,10 @@ export const resolveExperiment = (c: ExperimentConfig): ResolvedExperiment => {
     evalPoints: c.evalPoints ?? EXPERIMENT_DEFAULTS.evalPoints,
     logEvery: c.logEvery ?? EXPERIMENT_DEFAULTS.logEvery,
   };
-  const issues = relationIssues(c, r);
-  if (issues.length > 0) throw new ConfigError('experiment config', issues);
+  const relations = relationIssues(c, r);
+  // the estimate assumes fields that agree with each other
+  const issues = relations.length > 0 ? relations : experimentMemoryIssues(r, budget);
+  if (issues.length > 0) throw new ConfigError(what, issues);
   return r;
 };
 
@@ -419,7 +556,7 @@ export const decodeExperiment = (input: unknown, what = 'experiment config'): Re
   const unknown = unknownFields(ExperimentConfig, input);
   if (E.isLeft(decoded) || unknown.length > 0)
     throw new ConfigError(what, [...(E.isLeft(decoded) ? decoded.left : []), ...unknown]);
-  return resolveExperiment(decoded.right);
+  return resolveExperiment(decoded.right, what);
 };
 
 // ── 2. What each seed trains ─────────────────────────────────────────────────
@@ -534,6 +671,8 @@ export interface ExperimentOptions {
   readonly onStep?: (m: StepMetrics) => void;
   /** Called as each (seed, method) run starts (a progress display's run label and ETA). */
   readonly onRun?: (run: RunStart) => void;
+  /** Teacher steps between progress checkpoints (default TEACHER_CHECKPOINT_EVERY). */
+  readonly checkpointEvery?: number;
 }
 
 export interface ExperimentResult {
@@ -631,7 +770,34 @@ export const recordSamples = (
 
 export const chunkFor = (r: ResolvedExperiment): number => (r.task === 'mnist' ? 100 : r.task === 'video' ? 128 : 4000);
 
-/** A teacher for one seed: loaded from the cache, or trained (recorded) and cached. */
+/** Teacher steps between progress checkpoints, unless the options say otherwise. */
+export const TEACHER_CHECKPOINT_EVERY = 100;
+
+/**
+ * Where an interrupted training of this teacher stopped: its progress checkpoint (the teacher
+ * file before it is complete), next to an unfinished recording of the same config; else null
+ * (a stale or unreadable checkpoint is kept aside).
+ */
+const resumableTeacher = (file: string, recording: string, config: unknown): TeacherProgress | null => {
+  if (!fs.existsSync(file)) return null;
+  const rec = fs.existsSync(recording) ? summariseRecording(recording, { onIssue: () => undefined }) : null;
+  const same =
+    rec !== null &&
+    E.isRight(rec) &&
+    rec.right.status !== 'complete' &&
+    rec.right.header.configHash === configHash(config);
+  const saved = same ? readTeacherProgress(file, configHash(config)) : null;
+  if (saved !== null && E.isRight(saved)) return saved.right;
+  keepAside(file);
+  return null;
+};
+
+/**
+ * A teacher for one seed: loaded from the cache, or trained (recorded) and cached. Training
+ * writes a progress checkpoint (weights and Adam state) every `checkpointEvery` steps into
+ * the teacher's file, so a killed run continues from the last one, appending to the same
+ * recording, and ends with the numbers an uninterrupted run gives.
+ */
 export const ensureTeacher = async (
   r: ResolvedExperiment,
   seed: number,
@@ -643,13 +809,18 @@ export const ensureTeacher = async (
   const file = path.join(dir, TEACHER_CHECKPOINT);
   const recFile = path.join(dir, RECORDING);
   const config = resolveTeacherConfig(input);
+  const every = o.checkpointEvery ?? TEACHER_CHECKPOINT_EVERY;
+  if (!(Number.isInteger(every) && every >= 1))
+    throw new RangeError(`checkpointEvery: expected a positive integer, got ${every}`);
   if (fs.existsSync(file) && finished(recFile, input, [], 0, file)) {
     const t = loadTeacher(file);
     if (E.isRight(t)) return { ...t.right, file, reused: true };
     o.log?.(`teacher cache ${file} is unreadable (${t.left.message}); training again`);
   }
-  keepAside(file);
-  o.log?.(`seed ${seed}: training the teacher (${config.steps} steps, batch ${config.batchSize}) → ${file}`);
+  const progress = resumableTeacher(file, recFile, input);
+  const from = Math.min(progress?.step ?? 0, config.steps);
+  const resumed = progress === null ? '' : `, resumed at step ${from}`;
+  o.log?.(`seed ${seed}: training the teacher (${config.steps} steps, batch ${config.batchSize})${resumed} → ${file}`);
   const modelConfig = modelConfigFor(config.model, dataset, splitSeed(config.seed, 'init'));
   const model = buildModel(modelConfig);
   const trainer = makeTrainer(
@@ -657,33 +828,62 @@ export const ensureTeacher = async (
     { lr: config.lr, betas: config.betas },
     { lr: config.lr, betas: config.betas },
   );
-  const sink = openRecording(recFile, input, seed, 'teacher');
+  if (progress !== null)
+    try {
+      model.params.write(progress.weights, `${file}: teacher`);
+      restoreAdamState(trainer.optimizer, progress.adam, trainer.variables, `${file}: optimiser state`);
+    } catch (err) {
+      // a checkpoint that does not fit this model is kept aside and the teacher trained from the start,
+      // so a retried job does not fail on it again
+      trainer.optimizer.dispose();
+      model.dispose();
+      keepAside(file);
+      o.log?.(`teacher progress ${file} does not fit (${(err as Error).message}); training from the start`);
+      return ensureTeacher(r, seed, dataset, o);
+    }
+  let sink: RecordingWriter | null = null;
   try {
-    await teacherLoop({ dataset, model, trainer }, config, {
-      through: record<StepMetrics>(sink),
-      log: o.metricLog ?? o.log,
-      onStep: o.onStep,
-    });
-    saveCheckpoint(file, {
-      meta: {
-        kind: 'teacher',
+    fs.mkdirSync(dir, { recursive: true });
+    sink =
+      progress === null
+        ? openRecording(recFile, input, seed, 'teacher')
+        : E.getOrElseW((e: Error) => {
+            throw e;
+          })(RecordingWriter.resume(recFile, { config: input, phase: 0, step: from }));
+    const out = sink;
+    // the checkpoint format of every teacher run (lib/teacher/teacher.ts), plus the labels it was trained on
+    const save = (step: number): void => {
+      const data = teacherCheckpointData({
+        weights: model.params.read(),
+        adam: captureAdamState(trainer.optimizer),
         modelConfig,
         config,
-        step: config.steps,
-        condition: r.condition,
-        configHash: configHash(input),
+        input,
+        step,
+      });
+      saveCheckpoint(file, { ...data, meta: { ...data.meta, condition: r.condition } });
+      out.append({ type: 'checkpoint', phase: 0, step, file });
+      out.sync();
+    };
+    await teacherLoop({ dataset, model, trainer }, config, {
+      from,
+      through: record<StepMetrics>(out),
+      log: o.metricLog ?? o.log,
+      onStep: (m) => {
+        o.onStep?.(m);
+        const done = m.key.step + 1;
+        if (done < config.steps && done % every === 0) save(done);
       },
-      tensors: withPrefix('teacher/', model.params.read()),
     });
-    sink.append({ type: 'checkpoint', phase: 0, step: config.steps, file });
-    sink.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
+    save(config.steps);
+    out.append({ type: 'end', status: 'complete', phase: 0, step: config.steps });
   } catch (err) {
-    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    sink?.append({ type: 'end', status: 'failed', message: (err as Error).message });
     model.dispose();
     throw err;
   } finally {
     trainer.optimizer.dispose();
-    sink.close();
+    sink?.close();
   }
   model.params.setTrainable(false);
   return { model, modelConfig, file, reused: false };

@@ -97,6 +97,8 @@ export const runConfig = async (config: unknown, options: RunOptions = {}): Prom
         metricLog: options.metricLog,
         onStep: options.onStep,
         onRun: options.onRun,
+        // the teachers it trains checkpoint at the teacher runs' interval
+        ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
       }),
     );
     return { method, experiment, checkpoint: null, recording: null, seconds: seconds() };

@@ -23,7 +23,7 @@ import * as t from 'io-ts';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, decodeOrThrow } from '../lib/config/report';
-import { NonNegativeInt, Positive, PositiveInt } from '../lib/config/primitives';
+import { Positive, PositiveInt, StepCount } from '../lib/config/primitives';
 import { configHash } from '../lib/record/hash';
 import { writeNpy } from '../lib/data/npy';
 import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
@@ -35,6 +35,8 @@ import type { ModelConfig } from '../lib/models/config';
 import type { PlannedRun } from '../lib/stream/runs';
 import { trainDistill } from '../lib/distill/distill';
 import {
+  EvalPoints,
+  ExperimentBudget,
   ExperimentConfig,
   ExperimentOptions,
   ExperimentResult,
@@ -54,6 +56,8 @@ import {
   phasesOf,
   resolveExperiment,
   sampleInChunks,
+  SampleCount,
+  Seeds,
   teacherSamples,
 } from './experiment';
 
@@ -72,18 +76,25 @@ export const Convergence = t.partial({ metric: t.string, tolerance: Positive });
 export const SweepConfig = t.intersection([
   t.type({ method: t.literal('sweep'), task: ExperimentTask }),
   t.partial({
-    seeds: distinctList(NonNegativeInt, 'distinct non-negative integer seeds (at least one)'),
+    seeds: Seeds,
     methods: distinctList(
       SweepMethod,
       'distinct methods (at least one) of "dmd" | "sgts" | "vanilla" | "phased-4x2" | "phased-4x4"',
     ),
     /** Generator updates at which every student is evaluated, ascending. */
-    budgets: distinctList(PositiveInt, 'distinct positive budgets (generator updates), ascending'),
+    budgets: distinctList(StepCount, 'distinct positive budgets (generator updates), ascending', {
+      items: 64,
+      why: 'each is a student run or a sample set per method and seed',
+    }),
     convergence: Convergence,
     /** As in the experiment: the teacher's budget and the students' batch (`iterations` is set by `budgets`). */
-    budget: t.partial({ teacherSteps: PositiveInt, teacherBatchSize: PositiveInt, batchSize: PositiveInt }),
+    budget: t.partial({
+      teacherSteps: ExperimentBudget.props.teacherSteps,
+      teacherBatchSize: ExperimentBudget.props.teacherBatchSize,
+      batchSize: ExperimentBudget.props.batchSize,
+    }),
     guidance: ExperimentConfig.types[1].props.guidance,
-    samples: PositiveInt,
+    samples: SampleCount,
     model: ExperimentConfig.types[1].props.model,
     condition: ExperimentConfig.types[1].props.condition,
     teacher: ExperimentConfig.types[1].props.teacher,
@@ -91,7 +102,7 @@ export const SweepConfig = t.intersection([
     classifier: ExperimentConfig.types[1].props.classifier,
     video: ExperimentConfig.types[1].props.video,
     motionThreshold: Positive,
-    evalPoints: PositiveInt,
+    evalPoints: EvalPoints,
     logEvery: PositiveInt,
   }),
 ]);
@@ -139,13 +150,16 @@ export const resolveSweep = (input: unknown, what = 'sweep config'): ResolvedSwe
   ];
   if (issues.length > 0) throw new ConfigError(what, issues);
   const { method: _m, methods: _ms, budgets: _b, convergence, budget, ...rest } = c;
-  const experiment = resolveExperiment({
-    ...rest,
-    method: 'experiment',
-    seeds: c.seeds ?? SWEEP_DEFAULTS.seeds,
-    methods: ['teacher', ...methods],
-    budget: { ...budget, iterations: budgets[budgets.length - 1] },
-  } as ExperimentConfig);
+  const experiment = resolveExperiment(
+    {
+      ...rest,
+      method: 'experiment',
+      seeds: c.seeds ?? SWEEP_DEFAULTS.seeds,
+      methods: ['teacher', ...methods],
+      budget: { ...budget, iterations: budgets[budgets.length - 1] },
+    } as ExperimentConfig,
+    what,
+  );
   return {
     experiment,
     methods,

@@ -29,13 +29,13 @@ import * as E from 'fp-ts/Either';
 import type { Dataset, DataBatch } from './types';
 import type { ClipDims } from './types';
 import { splitSeed, uniformStream, type Seed } from '../random/seed';
-import { NonNegative, Positive, PositiveInt, UnitInterval } from '../config/primitives';
+import { NonNegative, Positive, PositiveInt, UnitInterval, atMost } from '../config/primitives';
 
 /** Options of the video toy (all optional; see VIDEO_DEFAULTS). */
 export const VideoOptions = t.partial({
-  frames: PositiveInt,
+  frames: atMost(PositiveInt, 1024, 'a clip holds frames × size² values'),
   /** Frame height = width, pixels. */
-  size: PositiveInt,
+  size: atMost(PositiveInt, 1024, 'a clip holds frames × size² values'),
   /** Direction buckets = classes. */
   classes: PositiveInt,
   /** Blob standard deviation σ, pixels. */

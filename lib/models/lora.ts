@@ -15,10 +15,12 @@ import * as t from 'io-ts';
 import { Params, NamedTensorData } from './params';
 import type { VelocityModel } from './types';
 import type { ModelConfig } from './config';
-import { PositiveInt } from '../config/primitives';
+import { PositiveInt, atMost } from '../config/primitives';
 import { splitSeed, Seed } from '../random/seed';
 
-export const LoraConfig = t.type({ rank: PositiveInt });
+export const LoraConfig = t.type({
+  rank: atMost(PositiveInt, 16_384, 'a rank above the widest layer (at most 16,384) adds nothing'),
+});
 export type LoraConfig = t.TypeOf<typeof LoraConfig>;
 
 /** A backbone weight an adapter targets: its name and its [in, out] view. */

@@ -8,6 +8,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import {
+  atMost,
   PositiveInt,
   Positive,
   NonNegative,
@@ -42,7 +43,7 @@ export const PhaseSettings = t.partial({
   renoise: Renoise,
   lr: t.partial({ generator: Positive, fake: Positive }),
   /** Fake-score updates per generator update (two-time-scale rule). */
-  updateRatio: PositiveInt,
+  updateRatio: atMost(PositiveInt, 1000, 'each is a full fake-score update: more would never finish'),
   /** CFG scale g of the real score. */
   guidance: NonNegative,
   /** Minimum distance kept between the re-noising t and s. */

@@ -2,7 +2,7 @@
  * Which codec decodes a run config: chosen by its `method` field, so a typo in one field
  * of a distill config reports that field, not "matches none of 5 union members". The
  * runners here take teacher and distillation configs; the command line adds the
- * experiment codec on top (cli/pipelineConfig.ts).
+ * experiment and sweep codecs on top (pipelines/preflight.ts).
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';

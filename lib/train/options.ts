@@ -25,8 +25,8 @@ export interface RunOptions {
   readonly log?: (line: string) => void;
   readonly onStep?: (m: StepMetrics) => void;
   /**
-   * Teacher runs: checkpoint every this many steps (default 100) and at the end (a
-   * distillation config has its own `checkpointEvery`).
+   * Teacher runs, and the teachers an experiment or sweep trains: checkpoint every this many
+   * steps (default 100) and at the end (a distillation config has its own `checkpointEvery`).
    */
   readonly checkpointEvery?: number;
   /** Teacher runs: record `n` samples every `every` steps (and at the end) for plots without retraining. */

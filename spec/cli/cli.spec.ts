@@ -111,6 +111,25 @@ describe('validate', () => {
     ]);
   });
 
+  test('experiments and sweeps: their relations and memory estimate are checked, errors at their fields', async () => {
+    const f = path.join(tmp, 'experiment.json');
+    fs.writeFileSync(f, JSON.stringify({ method: 'experiment', task: 'ring8', seeds: [0] }));
+    expect(await run('validate', f)).toMatchObject({
+      code: 0,
+      out: `${f}: a valid experiment config (experiment pipeline)\n`,
+    });
+    const r = await run('validate', f, '--set', 'samples=500000', '--set', 'evalPoints=500000');
+    expect([r.code, r.err]).toEqual([
+      1,
+      expect.stringMatching(/^phased-dmd: invalid config .*:\nevalPoints: the run needs at least 4\.0 TB of memory/),
+    ]);
+    const s = path.join(tmp, 'sweep.json');
+    fs.writeFileSync(s, JSON.stringify({ method: 'sweep', task: 'ring8', budgets: [100, 50] }));
+    expect((await run('validate', s)).err).toContain(
+      'budgets.1: expected budgets in ascending order, got 50 after 100',
+    );
+  });
+
   test('an invalid one: exit 1, every error with its path', async () => {
     const f = path.join(tmp, 'bad.json');
     fs.writeFileSync(

@@ -21,8 +21,12 @@ import {
   experimentDataset,
   balancedLabels,
   methodDir,
+  teacherDir,
+  runExperiment,
+  experimentMemoryIssues,
   RECORDING,
 } from '../../pipelines/experiment';
+import { loadCheckpoint, saveCheckpoint } from '../../lib/checkpoint/format';
 import {
   buildExperimentReport,
   meanStd,
@@ -114,6 +118,36 @@ describe('experiment config', () => {
     u.x0.dispose();
     expect(balancedLabels(7, 3)).toEqual(Int32Array.from([0, 1, 2, 0, 1, 2, 0]));
     expect(balancedLabels(4, 0)).toBeNull();
+  });
+});
+
+describe('the experiment memory estimate', () => {
+  const issues = (c: Record<string, unknown>, budget: number) =>
+    experimentMemoryIssues(decodeExperiment({ method: 'experiment', task: 'ring8', ...c }), budget);
+
+  test('the defaults fit in a gigabyte; each stage over the budget is refused at the field to change', () => {
+    expect(issues({}, 1e9)).toEqual([]);
+    // ring8's MLP (128, 128, 128; time 16): the teacher's batch dominates its training at 65 536
+    const teacher = issues({ methods: ['teacher'], budget: { teacherBatchSize: 65536 } }, 1e8);
+    expect(teacher.map((i) => i.path)).toEqual(['budget.teacherBatchSize']);
+    expect(teacher[0].message).toContain('training the teacher');
+    const student = issues({ methods: ['teacher', 'dmd'], budget: { batchSize: 65536 } }, 1e8);
+    expect(student.map((i) => i.path)).toEqual(['budget.batchSize']);
+    expect(student[0].message).toContain('distilling a student');
+    const wide = issues({ model: { kind: 'mlp', hidden: [4096, 4096] }, budget: { teacherBatchSize: 1 } }, 1e8);
+    expect(wide.map((i) => i.path)).toEqual(['model.hidden', 'model.hidden']);
+  });
+
+  test('evaluation: a seed’s sample sets and the O(N²) distances, at samples or evalPoints', () => {
+    // 6 sets (reference, teacher, 4 students) of 2-D points: 48 bytes a sample
+    const sets = issues({ samples: 100000, evalPoints: 10 }, 4e6);
+    expect(sets.map((i) => i.path)).toEqual(['samples']);
+    expect(sets[0].message).toContain('6 sets of 100,000 samples of 2 values');
+    // 2·N²·8 bytes: 16 MB at N = 1000, so the points dominate
+    const pairs = issues({ samples: 1000, evalPoints: 1000 }, 1e7);
+    expect(pairs.map((i) => i.path)).toEqual(['evalPoints']);
+    // only min(samples, evalPoints) points enter the metrics
+    expect(issues({ samples: 100, evalPoints: 100000 }, 1e7)).toEqual([]);
   });
 });
 
@@ -248,4 +282,142 @@ describe('a tiny experiment end to end', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+});
+
+describe('a killed experiment teacher resumes', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'experiment-resume-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const config = {
+    method: 'experiment',
+    task: 'ring8',
+    seeds: [5],
+    methods: ['teacher'],
+    model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 },
+    budget: { teacherSteps: 12, teacherBatchSize: 32 },
+    samples: 24,
+    logEvery: 1000,
+  };
+
+  /** The teacher's files of a run directory: its checkpoint's meta and tensors, and its recording's summary. */
+  const teacherOf = (out: string) => {
+    const r = decodeExperiment(config);
+    const tdir = teacherDir(out, teacherKey(r, 5));
+    const ckpt = loadCheckpoint(path.join(tdir, 'teacher.ckpt'));
+    if (E.isLeft(ckpt)) throw ckpt.left;
+    const rec = summariseRecording(path.join(tdir, RECORDING));
+    if (E.isLeft(rec)) throw rec.left;
+    return { ckpt: ckpt.right, rec: rec.right };
+  };
+
+  it(
+    'continues from its last progress checkpoint and the same recording, giving the checkpoint, losses and ' +
+      'samples of an uninterrupted run bit for bit',
+    async () => {
+      const before = tf.memory().numTensors;
+      const whole = path.join(dir, 'whole');
+      await runExperiment(config, { outDir: whole, checkpointEvery: 4, log: () => undefined });
+
+      // killed during step 7: the progress checkpoint of step 4 is the teacher file, not yet complete
+      const cut = path.join(dir, 'cut');
+      let seen = 0;
+      const kill = () => {
+        if (++seen === 7) throw new Error('killed');
+      };
+      await expect(
+        runExperiment(config, { outDir: cut, checkpointEvery: 4, onStep: kill, log: () => undefined }),
+      ).rejects.toThrow('killed');
+      expect(tf.memory().numTensors).toBe(before);
+      const stopped = teacherOf(cut);
+      expect(stopped.ckpt.meta.step).toBe(4);
+      expect(stopped.ckpt.meta.complete).toBe(false);
+      expect(stopped.rec.status).toBe('failed');
+
+      const lines: string[] = [];
+      let steps = 0;
+      const resumed = await runExperiment(config, {
+        outDir: cut,
+        checkpointEvery: 4,
+        onStep: () => void steps++,
+        log: (l) => lines.push(l),
+      });
+      expect(resumed.reused).toEqual([]);
+      expect(steps).toBe(8);
+      expect(lines.some((l) => l.includes('resumed at step 4'))).toBe(true);
+      expect(tf.memory().numTensors).toBe(before);
+
+      const a = teacherOf(whole);
+      const b = teacherOf(cut);
+      expect(b.rec.status).toBe('complete');
+      expect(b.rec.resumes).toBe(1);
+      expect(b.ckpt.meta.complete).toBe(true);
+      // weights and Adam state, bit for bit
+      expect(b.ckpt.tensors.map((x) => x.name)).toEqual(a.ckpt.tensors.map((x) => x.name));
+      expect(b.ckpt.tensors.some((x) => x.name.startsWith('opt/teacher/'))).toBe(true);
+      b.ckpt.tensors.forEach((x, i) =>
+        expect(Buffer.from(x.values.buffer)).toEqual(Buffer.from(a.ckpt.tensors[i].values.buffer)),
+      );
+      expect(b.ckpt.meta).toEqual(a.ckpt.meta);
+      // the recording's losses, step by step
+      expect(b.rec.series.map((s) => [s.role, s.step, s.loss, s.gradNorm])).toEqual(
+        a.rec.series.map((s) => [s.role, s.step, s.loss, s.gradNorm]),
+      );
+      expect(a.rec.series[0].step).toEqual(Array.from({ length: 12 }, (_, i) => i));
+      // and what the teacher draws from them
+      const samplesOf = (out: string) => {
+        const rec = summariseRecording(path.join(methodDir(out, 5, 'teacher'), RECORDING));
+        if (E.isLeft(rec)) throw rec.left;
+        return rec.right.samples.map((s) => [s.name, Array.from(s.x.values)]);
+      };
+      expect(samplesOf(cut)).toEqual(samplesOf(whole));
+      const results = (out: string) => JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+      expect(results(cut).aggregate).toEqual(results(whole).aggregate);
+    },
+  );
+
+  it('a progress checkpoint that does not fit the model is kept aside; the teacher trains from the start', async () => {
+    const whole = path.join(dir, 'whole');
+    if (!fs.existsSync(whole)) await runExperiment(config, { outDir: whole, checkpointEvery: 4, log: () => undefined });
+    const before = tf.memory().numTensors;
+    const out = path.join(dir, 'misfit');
+    let seen = 0;
+    const kill = () => {
+      if (++seen === 7) throw new Error('killed');
+    };
+    await expect(
+      runExperiment(config, { outDir: out, checkpointEvery: 4, onStep: kill, log: () => undefined }),
+    ).rejects.toThrow('killed');
+    // a first layer one row short
+    const file = path.join(teacherDir(out, teacherKey(decodeExperiment(config), 5)), 'teacher.ckpt');
+    const saved = loadCheckpoint(file);
+    if (E.isLeft(saved)) throw saved.left;
+    const [first, ...rest] = saved.right.tensors;
+    const rows = first.shape[0] - 1;
+    const cut = {
+      ...first,
+      shape: [rows, ...first.shape.slice(1)],
+      values: first.values.slice(0, first.values.length - first.values.length / first.shape[0]),
+    };
+    saveCheckpoint(file, { meta: saved.right.meta, tensors: [cut, ...rest] });
+    const lines: string[] = [];
+    let steps = 0;
+    await runExperiment(config, {
+      outDir: out,
+      checkpointEvery: 4,
+      onStep: () => void steps++,
+      log: (l) => lines.push(l),
+    });
+    expect(steps).toBe(12);
+    expect(lines.some((l) => l.includes('does not fit') && l.includes('training from the start'))).toBe(true);
+    const a = teacherOf(whole);
+    const b = teacherOf(out);
+    b.ckpt.tensors.forEach((x, i) =>
+      expect(Buffer.from(x.values.buffer)).toEqual(Buffer.from(a.ckpt.tensors[i].values.buffer)),
+    );
+    expect(b.rec.resumes).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

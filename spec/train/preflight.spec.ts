@@ -3,12 +3,16 @@
  * before any training, with the path its sidecar `.expect.json` names and a message
  * containing its expectation — by the pipeline decoder (cli/loadConfig: the method's
  * codec, unknown fields refused) and, for what a codec cannot see (files, derived
- * schedules), by the preflight checks (lib/train/preflight.ts).
+ * schedules, memory estimates), by the preflight checks (lib/train/preflight.ts; experiments
+ * and sweeps through pipelines/preflight.ts, which hands the runners' configs on to it).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
-import { preflight } from '../../lib/train/preflight';
+import { preflight, distillShape, distillMemoryIssues } from '../../lib/train/preflight';
+import { mlpSize } from '../../lib/models/memory';
+import type { DistillConfig } from '../../lib/distill/distill';
+import { preflightPipeline } from '../../pipelines/preflight';
 import { ConfigError } from '../../lib/config/report';
 import { runTeacher } from '../../lib/train/teacher';
 import { runDistill } from '../../lib/train/distill';
@@ -46,7 +50,7 @@ test('there are at least 30 malformed configs, each with an expectation', () => 
 
 test.each(names)('%s is rejected with its path and expectation', (name) => {
   const { config, expect: want } = fixture(name);
-  const r = preflight(config, `config ${name}.json`);
+  const r = preflightPipeline(config, `config ${name}.json`);
   if (E.isRight(r)) throw new Error(`${name} (${want.why}) was accepted`);
   expect(r.left).toBeInstanceOf(ConfigError);
   const issue = r.left.issues.find((i) => i.path === want.path);
@@ -62,6 +66,12 @@ test('the valid base configs the fixtures vary pass preflight', () => {
   const distill = { method: 'phased', teacher: 'spec/fixtures/bad-files/teacher.ckpt', iterations: 20 };
   for (const c of [teacher, distill]) {
     const r = preflight(c);
+    if (E.isLeft(r)) throw r.left;
+  }
+  const experiment = { method: 'experiment', task: 'ring8' };
+  const sweep = { method: 'sweep', task: 'ring8', budgets: [100, 200] };
+  for (const c of [teacher, distill, experiment, sweep, { ...experiment, task: 'mnist' }]) {
+    const r = preflightPipeline(c);
     if (E.isLeft(r)) throw r.left;
   }
 });
@@ -85,4 +95,54 @@ test('the runners refuse bad configs before writing anything', async () => {
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
+});
+
+describe('the distillation memory estimate', () => {
+  const teacher = mlpSize([4], 8, 2);
+  const config = (c: Record<string, unknown>): DistillConfig =>
+    ({ method: 'phased', teacher: 'spec/fixtures/bad-files/teacher.ckpt', iterations: 20, ...c }) as DistillConfig;
+
+  test('a config’s shape: its phases, largest batch and the field that sets it, LoRA, phasing', () => {
+    expect(distillShape(config({ preset: '4x4', batchSize: 64 }))).toEqual({
+      phases: 4,
+      batch: 64,
+      batchPath: 'batchSize',
+      concurrent: false,
+    });
+    expect(distillShape(config({ method: 'sgts', experts: { lora: { rank: 4 } }, phasing: 'concurrent' }))).toEqual({
+      phases: 1,
+      batch: 256,
+      batchPath: 'batchSize',
+      loraRank: 4,
+      concurrent: true,
+    });
+    const schedule = {
+      shift: 1,
+      phases: [
+        { interval: { start: 1, end: 0.5 }, steps: 1, iterations: 2 },
+        { interval: { start: 0.5, end: 0 }, steps: 1, iterations: 2, batchSize: 512 },
+      ],
+    };
+    expect(distillShape(config({ schedule }))).toMatchObject({
+      phases: 2,
+      batch: 512,
+      batchPath: 'schedule.phases.1.batchSize',
+    });
+    // a malformed schedule is reported by the schedule check, not estimated
+    expect(distillShape(config({ preset: '4x4', steps: 6 }))).toBeNull();
+  });
+
+  test('within the budget nothing is said; over it, the estimate at the field that dominates', () => {
+    const shape = distillShape(config({ preset: '4x2', batchSize: 1000 }))!;
+    expect(distillMemoryIssues(teacher, shape, 1e9)).toEqual([]);
+    const [batch] = distillMemoryIssues(teacher, shape, 1000);
+    expect(batch.path).toBe('batchSize');
+    expect(batch.message).toContain('the activations of a batch of 1,000');
+    expect(batch.message).toContain('1 frozen expert of finished phases');
+    const [experts] = distillMemoryIssues(teacher, distillShape(config({ batchSize: 1 }))!, 100);
+    expect(experts.path).toBe('experts');
+    expect(experts.message).toContain('LoRA experts');
+    const lora = distillShape(config({ batchSize: 1, experts: { lora: { rank: 3 } } }))!;
+    expect(distillMemoryIssues(teacher, lora, 100, 'x')[0].path).toBe('x.experts.lora.rank');
+  });
 });

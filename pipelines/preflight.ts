@@ -1,0 +1,39 @@
+/**
+ * Every config the pipelines run, checked before anything runs: the runners' own (teacher and
+ * distillation configs: lib/train/preflight.ts) and the compositions here, experiments and
+ * sweeps, whose resolution checks the relations between their fields and their memory
+ * estimate (pipelines/experiment.ts `experimentMemoryIssues`). `validate` and the bad-config
+ * fixtures come through here.
+ */
+import * as E from 'fp-ts/Either';
+import { ConfigError } from '../lib/config/report';
+import { CodecTable, RUN_CODECS, runConfigIssues } from '../lib/train/configs';
+import { preflight, LoadedConfig, PreflightOptions } from '../lib/train/preflight';
+import { ExperimentConfig, decodeExperiment } from './experiment';
+import { SweepConfig, resolveSweep } from './sweep';
+
+/** The codec of every pipeline config, by its `method`. */
+export const PIPELINE_CODECS: CodecTable = {
+  ...RUN_CODECS,
+  experiment: { kind: 'experiment', codec: ExperimentConfig },
+  sweep: { kind: 'experiment', codec: SweepConfig },
+};
+
+/** Decodes and checks any pipeline config; Left lists every issue with its path. */
+export const preflightPipeline = (
+  input: unknown,
+  what = 'config',
+  options: PreflightOptions = {},
+): E.Either<ConfigError, LoadedConfig> => {
+  const checked = runConfigIssues(input, PIPELINE_CODECS);
+  if (E.isLeft(checked)) return E.left(new ConfigError(what, checked.left));
+  if (checked.right.kind !== 'experiment') return preflight(input, what, options);
+  try {
+    if (checked.right.method === 'sweep') resolveSweep(input, what);
+    else decodeExperiment(input, what);
+  } catch (err) {
+    if (err instanceof ConfigError) return E.left(err);
+    throw err;
+  }
+  return E.right({ ...checked.right, input });
+};
