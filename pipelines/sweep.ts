@@ -111,7 +111,8 @@ export type SweepConfig = t.TypeOf<typeof SweepConfig>;
 export const SWEEP_DEFAULTS = {
   seeds: [0, 1, 2, 3, 4],
   methods: ['dmd', 'sgts', 'phased-4x2', 'phased-4x4'] as SweepMethod[],
-  budgets: [250, 500, 1000, 2000],
+  // powers of two: every phased preset splits each budget evenly over its 2 or 4 phases
+  budgets: [256, 512, 1024, 2048],
   convergence: { tolerance: 0.05 },
 };
 

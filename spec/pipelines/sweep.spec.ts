@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
-import { runSweep, resolveSweep, budgetSamples, sweepPlan } from '../../pipelines/sweep';
+import { runSweep, resolveSweep, budgetSamples, sweepPlan, SWEEP_DEFAULTS } from '../../pipelines/sweep';
 import { sweepSamplesSpec } from '../../pipelines/sweepReport';
 import { methodDir } from '../../pipelines/experiment';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
@@ -117,5 +117,11 @@ describe('sweep', () => {
       /budgets.1: expected budgets in ascending order/,
     );
     expect(() => resolveSweep({ ...config, methods: ['phased-4x4'], budgets: [6] })).toThrow(/multiples of 4/);
+  });
+
+  it('the defaults resolve: every default budget splits evenly over every default method', () => {
+    const r = resolveSweep({ method: 'sweep', task: 'uneven7' });
+    expect(r.budgets).toEqual(SWEEP_DEFAULTS.budgets);
+    expect(r.methods).toEqual(SWEEP_DEFAULTS.methods);
   });
 });
