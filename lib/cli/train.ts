@@ -49,7 +49,7 @@ export const trainDefaults = (shape: DataShape, budget: Budget): { teacher: Reco
   if (d <= 16)
     return {
       teacher: { model: { kind: 'mlp', hidden: [256, 256, 256], timeEmbedDim: 32 }, steps: quick ? 150 : 3000, batchSize: quick ? 256 : 512, logEvery: quick ? 25 : 100 },
-      // shift 1: the teacher's own grid (see pipelines/experiment.ts POINTS_DISTILL)
+      // shift 1: the timestep distribution the teacher trains on (see pipelines/experiment.ts pointsShift)
       student: { iterations: quick ? 24 : 400, batchSize: 256, shift: 1, logEvery: quick ? 4 : 50 },
     };
   return {
