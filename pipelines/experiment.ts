@@ -189,7 +189,8 @@ export interface TaskDefaults {
  * shift 1 left too few draws at the small t that separate its modes: Phased students came
  * out blurry (docs/results.md measures each).
  */
-export const pointsShift = (teacher: t.TypeOf<typeof ExperimentTeacher>): number => teacher.timesteps?.shift ?? 1;
+export const pointsShift = (teacher: t.TypeOf<typeof ExperimentTeacher>): t.TypeOf<typeof Positive> =>
+  teacher.timesteps?.shift ?? (1 as t.TypeOf<typeof Positive>);
 
 /** An unconditional 2-D task with the model and budgets `phased-dmd train` picks for 2-D points. */
 const unconditionalMixture = (name: MixtureName): TaskDefaults => ({
