@@ -332,7 +332,11 @@ export const resolveExperiment = (c: ExperimentConfig): ResolvedExperiment => {
     model: c.model ?? d.model,
     condition: c.condition ?? d.condition,
     teacher: { ...d.teacher, ...c.teacher },
-    distill: { ...(isMixture(c.task) ? { shift: pointsShift({ ...d.teacher, ...c.teacher }) } : {}), ...d.distill, ...c.distill },
+    distill: {
+      ...(isMixture(c.task) ? { shift: pointsShift({ ...d.teacher, ...c.teacher }) } : {}),
+      ...d.distill,
+      ...c.distill,
+    },
     classifier: { ...EXPERIMENT_DEFAULTS.classifier, ...c.classifier },
     motionThreshold: c.motionThreshold ?? EXPERIMENT_DEFAULTS.motionThreshold,
     evalPoints: c.evalPoints ?? EXPERIMENT_DEFAULTS.evalPoints,

@@ -34,7 +34,8 @@ export interface DataShape {
 /**
  * Settings by data shape and budget. Points (≤ 16 dims): an MLP teacher of 3 000 steps
  * (the 2-D target: under 3 minutes on 2 CPU cores; bench/train-defaults.ts measures ~1 min
- * of CPU) and 512 student iterations (under 5 minutes; 400 were measured at ≤ 1 min of CPU). Images [H, W, C]: a small U-Net. Long vectors (flattened clips): a wider MLP
+ * of CPU) and 512 student iterations (under 5 minutes; 400 were measured at ≤ 1 min of CPU).
+ * Images [H, W, C]: a small U-Net. Long vectors (flattened clips): a wider MLP
  * on smaller batches. `quick` is a smoke test: seconds, not quality.
  */
 export const trainDefaults = (shape: DataShape, budget: Budget): { teacher: Record<string, unknown>; student: Record<string, unknown> } => {
@@ -92,7 +93,9 @@ export const trainCommand = defineCommand({
     backend: backendOption(),
   },
   description:
-    'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 512 iterations (under 5 minutes); dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The generated config is saved as <out>/config.json.',
+    'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 512 ' +
+      'iterations (under 5 minutes); dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. ' +
+      'The generated config is saved as <out>/config.json.',
   examples: [
     'phased-dmd train --data ring.npy --method teacher --out runs/ring-teacher',
     'phased-dmd train --data ring.npy --labels ring-labels.npy --method phased --teacher runs/ring-teacher/teacher.ckpt --out runs/ring-phased',
