@@ -277,23 +277,27 @@ export interface TaskDefaults {
 }
 
 /**
- * 2-D tasks distil on the teacher's own time grid (shift 1, as it was trained and samples).
- * The paper's shift 5 suits Wan-sized video latents; on 2-D points it puts 94 % of the
- * re-noising draws above t = .3, where every mode looks alike, and students lose modes
- * (docs/results.md measures both).
+ * 2-D tasks distil on the timestep distribution the teacher was trained on: unless the
+ * config's `distill.shift` says otherwise, the students' shift is the teacher's
+ * `timesteps.shift` (1 when unset; grid25's teacher trains with 0.3). The paper's shift 5
+ * suits Wan-sized video latents; on 2-D points it puts 94 % of the re-noising draws above
+ * t = .3, where every mode looks alike, and students lose modes. On grid25 (σ = .05 modes)
+ * shift 1 left too few draws at the small t that separate its modes: Phased students came
+ * out blurry (docs/results.md measures each).
  */
-const POINTS_DISTILL = { shift: 1 } as t.TypeOf<typeof ExperimentDistill>;
+export const pointsShift = (teacher: t.TypeOf<typeof ExperimentTeacher>): t.TypeOf<typeof Positive> =>
+  teacher.timesteps?.shift ?? (1 as t.TypeOf<typeof Positive>);
 
 /** An unconditional 2-D task with the model and budgets `phased-dmd train` picks for 2-D points. */
 const unconditionalMixture = (name: MixtureName): TaskDefaults => ({
   data: { kind: 'mixture', name },
   model: { kind: 'mlp', hidden: [256, 256, 256], timeEmbedDim: 32 } as ModelSpec,
-  budget: { teacherSteps: 3000, teacherBatchSize: 512, iterations: 400, batchSize: 256 },
+  // 512 updates: at 400 Phased 4×2 ended 12 points below the teacher within 3σ on one seed of uneven7
+  budget: { teacherSteps: 3000, teacherBatchSize: 512, iterations: 512, batchSize: 256 },
   guidance: 1,
   samples: 2000,
   condition: 'none',
   teacher: {},
-  distill: POINTS_DISTILL,
 });
 
 /** Defaults per task: sized for 2 CPU cores (measured figures in docs/results.md). */
@@ -307,17 +311,16 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
     condition: 'group',
     // σ = 0.05 modes: training weighted towards low noise resolves them sooner
     teacher: { lr: 0.002, timesteps: { shift: 0.3 } } as t.TypeOf<typeof ExperimentTeacher>,
-    distill: POINTS_DISTILL,
   },
   ring8: {
     data: { kind: 'mixture', name: 'ring8' },
     model: { kind: 'mlp', hidden: [128, 128, 128], timeEmbedDim: 16 } as ModelSpec,
-    budget: { teacherSteps: 1500, teacherBatchSize: 256, iterations: 200, batchSize: 256 },
+    // 400 updates: at 200 no 4-step student came within 10 points of the teacher's share within 3σ
+    budget: { teacherSteps: 1500, teacherBatchSize: 256, iterations: 400, batchSize: 256 },
     guidance: 2,
     samples: 2000,
     condition: 'group',
     teacher: {},
-    distill: POINTS_DISTILL,
   },
   // unconditional mixtures with unequal weights and spreads, at the `train` command's 2-D defaults
   uneven7: unconditionalMixture('uneven7'),
@@ -537,7 +540,11 @@ export const resolveExperiment = (
     model: c.model ?? d.model,
     condition: c.condition ?? d.condition,
     teacher: { ...d.teacher, ...c.teacher },
-    distill: { ...d.distill, ...c.distill },
+    distill: {
+      ...(isMixture(c.task) ? { shift: pointsShift({ ...d.teacher, ...c.teacher }) } : {}),
+      ...d.distill,
+      ...c.distill,
+    },
     classifier: { ...EXPERIMENT_DEFAULTS.classifier, ...c.classifier },
     motionThreshold: c.motionThreshold ?? EXPERIMENT_DEFAULTS.motionThreshold,
     evalPoints: c.evalPoints ?? EXPERIMENT_DEFAULTS.evalPoints,

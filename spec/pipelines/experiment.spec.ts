@@ -70,6 +70,15 @@ describe('experiment config', () => {
     },
   );
 
+  it("2-D students distil with the teacher's training shift unless distill.shift is given", () => {
+    const shift = (c: Record<string, unknown>) => decodeExperiment({ method: 'experiment', ...c }).distill.shift;
+    expect(shift({ task: 'grid25' })).toBe(0.3);
+    expect(shift({ task: 'uneven7' })).toBe(1);
+    expect(shift({ task: 'ring8', teacher: { timesteps: { shift: 0.5 } } })).toBe(0.5);
+    expect(shift({ task: 'grid25', distill: { shift: 2 } })).toBe(2);
+    expect(shift({ task: 'mnist' })).toBeUndefined();
+  });
+
   it.each([
     [{ task: 'cifar' }, 'task', /grid25/],
     [{ task: 'ring8', seeds: [] }, 'seeds', /empty list/],
