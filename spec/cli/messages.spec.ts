@@ -1,7 +1,8 @@
 /**
  * Messages that tell a user what to do next: a student config whose teacher checkpoint is
  * missing names the command that makes it; `eval --labels` without `--classifier` says
- * what it computes and what it cannot; `serve --help` gives the default port.
+ * what it computes and what it cannot; `serve --help` gives the default port; `train --help` says
+ * what images cost before a user starts a run of tens of minutes.
  */
 import { runCli } from '../helpers/runCli';
 import * as fs from 'fs';
@@ -96,4 +97,11 @@ it(
 it('serve --help gives the default port', async () => {
   const r = await run('serve', '--help');
   expect(r.out).toMatch(/--port <n> +port to listen on \(default 8765; 0 = any free port\)/);
+});
+
+it('train --help gives the image defaults and what they cost', async () => {
+  const r = await run('train', '--help');
+  expect(r.out.replace(/\s+/g, ' ')).toContain(
+    'images → a U-Net teacher (1500 steps of 64) and students of 300 iterations of 32',
+  );
 });
