@@ -26,16 +26,23 @@ import type { SamplerSettings } from '../lib/teacher/teacher';
 
 /**
  * Values drawn per chunk: a million samples are drawn a chunk at a time, so the backend's memory does not grow with
- * --n.
+ * --n. Images go through a U-Net whose activations are tens of times the image (a quarter of the budget keeps 28×28
+ * digits to a few hundred per pass), and a class-conditional teacher may run with CFG, two passes per sample.
  */
 const CHUNK_VALUES = 1 << 20;
+export const chunkSamples = (model: Pick<LoadedModel, 'sampleShape' | 'kind' | 'numClasses'>): number => {
+  const budget =
+    (model.sampleShape.length === 3 ? CHUNK_VALUES / 4 : CHUNK_VALUES) /
+    (model.kind === 'teacher' && model.numClasses > 0 ? 2 : 1);
+  return Math.max(1, Math.floor(budget / model.sampleShape.reduce((a, b) => a * b, 1)));
+};
 /** The most samples one command draws (a .npy of 2-D points is then 800 MB). */
 export const MAX_SAMPLES = 100_000_000;
 /** The most samples drawn into one figure. */
 export const MAX_FIGURE_SAMPLES = 100_000;
 
 /**
- * The samples of `model` in chunks of at most CHUNK_VALUES values: chunk 0 is drawn from
+ * The samples of `model` in chunks of `chunkSamples(model)`: chunk 0 is drawn from
  * `seed` itself (so up to one chunk is what one draw of n gives), chunk k > 0 from
  * splitSeed(seed, 'chunk', k); the same arguments always give the same samples.
  */
@@ -46,7 +53,7 @@ export function* sampleChunks(
   labels: Int32Array | undefined,
   sampler: SamplerSettings,
 ): Generator<Samples> {
-  const per = Math.max(1, Math.floor(CHUNK_VALUES / model.sampleShape.reduce((a, b) => a * b, 1)));
+  const per = chunkSamples(model);
   for (let k = 0, from = 0; from < n; k++, from += per) {
     const m = Math.min(per, n - from);
     yield model.sample(m, k === 0 ? seed : splitSeed(seed, 'chunk', k), labels?.subarray(from, from + m), sampler);
