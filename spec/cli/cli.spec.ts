@@ -151,9 +151,8 @@ describe('validate', () => {
 describe('train → sample → eval → report → replay on 2-D data', () => {
   const teacherDir = path.join(tmp, 'teacher');
   const studentDir = path.join(tmp, 'dmd');
-
-  test('train a teacher: checkpoint, recording, config, report and figures in --out', async () => {
-    const r = await run(
+  const trainTeacher = () =>
+    run(
       'train',
       '--data',
       path.join(tmp, 'x.npy'),
@@ -170,6 +169,9 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
       '--out',
       teacherDir,
     );
+
+  test('train a teacher: checkpoint, recording, config, report and figures in --out', async () => {
+    const r = await trainTeacher();
     expect(r.err).toContain('phase 1/1 20/20');
     // one line names the kernels, when training starts; a refused run (below) prints none
     expect(r.err.match(/^kernels: (wasm \+ native OpenBLAS|stock wasm)/gm)).toHaveLength(1);
@@ -194,23 +196,7 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     for (const f of ['losses.png', 'samples.png'])
       expect(pngFacts(fs.readFileSync(path.join(teacherDir, 'figures', f))).blank).toBe(false);
     // the same run again is refused: nothing is overwritten silently
-    const again = await run(
-      'train',
-      '--data',
-      path.join(tmp, 'x.npy'),
-      '--labels',
-      path.join(tmp, 'y.npy'),
-      '--method',
-      'teacher',
-      '--budget',
-      'quick',
-      '--set',
-      'steps=20',
-      '--set',
-      'batchSize=64',
-      '--out',
-      teacherDir,
-    );
+    const again = await trainTeacher();
     expect(again.code).toBe(1);
     expect(again.err).toContain(
       'already exists: resume that run with --resume (resume: true), or start over with --overwrite (overwrite: ' +

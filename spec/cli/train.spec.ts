@@ -12,8 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { PNG } from 'pngjs';
-import { main } from '../../cli/main';
-import type { Io } from '../../cli/command';
+import { runCli } from '../helpers/runCli';
 import { readNpy, writeNpy } from '../../lib/data/npy';
 import { readMnistLayout, mnistDataDir, ByteImages } from '../../lib/data/mnist';
 import { indexedDataset } from '../../lib/data/indexed';
@@ -26,19 +25,7 @@ import { pngFacts } from '../../lib/plots/png';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'train-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (err += t),
-    stderrIsTTY: false,
-    columns: 100,
-    interrupted: () => new Promise(() => undefined),
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-};
+const run = runCli;
 
 const S = 12;
 

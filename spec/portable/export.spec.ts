@@ -9,8 +9,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs-core';
-import { main } from '../../cli/main';
-import type { Io } from '../../cli/command';
+import { runCli } from '../helpers/runCli';
 import { useBackend } from '../../lib/backend';
 import { loadModel } from '../../cli/models';
 import { loadExport, readExport, teacherFromSafetensors, sampleKindOf } from '../../lib/portable/files';
@@ -23,19 +22,7 @@ const ROOT = path.resolve(__dirname, '../..');
 let dir: string;
 let ckpt: { teacher: string; student: string };
 
-const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (err += t),
-    stderrIsTTY: false,
-    columns: 100,
-    interrupted: () => new Promise(() => undefined),
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-};
+const run = runCli;
 
 const bits = (x: ArrayLike<number>): number[] => Array.from(new Uint32Array(Float32Array.from(x).buffer));
 

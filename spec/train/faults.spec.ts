@@ -20,8 +20,7 @@ import { summariseRecording } from '../../lib/record/summary';
 import { writeNpy } from '../../lib/data/npy';
 import { uniformStream } from '../../lib/random/seed';
 import { load, expectSameBits } from './killer';
-import { main } from '../../cli/main';
-import type { Io } from '../../cli/command';
+import { runCli } from '../helpers/runCli';
 import { exitCodeOf } from '../../cli/errors';
 import { NonFiniteWeightsError } from '../../lib/distill/checkpoint';
 
@@ -113,15 +112,8 @@ test(
       }),
     );
     const out = path.join(dir, 'cli-diverging');
-    let stderr = '';
-    const io: Io = {
-      stdout: () => undefined,
-      stderr: (t) => void (stderr += t),
-      stderrIsTTY: false,
-      columns: 100,
-      interrupted: () => new Promise(() => undefined),
-    };
-    expect(await main(['run', configFile, '--out', out, '--no-report'], io)).toBe(1);
+    const { code, err: stderr } = await runCli('run', configFile, '--out', out, '--no-report');
+    expect(code).toBe(1);
     const ckpt = path.join(out, TEACHER_CHECKPOINT);
     const last = stderr.trimEnd().split('\n').at(-1)!;
     const m = new RegExp(
