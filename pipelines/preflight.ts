@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/Either';
 import { ConfigError } from '../lib/config/report';
 import { CodecTable, RUN_CODECS, runConfigIssues } from '../lib/train/configs';
-import { preflight, LoadedConfig, PreflightOptions } from '../lib/train/preflight';
+import { preflightDecoded, LoadedConfig, PreflightOptions } from '../lib/train/preflight';
 import { ExperimentConfig, decodeExperiment } from './experiment';
 import { SweepConfig, resolveSweep } from './sweep';
 
@@ -27,7 +27,7 @@ export const preflightPipeline = (
 ): E.Either<ConfigError, LoadedConfig> => {
   const checked = runConfigIssues(input, PIPELINE_CODECS);
   if (E.isLeft(checked)) return E.left(new ConfigError(what, checked.left));
-  if (checked.right.kind !== 'experiment') return preflight(input, what, options);
+  if (checked.right.kind !== 'experiment') return preflightDecoded({ ...checked.right, input }, what, options);
   try {
     if (checked.right.method === 'sweep') resolveSweep(input, what);
     else decodeExperiment(input, what);

@@ -272,7 +272,15 @@ export const preflight = (
 ): E.Either<ConfigError, LoadedConfig> => {
   const checked = runConfigIssues(input);
   if (E.isLeft(checked)) return E.left(new ConfigError(what, checked.left));
-  const loaded: LoadedConfig = { ...checked.right, input };
+  return preflightDecoded({ ...checked.right, input }, what, options);
+};
+
+/** `preflight` of a config its caller has already decoded: the files it names, its schedule and its memory. */
+export const preflightDecoded = (
+  loaded: LoadedConfig,
+  what = 'config',
+  options: PreflightOptions = {},
+): E.Either<ConfigError, LoadedConfig> => {
   const issues = deeperIssues(loaded, options);
   return issues.length === 0 ? E.right(loaded) : E.left(new ConfigError(what, issues));
 };
