@@ -5,7 +5,7 @@
  * between fields, and the memory estimate.
  */
 import * as E from 'fp-ts/Either';
-import { preflightPipeline } from '../pipelines/preflight';
+import { preflightPipelineDecoded } from '../pipelines/preflight';
 import { defineCommand } from './command';
 import { list, int, flag } from './args';
 import { loadPipelineConfig } from './loadConfig';
@@ -35,7 +35,7 @@ export const validateCommand = defineCommand({
   run: async ({ options, positionals }, io) => {
     const loaded = loadPipelineConfig(positionals[0], { set: options.set, seed: options.seed });
     // a run config's files, schedule and memory; an experiment's or sweep's relations and memory per stage
-    const checked = preflightPipeline(loaded.input, `config ${positionals[0]}`);
+    const checked = preflightPipelineDecoded(loaded, `config ${positionals[0]}`);
     if (E.isLeft(checked)) throw checked.left;
     for (const note of dataNotes(loaded)) io.stderr(`warning: data: ${note}\n`);
     if (options.print) io.stdout(`${JSON.stringify(loaded.input, null, 2)}\n`);

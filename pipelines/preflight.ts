@@ -9,8 +9,8 @@ import * as E from 'fp-ts/Either';
 import { ConfigError } from '../lib/config/report';
 import { CodecTable, RUN_CODECS, runConfigIssues } from '../lib/train/configs';
 import { preflightDecoded, LoadedConfig, PreflightOptions } from '../lib/train/preflight';
-import { ExperimentConfig, decodeExperiment } from './experiment';
-import { SweepConfig, resolveSweep } from './sweep';
+import { ExperimentConfig, resolveExperiment } from './experiment';
+import { SweepConfig, resolveSweepDecoded } from './sweep';
 
 /** The codec of every pipeline config, by its `method`. */
 export const PIPELINE_CODECS: CodecTable = {
@@ -27,13 +27,26 @@ export const preflightPipeline = (
 ): E.Either<ConfigError, LoadedConfig> => {
   const checked = runConfigIssues(input, PIPELINE_CODECS);
   if (E.isLeft(checked)) return E.left(new ConfigError(what, checked.left));
-  if (checked.right.kind !== 'experiment') return preflightDecoded({ ...checked.right, input }, what, options);
+  return preflightPipelineDecoded({ ...checked.right, input }, what, options);
+};
+
+/**
+ * `preflightPipeline` of a config its caller has already decoded (`validate`, which loads the
+ * file through the command line's loader): the checks past the codec, without decoding again.
+ */
+export const preflightPipelineDecoded = (
+  loaded: LoadedConfig,
+  what = 'config',
+  options: PreflightOptions = {},
+): E.Either<ConfigError, LoadedConfig> => {
+  if (loaded.kind !== 'experiment') return preflightDecoded(loaded, what, options);
   try {
-    if (checked.right.method === 'sweep') resolveSweep(input, what);
-    else decodeExperiment(input, what);
+    // experiments and sweeps resolve their defaults and cross-field relations from the input
+    if (loaded.method === 'sweep') resolveSweepDecoded(loaded.config as SweepConfig, what);
+    else resolveExperiment(loaded.config as ExperimentConfig, what);
   } catch (err) {
     if (err instanceof ConfigError) return E.left(err);
     throw err;
   }
-  return E.right({ ...checked.right, input });
+  return E.right(loaded);
 };

@@ -128,8 +128,11 @@ export interface ResolvedSweep {
 }
 
 /** Decoded once here; the experiment's resolution supplies task defaults, data and teacher settings. */
-export const resolveSweep = (input: unknown, what = 'sweep config'): ResolvedSweep => {
-  const c = decodeOrThrow(SweepConfig, input, what);
+export const resolveSweep = (input: unknown, what = 'sweep config'): ResolvedSweep =>
+  resolveSweepDecoded(decodeOrThrow(SweepConfig, input, what), what);
+
+/** `resolveSweep` of a config already decoded by its codec: defaults and the relations between fields. */
+export const resolveSweepDecoded = (c: SweepConfig, what = 'sweep config'): ResolvedSweep => {
   const methods = c.methods ?? SWEEP_DEFAULTS.methods;
   const budgets = c.budgets ?? SWEEP_DEFAULTS.budgets;
   const issues = [
