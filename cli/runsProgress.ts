@@ -6,9 +6,11 @@
  * whole job's estimated time left.
  *
  * The estimate: the current run's remaining iterations at its own pace, plus each later
- * run at the duration of a finished run of the same method, else at the mean seconds per
- * iteration measured so far (rough until one run of each method has finished). Runs
- * skipped over (reused from an earlier job) cost nothing.
+ * run at the duration of a finished run of the same method, else at the seconds per
+ * iteration measured so far on runs of its kind (a teacher step and a student iteration
+ * differ several-fold, so neither prices the other). While no run of a kind has been timed,
+ * the ETA is a lower bound, shown as ">0:42". Runs skipped over (reused from an earlier job)
+ * cost nothing.
  */
 import { MonoTypeOperatorFunction, Observable } from 'rxjs';
 import type { StepMetrics } from '../lib/stream/types';
@@ -57,15 +59,32 @@ export const runLabel = (runs: readonly PlannedRun[], index: number): string =>
 const pace = (r: RunState, now: number): number | null =>
   sum(r.done) > 0 && now > r.started ? (now - r.started) / 1000 / sum(r.done) : null;
 
+/** Teachers and students cost differently per iteration: one pace never prices the other. */
+const kindOf = (method: string): 'teacher' | 'student' => (method === 'teacher' ? 'teacher' : 'student');
+
+/** Seconds per iteration of the finished runs of a kind (null when none has finished). */
+const pooledPace = (finished: readonly Finished[], kind: 'teacher' | 'student'): number | null => {
+  const same = finished.filter((f) => kindOf(f.method) === kind);
+  return same.length === 0 ? null : sum(same.map((f) => f.seconds)) / sum(same.map((f) => f.iterations));
+};
+
 /**
- * Seconds a later run will take: a finished run of its method, else the mean pace so far; null when nothing was
- * measured.
+ * Seconds a later run will take: a finished run of its method, else the pace of finished runs of its kind, else the
+ * current run's pace when it is of that kind; null when nothing comparable was measured yet.
  */
-const estimate = (run: PlannedRun, finished: readonly Finished[], fallbackPace: number | null): number | null => {
+const estimate = (run: PlannedRun, finished: readonly Finished[], current: RunState, now: number): number | null => {
   const same = finished.filter((f) => f.method === run.method);
   if (same.length > 0) return sum(same.map((f) => f.seconds)) / same.length;
-  return fallbackPace === null ? null : fallbackPace * sum(run.totals);
+  const kind = kindOf(run.method);
+  const p = pooledPace(finished, kind) ?? (kindOf(current.plan.method) === kind ? pace(current, now) : null);
+  return p === null ? null : p * sum(run.totals);
 };
+
+/** The job's time left; `lowerBound` when some later run could not be priced yet (it counts as 0). */
+export interface JobLeft {
+  readonly seconds: number;
+  readonly lowerBound: boolean;
+}
 
 /** The whole job's seconds left: the current run's remainder plus every later run's estimate. */
 export const jobSecondsLeft = (
@@ -73,29 +92,29 @@ export const jobSecondsLeft = (
   finished: readonly Finished[],
   runs: readonly PlannedRun[],
   now: number,
-): number | null => {
+): JobLeft | null => {
   const own = pace(current, now);
-  const measured =
-    finished.length > 0 ? sum(finished.map((f) => f.seconds)) / sum(finished.map((f) => f.iterations)) : null;
-  const fallback = measured ?? own;
   const mine =
-    own === null ? estimate(current.plan, finished, fallback) : own * (sum(current.plan.totals) - sum(current.done));
-  const later = runs.slice(current.index + 1).map((r) => estimate(r, finished, fallback));
-  return mine === null || later.some((s) => s === null) ? null : mine + sum(later as number[]);
+    own === null
+      ? estimate(current.plan, finished, current, now)
+      : own * (sum(current.plan.totals) - sum(current.done));
+  if (mine === null) return null;
+  const later = runs.slice(current.index + 1).map((r) => estimate(r, finished, current, now));
+  return { seconds: mine + sum(later.map((s) => s ?? 0)), lowerBound: later.some((s) => s === null) };
 };
 
 /**
  * The text after the label and bar: iterations, phase (runs of several phases), speed, job ETA; then the losses (cut
  * first when the line is too long).
  */
-const describeRun = (r: RunState, left: number | null, now: number): { core: string; losses: string } => {
+const describeRun = (r: RunState, left: JobLeft | null, now: number): { core: string; losses: string } => {
   const phases = r.plan.totals.length;
   const phase = phases > 1 ? ` phase ${r.phase + 1}/${phases}` : '';
   const s = pace(r, now);
   const speed = s === null ? '' : ` ${1 / s >= 10 ? (1 / s).toFixed(0) : (1 / s).toFixed(2)} it/s`;
   const core =
     `${sum(r.done)}/${sum(r.plan.totals)}${phase}${speed} · experiment ETA ` +
-    `${left === null ? '?' : fmtDuration(left)}`;
+    `${left === null ? '?' : `${left.lowerBound ? '>' : ''}${fmtDuration(left.seconds)}`}`;
   return { core, losses: describeLosses(r.losses) };
 };
 

@@ -387,13 +387,17 @@ export const phasesOf = (m: StudentMethod): number => (m === 'phased-4x2' ? 2 : 
 /** The (seed, method) runs in the order `runExperiment` runs them: each seed's teacher, then its students. */
 export const experimentPlan = (r: ResolvedExperiment): PlannedRun[] =>
   r.seeds.flatMap((seed) => [
-    { seed, method: 'teacher', totals: [r.budget.teacherSteps] },
+    ...(trainsTeacher(r, seed) ? [{ seed, method: 'teacher', totals: [r.budget.teacherSteps] }] : []),
     ...r.students.map((method) => ({
       seed,
       method,
       totals: Array<number>(phasesOf(method)).fill(r.budget.iterations / phasesOf(method)),
     })),
   ]);
+
+/** A teacher shared by every seed (`teacher.seed`) trains once, at the first seed; the others reuse it. */
+export const trainsTeacher = (r: ResolvedExperiment, seed: number): boolean =>
+  r.teacher.seed === undefined || seed === r.seeds[0];
 
 /** Checks between fields that the codec cannot express; each issue names its path. */
 export const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): ConfigIssue[] => {
@@ -1081,7 +1085,7 @@ export const runExperiment = async (input: unknown, o: ExperimentOptions): Promi
     o.onRun?.({ index: plan.findIndex((p) => p.seed === seed && p.method === method), runs: plan });
   for (const seed of r.seeds) {
     const seedStart = performance.now();
-    starts(seed, 'teacher');
+    if (trainsTeacher(r, seed)) starts(seed, 'teacher');
     const teacher = await ensureTeacher(r, seed, dataset, o);
     try {
       if (teacher.reused) reused.push(`seed ${seed} teacher (training)`);

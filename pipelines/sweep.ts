@@ -38,6 +38,7 @@ import {
   EvalPoints,
   ExperimentBudget,
   ExperimentConfig,
+  trainsTeacher,
   ExperimentOptions,
   ExperimentResult,
   ExperimentTask,
@@ -220,14 +221,12 @@ const writeCell = (
 
 // ── 3. The runs ──────────────────────────────────────────────────────────────
 
-/** A teacher shared by every seed (`teacher.seed`) trains once, at the first seed; the others reuse it. */
-const trainsTeacher = (s: ResolvedSweep, seed: number): boolean =>
-  s.experiment.teacher.seed === undefined || seed === s.experiment.seeds[0];
-
 /** Every training run of the sweep, in order: a progress display's labels and totals. */
 export const sweepPlan = (s: ResolvedSweep): PlannedRun[] =>
   s.experiment.seeds.flatMap((seed) => [
-    ...(trainsTeacher(s, seed) ? [{ seed, method: 'teacher', totals: [s.experiment.budget.teacherSteps] }] : []),
+    ...(trainsTeacher(s.experiment, seed)
+      ? [{ seed, method: 'teacher', totals: [s.experiment.budget.teacherSteps] }]
+      : []),
     ...s.methods.flatMap((method) =>
       method.startsWith('phased')
         ? s.budgets.map((b) => ({
@@ -354,7 +353,7 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
   const dataset = experimentDataset(r);
   const reused: string[] = [];
   for (const seed of r.seeds) {
-    if (trainsTeacher(s, seed)) starting(s, o, seed, 'teacher');
+    if (trainsTeacher(s.experiment, seed)) starting(s, o, seed, 'teacher');
     const teacher = await ensureTeacher(r, seed, dataset, o);
     try {
       teacherSamples(r, seed, teacher, o);

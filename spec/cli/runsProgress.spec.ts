@@ -76,15 +76,15 @@ describe('runsProgress', () => {
     ]);
     // while it runs: the bar, iterations, the phase of a run of several phases, speed, the job's ETA, the latest losses
     expect(out).toContain(
-      `\r\x1b[2Kseed 0 · teacher (1/3) [${'#'.repeat(15)}${'-'.repeat(15)}] 2/4 1.00 it/s · experiment ETA 0:06 · ` +
+      `\r\x1b[2Kseed 0 · teacher (1/3) [${'#'.repeat(15)}${'-'.repeat(15)}] 2/4 1.00 it/s · experiment ETA >0:02 · ` +
         `teacher=2.500`,
     );
     expect(out.some((w) => w.includes('phased-4x2 (3/3)') && w.includes('2/2 phase 2/2'))).toBe(true);
   });
 
   test(
-    'the ETA: the current run at its own pace, later runs at a finished run of their method or the mean pace ' +
-      'so far',
+    'the ETA: the current run at its own pace, later runs at a finished run of their method or the pace of ' +
+      'their kind (teacher or student); a lower bound while a kind is untimed',
     async () => {
       const out: string[] = [];
       await lastValueFrom(
@@ -96,12 +96,12 @@ describe('runsProgress', () => {
       const etas = out
         .filter((w) => w.includes('ETA'))
         .map((w) => w.replace(/^.*?\((\d)\/3\).* (\d+\/\d+).*ETA (\S+).*$/s, '$1 $2 $3'));
-      // 1 s per call: the teacher starts at 1 s, its step k ends at 2 + k s (1 s/it). At 2/4: 2 s left of it,
-      // and dmd and phased (2 iterations each, none finished) at that pace: 2 + 2 + 2 = 6 s.
-      expect(etas[1]).toBe('1 2/4 0:06');
-      // dmd starts at 6 s (the teacher took 5 s for 4 iterations: 1.25 s/it measured). Its first iteration
-      // ends at 7 s: 1 s/it, 1 left (1 s), phased at the measured 1.25 s/it × 2 = 2.5 s: 3.5 s → 0:04.
-      expect(etas[4]).toBe('2 1/2 0:04');
+      // 1 s per call: the teacher starts at 1 s, its step k ends at 2 + k s (1 s/it). At 2/4: 2 s left of it;
+      // no student has been timed, and a teacher step prices no student iteration: at least 2 s.
+      expect(etas[1]).toBe('1 2/4 >0:02');
+      // dmd starts at 6 s (the teacher's 1.25 s/it prices no student). Its first iteration ends at 7 s: 1 s/it,
+      // 1 left (1 s), phased (2 iterations) at the running student's 1 s/it = 2 s: 3 s → 0:03.
+      expect(etas[4]).toBe('2 1/2 0:03');
       // in phased, dmd's finished run (5 s) prices nothing: no dmd run is left
       expect(etas[etas.length - 1]).toBe('3 2/2 0:00');
     },
@@ -206,8 +206,10 @@ describe('a tiny experiment on the command line', () => {
           ),
         ),
       );
-      // while running, the bars carried the experiment's ETA and the phase of the phased runs, counted from 1
-      expect(r.err).toMatch(/seed 3 · teacher \(1\/5\) \[[#-]+\] \d+\/12 .*experiment ETA \d+:\d\d/);
+      // while running, the bars carried the experiment's ETA (while only the teacher has run, a lower bound: no
+      // student is timed yet) and the phase of the phased runs, counted from 1
+      expect(r.err).toMatch(/seed 3 · teacher \(1\/5\) \[[#-]+\] \d+\/12 .*experiment ETA >\d+:\d\d/);
+      expect(r.err).toMatch(/seed 3 · sgts \(3\/5\) \[[#-]+\] \d+\/80 .*experiment ETA \d+:\d\d/);
       expect(r.err).toMatch(/seed 3 · phased-4x4 \(5\/5\) \[[#-]+\] \d+\/80 phase [1-4]\/4 /);
       expect(r.err).not.toMatch(/phase 0/);
       expect(r.err.match(/^kernels: /gm)).toHaveLength(1);

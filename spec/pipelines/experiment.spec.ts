@@ -24,6 +24,7 @@ import {
   teacherDir,
   runExperiment,
   experimentMemoryIssues,
+  experimentPlan,
   RECORDING,
 } from '../../pipelines/experiment';
 import { loadCheckpoint, saveCheckpoint } from '../../lib/checkpoint/format';
@@ -49,6 +50,23 @@ const issuesOf = (input: unknown): Array<{ path: string; message: string }> => {
   }
   throw new Error('expected the config to be refused');
 };
+
+describe('the run plan a progress display shows', () => {
+  it('lists a teacher per seed, or once when every seed shares it (teacher.seed)', () => {
+    const own = experimentPlan(decodeExperiment({ method: 'experiment', task: 'ring8', seeds: [0, 1] }));
+    expect(own.map((p) => `${p.seed} ${p.method}`)).toEqual([
+      ...['0 teacher', '0 dmd', '0 sgts', '0 phased-4x2', '0 phased-4x4'],
+      ...['1 teacher', '1 dmd', '1 sgts', '1 phased-4x2', '1 phased-4x4'],
+    ]);
+    const shared = experimentPlan(
+      decodeExperiment({ method: 'experiment', task: 'ring8', seeds: [3, 4], teacher: { seed: 0 } }),
+    );
+    expect(shared.filter((p) => p.method === 'teacher').map((p) => p.seed)).toEqual([3]);
+    expect(shared).toHaveLength(9);
+    // a phased run's budget is split evenly over its phases
+    expect(shared.find((p) => p.method === 'phased-4x4')?.totals).toEqual([100, 100, 100, 100]);
+  });
+});
 
 describe('experiment config', () => {
   it(
