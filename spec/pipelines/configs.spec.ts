@@ -47,7 +47,7 @@ describe('shipped phased configs', () => {
     },
   );
 
-  it('phased-4x2-grid25.json: the same boundary (log-SNR), its steps inside each phase evenly spaced at shift 1', () => {
+  it('phased-4x2-grid25.json: the same boundary (log-SNR), steps inside each phase evenly spaced at shift 1', () => {
     const ps = phasesOf('phased-4x2-grid25.json');
     expect(ps.map((p) => p.steps)).toEqual([2, 2]);
     expect(ps[0].end).toBeCloseTo(5 / 6, 12);
