@@ -16,17 +16,17 @@ import { normal } from '../random/draws';
 import { randomInts, Seed, splitSeed } from '../random/seed';
 
 export const RegressionConfig = t.partial({
-  /** λ_reg: the regression loss's weight next to the DMD loss; 0 = off. */
+  /** λ_reg, the regression loss's weight next to the DMD loss; 0 = off (the default). */
   weight: NonNegative,
-  /** Noise–sample pairs made once per run (held in memory). */
+  /** Noise–sample pairs made once per run and held in memory (default 4096). */
   pairs: atMost(PositiveInt, 1_000_000, 'the pairs are held in memory'),
-  /** Pairs per generator update, drawn with replacement. */
+  /** Pairs per generator update, drawn with replacement (default 256). */
   batchSize: BatchSize,
-  /** Distance d: mean squared error or mean absolute error. */
+  /** Distance d: mean squared error (the default) or mean absolute error. */
   distance: t.keyof({ mse: null, l1: null }),
-  /** Euler steps of the teacher's sampler that makes the pairs. */
+  /** Euler steps of the teacher's sampler that makes the pairs (default 40). */
   steps: SamplerSteps,
-  /** Timestep shift of that sampler's grid. */
+  /** Timestep shift of that sampler's grid (default 1). */
   shift: Positive,
 });
 export type RegressionConfig = t.TypeOf<typeof RegressionConfig>;
