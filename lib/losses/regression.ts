@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** The distance d of the regression loss: mean squared error or mean absolute error (the paper's LPIPS is for images). */
+/** The distance d of the regression loss: mean squared or mean absolute error (the paper's LPIPS is for images). */
 export type RegressionDistance = 'mse' | 'l1';
 
 /**
