@@ -245,12 +245,19 @@ export const withDefaults = (c: DistillConfig) => {
   };
 };
 
-/** One line naming the variant a config trains: gradient form, clip, stepper, fake-score target, phasing. */
+/**
+ * One line naming the variant a config trains: gradient form, clip, stepper, fake-score target, phasing, and the
+ * regression term when one-step DMD has it.
+ */
 export const describeVariant = (c: Partial<DistillConfig>): string => {
   const d = withDefaults({ method: 'sgts', teacher: '', ...c } as DistillConfig);
+  const reg = regressionFor('dmd', c.regression);
   return (
     `gradient ${d.gradient}, generator clip ${d.optimizer.generator.clipNorm || 'off'}, stepper ${d.stepper}, ` +
-    `fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}`
+    `fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}` +
+    (reg === null
+      ? ''
+      : `; one-step DMD adds the regression loss (λ_reg ${reg.weight}, ${reg.distance}, ${reg.pairs} teacher pairs)`)
   );
 };
 

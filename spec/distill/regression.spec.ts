@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
-import { DistillConfig, trainDistill } from '../../lib/distill/distill';
+import { DistillConfig, describeVariant, trainDistill } from '../../lib/distill/distill';
 import { decodeWith, formatIssues } from '../../lib/config/report';
 import { REGRESSION_DEFAULTS, regressionFor, teacherPairs, PAIR_CHUNK } from '../../lib/distill/regression';
 import { disposePairs, RegressionTerm } from '../../lib/losses/regression';
@@ -69,6 +69,14 @@ describe('regressionFor: which methods take the term', () => {
 
   it('fills the defaults of the fields a dmd config leaves out', () => {
     expect(regressionFor('dmd', { weight: 0.5 } as never)).toEqual({ ...REGRESSION_DEFAULTS, weight: 0.5 });
+  });
+
+  it('a report names the term when one-step DMD has it, and says nothing of it otherwise', () => {
+    expect(describeVariant({ regression: { weight: 4 } } as never)).toMatch(
+      /one-step DMD adds the regression loss \(λ_reg 4, mse, 4096 teacher pairs\)$/,
+    );
+    expect(describeVariant({})).not.toMatch(/regression/);
+    expect(describeVariant({ regression: { weight: 0 } } as never)).not.toMatch(/regression/);
   });
 
   it('refuses a weight on another method, naming regression.weight', () => {
