@@ -100,6 +100,7 @@ import {
   RoleOptimizer,
   withDefaults,
 } from '../lib/distill/distill';
+import { RegressionConfig } from '../lib/distill/regression';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
@@ -226,6 +227,8 @@ export const ExperimentDistill = t.partial({
   weightDecay: NonNegative,
   ema: Probability,
   optimizer: t.partial({ generator: RoleOptimizer, fake: RoleOptimizer }),
+  /** One-step DMD's regression term; the dmd student only (the other students train without it). */
+  regression: RegressionConfig,
 });
 
 export const ExperimentClassifier = t.partial({
@@ -611,8 +614,18 @@ export const distillConfigFor = (
   batchSize: r.budget.batchSize,
   guidance: r.guidance,
   logEvery: r.logEvery,
-  ...r.distill,
+  ...studentDistill(r.distill, method),
 });
+
+/** The shared distillation settings as one student takes them: the regression term goes to dmd alone. */
+export const studentDistill = (
+  distill: t.TypeOf<typeof ExperimentDistill>,
+  method: StudentMethod,
+): t.TypeOf<typeof ExperimentDistill> => {
+  if (method === 'dmd' || distill.regression === undefined) return distill;
+  const { regression: _dmdOnly, ...rest } = distill;
+  return rest;
+};
 
 /** Seeds of the sample sets: the students share the teacher's evaluation noise and labels. */
 export const evalSeed = (seed: number): number => splitSeed(seed, 'experiment', 'eval');

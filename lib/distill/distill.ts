@@ -52,6 +52,8 @@ import { PROGRESS_CHECKPOINT, STUDENT_CHECKPOINT } from '../checkpoint/files';
 import { saveCheckpoint, loadCheckpoint, withPrefix, tensorsUnder, CheckpointError } from '../checkpoint/format';
 import { TeacherConfig, trainTeacher, loadTeacher } from '../teacher/teacher';
 import { phaseLabel } from '../phases/label';
+import { RegressionConfig, regressionFor, regressionTerm, teacherPairs } from './regression';
+import { disposePairs } from '../losses/regression';
 
 // ── 1. Config ────────────────────────────────────────────────────────────────
 
@@ -112,6 +114,11 @@ export const DistillConfig = t.intersection([
     optimizer: t.partial({ generator: RoleOptimizer, fake: RoleOptimizer }),
     /** Generator EMA decay β ∈ [0, 1); 0 = off. The student is the EMA weights when on. */
     ema: Probability,
+    /**
+     * One-step DMD's regression loss on (noise, teacher sample) pairs made once per run by the teacher's Euler
+     * sampler with CFG `guidance`; method "dmd" only.
+     */
+    regression: RegressionConfig,
     /**
      * Write `<outDir>/last.ckpt` every this many generator updates (last good state; never overwritten by a non-finite
      * one).
@@ -238,12 +245,19 @@ export const withDefaults = (c: DistillConfig) => {
   };
 };
 
-/** One line naming the variant a config trains: gradient form, clip, stepper, fake-score target, phasing. */
+/**
+ * One line naming the variant a config trains: gradient form, clip, stepper, fake-score target, phasing, and the
+ * regression term when one-step DMD has it.
+ */
 export const describeVariant = (c: Partial<DistillConfig>): string => {
   const d = withDefaults({ method: 'sgts', teacher: '', ...c } as DistillConfig);
+  const reg = regressionFor('dmd', c.regression);
   return (
     `gradient ${d.gradient}, generator clip ${d.optimizer.generator.clipNorm || 'off'}, stepper ${d.stepper}, ` +
-    `fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}`
+    `fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}` +
+    (reg === null
+      ? ''
+      : `; one-step DMD adds the regression loss (λ_reg ${reg.weight}, ${reg.distance}, ${reg.pairs} teacher pairs)`)
   );
 };
 
@@ -344,6 +358,7 @@ export const trainDistillConfig = async (
 ): Promise<DistillResult> => {
   const d = withDefaults(config);
   const schedule = scheduleFor(config);
+  const reg = regressionFor(config.method, config.regression);
   // progress checkpoints hold one running phase; concurrent phases have several
   const concurrent = config.method === 'phased' && d.phasing === 'concurrent';
   if (concurrent && options.onGeneratorUpdate !== undefined)
@@ -365,6 +380,11 @@ export const trainDistillConfig = async (
   const teacher =
     options.teacher ?? (saved?.teacher ? resumeTeacher(saved) : await openTeacher(config.teacher, options.log));
   const phases = resolveSchedule(schedule);
+  // made again on resume from the same (restored) teacher and seed: the same pairs, bit for bit
+  const pairs =
+    reg === null
+      ? null
+      : teacherPairs(teacher.model, { n: reg.pairs, seed: d.seed, guidance: phases[0].guidance, ...reg });
   const makeRole = roleFactory(config.experts, d.seed);
   const role = (r: 'generator' | 'fake') => ({ weightDecay: d.weightDecay, ...d.optimizer[r] });
   let live: PhaseRoles | null = null;
@@ -388,6 +408,7 @@ export const trainDistillConfig = async (
     gradient: d.gradient,
     stepper: d.stepper,
     fakeTracks: d.fakeTracks,
+    ...(reg !== null && pairs !== null ? { regression: regressionTerm(reg, pairs) } : {}),
     betas: d.betas,
     optimizers: { generator: role('generator'), fake: role('fake') },
     ...(d.ema > 0 ? { ema: d.ema } : {}),
@@ -450,6 +471,7 @@ export const trainDistillConfig = async (
       );
     // the run owns its finished experts (and a teacher it opened itself); nobody else will free them
     final.experts.forEach((e) => e.expert.dispose());
+    if (pairs !== null) disposePairs(pairs);
     if (options.teacher === undefined) teacher.model.dispose();
     throw err;
   };
@@ -472,6 +494,7 @@ export const trainDistillConfig = async (
     ),
     { defaultValue: [] as StepMetrics[] },
   ).catch(stopped);
+  if (pairs !== null) disposePairs(pairs);
   if (options.outDir !== undefined)
     saveStudent(path.join(options.outDir, STUDENT_CHECKPOINT), {
       method: config.method,

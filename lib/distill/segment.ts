@@ -22,6 +22,7 @@ import { emaUpdate } from '../operators/distill/ema';
 import { iterationTime } from '../operators/distill/iterationTime';
 import type { ExpertPhase, FakeTracks, GeneratorBackprop, PhaseContext, Stepper } from '../rollout/context';
 import type { GeneratorGradient } from '../losses/dmd';
+import type { RegressionTerm } from '../losses/regression';
 
 export interface DistillState {
   /** Frozen generator experts of the finished phases, in order. */
@@ -39,6 +40,8 @@ export interface DistillSettings {
   readonly stepper?: Stepper;
   /** What each phase's fake score is trained on (default 'exit'). */
   readonly fakeTracks?: FakeTracks;
+  /** One-step DMD's regression term, added to every generator update (absent: off). */
+  readonly regression?: RegressionTerm;
   readonly betas: readonly [number, number];
   /** Per-role optimiser settings (betas, AdamW weight decay, clipping, ε); the learning rate is the phase's. */
   readonly optimizers?: { readonly generator?: OptimizerSettings; readonly fake?: OptimizerSettings };
@@ -81,6 +84,7 @@ export const openPhase = (settings: DistillSettings, phase: ResolvedPhase, state
     gradient: settings.gradient ?? 'reference',
     stepper: settings.stepper ?? 'euler',
     fakeTracks: settings.fakeTracks ?? 'exit',
+    ...(settings.regression ? { regression: settings.regression } : {}),
   };
   const defaults = { lr: phase.lr.generator, betas: settings.betas };
   const opt = settings.optimizers ?? {};

@@ -6,6 +6,7 @@
 import type { VelocityModel } from '../models/types';
 import type { ResolvedPhase } from '../phases/resolve';
 import type { GeneratorGradient } from '../losses/dmd';
+import type { RegressionTerm } from '../losses/regression';
 
 /** How the generator's output is differentiated when the phase has several steps. */
 export type GeneratorBackprop = 'sgts' | 'full';
@@ -41,4 +42,6 @@ export interface PhaseContext {
   readonly gradient: GeneratorGradient;
   readonly stepper: Stepper;
   readonly fakeTracks: FakeTracks;
+  /** One-step DMD's regression term on teacher noise–sample pairs (absent: off). */
+  readonly regression?: RegressionTerm;
 }

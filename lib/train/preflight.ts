@@ -16,6 +16,7 @@ import { loadImageFolder } from '../data/imageFolder';
 import type { DataConfig } from '../data/config';
 import { runConfigIssues, DecodedConfig } from './configs';
 import { scheduleFor, DistillConfig, DISTILL_DEFAULTS } from '../distill/distill';
+import { regressionFor } from '../distill/regression';
 import { resolveTeacherConfig, TeacherConfig } from '../teacher/teacher';
 import {
   NetworkSize,
@@ -255,6 +256,7 @@ const deeperIssues = (loaded: LoadedConfig, options: PreflightOptions): ConfigIs
   let schedule: ConfigIssue[] = [];
   try {
     scheduleFor(c);
+    regressionFor(c.method, c.regression);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     schedule = prefixed('', err.issues);

@@ -144,6 +144,25 @@ describe('trainDistill({ resume })', () => {
     dispose(r.resumed, r.reference);
   });
 
+  it(
+    'one-step DMD with the regression term stopped mid-way: its pairs are made again from the restored teacher, ' +
+      'final student bit-identical; no tensors leak',
+    async () => {
+      const before = tf.memory().numTensors;
+      const over = { method: 'dmd', regression: { weight: 0.5, pairs: 24, batchSize: 8 } };
+      const r = await roundTrip(over, { phase: 0, step: 3 });
+      expect(r.saved.phase).toBe(0);
+      expect(r.saved.iterations).toBe(4);
+      expect(r.seen.filter((m) => m.role === 'generator').map((m) => m.key.step)).toEqual([4, 5, 6, 7]);
+      r.seen.filter((m) => m.role === 'generator').forEach((m) => expect(m.extras.regLoss).toBeGreaterThan(0));
+      expect(r.got).toHaveLength(1);
+      expect(sameBits(r.got[0], r.ref[0])).toBe(true);
+      dispose(r.resumed, r.reference);
+      r.resumed.teacher.dispose(); // the resumed run rebuilt it from the checkpoint and handed it back
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+
   it('refuses a checkpoint of another config, naming the field', async () => {
     const dir = tmp();
     await expect(trainDistill(config(), { teacher, outDir: dir, onStep: crashAt(0, 1) })).rejects.toThrow(Crash);

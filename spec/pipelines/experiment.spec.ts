@@ -97,6 +97,21 @@ describe('experiment config', () => {
     expect(shift({ task: 'mnist' })).toBeUndefined();
   });
 
+  it("distill.regression goes to the dmd student only; without it no student's config carries one", () => {
+    const configs = (c: Record<string, unknown>) => {
+      const r = decodeExperiment({ method: 'experiment', task: 'ring8', ...c });
+      return r.students.map((m) => [m, distillConfigFor(r, m, 0, 't.ckpt').regression]);
+    };
+    const regression = { weight: 0.25, pairs: 512 };
+    expect(configs({ distill: { regression } })).toEqual([
+      ['dmd', regression],
+      ['sgts', undefined],
+      ['phased-4x2', undefined],
+      ['phased-4x4', undefined],
+    ]);
+    expect(configs({}).every(([, r]) => r === undefined)).toBe(true);
+  });
+
   it.each([
     [{ task: 'cifar' }, 'task', /grid25/],
     [{ task: 'ring8', seeds: [] }, 'seeds', /empty list/],
@@ -111,6 +126,8 @@ describe('experiment config', () => {
     [{ task: 'mnist', condition: 'group' }, 'condition', /2-D tasks/],
     [{ task: 'grid25', video: { frames: 4 } }, 'video', /task "video"/],
     [{ task: 'ring8', distill: { updateRatio: 1.5 } }, 'distill.updateRatio', /PositiveInt/],
+    [{ task: 'ring8', distill: { regression: { weight: -0.25 } } }, 'distill.regression.weight', /NonNegative/],
+    [{ task: 'ring8', distill: { regression: { distance: 'l2' } } }, 'distill.regression.distance', /"l1"/],
   ])('refuses %j at %s', (patch, at, message) => {
     const issues = issuesOf({ method: 'experiment', ...patch });
     const issue = issues.find((i) => i.path === at);

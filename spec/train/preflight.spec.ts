@@ -97,6 +97,14 @@ test('the runners refuse bad configs before writing anything', async () => {
   }
 });
 
+test('the regression term on a method other than dmd is refused before anything runs, naming the field', () => {
+  const input = { method: 'sgts', teacher: { method: 'teacher', data: { kind: 'mixture', name: 'ring8' } } };
+  const refused = preflight({ ...input, regression: { weight: 0.25 } }, 'config sgts.json');
+  expect(E.isLeft(refused) && refused.left.message).toMatch(/regression\.weight: .*"dmd" only/);
+  expect(E.isRight(preflight({ ...input, method: 'dmd', regression: { weight: 0.25 } }))).toBe(true);
+  expect(E.isRight(preflight({ ...input, regression: { weight: 0 } }))).toBe(true);
+});
+
 describe('the distillation memory estimate', () => {
   const teacher = mlpSize([4], 8, 2);
   const config = (c: Record<string, unknown>): DistillConfig =>

@@ -10,6 +10,9 @@ import { distributionMatchingGrad, generatorLoss as xsLoss, generatorLossMean, r
 import { forwardFromS, x0FromVelocity } from '../../schedule/tensors';
 import { guidedVelocity } from '../../score/velocity';
 import { normal } from '../../random/draws';
+import { randomInts, Seed } from '../../random/seed';
+import { regressionLoss, RegressionTerm } from '../../losses/regression';
+import { timeVector } from '../../score/velocity';
 
 /**
  * RoleKey (generator) → LossStep: the phase's DMD generator loss.
@@ -18,7 +21,8 @@ import { normal } from '../../random/draws';
  *   reference (default):  grad = (x0̂_F − x0̂_T) / max(mean|x0_G − x0̂_T|, 1e-4),
  *                         L_G = ½·mean‖x0_G − sg(x0_G − grad)‖²;
  *   paper / xs-normalised: the x_s-space forms, L_G = ½·Σ‖x_s − sg(x_s − grad)‖².
- * Reports `dmdGradNorm` (mean per-sample ‖grad‖) and the SGTS exit step.
+ * With a regression term (one-step DMD): L = L_G + λ_reg·L_reg on a minibatch of the run's pairs.
+ * Reports `dmdGradNorm` (mean per-sample ‖grad‖), the SGTS exit step, and `regLoss` when on.
  *
  * @example
  *   roleKeys.pipe(filter((k) => k.role === 'generator'), generatorLoss(ctx), optimise(trainers))
@@ -46,7 +50,15 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
       const xt = forwardFromS(xs, eps, t, s);
       return { xt, vReal: real(xt, t, labels), vFake: ctx.fake.apply(xt, t, labels) };
     };
-    const loss = (): tf.Scalar => {
+    const reg = ctx.regression ? pairBatch(ctx.regression, drawSeed(key, 'generator', sub, 'reg')) : null;
+    const withRegression = (dmd: tf.Scalar): tf.Scalar => {
+      if (reg === null) return dmd;
+      const term = ctx.regression!;
+      const lReg = regressionLoss(oneStepSample(ctx, reg), reg.y, term.distance);
+      extras.regLoss = tf.keep(lReg.clone());
+      return tf.add(dmd, tf.mul(term.weight, lReg));
+    };
+    const dmdLoss = (): tf.Scalar => {
       const { xs, x0 } = rolloutEnd(ctx, prefix, rollout);
       if (ctx.gradient !== 'reference')
         return xsLoss(xs, (xd) =>
@@ -62,6 +74,27 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
         );
       });
     };
-    return { key, role: 'generator', owned: [rollout.z, prefix, t, eps, ...(labels ? [labels] : [])], extras, loss };
+    const loss = (): tf.Scalar => withRegression(dmdLoss());
+    const regOwned = reg === null ? [] : [reg.z, reg.y, ...(reg.labels ? [reg.labels] : [])];
+    const owned = [rollout.z, prefix, t, eps, ...(labels ? [labels] : []), ...regOwned];
+    return { key, role: 'generator', owned, extras, loss };
   };
+};
+
+/** A minibatch of the run's pairs, drawn with replacement from `seed` (owned by the step). */
+export const pairBatch = (
+  term: RegressionTerm,
+  seed: Seed,
+): { z: tf.Tensor; labels: tf.Tensor1D | null; y: tf.Tensor } => {
+  const { z, labels, y } = term.pairs;
+  const idx = tf.tensor1d(randomInts(seed, term.batchSize, z.shape[0]), 'int32');
+  const batch = { z: tf.gather(z, idx), labels: labels === null ? null : tf.gather(labels, idx), y: tf.gather(y, idx) };
+  idx.dispose();
+  return batch;
+};
+
+/** G(z): the one-step generator's sample, x = z − t_0·G(z, t_0, c) with t_0 = 1. */
+const oneStepSample = (ctx: PhaseContext, p: { z: tf.Tensor; labels: tf.Tensor1D | null }): tf.Tensor => {
+  const t0 = ctx.phase.grid[0];
+  return x0FromVelocity(p.z, ctx.generator.apply(p.z, timeVector(t0, p.z.shape[0]), p.labels), t0);
 };

@@ -1,0 +1,48 @@
+/**
+ * The regression term of one-step DMD (Yin et al., "One-step Diffusion with Distribution
+ * Matching Distillation", CVPR 2024, §3.3): the generator is also pulled towards the
+ * teacher's deterministic answer for a fixed set of noises. Reverse-KL distribution
+ * matching alone is mode-seeking; this term anchors every noise to the mode the teacher's
+ * ODE sends it to, so dropped modes are pushed back (docs/algorithm.md §3). DMD2 removed it.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The distance d of the regression loss: mean squared or mean absolute error (the paper's LPIPS is for images). */
+export type RegressionDistance = 'mse' | 'l1';
+
+/**
+ * Pairs (z, c, y) made once per run: y is the teacher's deterministic sample from noise z
+ * and label c (c null when unconditional). Owned by the run that made them.
+ */
+export interface RegressionPairs {
+  readonly z: tf.Tensor;
+  readonly labels: tf.Tensor1D | null;
+  readonly y: tf.Tensor;
+}
+
+/** The regression term as a phase uses it: its pairs, weight λ_reg, minibatch size and distance. */
+export interface RegressionTerm {
+  readonly pairs: RegressionPairs;
+  readonly weight: number;
+  readonly batchSize: number;
+  readonly distance: RegressionDistance;
+}
+
+/**
+ * L_reg = E_(z,y) d(G(z), y), over a minibatch of pairs, averaged over every element:
+ *   mse  d = mean (x − y)²
+ *   l1   d = mean |x − y|
+ * where x = G(z) is the one-step generator's sample.
+ */
+export const regressionLoss = (x: tf.Tensor, y: tf.Tensor, distance: RegressionDistance): tf.Scalar =>
+  tf.tidy(() => {
+    const diff = tf.sub(x, y);
+    return tf.mean(distance === 'mse' ? tf.square(diff) : tf.abs(diff)) as tf.Scalar;
+  });
+
+/** Frees a run's pairs. */
+export const disposePairs = (p: RegressionPairs): void => {
+  p.z.dispose();
+  p.labels?.dispose();
+  p.y.dispose();
+};
