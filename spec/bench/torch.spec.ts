@@ -1,8 +1,8 @@
 /**
  * The bench's checks of its PyTorch comparison (bench/torch.ts): a warning unless PyTorch
- * runs on the OpenMP OpenBLAS, and one when the machine is busy. The probe itself runs bench/torch_reference.py --blas against a
- * stand-in `torch` package that loads the system OpenBLAS as PyTorch would (skipped
- * without python3 or OpenBLAS).
+ * runs on the OpenMP OpenBLAS, and one when the machine is busy. The probe itself runs
+ * bench/torch_reference.py --blas against a stand-in `torch` package that loads the system
+ * OpenBLAS as PyTorch would (skipped without python3 or OpenBLAS).
  */
 import * as fs from 'fs';
 import * as os from 'os';
