@@ -92,7 +92,11 @@ const denseActNativeOps: Record<DenseActivation, ReturnType<typeof denseActNativ
  * not inside a kernel or a customGrad forward, where offTape's targets run). When it is not,
  * nothing will read a layer's pre-activation, so the forward-only kernels need not keep it.
  */
-export const gradientRecorded = (): boolean => (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+export const gradientRecorded = (): boolean => {
+  // isTapeOn is the engine's own (not public) test; without it, assume a gradient may be taken
+  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
+  return typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
+};
 
 /** act(x·W + b) for x [B, in], W [in, out], b [out]; act 'linear' (= dense) or 'silu'. */
 export const denseAct = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, activation: DenseActivation): tf.Tensor2D => {
