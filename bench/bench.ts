@@ -29,11 +29,12 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, initBackend, nativeStatus, setNativeKernels, isBackendName, BackendName } from '../lib/backend';
 import { openBlasCoreFor } from '../lib/backend/native';
-import { findTorchPython, torchEnv, TORCH_SCRIPT, torchBlas, describeTorchBlas } from './torch';
+import { findTorchPython, torchEnv, TORCH_SCRIPT, torchBlas, describeTorchBlas, loadWarning } from './torch';
 import { ModelKind, MODEL_SETUPS, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
 import { memoryMode } from './memory';
 import { profileMode } from './profile';
@@ -510,6 +511,7 @@ const main = async (): Promise<void> => {
   const blas = torchPy ? describeTorchBlas(torchBlas(torchPy.python)) : null;
   // repeated under every table: a ratio against a slowed PyTorch must not be read alone
   const blasWarning = blas?.startsWith('WARNING') ? blas : null;
+  const busy = loadWarning(os.loadavg()[0], os.cpus().length);
   const header = [
     `phased-dmd bench — ${new Date().toISOString()}`,
     `node ${process.versions.node}, tfjs ${tf.version_core}; native BLAS kernels: ` +
@@ -518,11 +520,12 @@ const main = async (): Promise<void> => {
       (torchPy
         ? `${torchPy.version} via ${torchPy.python}, 2 threads, OPENBLAS_CORETYPE=${openBlasCoreFor() ?? '(auto)'}`
         : 'not used'),
-    `load average at start: ${require('os')
+    `load average at start: ${os
       .loadavg()
       .map((x: number) => x.toFixed(2))
       .join(' ')}`,
     ...(blas !== null ? [blas] : []),
+    ...(busy !== null ? [busy] : []),
   ];
   console.log(header.join('\n'));
   if (o.paired) {
@@ -535,7 +538,15 @@ const main = async (): Promise<void> => {
         { only: o.only, pairs: o.pairs, metricsEvery: o.metricsEvery, python: torchPy.python },
         (l) => process.stderr.write(`${l}\n`),
       );
-      const lines = [...pairedTable(model, result), ...(blasWarning !== null ? [`- ${blasWarning}`] : [])];
+      const busyAfter = loadWarning(os.loadavg()[0], os.cpus().length);
+      const lines = [
+        ...pairedTable(model, result),
+        `- load average at the end: ${os
+          .loadavg()
+          .map((x) => x.toFixed(2))
+          .join(' ')}`,
+        ...[blasWarning, busy ?? busyAfter].filter((w): w is string => w !== null).map((w) => `- ${w}`),
+      ];
       console.log(lines.join('\n'));
       models.push({ model, ...result, lines });
     }
@@ -547,7 +558,7 @@ const main = async (): Promise<void> => {
     const iters = o.iters ?? (o.quick ? 4 : model === 'mlp' ? 20 : 8);
     const warmup = o.warmup ?? (o.quick ? 1 : 3);
     const configs: ConfigResult[] = [];
-    const modelNotes: string[] = blasWarning !== null ? [blasWarning] : [];
+    const modelNotes: string[] = [blasWarning, busy].filter((w): w is string => w !== null);
     let torch: ConfigResult | null = null;
     const wasmRounds: ConfigResult[] = [];
     const torchRounds: ConfigResult[] = [];

@@ -74,8 +74,8 @@ export const profileMode = async (kind: ModelKind, only: readonly string[], iter
       `here.`,
     '',
     '| workload | wall ms (p10) | in kernels ms | kernel calls | calls × that cost, ms | outside kernels ms | MB ' +
-      'allocated | most called kernels (calls, ms) |',
-    '|---|---|---|---|---|---|---|---|',
+      'allocated | most called kernels (calls, ms) | most time (calls, ms) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, make] of makers) {
     if (only.length > 0 && !only.some((p) => name.startsWith(p))) continue;
@@ -86,14 +86,17 @@ export const profileMode = async (kind: ModelKind, only: readonly string[], iter
     const wall = quantile(timeBlock(w, iters), 0.1);
     const k = await profiled(() => w.run(1, () => undefined), 3);
     const outside = Math.max(0, wall - k.kernelMs);
-    const top = [...k.byName.entries()]
-      .sort((a, b) => b[1].calls - a[1].calls || b[1].ms - a[1].ms)
-      .slice(0, 4)
-      .map(([n, e]) => `${n} (${e.calls}, ${fmt(e.ms)})`)
-      .join(', ');
+    const list = (order: (a: { calls: number; ms: number }, b: { calls: number; ms: number }) => number, n: number) =>
+      [...k.byName.entries()]
+        .sort((a, b) => order(a[1], b[1]))
+        .slice(0, n)
+        .map(([kernel, e]) => `${kernel} (${e.calls}, ${fmt(e.ms)})`)
+        .join(', ');
+    const top = list((a, b) => b.calls - a.calls || b.ms - a.ms, 4);
+    const slowest = list((a, b) => b.ms - a.ms, 2);
     lines.push(
       `| ${name} | ${fmt(wall)} | ${fmt(k.kernelMs)} | ${k.calls} | ${fmt((k.calls * floor) / 1000)} | ` +
-        `${fmt(outside)} | ${fmt(k.bytes / MB)} | ${top} |`,
+        `${fmt(outside)} | ${fmt(k.bytes / MB)} | ${top} | ${slowest} |`,
     );
     process.stderr.write(`  profile ${kind}: ${name}\n`);
     if (!sampling.includes(w)) w.dispose();

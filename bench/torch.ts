@@ -61,3 +61,18 @@ export const describeTorchBlas = (b: TorchBlas | string): string => {
     'update-alternatives --config libopenblas.so.0-$(gcc -print-multiarch) and choose openblas-openmp'
   );
 };
+
+/**
+ * A warning when other processes keep the cores busy (1-minute load average at least the
+ * number of cores), else null. Both sides then share the cores with them, but not alike:
+ * PyTorch's OpenMP threads spin while they wait, and a spinning thread whose partner has been
+ * descheduled wastes its turn, so PyTorch slows down many times more than our passively
+ * waiting threads (measured here at load 6 on 2 cores: its 40-step CFG sampling 2.1 s with
+ * passive threads, 12 s with its own spinning ones, against 0.23–0.3 s on a quiet machine).
+ */
+export const loadWarning = (loadAverage: number, cores: number): string | null =>
+  loadAverage >= cores
+    ? `WARNING: load average ${loadAverage.toFixed(2)} on ${cores} cores: other processes compete for them, and ` +
+      "PyTorch's spinning OpenMP threads lose far more to them than ours, so the ours/PyTorch ratios are not a " +
+      "quiet machine's; rerun when the load is below the number of cores"
+    : null;

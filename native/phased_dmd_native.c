@@ -648,6 +648,200 @@ static napi_value sum_middle_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ── dense layers by row tiles ──────────────────────────────────────────────
+ * y = act(x·W + b) over M rows runs as tiles of TILE_ROWS rows, tiles shared among the
+ * OpenMP threads: each tile's product (a single-threaded sgemm, the bias as C's initial
+ * rows) and its activation run while the tile is in that core's cache. Against one
+ * threaded sgemm over all rows and an activation pass after it, the activation does not
+ * go through memory again and the threads meet once per layer instead of inside the BLAS.
+ * A tile computes each element exactly as the whole product does (same K order), and the
+ * tiling depends only on M: the same bits every run. */
+#define TILE_ROWS 128
+#define DENSE_ACT_LINEAR 0
+#define DENSE_ACT_SILU 1
+
+/* y = x·σ(x) in place (silu_loop's arithmetic, so the same bits). */
+VECTOR_CLONES static void silu_inplace(float *restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + exp_approx(-x[i]));
+}
+
+/* One tile: z = x·W + b (z NULL: straight into y), y = act(z). */
+static void tile_layer(const float *x, int64_t rows, int64_t K, int64_t N, const float *W, const float *bias, float *z, float *y, int act) {
+  float *C = z != NULL ? z : y;
+  if (bias != NULL)
+    for (int64_t r = 0; r < rows; r++) memcpy(C + r * N, bias, sizeof(float) * N);
+  else if (K == 0)
+    memset(C, 0, sizeof(float) * rows * N);
+  if (K > 0)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)N, (int)K, 1.0f, x, (int)K, W, (int)N, bias != NULL ? 1.0f : 0.0f, C, (int)N);
+  if (act == DENSE_ACT_SILU) {
+    if (z != NULL)
+      silu_loop(z, y, rows * N);
+    else
+      silu_inplace(y, rows * N);
+  }
+}
+
+/* Whether a layer of these sizes is worth waking the other threads for. */
+static int tiles_in_parallel(int64_t M, int64_t K, int64_t N) { return omp_get_max_threads() > 1 && M >= 2 * TILE_ROWS && M * K * N >= (1 << 20); }
+
+static void dense_rows(int64_t M, int64_t K, int64_t N, const float *x, const float *W, const float *bias, float *z, float *y, int act) {
+  const int64_t tiles = (M + TILE_ROWS - 1) / TILE_ROWS;
+#pragma omp parallel for schedule(static) if (tiles_in_parallel(M, K, N))
+  for (int64_t t = 0; t < tiles; t++) {
+    const int64_t r0 = t * TILE_ROWS, rows = M - r0 < TILE_ROWS ? M - r0 : TILE_ROWS;
+    tile_layer(x + r0 * K, rows, K, N, W, bias, z != NULL ? z + r0 * N : NULL, y + r0 * N, act);
+  }
+}
+
+/* denseRows(heap, M, K, N, xOff, wOff, bOff, zOff, yOff, act): z = x·W + b, y = act(z);
+ * zOff < 0 keeps no z (no gradient will read it), bOff < 0 no bias. */
+static napi_value dense_rows_js(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 10)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t M = i64(env, a.argv[1]), K = i64(env, a.argv[2]), N = i64(env, a.argv[3]);
+  const int64_t xOff = i64(env, a.argv[4]), wOff = i64(env, a.argv[5]), bOff = i64(env, a.argv[6]), zOff = i64(env, a.argv[7]),
+                yOff = i64(env, a.argv[8]);
+  const int act = (int)i64(env, a.argv[9]);
+  if (heap == NULL || M < 1 || K < 0 || N < 1 || (act != DENSE_ACT_LINEAR && act != DENSE_ACT_SILU)) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.denseRows: bad arguments");
+    return NULL;
+  }
+  if (!in_heap(env, xOff, M * K, len) || !in_heap(env, wOff, K * N, len) || (bOff >= 0 && !in_heap(env, bOff, N, len)) ||
+      (zOff >= 0 && !in_heap(env, zOff, M * N, len)) || !in_heap(env, yOff, M * N, len))
+    return NULL;
+  dense_rows(M, K, N, heap + xOff, heap + wOff, bOff >= 0 ? heap + bOff : NULL, zOff >= 0 ? heap + zOff : NULL, heap + yOff, act);
+  return NULL;
+}
+
+/*
+ * The dense layer's gradient: dz = dy·act'(z), dx = dz·Wᵀ by row tiles (dz's tile is still
+ * in cache for its product), then dW = xᵀ·dz and db = Σ_rows dz by column blocks, one per
+ * thread: every element of dW and db is summed over the rows in order by one thread, so
+ * the result does not depend on the thread count. dzBuf: M·N floats of scratch (SiLU only).
+ */
+static void dense_grad_rows(int64_t M, int64_t K, int64_t N, const float *dy, const float *x, const float *W, const float *z, float *dzBuf, float *dx,
+                            float *dW, float *db) {
+  const float *dz = z != NULL ? dzBuf : dy;
+  const int64_t tiles = (M + TILE_ROWS - 1) / TILE_ROWS;
+  const int par = tiles_in_parallel(M, K, N);
+  const int T = par ? omp_get_max_threads() : 1;
+  /* column blocks of dW: a multiple of 16 wide, at least 32 (narrower products waste the kernel) */
+  int64_t step = ((N + T - 1) / T + 15) / 16 * 16;
+  if (step < 32) step = N;
+  const int64_t blocks = (N + step - 1) / step;
+#pragma omp parallel if (par)
+  {
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; t++) {
+      const int64_t r0 = t * TILE_ROWS, rows = M - r0 < TILE_ROWS ? M - r0 : TILE_ROWS;
+      if (z != NULL) silu_grad_loop(dy + r0 * N, z + r0 * N, dzBuf + r0 * N, rows * N);
+      if (K > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)K, (int)N, 1.0f, dz + r0 * N, (int)N, W, (int)N, 0.0f, dx + r0 * K,
+                    (int)K);
+    }
+    /* (the implicit barrier of the loop above: dz is complete) */
+#pragma omp for schedule(static)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      const int64_t c0 = blk * step, nc = N - c0 < step ? N - c0 : step;
+      if (K > 0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)nc, (int)M, 1.0f, x, (int)K, dz + c0, (int)N, 0.0f, dW + c0, (int)N);
+      memcpy(db + c0, dz + c0, sizeof(float) * nc);
+      for (int64_t r = 1; r < M; r++) {
+        const float *row = dz + r * N + c0;
+        for (int64_t c = 0; c < nc; c++) db[c0 + c] += row[c];
+      }
+    }
+  }
+}
+
+/* denseGradRows(heap, M, K, N, dyOff, xOff, wOff, zOff, dzOff, dxOff, dwOff, dbOff); zOff < 0: linear. */
+static napi_value dense_grad_rows_js(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 12)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t M = i64(env, a.argv[1]), K = i64(env, a.argv[2]), N = i64(env, a.argv[3]);
+  int64_t off[8];
+  for (int i = 0; i < 8; i++) off[i] = i64(env, a.argv[4 + i]);
+  const int silu = off[3] >= 0;
+  if (heap == NULL || M < 1 || K < 0 || N < 1) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.denseGradRows: bad arguments");
+    return NULL;
+  }
+  if (!in_heap(env, off[0], M * N, len) || !in_heap(env, off[1], M * K, len) || !in_heap(env, off[2], K * N, len) ||
+      (silu && (!in_heap(env, off[3], M * N, len) || !in_heap(env, off[4], M * N, len))) || !in_heap(env, off[5], M * K, len) ||
+      !in_heap(env, off[6], K * N, len) || !in_heap(env, off[7], N, len))
+    return NULL;
+  dense_grad_rows(M, K, N, heap + off[0], heap + off[1], heap + off[2], silu ? heap + off[3] : NULL, silu ? heap + off[4] : NULL, heap + off[5],
+                  heap + off[6], heap + off[7]);
+  return NULL;
+}
+
+/*
+ * mlp(heap, M, xOff, yOff, L, K₀, then per layer N_i, wOff_i, bOff_i, act_i):
+ * h₀ = x, h_{i+1} = act_i(h_i·W_i + b_i), y = h_L, with no gradient: a row tile goes through
+ * every layer while it is in cache, in two per-thread scratch tiles, and nothing but y is
+ * written to the heap. Each layer's tile is the same tile_layer call the layered path
+ * makes, so the numbers are the layered path's.
+ */
+#define MLP_MAX_LAYERS 32
+static napi_value mlp_js(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 6)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t M = i64(env, a.argv[1]), xOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]), L = i64(env, a.argv[4]), K0 = i64(env, a.argv[5]);
+  if (heap == NULL || M < 1 || L < 1 || L > MLP_MAX_LAYERS || K0 < 0 || (int64_t)a.argc < 6 + 4 * L) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.mlp: bad arguments");
+    return NULL;
+  }
+  int64_t width[MLP_MAX_LAYERS + 1], wOff[MLP_MAX_LAYERS], bOff[MLP_MAX_LAYERS];
+  int act[MLP_MAX_LAYERS];
+  int64_t widest = 1, flops = 0;
+  width[0] = K0;
+  for (int64_t i = 0; i < L; i++) {
+    width[i + 1] = i64(env, a.argv[6 + 4 * i]);
+    wOff[i] = i64(env, a.argv[7 + 4 * i]);
+    bOff[i] = i64(env, a.argv[8 + 4 * i]);
+    act[i] = (int)i64(env, a.argv[9 + 4 * i]);
+    if (width[i + 1] < 1 || (act[i] != DENSE_ACT_LINEAR && act[i] != DENSE_ACT_SILU)) {
+      napi_throw_range_error(env, NULL, "phased_dmd_native.mlp: bad layer");
+      return NULL;
+    }
+    if (!in_heap(env, wOff[i], width[i] * width[i + 1], len) || (bOff[i] >= 0 && !in_heap(env, bOff[i], width[i + 1], len))) return NULL;
+    if (width[i + 1] > widest) widest = width[i + 1];
+    flops += width[i] * width[i + 1];
+  }
+  if (!in_heap(env, xOff, M * K0, len) || !in_heap(env, yOff, M * width[L], len)) return NULL;
+  const int64_t tiles = (M + TILE_ROWS - 1) / TILE_ROWS;
+  int ok = 1;
+#pragma omp parallel if (tiles_in_parallel(M, 1, flops))
+  {
+    float *buf = malloc(sizeof(float) * 2 * TILE_ROWS * widest);
+    if (buf == NULL) {
+#pragma omp atomic write
+      ok = 0;
+    }
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; t++) {
+      if (buf == NULL) continue;
+      const int64_t r0 = t * TILE_ROWS, rows = M - r0 < TILE_ROWS ? M - r0 : TILE_ROWS;
+      const float *in = heap + xOff + r0 * K0;
+      for (int64_t i = 0; i < L; i++) {
+        float *out = i == L - 1 ? heap + yOff + r0 * width[L] : buf + (i % 2) * TILE_ROWS * widest;
+        tile_layer(in, rows, width[i], width[i + 1], heap + wOff[i], bOff[i] >= 0 ? heap + bOff[i] : NULL, NULL, out, act[i]);
+        in = out;
+      }
+    }
+    free(buf);
+  }
+  if (!ok) napi_throw_error(env, NULL, "phased_dmd_native.mlp: out of memory");
+  return NULL;
+}
+
 /* Threads OpenBLAS uses (0 = leave as configured). Returns the count in effect. */
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
@@ -712,6 +906,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
       {"convImpl", NULL, conv_impl, NULL, NULL, NULL, napi_default, NULL},
       {"hasDnnl", NULL, has_dnnl, NULL, NULL, NULL, napi_default, NULL},
+      {"denseRows", NULL, dense_rows_js, NULL, NULL, NULL, napi_default, NULL},
+      {"denseGradRows", NULL, dense_grad_rows_js, NULL, NULL, NULL, napi_default, NULL},
+      {"mlp", NULL, mlp_js, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

@@ -11,6 +11,8 @@ export const SILU_GRAD = 'PhasedDmdSiluGrad';
 /** The fused dense layer (lib/backend/ops.ts denseAct) and its gradient. */
 export const DENSE = 'PhasedDmdDense';
 export const DENSE_GRAD = 'PhasedDmdDenseGrad';
+/** A chain of dense layers evaluated without a gradient (lib/backend/ops.ts mlpForward). */
+export const MLP = 'PhasedDmdMlp';
 /** The fused Adam step (lib/optim/fusedAdam.ts). */
 export const ADAM = 'PhasedDmdAdam';
 /** Σ‖x_j‖² over several tensors (lib/backend/ops.ts sumOfSquares). */

@@ -23,6 +23,7 @@ import {
   SILU_GRAD,
   DENSE,
   DENSE_GRAD,
+  MLP,
   ADAM,
   SUM_SQUARES,
   denseShapes,
@@ -31,7 +32,17 @@ import {
 } from './kernels';
 import { packageRoot } from '../util/packageRoot';
 
-export { SILU, SILU_GRAD, DENSE, DENSE_GRAD, ADAM, SUM_SQUARES, denseShapes, nativeKernelsActive } from './kernels';
+export {
+  SILU,
+  SILU_GRAD,
+  DENSE,
+  DENSE_GRAD,
+  MLP,
+  ADAM,
+  SUM_SQUARES,
+  denseShapes,
+  nativeKernelsActive,
+} from './kernels';
 
 /** The addon's functions (native/phased_dmd_native.c); offsets and sizes in floats. */
 interface NativeAddon {
@@ -73,6 +84,20 @@ interface NativeAddon {
   addBroadcast(heap: Float32Array, xOff: number, bOff: number, yOff: number, A: number, R: number, C: number): void;
   siluGrad(heap: Float32Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
   sumMiddle(heap: Float32Array, xOff: number, yOff: number, A: number, R: number, C: number): void;
+  denseRows(
+    heap: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+    xOff: number,
+    wOff: number,
+    bOff: number,
+    zOff: number,
+    yOff: number,
+    act: number,
+  ): void;
+  denseGradRows(heap: Float32Array, M: number, K: number, N: number, ...offsets: number[]): void;
+  mlp(heap: Float32Array, M: number, xOff: number, yOff: number, L: number, K0: number, ...layers: number[]): void;
   threads(n?: number): number;
   config(): string;
   hasDnnl(): boolean;
@@ -412,42 +437,40 @@ const siluGrad = (args: KernelArgs): tf.TensorInfo => {
   return out;
 };
 
+/** Activation codes of the addon's dense kernels (native/phased_dmd_native.c DENSE_ACT_*). */
+const DENSE_ACT: Readonly<Record<string, number>> = { linear: 0, silu: 1 };
+
 /**
- * z = x·W + b, y = act(z) (linear or SiLU): one BLAS product with the bias, then SiLU in
- * place of a second kernel. Outputs [y] (linear) or [y, z] (SiLU: z is saved for the gradient).
+ * z = x·W + b, y = act(z) (linear or SiLU) by row tiles: each tile's product and activation
+ * run while it is in cache, tiles spread over the threads (native denseRows). Outputs [y, z]
+ * when attrs.keepZ (a SiLU layer whose gradient will read z), else [y].
  */
 const dense = (args: KernelArgs): tf.TensorInfo[] => {
   const { inputs, backend, attrs } = args;
   const [x, W, b] = [inputs.x!, inputs.W!, inputs.b!];
   const s = denseShapes(x, W, b)!;
   const silu = attrs.activation === 'silu';
-  const z = backend.makeOutput([s.M, s.N], 'float32');
-  const y = silu ? backend.makeOutput([s.M, s.N], 'float32') : z;
-  const heap = backend.wasm.HEAPF32; // after the allocations (they may grow the heap)
-  addon!.gemm(
-    heap,
-    1,
-    false,
-    false,
+  const keepZ = silu && attrs.keepZ !== false;
+  const y = backend.makeOutput([s.M, s.N], 'float32');
+  const z = keepZ ? backend.makeOutput([s.M, s.N], 'float32') : null;
+  addon!.denseRows(
+    backend.wasm.HEAPF32, // after the allocations (they may grow the heap)
     s.M,
-    s.N,
     s.K,
+    s.N,
     offset(backend, x),
-    0,
     offset(backend, W),
-    0,
-    offset(backend, z),
     offset(backend, b),
-    0,
-    0,
+    z === null ? -1 : offset(backend, z),
+    offset(backend, y),
+    DENSE_ACT[silu ? 'silu' : 'linear'],
   );
-  if (silu) addon!.silu(heap, offset(backend, z), offset(backend, y), s.M * s.N);
-  return silu ? [y, z] : [y];
+  return z === null ? [y] : [y, z];
 };
 
 /**
  * The dense layer's gradient in one kernel: dz = dy·act'(z), dx = dz·Wᵀ, dW = xᵀ·dz,
- * db = Σ_rows dz. Outputs [dx, dW, db].
+ * db = Σ_rows dz (native denseGradRows). Outputs [dx, dW, db].
  */
 const denseGrad = (args: KernelArgs): tf.TensorInfo[] => {
   const { inputs, backend, attrs } = args;
@@ -459,47 +482,46 @@ const denseGrad = (args: KernelArgs): tf.TensorInfo[] => {
   const dW = backend.makeOutput([K, N], 'float32');
   const db = backend.makeOutput([N], 'float32');
   const scratch = silu ? backend.makeOutput([M, N], 'float32') : null;
-  const dz = scratch ?? dy;
-  const heap = backend.wasm.HEAPF32;
-  if (scratch !== null)
-    addon!.siluGrad(heap, offset(backend, dy), offset(backend, inputs.z!), offset(backend, scratch), M * N);
-  addon!.gemm(
-    heap,
-    1,
-    false,
-    true,
+  addon!.denseGradRows(
+    backend.wasm.HEAPF32,
     M,
     K,
     N,
-    offset(backend, dz),
-    0,
-    offset(backend, W),
-    0,
-    offset(backend, dx),
-    -1,
-    0,
-    0,
-  );
-  addon!.gemm(
-    heap,
-    1,
-    true,
-    false,
-    K,
-    N,
-    M,
+    offset(backend, dy),
     offset(backend, x),
-    0,
-    offset(backend, dz),
-    0,
+    offset(backend, W),
+    silu ? offset(backend, inputs.z!) : -1,
+    scratch === null ? -1 : offset(backend, scratch),
+    offset(backend, dx),
     offset(backend, dW),
-    -1,
-    0,
-    0,
+    offset(backend, db),
   );
-  addon!.sumMiddle(heap, offset(backend, dz), offset(backend, db), 1, M, N);
   if (scratch !== null) backend.disposeData(scratch.dataId);
   return [dx, dW, db];
+};
+
+/**
+ * h₀ = x, h_{i+1} = act_i(h_i·W_i + b_i), no gradient: inputs x, W0, b0, W1, b1, …; attrs
+ * activations (one per layer). One native call; a row tile passes through every layer in
+ * cache and only the output is allocated (native mlp). Shapes are checked by the op.
+ */
+const mlp = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend, attrs } = args;
+  const acts = attrs.activations as string[];
+  const x = inputs.x!;
+  const layers = acts.map((act, i) => ({ W: inputs[`W${i}`]!, b: inputs[`b${i}`]!, act: DENSE_ACT[act] }));
+  const [M, K0] = x.shape;
+  const out = backend.makeOutput([M, layers[layers.length - 1].W.shape[1]], 'float32');
+  addon!.mlp(
+    backend.wasm.HEAPF32,
+    M,
+    offset(backend, x),
+    offset(backend, out),
+    layers.length,
+    K0,
+    ...layers.flatMap((l) => [l.W.shape[1], offset(backend, l.W), offset(backend, l.b), l.act]),
+  );
+  return out;
 };
 
 /** inputs θ, m, v, g (same shape); attrs the coefficients; outputs [θ', m', v']. */
@@ -619,6 +641,7 @@ const NATIVE_KERNELS: Readonly<
   [SILU_GRAD]: siluGrad,
   [DENSE]: dense,
   [DENSE_GRAD]: denseGrad,
+  [MLP]: mlp,
   BatchMatMul: (args, fb) => matMul(args, fb!, false),
   _FusedMatMul: (args, fb) => matMul(args, fb!, true),
   Conv2D: (args, fb) => conv2d(args, fb!, false),

@@ -13,9 +13,11 @@
  *   denseAct(x, W, b, act) = act(x·W + b), act linear or SiLU: on the native wasm path one
  *                    kernel forward and one backward (its own gradient, no reshapes, no
  *                    separate bias and activation kernels); otherwise silu(dense(…)).
+ *   mlpForward(x, layers) = a chain of denseAct layers; on the native wasm path, when no
+ *                    gradient is being recorded, one kernel for the whole chain.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { SILU, SILU_GRAD, SUM_SQUARES, DENSE, DENSE_GRAD, denseShapes, nativeKernelsActive } from './kernels';
+import { SILU, SILU_GRAD, SUM_SQUARES, DENSE, DENSE_GRAD, MLP, denseShapes, nativeKernelsActive } from './kernels';
 
 const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 
@@ -85,10 +87,69 @@ const denseActNativeOps: Record<DenseActivation, ReturnType<typeof denseActNativ
   silu: denseActNative('silu'),
 };
 
+/**
+ * Whether tfjs is recording operations for a gradient here (inside tf.grad/variableGrads and
+ * not inside a kernel or a customGrad forward, where offTape's targets run). When it is not,
+ * nothing will read a layer's pre-activation, so the forward-only kernels need not keep it.
+ */
+export const gradientRecorded = (): boolean => {
+  // isTapeOn is the engine's own (not public) test; without it, assume a gradient may be taken
+  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
+  return typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
+};
+
 /** act(x·W + b) for x [B, in], W [in, out], b [out]; act 'linear' (= dense) or 'silu'. */
 export const denseAct = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, activation: DenseActivation): tf.Tensor2D => {
-  if (hasKernel(DENSE) && denseShapes(x, W, b) !== null) return denseActNativeOps[activation](x, W, b) as tf.Tensor2D;
+  if (hasKernel(DENSE) && denseShapes(x, W, b) !== null) {
+    if (gradientRecorded()) return denseActNativeOps[activation](x, W, b) as tf.Tensor2D;
+    // no gradient: the kernel alone, without the customGrad wrapper and without z
+    const [y] = tf.engine().runKernel(DENSE, { x, W, b }, { activation, keepZ: false }) as unknown as tf.Tensor[];
+    return y as tf.Tensor2D;
+  }
   return (activation === 'silu' ? tf.tidy(() => silu(dense(x, W, b))) : dense(x, W, b)) as tf.Tensor2D;
+};
+
+/** One layer of mlpForward: act(h·W + b). */
+export interface DenseLayer {
+  readonly W: tf.Tensor;
+  readonly b: tf.Tensor;
+  readonly activation: DenseActivation;
+}
+
+let mlpKernelEnabled = true;
+/** Turns the one-kernel chain off (on by default), so specs can compare it with the layered path. */
+export const setMlpKernel = (on: boolean): void => {
+  mlpKernelEnabled = on;
+};
+
+/** Whether x [B, K₀] and the layers chain (each W [K_i, K_{i+1}], b [K_{i+1}]) fit the one-kernel path. */
+const chains = (x: tf.Tensor, layers: readonly DenseLayer[]): boolean => {
+  let h: tf.TensorInfo = x;
+  for (const l of layers) {
+    const s = denseShapes(h, l.W, l.b);
+    if (s === null) return false;
+    h = { dataId: h.dataId, shape: [s.M, s.N], dtype: 'float32' };
+  }
+  return layers.length > 0 && layers.length <= 32;
+};
+
+/**
+ *   h₀ = x,  h_{i+1} = act_i(h_i·W_i + b_i),  returns h_L.
+ * Without a gradient being recorded, on the native wasm path, the whole chain is one kernel
+ * (row tiles through all layers in cache, only h_L allocated): the same numbers as the
+ * layered path (spec/backend/ops.spec.ts). Otherwise one denseAct per layer.
+ */
+export const mlpForward = (x: tf.Tensor, layers: readonly DenseLayer[]): tf.Tensor2D => {
+  if (mlpKernelEnabled && hasKernel(MLP) && !gradientRecorded() && chains(x, layers)) {
+    const inputs: tf.NamedTensorMap = { x };
+    layers.forEach((l, i) => {
+      inputs[`W${i}`] = l.W;
+      inputs[`b${i}`] = l.b;
+    });
+    const activations = layers.map((l) => l.activation);
+    return tf.engine().runKernel(MLP, inputs, { activations } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  }
+  return tf.tidy(() => layers.reduce<tf.Tensor>((h, l) => denseAct(h, l.W, l.b, l.activation), x)) as tf.Tensor2D;
 };
 
 /** Σ_j Σ_i x_j[i]² as a scalar (not differentiable: for gradient norms). */

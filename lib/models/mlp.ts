@@ -11,7 +11,7 @@ import type { MlpConfig } from './config';
 import { sinusoidalEmbedding, labelOneHot } from './timeEmbedding';
 import { splitSeed } from '../random/seed';
 import { assertShape } from '../util/shapes';
-import { silu as fusedSilu, denseAct } from '../backend/ops';
+import { silu as fusedSilu, mlpForward, DenseLayer } from '../backend/ops';
 
 export const MLP_DEFAULTS = { hidden: [256, 256, 256], timeEmbedDim: 32, numClasses: 0, seed: 0 } as const;
 
@@ -60,11 +60,13 @@ export class VelocityMlp extends ParamModel<MlpConfig> implements VelocityModel 
         inputs.push(labelOneHot(labels ?? tf.fill([xt.shape[0]], this.numClasses, 'int32'), this.numClasses));
         W0 = tf.concat([W0, this.params.get('classEmbedding')], 0);
       }
-      let h: tf.Tensor = tf.concat(inputs, 1);
-      this.hidden.forEach((_, i) => {
-        h = denseAct(h, i === 0 ? W0 : this.params.get(`dense${i}.W`), this.params.get(`dense${i}.b`), 'silu');
-      });
-      return denseAct(h, this.params.get('out.W'), this.params.get('out.b'), 'linear');
+      const layers: DenseLayer[] = this.hidden.map((_, i) => ({
+        W: i === 0 ? W0 : this.params.get(`dense${i}.W`),
+        b: this.params.get(`dense${i}.b`),
+        activation: 'silu',
+      }));
+      layers.push({ W: this.params.get('out.W'), b: this.params.get('out.b'), activation: 'linear' });
+      return mlpForward(tf.concat(inputs, 1), layers);
     });
   }
 }

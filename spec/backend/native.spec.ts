@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeStatus, setNativeKernels, nativeKernelsActive } from '../../lib/backend';
 import { setWasmKernelOverrides } from '../../lib/backend/native';
-import { denseAct } from '../../lib/backend/ops';
+import { denseAct, mlpForward } from '../../lib/backend/ops';
 
 /** max |a − b| / max(1, max |b|): BLAS and XNNPACK sum in different orders. */
 const relErr = (a: tf.Tensor, b: tf.Tensor): number => {
@@ -322,16 +322,20 @@ const status = nativeStatus();
     const f = rnd([3, 3, 32, 48], 181) as tf.Tensor4D;
     const a = rnd([512, 256], 182);
     const w = rnd([256, 128], 183);
+    const b = rnd([128], 184);
     const run = () =>
       tf.tidy(() => {
         const [dx, df] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
           tf.sum(tf.square(tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same'))),
         )([x, f]);
         const [da, dw] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q))))([a, w]);
-        return [dx, df, da, dw].map((t) => Array.from(t.dataSync()));
+        // the dense layer's row-tiled forward and its gradient (dW by column blocks over the threads)
+        const [dh, dv] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(denseAct(p, q, b, 'silu'))))([a, w]);
+        const chain = mlpForward(a, [{ W: w, b, activation: 'silu' }]);
+        return [dx, df, da, dw, dh, dv, chain].map((t) => Array.from(t.dataSync()));
       });
     expect(run()).toEqual(run());
-    tf.dispose([x, f, a, w]);
+    tf.dispose([x, f, a, w, b]);
   });
 
   it('switching off restores the stock kernels; no tensors leak', () => {

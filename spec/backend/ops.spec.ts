@@ -1,11 +1,21 @@
 /**
  * Fused paths equal unfused ones (lib/backend/ops, native kernels): SiLU and its
- * gradient, dense = fused matMul + bias, the native Sum over contiguous axes, and the
- * MLP's output and gradients with the native path on vs the stock wasm kernels.
+ * gradient, dense = fused matMul + bias, the native Sum over contiguous axes, the dense
+ * chain without a gradient (one kernel) against its layers, and the MLP's output and
+ * gradients with the native path on vs the stock wasm kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeStatus, setNativeKernels } from '../../lib/backend';
-import { silu, dense, sumOfSquares, conv2dBias } from '../../lib/backend/ops';
+import {
+  silu,
+  dense,
+  denseAct,
+  sumOfSquares,
+  conv2dBias,
+  mlpForward,
+  setMlpKernel,
+  DenseLayer,
+} from '../../lib/backend/ops';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { flowMatchingMse } from '../../lib/losses/flowMatching';
 import { FusedAdamOptimizer } from '../../lib/optim/fusedAdam';
@@ -222,5 +232,40 @@ describe('fused ops without native kernels (any backend)', () => {
     on.forEach((x, i) => expect(maxRel(x, off[i])).toBeLessThan(1e-5));
     tf.dispose([...on, ...off, xt, t, labels, target]);
     model.dispose();
+  });
+
+  it('a dense chain without a gradient: one kernel equals its layers and the stock kernels, and leaks nothing', () => {
+    // 1000 rows: several row tiles, a ragged last one, spread over the threads
+    const widths = [43, 256, 256, 2];
+    const x = rnd([1000, widths[0]], 20);
+    const layers: DenseLayer[] = widths.slice(1).map((n, i) => ({
+      W: rnd([widths[i], n], 21 + i, 1 / Math.sqrt(widths[i])),
+      b: rnd([n], 31 + i, 0.1),
+      activation: i < widths.length - 2 ? 'silu' : 'linear',
+    }));
+    const before = tf.memory().numTensors;
+    const fused = mlpForward(x, layers);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    setMlpKernel(false);
+    const layered = mlpForward(x, layers);
+    setMlpKernel(true);
+    // without a gradient a layer is one kernel that keeps no pre-activation; with one, its customGrad op
+    const recorded = tf.tidy(() => {
+      let out: tf.Tensor | null = null;
+      tf.grad((h: tf.Tensor) => {
+        out = tf.keep(layers.reduce<tf.Tensor>((a, l) => denseAct(a, l.W, l.b, l.activation), h));
+        return tf.sum(out);
+      })(x);
+      return out!;
+    });
+    setNativeKernels(false);
+    const stock = mlpForward(x, layers);
+    setNativeKernels(true);
+    expect(maxRel(fused, layered)).toBeLessThan(1e-6);
+    expect(maxRel(recorded, layered)).toBe(0);
+    expect(maxRel(fused, stock)).toBeLessThan(1e-5);
+    tf.dispose([fused, layered, recorded, stock]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, ...layers.flatMap((l) => [l.W, l.b])]);
   });
 });

@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeKernelsActive } from '../../lib/backend';
-import { DENSE, DENSE_GRAD } from '../../lib/backend/native';
-import { denseAct } from '../../lib/backend/ops';
+import { DENSE, DENSE_GRAD, MLP } from '../../lib/backend/native';
+import { denseAct, mlpForward, DenseLayer } from '../../lib/backend/ops';
 import { kernelFlops, profileIteration, matmulPeak, gflops } from '../../bench/flops';
 
 beforeAll(async () => {
@@ -95,6 +95,10 @@ describe('kernelFlops', () => {
       ),
     ).toBe(2 * 2 * 6 * 5 * 3);
   });
+
+  it('the native dense chain (x [M, K₀] through W₀ [K₀, K₁], W₁ [K₁, K₂]): the sum of its layers', () => {
+    expect(kernelFlops(MLP, [[6, 3], [3, 5], [5], [5, 2], [2]], [[6, 2]])).toBe(2 * 6 * 3 * 5 + 2 * 6 * 5 * 2);
+  });
 });
 
 describe('profileIteration', () => {
@@ -119,6 +123,17 @@ describe('profileIteration', () => {
     );
     expect(both.flops).toBe(3 * 2 * 6 * 5 * 3);
     tf.dispose([x, W, b]);
+  });
+
+  it('a dense chain without a gradient counts the FLOPs of its layers on every kernel path', async () => {
+    const x = tf.randomNormal([6, 3], 0, 1, 'float32', 1);
+    const layers: DenseLayer[] = [
+      { W: tf.randomNormal([3, 5], 0, 1, 'float32', 2), b: tf.zeros([5]), activation: 'silu' },
+      { W: tf.randomNormal([5, 2], 0, 1, 'float32', 3), b: tf.zeros([2]), activation: 'linear' },
+    ];
+    const p = await profileIteration(() => tf.tidy(() => void mlpForward(x, layers)));
+    expect(p.flops).toBe(2 * 6 * 3 * 5 + 2 * 6 * 5 * 2);
+    tf.dispose([x, ...layers.flatMap((l) => [l.W, l.b])]);
   });
 
   it('a convolution forward, and with the native kernels its gradient (one forward, two backprops)', async () => {

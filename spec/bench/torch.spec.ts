@@ -1,14 +1,22 @@
 /**
- * The bench's check of PyTorch's BLAS (bench/torch.ts): a warning unless PyTorch runs on
- * the OpenMP OpenBLAS. The probe itself runs bench/torch_reference.py --blas against a
- * stand-in `torch` package that loads the system OpenBLAS as PyTorch would (skipped
- * without python3 or OpenBLAS).
+ * The bench's checks of its PyTorch comparison (bench/torch.ts): a warning unless PyTorch
+ * runs on the OpenMP OpenBLAS, and one when the machine is busy. The probe itself runs
+ * bench/torch_reference.py --blas against a stand-in `torch` package that loads the system
+ * OpenBLAS as PyTorch would (skipped without python3 or OpenBLAS).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { describeTorchBlas, torchBlas } from '../../bench/torch';
+import { describeTorchBlas, torchBlas, loadWarning } from '../../bench/torch';
+
+describe('loadWarning', () => {
+  it('warns when the load average reaches the number of cores, and only then', () => {
+    expect(loadWarning(1.9, 2)).toBeNull();
+    expect(loadWarning(6.08, 2)).toMatch(/^WARNING: load average 6\.08 on 2 cores: .*not a quiet machine's/);
+    expect(loadWarning(2, 2)).not.toBeNull();
+  });
+});
 
 describe('describeTorchBlas', () => {
   it('the OpenMP OpenBLAS: one plain line', () => {
