@@ -34,7 +34,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, initBackend, nativeStatus, setNativeKernels, isBackendName, BackendName } from '../lib/backend';
 import { openBlasCoreFor } from '../lib/backend/native';
-import { findTorchPython, torchEnv, TORCH_SCRIPT, torchBlas, describeTorchBlas, loadWarning } from './torch';
+import { findTorchPython, torchEnv, TORCH_SCRIPT, torchBlas, describeTorchBlas, loadWarning, busyCores } from './torch';
 import { ModelKind, MODEL_SETUPS, buildTeacher, workloadMakers, countForwardPasses } from './workloads';
 import { memoryMode } from './memory';
 import { profileMode } from './profile';
@@ -511,7 +511,8 @@ const main = async (): Promise<void> => {
   const blas = torchPy ? describeTorchBlas(torchBlas(torchPy.python)) : null;
   // repeated under every table: a ratio against a slowed PyTorch must not be read alone
   const blasWarning = blas?.startsWith('WARNING') ? blas : null;
-  const busy = loadWarning(os.loadavg()[0], os.cpus().length);
+  const othersBusy = await busyCores();
+  const busy = othersBusy === null ? null : loadWarning(othersBusy, os.cpus().length);
   const header = [
     `phased-dmd bench — ${new Date().toISOString()}`,
     `node ${process.versions.node}, tfjs ${tf.version_core}; native BLAS kernels: ` +
@@ -520,10 +521,12 @@ const main = async (): Promise<void> => {
       (torchPy
         ? `${torchPy.version} via ${torchPy.python}, 2 threads, OPENBLAS_CORETYPE=${openBlasCoreFor() ?? '(auto)'}`
         : 'not used'),
-    `load average at start: ${os
-      .loadavg()
-      .map((x: number) => x.toFixed(2))
-      .join(' ')}`,
+    `cores busy with other processes at start: ` +
+      `${othersBusy === null ? 'unknown (no /proc/stat)' : othersBusy.toFixed(2)} of ${os.cpus().length}; ` +
+      `load average ${os
+        .loadavg()
+        .map((x: number) => x.toFixed(2))
+        .join(' ')} (it lags by minutes)`,
     ...(blas !== null ? [blas] : []),
     ...(busy !== null ? [busy] : []),
   ];
@@ -538,14 +541,13 @@ const main = async (): Promise<void> => {
         { only: o.only, pairs: o.pairs, metricsEvery: o.metricsEvery, python: torchPy.python },
         (l) => process.stderr.write(`${l}\n`),
       );
-      const busyAfter = loadWarning(os.loadavg()[0], os.cpus().length);
       const lines = [
         ...pairedTable(model, result),
         `- load average at the end: ${os
           .loadavg()
           .map((x) => x.toFixed(2))
-          .join(' ')}`,
-        ...[blasWarning, busy ?? busyAfter].filter((w): w is string => w !== null).map((w) => `- ${w}`),
+          .join(' ')} (the bench's own two busy sides count in it)`,
+        ...[blasWarning, busy].filter((w): w is string => w !== null).map((w) => `- ${w}`),
       ];
       console.log(lines.join('\n'));
       models.push({ model, ...result, lines });

@@ -3,6 +3,8 @@
  * imports torch, and the environment that gives it the same OpenBLAS kernels as ours.
  */
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { openBlasCoreFor, envChosenByNative } from '../lib/backend/native';
 
@@ -63,16 +65,40 @@ export const describeTorchBlas = (b: TorchBlas | string): string => {
 };
 
 /**
- * A warning when other processes keep the cores busy (1-minute load average at least the
- * number of cores), else null. Both sides then share the cores with them, but not alike:
- * PyTorch's OpenMP threads spin while they wait, and a spinning thread whose partner has been
- * descheduled wastes its turn, so PyTorch slows down many times more than our passively
- * waiting threads (measured here at load 6 on 2 cores: its 40-step CFG sampling 2.1 s with
- * passive threads, 12 s with its own spinning ones, against 0.23–0.3 s on a quiet machine).
+ * Cores other processes keep busy right now: the share of non-idle CPU time over `ms`, read from
+ * /proc/stat (Linux), times the number of cores; null where /proc/stat is missing. Taken before the
+ * bench starts its own work. The load average is no use for this: it lags by minutes, so it still
+ * counts jobs that just stopped, and once the bench runs it counts the bench's own threads.
  */
-export const loadWarning = (loadAverage: number, cores: number): string | null =>
-  loadAverage >= cores
-    ? `WARNING: load average ${loadAverage.toFixed(2)} on ${cores} cores: other processes compete for them, and ` +
+export const busyCores = async (ms = 1000): Promise<number | null> => {
+  const read = (): { busy: number; total: number } | null => {
+    try {
+      const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      const idle = cpu[3] + (cpu[4] ?? 0); // idle + iowait
+      const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+      return { busy: total - idle, total };
+    } catch {
+      return null;
+    }
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = read();
+  if (a === null || b === null || b.total === a.total) return null;
+  return ((b.busy - a.busy) / (b.total - a.total)) * os.cpus().length;
+};
+
+/**
+ * A warning when other processes keep at least half a core busy as the bench starts, else null. Both
+ * sides then share the cores with them, but not alike: PyTorch's OpenMP threads spin while they wait,
+ * and a spinning thread whose partner has been descheduled wastes its turn, so PyTorch slows down many
+ * times more than our passively waiting threads (measured here at load 6 on 2 cores: its 40-step CFG
+ * sampling 2.1 s with passive threads, 12 s with its own spinning ones, against 0.17–0.3 s on a quiet
+ * machine).
+ */
+export const loadWarning = (busy: number, cores: number): string | null =>
+  busy >= 0.5
+    ? `WARNING: other processes kept ${busy.toFixed(2)} of ${cores} cores busy as the bench started: ` +
       "PyTorch's spinning OpenMP threads lose far more to them than ours, so the ours/PyTorch ratios are not a " +
-      "quiet machine's; rerun when the load is below the number of cores"
+      "quiet machine's; rerun when the machine is idle"
     : null;

@@ -8,13 +8,25 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { describeTorchBlas, torchBlas, loadWarning } from '../../bench/torch';
+import { describeTorchBlas, torchBlas, loadWarning, busyCores } from '../../bench/torch';
 
 describe('loadWarning', () => {
-  it('warns when the load average reaches the number of cores, and only then', () => {
-    expect(loadWarning(1.9, 2)).toBeNull();
-    expect(loadWarning(6.08, 2)).toMatch(/^WARNING: load average 6\.08 on 2 cores: .*not a quiet machine's/);
-    expect(loadWarning(2, 2)).not.toBeNull();
+  it('warns when other processes keep half a core or more busy as the bench starts, and only then', () => {
+    expect(loadWarning(0.2, 2)).toBeNull();
+    expect(loadWarning(1.63, 2)).toMatch(
+      /^WARNING: other processes kept 1\.63 of 2 cores busy .*not a quiet machine's/,
+    );
+    expect(loadWarning(0.5, 2)).not.toBeNull();
+  });
+});
+
+describe('busyCores', () => {
+  it('reads the share of busy CPU time from /proc/stat: a number between 0 and the core count', async () => {
+    if (!fs.existsSync('/proc/stat')) return expect(await busyCores(50)).toBeNull();
+    const busy = await busyCores(200);
+    expect(busy).not.toBeNull();
+    expect(busy!).toBeGreaterThanOrEqual(0);
+    expect(busy!).toBeLessThanOrEqual(os.cpus().length + 1e-9);
   });
 });
 
