@@ -20,8 +20,7 @@ import { randomInts } from '../../lib/random/seed';
 import { resolveSchedule } from '../../lib/phases/resolve';
 import { PhasedSchedule } from '../../lib/phases/segment';
 import { decodeOrThrow } from '../../lib/config/report';
-import type { ModelConfig } from '../../lib/models/config';
-import { ConstantVelocity, contextOf, tinyMlp, weightsOf, sameBits } from '../helpers/phased';
+import { ConstantVelocity, contextOf, frozenTinyTeacher, tinyMlp, weightsOf, sameBits } from '../helpers/phased';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -209,13 +208,7 @@ describe('generator loss with the regression term: L = L_G + λ_reg·L_reg', () 
 });
 
 describe('trainDistill with the regression term', () => {
-  let teacher: { model: ReturnType<typeof tinyMlp>; modelConfig: ModelConfig };
-  beforeAll(() => {
-    const model = tinyMlp(3, 1);
-    model.params.setTrainable(false);
-    teacher = { model, modelConfig: model.config as ModelConfig };
-  });
-  afterAll(() => teacher.model.dispose());
+  const teacher = frozenTinyTeacher();
   const config = (over: Record<string, unknown> = {}) => ({
     method: 'dmd',
     teacher: '/nonexistent/teacher.ckpt',

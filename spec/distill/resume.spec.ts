@@ -14,8 +14,7 @@ import { trainDistill, loadStudent } from '../../lib/distill/distill';
 import { loadDistillState } from '../../lib/distill/checkpoint';
 import type { ExpertPhase } from '../../lib/rollout/context';
 import type { StepMetrics } from '../../lib/stream/types';
-import type { ModelConfig } from '../../lib/models/config';
-import { tinyMlp, weightsOf, sameBits } from '../helpers/phased';
+import { frozenTinyTeacher, weightsOf, sameBits } from '../helpers/phased';
 import * as E from 'fp-ts/Either';
 
 beforeAll(async () => {
@@ -50,13 +49,7 @@ const crashAt = (phase: number, step: number) => (m: StepMetrics) => {
 const expertWeights = (experts: readonly ExpertPhase[]) => experts.map((e) => weightsOf(e.expert));
 
 describe('trainDistill({ resume })', () => {
-  let teacher: { model: ReturnType<typeof tinyMlp>; modelConfig: ModelConfig };
-  beforeAll(() => {
-    const model = tinyMlp(3, 1);
-    model.params.setTrainable(false);
-    teacher = { model, modelConfig: model.config as ModelConfig };
-  });
-  afterAll(() => teacher.model.dispose());
+  const teacher = frozenTinyTeacher();
 
   const roundTrip = async (
     over: Record<string, unknown>,

@@ -60,6 +60,21 @@ export const tinyMlp = (numClasses = 0, seed = 1, hidden = [16, 16]): VelocityMl
     decodeOrThrow(MlpConfig, { kind: 'mlp', dim: 2, hidden, timeEmbedDim: 8, numClasses, seed }, 'mlp config'),
   );
 
+/**
+ * A frozen tinyMlp(3, 1) teacher for the specs of one describe block: made in its beforeAll, disposed in its
+ * afterAll; the returned holder is filled in place, so it can be handed to trainDistill as `{ teacher }`.
+ */
+export const frozenTinyTeacher = (): { model: VelocityMlp; modelConfig: ModelConfig } => {
+  const holder = {} as { model: VelocityMlp; modelConfig: ModelConfig };
+  beforeAll(() => {
+    holder.model = tinyMlp(3, 1);
+    holder.model.params.setTrainable(false);
+    holder.modelConfig = holder.model.config as ModelConfig;
+  });
+  afterAll(() => holder.model.dispose());
+  return holder;
+};
+
 /** The paper's 4-step / 2-phase schedule at shift 5: phase 1 = 1 → .938 → .833, phase 2 = .833 → .625 → 0. */
 export const phases4x2 = (over: Record<string, unknown> = {}): ResolvedPhase[] =>
   resolveSchedule(

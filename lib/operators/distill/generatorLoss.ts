@@ -8,11 +8,10 @@ import { drawRollout, rolloutPrefix, rolloutEnd } from '../../rollout/generate';
 import { drawRenoiseTimes } from '../../rollout/renoise';
 import { distributionMatchingGrad, generatorLoss as xsLoss, generatorLossMean, referenceGrad } from '../../losses/dmd';
 import { forwardFromS, x0FromVelocity } from '../../schedule/tensors';
-import { guidedVelocity } from '../../score/velocity';
+import { guidedVelocity, timeVector } from '../../score/velocity';
 import { normal } from '../../random/draws';
 import { randomInts, Seed } from '../../random/seed';
 import { regressionLoss, RegressionTerm } from '../../losses/regression';
-import { timeVector } from '../../score/velocity';
 
 /**
  * RoleKey (generator) → LossStep: the phase's DMD generator loss.
