@@ -104,6 +104,34 @@ interface NativeAddon {
   convImpl(): string;
 }
 
+/** Every function the kernels call: an addon without one of them is not used at all. */
+const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
+  'gemm',
+  'conv2d',
+  'conv2dBackpropFilter',
+  'conv2dBackpropInput',
+  'silu',
+  'adam',
+  'unary',
+  'concat',
+  'sumSquares',
+  'split',
+  'addBroadcast',
+  'siluGrad',
+  'sumMiddle',
+  'denseRows',
+  'denseGradRows',
+  'mlp',
+  'threads',
+  'config',
+  'hasDnnl',
+  'convImpl',
+];
+
+/** The functions a loaded addon lacks (none for a build of the current sources). */
+export const addonMissing = (loaded: object): string[] =>
+  ADDON_FUNCTIONS.filter((f) => typeof (loaded as Record<string, unknown>)[f] !== 'function');
+
 export interface NativeStatus {
   /** The addon is built and loaded. */
   readonly available: boolean;
@@ -185,7 +213,16 @@ const loadAddon = (): NativeAddon | null => {
     chooseOpenBlasCore();
     chooseOpenMpWaitPolicy();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(ADDON) as NativeAddon;
+    const loaded = require(ADDON) as Partial<NativeAddon>;
+    const missing = addonMissing(loaded);
+    if (missing.length > 0) {
+      // a build of older sources (the package was updated without `npm install`): its kernels are not all there
+      loadError =
+        `${path.relative(process.cwd(), ADDON)} is built from older sources (no ${missing.join(', ')}): ` +
+        'rebuild it with `node native/build.js`';
+      return (addon = null);
+    }
+    addon = loaded as NativeAddon;
   } catch (err) {
     loadError =
       `failed to load ${path.relative(process.cwd(), ADDON)}: ` + `${String((err as Error).message).split('\n')[0]}`;

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeStatus, setNativeKernels, nativeKernelsActive } from '../../lib/backend';
-import { setWasmKernelOverrides } from '../../lib/backend/native';
+import { addonMissing, setWasmKernelOverrides } from '../../lib/backend/native';
 import { denseAct, mlpForward } from '../../lib/backend/ops';
 
 /** max |a − b| / max(1, max |b|): BLAS and XNNPACK sum in different orders. */
@@ -373,5 +373,17 @@ const status = nativeStatus();
   it("keeps the user's own choice", () => {
     expect(policyIn({ ...base, OMP_WAIT_POLICY: 'ACTIVE' })).toBe('ACTIVE ');
     expect(policyIn({ ...base, GOMP_SPINCOUNT: '1000' })).toBe('undefined ');
+  });
+});
+
+describe('an addon built from older sources', () => {
+  it('is named by the functions it lacks, so it is refused whole instead of failing in a kernel', () => {
+    const fns = (names: string[]) => Object.fromEntries(names.map((n) => [n, () => 0]));
+    const all = addonMissing({});
+    expect(all).toContain('mlp');
+    expect(all).toContain('gemm');
+    expect(addonMissing(fns(all))).toEqual([]);
+    expect(addonMissing(fns(all.filter((n) => n !== 'mlp' && n !== 'denseRows')))).toEqual(['denseRows', 'mlp']);
+    expect(addonMissing({ ...fns(all), mlp: 'not a function' })).toEqual(['mlp']);
   });
 });
