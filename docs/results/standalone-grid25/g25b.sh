@@ -14,4 +14,5 @@ v g44-g1 phased-4x4-grid25 --set schedule.defaults.guidance=1
 v g42-g1 phased-4x2-grid25 --set schedule.defaults.guidance=1
 v g44-g1-s1 phased-4x4-grid25 --set schedule.defaults.guidance=1 --set schedule.shift=1
 v g44-g2 phased-4x4-grid25 --set schedule.defaults.guidance=2
+v g42-g1-s1 phased-4x2-grid25 --set schedule.defaults.guidance=1 --set schedule.shift=1
 echo done
