@@ -13,6 +13,9 @@ export const DENSE = 'PhasedDmdDense';
 export const DENSE_GRAD = 'PhasedDmdDenseGrad';
 /** A chain of dense layers evaluated without a gradient (lib/backend/ops.ts mlpForward). */
 export const MLP = 'PhasedDmdMlp';
+/** The chain with a gradient: forward keeping what the gradient reads, and that gradient (mlpForward). */
+export const MLP_TRAIN = 'PhasedDmdMlpTrain';
+export const MLP_GRAD = 'PhasedDmdMlpGrad';
 /** The fused Adam step (lib/optim/fusedAdam.ts). */
 export const ADAM = 'PhasedDmdAdam';
 /** Σ‖x_j‖² over several tensors (lib/backend/ops.ts sumOfSquares). */

@@ -24,6 +24,8 @@ import {
   DENSE,
   DENSE_GRAD,
   MLP,
+  MLP_TRAIN,
+  MLP_GRAD,
   ADAM,
   SUM_SQUARES,
   denseShapes,
@@ -38,6 +40,8 @@ export {
   DENSE,
   DENSE_GRAD,
   MLP,
+  MLP_TRAIN,
+  MLP_GRAD,
   ADAM,
   SUM_SQUARES,
   denseShapes,
@@ -97,7 +101,18 @@ interface NativeAddon {
     act: number,
   ): void;
   denseGradRows(heap: Float32Array, M: number, K: number, N: number, ...offsets: number[]): void;
-  mlp(heap: Float32Array, M: number, xOff: number, yOff: number, L: number, K0: number, ...layers: number[]): void;
+  /** The chain functions take, after their offsets, M, L, K₀ and per layer (N, wOff, bOff, act[, dwOff, dbOff]). */
+  mlp(heap: Float32Array, xOff: number, yOff: number, ...chain: number[]): void;
+  mlpTrain(heap: Float32Array, xOff: number, yOff: number, cacheOff: number, ...chain: number[]): void;
+  mlpGrad(
+    heap: Float32Array,
+    dyOff: number,
+    xOff: number,
+    cacheOff: number,
+    dzOff: number,
+    dxOff: number,
+    ...chain: number[]
+  ): void;
   threads(n?: number): number;
   config(): string;
   hasDnnl(): boolean;
@@ -122,6 +137,8 @@ const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'denseRows',
   'denseGradRows',
   'mlp',
+  'mlpTrain',
+  'mlpGrad',
   'threads',
   'config',
   'hasDnnl',
@@ -537,28 +554,112 @@ const denseGrad = (args: KernelArgs): tf.TensorInfo[] => {
   return [dx, dW, db];
 };
 
+interface ChainLayer {
+  readonly W: tf.TensorInfo;
+  /** Absent for the gradient, which does not read it. */
+  readonly b?: tf.TensorInfo;
+  readonly act: number;
+}
+
+/** A dense chain's layers from a kernel's inputs x, W0, b0, W1, b1, … and attrs.activations. */
+const chainLayers = (args: KernelArgs): ChainLayer[] =>
+  (args.attrs.activations as string[]).map((act, i) => ({
+    W: args.inputs[`W${i}`]!,
+    b: args.inputs[`b${i}`],
+    act: DENSE_ACT[act],
+  }));
+
+/** The addon's chain arguments: M, L, K₀, then per layer N, wOff, bOff, act (and its gradients' offsets). */
+const chainArgs = (
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  layers: readonly ChainLayer[],
+  grads: readonly tf.TensorInfo[] = [],
+): number[] => [
+  x.shape[0],
+  layers.length,
+  x.shape[1],
+  ...layers.flatMap((l, i) => [
+    l.W.shape[1],
+    offset(backend, l.W),
+    l.b === undefined ? -1 : offset(backend, l.b),
+    l.act,
+    ...(grads.length > 0 ? [offset(backend, grads[2 * i]), offset(backend, grads[2 * i + 1])] : []),
+  ]),
+];
+
+/**
+ * Floats of the chain's cache (native mlpTrain): per layer, z_i [M, N_i] for a SiLU layer and h_{i+1} [M, N_i] for
+ * a hidden one; and of its gradient's dz scratch: every layer's [M, N_i] but a linear last layer's.
+ */
+const chainFloats = (M: number, layers: readonly ChainLayer[]): { cache: number; dz: number } => {
+  const silu = (l: ChainLayer): boolean => l.act === DENSE_ACT.silu;
+  const last = layers.length - 1;
+  return {
+    cache: layers.reduce((n, l, i) => n + M * l.W.shape[1] * ((silu(l) ? 1 : 0) + (i < last ? 1 : 0)), 0),
+    dz: layers.reduce((n, l, i) => n + (i === last && !silu(l) ? 0 : M * l.W.shape[1]), 0),
+  };
+};
+
 /**
  * h₀ = x, h_{i+1} = act_i(h_i·W_i + b_i), no gradient: inputs x, W0, b0, W1, b1, …; attrs
  * activations (one per layer). One native call; a row tile passes through every layer in
  * cache and only the output is allocated (native mlp). Shapes are checked by the op.
  */
 const mlp = (args: KernelArgs): tf.TensorInfo => {
-  const { inputs, backend, attrs } = args;
-  const acts = attrs.activations as string[];
+  const { inputs, backend } = args;
   const x = inputs.x!;
-  const layers = acts.map((act, i) => ({ W: inputs[`W${i}`]!, b: inputs[`b${i}`]!, act: DENSE_ACT[act] }));
-  const [M, K0] = x.shape;
-  const out = backend.makeOutput([M, layers[layers.length - 1].W.shape[1]], 'float32');
-  addon!.mlp(
-    backend.wasm.HEAPF32,
-    M,
-    offset(backend, x),
-    offset(backend, out),
-    layers.length,
-    K0,
-    ...layers.flatMap((l) => [l.W.shape[1], offset(backend, l.W), offset(backend, l.b), l.act]),
-  );
+  const layers = chainLayers(args);
+  const out = backend.makeOutput([x.shape[0], layers[layers.length - 1].W.shape[1]], 'float32');
+  addon!.mlp(backend.wasm.HEAPF32, offset(backend, x), offset(backend, out), ...chainArgs(backend, x, layers));
   return out;
+};
+
+/**
+ * The chain for a gradient: outputs [y, cache], the cache holding every SiLU layer's z and
+ * every hidden layer's output (native mlpTrain), all that MLP_GRAD reads besides x and W.
+ */
+const mlpTrain = (args: KernelArgs): tf.TensorInfo[] => {
+  const { inputs, backend } = args;
+  const x = inputs.x!;
+  const layers = chainLayers(args);
+  const y = backend.makeOutput([x.shape[0], layers[layers.length - 1].W.shape[1]], 'float32');
+  const cache = backend.makeOutput([Math.max(1, chainFloats(x.shape[0], layers).cache)], 'float32');
+  addon!.mlpTrain(
+    backend.wasm.HEAPF32,
+    offset(backend, x),
+    offset(backend, y),
+    offset(backend, cache),
+    ...chainArgs(backend, x, layers),
+  );
+  return [y, cache];
+};
+
+/**
+ * The chain's gradient in one call: inputs dy, x, cache (MLP_TRAIN's) and W0, W1, …;
+ * outputs [dx, dW0, db0, dW1, db1, …] (native mlpGrad).
+ */
+const mlpGrad = (args: KernelArgs): tf.TensorInfo[] => {
+  const { inputs, backend } = args;
+  const [dy, x, cache] = [inputs.dy!, inputs.x!, inputs.cache!];
+  const layers = chainLayers(args);
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const grads = layers.flatMap((l) => [
+    backend.makeOutput(l.W.shape, 'float32'),
+    backend.makeOutput([l.W.shape[1]], 'float32'),
+  ]);
+  const dz = backend.makeOutput([Math.max(1, chainFloats(x.shape[0], layers).dz)], 'float32');
+  addon!.mlpGrad(
+    backend.wasm.HEAPF32,
+    offset(backend, dy),
+    offset(backend, x),
+    offset(backend, cache),
+    offset(backend, dz),
+    offset(backend, dx),
+    ...chainArgs(backend, x, layers, grads),
+  );
+  backend.disposeData(dz.dataId);
+  return [dx, ...grads];
 };
 
 /** inputs θ, m, v, g (same shape); attrs the coefficients; outputs [θ', m', v']. */
@@ -679,6 +780,8 @@ const NATIVE_KERNELS: Readonly<
   [DENSE]: dense,
   [DENSE_GRAD]: denseGrad,
   [MLP]: mlp,
+  [MLP_TRAIN]: mlpTrain,
+  [MLP_GRAD]: mlpGrad,
   BatchMatMul: (args, fb) => matMul(args, fb!, false),
   _FusedMatMul: (args, fb) => matMul(args, fb!, true),
   Conv2D: (args, fb) => conv2d(args, fb!, false),

@@ -13,11 +13,22 @@
  *   denseAct(x, W, b, act) = act(x·W + b), act linear or SiLU: on the native wasm path one
  *                    kernel forward and one backward (its own gradient, no reshapes, no
  *                    separate bias and activation kernels); otherwise silu(dense(…)).
- *   mlpForward(x, layers) = a chain of denseAct layers; on the native wasm path, when no
- *                    gradient is being recorded, one kernel for the whole chain.
+ *   mlpForward(x, layers) = a chain of denseAct layers; on the native wasm path one kernel
+ *                    for the whole chain, and with a gradient one more for its backward pass.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { SILU, SILU_GRAD, SUM_SQUARES, DENSE, DENSE_GRAD, MLP, denseShapes, nativeKernelsActive } from './kernels';
+import {
+  SILU,
+  SILU_GRAD,
+  SUM_SQUARES,
+  DENSE,
+  DENSE_GRAD,
+  MLP,
+  MLP_TRAIN,
+  MLP_GRAD,
+  denseShapes,
+  nativeKernelsActive,
+} from './kernels';
 
 const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 
@@ -133,21 +144,77 @@ const chains = (x: tf.Tensor, layers: readonly DenseLayer[]): boolean => {
   return layers.length > 0 && layers.length <= 32;
 };
 
+/** The kernels' inputs x, W0, b0, W1, b1, … (MLP_GRAD: dy, x, cache, W0, W1, …). */
+const chainInputs = (head: tf.NamedTensorMap, Ws: readonly tf.Tensor[], bs: readonly tf.Tensor[] = []) => {
+  const inputs: tf.NamedTensorMap = { ...head };
+  Ws.forEach((W, i) => {
+    inputs[`W${i}`] = W;
+    if (bs[i] !== undefined) inputs[`b${i}`] = bs[i];
+  });
+  return inputs;
+};
+
+/**
+ * The chain as one custom-gradient op of (x, W0, b0, W1, b1, …): MLP_TRAIN's forward keeps
+ * each SiLU layer's z and each hidden layer's output in one cache tensor, MLP_GRAD returns
+ * [dx, dW0, db0, …] from it in one call. Why: a denseAct per layer costs two kernel calls
+ * and a custom-gradient record per layer, each with tfjs's per-kernel cost, and wakes the
+ * threads for every layer; the chain wakes them once per direction.
+ */
+const mlpTrainable = (activations: readonly DenseActivation[]) =>
+  tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [x, ...params] = args as tf.Tensor[];
+    const Ws = params.filter((_, i) => i % 2 === 0);
+    const attrs = { activations } as unknown as tf.NamedAttrMap;
+    const inputs = chainInputs(
+      { x },
+      Ws,
+      params.filter((_, i) => i % 2 === 1),
+    );
+    const [y, cache] = tf.engine().runKernel(MLP_TRAIN, inputs, attrs) as unknown as tf.Tensor[];
+    save([x, cache, ...Ws]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, cs, ...Wss] = saved;
+        return tf
+          .engine()
+          .runKernel(MLP_GRAD, chainInputs({ dy, x: xs, cache: cs }, Wss), attrs) as unknown as tf.Tensor[];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+const trainableChains = new Map<string, ReturnType<typeof mlpTrainable>>();
+
 /**
  *   h₀ = x,  h_{i+1} = act_i(h_i·W_i + b_i),  returns h_L.
- * Without a gradient being recorded, on the native wasm path, the whole chain is one kernel
- * (row tiles through all layers in cache, only h_L allocated): the same numbers as the
- * layered path (spec/backend/ops.spec.ts). Otherwise one denseAct per layer.
+ * On the native wasm path the whole chain is one kernel (row tiles through all layers in
+ * cache): without a gradient being recorded, only h_L is allocated; with one, the forward
+ * keeps what its backward kernel reads. The layered path's numbers (its gradient may differ in
+ * the last bits where OpenBLAS splits a small product over its own threads; spec/backend/ops.spec.ts).
+ * Otherwise one denseAct per layer.
  */
 export const mlpForward = (x: tf.Tensor, layers: readonly DenseLayer[]): tf.Tensor2D => {
-  if (mlpKernelEnabled && hasKernel(MLP) && !gradientRecorded() && chains(x, layers)) {
-    const inputs: tf.NamedTensorMap = { x };
-    layers.forEach((l, i) => {
-      inputs[`W${i}`] = l.W;
-      inputs[`b${i}`] = l.b;
-    });
+  if (mlpKernelEnabled && hasKernel(MLP) && chains(x, layers)) {
     const activations = layers.map((l) => l.activation);
-    return tf.engine().runKernel(MLP, inputs, { activations } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    if (!gradientRecorded())
+      return tf.engine().runKernel(
+        MLP,
+        chainInputs(
+          { x },
+          layers.map((l) => l.W),
+          layers.map((l) => l.b),
+        ),
+        {
+          activations,
+        } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor2D;
+    if (hasKernel(MLP_TRAIN)) {
+      const key = activations.join();
+      if (!trainableChains.has(key)) trainableChains.set(key, mlpTrainable(activations));
+      return trainableChains.get(key)!(x, ...layers.flatMap((l) => [l.W, l.b])) as tf.Tensor2D;
+    }
   }
   return tf.tidy(() => layers.reduce<tf.Tensor>((h, l) => denseAct(h, l.W, l.b, l.activation), x)) as tf.Tensor2D;
 };

@@ -332,7 +332,18 @@ const status = nativeStatus();
         // the dense layer's row-tiled forward and its gradient (dW by column blocks over the threads)
         const [dh, dv] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(denseAct(p, q, b, 'silu'))))([a, w]);
         const chain = mlpForward(a, [{ W: w, b, activation: 'silu' }]);
-        return [dx, df, da, dw, dh, dv, chain].map((t) => Array.from(t.dataSync()));
+        // the chain with a gradient: one forward and one backward kernel over both layers
+        const chainGrads = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+          tf.sum(
+            tf.square(
+              mlpForward(p, [
+                { W: q, b, activation: 'silu' },
+                { W: tf.transpose(q), b: tf.zeros([256]), activation: 'linear' },
+              ]),
+            ),
+          ),
+        )([a, w]);
+        return [dx, df, da, dw, dh, dv, chain, ...chainGrads].map((t) => Array.from(t.dataSync()));
       });
     expect(run()).toEqual(run());
     tf.dispose([x, f, a, w, b]);
@@ -381,6 +392,8 @@ describe('an addon built from older sources', () => {
     const fns = (names: string[]) => Object.fromEntries(names.map((n) => [n, () => 0]));
     const all = addonMissing({});
     expect(all).toContain('mlp');
+    expect(all).toContain('mlpTrain');
+    expect(all).toContain('mlpGrad');
     expect(all).toContain('gemm');
     expect(addonMissing(fns(all))).toEqual([]);
     expect(addonMissing(fns(all.filter((n) => n !== 'mlp' && n !== 'denseRows')))).toEqual(['denseRows', 'mlp']);

@@ -15,7 +15,9 @@ import {
   mlpForward,
   setMlpKernel,
   DenseLayer,
+  DenseActivation,
 } from '../../lib/backend/ops';
+import { MLP_TRAIN, MLP_GRAD } from '../../lib/backend/kernels';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { flowMatchingMse } from '../../lib/losses/flowMatching';
 import { FusedAdamOptimizer } from '../../lib/optim/fusedAdam';
@@ -267,5 +269,50 @@ describe('fused ops without native kernels (any backend)', () => {
     tf.dispose([fused, layered, recorded, stock]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, ...layers.flatMap((l) => [l.W, l.b])]);
+  });
+
+  it('a dense chain with a gradient: two kernels, equal to its layers and the stock kernels, leaking nothing', async () => {
+    // rows: several tiles with a ragged last one, and a single row; activations: SiLU and linear, hidden and last
+    const cases: Array<[number, number[], DenseActivation[]]> = [
+      [1000, [43, 256, 256, 2], ['silu', 'silu', 'linear']],
+      [300, [5, 40, 40, 3], ['linear', 'silu', 'silu']],
+      [1, [3, 2], ['silu']],
+    ];
+    for (const [M, widths, acts] of cases) {
+      const x = rnd([M, widths[0]], 40);
+      const params = acts.flatMap((_, i) => [
+        rnd([widths[i], widths[i + 1]], 41 + i, 1 / Math.sqrt(widths[i])),
+        rnd([widths[i + 1]], 51 + i, 0.1),
+      ]);
+      const dy = rnd([M, widths[widths.length - 1]], 60);
+      const chain = (h: tf.Tensor, p: tf.Tensor[]) =>
+        mlpForward(
+          h,
+          acts.map((activation, i) => ({ W: p[2 * i], b: p[2 * i + 1], activation })),
+        );
+      const run = () => [
+        tf.tidy(() => chain(x, params)),
+        ...tf.grads((h: tf.Tensor, ...p: tf.Tensor[]) => chain(h, p))([x, ...params], dy),
+      ];
+      const before = tf.memory().numTensors;
+      const profile = await tf.profile(() => tf.dispose(run()));
+      const kernels = profile.kernels.map((k) => k.name);
+      // (the first evaluation records no gradient: the forward-only kernel)
+      expect(kernels.filter((k) => k === MLP_TRAIN)).toHaveLength(1);
+      expect(kernels.filter((k) => k === MLP_GRAD)).toHaveLength(1);
+      const fused = run();
+      setMlpKernel(false);
+      const layered = run();
+      setMlpKernel(true);
+      setNativeKernels(false);
+      const stock = run();
+      setNativeKernels(true);
+      // the same tiles and blocks as the layered kernels; OpenBLAS may split a small product over its threads there
+      fused.forEach((t, i) => expect(maxRel(t, layered[i])).toBeLessThan(1e-6));
+      fused.forEach((t, i) => expect(maxRel(t, stock[i])).toBeLessThan(1e-5));
+      tf.dispose([...fused, ...layered, ...stock]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, dy, ...params]);
+    }
   });
 });
