@@ -459,39 +459,71 @@ VECTOR_CLONES static void sum_middle(const float *restrict x, float *restrict y,
 }
 
 /*
- * One Adam step for one variable, in tfjs's AdamOptimizer order of float32 operations:
+ * One Adam step, in tfjs's AdamOptimizer order of float32 operations:
  *   m' = β₁·m + (1 − β₁)·g,  v' = β₂·v + (1 − β₂)·g²,
  *   θ' = −lr·((m'/c₁) / (√(v'/c₂) + ε)) + θ,   c_i = 1 − β_i^(t+1).
  * Writes m', v', θ' to new buffers (tfjs tensors are immutable; buffers may be shared).
  */
+typedef struct {
+  float b1, omb1, b2, omb2, c1, c2, eps, neglr;
+} AdamCoefficients;
+
 VECTOR_CLONES static void adam_loop(const float *restrict theta, const float *restrict m, const float *restrict v, const float *restrict g,
-                                    float *restrict theta2, float *restrict m2, float *restrict v2, int64_t n, float b1, float omb1,
-                                    float b2, float omb2, float c1, float c2, float eps, float neglr) {
+                                    float *restrict theta2, float *restrict m2, float *restrict v2, int64_t n, AdamCoefficients k) {
   for (int64_t i = 0; i < n; i++) {
-    const float mi = m[i] * b1 + g[i] * omb1;
-    const float vi = v[i] * b2 + (g[i] * g[i]) * omb2;
+    const float mi = m[i] * k.b1 + g[i] * k.omb1;
+    const float vi = v[i] * k.b2 + (g[i] * g[i]) * k.omb2;
     m2[i] = mi;
     v2[i] = vi;
-    theta2[i] = ((mi / c1) / (sqrtf(vi / c2) + eps)) * neglr + theta[i];
+    theta2[i] = ((mi / k.c1) / (sqrtf(vi / k.c2) + k.eps)) * k.neglr + theta[i];
   }
 }
 
-/* adam(heap, thetaOff, mOff, vOff, gOff, theta2Off, m2Off, v2Off, n, b1, 1−b1, b2, 1−b2, c1, c2, eps, −lr) */
+#define ADAM_MAX_VARIABLES 30
+
+/* Elements [lo, hi) of the variables laid end to end (variable j's start at start[j]). */
+static void adam_range(float *heap, int64_t count, int64_t off[][7], const int64_t *start, int64_t lo, int64_t hi, AdamCoefficients k) {
+  for (int64_t j = 0; j < count; j++) {
+    const int64_t from = lo > start[j] ? lo - start[j] : 0, to = (hi < start[j + 1] ? hi : start[j + 1]) - start[j];
+    if (to > from)
+      adam_loop(heap + off[j][0] + from, heap + off[j][1] + from, heap + off[j][2] + from, heap + off[j][3] + from, heap + off[j][4] + from,
+                heap + off[j][5] + from, heap + off[j][6] + from, to - from, k);
+  }
+}
+
+/*
+ * adam(heap, b1, 1−b1, b2, 1−b2, c1, c2, eps, −lr, k, then per variable thetaOff, mOff, vOff,
+ * gOff, theta2Off, m2Off, v2Off, n): the step for k variables in one call, their elements
+ * laid end to end and shared out in equal runs over the threads (element-wise: the same
+ * numbers for any split).
+ */
 static napi_value adam(napi_env env, napi_callback_info info) {
   Args a;
-  if (!get_args(env, info, &a, 17)) return NULL;
+  if (!get_args(env, info, &a, 10)) return NULL;
   size_t len = 0;
   float *heap = heap_of(env, a.argv[0], &len);
-  int64_t off[7];
-  for (int i = 0; i < 7; i++) off[i] = i64(env, a.argv[1 + i]);
-  const int64_t n = i64(env, a.argv[8]);
-  if (heap == NULL || n < 0) return NULL;
-  for (int i = 0; i < 7; i++)
-    if (!in_heap(env, off[i], n, len)) return NULL;
   float f[8];
-  for (int i = 0; i < 8; i++) f[i] = (float)f64(env, a.argv[9 + i]);
-  adam_loop(heap + off[0], heap + off[1], heap + off[2], heap + off[3], heap + off[4], heap + off[5], heap + off[6], n, f[0], f[1], f[2], f[3], f[4],
-            f[5], f[6], f[7]);
+  for (int i = 0; i < 8; i++) f[i] = (float)f64(env, a.argv[1 + i]);
+  const AdamCoefficients k = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]};
+  const int64_t count = i64(env, a.argv[9]);
+  if (heap == NULL || count < 0 || count > ADAM_MAX_VARIABLES || a.argc < 10 + 8 * (size_t)count) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.adam: bad arguments");
+    return NULL;
+  }
+  int64_t off[ADAM_MAX_VARIABLES][7], n[ADAM_MAX_VARIABLES], start[ADAM_MAX_VARIABLES + 1];
+  start[0] = 0;
+  for (int64_t j = 0; j < count; j++) {
+    for (int i = 0; i < 7; i++) off[j][i] = i64(env, a.argv[10 + 8 * j + i]);
+    n[j] = i64(env, a.argv[10 + 8 * j + 7]);
+    if (n[j] < 0) {
+      napi_throw_range_error(env, NULL, "phased_dmd_native.adam: bad size");
+      return NULL;
+    }
+    for (int i = 0; i < 7; i++)
+      if (!in_heap(env, off[j][i], n[j], len)) return NULL;
+    start[j + 1] = start[j] + n[j];
+  }
+  PARALLEL_CHUNKS(start[count], adam_range(heap, count, off, start, lo, hi, k));
   return NULL;
 }
 

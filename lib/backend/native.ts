@@ -80,7 +80,8 @@ interface NativeAddon {
   conv2dBackpropFilter(heap: Float32Array, xOff: number, dyOff: number, dwOff: number, ...geometry: number[]): void;
   conv2dBackpropInput(heap: Float32Array, dyOff: number, wOff: number, dxOff: number, ...geometry: number[]): void;
   silu(heap: Float32Array, xOff: number, yOff: number, n: number): void;
-  adam(heap: Float32Array, ...offsetsSizeAndCoefficients: number[]): void;
+  /** Coefficients b1, 1−b1, b2, 1−b2, c1, c2, eps, −lr; k; per variable θ, m, v, g, θ', m', v' offsets and size. */
+  adam(heap: Float32Array, ...coefficientsAndVariables: number[]): void;
   unary(heap: Float32Array, op: number, xOff: number, yOff: number, n: number): void;
   concat(heap: Float32Array, outOff: number, rows: number, width: number, k: number, ...srcAndInner: number[]): void;
   sumSquares(heap: Float32Array, k: number, ...offAndSize: number[]): number;
@@ -662,32 +663,40 @@ const mlpGrad = (args: KernelArgs): tf.TensorInfo[] => {
   return [dx, ...grads];
 };
 
-/** inputs θ, m, v, g (same shape); attrs the coefficients; outputs [θ', m', v']. */
+/** Variables per addon call (native ADAM_MAX_VARIABLES: its argument list is bounded). */
+const ADAM_BATCH = 30;
+
+/**
+ * Adam for k variables at once: inputs theta0, m0, v0, g0, theta1, … (each four the same
+ * shape); attrs the coefficients; outputs [θ'0, m'0, v'0, θ'1, …].
+ */
 const adam = (args: KernelArgs): tf.TensorInfo[] => {
   const { inputs, backend, attrs } = args;
-  const [theta, m, v, g] = [inputs.theta!, inputs.m!, inputs.v!, inputs.g!];
-  const n = size(theta.shape);
-  const outs = [0, 1, 2].map(() => backend.makeOutput(theta.shape, 'float32'));
+  const k = Object.keys(inputs).length / 4;
+  const vars = Array.from({ length: k }, (_, j) => ['theta', 'm', 'v', 'g'].map((n) => inputs[`${n}${j}`]!));
+  const outs = vars.map(([theta]) => [0, 1, 2].map(() => backend.makeOutput(theta.shape, 'float32')));
   const c = attrs as Record<string, number>;
-  if (n > 0)
+  const coefficients = [
+    c.beta1,
+    c.oneMinusBeta1,
+    c.beta2,
+    c.oneMinusBeta2,
+    c.oneMinusAccBeta1,
+    c.oneMinusAccBeta2,
+    c.epsilon,
+    c.negLearningRate,
+  ];
+  const nonEmpty = vars.map((_, j) => j).filter((j) => size(vars[j][0].shape) > 0);
+  for (let i = 0; i < nonEmpty.length; i += ADAM_BATCH) {
+    const batch = nonEmpty.slice(i, i + ADAM_BATCH);
     addon!.adam(
-      backend.wasm.HEAPF32,
-      offset(backend, theta),
-      offset(backend, m),
-      offset(backend, v),
-      offset(backend, g),
-      ...outs.map((o) => offset(backend, o)),
-      n,
-      c.beta1,
-      c.oneMinusBeta1,
-      c.beta2,
-      c.oneMinusBeta2,
-      c.oneMinusAccBeta1,
-      c.oneMinusAccBeta2,
-      c.epsilon,
-      c.negLearningRate,
+      backend.wasm.HEAPF32, // after the allocations (they may grow the heap)
+      ...coefficients,
+      batch.length,
+      ...batch.flatMap((j) => [...[...vars[j], ...outs[j]].map((t) => offset(backend, t)), size(vars[j][0].shape)]),
     );
-  return outs;
+  }
+  return outs.flat();
 };
 
 /** sin / cos with libm (wasm's are ~10× slower; the time embedding takes both). */

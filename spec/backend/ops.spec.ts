@@ -17,7 +17,7 @@ import {
   DenseLayer,
   DenseActivation,
 } from '../../lib/backend/ops';
-import { MLP_TRAIN, MLP_GRAD } from '../../lib/backend/kernels';
+import { MLP_TRAIN, MLP_GRAD, ADAM } from '../../lib/backend/kernels';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { flowMatchingMse } from '../../lib/losses/flowMatching';
 import { FusedAdamOptimizer } from '../../lib/optim/fusedAdam';
@@ -200,6 +200,52 @@ describe('fused ops without native kernels (any backend)', () => {
     fused.forEach((t, i) => expect(maxRel(t, stock[i])).toBeLessThan(1e-6));
     tf.dispose([...fused, ...stock]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('fused Adam steps every variable in one kernel call, also beyond one addon call (30 variables) and when empty', () => {
+    // 41 variables of assorted sizes, one of them empty, and one without a gradient
+    const shapes = Array.from({ length: 41 }, (_, i) => (i === 7 ? [0, 3] : [1 + (i % 5), 1 + ((3 * i) % 7)]));
+    const run = (make: () => tf.Optimizer, profileKernels?: string[]) => {
+      const vars = shapes.map((s, i) =>
+        tf.tidy(() => tf.variable(rnd(s, 200 + i), true, `adam_many_${i}_${Math.random()}`)),
+      );
+      const opt = make();
+      for (let step = 0; step < 3; step++) {
+        // (a null gradient: tfjs's optimisers skip that variable)
+        const grads = Object.fromEntries(
+          vars.map((v, i) => [v.name, i === 11 ? null : rnd(v.shape, 300 + 50 * step + i, 0.1)]),
+        ) as unknown as tf.NamedTensorMap;
+        opt.applyGradients(grads);
+        tf.dispose(Object.values(grads).filter((g) => g !== null));
+      }
+      if (profileKernels !== undefined) {
+        const g = Object.fromEntries(vars.map((v) => [v.name, tf.onesLike(v)]));
+        return tf
+          .profile(() => opt.applyGradients(g))
+          .then((p) => {
+            profileKernels.push(...p.kernels.map((k) => k.name));
+            tf.dispose(Object.values(g));
+            opt.dispose();
+            vars.forEach((v) => v.dispose());
+            return [] as tf.Tensor[];
+          });
+      }
+      const out = vars.map((v) => tf.clone(v));
+      opt.dispose();
+      vars.forEach((v) => v.dispose());
+      return Promise.resolve(out);
+    };
+    const before = tf.memory().numTensors;
+    return (async () => {
+      const fused = await run(() => new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-8));
+      const stock = await run(() => tf.train.adam(0.01, 0.9, 0.999, 1e-8));
+      fused.forEach((t, i) => expect(maxRel(t, stock[i])).toBeLessThan(1e-6));
+      tf.dispose([...fused, ...stock]);
+      const kernels: string[] = [];
+      await run(() => new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-8), kernels);
+      expect(kernels.filter((k) => k === ADAM)).toHaveLength(1);
+      expect(tf.memory().numTensors).toBe(before);
+    })();
   });
 
   it('the MLP gives the same velocity and gradients with native kernels on and off', () => {
