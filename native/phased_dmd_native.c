@@ -527,7 +527,79 @@ static napi_value adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* unary(heap, op, xOff, yOff, n): op 0 = sin, 1 = cos (libm, < 1 ulp). */
+/*
+ * sin and cos of float32 arguments, evaluated in double precision and rounded once: x is
+ * reduced by π/2 with fdlibm's three-part constant (x − q·π/2 exact for |q| < 2^19), then
+ * fdlibm's kernel polynomials on [−π/4, π/4] (|error| < 2^-58), so the float32 results
+ * are the correctly rounded ones but in rare near-ties. Branch-free and without libm calls,
+ * so the loops vectorise. Arguments that are not finite or have |x| ≥ SINCOS_LIMIT (beyond
+ * the reduction's exact range) take libm's sinf/cosf instead.
+ */
+#define SINCOS_LIMIT 800000.0f
+
+static inline void sincos_reduced(float xf, float *s, float *c) {
+  const double x = xf;
+  /* q = x·2/π rounded to the nearest integer (adding and removing 1.5·2^52 rounds it: |x·2/π| < 2^51) */
+  const double q = (x * 6.36619772367581382433e-01 + 6755399441055744.0) - 6755399441055744.0;
+  const double r = ((x - q * 1.57079632673412561417e+00) - q * 6.07710050630396597660e-11) - q * 2.02226624871116645580e-21;
+  const double z = r * r;
+  /* r·(1 + z·p) rather than r + r·z·p: keeps the sign of r = −0 */
+  const double sr =
+      r * (1.0 + z *
+              (-1.66666666666666324348e-01 +
+               z * (8.33333333332248946124e-03 +
+                    z * (-1.98412698298579493134e-04 + z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10))))));
+  const double cr =
+      1.0 - 0.5 * z +
+      z * z *
+          (4.16666666666666019037e-02 +
+           z * (-1.38888888888741095749e-03 +
+                z * (2.48015872894767294178e-05 + z * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+  /* quadrant n = q mod 4: sin x = (s, c, −s, −c)[n], and cos x = sin(x + π/2) the same at n + 1; chosen and
+   * signed on the bits (selects and branches would stop the vectoriser) */
+  const int64_t n = (int32_t)q & 3, m = (n + 1) & 3;
+  uint64_t sb, cb, srb, crb;
+  memcpy(&srb, &sr, 8);
+  memcpy(&crb, &cr, 8);
+  sb = ((crb & -(uint64_t)(n & 1)) | (srb & ~-(uint64_t)(n & 1))) ^ ((uint64_t)(n & 2) << 62);
+  cb = ((crb & -(uint64_t)(m & 1)) | (srb & ~-(uint64_t)(m & 1))) ^ ((uint64_t)(m & 2) << 62);
+  double sv, cv;
+  memcpy(&sv, &sb, 8);
+  memcpy(&cv, &cb, 8);
+  *s = (float)sv;
+  *c = (float)cv;
+}
+
+/* Whether any x_i is not finite or |x_i| ≥ SINCOS_LIMIT. */
+VECTOR_CLONES static int beyond_sincos_limit(const float *restrict x, int64_t n) {
+  int big = 0;
+  for (int64_t i = 0; i < n; i++) big |= !(__builtin_fabsf(x[i]) < SINCOS_LIMIT);
+  return big;
+}
+
+/* y = sin(x) (op 0) or cos(x) (op 1). */
+VECTOR_CLONES static void sin_loop(const float *restrict x, float *restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float c;
+    sincos_reduced(x[i], &y[i], &c);
+  }
+}
+VECTOR_CLONES static void cos_loop(const float *restrict x, float *restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float s;
+    sincos_reduced(x[i], &s, &y[i]);
+  }
+}
+static void sin_or_cos(int op, const float *x, float *y, int64_t n) {
+  if (beyond_sincos_limit(x, n))
+    for (int64_t i = 0; i < n; i++) y[i] = op == 0 ? sinf(x[i]) : cosf(x[i]);
+  else if (op == 0)
+    sin_loop(x, y, n);
+  else
+    cos_loop(x, y, n);
+}
+
+/* unary(heap, op, xOff, yOff, n): op 0 = sin, 1 = cos. */
 static napi_value unary(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 5)) return NULL;
@@ -535,12 +607,45 @@ static napi_value unary(napi_env env, napi_callback_info info) {
   float *heap = heap_of(env, a.argv[0], &len);
   const int64_t op = i64(env, a.argv[1]), xOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]), n = i64(env, a.argv[4]);
   if (heap == NULL || !in_heap(env, xOff, n, len) || !in_heap(env, yOff, n, len)) return NULL;
-  const float *x = heap + xOff;
+  PARALLEL_CHUNKS(n, sin_or_cos((int)op, heap + xOff + lo, heap + yOff + lo, hi - lo));
+  return NULL;
+}
+
+/* y [B, 2h] = [sin a, cos a] with a = t_b·ω_i in float32 (as tfjs's multiply). */
+VECTOR_CLONES static void sinusoidal_rows(const float *restrict t, const float *restrict w, float *restrict y, int64_t B, int64_t h) {
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t i = 0; i < h; i++) {
+      const float a = t[b] * w[i];
+      sincos_reduced(a, &y[b * 2 * h + i], &y[b * 2 * h + h + i]);
+    }
+}
+static void sinusoidal_libm(const float *t, const float *w, float *y, int64_t B, int64_t h) {
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t i = 0; i < h; i++) {
+      const float a = t[b] * w[i];
+      y[b * 2 * h + i] = sinf(a);
+      y[b * 2 * h + h + i] = cosf(a);
+    }
+}
+
+/* sinusoidal(heap, tOff, wOff, yOff, B, h): y [B, 2h] = [sin(t·ωᵀ), cos(t·ωᵀ)] for t [B], ω [h]. */
+static napi_value sinusoidal(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 6)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t tOff = i64(env, a.argv[1]), wOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]), B = i64(env, a.argv[4]), h = i64(env, a.argv[5]);
+  if (heap == NULL || B < 0 || h < 0 || !in_heap(env, tOff, B, len) || !in_heap(env, wOff, h, len) || !in_heap(env, yOff, 2 * B * h, len)) return NULL;
+  const float *t = heap + tOff, *w = heap + wOff;
   float *y = heap + yOff;
-  if (op == 0)
-    for (int64_t i = 0; i < n; i++) y[i] = sinf(x[i]);
+  /* |t·ω| ≤ max|t|·max|ω| (NaN or ±∞ anywhere: the product is not below the limit) */
+  float tMax = 0, wMax = 0;
+  for (int64_t b = 0; b < B; b++) tMax = !(__builtin_fabsf(t[b]) <= tMax) ? __builtin_fabsf(t[b]) : tMax;
+  for (int64_t i = 0; i < h; i++) wMax = !(__builtin_fabsf(w[i]) <= wMax) ? __builtin_fabsf(w[i]) : wMax;
+  if (!(tMax * wMax < SINCOS_LIMIT))
+    sinusoidal_libm(t, w, y, B, h);
   else
-    for (int64_t i = 0; i < n; i++) y[i] = cosf(x[i]);
+    sinusoidal_rows(t, w, y, B, h);
   return NULL;
 }
 
@@ -1106,6 +1211,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"silu", NULL, silu, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
       {"unary", NULL, unary, NULL, NULL, NULL, napi_default, NULL},
+      {"sinusoidal", NULL, sinusoidal, NULL, NULL, NULL, napi_default, NULL},
       {"concat", NULL, concat, NULL, NULL, NULL, napi_default, NULL},
       {"split", NULL, split, NULL, NULL, NULL, napi_default, NULL},
       {"addBroadcast", NULL, add_broadcast, NULL, NULL, NULL, napi_default, NULL},

@@ -16,6 +16,8 @@ export const MLP = 'PhasedDmdMlp';
 /** The chain with a gradient: forward keeping what the gradient reads, and that gradient (mlpForward). */
 export const MLP_TRAIN = 'PhasedDmdMlpTrain';
 export const MLP_GRAD = 'PhasedDmdMlpGrad';
+/** The sinusoidal time embedding [sin(t·ωᵀ), cos(t·ωᵀ)] (lib/backend/ops.ts sinusoidal). */
+export const SINUSOIDAL = 'PhasedDmdSinusoidal';
 /** The fused Adam step (lib/optim/fusedAdam.ts). */
 export const ADAM = 'PhasedDmdAdam';
 /** Σ‖x_j‖² over several tensors (lib/backend/ops.ts sumOfSquares). */

@@ -27,6 +27,7 @@ import {
   MLP_TRAIN,
   MLP_GRAD,
   ADAM,
+  SINUSOIDAL,
   SUM_SQUARES,
   denseShapes,
   nativeKernelsActive,
@@ -43,6 +44,7 @@ export {
   MLP_TRAIN,
   MLP_GRAD,
   ADAM,
+  SINUSOIDAL,
   SUM_SQUARES,
   denseShapes,
   nativeKernelsActive,
@@ -83,6 +85,7 @@ interface NativeAddon {
   /** Coefficients b1, 1−b1, b2, 1−b2, c1, c2, eps, −lr; k; per variable θ, m, v, g, θ', m', v' offsets and size. */
   adam(heap: Float32Array, ...coefficientsAndVariables: number[]): void;
   unary(heap: Float32Array, op: number, xOff: number, yOff: number, n: number): void;
+  sinusoidal(heap: Float32Array, tOff: number, wOff: number, yOff: number, B: number, h: number): void;
   concat(heap: Float32Array, outOff: number, rows: number, width: number, k: number, ...srcAndInner: number[]): void;
   sumSquares(heap: Float32Array, k: number, ...offAndSize: number[]): number;
   split(heap: Float32Array, srcOff: number, rows: number, width: number, k: number, ...dstAndInner: number[]): void;
@@ -129,6 +132,7 @@ const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'silu',
   'adam',
   'unary',
+  'sinusoidal',
   'concat',
   'sumSquares',
   'split',
@@ -699,7 +703,7 @@ const adam = (args: KernelArgs): tf.TensorInfo[] => {
   return outs.flat();
 };
 
-/** sin / cos with libm (wasm's are ~10× slower; the time embedding takes both). */
+/** sin / cos, vectorised in double precision (wasm's are ~10× slower; the time embedding takes both). */
 const unary =
   (op: number) =>
   (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
@@ -710,6 +714,17 @@ const unary =
       addon!.unary(args.backend.wasm.HEAPF32, op, offset(args.backend, x), offset(args.backend, out), size(x.shape));
     return out;
   };
+
+/** inputs t [B] (any shape of B elements), freqs [h]; output [B, 2h] = [sin(t·ωᵀ), cos(t·ωᵀ)] (native sinusoidal). */
+const sinusoidal = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend } = args;
+  const [t, freqs] = [inputs.t!, inputs.freqs!];
+  const [B, h] = [size(t.shape), size(freqs.shape)];
+  const out = backend.makeOutput([B, 2 * h], 'float32');
+  if (B * h > 0)
+    addon!.sinusoidal(backend.wasm.HEAPF32, offset(backend, t), offset(backend, freqs), offset(backend, out), B, h);
+  return out;
+};
 
 const sumSquares = (args: KernelArgs): tf.TensorInfo => {
   const { backend } = args;
@@ -781,6 +796,7 @@ const NATIVE_KERNELS: Readonly<
   SplitV: (args, fb) => splitV(args, fb!),
   Add: (args, fb) => add(args, fb!),
   [SUM_SQUARES]: sumSquares,
+  [SINUSOIDAL]: sinusoidal,
   Sin: (args, fb) => unary(0)(args, fb!),
   Cos: (args, fb) => unary(1)(args, fb!),
   Sum: (args, fb) => sum(args, fb!),

@@ -6,6 +6,8 @@
  *                    native wasm path), otherwise tf.mul(x, tf.sigmoid(x)).
  *   sumOfSquares(xs) = Σ_j Σ_i x_j[i]² (a gradient norm): one kernel for all tensors where
  *                    registered, otherwise a square and a sum per tensor.
+ *   sinusoidal(t, ω) = [sin(t·ωᵀ), cos(t·ωᵀ)] (a time embedding): one kernel where registered,
+ *                    otherwise an outer product, a sin, a cos and a concat.
  *   conv2dBias     = conv(x, W) + b, fused on the same condition as dense.
  *   dense(x, W, b) = x·W + b; fused matMul + bias where its gradient is fast (every
  *                    backend but stock wasm, whose fused-matMul gradient uses the slow
@@ -26,6 +28,7 @@ import {
   MLP,
   MLP_TRAIN,
   MLP_GRAD,
+  SINUSOIDAL,
   denseShapes,
   nativeKernelsActive,
 } from './kernels';
@@ -218,6 +221,37 @@ export const mlpForward = (x: tf.Tensor, layers: readonly DenseLayer[]): tf.Tens
   }
   return tf.tidy(() => layers.reduce<tf.Tensor>((h, l) => denseAct(h, l.W, l.b, l.activation), x)) as tf.Tensor2D;
 };
+
+/** a = t·ωᵀ [B, h] as a broadcast multiply (a matMul with K = 1: the same products, one kernel cheaper). */
+const outer = (t: tf.Tensor, freqs: tf.Tensor): tf.Tensor =>
+  tf.mul(tf.reshape(t, [-1, 1]), tf.reshape(freqs, [1, freqs.size]));
+
+/** [sin(t·ωᵀ), cos(t·ωᵀ)] [B, 2h] for t of B elements and ω [h]. */
+export const sinusoidal = (t: tf.Tensor, freqs: tf.Tensor1D): tf.Tensor2D =>
+  t.dtype === 'float32' && freqs.dtype === 'float32' && hasKernel(SINUSOIDAL)
+    ? (tf.engine().runKernel(SINUSOIDAL, { t, freqs }) as tf.Tensor2D)
+    : tf.tidy(() => {
+        const a = outer(t, freqs);
+        return tf.concat([tf.sin(a), tf.cos(a)], 1) as tf.Tensor2D;
+      });
+
+// ∂/∂a of [sin a, cos a] is [cos a, −sin a]; then a = t·ωᵀ's two factors
+tf.registerGradient({
+  kernelName: SINUSOIDAL,
+  inputsToSave: ['t', 'freqs'],
+  gradFunc: (dy, saved) => {
+    const [t, freqs] = saved;
+    const da = tf.tidy(() => {
+      const a = outer(t, freqs);
+      const [dSin, dCos] = tf.split(dy as tf.Tensor, 2, 1);
+      return tf.sub(tf.mul(dSin, tf.cos(a)), tf.mul(dCos, tf.sin(a)));
+    });
+    return {
+      t: () => tf.reshape(tf.sum(tf.mul(da, tf.reshape(freqs, [1, freqs.size])), 1), t.shape),
+      freqs: () => tf.sum(tf.mul(da, tf.reshape(t, [-1, 1])), 0),
+    };
+  },
+});
 
 /** Σ_j Σ_i x_j[i]² as a scalar (not differentiable: for gradient norms). */
 export const sumOfSquares = (xs: readonly tf.Tensor[]): tf.Scalar =>

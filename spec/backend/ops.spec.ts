@@ -202,7 +202,7 @@ describe('fused ops without native kernels (any backend)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('fused Adam steps every variable in one kernel call, also beyond one addon call (30 variables) and when empty', () => {
+  it('fused Adam: every variable in one kernel call, beyond one addon call (30 variables), empty ones', () => {
     // 41 variables of assorted sizes, one of them empty, and one without a gradient
     const shapes = Array.from({ length: 41 }, (_, i) => (i === 7 ? [0, 3] : [1 + (i % 5), 1 + ((3 * i) % 7)]));
     const run = (make: () => tf.Optimizer, profileKernels?: string[]) => {
@@ -317,7 +317,7 @@ describe('fused ops without native kernels (any backend)', () => {
     tf.dispose([x, ...layers.flatMap((l) => [l.W, l.b])]);
   });
 
-  it('a dense chain with a gradient: two kernels, equal to its layers and the stock kernels, leaking nothing', async () => {
+  it('a dense chain with a gradient: two kernels equal to its layers and the stock kernels, no leak', async () => {
     // rows: several tiles with a ragged last one, and a single row; activations: SiLU and linear, hidden and last
     const cases: Array<[number, number[], DenseActivation[]]> = [
       [1000, [43, 256, 256, 2], ['silu', 'silu', 'linear']],
