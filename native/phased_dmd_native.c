@@ -785,6 +785,41 @@ static napi_value sum_middle_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* mse(heap, aOff, bOff, n): mean((a − b)²) over n elements, summed in double. */
+static napi_value mse(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t aOff = i64(env, a.argv[1]), bOff = i64(env, a.argv[2]), n = i64(env, a.argv[3]);
+  if (heap == NULL || n < 1 || !in_heap(env, aOff, n, len) || !in_heap(env, bOff, n, len)) return NULL;
+  const float *x = heap + aOff, *y = heap + bOff;
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double d = (double)(x[i] - y[i]);
+    sum += d * d;
+  }
+  napi_value out;
+  CHECK(napi_create_double(env, sum / (double)n, &out));
+  return out;
+}
+
+/* mseGrad(heap, aOff, bOff, daOff, n, g): da = (a − b)·g, for g = 2·dy/n as tfjs's gradient rounds it. */
+VECTOR_CLONES static void scaled_difference(const float *restrict x, const float *restrict y, float *restrict d, int64_t n, float g) {
+  for (int64_t i = 0; i < n; i++) d[i] = (x[i] - y[i]) * g;
+}
+static napi_value mse_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 6)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t aOff = i64(env, a.argv[1]), bOff = i64(env, a.argv[2]), dOff = i64(env, a.argv[3]), n = i64(env, a.argv[4]);
+  const float g = (float)f64(env, a.argv[5]);
+  if (heap == NULL || n < 0 || !in_heap(env, aOff, n, len) || !in_heap(env, bOff, n, len) || !in_heap(env, dOff, n, len)) return NULL;
+  PARALLEL_CHUNKS(n, scaled_difference(heap + aOff + lo, heap + bOff + lo, heap + dOff + lo, hi - lo, g));
+  return NULL;
+}
+
 /* ── dense layers by row tiles ──────────────────────────────────────────────
  * y = act(x·W + b) over M rows runs as tiles of TILE_ROWS rows, tiles shared among the
  * OpenMP threads: each tile's product (a single-threaded sgemm, the bias as C's initial
@@ -1216,6 +1251,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"split", NULL, split, NULL, NULL, NULL, napi_default, NULL},
       {"addBroadcast", NULL, add_broadcast, NULL, NULL, NULL, napi_default, NULL},
       {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},
+      {"mse", NULL, mse, NULL, NULL, NULL, napi_default, NULL},
+      {"mseGrad", NULL, mse_grad, NULL, NULL, NULL, napi_default, NULL},
       {"siluGrad", NULL, silu_grad, NULL, NULL, NULL, napi_default, NULL},
       {"sumMiddle", NULL, sum_middle_js, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},

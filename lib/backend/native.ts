@@ -28,6 +28,8 @@ import {
   MLP_GRAD,
   ADAM,
   SINUSOIDAL,
+  MSE,
+  MSE_GRAD,
   SUM_SQUARES,
   denseShapes,
   nativeKernelsActive,
@@ -45,6 +47,8 @@ export {
   MLP_GRAD,
   ADAM,
   SINUSOIDAL,
+  MSE,
+  MSE_GRAD,
   SUM_SQUARES,
   denseShapes,
   nativeKernelsActive,
@@ -88,6 +92,8 @@ interface NativeAddon {
   sinusoidal(heap: Float32Array, tOff: number, wOff: number, yOff: number, B: number, h: number): void;
   concat(heap: Float32Array, outOff: number, rows: number, width: number, k: number, ...srcAndInner: number[]): void;
   sumSquares(heap: Float32Array, k: number, ...offAndSize: number[]): number;
+  mse(heap: Float32Array, aOff: number, bOff: number, n: number): number;
+  mseGrad(heap: Float32Array, aOff: number, bOff: number, daOff: number, n: number, g: number): void;
   split(heap: Float32Array, srcOff: number, rows: number, width: number, k: number, ...dstAndInner: number[]): void;
   addBroadcast(heap: Float32Array, xOff: number, bOff: number, yOff: number, A: number, R: number, C: number): void;
   siluGrad(heap: Float32Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
@@ -135,6 +141,8 @@ const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'sinusoidal',
   'concat',
   'sumSquares',
+  'mse',
+  'mseGrad',
   'split',
   'addBroadcast',
   'siluGrad',
@@ -737,6 +745,28 @@ const sumSquares = (args: KernelArgs): tf.TensorInfo => {
   return backend.makeOutput([], 'float32', undefined, new Float32Array([total]));
 };
 
+/** inputs a, b (the same shape, float32, not empty); output the scalar mean((a − b)²) (native mse). */
+const mse = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend } = args;
+  const [a, b] = [inputs.a!, inputs.b!];
+  const value = addon!.mse(backend.wasm.HEAPF32, offset(backend, a), offset(backend, b), size(a.shape));
+  return backend.makeOutput([], 'float32', undefined, new Float32Array([value]));
+};
+
+/**
+ * inputs a, b, dy (the loss's scalar gradient); output ∂/∂a = (a − b)·2·(dy/n), rounded as
+ * tfjs's gradient of mean(square(sub(a, b))) rounds it (dy/n, then an exact doubling).
+ */
+const mseGrad = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend } = args;
+  const [a, b, dy] = [inputs.a!, inputs.b!, inputs.dy!];
+  const n = size(a.shape);
+  const g = 2 * Math.fround(backend.wasm.HEAPF32[offset(backend, dy)] / n);
+  const out = backend.makeOutput(a.shape, 'float32');
+  addon!.mseGrad(backend.wasm.HEAPF32, offset(backend, a), offset(backend, b), offset(backend, out), n, g);
+  return out;
+};
+
 /** SplitV, the inverse of concat (the gradient of every concat): wasm slices each part. */
 const splitV = (args: KernelArgs, fallback: Kernel): tf.TensorInfo | tf.TensorInfo[] => {
   const { backend, attrs } = args;
@@ -796,6 +826,8 @@ const NATIVE_KERNELS: Readonly<
   SplitV: (args, fb) => splitV(args, fb!),
   Add: (args, fb) => add(args, fb!),
   [SUM_SQUARES]: sumSquares,
+  [MSE]: mse,
+  [MSE_GRAD]: mseGrad,
   [SINUSOIDAL]: sinusoidal,
   Sin: (args, fb) => unary(0)(args, fb!),
   Cos: (args, fb) => unary(1)(args, fb!),

@@ -8,6 +8,8 @@
  *                    registered, otherwise a square and a sum per tensor.
  *   sinusoidal(t, ω) = [sin(t·ωᵀ), cos(t·ωᵀ)] (a time embedding): one kernel where registered,
  *                    otherwise an outer product, a sin, a cos and a concat.
+ *   meanSquaredError(a, b) = mean((a − b)²): one kernel each way where registered, otherwise
+ *                    sub, square and mean (and their ~8 gradient kernels).
  *   conv2dBias     = conv(x, W) + b, fused on the same condition as dense.
  *   dense(x, W, b) = x·W + b; fused matMul + bias where its gradient is fast (every
  *                    backend but stock wasm, whose fused-matMul gradient uses the slow
@@ -29,6 +31,8 @@ import {
   MLP_TRAIN,
   MLP_GRAD,
   SINUSOIDAL,
+  MSE,
+  MSE_GRAD,
   denseShapes,
   nativeKernelsActive,
 } from './kernels';
@@ -221,6 +225,27 @@ export const mlpForward = (x: tf.Tensor, layers: readonly DenseLayer[]): tf.Tens
   }
   return tf.tidy(() => layers.reduce<tf.Tensor>((h, l) => denseAct(h, l.W, l.b, l.activation), x)) as tf.Tensor2D;
 };
+
+/** mean((a − b)²) over every element. */
+export const meanSquaredError = (a: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+  a.dtype === 'float32' &&
+  b.dtype === 'float32' &&
+  a.size > 0 &&
+  tf.util.arraysEqual(a.shape, b.shape) &&
+  hasKernel(MSE)
+    ? (tf.engine().runKernel(MSE, { a, b }) as tf.Scalar)
+    : tf.tidy(() => tf.mean(tf.square(tf.sub(a, b))) as tf.Scalar);
+
+// ∂/∂a = 2(a − b)·dy/n, ∂/∂b its negative (each computed only where the gradient reaches)
+tf.registerGradient({
+  kernelName: MSE,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved) => {
+    const [a, b] = saved;
+    const da = () => tf.engine().runKernel(MSE_GRAD, { a, b, dy: dy as tf.Tensor }) as tf.Tensor;
+    return { a: da, b: () => tf.neg(da()) };
+  },
+});
 
 /** a = t·ωᵀ [B, h] as a broadcast multiply (a matMul with K = 1: the same products, one kernel cheaper). */
 const outer = (t: tf.Tensor, freqs: tf.Tensor): tf.Tensor =>

@@ -16,8 +16,9 @@ import {
   setMlpKernel,
   DenseLayer,
   DenseActivation,
+  meanSquaredError,
 } from '../../lib/backend/ops';
-import { MLP_TRAIN, MLP_GRAD, ADAM } from '../../lib/backend/kernels';
+import { MLP_TRAIN, MLP_GRAD, ADAM, MSE, MSE_GRAD } from '../../lib/backend/kernels';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { flowMatchingMse } from '../../lib/losses/flowMatching';
 import { FusedAdamOptimizer } from '../../lib/optim/fusedAdam';
@@ -150,6 +151,32 @@ describe('fused ops without native kernels (any backend)', () => {
     }
     expect(tf.sum(tf.tensor1d([1, 2, 3], 'int32')).dataSync()[0]).toBe(6);
     x.dispose();
+  });
+
+  it("meanSquaredError: one kernel each way, the composite's value and its gradient to the bit", async () => {
+    const a = rnd([1024, 2], 70);
+    const b = rnd([1024, 2], 71);
+    const dy = tf.scalar(0.37);
+    const run = () => [
+      meanSquaredError(a, b),
+      ...tf.grads((p: tf.Tensor, q: tf.Tensor) => meanSquaredError(p, q))([a, b], dy),
+    ];
+    const profile = await tf.profile(() => tf.dispose(tf.grad((p: tf.Tensor) => meanSquaredError(p, b))(a)));
+    // (the Identity kernels: tfjs saving a and b for the gradient)
+    expect(profile.kernels.map((k) => k.name).filter((k) => k !== 'Identity')).toEqual([MSE, MSE_GRAD]);
+    setNativeKernels(true);
+    const fused = run();
+    setNativeKernels(false);
+    const plain = run();
+    setNativeKernels(true);
+    // the value is summed in double (tfjs: float32); the gradients round as tfjs's do
+    expect(maxRel(fused[0], plain[0])).toBeLessThan(1e-6);
+    expect(maxRel(fused[1], plain[1])).toBe(0);
+    expect(maxRel(fused[2], plain[2])).toBe(0);
+    // NaN stays NaN (the non-finite-loss check reads it); other shapes take the composite
+    expect(Number.isNaN(meanSquaredError(tf.tensor1d([NaN, 1]), tf.tensor1d([0, 0])).dataSync()[0])).toBe(true);
+    expect(meanSquaredError(tf.ones([2, 3]), tf.zeros([3])).dataSync()[0]).toBe(1);
+    tf.dispose([a, b, dy, ...fused, ...plain]);
   });
 
   it('sum of squares over several tensors equals Σ sum(square(x))', () => {
