@@ -891,9 +891,10 @@ static napi_value dense_rows_js(napi_env env, napi_callback_info info) {
 /*
  * The dense layer's gradient: dz = dy·act'(z), dx = dz·Wᵀ by row tiles (dz's tile is still
  * in cache for its product), then dW = xᵀ·dz and db = Σ_rows dz by column blocks, one per
- * thread: every element of dW and db is summed over the rows in order by one thread, so
- * the result does not depend on the thread count. The chain's gradient (mlpGrad) runs the
- * same tile and block functions, so the same arithmetic.
+ * thread: every element of dW and db is summed over the rows by one product, so the same
+ * bits on every run. (Not across thread counts: the block width follows the thread count,
+ * and OpenBLAS's kernels for a block's last columns may round dW differently.) The chain's
+ * gradient (mlpGrad) runs the same tile and block functions, so the same arithmetic.
  */
 
 /* One row tile: dz = dy·act'(z) (z NULL: linear, dz is dy), dx = dz·Wᵀ. */
