@@ -5,7 +5,7 @@
  * iteration, next to the machine's matmul peak measured through the same kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DENSE, DENSE_GRAD, MLP } from '../lib/backend/native';
+import { DENSE, DENSE_GRAD, MLP, MLP_TRAIN, MLP_GRAD } from '../lib/backend/native';
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -17,7 +17,8 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
  *   Conv2DBackpropInput         dy [B, Ho, Wo, Co], filter: 2·|dy|·kh·kw·Ci (as the forward)
  *   Conv2DBackpropFilter        x, dy, out = the filter's shape: 2·|dy|·kh·kw·Ci
  *   the native dense layer      x [M, K], W [K, N], b: 2·M·N·K; its gradient (dx and dW): twice that
- *   the native dense chain      x [M, K₀], W₀, b₀, W₁, b₁, …: Σ_i 2·M·K_i·K_{i+1}
+ *   the native dense chain      x [M, K₀], W₀, b₀, W₁, b₁, …: Σ_i 2·M·K_i·K_{i+1} (with or without a cache)
+ *   its gradient                dy, x [M, K₀], cache, W₀, W₁, …: twice that (dx and dW of every layer)
  */
 export const kernelFlops = (
   name: string,
@@ -40,8 +41,12 @@ export const kernelFlops = (
     case DENSE_GRAD:
       return 4 * size(inputs[0]!) * inputs[2]![0];
     case MLP:
+    case MLP_TRAIN:
       // inputs x, W0, b0, W1, b1, …: the weights sit at the odd positions
       return inputs.reduce((s, w, i) => (i % 2 === 1 ? s + 2 * inputs[0]![0] * size(w!) : s), 0);
+    case MLP_GRAD:
+      // inputs dy, x, cache, W0, W1, …
+      return inputs.slice(3).reduce((s, w) => s + 4 * inputs[1]![0] * size(w!), 0);
     case 'Conv2D':
     case 'FusedConv2D': {
       const f = inputs[1]!;

@@ -459,43 +459,147 @@ VECTOR_CLONES static void sum_middle(const float *restrict x, float *restrict y,
 }
 
 /*
- * One Adam step for one variable, in tfjs's AdamOptimizer order of float32 operations:
+ * One Adam step, in tfjs's AdamOptimizer order of float32 operations:
  *   m' = β₁·m + (1 − β₁)·g,  v' = β₂·v + (1 − β₂)·g²,
  *   θ' = −lr·((m'/c₁) / (√(v'/c₂) + ε)) + θ,   c_i = 1 − β_i^(t+1).
  * Writes m', v', θ' to new buffers (tfjs tensors are immutable; buffers may be shared).
  */
+typedef struct {
+  float b1, omb1, b2, omb2, c1, c2, eps, neglr;
+} AdamCoefficients;
+
 VECTOR_CLONES static void adam_loop(const float *restrict theta, const float *restrict m, const float *restrict v, const float *restrict g,
-                                    float *restrict theta2, float *restrict m2, float *restrict v2, int64_t n, float b1, float omb1,
-                                    float b2, float omb2, float c1, float c2, float eps, float neglr) {
+                                    float *restrict theta2, float *restrict m2, float *restrict v2, int64_t n, AdamCoefficients k) {
   for (int64_t i = 0; i < n; i++) {
-    const float mi = m[i] * b1 + g[i] * omb1;
-    const float vi = v[i] * b2 + (g[i] * g[i]) * omb2;
+    const float mi = m[i] * k.b1 + g[i] * k.omb1;
+    const float vi = v[i] * k.b2 + (g[i] * g[i]) * k.omb2;
     m2[i] = mi;
     v2[i] = vi;
-    theta2[i] = ((mi / c1) / (sqrtf(vi / c2) + eps)) * neglr + theta[i];
+    theta2[i] = ((mi / k.c1) / (sqrtf(vi / k.c2) + k.eps)) * k.neglr + theta[i];
   }
 }
 
-/* adam(heap, thetaOff, mOff, vOff, gOff, theta2Off, m2Off, v2Off, n, b1, 1−b1, b2, 1−b2, c1, c2, eps, −lr) */
+#define ADAM_MAX_VARIABLES 30
+
+/* Elements [lo, hi) of the variables laid end to end (variable j's start at start[j]). */
+static void adam_range(float *heap, int64_t count, int64_t off[][7], const int64_t *start, int64_t lo, int64_t hi, AdamCoefficients k) {
+  for (int64_t j = 0; j < count; j++) {
+    const int64_t from = lo > start[j] ? lo - start[j] : 0, to = (hi < start[j + 1] ? hi : start[j + 1]) - start[j];
+    if (to > from)
+      adam_loop(heap + off[j][0] + from, heap + off[j][1] + from, heap + off[j][2] + from, heap + off[j][3] + from, heap + off[j][4] + from,
+                heap + off[j][5] + from, heap + off[j][6] + from, to - from, k);
+  }
+}
+
+/*
+ * adam(heap, b1, 1−b1, b2, 1−b2, c1, c2, eps, −lr, k, then per variable thetaOff, mOff, vOff,
+ * gOff, theta2Off, m2Off, v2Off, n): the step for k variables in one call, their elements
+ * laid end to end and shared out in equal runs over the threads (element-wise: the same
+ * numbers for any split).
+ */
 static napi_value adam(napi_env env, napi_callback_info info) {
   Args a;
-  if (!get_args(env, info, &a, 17)) return NULL;
+  if (!get_args(env, info, &a, 10)) return NULL;
   size_t len = 0;
   float *heap = heap_of(env, a.argv[0], &len);
-  int64_t off[7];
-  for (int i = 0; i < 7; i++) off[i] = i64(env, a.argv[1 + i]);
-  const int64_t n = i64(env, a.argv[8]);
-  if (heap == NULL || n < 0) return NULL;
-  for (int i = 0; i < 7; i++)
-    if (!in_heap(env, off[i], n, len)) return NULL;
   float f[8];
-  for (int i = 0; i < 8; i++) f[i] = (float)f64(env, a.argv[9 + i]);
-  adam_loop(heap + off[0], heap + off[1], heap + off[2], heap + off[3], heap + off[4], heap + off[5], heap + off[6], n, f[0], f[1], f[2], f[3], f[4],
-            f[5], f[6], f[7]);
+  for (int i = 0; i < 8; i++) f[i] = (float)f64(env, a.argv[1 + i]);
+  const AdamCoefficients k = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]};
+  const int64_t count = i64(env, a.argv[9]);
+  if (heap == NULL || count < 0 || count > ADAM_MAX_VARIABLES || a.argc < 10 + 8 * (size_t)count) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native.adam: bad arguments");
+    return NULL;
+  }
+  int64_t off[ADAM_MAX_VARIABLES][7], n[ADAM_MAX_VARIABLES], start[ADAM_MAX_VARIABLES + 1];
+  start[0] = 0;
+  for (int64_t j = 0; j < count; j++) {
+    for (int i = 0; i < 7; i++) off[j][i] = i64(env, a.argv[10 + 8 * j + i]);
+    n[j] = i64(env, a.argv[10 + 8 * j + 7]);
+    if (n[j] < 0) {
+      napi_throw_range_error(env, NULL, "phased_dmd_native.adam: bad size");
+      return NULL;
+    }
+    for (int i = 0; i < 7; i++)
+      if (!in_heap(env, off[j][i], n[j], len)) return NULL;
+    start[j + 1] = start[j] + n[j];
+  }
+  PARALLEL_CHUNKS(start[count], adam_range(heap, count, off, start, lo, hi, k));
   return NULL;
 }
 
-/* unary(heap, op, xOff, yOff, n): op 0 = sin, 1 = cos (libm, < 1 ulp). */
+/*
+ * sin and cos of float32 arguments, evaluated in double precision and rounded once: x is
+ * reduced by π/2 with fdlibm's three-part constant (x − q·π/2 exact for |q| < 2^19), then
+ * fdlibm's kernel polynomials on [−π/4, π/4] (|error| < 2^-58), so the float32 results
+ * are the correctly rounded ones but in rare near-ties. Branch-free and without libm calls,
+ * so the loops vectorise. Arguments that are not finite or have |x| ≥ SINCOS_LIMIT (beyond
+ * the reduction's exact range) take libm's sinf/cosf instead.
+ */
+#define SINCOS_LIMIT 800000.0f
+
+static inline void sincos_reduced(float xf, float *s, float *c) {
+  const double x = xf;
+  /* q = x·2/π rounded to the nearest integer (adding and removing 1.5·2^52 rounds it: |x·2/π| < 2^51) */
+  const double q = (x * 6.36619772367581382433e-01 + 6755399441055744.0) - 6755399441055744.0;
+  const double r = ((x - q * 1.57079632673412561417e+00) - q * 6.07710050630396597660e-11) - q * 2.02226624871116645580e-21;
+  const double z = r * r;
+  /* r·(1 + z·p) rather than r + r·z·p: keeps the sign of r = −0 */
+  const double sr =
+      r * (1.0 + z *
+              (-1.66666666666666324348e-01 +
+               z * (8.33333333332248946124e-03 +
+                    z * (-1.98412698298579493134e-04 + z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10))))));
+  const double cr =
+      1.0 - 0.5 * z +
+      z * z *
+          (4.16666666666666019037e-02 +
+           z * (-1.38888888888741095749e-03 +
+                z * (2.48015872894767294178e-05 + z * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+  /* quadrant n = q mod 4: sin x = (s, c, −s, −c)[n], and cos x = sin(x + π/2) the same at n + 1; chosen and
+   * signed on the bits (selects and branches would stop the vectoriser) */
+  const int64_t n = (int32_t)q & 3, m = (n + 1) & 3;
+  uint64_t sb, cb, srb, crb;
+  memcpy(&srb, &sr, 8);
+  memcpy(&crb, &cr, 8);
+  sb = ((crb & -(uint64_t)(n & 1)) | (srb & ~-(uint64_t)(n & 1))) ^ ((uint64_t)(n & 2) << 62);
+  cb = ((crb & -(uint64_t)(m & 1)) | (srb & ~-(uint64_t)(m & 1))) ^ ((uint64_t)(m & 2) << 62);
+  double sv, cv;
+  memcpy(&sv, &sb, 8);
+  memcpy(&cv, &cb, 8);
+  *s = (float)sv;
+  *c = (float)cv;
+}
+
+/* Whether any x_i is not finite or |x_i| ≥ SINCOS_LIMIT. */
+VECTOR_CLONES static int beyond_sincos_limit(const float *restrict x, int64_t n) {
+  int big = 0;
+  for (int64_t i = 0; i < n; i++) big |= !(__builtin_fabsf(x[i]) < SINCOS_LIMIT);
+  return big;
+}
+
+/* y = sin(x) (op 0) or cos(x) (op 1). */
+VECTOR_CLONES static void sin_loop(const float *restrict x, float *restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float c;
+    sincos_reduced(x[i], &y[i], &c);
+  }
+}
+VECTOR_CLONES static void cos_loop(const float *restrict x, float *restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float s;
+    sincos_reduced(x[i], &s, &y[i]);
+  }
+}
+static void sin_or_cos(int op, const float *x, float *y, int64_t n) {
+  if (beyond_sincos_limit(x, n))
+    for (int64_t i = 0; i < n; i++) y[i] = op == 0 ? sinf(x[i]) : cosf(x[i]);
+  else if (op == 0)
+    sin_loop(x, y, n);
+  else
+    cos_loop(x, y, n);
+}
+
+/* unary(heap, op, xOff, yOff, n): op 0 = sin, 1 = cos. */
 static napi_value unary(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 5)) return NULL;
@@ -503,12 +607,45 @@ static napi_value unary(napi_env env, napi_callback_info info) {
   float *heap = heap_of(env, a.argv[0], &len);
   const int64_t op = i64(env, a.argv[1]), xOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]), n = i64(env, a.argv[4]);
   if (heap == NULL || !in_heap(env, xOff, n, len) || !in_heap(env, yOff, n, len)) return NULL;
-  const float *x = heap + xOff;
+  PARALLEL_CHUNKS(n, sin_or_cos((int)op, heap + xOff + lo, heap + yOff + lo, hi - lo));
+  return NULL;
+}
+
+/* y [B, 2h] = [sin a, cos a] with a = t_b·ω_i in float32 (as tfjs's multiply). */
+VECTOR_CLONES static void sinusoidal_rows(const float *restrict t, const float *restrict w, float *restrict y, int64_t B, int64_t h) {
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t i = 0; i < h; i++) {
+      const float a = t[b] * w[i];
+      sincos_reduced(a, &y[b * 2 * h + i], &y[b * 2 * h + h + i]);
+    }
+}
+static void sinusoidal_libm(const float *t, const float *w, float *y, int64_t B, int64_t h) {
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t i = 0; i < h; i++) {
+      const float a = t[b] * w[i];
+      y[b * 2 * h + i] = sinf(a);
+      y[b * 2 * h + h + i] = cosf(a);
+    }
+}
+
+/* sinusoidal(heap, tOff, wOff, yOff, B, h): y [B, 2h] = [sin(t·ωᵀ), cos(t·ωᵀ)] for t [B], ω [h]. */
+static napi_value sinusoidal(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 6)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t tOff = i64(env, a.argv[1]), wOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]), B = i64(env, a.argv[4]), h = i64(env, a.argv[5]);
+  if (heap == NULL || B < 0 || h < 0 || !in_heap(env, tOff, B, len) || !in_heap(env, wOff, h, len) || !in_heap(env, yOff, 2 * B * h, len)) return NULL;
+  const float *t = heap + tOff, *w = heap + wOff;
   float *y = heap + yOff;
-  if (op == 0)
-    for (int64_t i = 0; i < n; i++) y[i] = sinf(x[i]);
+  /* |t·ω| ≤ max|t|·max|ω| (NaN or ±∞ anywhere: the product is not below the limit) */
+  float tMax = 0, wMax = 0;
+  for (int64_t b = 0; b < B; b++) tMax = !(__builtin_fabsf(t[b]) <= tMax) ? __builtin_fabsf(t[b]) : tMax;
+  for (int64_t i = 0; i < h; i++) wMax = !(__builtin_fabsf(w[i]) <= wMax) ? __builtin_fabsf(w[i]) : wMax;
+  if (!(tMax * wMax < SINCOS_LIMIT))
+    sinusoidal_libm(t, w, y, B, h);
   else
-    for (int64_t i = 0; i < n; i++) y[i] = cosf(x[i]);
+    sinusoidal_rows(t, w, y, B, h);
   return NULL;
 }
 
@@ -648,6 +785,41 @@ static napi_value sum_middle_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* mse(heap, aOff, bOff, n): mean((a − b)²) over n elements, summed in double. */
+static napi_value mse(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t aOff = i64(env, a.argv[1]), bOff = i64(env, a.argv[2]), n = i64(env, a.argv[3]);
+  if (heap == NULL || n < 1 || !in_heap(env, aOff, n, len) || !in_heap(env, bOff, n, len)) return NULL;
+  const float *x = heap + aOff, *y = heap + bOff;
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double d = (double)(x[i] - y[i]);
+    sum += d * d;
+  }
+  napi_value out;
+  CHECK(napi_create_double(env, sum / (double)n, &out));
+  return out;
+}
+
+/* mseGrad(heap, aOff, bOff, daOff, n, g): da = (a − b)·g, for g = 2·dy/n as tfjs's gradient rounds it. */
+VECTOR_CLONES static void scaled_difference(const float *restrict x, const float *restrict y, float *restrict d, int64_t n, float g) {
+  for (int64_t i = 0; i < n; i++) d[i] = (x[i] - y[i]) * g;
+}
+static napi_value mse_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 6)) return NULL;
+  size_t len = 0;
+  float *heap = heap_of(env, a.argv[0], &len);
+  const int64_t aOff = i64(env, a.argv[1]), bOff = i64(env, a.argv[2]), dOff = i64(env, a.argv[3]), n = i64(env, a.argv[4]);
+  const float g = (float)f64(env, a.argv[5]);
+  if (heap == NULL || n < 0 || !in_heap(env, aOff, n, len) || !in_heap(env, bOff, n, len) || !in_heap(env, dOff, n, len)) return NULL;
+  PARALLEL_CHUNKS(n, scaled_difference(heap + aOff + lo, heap + bOff + lo, heap + dOff + lo, hi - lo, g));
+  return NULL;
+}
+
 /* ── dense layers by row tiles ──────────────────────────────────────────────
  * y = act(x·W + b) over M rows runs as tiles of TILE_ROWS rows, tiles shared among the
  * OpenMP threads: each tile's product (a single-threaded sgemm, the bias as C's initial
@@ -719,40 +891,54 @@ static napi_value dense_rows_js(napi_env env, napi_callback_info info) {
 /*
  * The dense layer's gradient: dz = dy·act'(z), dx = dz·Wᵀ by row tiles (dz's tile is still
  * in cache for its product), then dW = xᵀ·dz and db = Σ_rows dz by column blocks, one per
- * thread: every element of dW and db is summed over the rows in order by one thread, so
- * the result does not depend on the thread count. dzBuf: M·N floats of scratch (SiLU only).
+ * thread: every element of dW and db is summed over the rows by one product, so the same
+ * bits on every run. (Not across thread counts: the block width follows the thread count,
+ * and OpenBLAS's kernels for a block's last columns may round dW differently.) The chain's
+ * gradient (mlpGrad) runs the same tile and block functions, so the same arithmetic.
  */
+
+/* One row tile: dz = dy·act'(z) (z NULL: linear, dz is dy), dx = dz·Wᵀ. */
+static void tile_grad(int64_t rows, int64_t K, int64_t N, const float *dy, const float *z, float *dz, const float *W, float *dx) {
+  if (z != NULL) silu_grad_loop(dy, z, dz, rows * N);
+  if (K > 0)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)K, (int)N, 1.0f, z != NULL ? dz : dy, (int)N, W, (int)N, 0.0f, dx, (int)K);
+}
+
+/* Width of dW's column blocks for T threads: a multiple of 16, at least 32 (narrower products waste the kernel). */
+static int64_t grad_block_width(int64_t N, int T) {
+  const int64_t step = ((N + T - 1) / T + 15) / 16 * 16;
+  return step < 32 ? N : step;
+}
+
+/* Columns [c0, c0 + nc) of dW = xᵀ·dz [K, N] and db = Σ_rows dz, each summed over the M rows in order. */
+static void weight_grad_block(int64_t M, int64_t K, int64_t N, int64_t c0, int64_t nc, const float *x, const float *dz, float *dW, float *db) {
+  if (K > 0) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)nc, (int)M, 1.0f, x, (int)K, dz + c0, (int)N, 0.0f, dW + c0, (int)N);
+  memcpy(db + c0, dz + c0, sizeof(float) * nc);
+  for (int64_t r = 1; r < M; r++) {
+    const float *row = dz + r * N + c0;
+    for (int64_t c = 0; c < nc; c++) db[c0 + c] += row[c];
+  }
+}
+
+/* dzBuf: M·N floats of scratch (SiLU only). */
 static void dense_grad_rows(int64_t M, int64_t K, int64_t N, const float *dy, const float *x, const float *W, const float *z, float *dzBuf, float *dx,
                             float *dW, float *db) {
   const float *dz = z != NULL ? dzBuf : dy;
   const int64_t tiles = (M + TILE_ROWS - 1) / TILE_ROWS;
   const int par = tiles_in_parallel(M, K, N);
-  const int T = par ? omp_get_max_threads() : 1;
-  /* column blocks of dW: a multiple of 16 wide, at least 32 (narrower products waste the kernel) */
-  int64_t step = ((N + T - 1) / T + 15) / 16 * 16;
-  if (step < 32) step = N;
-  const int64_t blocks = (N + step - 1) / step;
+  const int64_t step = grad_block_width(N, par ? omp_get_max_threads() : 1), blocks = (N + step - 1) / step;
 #pragma omp parallel if (par)
   {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < tiles; t++) {
       const int64_t r0 = t * TILE_ROWS, rows = M - r0 < TILE_ROWS ? M - r0 : TILE_ROWS;
-      if (z != NULL) silu_grad_loop(dy + r0 * N, z + r0 * N, dzBuf + r0 * N, rows * N);
-      if (K > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)K, (int)N, 1.0f, dz + r0 * N, (int)N, W, (int)N, 0.0f, dx + r0 * K,
-                    (int)K);
+      tile_grad(rows, K, N, dy + r0 * N, z != NULL ? z + r0 * N : NULL, dzBuf != NULL ? dzBuf + r0 * N : NULL, W, dx + r0 * K);
     }
     /* (the implicit barrier of the loop above: dz is complete) */
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < blocks; blk++) {
-      const int64_t c0 = blk * step, nc = N - c0 < step ? N - c0 : step;
-      if (K > 0)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)nc, (int)M, 1.0f, x, (int)K, dz + c0, (int)N, 0.0f, dW + c0, (int)N);
-      memcpy(db + c0, dz + c0, sizeof(float) * nc);
-      for (int64_t r = 1; r < M; r++) {
-        const float *row = dz + r * N + c0;
-        for (int64_t c = 0; c < nc; c++) db[c0 + c] += row[c];
-      }
+      const int64_t c0 = blk * step;
+      weight_grad_block(M, K, N, c0, N - c0 < step ? N - c0 : step, x, dz, dW, db);
     }
   }
 }
@@ -780,47 +966,147 @@ static napi_value dense_grad_rows_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/*
- * mlp(heap, M, xOff, yOff, L, K₀, then per layer N_i, wOff_i, bOff_i, act_i):
- * h₀ = x, h_{i+1} = act_i(h_i·W_i + b_i), y = h_L, with no gradient: a row tile goes through
- * every layer while it is in cache, in two per-thread scratch tiles, and nothing but y is
- * written to the heap. Each layer's tile is the same tile_layer call the layered path
- * makes, so the numbers are the layered path's.
- */
+/* ── dense chains ───────────────────────────────────────────────────────────
+ * h₀ = x, h_{i+1} = act_i(h_i·W_i + b_i) for i < L, y = h_L: a row tile goes through every
+ * layer while it is in cache, each layer the same tile_layer call the layered path makes,
+ * so the numbers are the layered path's. mlp keeps nothing but y; mlpTrain also keeps what
+ * the gradient reads, in one cache buffer laid out layer by layer as
+ *   [z_i (M × N_i, SiLU layers only)] [h_{i+1} (M × N_i, hidden layers only)];
+ * mlpGrad walks the chain back: row tiles through every layer (dz_i, and dx), then dW_i and
+ * db_i by column blocks, with dense_grad_rows' tile and block functions. Its only difference
+ * from the layered path: a layer too small to share out runs its products inside the threads'
+ * region (one-threaded BLAS) rather than outside it, where OpenBLAS may split them. */
 #define MLP_MAX_LAYERS 32
-static napi_value mlp_js(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, &a, 6)) return NULL;
-  size_t len = 0;
-  float *heap = heap_of(env, a.argv[0], &len);
-  const int64_t M = i64(env, a.argv[1]), xOff = i64(env, a.argv[2]), yOff = i64(env, a.argv[3]), L = i64(env, a.argv[4]), K0 = i64(env, a.argv[5]);
-  if (heap == NULL || M < 1 || L < 1 || L > MLP_MAX_LAYERS || K0 < 0 || (int64_t)a.argc < 6 + 4 * L) {
-    napi_throw_range_error(env, NULL, "phased_dmd_native.mlp: bad arguments");
-    return NULL;
+
+typedef struct {
+  int64_t K, N;
+  const float *W, *b;
+  int act;
+  float *z, *h;      /* in the cache: z_i (SiLU layers), h_{i+1} (hidden layers); NULL where not kept */
+  float *dz, *dW, *db; /* mlpGrad only: dz_i (scratch; NULL for a linear last layer, whose dz is dy), the gradients */
+} Layer;
+
+typedef struct {
+  int64_t M, L;
+  Layer layer[MLP_MAX_LAYERS];
+  int64_t widest, macs;
+} Chain;
+
+/* Floats of mlpTrain's cache (per layer: z_i for SiLU, h_{i+1} for hidden layers). */
+static int64_t cache_floats(const Chain *c) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < c->L; i++) n += c->M * c->layer[i].N * ((c->layer[i].act == DENSE_ACT_SILU) + (i < c->L - 1));
+  return n;
+}
+
+/* Floats of mlpGrad's dz scratch (every layer but a linear last one). */
+static int64_t dz_floats(const Chain *c) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < c->L; i++) n += i == c->L - 1 && c->layer[i].act == DENSE_ACT_LINEAR ? 0 : c->M * c->layer[i].N;
+  return n;
+}
+
+/* Points the layers' z and h into a cache of cache_floats(c), or their dz into scratch of dz_floats(c). */
+static void place_cache(Chain *c, float *cache) {
+  for (int64_t i = 0; i < c->L; i++) {
+    Layer *l = &c->layer[i];
+    l->z = l->act == DENSE_ACT_SILU ? cache : NULL;
+    cache += l->z != NULL ? c->M * l->N : 0;
+    l->h = i < c->L - 1 ? cache : NULL;
+    cache += l->h != NULL ? c->M * l->N : 0;
   }
-  int64_t width[MLP_MAX_LAYERS + 1], wOff[MLP_MAX_LAYERS], bOff[MLP_MAX_LAYERS];
-  int act[MLP_MAX_LAYERS];
-  int64_t widest = 1, flops = 0;
-  width[0] = K0;
-  for (int64_t i = 0; i < L; i++) {
-    width[i + 1] = i64(env, a.argv[6 + 4 * i]);
-    wOff[i] = i64(env, a.argv[7 + 4 * i]);
-    bOff[i] = i64(env, a.argv[8 + 4 * i]);
-    act[i] = (int)i64(env, a.argv[9 + 4 * i]);
-    if (width[i + 1] < 1 || (act[i] != DENSE_ACT_LINEAR && act[i] != DENSE_ACT_SILU)) {
-      napi_throw_range_error(env, NULL, "phased_dmd_native.mlp: bad layer");
-      return NULL;
+}
+static void place_dz(Chain *c, float *scratch) {
+  for (int64_t i = 0; i < c->L; i++) {
+    Layer *l = &c->layer[i];
+    l->dz = i == c->L - 1 && l->act == DENSE_ACT_LINEAR ? NULL : scratch;
+    scratch += l->dz != NULL ? c->M * l->N : 0;
+  }
+}
+
+/*
+ * Reads M, L, K₀ and L layer tuples from argv[first…]: (N_i, wOff_i, bOff_i, act_i), followed
+ * in each tuple by (dwOff_i, dbOff_i) when `grads`; checks every range. 0 after throwing.
+ */
+static int read_chain(napi_env env, Args *a, size_t first, float *heap, size_t len, int grads, Chain *c) {
+  const size_t tuple = grads ? 6 : 4;
+  c->M = i64(env, a->argv[first]);
+  c->L = i64(env, a->argv[first + 1]);
+  const int64_t K0 = i64(env, a->argv[first + 2]);
+  if (c->M < 1 || c->L < 1 || c->L > MLP_MAX_LAYERS || K0 < 0 || a->argc < first + 3 + tuple * c->L) {
+    napi_throw_range_error(env, NULL, "phased_dmd_native: bad dense chain");
+    return 0;
+  }
+  c->widest = 1;
+  c->macs = 0;
+  for (int64_t i = 0; i < c->L; i++) {
+    napi_value *t = a->argv + first + 3 + tuple * i;
+    Layer *l = &c->layer[i];
+    l->K = i == 0 ? K0 : c->layer[i - 1].N;
+    l->N = i64(env, t[0]);
+    const int64_t wOff = i64(env, t[1]), bOff = i64(env, t[2]);
+    l->act = (int)i64(env, t[3]);
+    if (l->N < 1 || (l->act != DENSE_ACT_LINEAR && l->act != DENSE_ACT_SILU)) {
+      napi_throw_range_error(env, NULL, "phased_dmd_native: bad dense chain layer");
+      return 0;
     }
-    if (!in_heap(env, wOff[i], width[i] * width[i + 1], len) || (bOff[i] >= 0 && !in_heap(env, bOff[i], width[i + 1], len))) return NULL;
-    if (width[i + 1] > widest) widest = width[i + 1];
-    flops += width[i] * width[i + 1];
+    if (!in_heap(env, wOff, l->K * l->N, len) || (bOff >= 0 && !in_heap(env, bOff, l->N, len))) return 0;
+    l->W = heap + wOff;
+    l->b = bOff >= 0 ? heap + bOff : NULL;
+    l->z = l->h = l->dz = l->dW = l->db = NULL;
+    if (grads) {
+      const int64_t dwOff = i64(env, t[4]), dbOff = i64(env, t[5]);
+      if (!in_heap(env, dwOff, l->K * l->N, len) || !in_heap(env, dbOff, l->N, len)) return 0;
+      l->dW = heap + dwOff;
+      l->db = heap + dbOff;
+    }
+    if (l->N > c->widest) c->widest = l->N;
+    c->macs += l->K * l->N;
   }
-  if (!in_heap(env, xOff, M * K0, len) || !in_heap(env, yOff, M * width[L], len)) return NULL;
-  const int64_t tiles = (M + TILE_ROWS - 1) / TILE_ROWS;
+  return 1;
+}
+
+/* The chain's forward over all rows; without a cache, each thread's tiles pass through two scratch tiles of `buf`. */
+static int chain_forward(const Chain *c, const float *x, float *y, int cached) {
+  const int64_t tiles = (c->M + TILE_ROWS - 1) / TILE_ROWS, L = c->L;
   int ok = 1;
-#pragma omp parallel if (tiles_in_parallel(M, 1, flops))
+#pragma omp parallel if (tiles_in_parallel(c->M, 1, c->macs))
   {
-    float *buf = malloc(sizeof(float) * 2 * TILE_ROWS * widest);
+    float *buf = cached ? NULL : malloc(sizeof(float) * 2 * TILE_ROWS * c->widest);
+    if (!cached && buf == NULL) {
+#pragma omp atomic write
+      ok = 0;
+    }
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; t++) {
+      if (!cached && buf == NULL) continue;
+      const int64_t r0 = t * TILE_ROWS, rows = c->M - r0 < TILE_ROWS ? c->M - r0 : TILE_ROWS;
+      const float *in = x + r0 * c->layer[0].K;
+      for (int64_t i = 0; i < L; i++) {
+        const Layer *l = &c->layer[i];
+        float *out = i == L - 1 ? y + r0 * l->N : cached ? l->h + r0 * l->N : buf + (i % 2) * TILE_ROWS * c->widest;
+        tile_layer(in, rows, l->K, l->N, l->W, l->b, cached && l->z != NULL ? l->z + r0 * l->N : NULL, out, l->act);
+        in = out;
+      }
+    }
+    free(buf);
+  }
+  return ok;
+}
+
+/*
+ * The chain's gradient from dy = ∂/∂y: per row tile, from the last layer down, dz_i (into
+ * the scratch) and the gradient of the layer's input, dz_i·W_iᵀ (into the next dz's scratch
+ * for a linear layer below, else a per-thread tile, or dx for layer 0); then, all rows
+ * done, dW_i and db_i by column blocks.
+ */
+static int chain_backward(const Chain *c, const float *dy, const float *x, float *dx) {
+  const int64_t tiles = (c->M + TILE_ROWS - 1) / TILE_ROWS, L = c->L, M = c->M;
+  const int par = tiles_in_parallel(M, 1, c->macs);
+  int ok = 1;
+#pragma omp parallel if (par)
+  {
+    float *buf = malloc(sizeof(float) * TILE_ROWS * c->widest);
     if (buf == NULL) {
 #pragma omp atomic write
       ok = 0;
@@ -829,16 +1115,81 @@ static napi_value mlp_js(napi_env env, napi_callback_info info) {
     for (int64_t t = 0; t < tiles; t++) {
       if (buf == NULL) continue;
       const int64_t r0 = t * TILE_ROWS, rows = M - r0 < TILE_ROWS ? M - r0 : TILE_ROWS;
-      const float *in = heap + xOff + r0 * K0;
-      for (int64_t i = 0; i < L; i++) {
-        float *out = i == L - 1 ? heap + yOff + r0 * width[L] : buf + (i % 2) * TILE_ROWS * widest;
-        tile_layer(in, rows, width[i], width[i + 1], heap + wOff[i], bOff[i] >= 0 ? heap + bOff[i] : NULL, NULL, out, act[i]);
-        in = out;
+      const float *g = dy + r0 * c->layer[L - 1].N; /* ∂/∂ (layer i's output), this tile */
+      for (int64_t i = L - 1; i >= 0; i--) {
+        const Layer *l = &c->layer[i];
+        const Layer *below = i > 0 ? &c->layer[i - 1] : NULL;
+        float *gin = below == NULL ? dx + r0 * l->K : below->act == DENSE_ACT_LINEAR ? below->dz + r0 * l->K : buf;
+        tile_grad(rows, l->K, l->N, g, l->z != NULL ? l->z + r0 * l->N : NULL, l->z != NULL ? l->dz + r0 * l->N : NULL, l->W, gin);
+        g = gin;
       }
     }
     free(buf);
+    /* (the implicit barrier of the loop above: every dz is complete) */
+    for (int64_t i = 0; i < L; i++) {
+      const Layer *l = &c->layer[i];
+      const int64_t step = grad_block_width(l->N, par ? omp_get_num_threads() : 1), blocks = (l->N + step - 1) / step;
+#pragma omp for schedule(static) nowait
+      for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t c0 = blk * step;
+        weight_grad_block(M, l->K, l->N, c0, l->N - c0 < step ? l->N - c0 : step, i == 0 ? x : c->layer[i - 1].h, l->dz != NULL ? l->dz : dy, l->dW,
+                          l->db);
+      }
+    }
   }
-  if (!ok) napi_throw_error(env, NULL, "phased_dmd_native.mlp: out of memory");
+  return ok;
+}
+
+/* mlp(heap, xOff, yOff, M, L, K₀, (N_i, wOff_i, bOff_i, act_i) per layer): y only. */
+static napi_value mlp_js(napi_env env, napi_callback_info info) {
+  Args a;
+  Chain c;
+  size_t len = 0;
+  if (!get_args(env, info, &a, 6)) return NULL;
+  float *heap = heap_of(env, a.argv[0], &len);
+  if (heap == NULL || !read_chain(env, &a, 3, heap, len, 0, &c)) return NULL;
+  const int64_t xOff = i64(env, a.argv[1]), yOff = i64(env, a.argv[2]);
+  if (!in_heap(env, xOff, c.M * c.layer[0].K, len) || !in_heap(env, yOff, c.M * c.layer[c.L - 1].N, len)) return NULL;
+  if (!chain_forward(&c, heap + xOff, heap + yOff, 0)) napi_throw_error(env, NULL, "phased_dmd_native.mlp: out of memory");
+  return NULL;
+}
+
+/* mlpTrain(heap, xOff, yOff, cacheOff, M, L, K₀, (N_i, wOff_i, bOff_i, act_i) per layer): y and the cache. */
+static napi_value mlp_train_js(napi_env env, napi_callback_info info) {
+  Args a;
+  Chain c;
+  size_t len = 0;
+  if (!get_args(env, info, &a, 7)) return NULL;
+  float *heap = heap_of(env, a.argv[0], &len);
+  if (heap == NULL || !read_chain(env, &a, 4, heap, len, 0, &c)) return NULL;
+  const int64_t xOff = i64(env, a.argv[1]), yOff = i64(env, a.argv[2]), cacheOff = i64(env, a.argv[3]);
+  if (!in_heap(env, xOff, c.M * c.layer[0].K, len) || !in_heap(env, yOff, c.M * c.layer[c.L - 1].N, len) ||
+      !in_heap(env, cacheOff, cache_floats(&c), len))
+    return NULL;
+  place_cache(&c, heap + cacheOff);
+  chain_forward(&c, heap + xOff, heap + yOff, 1);
+  return NULL;
+}
+
+/*
+ * mlpGrad(heap, dyOff, xOff, cacheOff, dzOff, dxOff, M, L, K₀, (N_i, wOff_i, bOff_i, act_i,
+ * dwOff_i, dbOff_i) per layer): dx, dW_i, db_i from dy and mlpTrain's cache; dzOff: scratch.
+ */
+static napi_value mlp_grad_js(napi_env env, napi_callback_info info) {
+  Args a;
+  Chain c;
+  size_t len = 0;
+  if (!get_args(env, info, &a, 9)) return NULL;
+  float *heap = heap_of(env, a.argv[0], &len);
+  if (heap == NULL || !read_chain(env, &a, 6, heap, len, 1, &c)) return NULL;
+  const int64_t dyOff = i64(env, a.argv[1]), xOff = i64(env, a.argv[2]), cacheOff = i64(env, a.argv[3]), dzOff = i64(env, a.argv[4]),
+                dxOff = i64(env, a.argv[5]);
+  if (!in_heap(env, dyOff, c.M * c.layer[c.L - 1].N, len) || !in_heap(env, xOff, c.M * c.layer[0].K, len) ||
+      !in_heap(env, cacheOff, cache_floats(&c), len) || !in_heap(env, dzOff, dz_floats(&c), len) || !in_heap(env, dxOff, c.M * c.layer[0].K, len))
+    return NULL;
+  place_cache(&c, heap + cacheOff);
+  place_dz(&c, heap + dzOff);
+  if (!chain_backward(&c, heap + dyOff, heap + xOff, heap + dxOff)) napi_throw_error(env, NULL, "phased_dmd_native.mlpGrad: out of memory");
   return NULL;
 }
 
@@ -896,10 +1247,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"silu", NULL, silu, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
       {"unary", NULL, unary, NULL, NULL, NULL, napi_default, NULL},
+      {"sinusoidal", NULL, sinusoidal, NULL, NULL, NULL, napi_default, NULL},
       {"concat", NULL, concat, NULL, NULL, NULL, napi_default, NULL},
       {"split", NULL, split, NULL, NULL, NULL, napi_default, NULL},
       {"addBroadcast", NULL, add_broadcast, NULL, NULL, NULL, napi_default, NULL},
       {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},
+      {"mse", NULL, mse, NULL, NULL, NULL, napi_default, NULL},
+      {"mseGrad", NULL, mse_grad, NULL, NULL, NULL, napi_default, NULL},
       {"siluGrad", NULL, silu_grad, NULL, NULL, NULL, napi_default, NULL},
       {"sumMiddle", NULL, sum_middle_js, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
@@ -909,6 +1263,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"denseRows", NULL, dense_rows_js, NULL, NULL, NULL, napi_default, NULL},
       {"denseGradRows", NULL, dense_grad_rows_js, NULL, NULL, NULL, napi_default, NULL},
       {"mlp", NULL, mlp_js, NULL, NULL, NULL, napi_default, NULL},
+      {"mlpTrain", NULL, mlp_train_js, NULL, NULL, NULL, napi_default, NULL},
+      {"mlpGrad", NULL, mlp_grad_js, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

@@ -13,6 +13,14 @@ export const DENSE = 'PhasedDmdDense';
 export const DENSE_GRAD = 'PhasedDmdDenseGrad';
 /** A chain of dense layers evaluated without a gradient (lib/backend/ops.ts mlpForward). */
 export const MLP = 'PhasedDmdMlp';
+/** The chain with a gradient: forward keeping what the gradient reads, and that gradient (mlpForward). */
+export const MLP_TRAIN = 'PhasedDmdMlpTrain';
+export const MLP_GRAD = 'PhasedDmdMlpGrad';
+/** The sinusoidal time embedding [sin(t·ωᵀ), cos(t·ωᵀ)] (lib/backend/ops.ts sinusoidal). */
+export const SINUSOIDAL = 'PhasedDmdSinusoidal';
+/** mean((a − b)²) and its gradient (lib/backend/ops.ts meanSquaredError). */
+export const MSE = 'PhasedDmdMse';
+export const MSE_GRAD = 'PhasedDmdMseGrad';
 /** The fused Adam step (lib/optim/fusedAdam.ts). */
 export const ADAM = 'PhasedDmdAdam';
 /** Σ‖x_j‖² over several tensors (lib/backend/ops.ts sumOfSquares). */

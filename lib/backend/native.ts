@@ -24,7 +24,12 @@ import {
   DENSE,
   DENSE_GRAD,
   MLP,
+  MLP_TRAIN,
+  MLP_GRAD,
   ADAM,
+  SINUSOIDAL,
+  MSE,
+  MSE_GRAD,
   SUM_SQUARES,
   denseShapes,
   nativeKernelsActive,
@@ -38,7 +43,12 @@ export {
   DENSE,
   DENSE_GRAD,
   MLP,
+  MLP_TRAIN,
+  MLP_GRAD,
   ADAM,
+  SINUSOIDAL,
+  MSE,
+  MSE_GRAD,
   SUM_SQUARES,
   denseShapes,
   nativeKernelsActive,
@@ -76,10 +86,14 @@ interface NativeAddon {
   conv2dBackpropFilter(heap: Float32Array, xOff: number, dyOff: number, dwOff: number, ...geometry: number[]): void;
   conv2dBackpropInput(heap: Float32Array, dyOff: number, wOff: number, dxOff: number, ...geometry: number[]): void;
   silu(heap: Float32Array, xOff: number, yOff: number, n: number): void;
-  adam(heap: Float32Array, ...offsetsSizeAndCoefficients: number[]): void;
+  /** Coefficients b1, 1−b1, b2, 1−b2, c1, c2, eps, −lr; k; per variable θ, m, v, g, θ', m', v' offsets and size. */
+  adam(heap: Float32Array, ...coefficientsAndVariables: number[]): void;
   unary(heap: Float32Array, op: number, xOff: number, yOff: number, n: number): void;
+  sinusoidal(heap: Float32Array, tOff: number, wOff: number, yOff: number, B: number, h: number): void;
   concat(heap: Float32Array, outOff: number, rows: number, width: number, k: number, ...srcAndInner: number[]): void;
   sumSquares(heap: Float32Array, k: number, ...offAndSize: number[]): number;
+  mse(heap: Float32Array, aOff: number, bOff: number, n: number): number;
+  mseGrad(heap: Float32Array, aOff: number, bOff: number, daOff: number, n: number, g: number): void;
   split(heap: Float32Array, srcOff: number, rows: number, width: number, k: number, ...dstAndInner: number[]): void;
   addBroadcast(heap: Float32Array, xOff: number, bOff: number, yOff: number, A: number, R: number, C: number): void;
   siluGrad(heap: Float32Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
@@ -97,7 +111,18 @@ interface NativeAddon {
     act: number,
   ): void;
   denseGradRows(heap: Float32Array, M: number, K: number, N: number, ...offsets: number[]): void;
-  mlp(heap: Float32Array, M: number, xOff: number, yOff: number, L: number, K0: number, ...layers: number[]): void;
+  /** The chain functions take, after their offsets, M, L, K₀ and per layer (N, wOff, bOff, act[, dwOff, dbOff]). */
+  mlp(heap: Float32Array, xOff: number, yOff: number, ...chain: number[]): void;
+  mlpTrain(heap: Float32Array, xOff: number, yOff: number, cacheOff: number, ...chain: number[]): void;
+  mlpGrad(
+    heap: Float32Array,
+    dyOff: number,
+    xOff: number,
+    cacheOff: number,
+    dzOff: number,
+    dxOff: number,
+    ...chain: number[]
+  ): void;
   threads(n?: number): number;
   config(): string;
   hasDnnl(): boolean;
@@ -113,8 +138,11 @@ const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'silu',
   'adam',
   'unary',
+  'sinusoidal',
   'concat',
   'sumSquares',
+  'mse',
+  'mseGrad',
   'split',
   'addBroadcast',
   'siluGrad',
@@ -122,6 +150,8 @@ const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'denseRows',
   'denseGradRows',
   'mlp',
+  'mlpTrain',
+  'mlpGrad',
   'threads',
   'config',
   'hasDnnl',
@@ -537,59 +567,151 @@ const denseGrad = (args: KernelArgs): tf.TensorInfo[] => {
   return [dx, dW, db];
 };
 
+interface ChainLayer {
+  readonly W: tf.TensorInfo;
+  /** Absent for the gradient, which does not read it. */
+  readonly b?: tf.TensorInfo;
+  readonly act: number;
+}
+
+/** A dense chain's layers from a kernel's inputs x, W0, b0, W1, b1, … and attrs.activations. */
+const chainLayers = (args: KernelArgs): ChainLayer[] =>
+  (args.attrs.activations as string[]).map((act, i) => ({
+    W: args.inputs[`W${i}`]!,
+    b: args.inputs[`b${i}`],
+    act: DENSE_ACT[act],
+  }));
+
+/** The addon's chain arguments: M, L, K₀, then per layer N, wOff, bOff, act (and its gradients' offsets). */
+const chainArgs = (
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  layers: readonly ChainLayer[],
+  grads: readonly tf.TensorInfo[] = [],
+): number[] => [
+  x.shape[0],
+  layers.length,
+  x.shape[1],
+  ...layers.flatMap((l, i) => [
+    l.W.shape[1],
+    offset(backend, l.W),
+    l.b === undefined ? -1 : offset(backend, l.b),
+    l.act,
+    ...(grads.length > 0 ? [offset(backend, grads[2 * i]), offset(backend, grads[2 * i + 1])] : []),
+  ]),
+];
+
+/**
+ * Floats of the chain's cache (native mlpTrain): per layer, z_i [M, N_i] for a SiLU layer and h_{i+1} [M, N_i] for
+ * a hidden one; and of its gradient's dz scratch: every layer's [M, N_i] but a linear last layer's.
+ */
+const chainFloats = (M: number, layers: readonly ChainLayer[]): { cache: number; dz: number } => {
+  const silu = (l: ChainLayer): boolean => l.act === DENSE_ACT.silu;
+  const last = layers.length - 1;
+  return {
+    cache: layers.reduce((n, l, i) => n + M * l.W.shape[1] * ((silu(l) ? 1 : 0) + (i < last ? 1 : 0)), 0),
+    dz: layers.reduce((n, l, i) => n + (i === last && !silu(l) ? 0 : M * l.W.shape[1]), 0),
+  };
+};
+
 /**
  * h₀ = x, h_{i+1} = act_i(h_i·W_i + b_i), no gradient: inputs x, W0, b0, W1, b1, …; attrs
  * activations (one per layer). One native call; a row tile passes through every layer in
  * cache and only the output is allocated (native mlp). Shapes are checked by the op.
  */
 const mlp = (args: KernelArgs): tf.TensorInfo => {
-  const { inputs, backend, attrs } = args;
-  const acts = attrs.activations as string[];
+  const { inputs, backend } = args;
   const x = inputs.x!;
-  const layers = acts.map((act, i) => ({ W: inputs[`W${i}`]!, b: inputs[`b${i}`]!, act: DENSE_ACT[act] }));
-  const [M, K0] = x.shape;
-  const out = backend.makeOutput([M, layers[layers.length - 1].W.shape[1]], 'float32');
-  addon!.mlp(
-    backend.wasm.HEAPF32,
-    M,
-    offset(backend, x),
-    offset(backend, out),
-    layers.length,
-    K0,
-    ...layers.flatMap((l) => [l.W.shape[1], offset(backend, l.W), offset(backend, l.b), l.act]),
-  );
+  const layers = chainLayers(args);
+  const out = backend.makeOutput([x.shape[0], layers[layers.length - 1].W.shape[1]], 'float32');
+  addon!.mlp(backend.wasm.HEAPF32, offset(backend, x), offset(backend, out), ...chainArgs(backend, x, layers));
   return out;
 };
 
-/** inputs θ, m, v, g (same shape); attrs the coefficients; outputs [θ', m', v']. */
-const adam = (args: KernelArgs): tf.TensorInfo[] => {
-  const { inputs, backend, attrs } = args;
-  const [theta, m, v, g] = [inputs.theta!, inputs.m!, inputs.v!, inputs.g!];
-  const n = size(theta.shape);
-  const outs = [0, 1, 2].map(() => backend.makeOutput(theta.shape, 'float32'));
-  const c = attrs as Record<string, number>;
-  if (n > 0)
-    addon!.adam(
-      backend.wasm.HEAPF32,
-      offset(backend, theta),
-      offset(backend, m),
-      offset(backend, v),
-      offset(backend, g),
-      ...outs.map((o) => offset(backend, o)),
-      n,
-      c.beta1,
-      c.oneMinusBeta1,
-      c.beta2,
-      c.oneMinusBeta2,
-      c.oneMinusAccBeta1,
-      c.oneMinusAccBeta2,
-      c.epsilon,
-      c.negLearningRate,
-    );
-  return outs;
+/**
+ * The chain for a gradient: outputs [y, cache], the cache holding every SiLU layer's z and
+ * every hidden layer's output (native mlpTrain), all that MLP_GRAD reads besides x and W.
+ */
+const mlpTrain = (args: KernelArgs): tf.TensorInfo[] => {
+  const { inputs, backend } = args;
+  const x = inputs.x!;
+  const layers = chainLayers(args);
+  const y = backend.makeOutput([x.shape[0], layers[layers.length - 1].W.shape[1]], 'float32');
+  const cache = backend.makeOutput([Math.max(1, chainFloats(x.shape[0], layers).cache)], 'float32');
+  addon!.mlpTrain(
+    backend.wasm.HEAPF32,
+    offset(backend, x),
+    offset(backend, y),
+    offset(backend, cache),
+    ...chainArgs(backend, x, layers),
+  );
+  return [y, cache];
 };
 
-/** sin / cos with libm (wasm's are ~10× slower; the time embedding takes both). */
+/**
+ * The chain's gradient in one call: inputs dy, x, cache (MLP_TRAIN's) and W0, W1, …;
+ * outputs [dx, dW0, db0, dW1, db1, …] (native mlpGrad).
+ */
+const mlpGrad = (args: KernelArgs): tf.TensorInfo[] => {
+  const { inputs, backend } = args;
+  const [dy, x, cache] = [inputs.dy!, inputs.x!, inputs.cache!];
+  const layers = chainLayers(args);
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const grads = layers.flatMap((l) => [
+    backend.makeOutput(l.W.shape, 'float32'),
+    backend.makeOutput([l.W.shape[1]], 'float32'),
+  ]);
+  const dz = backend.makeOutput([Math.max(1, chainFloats(x.shape[0], layers).dz)], 'float32');
+  addon!.mlpGrad(
+    backend.wasm.HEAPF32,
+    offset(backend, dy),
+    offset(backend, x),
+    offset(backend, cache),
+    offset(backend, dz),
+    offset(backend, dx),
+    ...chainArgs(backend, x, layers, grads),
+  );
+  backend.disposeData(dz.dataId);
+  return [dx, ...grads];
+};
+
+/** Variables per addon call (native ADAM_MAX_VARIABLES: its argument list is bounded). */
+const ADAM_BATCH = 30;
+
+/**
+ * Adam for k variables at once: inputs theta0, m0, v0, g0, theta1, … (each four the same
+ * shape); attrs the coefficients; outputs [θ'0, m'0, v'0, θ'1, …].
+ */
+const adam = (args: KernelArgs): tf.TensorInfo[] => {
+  const { inputs, backend, attrs } = args;
+  const k = Object.keys(inputs).length / 4;
+  const vars = Array.from({ length: k }, (_, j) => ['theta', 'm', 'v', 'g'].map((n) => inputs[`${n}${j}`]!));
+  const outs = vars.map(([theta]) => [0, 1, 2].map(() => backend.makeOutput(theta.shape, 'float32')));
+  const c = attrs as Record<string, number>;
+  const coefficients = [
+    c.beta1,
+    c.oneMinusBeta1,
+    c.beta2,
+    c.oneMinusBeta2,
+    c.oneMinusAccBeta1,
+    c.oneMinusAccBeta2,
+    c.epsilon,
+    c.negLearningRate,
+  ];
+  const nonEmpty = vars.map((_, j) => j).filter((j) => size(vars[j][0].shape) > 0);
+  for (let i = 0; i < nonEmpty.length; i += ADAM_BATCH) {
+    const batch = nonEmpty.slice(i, i + ADAM_BATCH);
+    addon!.adam(
+      backend.wasm.HEAPF32, // after the allocations (they may grow the heap)
+      ...coefficients,
+      batch.length,
+      ...batch.flatMap((j) => [...[...vars[j], ...outs[j]].map((t) => offset(backend, t)), size(vars[j][0].shape)]),
+    );
+  }
+  return outs.flat();
+};
+
+/** sin / cos, vectorised in double precision (wasm's are ~10× slower; the time embedding takes both). */
 const unary =
   (op: number) =>
   (args: KernelArgs, fallback: Kernel): tf.TensorInfo => {
@@ -601,6 +723,17 @@ const unary =
     return out;
   };
 
+/** inputs t [B] (any shape of B elements), freqs [h]; output [B, 2h] = [sin(t·ωᵀ), cos(t·ωᵀ)] (native sinusoidal). */
+const sinusoidal = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend } = args;
+  const [t, freqs] = [inputs.t!, inputs.freqs!];
+  const [B, h] = [size(t.shape), size(freqs.shape)];
+  const out = backend.makeOutput([B, 2 * h], 'float32');
+  if (B * h > 0)
+    addon!.sinusoidal(backend.wasm.HEAPF32, offset(backend, t), offset(backend, freqs), offset(backend, out), B, h);
+  return out;
+};
+
 const sumSquares = (args: KernelArgs): tf.TensorInfo => {
   const { backend } = args;
   const inputs = Object.values(args.inputs) as tf.TensorInfo[];
@@ -610,6 +743,28 @@ const sumSquares = (args: KernelArgs): tf.TensorInfo => {
     ...inputs.flatMap((t) => [offset(backend, t), size(t.shape)]),
   );
   return backend.makeOutput([], 'float32', undefined, new Float32Array([total]));
+};
+
+/** inputs a, b (the same shape, float32, not empty); output the scalar mean((a − b)²) (native mse). */
+const mse = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend } = args;
+  const [a, b] = [inputs.a!, inputs.b!];
+  const value = addon!.mse(backend.wasm.HEAPF32, offset(backend, a), offset(backend, b), size(a.shape));
+  return backend.makeOutput([], 'float32', undefined, new Float32Array([value]));
+};
+
+/**
+ * inputs a, b, dy (the loss's scalar gradient); output ∂/∂a = (a − b)·2·(dy/n), rounded as
+ * tfjs's gradient of mean(square(sub(a, b))) rounds it (dy/n, then an exact doubling).
+ */
+const mseGrad = (args: KernelArgs): tf.TensorInfo => {
+  const { inputs, backend } = args;
+  const [a, b, dy] = [inputs.a!, inputs.b!, inputs.dy!];
+  const n = size(a.shape);
+  const g = 2 * Math.fround(backend.wasm.HEAPF32[offset(backend, dy)] / n);
+  const out = backend.makeOutput(a.shape, 'float32');
+  addon!.mseGrad(backend.wasm.HEAPF32, offset(backend, a), offset(backend, b), offset(backend, out), n, g);
+  return out;
 };
 
 /** SplitV, the inverse of concat (the gradient of every concat): wasm slices each part. */
@@ -671,6 +826,9 @@ const NATIVE_KERNELS: Readonly<
   SplitV: (args, fb) => splitV(args, fb!),
   Add: (args, fb) => add(args, fb!),
   [SUM_SQUARES]: sumSquares,
+  [MSE]: mse,
+  [MSE_GRAD]: mseGrad,
+  [SINUSOIDAL]: sinusoidal,
   Sin: (args, fb) => unary(0)(args, fb!),
   Cos: (args, fb) => unary(1)(args, fb!),
   Sum: (args, fb) => sum(args, fb!),
@@ -679,6 +837,8 @@ const NATIVE_KERNELS: Readonly<
   [DENSE]: dense,
   [DENSE_GRAD]: denseGrad,
   [MLP]: mlp,
+  [MLP_TRAIN]: mlpTrain,
+  [MLP_GRAD]: mlpGrad,
   BatchMatMul: (args, fb) => matMul(args, fb!, false),
   _FusedMatMul: (args, fb) => matMul(args, fb!, true),
   Conv2D: (args, fb) => conv2d(args, fb!, false),

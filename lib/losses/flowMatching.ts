@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { meanSquaredError } from '../backend/ops';
 
-/** Mean squared error over every element: mean((a − b)²). */
-export const meanSquaredError = (a: tf.Tensor, b: tf.Tensor): tf.Scalar =>
-  tf.tidy(() => tf.mean(tf.square(tf.sub(a, b))) as tf.Scalar);
+/** Mean squared error over every element: mean((a − b)²) (one kernel each way on the native path). */
+export { meanSquaredError } from '../backend/ops';
 
 /**
  * Weighted per-sample MSE: mean_b w_b · mean_d (a − b)². `w` has shape [B].

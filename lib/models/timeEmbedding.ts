@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { sinusoidal } from '../backend/ops';
 
 /**
  * Sinusoidal time embedding: [sin(1000·t·ω_i), cos(1000·t·ω_i)], ω_i = 10000^(−i/(d/2)).
@@ -9,9 +10,7 @@ export const sinusoidalEmbedding = (t: tf.Tensor, dim: number): tf.Tensor2D =>
   tf.tidy(() => {
     const half = Math.floor(dim / 2);
     const freqs = tf.tensor1d(Array.from({ length: half }, (_, i) => 1000 * Math.exp((-Math.log(10000) * i) / half)));
-    // outer product t·ωᵀ as a broadcast multiply (a matMul with K = 1: the same products, one kernel cheaper)
-    const args = tf.mul(tf.reshape(t, [-1, 1]), tf.reshape(freqs, [1, half]));
-    return tf.concat([tf.sin(args), tf.cos(args)], 1) as tf.Tensor2D;
+    return sinusoidal(t, freqs);
   });
 
 /**

@@ -1,5 +1,5 @@
 /**
- * tfjs's Adam with one fused kernel per variable where the backend has one (the native
+ * tfjs's Adam with one fused kernel for all variables where the backend has one (the native
  * wasm path, lib/backend/native): θ, m and v updated in one pass instead of ~14 kernels
  * per variable. Same state (m, v, β powers, iteration count), same checkpoint format
  * (getWeights/setWeights are AdamOptimizer's), the same float32 operations in the same
@@ -73,6 +73,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       ? variableGradients
       : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
     tf.tidy(() => {
+      const stepped: Array<{ value: tf.Variable; m: tf.Variable; v: tf.Variable; gradient: tf.Tensor }> = [];
       named.forEach(({ name, tensor: gradient }, i) => {
         const value = tf.engine().registeredVariables[name];
         s.accumulatedFirstMoment[i] ??= {
@@ -84,14 +85,26 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
           variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
         };
         if (gradient == null) return;
-        const m = s.accumulatedFirstMoment[i]!.variable;
-        const v = s.accumulatedSecondMoment[i]!.variable;
-        const [theta2, m2, v2] = tf
-          .engine()
-          .runKernel(ADAM, { theta: value, m, v, g: gradient }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-        m.assign(m2);
-        v.assign(v2);
-        value.assign(theta2);
+        stepped.push({
+          value,
+          m: s.accumulatedFirstMoment[i]!.variable,
+          v: s.accumulatedSecondMoment[i]!.variable,
+          gradient,
+        });
+      });
+      // every variable in one kernel call: inputs theta0, m0, v0, g0, theta1, …; outputs θ'0, m'0, v'0, θ'1, …
+      const inputs: tf.NamedTensorMap = {};
+      stepped.forEach(({ value, m, v, gradient }, j) => {
+        Object.assign(inputs, { [`theta${j}`]: value, [`m${j}`]: m, [`v${j}`]: v, [`g${j}`]: gradient });
+      });
+      const outs =
+        stepped.length === 0
+          ? []
+          : (tf.engine().runKernel(ADAM, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[]);
+      stepped.forEach(({ value, m, v }, j) => {
+        m.assign(outs[3 * j + 1]);
+        v.assign(outs[3 * j + 2]);
+        value.assign(outs[3 * j]);
       });
       this.advanceAccBetas();
       s.accBeta1.assign(tf.scalar(this.accBetas[0]));

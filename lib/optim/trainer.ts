@@ -45,7 +45,7 @@ export const makeTrainer = (
   const lr = config.lr ?? defaults.lr;
   const [b1, b2] = config.betas ?? defaults.betas;
   return {
-    // tf.train.adam, one fused kernel per variable where available
+    // tf.train.adam, one fused kernel for all variables where available
     optimizer: fusedAdam(lr, b1, b2, config.eps ?? 1e-8),
     variables,
     clipNorm: config.clipNorm ?? 0,

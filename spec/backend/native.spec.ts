@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeStatus, setNativeKernels, nativeKernelsActive } from '../../lib/backend';
 import { addonMissing, setWasmKernelOverrides } from '../../lib/backend/native';
-import { denseAct, mlpForward } from '../../lib/backend/ops';
+import { denseAct, mlpForward, sinusoidal } from '../../lib/backend/ops';
+import { SINUSOIDAL } from '../../lib/backend/kernels';
 
 /** max |a − b| / max(1, max |b|): BLAS and XNNPACK sum in different orders. */
 const relErr = (a: tf.Tensor, b: tf.Tensor): number => {
@@ -43,6 +44,7 @@ const expectSame = (f: () => tf.Tensor | tf.Tensor[], tol = 1e-5): void => {
 };
 
 const rnd = (shape: number[], seed: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
+const maxAbs = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -265,6 +267,72 @@ const status = nativeStatus();
     tf.dispose([args, ...ints]);
   });
 
+  it("sin and cos are the correctly rounded values, libm beyond the reduction's range, NaN for NaN and ±∞", () => {
+    // the time embedding's range, multiples of π/2 (where the reduction cancels), tiny, signed zeros, and the
+    // large arguments that take libm (those are compared with libm's float result: within one float step)
+    const near = Array.from({ length: 64 }, (_, k) => (k - 32) * (Math.PI / 2) * (1 + 1e-7));
+    const values = [
+      ...Array.from(tf.mul(1000, tf.randomUniform([4096], -1, 1, 'float32', 112)).dataSync()),
+      ...near,
+      1e-30,
+      -1e-30,
+      0,
+      -0,
+      799999,
+      -799999,
+    ];
+    const x = tf.tensor1d(values);
+    const [s, c] = [tf.sin(x).dataSync(), tf.cos(x).dataSync()];
+    const xs = x.dataSync();
+    xs.forEach((v, i) => {
+      expect(s[i]).toBe(Math.fround(Math.sin(v)));
+      expect(c[i]).toBe(Math.fround(Math.cos(v)));
+    });
+    expect(Object.is(s[values.findIndex((v) => Object.is(v, -0))], -0)).toBe(true);
+    const large = tf.tensor1d([1e6, -3.5e7, 1e30, 12.5]);
+    const [sl, cl] = [tf.sin(large).dataSync(), tf.cos(large).dataSync()];
+    large.dataSync().forEach((v, i) => {
+      expect(Math.abs(sl[i] - Math.sin(v))).toBeLessThan(1e-7);
+      expect(Math.abs(cl[i] - Math.cos(v))).toBeLessThan(1e-7);
+    });
+    const odd = tf.tensor1d([NaN, Infinity, -Infinity, 1]);
+    expect(Array.from(tf.sin(odd).dataSync()).slice(0, 3).every(Number.isNaN)).toBe(true);
+    expect(Array.from(tf.cos(odd).dataSync()).slice(0, 3).every(Number.isNaN)).toBe(true);
+    tf.dispose([x, large, odd]);
+  });
+
+  it("the sinusoidal embedding: one kernel, sin and cos of the composite's arguments, its gradient", async () => {
+    const t = tf.randomUniform([300], 0, 1, 'float32', 113);
+    const freqs = tf.tensor1d(Array.from({ length: 16 }, (_, i) => 1000 * Math.exp((-Math.log(10000) * i) / 16)));
+    const dy = rnd([300, 32], 114);
+    const profile = await tf.profile(() => tf.dispose(sinusoidal(t, freqs)));
+    expect(profile.kernels.map((k) => k.name)).toEqual([SINUSOIDAL]);
+    const run = () => [
+      sinusoidal(t, freqs),
+      ...tf.grads((p: tf.Tensor, q: tf.Tensor) => sinusoidal(p, q as tf.Tensor1D))([t, freqs], dy),
+    ];
+    const ours = run();
+    setNativeKernels(false);
+    const stockOut = run();
+    setNativeKernels(true);
+    // a = t·ω in float32 as the composite's multiply, then the correctly rounded sin and cos
+    const [tv, wv, y] = [t.dataSync(), freqs.dataSync(), ours[0].dataSync()];
+    tv.forEach((tb, b) =>
+      wv.forEach((w, i) => {
+        const a = Math.fround(tb * w);
+        expect(y[b * 32 + i]).toBe(Math.fround(Math.sin(a)));
+        expect(y[b * 32 + 16 + i]).toBe(Math.fround(Math.cos(a)));
+      }),
+    );
+    // wasm's own sin and cos of arguments up to 1000 are a few float steps off
+    ours.forEach((g, i) =>
+      expect(maxAbs(g, stockOut[i]) / Math.max(1, maxAbs(stockOut[i], tf.zerosLike(stockOut[i])))).toBeLessThan(1e-5),
+    );
+    expect(sinusoidal(tf.zeros([0]), freqs).shape).toEqual([0, 32]);
+    expect(sinusoidal(tf.reshape(t, [300, 1]), freqs).shape).toEqual([300, 32]);
+    tf.dispose([t, freqs, dy, ...ours, ...stockOut]);
+  });
+
   it('add (same shape and broadcast) and split equal the wasm kernels', () => {
     const x = rnd([6, 9, 10, 12], 150);
     const pairs: Array<[number[], number[]]> = [
@@ -332,7 +400,18 @@ const status = nativeStatus();
         // the dense layer's row-tiled forward and its gradient (dW by column blocks over the threads)
         const [dh, dv] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(denseAct(p, q, b, 'silu'))))([a, w]);
         const chain = mlpForward(a, [{ W: w, b, activation: 'silu' }]);
-        return [dx, df, da, dw, dh, dv, chain].map((t) => Array.from(t.dataSync()));
+        // the chain with a gradient: one forward and one backward kernel over both layers
+        const chainGrads = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+          tf.sum(
+            tf.square(
+              mlpForward(p, [
+                { W: q, b, activation: 'silu' },
+                { W: tf.transpose(q), b: tf.zeros([256]), activation: 'linear' },
+              ]),
+            ),
+          ),
+        )([a, w]);
+        return [dx, df, da, dw, dh, dv, chain, ...chainGrads].map((t) => Array.from(t.dataSync()));
       });
     expect(run()).toEqual(run());
     tf.dispose([x, f, a, w, b]);
@@ -381,6 +460,8 @@ describe('an addon built from older sources', () => {
     const fns = (names: string[]) => Object.fromEntries(names.map((n) => [n, () => 0]));
     const all = addonMissing({});
     expect(all).toContain('mlp');
+    expect(all).toContain('mlpTrain');
+    expect(all).toContain('mlpGrad');
     expect(all).toContain('gemm');
     expect(addonMissing(fns(all))).toEqual([]);
     expect(addonMissing(fns(all.filter((n) => n !== 'mlp' && n !== 'denseRows')))).toEqual(['denseRows', 'mlp']);

@@ -15,7 +15,10 @@ import {
   mlpForward,
   setMlpKernel,
   DenseLayer,
+  DenseActivation,
+  meanSquaredError,
 } from '../../lib/backend/ops';
+import { MLP_TRAIN, MLP_GRAD, ADAM, MSE, MSE_GRAD } from '../../lib/backend/kernels';
 import { VelocityMlp } from '../../lib/models/mlp';
 import { flowMatchingMse } from '../../lib/losses/flowMatching';
 import { FusedAdamOptimizer } from '../../lib/optim/fusedAdam';
@@ -150,6 +153,32 @@ describe('fused ops without native kernels (any backend)', () => {
     x.dispose();
   });
 
+  it("meanSquaredError: one kernel each way, the composite's value and its gradient to the bit", async () => {
+    const a = rnd([1024, 2], 70);
+    const b = rnd([1024, 2], 71);
+    const dy = tf.scalar(0.37);
+    const run = () => [
+      meanSquaredError(a, b),
+      ...tf.grads((p: tf.Tensor, q: tf.Tensor) => meanSquaredError(p, q))([a, b], dy),
+    ];
+    const profile = await tf.profile(() => tf.dispose(tf.grad((p: tf.Tensor) => meanSquaredError(p, b))(a)));
+    // (the Identity kernels: tfjs saving a and b for the gradient)
+    expect(profile.kernels.map((k) => k.name).filter((k) => k !== 'Identity')).toEqual([MSE, MSE_GRAD]);
+    setNativeKernels(true);
+    const fused = run();
+    setNativeKernels(false);
+    const plain = run();
+    setNativeKernels(true);
+    // the value is summed in double (tfjs: float32); the gradients round as tfjs's do
+    expect(maxRel(fused[0], plain[0])).toBeLessThan(1e-6);
+    expect(maxRel(fused[1], plain[1])).toBe(0);
+    expect(maxRel(fused[2], plain[2])).toBe(0);
+    // NaN stays NaN (the non-finite-loss check reads it); other shapes take the composite
+    expect(Number.isNaN(meanSquaredError(tf.tensor1d([NaN, 1]), tf.tensor1d([0, 0])).dataSync()[0])).toBe(true);
+    expect(meanSquaredError(tf.ones([2, 3]), tf.zeros([3])).dataSync()[0]).toBe(1);
+    tf.dispose([a, b, dy, ...fused, ...plain]);
+  });
+
   it('sum of squares over several tensors equals Σ sum(square(x))', () => {
     const xs = [rnd([1000], 31), rnd([17, 33], 32), rnd([3], 33), rnd([2, 3, 4, 5], 34)];
     setNativeKernels(true);
@@ -198,6 +227,52 @@ describe('fused ops without native kernels (any backend)', () => {
     fused.forEach((t, i) => expect(maxRel(t, stock[i])).toBeLessThan(1e-6));
     tf.dispose([...fused, ...stock]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('fused Adam: every variable in one kernel call, beyond one addon call (30 variables), empty ones', () => {
+    // 41 variables of assorted sizes, one of them empty, and one without a gradient
+    const shapes = Array.from({ length: 41 }, (_, i) => (i === 7 ? [0, 3] : [1 + (i % 5), 1 + ((3 * i) % 7)]));
+    const run = (make: () => tf.Optimizer, profileKernels?: string[]) => {
+      const vars = shapes.map((s, i) =>
+        tf.tidy(() => tf.variable(rnd(s, 200 + i), true, `adam_many_${i}_${Math.random()}`)),
+      );
+      const opt = make();
+      for (let step = 0; step < 3; step++) {
+        // (a null gradient: tfjs's optimisers skip that variable)
+        const grads = Object.fromEntries(
+          vars.map((v, i) => [v.name, i === 11 ? null : rnd(v.shape, 300 + 50 * step + i, 0.1)]),
+        ) as unknown as tf.NamedTensorMap;
+        opt.applyGradients(grads);
+        tf.dispose(Object.values(grads).filter((g) => g !== null));
+      }
+      if (profileKernels !== undefined) {
+        const g = Object.fromEntries(vars.map((v) => [v.name, tf.onesLike(v)]));
+        return tf
+          .profile(() => opt.applyGradients(g))
+          .then((p) => {
+            profileKernels.push(...p.kernels.map((k) => k.name));
+            tf.dispose(Object.values(g));
+            opt.dispose();
+            vars.forEach((v) => v.dispose());
+            return [] as tf.Tensor[];
+          });
+      }
+      const out = vars.map((v) => tf.clone(v));
+      opt.dispose();
+      vars.forEach((v) => v.dispose());
+      return Promise.resolve(out);
+    };
+    const before = tf.memory().numTensors;
+    return (async () => {
+      const fused = await run(() => new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-8));
+      const stock = await run(() => tf.train.adam(0.01, 0.9, 0.999, 1e-8));
+      fused.forEach((t, i) => expect(maxRel(t, stock[i])).toBeLessThan(1e-6));
+      tf.dispose([...fused, ...stock]);
+      const kernels: string[] = [];
+      await run(() => new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-8), kernels);
+      expect(kernels.filter((k) => k === ADAM)).toHaveLength(1);
+      expect(tf.memory().numTensors).toBe(before);
+    })();
   });
 
   it('the MLP gives the same velocity and gradients with native kernels on and off', () => {
@@ -267,5 +342,50 @@ describe('fused ops without native kernels (any backend)', () => {
     tf.dispose([fused, layered, recorded, stock]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, ...layers.flatMap((l) => [l.W, l.b])]);
+  });
+
+  it('a dense chain with a gradient: two kernels equal to its layers and the stock kernels, no leak', async () => {
+    // rows: several tiles with a ragged last one, and a single row; activations: SiLU and linear, hidden and last
+    const cases: Array<[number, number[], DenseActivation[]]> = [
+      [1000, [43, 256, 256, 2], ['silu', 'silu', 'linear']],
+      [300, [5, 40, 40, 3], ['linear', 'silu', 'silu']],
+      [1, [3, 2], ['silu']],
+    ];
+    for (const [M, widths, acts] of cases) {
+      const x = rnd([M, widths[0]], 40);
+      const params = acts.flatMap((_, i) => [
+        rnd([widths[i], widths[i + 1]], 41 + i, 1 / Math.sqrt(widths[i])),
+        rnd([widths[i + 1]], 51 + i, 0.1),
+      ]);
+      const dy = rnd([M, widths[widths.length - 1]], 60);
+      const chain = (h: tf.Tensor, p: tf.Tensor[]) =>
+        mlpForward(
+          h,
+          acts.map((activation, i) => ({ W: p[2 * i], b: p[2 * i + 1], activation })),
+        );
+      const run = () => [
+        tf.tidy(() => chain(x, params)),
+        ...tf.grads((h: tf.Tensor, ...p: tf.Tensor[]) => chain(h, p))([x, ...params], dy),
+      ];
+      const before = tf.memory().numTensors;
+      const profile = await tf.profile(() => tf.dispose(run()));
+      const kernels = profile.kernels.map((k) => k.name);
+      // (the first evaluation records no gradient: the forward-only kernel)
+      expect(kernels.filter((k) => k === MLP_TRAIN)).toHaveLength(1);
+      expect(kernels.filter((k) => k === MLP_GRAD)).toHaveLength(1);
+      const fused = run();
+      setMlpKernel(false);
+      const layered = run();
+      setMlpKernel(true);
+      setNativeKernels(false);
+      const stock = run();
+      setNativeKernels(true);
+      // the same tiles and blocks as the layered kernels; OpenBLAS may split a small product over its threads there
+      fused.forEach((t, i) => expect(maxRel(t, layered[i])).toBeLessThan(1e-6));
+      fused.forEach((t, i) => expect(maxRel(t, stock[i])).toBeLessThan(1e-5));
+      tf.dispose([...fused, ...layered, ...stock]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, dy, ...params]);
+    }
   });
 });

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, nativeKernelsActive } from '../../lib/backend';
-import { DENSE, DENSE_GRAD, MLP } from '../../lib/backend/native';
+import { DENSE, DENSE_GRAD, MLP, MLP_TRAIN, MLP_GRAD } from '../../lib/backend/native';
 import { denseAct, mlpForward, DenseLayer } from '../../lib/backend/ops';
 import { kernelFlops, profileIteration, matmulPeak, gflops } from '../../bench/flops';
 
@@ -98,6 +98,13 @@ describe('kernelFlops', () => {
 
   it('the native dense chain (x [M, K₀] through W₀ [K₀, K₁], W₁ [K₁, K₂]): the sum of its layers', () => {
     expect(kernelFlops(MLP, [[6, 3], [3, 5], [5], [5, 2], [2]], [[6, 2]])).toBe(2 * 6 * 3 * 5 + 2 * 6 * 5 * 2);
+    expect(kernelFlops(MLP_TRAIN, [[6, 3], [3, 5], [5], [5, 2], [2]], [[6, 2], [72]])).toBe(
+      2 * 6 * 3 * 5 + 2 * 6 * 5 * 2,
+    );
+    // its gradient: dy, x, cache, W₀, W₁ → dx and dW of both layers
+    expect(kernelFlops(MLP_GRAD, [[6, 2], [6, 3], [72], [3, 5], [5, 2]], [[6, 3], [3, 5], [5], [5, 2], [2]])).toBe(
+      2 * (2 * 6 * 3 * 5 + 2 * 6 * 5 * 2),
+    );
   });
 });
 
@@ -125,14 +132,26 @@ describe('profileIteration', () => {
     tf.dispose([x, W, b]);
   });
 
-  it('a dense chain without a gradient counts the FLOPs of its layers on every kernel path', async () => {
+  it('a dense chain counts the FLOPs of its layers on every kernel path, with and without a gradient', async () => {
     const x = tf.randomNormal([6, 3], 0, 1, 'float32', 1);
     const layers: DenseLayer[] = [
       { W: tf.randomNormal([3, 5], 0, 1, 'float32', 2), b: tf.zeros([5]), activation: 'silu' },
       { W: tf.randomNormal([5, 2], 0, 1, 'float32', 3), b: tf.zeros([2]), activation: 'linear' },
     ];
+    const forward = 2 * 6 * 3 * 5 + 2 * 6 * 5 * 2;
     const p = await profileIteration(() => tf.tidy(() => void mlpForward(x, layers)));
-    expect(p.flops).toBe(2 * 6 * 3 * 5 + 2 * 6 * 5 * 2);
+    expect(p.flops).toBe(forward);
+    // with a gradient: the forward, then dx and dW of every layer (twice the forward)
+    const params = [x, ...layers.flatMap((l) => [l.W, l.b])];
+    const chain = (h: tf.Tensor, W0: tf.Tensor, b0: tf.Tensor, W1: tf.Tensor, b1: tf.Tensor) =>
+      mlpForward(h, [
+        { W: W0, b: b0, activation: 'silu' },
+        { W: W1, b: b1, activation: 'linear' },
+      ]);
+    const withGrad = await profileIteration(() =>
+      tf.tidy(() => void tf.grads((...p: tf.Tensor[]) => tf.sum(chain(p[0], p[1], p[2], p[3], p[4])))(params)),
+    );
+    expect(withGrad.flops).toBe(3 * forward);
     tf.dispose([x, ...layers.flatMap((l) => [l.W, l.b])]);
   });
 
