@@ -124,7 +124,8 @@ export const trainCommand = defineCommand({
     'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 512 ' +
     'iterations (under 5 minutes); images → a U-Net teacher (1500 steps of 64) and students of 300 iterations of ' +
     '32 (28×28 MNIST: about 9 and 10 minutes of CPU each, so 20 minutes or more on 2 shared cores); ' +
-    'dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The ' +
+    "dmd = 1 step (on points it first fits the teacher's pairs: 8000 regression-only warm-up updates, about a " +
+    'minute more), vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The ' +
     'generated config is saved as <out>/config.json. --data also takes a folder of PNG images, one sub-folder ' +
     'per class (digits/<class>/<image>.png).',
   examples: [
