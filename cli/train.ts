@@ -37,8 +37,8 @@ export interface DataShape {
  * (the 2-D target: under 3 minutes on 2 CPU cores; bench/train-defaults.ts measures ~1 min
  * of CPU) and 512 student iterations (under 5 minutes; 400 were measured at ≤ 1 min of CPU).
  * The dmd student on points adds the regression term with its warm-up (pipelines/experiment.ts
- * POINTS_DMD_REGRESSION, about a minute more). Images [H, W, C]: a small U-Net. Long vectors (flattened clips): a wider MLP
- * on smaller batches. `quick` is a smoke test: seconds, not quality.
+ * POINTS_DMD_REGRESSION, about a minute more). Images [H, W, C]: a small U-Net. Long vectors
+ * (flattened clips): a wider MLP on smaller batches. `quick` is a smoke test: seconds, not quality.
  */
 export const trainDefaults = (
   shape: DataShape,

@@ -195,7 +195,7 @@ describe('generator loss with the regression term: L = L_G + λ_reg·L_reg', () 
     [teacher, fake, generator].forEach((m) => m.dispose());
   });
 
-  it('a warm-up step is the regression loss alone, mean((z − b − y)²), as role "regression"; tensors stay flat', async () => {
+  it('a warm-up step is the regression loss alone, mean((z − b − y)²), as role "regression"; no leak', async () => {
     const generator = new ConstantVelocity([0.5, -0.25]);
     const teacher = tinyMlp(0, 1);
     const fake = tinyMlp(0, 3);
@@ -292,7 +292,7 @@ describe('trainDistill with the regression term', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it("warm-up: that many regression-only updates come first, lower the pairs' loss, and change the student", async () => {
+  it("warm-up: that many regression-only updates come first, lower the pairs' loss, change the student", async () => {
     const before = tf.memory().numTensors;
     const term = { weight: 1, pairs: 16, batchSize: 8 };
     const plain = await trainDistill(config({ regression: term }), { teacher });

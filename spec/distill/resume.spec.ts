@@ -156,7 +156,7 @@ describe('trainDistill({ resume })', () => {
     },
   );
 
-  it('one-step DMD with a regression warm-up stopped mid-way: the resumed run does not warm up again, bit-identical', async () => {
+  it('one-step DMD with a warm-up stopped mid-way: the resumed run does not warm up again, bit-identical', async () => {
     const before = tf.memory().numTensors;
     const over = { method: 'dmd', regression: { weight: 0.5, pairs: 24, batchSize: 8, warmup: 5, warmupLr: 0.01 } };
     const r = await roundTrip(over, { phase: 0, step: 3 });

@@ -98,7 +98,7 @@ describe('experiment config', () => {
     expect(shift({ task: 'mnist' })).toBeUndefined();
   });
 
-  it('distill.regression goes to the dmd student only; without it, dmd takes the 2-D default and no other student has one', () => {
+  it('distill.regression goes to the dmd student only; without it, dmd takes the 2-D default, no other has one', () => {
     const configs = (c: Record<string, unknown>) => {
       const r = decodeExperiment({ method: 'experiment', task: 'ring8', ...c });
       return r.students.map((m) => [m, distillConfigFor(r, m, 0, 't.ckpt').regression]);
