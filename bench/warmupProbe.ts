@@ -1,19 +1,23 @@
-// The warm-up alone, outside a run: the one-step generator (a teacher copy) fitted to the teacher's pairs by
-// regression only; its modes and share within 3σ measured every steps/8 updates on 2 000 fresh pairs. Run:
-//   npx tsx docs/results/dmdbar/warmup-probe.ts <teacher.ckpt> <task> <steps> <lr> <guidance> <pairs>
+/**
+ * One-step DMD's regression warm-up alone, outside a run: the one-step generator (a copy of
+ * the teacher) fitted to the teacher's pairs by regression only; its modes and share within
+ * 3σ printed every steps/8 updates on 2 000 fresh pairs (docs/results.md §2d).
+ *
+ *   npx tsx bench/warmupProbe.ts <teacher.ckpt> <task> <steps> <lr> <guidance> <pairs>
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
-import { useBackend } from '../../../lib/backend';
-import { loadTeacher } from '../../../lib/teacher/teacher';
-import { teacherPairs } from '../../../lib/distill/regression';
-import { regressionLoss, RegressionTerm } from '../../../lib/losses/regression';
-import { pairBatch } from '../../../lib/operators/distill/generatorLoss';
-import { makeTrainer, globalNorm } from '../../../lib/optim/trainer';
-import { x0FromVelocity } from '../../../lib/schedule/tensors';
-import { timeVector } from '../../../lib/score/velocity';
-import { modeReport } from '../../../lib/metrics/mixture';
-import { MIXTURES } from '../../../lib/data/mixtures';
-import { splitSeed } from '../../../lib/random/seed';
+import { useBackend } from '../lib/backend';
+import { loadTeacher } from '../lib/teacher/teacher';
+import { teacherPairs } from '../lib/distill/regression';
+import { regressionLoss, RegressionTerm } from '../lib/losses/regression';
+import { pairBatch } from '../lib/operators/distill/generatorLoss';
+import { makeTrainer, globalNorm } from '../lib/optim/trainer';
+import { x0FromVelocity } from '../lib/schedule/tensors';
+import { timeVector } from '../lib/score/velocity';
+import { modeReport } from '../lib/metrics/mixture';
+import { MIXTURES } from '../lib/data/mixtures';
+import { splitSeed } from '../lib/random/seed';
 
 const [ckpt, task, stepsS, lrS, guidS, nPairsS] = process.argv.slice(2);
 const main = async (): Promise<void> => {
