@@ -8,6 +8,7 @@
  * when due, so the latest known value per role is shown.
  */
 import { MonoTypeOperatorFunction, Observable } from 'rxjs';
+import { WARMUP_ROLE } from '../lib/operators/distill/regressionWarmup';
 import type { StepMetrics } from '../lib/stream/types';
 
 export interface ProgressOptions {
@@ -113,7 +114,8 @@ export const progress =
             if (!options.tty) show(current, t, false);
           }
           const p: PhaseState = current;
-          p.done = Math.max(p.done, m.key.step + 1);
+          // warm-up updates come before the phase's iterations and are not among them
+          if (m.role !== WARMUP_ROLE) p.done = Math.max(p.done, m.key.step + 1);
           if (m.loss !== null && Number.isFinite(m.loss)) p.losses.set(m.role, m.loss);
           if (t - p.lastPrint >= (options.tty ? redraw : interval)) show(p, t, false);
           subscriber.next(m);

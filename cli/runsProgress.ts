@@ -13,6 +13,7 @@
  * cost nothing.
  */
 import { MonoTypeOperatorFunction, Observable } from 'rxjs';
+import { WARMUP_ROLE } from '../lib/operators/distill/regressionWarmup';
 import type { StepMetrics } from '../lib/stream/types';
 import type { PlannedRun, RunStart } from '../lib/stream/runs';
 import { describeLosses, fmtDuration, progressBar } from './progress';
@@ -196,7 +197,8 @@ export const runsProgress =
           } else if (current !== null) {
             const r: RunState = current;
             r.phase = Math.min(e.key.phase, r.done.length - 1);
-            r.done[r.phase] = Math.max(r.done[r.phase], e.key.step + 1);
+            // warm-up updates come before the run's iterations and are not among them
+            if (e.role !== WARMUP_ROLE) r.done[r.phase] = Math.max(r.done[r.phase], e.key.step + 1);
             if (e.loss !== null && Number.isFinite(e.loss)) r.losses.set(e.role, e.loss);
             if (t - lastPrint >= (options.tty ? redraw : interval)) show(r, t);
           }

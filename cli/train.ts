@@ -21,6 +21,7 @@ import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
 import { TEACHER_CHECKPOINT } from './runPipeline';
 import { loadCheckpoint } from '../lib/checkpoint/format';
 import type { DataConfig } from '../lib/data/config';
+import { POINTS_DMD_REGRESSION } from '../pipelines/experiment';
 
 export const TRAIN_METHODS = ['teacher', 'dmd', 'vanilla', 'sgts', 'phased'] as const;
 export const BUDGETS = ['quick', 'standard'] as const;
@@ -35,13 +36,19 @@ export interface DataShape {
  * Settings by data shape and budget. Points (≤ 16 dims): an MLP teacher of 3 000 steps
  * (the 2-D target: under 3 minutes on 2 CPU cores; bench/train-defaults.ts measures ~1 min
  * of CPU) and 512 student iterations (under 5 minutes; 400 were measured at ≤ 1 min of CPU).
- * Images [H, W, C]: a small U-Net. Long vectors (flattened clips): a wider MLP
- * on smaller batches. `quick` is a smoke test: seconds, not quality.
+ * The dmd student on points adds the regression term with its warm-up (pipelines/experiment.ts
+ * POINTS_DMD_REGRESSION, about a minute more). Images [H, W, C]: a small U-Net. Long vectors
+ * (flattened clips): a wider MLP on smaller batches. `quick` is a smoke test: seconds, not quality.
  */
 export const trainDefaults = (
   shape: DataShape,
   budget: Budget,
-): { teacher: Record<string, unknown>; student: Record<string, unknown> } => {
+): {
+  teacher: Record<string, unknown>;
+  student: Record<string, unknown>;
+  /** One-step DMD's regression term (points only): what the dmd student adds to `student`. */
+  dmdRegression?: Record<string, unknown>;
+} => {
   const quick = budget === 'quick';
   const dims = shape.sampleShape;
   if (dims.length === 3)
@@ -66,6 +73,8 @@ export const trainDefaults = (
       },
       // shift 1: the timestep distribution the teacher trains on (see pipelines/experiment.ts pointsShift)
       student: { iterations: quick ? 24 : 512, batchSize: 256, shift: 1, logEvery: quick ? 4 : 50 },
+      // the one-step student fits the teacher's noise-to-sample map first (POINTS_DMD_REGRESSION)
+      dmdRegression: quick ? { ...POINTS_DMD_REGRESSION, warmup: 100 } : POINTS_DMD_REGRESSION,
     };
   return {
     teacher: {
@@ -115,7 +124,8 @@ export const trainCommand = defineCommand({
     'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 512 ' +
     'iterations (under 5 minutes); images → a U-Net teacher (1500 steps of 64) and students of 300 iterations of ' +
     '32 (28×28 MNIST: about 9 and 10 minutes of CPU each, so 20 minutes or more on 2 shared cores); ' +
-    'dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The ' +
+    "dmd = 1 step (on points it first fits the teacher's pairs: 8000 regression-only warm-up updates, about a " +
+    'minute more), vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The ' +
     'generated config is saved as <out>/config.json. --data also takes a folder of PNG images, one sub-folder ' +
     'per class (digits/<class>/<image>.png).',
   examples: [
@@ -168,6 +178,7 @@ export const trainCommand = defineCommand({
       ...(o.method === 'dmd' ? {} : { steps: 4 }),
       ...(o.method === 'phased' ? { preset: o.preset ?? '4x2' } : {}),
       ...defaults.student,
+      ...(o.method === 'dmd' && defaults.dmdRegression ? { regression: defaults.dmdRegression } : {}),
     };
     await runGenerated(applyOverrides(student, o.set), out, o.set, common, io);
     return 0;

@@ -291,6 +291,19 @@ export interface TaskDefaults {
 export const pointsShift = (teacher: t.TypeOf<typeof ExperimentTeacher>): t.TypeOf<typeof Positive> =>
   teacher.timesteps?.shift ?? (1 as t.TypeOf<typeof Positive>);
 
+/**
+ * One-step DMD's regression term on 2-D points (docs/algorithm.md §3): 8 000 regression-only
+ * warm-up updates at lr 10⁻³ on 4 096 teacher pairs, then the DMD updates with λ_reg = 4.
+ * Without it the one-step student kept 24–52 % of its samples within 3σ of a mode against
+ * the teacher's 57–93 %, at every budget and setting tried; the warm-up costs about a
+ * minute on 2 CPU cores (docs/results.md §2d). Only the dmd student takes it.
+ */
+export const POINTS_DMD_REGRESSION: t.TypeOf<typeof ExperimentDistill>['regression'] = {
+  weight: 4,
+  warmup: 8000,
+  warmupLr: 1e-3,
+} as t.TypeOf<typeof ExperimentDistill>['regression'];
+
 /** An unconditional 2-D task with the model and budgets `phased-dmd train` picks for 2-D points. */
 const unconditionalMixture = (name: MixtureName): TaskDefaults => ({
   data: { kind: 'mixture', name },
@@ -301,6 +314,7 @@ const unconditionalMixture = (name: MixtureName): TaskDefaults => ({
   samples: 2000,
   condition: 'none',
   teacher: {},
+  distill: { regression: POINTS_DMD_REGRESSION },
 });
 
 /** Defaults per task: sized for 2 CPU cores (measured figures in docs/results.md). */
@@ -314,6 +328,7 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
     condition: 'group',
     // σ = 0.05 modes: training weighted towards low noise resolves them sooner
     teacher: { lr: 0.002, timesteps: { shift: 0.3 } } as t.TypeOf<typeof ExperimentTeacher>,
+    distill: { regression: POINTS_DMD_REGRESSION },
   },
   ring8: {
     data: { kind: 'mixture', name: 'ring8' },
@@ -324,6 +339,7 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
     samples: 2000,
     condition: 'group',
     teacher: {},
+    distill: { regression: POINTS_DMD_REGRESSION },
   },
   // unconditional mixtures with unequal weights and spreads, at the `train` command's 2-D defaults
   uneven7: unconditionalMixture('uneven7'),

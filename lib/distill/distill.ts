@@ -257,7 +257,10 @@ export const describeVariant = (c: Partial<DistillConfig>): string => {
     `fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}` +
     (reg === null
       ? ''
-      : `; one-step DMD adds the regression loss (λ_reg ${reg.weight}, ${reg.distance}, ${reg.pairs} teacher pairs)`)
+      : `; one-step DMD adds the regression loss (λ_reg ${reg.weight}, ${reg.distance}, ${reg.pairs} teacher pairs` +
+        (reg.warmup > 0
+          ? `, after ${reg.warmup} regression-only updates at lr ${reg.warmupLr ?? d.lr.generator})`
+          : ')'))
   );
 };
 

@@ -5,7 +5,15 @@
  */
 import * as t from 'io-ts';
 import * as tf from '@tensorflow/tfjs-core';
-import { atMost, BatchSize, NonNegative, Positive, PositiveInt, SamplerSteps } from '../config/primitives';
+import {
+  atMost,
+  BatchSize,
+  NonNegative,
+  NonNegativeInt,
+  Positive,
+  PositiveInt,
+  SamplerSteps,
+} from '../config/primitives';
 import { ConfigError } from '../config/report';
 import type { VelocityModel } from '../models/types';
 import type { RegressionPairs, RegressionTerm } from '../losses/regression';
@@ -28,6 +36,13 @@ export const RegressionConfig = t.partial({
   steps: SamplerSteps,
   /** Timestep shift of that sampler's grid (default 1). */
   shift: Positive,
+  /**
+   * Regression-only generator updates before the first DMD update (default 0): the one-step map is fitted to the
+   * teacher's pairs, without the fake score or the scores' evaluations, then distribution matching goes on from it.
+   */
+  warmup: atMost(NonNegativeInt, 1_000_000, 'warm-up updates'),
+  /** Learning rate of the warm-up updates (default: the generator's). */
+  warmupLr: Positive,
 });
 export type RegressionConfig = t.TypeOf<typeof RegressionConfig>;
 
@@ -39,6 +54,9 @@ export interface RegressionSettings {
   readonly distance: 'mse' | 'l1';
   readonly steps: number;
   readonly shift: number;
+  readonly warmup: number;
+  /** Absent: the generator's learning rate. */
+  readonly warmupLr?: number;
 }
 
 /**
@@ -53,6 +71,7 @@ export const REGRESSION_DEFAULTS: RegressionSettings = {
   distance: 'mse',
   steps: 40,
   shift: 1,
+  warmup: 0,
 };
 
 /**
@@ -112,4 +131,6 @@ export const regressionTerm = (r: RegressionSettings, pairs: RegressionPairs): R
   weight: r.weight,
   batchSize: r.batchSize,
   distance: r.distance,
+  warmup: r.warmup,
+  ...(r.warmupLr === undefined ? {} : { warmupLr: r.warmupLr }),
 });

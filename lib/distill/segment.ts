@@ -8,7 +8,7 @@
  * The phase's generator expert and fake score start as copies of the teacher; the fake
  * score is discarded at the phase end, the expert is frozen and handed on.
  */
-import { Observable, concat, defer, of, finalize, identity } from 'rxjs';
+import { Observable, EMPTY, concat, defer, of, finalize, identity } from 'rxjs';
 import type { VelocityModel } from '../models/types';
 import type { ResolvedPhase } from '../phases/resolve';
 import { PhaseEnd, phaseEnd, SegmentPipeline } from '../phases/concat';
@@ -20,6 +20,7 @@ import { optimise, OptimiseOptions } from '../operators/optimise/optimise';
 import { makeTrainer, Trainer, OptimizerSettings } from '../optim/trainer';
 import { emaUpdate } from '../operators/distill/ema';
 import { iterationTime } from '../operators/distill/iterationTime';
+import { regressionWarmup, WARMUP_ROLE } from '../operators/distill/regressionWarmup';
 import type { ExpertPhase, FakeTracks, GeneratorBackprop, PhaseContext, Stepper } from '../rollout/context';
 import type { GeneratorGradient } from '../losses/dmd';
 import type { RegressionTerm } from '../losses/regression';
@@ -127,6 +128,31 @@ export const phaseSteps = (
     iterationTime(),
   );
 
+/**
+ * One-step DMD's regression warm-up (`regression.warmup` updates, before the first DMD update): the generator is
+ * fitted to the teacher's pairs with the generator's optimiser settings (at `warmupLr` when set) and an Adam of its
+ * own, so the DMD updates start with fresh moments. The updates report as role "regression"; an EMA shadow starts
+ * from the warmed-up generator.
+ */
+export const warmupSteps = (settings: DistillSettings, roles: PhaseRoles): Observable<StepMetrics> => {
+  const { context } = roles;
+  const count = context.regression?.warmup ?? 0;
+  if (count === 0) return EMPTY;
+  return defer(() => {
+    const opt = settings.optimizers?.generator ?? {};
+    const lr = context.regression?.warmupLr ?? context.phase.lr.generator;
+    const trainer = makeTrainer(context.generator.params.variables, { ...opt, lr }, { lr, betas: settings.betas });
+    return stepKeys(settings.seed, context.phase.index, 0, count).pipe(
+      regressionWarmup(context),
+      optimise({ [WARMUP_ROLE]: trainer }, settings.optimise),
+      finalize(() => {
+        trainer.optimizer.dispose();
+        roles.ema?.params.assignFrom(context.generator.params);
+      }),
+    );
+  });
+};
+
 export const compilePhase =
   (settings: DistillSettings, phase: ResolvedPhase): SegmentPipeline<DistillState, StepMetrics> =>
   (state) =>
@@ -136,6 +162,7 @@ export const compilePhase =
       settings.onPhaseStart?.(roles);
       let finished = false;
       return concat(
+        from === 0 ? warmupSteps(settings, roles) : EMPTY,
         phaseSteps(settings, roles, from),
         defer(() => {
           finished = true;

@@ -26,6 +26,10 @@ export interface RegressionTerm {
   readonly weight: number;
   readonly batchSize: number;
   readonly distance: RegressionDistance;
+  /** Regression-only generator updates before the first DMD update (absent or 0: none). */
+  readonly warmup?: number;
+  /** The warm-up's learning rate (absent: the generator's). */
+  readonly warmupLr?: number;
 }
 
 /**

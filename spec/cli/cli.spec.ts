@@ -220,10 +220,13 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
       'batchSize=16',
       '--set',
       'updateRatio=1',
+      '--set',
+      'regression.warmup=3',
       '--out',
       studentDir,
     );
-    expect(r.err).toMatch(/phase 1\/1 2\/2 fake=\S+ generator=\S+ .* done/);
+    // the 3 warm-up updates report the regression loss; they are not among the 2 iterations
+    expect(r.err).toMatch(/phase 1\/1 2\/2 regression=\S+ fake=\S+ generator=\S+ .* done/);
     expect(r.code).toBe(0);
     const report = fs.readFileSync(path.join(studentDir, 'report.md'), 'utf8');
     expect(report).toContain('status: **complete**');
@@ -326,7 +329,8 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l).type);
-    expect(types.filter((t) => t === 'metrics')).toHaveLength(4);
+    // 3 warm-up updates, then 2 iterations of one fake and one generator update
+    expect(types.filter((t) => t === 'metrics')).toHaveLength(7);
     expect(types[types.length - 1]).toBe('end');
     const v = await run('replay', path.join(teacherDir, 'recording.ndjson'), '--verify');
     expect(v.out).toBe('reproduced: 20 updates and 0 phase ends match the recording exactly on wasm\n');

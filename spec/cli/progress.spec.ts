@@ -63,6 +63,20 @@ describe('progress', () => {
     expect(out.join('')).not.toContain('\r');
   });
 
+  test("warm-up updates (role 'regression') are not counted among the phase's iterations", async () => {
+    const out: string[] = [];
+    const warm = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((step) => m(0, step, 'regression', 0.1));
+    await lastValueFrom(
+      from([...warm, ...run().slice(0, 8)]).pipe(
+        progress({ write: (t) => out.push(t), tty: false, totals: [4], intervalMs: 1e9, now: clock() }),
+        toArray(),
+      ),
+    );
+    const lines = out.join('').split('\n');
+    expect(lines.some((l) => /\b10\/4\b/.test(l))).toBe(false);
+    expect(lines).toContainEqual(expect.stringMatching(/^phase 1\/1 4\/4 .*regression=0\.1000.* done$/));
+  });
+
   test('TTY mode: a bar redrawn in place, one finished line per phase', async () => {
     const out: string[] = [];
     await lastValueFrom(

@@ -54,6 +54,7 @@ const TINY = {
   model: { kind: 'mlp', hidden: [32, 32], timeEmbedDim: 8 },
   // 160 updates: a progress checkpoint at 100 (checkpointEvery), 60 more to redo after the kill
   budget: { teacherSteps: 60, teacherBatchSize: 64, iterations: 160, batchSize: 64 },
+  distill: { regression: { weight: 4, warmup: 4 } },
   samples: 100,
   evalPoints: 100,
   logEvery: 1000,

@@ -165,7 +165,7 @@ describe('a tiny experiment on the command line', () => {
       model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 },
       // 80 updates: long enough that a phased run is redrawn mid-run (every 100 ms) even on a fast, idle machine
       budget: { teacherSteps: 12, teacherBatchSize: 32, iterations: 80, batchSize: 16 },
-      distill: { updateRatio: 1 },
+      distill: { updateRatio: 1, regression: { weight: 4, warmup: 4 } },
       samples: 48,
       logEvery: 1,
     }),

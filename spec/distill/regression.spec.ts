@@ -12,6 +12,8 @@ import { decodeWith, formatIssues } from '../../lib/config/report';
 import { REGRESSION_DEFAULTS, regressionFor, teacherPairs, PAIR_CHUNK } from '../../lib/distill/regression';
 import { disposePairs, RegressionTerm } from '../../lib/losses/regression';
 import { generatorLossStep, pairBatch } from '../../lib/operators/distill/generatorLoss';
+import { regressionWarmup, WARMUP_ROLE } from '../../lib/operators/distill/regressionWarmup';
+import { of, lastValueFrom } from 'rxjs';
 import { sampleFlow } from '../../lib/samplers/flow';
 import { guidedVelocity } from '../../lib/score/velocity';
 import { timeGrid } from '../../lib/schedule/time';
@@ -35,7 +37,16 @@ const errors = (regression: unknown): string => {
 
 describe('regression config codec', () => {
   it('accepts every field, and an empty object', () => {
-    const full = { weight: 0.25, pairs: 1000, batchSize: 64, distance: 'l1', steps: 20, shift: 0.5 };
+    const full = {
+      weight: 0.25,
+      pairs: 1000,
+      batchSize: 64,
+      distance: 'l1',
+      steps: 20,
+      shift: 0.5,
+      warmup: 100,
+      warmupLr: 0.001,
+    };
     const r = decode(full);
     expect(E.isRight(r) && r.right.regression).toEqual(full);
     expect(E.isRight(decode({}))).toBe(true);
@@ -51,6 +62,9 @@ describe('regression config codec', () => {
     [{ distance: 'lpips' }, 'regression.distance'],
     [{ steps: 0 }, 'regression.steps'],
     [{ shift: 0 }, 'regression.shift'],
+    [{ warmup: -1 }, 'regression.warmup'],
+    [{ warmup: 2.5 }, 'regression.warmup'],
+    [{ warmupLr: 0 }, 'regression.warmupLr'],
   ])('refuses %j with an error naming %s', (bad, field) => {
     expect(errors(bad)).toContain(field);
   });
@@ -73,6 +87,9 @@ describe('regressionFor: which methods take the term', () => {
   it('a report names the term when one-step DMD has it, and says nothing of it otherwise', () => {
     expect(describeVariant({ regression: { weight: 4 } } as never)).toMatch(
       /one-step DMD adds the regression loss \(λ_reg 4, mse, 4096 teacher pairs\)$/,
+    );
+    expect(describeVariant({ regression: { weight: 4, warmup: 100, warmupLr: 0.001 } } as never)).toMatch(
+      /\(λ_reg 4, mse, 4096 teacher pairs, after 100 regression-only updates at lr 0\.001\)$/,
     );
     expect(describeVariant({})).not.toMatch(/regression/);
     expect(describeVariant({ regression: { weight: 0 } } as never)).not.toMatch(/regression/);
@@ -178,6 +195,47 @@ describe('generator loss with the regression term: L = L_G + λ_reg·L_reg', () 
     [teacher, fake, generator].forEach((m) => m.dispose());
   });
 
+  it('a warm-up step is the regression loss alone, mean((z − b − y)²), as role "regression"; no leak', async () => {
+    const generator = new ConstantVelocity([0.5, -0.25]);
+    const teacher = tinyMlp(0, 1);
+    const fake = tinyMlp(0, 3);
+    const zs = [
+      [1, 2],
+      [-1, 0.5],
+    ];
+    const ys = [
+      [0, 1],
+      [2, -1],
+    ];
+    const pairs = { z: tf.tensor2d(zs), labels: null, y: tf.tensor2d(ys) };
+    const term: RegressionTerm = { pairs, weight: 4, batchSize: 3, distance: 'mse', warmup: 1 };
+    const ctx = { ...contextOf({ teacher, generator, fake, phase }), shift: 1, regression: term };
+    const before = tf.memory().numTensors;
+    const step = await lastValueFrom(of(key).pipe(regressionWarmup(ctx)));
+    const loss = tf.tidy(() => step.loss());
+    const idx = randomInts(drawSeed(key, WARMUP_ROLE), 3, 2);
+    // the weight λ does not scale the warm-up: its loss is L_reg itself
+    const expected =
+      Array.from(idx).reduce(
+        (acc, i) => acc + zs[i].reduce((a, z, d) => a + (z - [0.5, -0.25][d] - ys[i][d]) ** 2, 0),
+        0,
+      ) / 6;
+    expect(step.role).toBe('regression');
+    expect(loss.dataSync()[0]).toBeCloseTo(expected, 5);
+    expect(expected).toBeGreaterThan(0.5);
+    tf.dispose([loss, ...step.owned]);
+    expect(tf.memory().numTensors).toBe(before);
+    disposePairs(pairs);
+    [teacher, fake, generator].forEach((m) => m.dispose());
+  });
+
+  it('a warm-up step on a phase without the term says so', () => {
+    const generator = new ConstantVelocity([0, 0]);
+    const ctx = { ...contextOf({ teacher: generator, generator, fake: generator, phase }), shift: 1 };
+    expect(() => regressionWarmup(ctx)).toThrow(/no regression term/);
+    generator.dispose();
+  });
+
   it('pairBatch gathers rows (and labels) by seeded indices, the same for a seed', () => {
     const pairs = {
       z: tf.tensor2d([
@@ -231,6 +289,23 @@ describe('trainDistill with the regression term', () => {
     expect(plain.metrics.every((m) => m.extras.regLoss === undefined)).toBe(true);
     expect(sameBits(weightsOf(plain.experts[0].expert), weightsOf(reg.experts[0].expert))).toBe(false);
     [plain, reg].forEach((r) => r.experts.forEach((e) => e.expert.dispose()));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("warm-up: that many regression-only updates come first, lower the pairs' loss, change the student", async () => {
+    const before = tf.memory().numTensors;
+    const term = { weight: 1, pairs: 16, batchSize: 8 };
+    const plain = await trainDistill(config({ regression: term }), { teacher });
+    const warm = await trainDistill(config({ regression: { ...term, warmup: 6, warmupLr: 0.01 } }), { teacher });
+    const roles = warm.metrics.map((m) => m.role);
+    expect(roles.slice(0, 6)).toEqual(new Array(6).fill(WARMUP_ROLE));
+    expect(roles.filter((r) => r === WARMUP_ROLE)).toHaveLength(6);
+    expect(roles.filter((r) => r === 'generator')).toHaveLength(3);
+    const losses = warm.metrics.filter((m) => m.role === WARMUP_ROLE).map((m) => m.loss!);
+    expect(losses[5]).toBeLessThan(losses[0]);
+    expect(plain.metrics.some((m) => m.role === WARMUP_ROLE)).toBe(false);
+    expect(sameBits(weightsOf(plain.experts[0].expert), weightsOf(warm.experts[0].expert))).toBe(false);
+    [plain, warm].forEach((r) => r.experts.forEach((e) => e.expert.dispose()));
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -156,6 +156,19 @@ describe('trainDistill({ resume })', () => {
     },
   );
 
+  it('one-step DMD with a warm-up stopped mid-way: the resumed run does not warm up again, bit-identical', async () => {
+    const before = tf.memory().numTensors;
+    const over = { method: 'dmd', regression: { weight: 0.5, pairs: 24, batchSize: 8, warmup: 5, warmupLr: 0.01 } };
+    const r = await roundTrip(over, { phase: 0, step: 3 });
+    expect(r.reference.metrics.filter((m) => m.role === 'regression')).toHaveLength(5);
+    expect(r.seen.filter((m) => m.role === 'regression')).toHaveLength(0);
+    expect(r.seen.filter((m) => m.role === 'generator').map((m) => m.key.step)).toEqual([4, 5, 6, 7]);
+    expect(sameBits(r.got[0], r.ref[0])).toBe(true);
+    dispose(r.resumed, r.reference);
+    r.resumed.teacher.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses a checkpoint of another config, naming the field', async () => {
     const dir = tmp();
     await expect(trainDistill(config(), { teacher, outDir: dir, onStep: crashAt(0, 1) })).rejects.toThrow(Crash);

@@ -16,6 +16,7 @@ import { summariseRecording } from '../../lib/record/summary';
 import {
   decodeExperiment,
   distillConfigFor,
+  POINTS_DMD_REGRESSION,
   teacherConfigFor,
   teacherKey,
   experimentDataset,
@@ -97,7 +98,7 @@ describe('experiment config', () => {
     expect(shift({ task: 'mnist' })).toBeUndefined();
   });
 
-  it("distill.regression goes to the dmd student only; without it no student's config carries one", () => {
+  it('distill.regression goes to the dmd student only; without it, dmd takes the 2-D default, no other has one', () => {
     const configs = (c: Record<string, unknown>) => {
       const r = decodeExperiment({ method: 'experiment', task: 'ring8', ...c });
       return r.students.map((m) => [m, distillConfigFor(r, m, 0, 't.ckpt').regression]);
@@ -109,7 +110,14 @@ describe('experiment config', () => {
       ['phased-4x2', undefined],
       ['phased-4x4', undefined],
     ]);
-    expect(configs({}).every(([, r]) => r === undefined)).toBe(true);
+    // 2-D tasks: the dmd student has the task's term by default; a config's term replaces it whole
+    expect(configs({})).toEqual([
+      ['dmd', POINTS_DMD_REGRESSION],
+      ['sgts', undefined],
+      ['phased-4x2', undefined],
+      ['phased-4x4', undefined],
+    ]);
+    expect(configs({ distill: { regression: { weight: 0 } } })[0]).toEqual(['dmd', { weight: 0 }]);
   });
 
   it.each([
@@ -242,7 +250,8 @@ describe('a tiny experiment end to end', () => {
     seeds: [3],
     model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 },
     budget: { teacherSteps: 12, teacherBatchSize: 32, iterations: 4, batchSize: 16 },
-    distill: { updateRatio: 1 },
+    // the task's dmd regression term with a warm-up of a few updates, not thousands
+    distill: { updateRatio: 1, regression: { weight: 4, warmup: 4, warmupLr: 1e-3 } },
     samples: 48,
     logEvery: 1000,
   };

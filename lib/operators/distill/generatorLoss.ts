@@ -93,7 +93,7 @@ export const pairBatch = (
 };
 
 /** G(z): the one-step generator's sample, x = z − t_0·G(z, t_0, c) with t_0 = 1. */
-const oneStepSample = (ctx: PhaseContext, p: { z: tf.Tensor; labels: tf.Tensor1D | null }): tf.Tensor => {
+export const oneStepSample = (ctx: PhaseContext, p: { z: tf.Tensor; labels: tf.Tensor1D | null }): tf.Tensor => {
   const t0 = ctx.phase.grid[0];
   return x0FromVelocity(p.z, ctx.generator.apply(p.z, timeVector(t0, p.z.shape[0]), p.labels), t0);
 };
