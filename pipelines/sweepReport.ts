@@ -6,11 +6,12 @@
  *   per (method, budget)        the seed mean and its 95 % percentile-bootstrap interval
  *   per budget                  paired differences Phased − SGTS (same seed, same teacher)
  *   convergence                 the criterion fixed in the config, checked per method
- *   paper-shaped table          diversity of teacher, SGTS and Phased at the largest budget,
- *                               and the share of the teacher's diversity each keeps
+ *   paper-shaped table          diversity of teacher, SGTS and Phased at the largest budget
+ *                               (motion for clips), and the share of the teacher's each keeps,
+ *                               per seed with its interval; that share against updates
  *   figures                     each headline metric against updates, one line per method
- *                               with its interval as a band; 2-D tasks: each seed's samples,
- *                               a row per method, the teacher then every budget
+ *                               with its interval as a band; 2-D tasks and clips: each seed's
+ *                               samples, a row per method, the teacher then every budget
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -25,6 +26,7 @@ import { resolveVideoOptions, VIDEO_DEFAULTS, VideoSettings } from '../lib/data/
 import { writeFileAtomic } from '../lib/util/atomicWrite';
 import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
 import { scatterDomain, scatterSpec, ScatterPanel } from '../lib/plots/scatter';
+import { clipStripSpec, ClipPanel } from '../lib/plots/clipStrip';
 import { RECORDING, classifierFile, methodDir } from './experiment';
 import { COLUMNS, Column, latest, read, scalarsOf, taskKind, toSet, trajectoryFeatures } from './experimentReport';
 import {
@@ -61,31 +63,58 @@ const HEADLINE: Record<'points' | 'images' | 'video', readonly string[]> = {
   video: ['meanDisplacement', 'dynamicDegree', 'trajectoryFrechet'],
 };
 
+/** A diversity measure of the paper-shaped table, and the share of the teacher's that a student keeps. */
+export interface DiversityMeasure {
+  readonly key: string;
+  readonly title: string;
+  readonly kept: (student: number, teacher: number) => number;
+  readonly what: string;
+}
+
 /**
- * The diversity number of the paper-shaped table: Vendi for points, pairwise cosine similarity for images, displacement
- * for clips.
+ * The diversity numbers of the paper-shaped table: Vendi for points, pairwise cosine similarity for images; for clips
+ * the motion, as the paper's video table measures diversity by mean optical flow.
  */
-const DIVERSITY: Record<
-  'points' | 'images' | 'video',
-  { key: string; kept: (student: number, teacher: number) => number; what: string }
-> = {
-  points: {
-    key: 'vendi',
-    kept: (s, t) => s / t,
-    what: 'Vendi score (effective number of distinct samples); kept = student / teacher',
-  },
-  images: {
-    key: 'cosine',
-    kept: (s, t) => (1 - s) / (1 - t),
-    what:
-      'mean pairwise cosine similarity of classifier features (lower = more diverse); kept = (1 − student) / (1 ' +
-      '− teacher)',
-  },
-  video: {
-    key: 'meanDisplacement',
-    kept: (s, t) => s / t,
-    what: 'mean displacement, px/frame; kept = student / teacher',
-  },
+export const DIVERSITY: Record<'points' | 'images' | 'video', readonly DiversityMeasure[]> = {
+  points: [
+    {
+      key: 'vendi',
+      title: 'Vendi',
+      kept: (s, t) => s / t,
+      what: 'Vendi score (effective number of distinct samples); kept = student / teacher',
+    },
+  ],
+  images: [
+    {
+      key: 'cosine',
+      title: 'cosine sim.',
+      kept: (s, t) => (1 - s) / (1 - t),
+      what:
+        'mean pairwise cosine similarity of classifier features (lower = more diverse); kept = (1 − student) / (1 ' +
+        '− teacher)',
+    },
+  ],
+  video: [
+    {
+      key: 'meanDisplacement',
+      title: 'mean displacement',
+      kept: (s, t) => s / t,
+      what: "mean displacement (px/frame, the blob's centroid); kept = student / teacher",
+    },
+    {
+      key: 'dynamicDegree',
+      title: 'dynamic degree',
+      kept: (s, t) => s / t,
+      what: 'dynamic degree (share of clips that move more than the threshold); kept = student / teacher',
+    },
+  ],
+};
+
+/** The paper's numbers the table is shaped after, quoted under it. */
+const PAPER: Record<'points' | 'images' | 'video', string> = {
+  points: '',
+  images: 'The paper (Wan2.2 T2I, DINO similarity): base .732, SGTS .828 (kept 0.64), Phased .768 (kept 0.87).',
+  video: 'The paper (Wan2.2 video, mean optical flow): base 10.26, SGTS 3.23 (kept 0.31), Phased 9.30 (kept 0.91).',
 };
 
 const fmt = (x: number, digits: number): string =>
@@ -119,7 +148,13 @@ const readCell = (
 };
 
 /** A sample set the rows were computed from: the teacher's own (budget 0) or a cell's. */
-export type OnSet = (seed: number, method: string, budget: number, values: Float32Array) => void;
+export type OnSet = (
+  seed: number,
+  method: string,
+  budget: number,
+  values: Float32Array,
+  labels: ArrayLike<number> | null,
+) => void;
 
 /** Evaluates every finished cell; rows in (seed, method, budget) order. */
 export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[], onSet?: OnSet): SweepRow[] => {
@@ -157,7 +192,7 @@ export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[], 
         set: SampleSet & { values: Float32Array },
         seconds: number | null,
       ): void => {
-        onSet?.(seed, method, budget, set.values);
+        onSet?.(seed, method, budget, set.values, set.labels ?? null);
         try {
           const extra: Record<string, number> = clip
             ? {
@@ -245,6 +280,84 @@ export const pairedRows = (
   );
 
 /**
+ * The share of the teacher's diversity a student keeps, seed by seed (same seed, same teacher):
+ *
+ *   kept_s = kept(student_s, teacher_s)
+ *
+ * with its seed mean and bootstrap interval; seeds without both numbers are left out.
+ */
+export const keptOf = (
+  rows: readonly SweepRow[],
+  method: string,
+  budget: number,
+  m: DiversityMeasure,
+): Interval & { readonly perSeed: readonly number[] } => {
+  const teacher = new Map(
+    rows
+      .filter((r) => r.method === 'teacher' && Number.isFinite(r.scalars[m.key]))
+      .map((r) => [r.seed, r.scalars[m.key]]),
+  );
+  const perSeed = rows
+    .filter((r) => r.method === method && r.budget === budget && teacher.has(r.seed))
+    .sort((a, b) => a.seed - b.seed)
+    .map((r) => m.kept(r.scalars[m.key], teacher.get(r.seed)!))
+    .filter((v) => Number.isFinite(v));
+  return { ...bootstrapMean(perSeed, { seed: 13 }), perSeed };
+};
+
+/** Seed mean and bootstrap interval of one metric of one (method, budget); the same draws as `summarise`. */
+const seedMean = (rows: readonly SweepRow[], method: string, budget: number, key: string): Interval =>
+  bootstrapMean(
+    rows
+      .filter((r) => r.method === method && r.budget === budget)
+      .map((r) => r.scalars[key])
+      .filter((v): v is number => Number.isFinite(v)),
+    { seed: 7 },
+  );
+
+/**
+ * The table shaped like the paper's: a row for the teacher and each student at `budget`, and per measure its seed mean
+ * and the share of the teacher's it keeps (the seed mean of `keptOf`), each with its interval.
+ */
+export const paperTable = (
+  rows: readonly SweepRow[],
+  methods: readonly string[],
+  budget: number,
+  measures: readonly DiversityMeasure[],
+  digits: (key: string) => number,
+): string[] => {
+  const head = ['model', ...measures.flatMap((m) => [m.title, `kept (${m.title})`])];
+  const line = (method: string, b: number): string => {
+    const cells = measures.flatMap((m) => {
+      const value = seedMean(rows, method, b, m.key);
+      const kept = method === 'teacher' ? '1' : fmtInterval(keptOf(rows, method, b, m), 3);
+      return [fmtInterval(value, digits(m.key)), kept];
+    });
+    return `| ${method} | ${cells.join(' | ')} |`;
+  };
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    line('teacher', 0),
+    ...methods.map((m) => line(m, budget)),
+  ];
+};
+
+/** The share of the teacher's diversity kept against updates: a row per method, a column per budget. */
+export const keptTable = (
+  rows: readonly SweepRow[],
+  methods: readonly string[],
+  budgets: readonly number[],
+  m: DiversityMeasure,
+): string[] => [
+  `| method | ${budgets.join(' | ')} |`,
+  `| --- | ${budgets.map(() => '---').join(' | ')} |`,
+  ...methods.map(
+    (method) => `| ${method} | ${budgets.map((b) => fmtInterval(keptOf(rows, method, b, m), 3)).join(' | ')} |`,
+  ),
+];
+
+/**
  * Convergence: the seed mean moves by less than `tolerance` (relative) between the last two budgets, when the last is
  * at least twice the one before.
  */
@@ -328,6 +441,36 @@ export const sweepSamplesSpec = (
   return { title, vconcat: panels.map(row) };
 };
 
+/**
+ * One seed's clips side by side: a row per method, its first panel the teacher's clips and then the method's at each
+ * budget, the same clips (same noise and class) in every panel, so a row shows whether the motion lasts as training
+ * goes on.
+ */
+export const sweepClipsSpec = (
+  title: string,
+  teacher: Float32Array,
+  rows: readonly SampleRow[],
+  dims: { readonly frames: number; readonly height: number; readonly width: number },
+  names?: readonly string[],
+  maxClips = 4,
+): VegaLiteSpec => {
+  const panel = (panelTitle: string, clips: Float32Array): ClipPanel => ({
+    title: panelTitle,
+    clips,
+    ...dims,
+    ...(names ? { names } : {}),
+  });
+  const row = (r: SampleRow) =>
+    clipStripSpec(
+      [
+        panel('teacher (40 steps)', teacher),
+        ...r.cells.map((c) => panel(`${r.method}, ${c.budget} updates`, c.values)),
+      ],
+      { tile: 24, maxClips },
+    );
+  return { title, vconcat: rows.map(row) };
+};
+
 export const buildSweepReport = async (
   runDir: string,
   o: { log?: (line: string) => void } = {},
@@ -339,12 +482,18 @@ export const buildSweepReport = async (
   const kind = taskKind(r.task);
   const columns: readonly Column[] = COLUMNS[kind];
   const problems: string[] = [];
-  // the sample figures: 2-D tasks, the first three seeds
+  // the sample figures: 2-D points or clips, the first three seeds
   const sets = new Map<number, Map<string, Float32Array>>();
-  const keep: OnSet = (seed, method, budget, values) => {
-    if (kind !== 'points' || !r.seeds.slice(0, 3).includes(seed)) return;
+  const clipNames = new Map<number, string[]>();
+  const keep: OnSet = (seed, method, budget, values, labels) => {
+    if (kind === 'images' || !r.seeds.slice(0, 3).includes(seed)) return;
     if (!sets.has(seed)) sets.set(seed, new Map());
     sets.get(seed)!.set(`${method}@${budget}`, values);
+    if (method === 'teacher' && labels !== null)
+      clipNames.set(
+        seed,
+        Array.from(labels, (l) => `class ${l}`),
+      );
   };
   const rows = sweepRows(runDir, s, problems, keep);
   const metrics = columns.map((c) => c.key);
@@ -397,13 +546,9 @@ export const buildSweepReport = async (
 
   const conv = s.methods.map((m) => ({ method: m, ...convergenceOf(summary, m, s) }));
   const last = s.budgets[s.budgets.length - 1];
-  const div = DIVERSITY[kind];
-  const teacherDiv = byKey('teacher', 0, div.key);
-  const paperRows = ['teacher', ...s.methods.filter((m) => m === 'sgts' || m.startsWith('phased'))].map((m) => {
-    const i = m === 'teacher' ? teacherDiv : byKey(m, last, div.key);
-    const kept = i && teacherDiv ? div.kept(i.mean, teacherDiv.mean) : NaN;
-    return `| ${m} | ${i ? fmtInterval(i, 3) : '–'} | ${m === 'teacher' ? '1' : fmt(kept, 3)} |`;
-  });
+  const measures = DIVERSITY[kind];
+  const digitsOf = (key: string): number => columns.find((c) => c.key === key)?.digits ?? 3;
+  const paperMethods = s.methods.filter((m) => m === 'sgts' || m.startsWith('phased'));
 
   const sampleFigures = [...sets].flatMap(([seed, got]) => {
     const teacher = got.get('teacher@0');
@@ -416,9 +561,15 @@ export const buildSweepReport = async (
       .map((method) => ({ method, cells: cellsOf(method) }))
       .filter((m) => m.cells.length > 0);
     if (teacher === undefined || methodRows.length === 0) return [];
+    const file = path.join(runDir, 'figures', `sweep-samples-seed${seed}.png`);
+    if (kind === 'video') {
+      const v = E.getOrElse(() => VIDEO_DEFAULTS)(resolveVideoOptions(r.data as Partial<VideoSettings>));
+      const title = `video toy, seed ${seed}: a clip per row, the frames along it`;
+      const dims = { frames: v.frames, height: v.size, width: v.size };
+      return [{ file, spec: sweepClipsSpec(title, teacher, methodRows, dims, clipNames.get(seed), v.classes) }];
+    }
     const title = `${r.task}, seed ${seed}: samples (red crosses: the mixture's centres)`;
-    const spec = sweepSamplesSpec(title, teacher, methodRows, MIXTURES[r.task as MixtureName].centers);
-    return [{ file: path.join(runDir, 'figures', `sweep-samples-seed${seed}.png`), spec }];
+    return [{ file, spec: sweepSamplesSpec(title, teacher, methodRows, MIXTURES[r.task as MixtureName].centers) }];
   });
   const figures = await writeFigures([
     ...HEADLINE[kind].map((k) => ({
@@ -461,12 +612,15 @@ export const buildSweepReport = async (
     '',
     `## Diversity at ${last} updates, shaped like the paper's table`,
     '',
-    `${div.what}.`,
+    ...measures.map((m) => `- ${m.what}`),
+    '- kept: the seed mean of the per-seed share (student / teacher of the same seed) [95 % bootstrap interval]',
     '',
-    "| | diversity | share of the teacher's kept |",
-    '| --- | --- | --- |',
-    ...paperRows,
+    ...paperTable(rows, paperMethods, last, measures, digitsOf),
     '',
+    ...(PAPER[kind] ? [PAPER[kind], ''] : []),
+    "### The share of the teacher's kept, against updates",
+    '',
+    ...measures.flatMap((m) => [`**${m.title}**`, '', ...keptTable(rows, s.methods, s.budgets, m), '']),
     '## Phased − SGTS',
     '',
     ...(paired.length > 0 ? paired : ['No pair measured yet.', '']),
