@@ -41,6 +41,8 @@ import {
   teacherDir,
   teacherKey,
   classifierFile,
+  imageSide,
+  isImageTask,
   EXPERIMENT_DEFAULTS,
 } from './experiment';
 
@@ -132,8 +134,11 @@ export const COLUMNS: Readonly<Record<'points' | 'images' | 'video', readonly Co
 };
 
 export type TaskKind = keyof typeof COLUMNS;
+
+/** Figure pixels per image tile: about 28, a whole multiple of the image side (small images scaled up, unblurred). */
+const tileFor = (side: number): number => side * Math.max(1, Math.round(28 / side));
 export const taskKind = (task: ResolvedExperiment['task']): TaskKind =>
-  task === 'mnist' ? 'images' : task === 'video' ? 'video' : 'points';
+  isImageTask(task) ? 'images' : task === 'video' ? 'video' : 'points';
 
 /** The numbers of one evaluation that the tables and the aggregation use. */
 export const scalarsOf = (e: Evaluation, extra: Readonly<Record<string, number>> = {}): Record<string, number> => {
@@ -300,8 +305,8 @@ const sampleFigures = (r: ResolvedExperiment, out: string, sets: Sets): Array<{ 
     figures.push({
       file: path.join(out, 'figures', 'samples.png'),
       spec: sampleGridSpec(panels, {
-        title: 'MNIST samples: a row per class, columns s<seed>·<k>',
-        tile: 28,
+        title: `${r.task} samples: a row per class, columns s<seed>·<k>`,
+        tile: tileFor(imageSide(r) ?? 28),
         colTitle: 'seed · sample',
       }),
     });
@@ -434,7 +439,7 @@ export const buildExperimentReport = async (
   let classifier: FeatureClassifier | null = null;
   let classifierAccuracy: number | null = null;
   if (kind === 'images') {
-    const file = r.classifier.path ?? classifierFile(runDir);
+    const file = r.classifier.path ?? classifierFile(runDir, r);
     const c = fs.existsSync(file) ? loadClassifier(file) : E.left(new Error(`${file}: missing`));
     if (E.isRight(c)) {
       classifier = c.right;
@@ -590,7 +595,7 @@ export const buildExperimentReport = async (
         ]
       : []),
     ...(classifierAccuracy !== null
-      ? [`- feature classifier: ${(classifierAccuracy * 100).toFixed(2)} % MNIST test accuracy`]
+      ? [`- feature classifier: ${(classifierAccuracy * 100).toFixed(2)} % test accuracy (${r.task}, same image size)`]
       : []),
     '',
     `## Results (mean ± std over ${seedsDone} seed${seedsDone === 1 ? '' : 's'})`,

@@ -166,7 +166,7 @@ export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[], 
           E.getOrElse(() => VIDEO_DEFAULTS)(resolveVideoOptions(r.data as Partial<VideoSettings>)),
         )
       : undefined;
-  const classifier = kind === 'images' ? loadClassifier(r.classifier.path ?? classifierFile(runDir)) : null;
+  const classifier = kind === 'images' ? loadClassifier(r.classifier.path ?? classifierFile(runDir, r)) : null;
   if (classifier !== null && E.isLeft(classifier))
     problems.push(`feature classifier: ${classifier.left.message}; image metrics left out`);
   const options: EvaluateOptions = {
