@@ -2,7 +2,8 @@
  * The budget sweep end to end on a tiny 2-D task: every (seed, method, budget) cell is
  * drawn, a single-phase method's cell equals a standalone run of that budget, a rerun
  * reuses every cell, and the report carries the intervals, the paired differences, the
- * convergence check and each seed's samples side by side.
+ * convergence check and each seed's samples side by side. An image task (Fashion-MNIST made
+ * smaller, from synthetic files) runs end to end with its own classifier.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -13,6 +14,8 @@ import { runSweep, resolveSweep, budgetSamples, sweepPlan, SWEEP_DEFAULTS } from
 import { sweepSamplesSpec } from '../../pipelines/sweepReport';
 import { methodDir } from '../../pipelines/experiment';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
+import { loadClassifier } from '../../lib/metrics/classifier';
+import { writeSyntheticIdx } from '../helpers/idxImages';
 
 jest.setTimeout(240000);
 
@@ -117,6 +120,45 @@ describe('sweep', () => {
       /budgets.1: expected budgets in ascending order/,
     );
     expect(() => resolveSweep({ ...config, methods: ['phased-4x4'], budgets: [6] })).toThrow(/multiples of 4/);
+  });
+
+  it('fashion-mnist at 16×16 (pooled and padded; synthetic files): teacher, students, classifier and image metrics', async () => {
+    const data = writeSyntheticIdx(path.join(out, 'fashion-idx'), 60, 20);
+    const run = path.join(out, 'fashion');
+    const before = process.env.FASHION_MNIST_DIR;
+    process.env.FASHION_MNIST_DIR = data;
+    try {
+      await runSweep(
+        {
+          method: 'sweep',
+          task: 'fashion-mnist',
+          images: { pool: 2, size: 16 },
+          seeds: [0],
+          methods: ['sgts'],
+          budgets: [2],
+          budget: { teacherSteps: 4, teacherBatchSize: 8, batchSize: 4 },
+          samples: 20,
+          model: { kind: 'unet', width: 4, timeEmbedDim: 8 },
+          classifier: { steps: 4, batchSize: 16 },
+          distill: { updateRatio: 1 },
+          logEvery: 1000,
+        },
+        { outDir: run, log: () => undefined },
+      );
+    } finally {
+      if (before === undefined) delete process.env.FASHION_MNIST_DIR;
+      else process.env.FASHION_MNIST_DIR = before;
+    }
+    const cell = readNpy(budgetSamples(methodDir(run, 0, 'sgts'), 2));
+    if (E.isLeft(cell)) throw cell.left;
+    expect(cell.right.shape).toEqual([20, 16, 16, 1]);
+    const clf = loadClassifier(path.join(run, 'classifier', 'fashion-mnist-16px-pool2', 'classifier.ckpt'));
+    if (E.isLeft(clf)) throw clf.left;
+    expect(clf.right.inputShape).toEqual([16, 16, 1]);
+    clf.right.dispose();
+    const report = fs.readFileSync(path.join(run, 'report.md'), 'utf8');
+    expect(report).not.toContain('image metrics left out');
+    expect(report).toMatch(/FD to teacher/);
   });
 
   it('the defaults resolve: every default budget splits evenly over every default method', () => {
