@@ -517,6 +517,24 @@ const imageIssues = (c: ExperimentConfig): ConfigIssue[] => {
   ];
 };
 
+/** An image task's images in words (the reports' setup line); null for the other tasks. */
+export const describeImages = (r: Pick<ResolvedExperiment, 'data'>): string | null => {
+  if (r.data.kind !== 'mnist' && r.data.kind !== 'fashion-mnist') return null;
+  const side = imageSideOf(r.data);
+  const pool = r.data.pool ?? 1;
+  const pooled = 28 / pool;
+  const edge = Math.abs(side - pooled) / 2;
+  const px = (n: number) => `${n} pixel${n === 1 ? '' : 's'}`;
+  const steps = [
+    ...(pool > 1 ? [`averaged over ${pool}×${pool} blocks`] : []),
+    ...(side < pooled ? [`cropped by ${px(edge)} each side`] : []),
+    ...(side > pooled ? [`padded with ${px(edge)} of background each side`] : []),
+  ];
+  return (
+    `${r.data.kind} images ${side}×${side}` + (steps.length > 0 ? ` (28×28 ${steps.join(', then ')})` : ' (as stored)')
+  );
+};
+
 /** A lower bound of one sample's size (floats) and the network a model spec builds on a task's data. */
 const taskNetwork = (r: Pick<ResolvedExperiment, 'task' | 'data' | 'model'>): { dim: number; net: NetworkSize } => {
   const video = r.data.kind === 'video' ? { ...VIDEO_DEFAULTS, ...r.data } : null;

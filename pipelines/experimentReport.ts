@@ -41,6 +41,7 @@ import {
   teacherDir,
   teacherKey,
   classifierFile,
+  describeImages,
   imageSide,
   isImageTask,
   EXPERIMENT_DEFAULTS,
@@ -384,6 +385,7 @@ const describeRun = (r: ResolvedExperiment): string[] => [
           ? ' (each class holds several modes: the analogue of one prompt with many valid images)'
           : '')
       : ''),
+  ...(describeImages(r) === null ? [] : [`- data: ${describeImages(r)}`]),
   `- seeds: ${r.seeds.join(', ')}; methods: ${r.methods.join(', ')}`,
   `- model: \`${JSON.stringify(r.model)}\``,
   `- teacher: ` +

@@ -27,7 +27,7 @@ import { writeFileAtomic } from '../lib/util/atomicWrite';
 import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
 import { scatterDomain, scatterSpec, ScatterPanel } from '../lib/plots/scatter';
 import { clipStripSpec, ClipPanel } from '../lib/plots/clipStrip';
-import { RECORDING, classifierFile, methodDir } from './experiment';
+import { RECORDING, classifierFile, describeImages, methodDir } from './experiment';
 import { COLUMNS, Column, latest, read, scalarsOf, taskKind, toSet, trajectoryFeatures } from './experimentReport';
 import {
   SWEEP_FILE,
@@ -588,6 +588,7 @@ export const buildSweepReport = async (
     '',
     `- seeds: ${r.seeds.join(', ')} (${seedsDone} with a teacher so far); methods: ${s.methods.join(', ')}; budgets ` +
       `(generator updates): ${s.budgets.join(', ')}`,
+    ...(describeImages(r) === null ? [] : [`- data: ${describeImages(r)}`]),
     `- model \`${JSON.stringify(r.model)}\`; teacher ${r.budget.teacherSteps} steps × batch ` +
       `${r.budget.teacherBatchSize}, ${teachers}, sampled with 40 Euler steps (CFG g = ${r.guidance}); students ` +
       `batch ${r.budget.batchSize}`,

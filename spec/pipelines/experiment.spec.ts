@@ -28,6 +28,7 @@ import {
   experimentPlan,
   RECORDING,
   classifierFile,
+  describeImages,
   ensureClassifier,
   imageSide,
 } from '../../pipelines/experiment';
@@ -210,6 +211,17 @@ describe('image tasks: MNIST and Fashion-MNIST, as stored or smaller', () => {
     ]);
     expect([plain, small, fashion].map(imageSide)).toEqual([28, 16, 16]);
     expect(imageSide(resolve({ task: 'ring8' }))).toBeNull();
+  });
+
+  it('describes the images for the reports', () => {
+    expect(describeImages(resolve({ task: 'mnist' }))).toBe('mnist images 28×28 (as stored)');
+    expect(describeImages(resolve({ task: 'fashion-mnist', images: { pool: 2, size: 12 } }))).toBe(
+      'fashion-mnist images 12×12 (28×28 averaged over 2×2 blocks, then cropped by 1 pixel each side)',
+    );
+    expect(describeImages(resolve({ task: 'mnist', images: { size: 32 } }))).toBe(
+      'mnist images 32×32 (28×28 padded with 2 pixels of background each side)',
+    );
+    expect(describeImages(resolve({ task: 'ring8' }))).toBeNull();
   });
 
   it('the memory estimate sees the smaller images: a budget that refuses 28×28 takes 16×16', () => {

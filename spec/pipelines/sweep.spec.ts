@@ -158,6 +158,10 @@ describe('sweep', () => {
     clf.right.dispose();
     const report = fs.readFileSync(path.join(run, 'report.md'), 'utf8');
     expect(report).not.toContain('image metrics left out');
+    expect(report).toContain(
+      '- data: fashion-mnist images 16×16 (28×28 averaged over 2×2 blocks, then padded with 1 pixel of background ' +
+        'each side)',
+    );
     expect(report).toMatch(/FD to teacher/);
   });
 
