@@ -122,7 +122,7 @@ describe('sweep', () => {
     expect(() => resolveSweep({ ...config, methods: ['phased-4x4'], budgets: [6] })).toThrow(/multiples of 4/);
   });
 
-  it('fashion-mnist at 16×16 (pooled and padded; synthetic files): teacher, students, classifier and image metrics', async () => {
+  it('fashion-mnist, 16×16 (pooled, padded; synthetic files): teacher, students, classifier, metrics', async () => {
     const data = writeSyntheticIdx(path.join(out, 'fashion-idx'), 60, 20);
     const run = path.join(out, 'fashion');
     const before = process.env.FASHION_MNIST_DIR;
