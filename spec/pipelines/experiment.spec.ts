@@ -33,6 +33,7 @@ import {
   imageSide,
 } from '../../pipelines/experiment';
 import { writeSyntheticIdx } from '../helpers/idxImages';
+import { FASHION_MNIST_DIRS } from '../../lib/data/mnist';
 import { loadCheckpoint, saveCheckpoint } from '../../lib/checkpoint/format';
 import {
   buildExperimentReport,
@@ -231,6 +232,18 @@ describe('image tasks: MNIST and Fashion-MNIST, as stored or smaller', () => {
     expect(big.map((i) => i.path)).toContain('budget.batchSize');
     expect(small).toEqual([]);
   });
+
+  const installed = fs.existsSync(path.join(FASHION_MNIST_DIRS[0], 'train-images-idx3-ubyte.gz'));
+  (installed ? it.skip : it)(
+    "without Debian's dataset-fashion-mnist, task fashion-mnist stops with the install hint (skipped where it is " +
+      'installed: the loader then finds it)',
+    () => {
+      const r = resolve({ task: 'fashion-mnist', images: { pool: 2, size: 16 } });
+      expect(() => experimentDataset(r)).toThrow(
+        /Fashion-MNIST is not installed .*apt-get install dataset-fashion-mnist/,
+      );
+    },
+  );
 
   it('trains the classifier on the task at its size, reuses it, and refuses a given one of another size', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'experiment-classifier-'));
