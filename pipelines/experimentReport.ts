@@ -137,7 +137,7 @@ export const COLUMNS: Readonly<Record<'points' | 'images' | 'video', readonly Co
 export type TaskKind = keyof typeof COLUMNS;
 
 /** Figure pixels per image tile: about 28, a whole multiple of the image side (small images scaled up, unblurred). */
-const tileFor = (side: number): number => side * Math.max(1, Math.round(28 / side));
+export const tileFor = (side: number): number => side * Math.max(1, Math.round(28 / side));
 export const taskKind = (task: ResolvedExperiment['task']): TaskKind =>
   isImageTask(task) ? 'images' : task === 'video' ? 'video' : 'points';
 

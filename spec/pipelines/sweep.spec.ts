@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { runSweep, resolveSweep, budgetSamples, sweepPlan, SWEEP_DEFAULTS } from '../../pipelines/sweep';
-import { sweepSamplesSpec } from '../../pipelines/sweepReport';
+import { sweepSamplesSpec, sweepImageSamplesSpec } from '../../pipelines/sweepReport';
 import { methodDir } from '../../pipelines/experiment';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
 import { loadClassifier } from '../../lib/metrics/classifier';
@@ -99,6 +99,24 @@ describe('sweep', () => {
     for (const d of domains) expect(d).toEqual(domains[0]);
     expect(domains[0][0]).toBeLessThan(-3);
     expect(domains[0][1]).toBeGreaterThan(3);
+  });
+
+  it("an image sweep's samples: the teacher then each method and budget, a row per class, its first samples", () => {
+    // 20 samples of 4×4 images whose value is their index: sample i is of class i mod 10
+    const set = (offset: number) => Float32Array.from({ length: 20 * 16 }, (_, j) => offset + Math.floor(j / 16));
+    const spec = sweepImageSamplesSpec(
+      'seed 0',
+      set(0),
+      [{ method: 'sgts', cells: [{ budget: 2, values: set(100) }] }],
+      4,
+    ) as {
+      hconcat: Array<{ title: string; data: { values: Array<{ row: string; col: string }> } }>;
+    };
+    expect(spec.hconcat.map((p) => p.title)).toEqual(['teacher (40 steps)', 'sgts @ 2']);
+    // two samples per class exist (20 / 10), so two columns of the four
+    const tiles = spec.hconcat[1].data.values;
+    expect(tiles).toHaveLength(20);
+    expect(tiles.filter((t) => t.row === 'class 3').map((t) => t.col)).toEqual(['1', '2']);
   });
 
   it('plans a shared teacher once, so the progress display does not wait for teachers that are reused', () => {
