@@ -18,7 +18,7 @@ import { snapshotSize } from '../lib/train/snapshots';
 import { runConfig, disposeRun, RunOptions } from '../pipelines/run';
 import { makeDir } from '../lib/util/atomicWrite';
 import { TEACHER_DEFAULTS } from '../lib/teacher/teacher';
-import { DataConfig, loadDataset } from '../lib/data/config';
+import { DataConfig, imageSideOf, loadDataset } from '../lib/data/config';
 import type { Dataset } from '../lib/data/types';
 import type { LoadedConfig } from './loadConfig';
 
@@ -53,7 +53,7 @@ const teacherSnapshots = (data: DataConfig, steps: number, n?: number): { n: num
     data.kind === 'mixture'
       ? { sampleShape: [2], numClasses: 8 }
       : data.kind === 'mnist' || data.kind === 'fashion-mnist'
-        ? { sampleShape: [28, 28, 1], numClasses: 10 }
+        ? { sampleShape: [imageSideOf(data), imageSideOf(data), 1], numClasses: 10 }
         : data.kind === 'video'
           ? { sampleShape: [0, 0, 0], numClasses: data.classes ?? 4 }
           : E.getOrElseW(() => ({ sampleShape: [0, 0, 0], numClasses: 0 }))(

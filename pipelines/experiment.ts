@@ -20,7 +20,7 @@
  *   seed-<s>/teacher/recording.ndjson     the teacher's reference and evaluation samples
  *   seed-<s>/<method>/recording.ndjson    a student's losses and evaluation samples
  *   seed-<s>/<method>/student.ckpt        the student
- *   classifier/classifier.ckpt            MNIST: the feature classifier (trained once)
+ *   classifier/[<key>/]classifier.ckpt    image tasks: the feature classifier (trained once; keyed by dataset and size)
  *   report.md, results.json, figures/, samples/seed-<s>/<name>.npy   (the report)
  */
 import * as fs from 'fs';
@@ -42,7 +42,8 @@ import {
 } from '../lib/config/primitives';
 import { ConfigError, ConfigIssue, decodeWith } from '../lib/config/report';
 import { unknownFields } from '../lib/config/codecWalk';
-import { DataConfig, loadDataset } from '../lib/data/config';
+import { DataConfig, imageSideOf, loadDataset } from '../lib/data/config';
+import { ImageShrink, shrinkIssues } from '../lib/data/shrink';
 import type { Dataset } from '../lib/data/types';
 import { VideoOptions, VIDEO_DEFAULTS } from '../lib/data/video';
 import type { MixtureName } from '../lib/data/mixtures';
@@ -81,7 +82,8 @@ import { sampleStudent, studentNfe } from '../lib/distill/student';
 import { loadDistillState } from '../lib/distill/checkpoint';
 import type { ExpertPhase } from '../lib/rollout/context';
 import { trainFeatureClassifier, saveClassifier, loadClassifier, FeatureClassifier } from '../lib/metrics/classifier';
-import { loadMnist } from '../lib/data/mnist';
+import { loadMnist, loadFashionMnist, fashionMnistDirs } from '../lib/data/mnist';
+import type { IndexedDataset } from '../lib/data/indexed';
 import {
   TeacherConfig,
   TimestepConfig,
@@ -123,6 +125,7 @@ export const ExperimentTask = t.keyof({
   rings2: null,
   skew3: null,
   mnist: null,
+  'fashion-mnist': null,
   video: null,
 });
 export type ExperimentTask = t.TypeOf<typeof ExperimentTask>;
@@ -256,6 +259,11 @@ export const ExperimentConfig = t.intersection([
     teacher: ExperimentTeacher,
     distill: ExperimentDistill,
     classifier: ExperimentClassifier,
+    /**
+     * Smaller images (tasks mnist and fashion-mnist): pooled, then cropped or padded to a side the U-Net and the
+     * feature classifier take (a multiple of 4); the teacher, the students and the classifier all see them.
+     */
+    images: ImageShrink,
     /** Video toy options (task video). */
     video: VideoOptions,
     /** Dynamic-degree threshold, px/frame (task video). */
@@ -317,6 +325,17 @@ const unconditionalMixture = (name: MixtureName): TaskDefaults => ({
   distill: { regression: POINTS_DMD_REGRESSION },
 });
 
+/** A class-conditional image task (MNIST's layout) with the U-Net and budgets sized for 28×28 on 2 cores. */
+const imageTask = (data: DataConfig): TaskDefaults => ({
+  data,
+  model: { kind: 'unet', width: 16, timeEmbedDim: 32 } as ModelSpec,
+  budget: { teacherSteps: 4000, teacherBatchSize: 64, iterations: 200, batchSize: 32 },
+  guidance: 2,
+  samples: 500,
+  condition: 'mode',
+  teacher: {},
+});
+
 /** Defaults per task: sized for 2 CPU cores (measured figures in docs/results.md). */
 export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
   grid25: {
@@ -350,15 +369,8 @@ export const TASK_DEFAULTS: Readonly<Record<ExperimentTask, TaskDefaults>> = {
     budget: { teacherSteps: 12000, teacherBatchSize: 512, iterations: 512, batchSize: 256 },
   },
   skew3: unconditionalMixture('skew3'),
-  mnist: {
-    data: { kind: 'mnist', split: 'train' },
-    model: { kind: 'unet', width: 16, timeEmbedDim: 32 } as ModelSpec,
-    budget: { teacherSteps: 4000, teacherBatchSize: 64, iterations: 200, batchSize: 32 },
-    guidance: 2,
-    samples: 500,
-    condition: 'mode',
-    teacher: {},
-  },
+  mnist: imageTask({ kind: 'mnist', split: 'train' }),
+  'fashion-mnist': imageTask({ kind: 'fashion-mnist', split: 'train' }),
   video: {
     data: { kind: 'video' },
     // a U-Net over the frames stacked as channels (an MLP on the flat clips does not learn
@@ -403,7 +415,14 @@ export interface ResolvedExperiment {
   readonly logEvery: number;
 }
 
-const isMixture = (task: ExperimentTask): task is MixtureName => task !== 'mnist' && task !== 'video';
+/** The tasks on MNIST-layout images: class-conditional, measured in a feature classifier's space. */
+export type ImageTask = 'mnist' | 'fashion-mnist';
+export const isImageTask = (task: ExperimentTask): task is ImageTask => task === 'mnist' || task === 'fashion-mnist';
+const isMixture = (task: ExperimentTask): task is MixtureName => !isImageTask(task) && task !== 'video';
+
+/** The side of an image task's samples (28, or what `images` makes of it); null for the other tasks. */
+export const imageSide = (r: Pick<ResolvedExperiment, 'data'>): number | null =>
+  r.data.kind === 'mnist' || r.data.kind === 'fashion-mnist' ? imageSideOf(r.data) : null;
 
 /** Phases of a method's schedule (its generator-update budget is split evenly over them). */
 export const phasesOf = (m: StudentMethod): number => (m === 'phased-4x2' ? 2 : m === 'phased-4x4' ? 4 : 1);
@@ -453,8 +472,9 @@ export const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): Conf
     });
   if (c.video !== undefined && c.task !== 'video')
     issues.push({ path: 'video', message: `only applies to task "video", not "${c.task}"` });
-  if (c.classifier !== undefined && c.task !== 'mnist')
-    issues.push({ path: 'classifier', message: `only applies to task "mnist", not "${c.task}"` });
+  if (c.classifier !== undefined && !isImageTask(c.task))
+    issues.push({ path: 'classifier', message: `only applies to tasks "mnist" and "fashion-mnist", not "${c.task}"` });
+  issues.push(...imageIssues(c));
   if (c.motionThreshold !== undefined && c.task !== 'video')
     issues.push({ path: 'motionThreshold', message: `only applies to task "video", not "${c.task}"` });
   if (r.model.kind === 'unet' && isMixture(r.task))
@@ -473,11 +493,54 @@ export const relationIssues = (c: ExperimentConfig, r: ResolvedExperiment): Conf
   return issues;
 };
 
+/**
+ * What `images` asks of an image task: a pool that divides 28, a centred crop or pad, and a side
+ * of a multiple of 4 (the U-Net and the feature classifier both halve it twice).
+ */
+const imageIssues = (c: ExperimentConfig): ConfigIssue[] => {
+  if (c.images === undefined) return [];
+  if (!isImageTask(c.task))
+    return [{ path: 'images', message: `only applies to tasks "mnist" and "fashion-mnist", not "${c.task}"` }];
+  const shape = shrinkIssues(28, c.images, 'images');
+  if (shape.length > 0) return shape;
+  const side = imageSideOf({ kind: c.task, ...c.images });
+  if (side % 4 === 0) return [];
+  const pooled = 28 / (c.images.pool ?? 1);
+  return [
+    {
+      path: c.images.size === undefined ? 'images.pool' : 'images.size',
+      message:
+        `expected a side that is a multiple of 4 (the U-Net and the feature classifier halve the image twice), ` +
+        `got ${side}` +
+        (c.images.size === undefined ? `; set images.size to ${pooled - 2} (crop) or ${pooled + 2} (pad)` : ''),
+    },
+  ];
+};
+
+/** An image task's images in words (the reports' setup line); null for the other tasks. */
+export const describeImages = (r: Pick<ResolvedExperiment, 'data'>): string | null => {
+  if (r.data.kind !== 'mnist' && r.data.kind !== 'fashion-mnist') return null;
+  const side = imageSideOf(r.data);
+  const pool = r.data.pool ?? 1;
+  const pooled = 28 / pool;
+  const edge = Math.abs(side - pooled) / 2;
+  const px = (n: number) => `${n} pixel${n === 1 ? '' : 's'}`;
+  const steps = [
+    ...(pool > 1 ? [`averaged over ${pool}×${pool} blocks`] : []),
+    ...(side < pooled ? [`cropped by ${px(edge)} each side`] : []),
+    ...(side > pooled ? [`padded with ${px(edge)} of background each side`] : []),
+  ];
+  return (
+    `${r.data.kind} images ${side}×${side}` + (steps.length > 0 ? ` (28×28 ${steps.join(', then ')})` : ' (as stored)')
+  );
+};
+
 /** A lower bound of one sample's size (floats) and the network a model spec builds on a task's data. */
 const taskNetwork = (r: Pick<ResolvedExperiment, 'task' | 'data' | 'model'>): { dim: number; net: NetworkSize } => {
   const video = r.data.kind === 'video' ? { ...VIDEO_DEFAULTS, ...r.data } : null;
-  const size = r.task === 'mnist' ? 28 : video !== null ? video.size : 1;
-  const dim = r.task === 'mnist' ? 784 : video !== null ? video.frames * video.size * video.size : 2;
+  const side = imageSide(r);
+  const size = side ?? (video !== null ? video.size : 1);
+  const dim = side !== null ? side * side : video !== null ? video.frames * video.size * video.size : 2;
   const net =
     r.model.kind === 'mlp'
       ? mlpSize(r.model.hidden ?? MLP_DEFAULTS.hidden, r.model.timeEmbedDim ?? MLP_DEFAULTS.timeEmbedDim, dim)
@@ -558,7 +621,12 @@ export const resolveExperiment = (
   const methods = c.methods ?? EXPERIMENT_DEFAULTS.methods;
   const r: ResolvedExperiment = {
     task: c.task,
-    data: c.task === 'video' ? ({ kind: 'video', ...c.video } as DataConfig) : d.data,
+    data:
+      c.task === 'video'
+        ? ({ kind: 'video', ...c.video } as DataConfig)
+        : c.images !== undefined && isImageTask(c.task)
+          ? ({ ...d.data, ...c.images } as DataConfig)
+          : d.data,
     seeds: c.seeds ?? EXPERIMENT_DEFAULTS.seeds,
     methods,
     students: methods.filter((m): m is StudentMethod => m !== 'teacher'),
@@ -706,7 +774,26 @@ export const teacherDir = (out: string, key: string): string => path.join(out, '
 export const seedDir = (out: string, seed: number): string => path.join(out, `seed-${seed}`);
 export const methodDir = (out: string, seed: number, method: ExperimentMethod): string =>
   path.join(seedDir(out, seed), method);
-export const classifierFile = (out: string): string => path.join(out, 'classifier', 'classifier.ckpt');
+/**
+ * The feature classifier of an image task, keyed by its dataset and image size: MNIST as stored
+ * keeps the directory every earlier run used, smaller or other images get their own.
+ */
+export const classifierFile = (out: string, r: Pick<ResolvedExperiment, 'data'>): string =>
+  path.join(out, 'classifier', ...classifierKey(r), 'classifier.ckpt');
+
+/** [] for MNIST as stored; else ["<dataset>-<side>px-pool<k>"]. */
+const classifierKey = (r: Pick<ResolvedExperiment, 'data'>): string[] => {
+  if (r.data.kind !== 'mnist' && r.data.kind !== 'fashion-mnist') return [];
+  const pool = r.data.pool ?? 1;
+  const side = imageSideOf(r.data);
+  return r.data.kind === 'mnist' && pool === 1 && side === 28 ? [] : [`${r.data.kind}-${side}px-pool${pool}`];
+};
+
+/** What a classifier's checkpoint says it was trained on (its images' dataset, split and size). */
+export const classifierTrainedOn = (r: Pick<ResolvedExperiment, 'data'>): string => {
+  const key = classifierKey(r);
+  return key.length === 0 ? 'mnist train' : `${key[0]} train`;
+};
 
 export interface ExperimentOptions {
   readonly outDir: string;
@@ -813,7 +900,8 @@ export const recordSamples = (
   tf.dispose([x, ...(labels ? [labels] : [])]);
 };
 
-export const chunkFor = (r: ResolvedExperiment): number => (r.task === 'mnist' ? 100 : r.task === 'video' ? 128 : 4000);
+export const chunkFor = (r: ResolvedExperiment): number =>
+  isImageTask(r.task) ? 100 : r.task === 'video' ? 128 : 4000;
 
 /** Teacher steps between progress checkpoints, unless the options say otherwise. */
 export const TEACHER_CHECKPOINT_EVERY = 100;
@@ -1054,26 +1142,50 @@ export const runStudent = async (
   return false;
 };
 
-/** MNIST: the feature classifier of the image metrics — the given one, or trained once per run directory. */
+/** A split of an image task's data, at the task's image size (what its classifier trains and is tested on). */
+const imageSplit = (r: ResolvedExperiment, split: 'train' | 'test'): IndexedDataset => {
+  if (r.data.kind !== 'mnist' && r.data.kind !== 'fashion-mnist')
+    throw new Error(`task "${r.task}" has no feature classifier (image tasks only)`);
+  const shrink = { ...(r.data.pool ? { pool: r.data.pool } : {}), ...(r.data.size ? { size: r.data.size } : {}) };
+  return E.getOrElseW((e: Error) => {
+    throw e;
+  })(
+    r.data.kind === 'mnist' ? loadMnist(split, undefined, shrink) : loadFashionMnist(split, fashionMnistDirs(), shrink),
+  );
+};
+
+/** Why a loaded classifier cannot measure this task's images (another size), or null when it can. */
+const classifierMismatch = (c: FeatureClassifier, r: ResolvedExperiment): string | null => {
+  const side = imageSide(r);
+  const [h, w, ch] = c.inputShape;
+  return side === null || (h === side && w === side && ch === 1)
+    ? null
+    : `expected a classifier of [${side}, ${side}, 1] images (the task's), got [${h}, ${w}, ${ch}]`;
+};
+
+/**
+ * Image tasks: the feature classifier of the image metrics — the given one, or trained once per
+ * run directory on the task's dataset at the task's image size.
+ */
 export const ensureClassifier = (
   r: ResolvedExperiment,
   outDir: string,
   log?: (l: string) => void,
 ): FeatureClassifier => {
-  const file = r.classifier.path ?? classifierFile(outDir);
+  const file = r.classifier.path ?? classifierFile(outDir, r);
   if (fs.existsSync(file)) {
     const c = loadClassifier(file);
-    if (E.isRight(c)) return c.right;
-    if (r.classifier.path !== undefined) throw c.left;
+    const mismatch = E.isRight(c) ? classifierMismatch(c.right, r) : c.left.message;
+    if (E.isRight(c) && mismatch === null) return c.right;
+    if (E.isRight(c)) c.right.dispose();
+    else if (r.classifier.path !== undefined) throw c.left;
+    if (r.classifier.path !== undefined)
+      throw new ConfigError('experiment config', [{ path: 'classifier.path', message: `${file}: ${mismatch}` }]);
     keepAside(file);
   } else if (r.classifier.path !== undefined)
     throw new ConfigError('experiment config', [{ path: 'classifier.path', message: `no file at ${file}` }]);
-  const train = E.getOrElseW((e: Error) => {
-    throw e;
-  })(loadMnist('train'));
-  const test = E.getOrElseW((e: Error) => {
-    throw e;
-  })(loadMnist('test'));
+  const train = imageSplit(r, 'train');
+  const test = imageSplit(r, 'test');
   log?.(`training the feature classifier (${r.classifier.steps} steps, batch ${r.classifier.batchSize}) → ${file}`);
   const trained = trainFeatureClassifier(train, {
     steps: r.classifier.steps,
@@ -1086,7 +1198,7 @@ export const ensureClassifier = (
       `(${trained.seconds.toFixed(0)} s)`,
   );
   saveClassifier(file, trained.classifier, {
-    trainedOn: 'mnist train',
+    trainedOn: classifierTrainedOn(r),
     testAccuracy: trained.accuracy,
     steps: r.classifier.steps,
   });
@@ -1111,7 +1223,7 @@ export const runExperiment = async (input: unknown, o: ExperimentOptions): Promi
   const started = performance.now();
   const r = decodeExperiment(input);
   writeManifest(input, o.outDir);
-  if (r.task === 'mnist') ensureClassifier(r, o.outDir, o.log).dispose();
+  if (isImageTask(r.task)) ensureClassifier(r, o.outDir, o.log).dispose();
   const dataset = experimentDataset(r);
   const reused: string[] = [];
   const plan = experimentPlan(r);

@@ -41,6 +41,9 @@ import {
   teacherDir,
   teacherKey,
   classifierFile,
+  describeImages,
+  imageSide,
+  isImageTask,
   EXPERIMENT_DEFAULTS,
 } from './experiment';
 
@@ -132,8 +135,11 @@ export const COLUMNS: Readonly<Record<'points' | 'images' | 'video', readonly Co
 };
 
 export type TaskKind = keyof typeof COLUMNS;
+
+/** Figure pixels per image tile: about 28, a whole multiple of the image side (small images scaled up, unblurred). */
+export const tileFor = (side: number): number => side * Math.max(1, Math.round(28 / side));
 export const taskKind = (task: ResolvedExperiment['task']): TaskKind =>
-  task === 'mnist' ? 'images' : task === 'video' ? 'video' : 'points';
+  isImageTask(task) ? 'images' : task === 'video' ? 'video' : 'points';
 
 /** The numbers of one evaluation that the tables and the aggregation use. */
 export const scalarsOf = (e: Evaluation, extra: Readonly<Record<string, number>> = {}): Record<string, number> => {
@@ -300,8 +306,8 @@ const sampleFigures = (r: ResolvedExperiment, out: string, sets: Sets): Array<{ 
     figures.push({
       file: path.join(out, 'figures', 'samples.png'),
       spec: sampleGridSpec(panels, {
-        title: 'MNIST samples: a row per class, columns s<seed>·<k>',
-        tile: 28,
+        title: `${r.task} samples: a row per class, columns s<seed>·<k>`,
+        tile: tileFor(imageSide(r) ?? 28),
         colTitle: 'seed · sample',
       }),
     });
@@ -379,6 +385,7 @@ const describeRun = (r: ResolvedExperiment): string[] => [
           ? ' (each class holds several modes: the analogue of one prompt with many valid images)'
           : '')
       : ''),
+  ...(describeImages(r) === null ? [] : [`- data: ${describeImages(r)}`]),
   `- seeds: ${r.seeds.join(', ')}; methods: ${r.methods.join(', ')}`,
   `- model: \`${JSON.stringify(r.model)}\``,
   `- teacher: ` +
@@ -434,7 +441,7 @@ export const buildExperimentReport = async (
   let classifier: FeatureClassifier | null = null;
   let classifierAccuracy: number | null = null;
   if (kind === 'images') {
-    const file = r.classifier.path ?? classifierFile(runDir);
+    const file = r.classifier.path ?? classifierFile(runDir, r);
     const c = fs.existsSync(file) ? loadClassifier(file) : E.left(new Error(`${file}: missing`));
     if (E.isRight(c)) {
       classifier = c.right;
@@ -590,7 +597,7 @@ export const buildExperimentReport = async (
         ]
       : []),
     ...(classifierAccuracy !== null
-      ? [`- feature classifier: ${(classifierAccuracy * 100).toFixed(2)} % MNIST test accuracy`]
+      ? [`- feature classifier: ${(classifierAccuracy * 100).toFixed(2)} % test accuracy (${r.task}, same image size)`]
       : []),
     '',
     `## Results (mean ± std over ${seedsDone} seed${seedsDone === 1 ? '' : 's'})`,

@@ -50,6 +50,7 @@ import {
   distinctList,
   ensureClassifier,
   ensureTeacher,
+  isImageTask,
   evalSeed,
   experimentDataset,
   methodDir,
@@ -101,6 +102,7 @@ export const SweepConfig = t.intersection([
     teacher: ExperimentConfig.types[1].props.teacher,
     distill: ExperimentConfig.types[1].props.distill,
     classifier: ExperimentConfig.types[1].props.classifier,
+    images: ExperimentConfig.types[1].props.images,
     video: ExperimentConfig.types[1].props.video,
     motionThreshold: Positive,
     evalPoints: EvalPoints,
@@ -119,7 +121,7 @@ export const SWEEP_DEFAULTS = {
 
 /** The metric the convergence criterion follows by default: the distance to the teacher of the task's kind. */
 export const convergenceMetric = (task: ExperimentTask): string =>
-  task === 'mnist' ? 'frechet' : task === 'video' ? 'trajectoryFrechet' : 'energy';
+  isImageTask(task) ? 'frechet' : task === 'video' ? 'trajectoryFrechet' : 'energy';
 
 export interface ResolvedSweep {
   readonly experiment: ResolvedExperiment;
@@ -349,7 +351,7 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
   const text = `${JSON.stringify(input, null, 2)}\n`;
   if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== text) keepAside(manifest);
   if (!fs.existsSync(manifest)) writeFileAtomic(manifest, text);
-  if (r.task === 'mnist') ensureClassifier(r, o.outDir, o.log).dispose();
+  if (isImageTask(r.task)) ensureClassifier(r, o.outDir, o.log).dispose();
   const dataset = experimentDataset(r);
   const reused: string[] = [];
   for (const seed of r.seeds) {

@@ -27,8 +27,19 @@ import { writeFileAtomic } from '../lib/util/atomicWrite';
 import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
 import { scatterDomain, scatterSpec, ScatterPanel } from '../lib/plots/scatter';
 import { clipStripSpec, ClipPanel } from '../lib/plots/clipStrip';
-import { RECORDING, classifierFile, methodDir } from './experiment';
-import { COLUMNS, Column, latest, read, scalarsOf, taskKind, toSet, trajectoryFeatures } from './experimentReport';
+import { sampleGridSpec, GridPanel } from '../lib/plots/sampleGrid';
+import { RECORDING, classifierFile, describeImages, imageSide, methodDir } from './experiment';
+import {
+  COLUMNS,
+  Column,
+  latest,
+  read,
+  scalarsOf,
+  taskKind,
+  tileFor,
+  toSet,
+  trajectoryFeatures,
+} from './experimentReport';
 import {
   SWEEP_FILE,
   ResolvedSweep,
@@ -166,7 +177,7 @@ export const sweepRows = (runDir: string, s: ResolvedSweep, problems: string[], 
           E.getOrElse(() => VIDEO_DEFAULTS)(resolveVideoOptions(r.data as Partial<VideoSettings>)),
         )
       : undefined;
-  const classifier = kind === 'images' ? loadClassifier(r.classifier.path ?? classifierFile(runDir)) : null;
+  const classifier = kind === 'images' ? loadClassifier(r.classifier.path ?? classifierFile(runDir, r)) : null;
   if (classifier !== null && E.isLeft(classifier))
     problems.push(`feature classifier: ${classifier.left.message}; image metrics left out`);
   const options: EvaluateOptions = {
@@ -414,6 +425,42 @@ export const curveSpec = (summary: readonly CellSummary[], metric: string, title
   };
 };
 
+/** Samples of each class shown per panel of an image sweep's sample figure. */
+export const IMAGES_PER_CLASS = 4;
+
+/**
+ * An image sweep's samples of one seed: a panel for the teacher, then one per method and budget, each a row per class
+ * and its first samples (the sets' labels are balanced: sample i is of class i mod 10).
+ */
+export const sweepImageSamplesSpec = (
+  title: string,
+  teacher: Float32Array,
+  methods: readonly SampleRow[],
+  side: number,
+  classes = 10,
+): VegaLiteSpec => {
+  const size = side * side;
+  const panel = (name: string, values: Float32Array): GridPanel => ({
+    title: name,
+    tiles: Array.from({ length: classes * IMAGES_PER_CLASS }, (_, n) => {
+      const [c, k] = [n % classes, Math.floor(n / classes)];
+      const i = c + classes * k;
+      return {
+        row: `class ${c}`,
+        col: `${k + 1}`,
+        image: { height: side, width: side, channels: 1, values: values.subarray(i * size, (i + 1) * size) },
+      };
+    }).filter((t) => t.image.values.length === size),
+  });
+  return sampleGridSpec(
+    [
+      panel('teacher (40 steps)', teacher),
+      ...methods.flatMap((m) => m.cells.map((c) => panel(`${m.method} @ ${c.budget}`, c.values))),
+    ],
+    { title, tile: tileFor(side), colTitle: 'sample' },
+  );
+};
+
 /** One method's sample sets in a seed's sample figure, one per budget. */
 export interface SampleRow {
   readonly method: string;
@@ -482,11 +529,11 @@ export const buildSweepReport = async (
   const kind = taskKind(r.task);
   const columns: readonly Column[] = COLUMNS[kind];
   const problems: string[] = [];
-  // the sample figures: 2-D points or clips, the first three seeds
+  // the sample figures: 2-D points or clips, the first three seeds; images, the first seed
   const sets = new Map<number, Map<string, Float32Array>>();
   const clipNames = new Map<number, string[]>();
   const keep: OnSet = (seed, method, budget, values, labels) => {
-    if (kind === 'images' || !r.seeds.slice(0, 3).includes(seed)) return;
+    if (!r.seeds.slice(0, kind === 'images' ? 1 : 3).includes(seed)) return;
     if (!sets.has(seed)) sets.set(seed, new Map());
     sets.get(seed)!.set(`${method}@${budget}`, values);
     if (method === 'teacher' && labels !== null)
@@ -568,6 +615,11 @@ export const buildSweepReport = async (
       const dims = { frames: v.frames, height: v.size, width: v.size };
       return [{ file, spec: sweepClipsSpec(title, teacher, methodRows, dims, clipNames.get(seed), v.classes) }];
     }
+    const side = imageSide(r);
+    if (side !== null)
+      return [
+        { file, spec: sweepImageSamplesSpec(`${r.task}, seed ${seed}: a row per class`, teacher, methodRows, side) },
+      ];
     const title = `${r.task}, seed ${seed}: samples (red crosses: the mixture's centres)`;
     return [{ file, spec: sweepSamplesSpec(title, teacher, methodRows, MIXTURES[r.task as MixtureName].centers) }];
   });
@@ -588,6 +640,7 @@ export const buildSweepReport = async (
     '',
     `- seeds: ${r.seeds.join(', ')} (${seedsDone} with a teacher so far); methods: ${s.methods.join(', ')}; budgets ` +
       `(generator updates): ${s.budgets.join(', ')}`,
+    ...(describeImages(r) === null ? [] : [`- data: ${describeImages(r)}`]),
     `- model \`${JSON.stringify(r.model)}\`; teacher ${r.budget.teacherSteps} steps × batch ` +
       `${r.budget.teacherBatchSize}, ${teachers}, sampled with 40 Euler steps (CFG g = ${r.guidance}); students ` +
       `batch ${r.budget.batchSize}`,

@@ -38,7 +38,7 @@ const main = async (args: string[]): Promise<void> => {
     throw new Error(`--guidance: expected comma-separated CFG scales ≥ 0, got ${opt('guidance', '')}`);
   await useBackend('wasm');
   const r = decodeExperiment(JSON.parse(fs.readFileSync(path.join(dir, EXPERIMENT_FILE), 'utf8')));
-  const classifier = orThrow(loadClassifier(r.classifier.path ?? classifierFile(dir)), 'classifier');
+  const classifier = orThrow(loadClassifier(r.classifier.path ?? classifierFile(dir, r)), 'classifier');
   for (const seed of r.seeds) {
     const teacher = orThrow(
       loadTeacher(path.join(teacherDir(dir, teacherKey(r, seed)), TEACHER_CHECKPOINT)),

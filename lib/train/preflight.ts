@@ -13,7 +13,7 @@ import { ConfigError, ConfigIssue } from '../config/report';
 import { loadCheckpoint } from '../checkpoint/format';
 import { readNpy } from '../data/npy';
 import { loadImageFolder } from '../data/imageFolder';
-import type { DataConfig } from '../data/config';
+import { imageSideOf, type DataConfig } from '../data/config';
 import { runConfigIssues, DecodedConfig } from './configs';
 import { scheduleFor, DistillConfig, DISTILL_DEFAULTS } from '../distill/distill';
 import { regressionFor } from '../distill/regression';
@@ -131,7 +131,7 @@ const dataDim = (data: DataConfig): { dim: number; size: number } =>
   data.kind === 'mixture'
     ? { dim: 2, size: 1 }
     : data.kind === 'mnist' || data.kind === 'fashion-mnist'
-      ? { dim: 784, size: 28 }
+      ? { dim: imageSideOf(data) ** 2, size: imageSideOf(data) }
       : { dim: 1, size: 1 };
 
 /** The network a model spec builds on this data (a lower bound where the data is not opened). */

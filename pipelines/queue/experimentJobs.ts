@@ -4,7 +4,7 @@
  * reading and writing the shared run directory:
  *
  *   report                     the metrics and report, from the recordings (root: runs last)
- *   ├─ classifier              MNIST: the feature classifier of the image metrics
+ *   ├─ classifier              image tasks: the feature classifier of the image metrics
  *   └─ teacher (per teacher)   trains it, draws each of its seeds' reference and evaluation
  *      │                       sets, then adds its students as children (a step job)
  *      └─ student (seed, method)  distils, saves, draws its evaluation set
@@ -23,7 +23,7 @@ import {
   teacherKey,
   teacherDir,
   methodDir,
-  classifierFile,
+  isImageTask,
 } from '../experiment';
 
 const StudentMethodCodec = t.keyof({ dmd: null, vanilla: null, sgts: null, 'phased-4x2': null, 'phased-4x4': null });
@@ -84,7 +84,7 @@ export const nodeDir = (runDir: string, node: ExperimentNode): string =>
     : node.kind === 'student'
       ? methodDir(runDir, node.seed, node.method)
       : node.kind === 'classifier'
-        ? path.dirname(classifierFile(runDir))
+        ? path.join(runDir, 'classifier')
         : runDir;
 
 type Job = JobSpec<ExperimentJobData>;
@@ -107,8 +107,8 @@ export const teacherGroups = (r: ResolvedExperiment): Array<{ key: string; seeds
 export const studentJobs = (r: ResolvedExperiment, c: Common, key: string, seeds: readonly number[]): Job[] =>
   seeds.flatMap((seed) => r.students.map((method: StudentMethod) => spec(c, { kind: 'student', key, seed, method })));
 
-/** MNIST trains its feature classifier once per run directory, unless a saved one is given. */
-const needsClassifier = (r: ResolvedExperiment): boolean => r.task === 'mnist' && r.classifier.path === undefined;
+/** An image task trains its feature classifier once per run directory, unless a saved one is given. */
+const needsClassifier = (r: ResolvedExperiment): boolean => isImageTask(r.task) && r.classifier.path === undefined;
 
 /** The job tree an experiment starts as (students join when their teacher is done). */
 export const experimentFlow = (r: ResolvedExperiment, c: Common): Job =>

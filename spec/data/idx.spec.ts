@@ -13,7 +13,9 @@ import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { parseIdx, encodeIdx, readIdxFile } from '../../lib/data/idx';
 import { readImageSet, loadFashionMnist, FASHION_MNIST_DIRS } from '../../lib/data/mnist';
-import { loadDataset, DataError } from '../../lib/data/config';
+import { loadDataset, DataConfig, DataError } from '../../lib/data/config';
+import { decodeOrThrow } from '../../lib/config/report';
+import type { IndexedDataset } from '../../lib/data/indexed';
 
 const leftMessage = <A>(r: E.Either<DataError, A>): string => {
   if (E.isRight(r)) throw new Error('expected a DataError');
@@ -159,6 +161,47 @@ describe('Fashion-MNIST', () => {
     const v = b.x0.dataSync();
     expect([v[0], v[1], v[784]]).toEqual([1, -1, 1]);
     tf.dispose([b.x0, b.labels!]);
+  });
+
+  it('data.kind "fashion-mnist" with pool 2, size 12 gives the pooled centre of each image (synthetic fixture)', () => {
+    const fx = path.join(dir, 'fashion-small');
+    fs.mkdirSync(fx);
+    const put = (name: string, dims: number[], data: Uint8Array) =>
+      fs.writeFileSync(path.join(fx, `${name}.gz`), zlib.gzipSync(encodeIdx(dims, data)));
+    const px = Uint8Array.from({ length: 3 * 784 }, (_, i) => (i * 7 + 3) % 256);
+    put('train-images-idx3-ubyte', [3, 28, 28], px);
+    put('train-labels-idx1-ubyte', [3], Uint8Array.from([4, 5, 6]));
+    put('t10k-images-idx3-ubyte', [1, 28, 28], px.subarray(0, 784));
+    put('t10k-labels-idx1-ubyte', [1], Uint8Array.from([7]));
+    const before = process.env.FASHION_MNIST_DIR;
+    process.env.FASHION_MNIST_DIR = fx;
+    try {
+      const r = loadDataset(decodeOrThrow(DataConfig, { kind: 'fashion-mnist', split: 'train', pool: 2, size: 12 }));
+      if (E.isLeft(r)) throw r.left;
+      expect([r.right.sampleShape, r.right.size, r.right.numClasses]).toEqual([[12, 12, 1], 3, 10]);
+      const b = (r.right as IndexedDataset).gather([2]);
+      const v = b.x0.dataSync();
+      // output (i, j) is pooled pixel (i + 1, j + 1): the mean of rows 2i+2, 2i+3 and columns 2j+2, 2j+3
+      const at = (i: number, j: number): number => {
+        const rows = [2 * i + 2, 2 * i + 3];
+        const cols = [2 * j + 2, 2 * j + 3];
+        const sum = rows.reduce((a, y) => a + cols.reduce((c, x) => c + px[2 * 784 + y * 28 + x], 0), 0);
+        return sum / 4 / 127.5 - 1;
+      };
+      for (const [i, j] of [
+        [0, 0],
+        [5, 7],
+        [11, 11],
+      ])
+        expect(v[i * 12 + j]).toBeCloseTo(at(i, j), 5);
+      expect(Array.from(b.labels!.dataSync())).toEqual([6]);
+      tf.dispose([b.x0, b.labels!]);
+      const bad = loadDataset(decodeOrThrow(DataConfig, { kind: 'fashion-mnist', split: 'train', pool: 5 }));
+      expect(E.isLeft(bad) && bad.left.message).toMatch(/data\.pool: expected a divisor of the stored side 28/);
+    } finally {
+      if (before === undefined) delete process.env.FASHION_MNIST_DIR;
+      else process.env.FASHION_MNIST_DIR = before;
+    }
   });
 
   const installed = fs.existsSync(path.join(FASHION_MNIST_DIRS[0], 'train-images-idx3-ubyte.gz'));

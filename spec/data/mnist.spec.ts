@@ -74,6 +74,25 @@ describe('MNIST', () => {
     tf.dispose([a, b, c, g].flatMap((x) => [x.x0, x.labels!]));
   });
 
+  it('pool 2, size 16: each digit is the 2×2 mean of its bytes, padded by one background pixel each side', () => {
+    const raw = fs.readFileSync(path.join(mnistDataDir(), 't10k-images-idx3-ubyte')).subarray(16, 16 + 784);
+    const r = loadMnist('test', undefined, { pool: 2, size: 16 });
+    if (E.isLeft(r)) throw r.left;
+    expect([r.right.sampleShape, r.right.size]).toEqual([[16, 16, 1], 10000]);
+    const b = r.right.gather([0]);
+    const x = b.x0.dataSync();
+    for (let i = 0; i < 16; i++)
+      for (let j = 0; j < 16; j++) {
+        const inside = i >= 1 && i <= 14 && j >= 1 && j <= 14;
+        const [y, c] = [2 * (i - 1), 2 * (j - 1)];
+        const mean = inside
+          ? (raw[y * 28 + c] + raw[y * 28 + c + 1] + raw[(y + 1) * 28 + c] + raw[(y + 1) * 28 + c + 1]) / 4
+          : 0;
+        expect(x[i * 16 + j]).toBeCloseTo(mean / 127.5 - 1, 5);
+      }
+    tf.dispose([b.x0, b.labels!]);
+  });
+
   it('refuses indices outside the dataset', () => {
     expect(() => open('test').gather([10000])).toThrow(/index 10000 outside \[0, 10000\)/);
   });

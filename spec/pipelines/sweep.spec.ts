@@ -2,7 +2,8 @@
  * The budget sweep end to end on a tiny 2-D task: every (seed, method, budget) cell is
  * drawn, a single-phase method's cell equals a standalone run of that budget, a rerun
  * reuses every cell, and the report carries the intervals, the paired differences, the
- * convergence check and each seed's samples side by side.
+ * convergence check and each seed's samples side by side. An image task (Fashion-MNIST made
+ * smaller, from synthetic files) runs end to end with its own classifier.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -10,9 +11,11 @@ import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { runSweep, resolveSweep, budgetSamples, sweepPlan, SWEEP_DEFAULTS } from '../../pipelines/sweep';
-import { sweepSamplesSpec } from '../../pipelines/sweepReport';
+import { sweepSamplesSpec, sweepImageSamplesSpec } from '../../pipelines/sweepReport';
 import { methodDir } from '../../pipelines/experiment';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
+import { loadClassifier } from '../../lib/metrics/classifier';
+import { writeSyntheticIdx } from '../helpers/idxImages';
 
 jest.setTimeout(240000);
 
@@ -98,6 +101,24 @@ describe('sweep', () => {
     expect(domains[0][1]).toBeGreaterThan(3);
   });
 
+  it("an image sweep's samples: the teacher then each method and budget, a row per class, its first samples", () => {
+    // 20 samples of 4×4 images whose value is their index: sample i is of class i mod 10
+    const set = (offset: number) => Float32Array.from({ length: 20 * 16 }, (_, j) => offset + Math.floor(j / 16));
+    const spec = sweepImageSamplesSpec(
+      'seed 0',
+      set(0),
+      [{ method: 'sgts', cells: [{ budget: 2, values: set(100) }] }],
+      4,
+    ) as {
+      hconcat: Array<{ title: string; data: { values: Array<{ row: string; col: string }> } }>;
+    };
+    expect(spec.hconcat.map((p) => p.title)).toEqual(['teacher (40 steps)', 'sgts @ 2']);
+    // two samples per class exist (20 / 10), so two columns of the four
+    const tiles = spec.hconcat[1].data.values;
+    expect(tiles).toHaveLength(20);
+    expect(tiles.filter((t) => t.row === 'class 3').map((t) => t.col)).toEqual(['1', '2']);
+  });
+
   it('plans a shared teacher once, so the progress display does not wait for teachers that are reused', () => {
     const labels = (c: object) => sweepPlan(resolveSweep(c)).map((p) => `${p.seed} ${p.method}`);
     expect(labels(config).filter((l) => l.endsWith('teacher'))).toEqual(['0 teacher', '1 teacher']);
@@ -117,6 +138,49 @@ describe('sweep', () => {
       /budgets.1: expected budgets in ascending order/,
     );
     expect(() => resolveSweep({ ...config, methods: ['phased-4x4'], budgets: [6] })).toThrow(/multiples of 4/);
+  });
+
+  it('fashion-mnist, 16×16 (pooled, padded; synthetic files): teacher, students, classifier, metrics', async () => {
+    const data = writeSyntheticIdx(path.join(out, 'fashion-idx'), 60, 20);
+    const run = path.join(out, 'fashion');
+    const before = process.env.FASHION_MNIST_DIR;
+    process.env.FASHION_MNIST_DIR = data;
+    try {
+      await runSweep(
+        {
+          method: 'sweep',
+          task: 'fashion-mnist',
+          images: { pool: 2, size: 16 },
+          seeds: [0],
+          methods: ['sgts'],
+          budgets: [2],
+          budget: { teacherSteps: 4, teacherBatchSize: 8, batchSize: 4 },
+          samples: 20,
+          model: { kind: 'unet', width: 4, timeEmbedDim: 8 },
+          classifier: { steps: 4, batchSize: 16 },
+          distill: { updateRatio: 1 },
+          logEvery: 1000,
+        },
+        { outDir: run, log: () => undefined },
+      );
+    } finally {
+      if (before === undefined) delete process.env.FASHION_MNIST_DIR;
+      else process.env.FASHION_MNIST_DIR = before;
+    }
+    const cell = readNpy(budgetSamples(methodDir(run, 0, 'sgts'), 2));
+    if (E.isLeft(cell)) throw cell.left;
+    expect(cell.right.shape).toEqual([20, 16, 16, 1]);
+    const clf = loadClassifier(path.join(run, 'classifier', 'fashion-mnist-16px-pool2', 'classifier.ckpt'));
+    if (E.isLeft(clf)) throw clf.left;
+    expect(clf.right.inputShape).toEqual([16, 16, 1]);
+    clf.right.dispose();
+    const report = fs.readFileSync(path.join(run, 'report.md'), 'utf8');
+    expect(report).not.toContain('image metrics left out');
+    expect(report).toContain(
+      '- data: fashion-mnist images 16×16 (28×28 averaged over 2×2 blocks, then padded with 1 pixel of background ' +
+        'each side)',
+    );
+    expect(report).toMatch(/FD to teacher/);
   });
 
   it('the defaults resolve: every default budget splits evenly over every default method', () => {

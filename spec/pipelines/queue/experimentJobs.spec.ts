@@ -47,9 +47,12 @@ describe('an experiment as jobs', () => {
     expect(experimentJobCount(shared)).toBe(1 + 1 + 2);
   });
 
-  it('MNIST: the feature classifier is a job of its own beside the teachers, unless a saved one is given', () => {
+  it('image tasks: the feature classifier is a job of its own beside the teachers, unless a saved one is given', () => {
     const mnist = experiment({ task: 'mnist', seeds: [0], methods: ['dmd'] });
     expect(experimentFlow(mnist, common).children!.map((c) => c.name)).toEqual(['classifier', 'teacher']);
+    const fashion = experiment({ task: 'fashion-mnist', images: { pool: 2, size: 16 }, seeds: [0], methods: ['dmd'] });
+    expect(experimentFlow(fashion, common).children!.map((c) => c.name)).toEqual(['classifier', 'teacher']);
+    expect(nodeDir(common.runDir, { kind: 'classifier' })).toBe('/shared/runs/x/classifier');
     const given = experiment({ task: 'mnist', seeds: [0], methods: ['dmd'], classifier: { path: 'c.ckpt' } });
     expect(experimentFlow(given, common).children!.map((c) => c.name)).toEqual(['teacher']);
   });
