@@ -12,7 +12,7 @@ import { DataError } from './errors';
 import { readIdxFile } from './idx';
 import { indexedDataset, IndexedDataset } from './indexed';
 import { rangeScaling } from './scaling';
-import { ShrinkOptions, shrinkImages, shrinks } from './shrink';
+import { ShrinkOptions, byteToUnit, shrinkImages, shrinks } from './shrink';
 
 export type ImageSplit = 'train' | 'test' | 'all';
 
@@ -119,7 +119,7 @@ export const readMnistLayout = (dir: string, split: ImageSplit): E.Either<DataEr
 };
 
 /** x = p/127.5 − 1 for every byte value. */
-const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, p) => p / 127.5 - 1);
+const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, p) => byteToUnit(p));
 
 /** A Dataset of [H, W, 1] images in [−1, 1] with 10 classes. */
 export const byteImageDataset = (name: string, set: ByteImages): IndexedDataset => {

@@ -73,8 +73,8 @@ export interface StoredPixels {
   readonly pixels: Uint8Array;
 }
 
-/** The value of a byte pixel, p/127.5 − 1. */
-const unit = (p: number): number => p / 127.5 - 1;
+/** The value of a byte pixel, p/127.5 − 1 (a pooled pixel: of the mean of its bytes). */
+export const byteToUnit = (p: number): number => p / 127.5 - 1;
 
 /**
  * Every image of `set` pooled and cropped or padded: N × size × size values in [−1, 1]. Left when
@@ -103,7 +103,7 @@ export const shrinkImages = (
         let sum = 0;
         for (let a = 0; a < k; a++)
           for (let b = 0; b < k; b++) sum += set.pixels[src + (k * i + a) * set.width + k * j + b];
-        values[dst + (i + offset) * side + (j + offset)] = unit(sum / area);
+        values[dst + (i + offset) * side + (j + offset)] = byteToUnit(sum / area);
       }
   }
   return E.right({ side, values });
