@@ -21,7 +21,7 @@ import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
 import { TEACHER_CHECKPOINT } from './runPipeline';
 import { loadCheckpoint } from '../lib/checkpoint/format';
 import type { DataConfig } from '../lib/data/config';
-import { POINTS_DMD_REGRESSION } from '../pipelines/experiment';
+import { POINTS_DMD_REGRESSION, POINTS_FEW_STEP_REGRESSION } from '../pipelines/experiment';
 
 export const TRAIN_METHODS = ['teacher', 'dmd', 'vanilla', 'sgts', 'phased'] as const;
 export const BUDGETS = ['quick', 'standard'] as const;
@@ -36,8 +36,8 @@ export interface DataShape {
  * Settings by data shape and budget. Points (≤ 16 dims): an MLP teacher of 3 000 steps
  * (the 2-D target: under 3 minutes on 2 CPU cores; bench/train-defaults.ts measures ~1 min
  * of CPU) and 512 student iterations (under 5 minutes; 400 were measured at ≤ 1 min of CPU).
- * The dmd student on points adds the regression term with its warm-up (pipelines/experiment.ts
- * POINTS_DMD_REGRESSION, about a minute more). Images [H, W, C]: a small U-Net. Long vectors
+ * The students on points start with a regression warm-up on the teacher's path: dmd's with its
+ * term kept on (POINTS_DMD_REGRESSION), the few-step students' per phase (POINTS_FEW_STEP_REGRESSION). Images [H, W, C]: a small U-Net. Long vectors
  * (flattened clips): a wider MLP on smaller batches. `quick` is a smoke test: seconds, not quality.
  */
 export const trainDefaults = (
@@ -48,6 +48,8 @@ export const trainDefaults = (
   student: Record<string, unknown>;
   /** One-step DMD's regression term (points only): what the dmd student adds to `student`. */
   dmdRegression?: Record<string, unknown>;
+  /** The few-step students' regression warm-up (points only): what sgts, vanilla and phased add to `student`. */
+  fewStepRegression?: Record<string, unknown>;
 } => {
   const quick = budget === 'quick';
   const dims = shape.sampleShape;
@@ -75,6 +77,8 @@ export const trainDefaults = (
       student: { iterations: quick ? 24 : 512, batchSize: 256, shift: 1, logEvery: quick ? 4 : 50 },
       // the one-step student fits the teacher's noise-to-sample map first (POINTS_DMD_REGRESSION)
       dmdRegression: quick ? { ...POINTS_DMD_REGRESSION, warmup: 100 } : POINTS_DMD_REGRESSION,
+      // the 4-step students fit each step to the teacher's path first (POINTS_FEW_STEP_REGRESSION)
+      fewStepRegression: quick ? { ...POINTS_FEW_STEP_REGRESSION, warmup: 50 } : POINTS_FEW_STEP_REGRESSION,
     };
   return {
     teacher: {
@@ -178,12 +182,21 @@ export const trainCommand = defineCommand({
       ...(o.method === 'dmd' ? {} : { steps: 4 }),
       ...(o.method === 'phased' ? { preset: o.preset ?? '4x2' } : {}),
       ...defaults.student,
-      ...(o.method === 'dmd' && defaults.dmdRegression ? { regression: defaults.dmdRegression } : {}),
+      ...regressionOf(o.method, defaults),
     };
     await runGenerated(applyOverrides(student, o.set), out, o.set, common, io);
     return 0;
   },
 });
+
+/** The regression settings a student method takes from the defaults (none for the teacher or off points). */
+const regressionOf = (
+  method: string,
+  d: { dmdRegression?: Record<string, unknown>; fewStepRegression?: Record<string, unknown> },
+): { regression?: Record<string, unknown> } => {
+  const r = method === 'dmd' ? d.dmdRegression : d.fewStepRegression;
+  return r === undefined ? {} : { regression: r };
+};
 
 /** The data config of `--data`: a folder of PNGs, or a .npy file (with its labels). */
 const dataConfigFor = (data: string, labels: string | undefined, normalise: boolean): Record<string, unknown> => {

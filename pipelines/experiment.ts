@@ -317,6 +317,17 @@ export const POINTS_DMD_REGRESSION: t.TypeOf<typeof ExperimentDistill>['regressi
   warmupLr: 1e-3,
 } as t.TypeOf<typeof ExperimentDistill>['regression'];
 
+/**
+ * The few-step students' regression warm-up on 2-D points, as `phased-dmd train` gives it (docs/algorithm.md §3):
+ * 4 000 regression-only updates at lr 10⁻³ per phase, each step fitted to the teacher's ODE path (teacher forcing),
+ * then the method's DMD updates as published (λ_reg 0). Experiments and sweeps compare the methods as published and
+ * leave it off unless `distill.fewStepRegression` asks for it (docs/results.md §2d measures both).
+ */
+export const POINTS_FEW_STEP_REGRESSION: t.TypeOf<typeof ExperimentDistill>['fewStepRegression'] = {
+  warmup: 4000,
+  warmupLr: 1e-3,
+} as t.TypeOf<typeof ExperimentDistill>['fewStepRegression'];
+
 /** An unconditional 2-D task with the model and budgets `phased-dmd train` picks for 2-D points. */
 const unconditionalMixture = (name: MixtureName): TaskDefaults => ({
   data: { kind: 'mixture', name },

@@ -124,6 +124,23 @@ describe('experiment config', () => {
       ['phased-4x4', undefined],
     ]);
     expect(configs({ distill: { regression: { weight: 0 } } })[0]).toEqual(['dmd', { weight: 0 }]);
+    // distill.fewStepRegression goes to every other student as its regression; dmd keeps its own
+    const fewStep = { warmup: 100, warmupLr: 0.001 };
+    expect(configs({ distill: { fewStepRegression: fewStep } })).toEqual([
+      ['dmd', POINTS_DMD_REGRESSION],
+      ['sgts', fewStep],
+      ['phased-4x2', fewStep],
+      ['phased-4x4', fewStep],
+    ]);
+  });
+
+  it('a student config never carries the experiment-only field fewStepRegression', () => {
+    const r = decodeExperiment({
+      method: 'experiment',
+      task: 'uneven7',
+      distill: { fewStepRegression: { warmup: 1 } },
+    });
+    for (const m of r.students) expect(distillConfigFor(r, m, 0, 't.ckpt')).not.toHaveProperty('fewStepRegression');
   });
 
   it.each([
