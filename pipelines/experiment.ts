@@ -101,6 +101,8 @@ import {
   DistillConfig,
   RoleOptimizer,
   withDefaults,
+  describeRegression,
+  describeVariant,
 } from '../lib/distill/distill';
 import { RegressionConfig } from '../lib/distill/regression';
 
@@ -729,6 +731,22 @@ export const studentDistill = (
   if (method === 'dmd') return shared;
   const { regression: _dmdOnly, ...rest } = shared;
   return fewStepRegression === undefined ? rest : { ...rest, regression: fewStepRegression };
+};
+
+/**
+ * The report lines naming what each student trained with: the settings every student shares, then one-step DMD's
+ * regression term and the few-step students' (when set).
+ */
+export const studentVariantLines = (distill: t.TypeOf<typeof ExperimentDistill>, every: string): string[] => {
+  const { regression, fewStepRegression, ...shared } = distill;
+  const c = shared as Partial<DistillConfig>;
+  const dmd = describeRegression(regression, c);
+  const fewStep = describeRegression(fewStepRegression, c);
+  return [
+    `- ${every}: ${describeVariant(c)}`,
+    ...(dmd === null ? [] : [`- dmd adds ${dmd}`]),
+    ...(fewStep === null ? [] : [`- the 4-step students add ${fewStep}`]),
+  ];
 };
 
 /** Seeds of the sample sets: the students share the teacher's evaluation noise and labels. */

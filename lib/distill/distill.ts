@@ -246,21 +246,31 @@ export const withDefaults = (c: DistillConfig) => {
 };
 
 /**
+ * The regression term `r` in words, or null when off: the loss kept during DMD (with its weight) and the warm-up
+ * before it, each phase on its own stretch of the teacher's path; `c` supplies the default warm-up lr.
+ */
+export const describeRegression = (r: RegressionConfig | undefined, c: Partial<DistillConfig> = {}): string | null => {
+  const reg = regressionFor(r);
+  if (reg === null) return null;
+  const generatorLr = withDefaults({ method: 'sgts', teacher: '', ...c } as DistillConfig).lr.generator;
+  const pairs = `${reg.pairs} teacher pairs, ${reg.distance}`;
+  const warm = `${reg.warmup} regression-only warm-up updates per phase at lr ${reg.warmupLr ?? generatorLr}`;
+  if (reg.weight === 0) return `${warm} (${pairs}), then no regression loss`;
+  const loss = `the regression loss on the teacher's path (λ_reg ${reg.weight}, ${pairs})`;
+  return reg.warmup > 0 ? `${loss}, after ${warm}` : loss;
+};
+
+/**
  * One line naming the variant a config trains: gradient form, clip, stepper, fake-score target, phasing, and the
  * regression term when the student has it.
  */
 export const describeVariant = (c: Partial<DistillConfig>): string => {
   const d = withDefaults({ method: 'sgts', teacher: '', ...c } as DistillConfig);
-  const reg = regressionFor(c.regression);
+  const reg = describeRegression(c.regression, c);
   return (
     `gradient ${d.gradient}, generator clip ${d.optimizer.generator.clipNorm || 'off'}, stepper ${d.stepper}, ` +
     `fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}` +
-    (reg === null
-      ? ''
-      : `; the regression loss on the teacher's path (λ_reg ${reg.weight}, ${reg.distance}, ${reg.pairs} teacher pairs` +
-        (reg.warmup > 0
-          ? `, after ${reg.warmup} regression-only updates at lr ${reg.warmupLr ?? d.lr.generator})`
-          : ')'))
+    (reg === null ? '' : `; ${reg}`)
   );
 };
 

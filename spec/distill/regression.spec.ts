@@ -95,12 +95,16 @@ describe('regressionFor: when a run takes the term', () => {
     expect(regressionFor({ warmup: 10 } as never)).toEqual({ ...REGRESSION_DEFAULTS, warmup: 10 });
   });
 
-  it('a report names the term when one-step DMD has it, and says nothing of it otherwise', () => {
+  it('a report names the term when the student has it, and says nothing of it otherwise', () => {
     expect(describeVariant({ regression: { weight: 4 } } as never)).toMatch(
-      /the regression loss on the teacher's path \(λ_reg 4, mse, 4096 teacher pairs\)$/,
+      /phasing sequential; the regression loss on the teacher's path \(λ_reg 4, 4096 teacher pairs, mse\)$/,
     );
     expect(describeVariant({ regression: { weight: 4, warmup: 100, warmupLr: 0.001 } } as never)).toMatch(
-      /\(λ_reg 4, mse, 4096 teacher pairs, after 100 regression-only updates at lr 0\.001\)$/,
+      /\(λ_reg 4, 4096 teacher pairs, mse\), after 100 regression-only warm-up updates per phase at lr 0\.001$/,
+    );
+    // a warm-up alone: at the generator's lr unless given, and no loss afterwards
+    expect(describeVariant({ regression: { warmup: 50 }, lr: { generator: 3e-4 } } as never)).toMatch(
+      /; 50 regression-only warm-up updates per phase at lr 0\.0003 \(4096 teacher pairs, mse\), then no regression loss$/,
     );
     expect(describeVariant({})).not.toMatch(/regression/);
     expect(describeVariant({ regression: { weight: 0 } } as never)).not.toMatch(/regression/);
