@@ -1,7 +1,7 @@
 /**
- * The regression term of one-step DMD as a run sets it up (docs/algorithm.md §3): its
- * config, which methods it applies to, and the (noise, teacher sample) pairs, made once
- * per run by the teacher's deterministic sampler.
+ * The regression term as a run sets it up (docs/algorithm.md §3): its config, when a run
+ * has it, and the (noise, teacher sample) pairs, with the teacher's states at a few-step
+ * student's step times, made once per run by the teacher's deterministic sampler.
  */
 import * as t from 'io-ts';
 import * as tf from '@tensorflow/tfjs-core';
@@ -78,9 +78,9 @@ export const REGRESSION_DEFAULTS: RegressionSettings = {
  * takes the published form: G(z) is the student's whole sample, paired with the teacher's
  * ODE answer. A few-step student (vanilla, SGTS, Phased) takes it step by step with teacher
  * forcing: each step starts from the teacher's state at its time and is pulled towards the
- * teacher's state at the next one. That form is this project's, not the papers'
- * (docs/algorithm.md §3 says what it changes), so the method is only ever asked, never
- * assumed: the settings are the same for every method.
+ * teacher's state at the next one; that form is this project's, not the papers'
+ * (docs/algorithm.md §3 says what it changes). A run has the term only when its config
+ * asks for it.
  */
 export const regressionFor = (config: RegressionConfig | undefined): RegressionSettings | null => {
   const r = { ...REGRESSION_DEFAULTS, ...config };
