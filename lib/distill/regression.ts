@@ -101,21 +101,24 @@ export const pathSegments = (teacherGrid: readonly number[], stops: readonly num
 };
 
 /**
- * The student's step times as the pairs need them: a grid from 1 to 0, strictly descending; its interior times are
- * where the teacher's path is kept.
+ * The student's step times as the pairs need them: a grid strictly descending from at most 1 to 0. The teacher's
+ * path is kept at every time but 1 (z) and 0 (y); a grid that starts a hair below 1 (a shifted phase boundary
+ * rounded) gets its first state from a teacher step of that size.
  */
-const interiorTimes = (times: readonly number[]): number[] => {
-  const ok = times.length >= 2 && times[0] === 1 && times[times.length - 1] === 0;
+const pathTimes = (times: readonly number[]): number[] => {
+  const ok = times.length >= 2 && times[0] <= 1 && times[times.length - 1] === 0;
   if (!ok || times.some((t, i) => i > 0 && !(t < times[i - 1])))
-    throw new Error(`regression pairs: the student's step grid must descend strictly from 1 to 0, got [${times}]`);
-  return times.slice(1, -1);
+    throw new Error(
+      `regression pairs: the student's step grid must descend strictly from 1 (or less) to 0, got [${times}]`,
+    );
+  return times.filter((t) => t !== 1 && t !== 0);
 };
 
 /**
  * The pairs: noise z and labels c drawn from (seed, 'regression'), y = the teacher's
  * Euler sample from z with CFG g over `timeGrid(steps, shift)`, no gradient. Given the
  * student's step grid `times` (default [1, 0], one step), the teacher's grid is cut at
- * its interior times and the states there are kept as the pairs' path.
+ * the student's times and the states there are kept as the pairs' path.
  */
 export const teacherPairs = (
   teacher: VelocityModel,
@@ -128,7 +131,7 @@ export const teacherPairs = (
     readonly times?: readonly number[];
   },
 ): RegressionPairs => {
-  const stops = interiorTimes(o.times ?? [1, 0]);
+  const stops = pathTimes(o.times ?? [1, 0]);
   const seed = splitSeed(o.seed, 'regression');
   const C = teacher.numClasses;
   const z = normal([o.n, ...teacher.sampleShape], splitSeed(seed, 'z'));

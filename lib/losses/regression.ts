@@ -24,8 +24,8 @@ export interface RegressionPairs {
   readonly labels: tf.Tensor1D | null;
   readonly y: tf.Tensor;
   /**
-   * The teacher's ODE states between z (t = 1) and y (t = 0) at the student's interior step times, for a few-step
-   * student: states[i] at times[i], times descending in (0, 1). Absent or empty for one step.
+   * The teacher's ODE states between z (t = 1) and y (t = 0) at the student's other step times, for a few-step
+   * student: states[i] at times[i], times descending in (0, 1). Absent for one step from 1 to 0.
    */
   readonly path?: { readonly times: readonly number[]; readonly states: readonly tf.Tensor[] };
 }

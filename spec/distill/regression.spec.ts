@@ -197,7 +197,7 @@ describe("the teacher's path at a few-step student's times", () => {
     teacher.dispose();
   });
 
-  it('in chunks too; and refuses a grid that does not descend strictly from 1 to 0', () => {
+  it('in chunks too; refuses a grid that does not descend strictly to 0 from at most 1', () => {
     const teacher = tinyMlp(0, 2);
     const opts = { n: PAIR_CHUNK + 3, seed: 1, guidance: 1, steps: 4, shift: 1 };
     const before = tf.memory().numTensors;
@@ -210,11 +210,19 @@ describe("the teacher's path at a few-step student's times", () => {
     disposePairs(p);
     for (const times of [
       [1, 0.5],
-      [0.9, 0.5, 0],
+      [1.2, 0.5, 0],
       [1, 0.5, 0.5, 0],
       [1, 0.4, 0.6, 0],
     ])
-      expect(() => teacherPairs(teacher, { ...opts, n: 4, times })).toThrow(/descend strictly from 1 to 0/);
+      expect(() => teacherPairs(teacher, { ...opts, n: 4, times })).toThrow(/descend strictly from 1 \(or less\) to 0/);
+    // a grid that starts a hair below 1 (a shifted boundary, rounded) keeps its first state too: z, one tiny step on
+    const start = 0.3 / (1 + (0.3 - 1)); // shift 0.3 applied to 1: 0.9999999999999998
+    expect(start).toBeLessThan(1);
+    const q = teacherPairs(teacher, { ...opts, n: 4, times: [start, 0.5, 0] });
+    expect(q.path!.times).toEqual([start, 0.5]);
+    const [a, zq] = [pairState(q, start).dataSync(), q.z.dataSync()];
+    a.forEach((x, i) => expect(Math.abs(x - zq[i])).toBeLessThan(1e-6));
+    disposePairs(q);
     expect(tf.memory().numTensors).toBe(before);
     teacher.dispose();
   });
@@ -482,6 +490,8 @@ describe('trainDistill with the regression term', () => {
     ['sgts', {}],
     ['phased', {}],
     ['phased', { phasing: 'concurrent' }],
+    // shift 0.3 rounds the first boundary to 0.9999999999999998
+    ['phased', { shift: 0.3 }],
   ])(
     '%s %j: a warm-up per phase on its stretch of the path, lowering its loss; deterministic, no leak',
     async (method, extra) => {
