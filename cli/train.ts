@@ -77,7 +77,7 @@ export const trainDefaults = (
       student: { iterations: quick ? 24 : 512, batchSize: 256, shift: 1, logEvery: quick ? 4 : 50 },
       // the one-step student fits the teacher's noise-to-sample map first (POINTS_DMD_REGRESSION)
       dmdRegression: quick ? { ...POINTS_DMD_REGRESSION, warmup: 100 } : POINTS_DMD_REGRESSION,
-      // the 4-step students fit each step to the teacher's path first (POINTS_FEW_STEP_REGRESSION)
+      // the 4-step students fit each step to the teacher's path first and keep the term (POINTS_FEW_STEP_REGRESSION)
       fewStepRegression: quick ? { ...POINTS_FEW_STEP_REGRESSION, warmup: 50 } : POINTS_FEW_STEP_REGRESSION,
     };
   return {
