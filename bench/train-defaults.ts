@@ -1,8 +1,9 @@
 /**
  * How long `phased-dmd train` takes with its 2-D defaults (cli/train.ts trainDefaults):
  * runs a slice of the teacher and of each student's training (its DMD iterations, and its
- * regression warm-up) and extrapolates to the full budget. Prints wall time and this process's CPU time (tfjs-wasm runs on one thread, so
- * CPU time is what a free core would take; wall time includes other load on the machine).
+ * regression warm-up) and extrapolates to the full budget. Prints wall time and this
+ * process's CPU time (tfjs-wasm runs on one thread, so CPU time is what a free core would
+ * take; wall time includes other load on the machine).
  *
  *   node_modules/.bin/tsx bench/train-defaults.ts [teacherSteps=200] [iterations=20]
  */

@@ -36,8 +36,9 @@ export interface DataShape {
  * Settings by data shape and budget. Points (≤ 16 dims): an MLP teacher of 3 000 steps
  * (the 2-D target: under 3 minutes on 2 CPU cores; bench/train-defaults.ts measures ~1 min
  * of CPU) and 512 student iterations (under 5 minutes; 400 were measured at ≤ 1 min of CPU).
- * The students on points start with a regression warm-up on the teacher's path: dmd's with its
- * term kept on (POINTS_DMD_REGRESSION), the few-step students' per phase (POINTS_FEW_STEP_REGRESSION). Images [H, W, C]: a small U-Net. Long vectors
+ * The students on points start with a regression warm-up on the teacher's path and keep the
+ * term after it: dmd's (POINTS_DMD_REGRESSION), the few-step students' per phase
+ * (POINTS_FEW_STEP_REGRESSION). Images [H, W, C]: a small U-Net. Long vectors
  * (flattened clips): a wider MLP on smaller batches. `quick` is a smoke test: seconds, not quality.
  */
 export const trainDefaults = (

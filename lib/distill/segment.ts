@@ -130,9 +130,9 @@ export const phaseSteps = (
 
 /**
  * A phase's regression warm-up (`regression.warmup` updates, before its first DMD update): the generator is
- * fitted to the teacher's pairs (its steps to the teacher's path, see `pathRegressionLoss`) with the generator's optimiser settings (at `warmupLr` when set) and an Adam of its
- * own, so the DMD updates start with fresh moments. The updates report as role "regression"; an EMA shadow starts
- * from the warmed-up generator.
+ * fitted to the teacher's pairs (its steps to the teacher's path, see `pathRegressionLoss`) with the generator's
+ * optimiser settings (at `warmupLr` when set) and an Adam of its own, so the DMD updates start with fresh moments.
+ * The updates report as role "regression"; an EMA shadow starts from the warmed-up generator.
  */
 export const warmupSteps = (settings: DistillSettings, roles: PhaseRoles): Observable<StepMetrics> => {
   const { context } = roles;
