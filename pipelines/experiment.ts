@@ -319,20 +319,6 @@ export const POINTS_DMD_REGRESSION: t.TypeOf<typeof ExperimentDistill>['regressi
   warmupLr: 1e-3,
 } as t.TypeOf<typeof ExperimentDistill>['regression'];
 
-/**
- * The few-step students' regression term on 2-D points, as `phased-dmd train` gives it (docs/algorithm.md §3): 4 000
- * regression-only updates at lr 10⁻³ per phase, each step fitted to the teacher's ODE path (teacher forcing), then
- * the DMD updates with the term at λ_reg 4, one-step DMD's weight. With the warm-up alone SGTS still lost a mode on
- * two of three uneven7 seeds; with both, every 4-step student kept every mode on every task and seed measured
- * (docs/results.md §2d). Experiments and sweeps compare the methods as published and leave it off unless
- * `distill.fewStepRegression` asks for it.
- */
-export const POINTS_FEW_STEP_REGRESSION: t.TypeOf<typeof ExperimentDistill>['fewStepRegression'] = {
-  weight: 4,
-  warmup: 4000,
-  warmupLr: 1e-3,
-} as t.TypeOf<typeof ExperimentDistill>['fewStepRegression'];
-
 /** An unconditional 2-D task with the model and budgets `phased-dmd train` picks for 2-D points. */
 const unconditionalMixture = (name: MixtureName): TaskDefaults => ({
   data: { kind: 'mixture', name },
