@@ -48,7 +48,7 @@ export interface DataShape {
 /**
  * Settings by data shape and budget. Points (≤ 16 dims): an MLP teacher of 3 000 steps
  * (the 2-D target: under 3 minutes on 2 CPU cores; bench/train-defaults.ts measures ~1 min
- * of CPU) and 512 student iterations (under 5 minutes; 400 were measured at ≤ 1 min of CPU).
+ * of CPU) and 512 student iterations (with the regression warm-ups below, 80–143 s of CPU per student there).
  * The students on points start with a regression warm-up on the teacher's path and keep the
  * term after it: dmd's (POINTS_DMD_REGRESSION), the few-step students' per phase
  * (POINTS_FEW_STEP_REGRESSION). Images [H, W, C]: a small U-Net. Long vectors
@@ -147,8 +147,9 @@ export const trainCommand = defineCommand({
     'Defaults: 2-D points → an MLP teacher (3000 steps, under 3 minutes on 2 CPU cores) and students of 512 ' +
     'iterations (under 5 minutes); images → a U-Net teacher (1500 steps of 64) and students of 300 iterations of ' +
     '32 (28×28 MNIST: about 9 and 10 minutes of CPU each, so 20 minutes or more on 2 shared cores); ' +
-    "dmd = 1 step (on points it first fits the teacher's pairs: 8000 regression-only warm-up updates, about a " +
-    'minute more), vanilla/sgts = 4 steps, phased = 4 steps in 2 phases. The ' +
+    'dmd = 1 step, vanilla/sgts = 4 steps, phased = 4 steps in 2 phases; on points every student first fits ' +
+    "the teacher's ODE by regression (dmd: 8000 warm-up updates; 4-step students: 4000 per phase) and keeps " +
+    'that term: 1.3–2.4 minutes of CPU per student in all. The ' +
     'generated config is saved as <out>/config.json. --data also takes a folder of PNG images, one sub-folder ' +
     'per class (digits/<class>/<image>.png).',
   examples: [
