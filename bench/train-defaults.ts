@@ -64,8 +64,7 @@ const main = async (): Promise<void> => {
       iterations,
       logEvery: 1000,
     };
-    const few = d.fewStepRegression;
-    const regression = method === 'dmd' ? d.dmdRegression : method === 'phased' ? few?.phased : few?.sgts;
+    const regression = method === 'dmd' ? d.dmdRegression : d.fewStepRegression;
     const train = async (config: Record<string, unknown>) => {
       const r = await timed(() => trainDistill(config as never, { log: () => undefined }));
       r.value.experts.forEach((e) => e.expert.dispose());

@@ -256,7 +256,7 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
       dir,
     );
     expect(r.code).toBe(0);
-    // the quick budget's warm-up: 50 regression-only updates per phase, then Phased's term at λ_reg 4
+    // the quick budget's warm-up: 50 regression-only updates per phase, then the term at λ_reg 4
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     expect(config.regression).toEqual({ weight: 4, warmup: 50, warmupLr: 1e-3 });
     const roles = fs

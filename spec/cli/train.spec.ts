@@ -263,17 +263,13 @@ describe('train on a folder of PNGs, and data the model cannot take', () => {
 });
 
 describe('trainDefaults: the regression term each student takes', () => {
-  it("points: dmd's term, SGTS's at λ 1 and Phased's at λ 4, after 4 000 warm-up updates per phase", () => {
+  it("points: dmd's term, and every 4-step student's at λ 4 after 4 000 warm-up updates per phase", () => {
     const d = trainDefaults({ sampleShape: [2], numClasses: 0 }, 'standard');
     expect(d.dmdRegression).toEqual(POINTS_DMD_REGRESSION);
-    expect(d.fewStepRegression).toEqual({
-      sgts: { weight: 1, warmup: 4000, warmupLr: 1e-3 },
-      phased: { weight: 4, warmup: 4000, warmupLr: 1e-3 },
-    });
-    // the smoke test keeps the weights with a warm-up of a few updates
+    expect(d.fewStepRegression).toEqual({ weight: 4, warmup: 4000, warmupLr: 1e-3 });
+    // the smoke test keeps the weight with a warm-up of a few updates
     const q = trainDefaults({ sampleShape: [2], numClasses: 8 }, 'quick');
-    expect(q.fewStepRegression?.sgts).toEqual({ weight: 1, warmup: 50, warmupLr: 1e-3 });
-    expect(q.fewStepRegression?.phased).toEqual({ weight: 4, warmup: 50, warmupLr: 1e-3 });
+    expect(q.fewStepRegression).toEqual({ weight: 4, warmup: 50, warmupLr: 1e-3 });
   });
 
   it('images and long vectors: none (image pairs would want a perceptual distance)', () => {
