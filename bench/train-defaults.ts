@@ -1,8 +1,9 @@
 /**
  * How long `phased-dmd train` takes with its 2-D defaults (cli/train.ts trainDefaults):
- * runs a slice of the teacher and of each student's training and extrapolates to the full
- * budget. Prints wall time and this process's CPU time (tfjs-wasm runs on one thread, so
- * CPU time is what a free core would take; wall time includes other load on the machine).
+ * runs a slice of the teacher and of each student's training (its DMD iterations, and its
+ * regression warm-up) and extrapolates to the full budget. Prints wall time and this
+ * process's CPU time (tfjs-wasm runs on one thread, so CPU time is what a free core would
+ * take; wall time includes other load on the machine).
  *
  *   node_modules/.bin/tsx bench/train-defaults.ts [teacherSteps=200] [iterations=20]
  */
@@ -52,8 +53,9 @@ const main = async (): Promise<void> => {
       `${(perStep.cpu * fullSteps).toFixed(0)} s CPU (target < 180 s)`,
   );
   const ckpt = path.join(dir, 't', TEACHER_CHECKPOINT);
+  const warmupSlice = 100;
   for (const method of ['dmd', 'sgts', 'vanilla', 'phased'] as const) {
-    const config = {
+    const base = {
       method,
       teacher: ckpt,
       ...(method === 'dmd' ? {} : { steps: 4 }),
@@ -62,13 +64,26 @@ const main = async (): Promise<void> => {
       iterations,
       logEvery: 1000,
     };
-    const r = await timed(() => trainDistill(config, { log: () => undefined }));
-    r.value.experts.forEach((e) => e.expert.dispose());
-    r.value.teacher.dispose();
+    const regression = method === 'dmd' ? d.dmdRegression : d.fewStepRegression;
+    const train = async (config: Record<string, unknown>) => {
+      const r = await timed(() => trainDistill(config as never, { log: () => undefined }));
+      r.value.experts.forEach((e) => e.expert.dispose());
+      r.value.teacher.dispose();
+      return r;
+    };
+    // the DMD iterations alone, then with a slice of the warm-up: the difference is the warm-up's cost
+    const plain = await train(regression ? { ...base, regression: { ...regression, warmup: 0 } } : base);
+    const warm = regression ? await train({ ...base, regression: { ...regression, warmup: warmupSlice } }) : null;
+    const full = (regression?.warmup as number | undefined) ?? 0;
+    const phases = method === 'phased' ? 2 : 1;
+    const part = (k: 'wall' | 'cpu') =>
+      (plain[k] / iterations) * fullIterations +
+      (warm === null ? 0 : ((warm[k] - plain[k]) / (warmupSlice * phases)) * full * phases);
     console.log(
-      `${method}: ${iterations} iterations in ${r.wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU → ` +
-        `${fullIterations} ≈ ${((r.wall / iterations) * fullIterations).toFixed(0)} s wall, ` +
-        `${((r.cpu / iterations) * fullIterations).toFixed(0)} s CPU (target < 300 s)`,
+      `${method}: ${iterations} iterations in ${plain.wall.toFixed(1)} s wall, ${plain.cpu.toFixed(1)} s CPU` +
+        (warm === null ? '' : `; + ${warmupSlice} warm-up updates per phase: ${warm.wall.toFixed(1)} s wall`) +
+        ` → ${fullIterations} iterations${full > 0 ? ` after ${full} warm-up updates per phase` : ''} ≈ ` +
+        `${part('wall').toFixed(0)} s wall, ${part('cpu').toFixed(0)} s CPU (target < 300 s)`,
     );
   }
   teacher.value.model.dispose();

@@ -51,7 +51,7 @@ const main = async (): Promise<void> => {
   const steps = Number(stepsS);
   for (let k = 0; k < steps; k++) {
     const b = pairBatch(term, splitSeed(0, `w${k}`));
-    const { grads } = tf.variableGrads(() => regressionLoss(sample(b.z, b.labels), b.y, 'mse'), tr.variables);
+    const { grads } = tf.variableGrads(() => regressionLoss(sample(b.states[0], b.labels), b.y, 'mse'), tr.variables);
     tf.tidy(() => {
       const norm = globalNorm(Object.values(grads));
       const scale = tf.minimum(1, tf.div(1, tf.add(norm, 1e-12)));
@@ -59,7 +59,7 @@ const main = async (): Promise<void> => {
       for (const [n, v] of Object.entries(grads)) scaled[n] = tf.mul(v, scale);
       tr.optimizer.applyGradients(scaled);
     });
-    tf.dispose([b.z, b.y, ...(b.labels ? [b.labels] : []), ...Object.values(grads)]);
+    tf.dispose([...b.owned, ...Object.values(grads)]);
     if ((k + 1) % Math.max(1, Math.floor(steps / 8)) === 0 || k === 0) evaluate(k + 1);
   }
 };

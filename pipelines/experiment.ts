@@ -101,6 +101,8 @@ import {
   DistillConfig,
   RoleOptimizer,
   withDefaults,
+  describeRegression,
+  describeVariant,
 } from '../lib/distill/distill';
 import { RegressionConfig } from '../lib/distill/regression';
 
@@ -230,8 +232,13 @@ export const ExperimentDistill = t.partial({
   weightDecay: NonNegative,
   ema: Probability,
   optimizer: t.partial({ generator: RoleOptimizer, fake: RoleOptimizer }),
-  /** One-step DMD's regression term; the dmd student only (the other students train without it). */
+  /** One-step DMD's regression term; the dmd student only. */
   regression: RegressionConfig,
+  /**
+   * The regression term of the few-step students (sgts, vanilla, phased): each step pulled towards the teacher's
+   * path, with teacher forcing (docs/algorithm.md §3). Absent: they train without it.
+   */
+  fewStepRegression: RegressionConfig,
 });
 
 export const ExperimentClassifier = t.partial({
@@ -701,14 +708,34 @@ export const distillConfigFor = (
   ...studentDistill(r.distill, method),
 });
 
-/** The shared distillation settings as one student takes them: the regression term goes to dmd alone. */
+/**
+ * The shared distillation settings as one student takes them: `regression` goes to dmd, `fewStepRegression` (as
+ * its `regression`) to every other student.
+ */
 export const studentDistill = (
   distill: t.TypeOf<typeof ExperimentDistill>,
   method: StudentMethod,
-): t.TypeOf<typeof ExperimentDistill> => {
-  if (method === 'dmd' || distill.regression === undefined) return distill;
-  const { regression: _dmdOnly, ...rest } = distill;
-  return rest;
+): Omit<t.TypeOf<typeof ExperimentDistill>, 'fewStepRegression'> => {
+  const { fewStepRegression, ...shared } = distill;
+  if (method === 'dmd') return shared;
+  const { regression: _dmdOnly, ...rest } = shared;
+  return fewStepRegression === undefined ? rest : { ...rest, regression: fewStepRegression };
+};
+
+/**
+ * The report lines naming what each student trained with: the settings every student shares, then one-step DMD's
+ * regression term and the few-step students' (when set).
+ */
+export const studentVariantLines = (distill: t.TypeOf<typeof ExperimentDistill>, every: string): string[] => {
+  const { regression, fewStepRegression, ...shared } = distill;
+  const c = shared as Partial<DistillConfig>;
+  const dmd = describeRegression(regression, c);
+  const fewStep = describeRegression(fewStepRegression, c);
+  return [
+    `- ${every}: ${describeVariant(c)}`,
+    ...(dmd === null ? [] : [`- dmd adds ${dmd}`]),
+    ...(fewStep === null ? [] : [`- the 4-step students add ${fewStep}`]),
+  ];
 };
 
 /** Seeds of the sample sets: the students share the teacher's evaluation noise and labels. */

@@ -13,7 +13,6 @@
  * The teacher row compares a second teacher sample set (other noise, same labels) with
  * the reference: its distances are the sampling-noise floor of each metric.
  */
-import { describeVariant, DistillConfig } from '../lib/distill/distill';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
@@ -45,6 +44,7 @@ import {
   imageSide,
   isImageTask,
   EXPERIMENT_DEFAULTS,
+  studentVariantLines,
 } from './experiment';
 
 // ── Aggregation ──────────────────────────────────────────────────────────────
@@ -396,7 +396,7 @@ const describeRun = (r: ResolvedExperiment): string[] => [
   `- students: ${r.budget.iterations} generator updates each (equal budget; phased methods split them evenly over ` +
     `their phases) × batch ${r.budget.batchSize}, real score with CFG g = ${r.guidance}; sampled without ` +
     `CFG${Object.keys(r.distill).length > 0 ? `; distillation settings \`${JSON.stringify(r.distill)}\`` : ''}`,
-  `- every student row: ${describeVariant(r.distill as Partial<DistillConfig>)} (phasing applies to the phased rows)`,
+  ...studentVariantLines(r.distill, 'every student row (phasing: the phased rows)'),
   `- evaluation: ${r.samples} samples per method and seed (balanced labels), against ${r.samples} reference samples ` +
     `of the teacher (drawn with that seed, other noise); O(N²) metrics on ${Math.min(r.samples, r.evalPoints)} of them`,
 ];

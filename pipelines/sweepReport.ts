@@ -28,7 +28,7 @@ import { writeFigures, VegaLiteSpec } from '../lib/plots/render';
 import { scatterDomain, scatterSpec, ScatterPanel } from '../lib/plots/scatter';
 import { clipStripSpec, ClipPanel } from '../lib/plots/clipStrip';
 import { sampleGridSpec, GridPanel } from '../lib/plots/sampleGrid';
-import { RECORDING, classifierFile, describeImages, imageSide, methodDir } from './experiment';
+import { RECORDING, classifierFile, describeImages, imageSide, methodDir, studentVariantLines } from './experiment';
 import {
   COLUMNS,
   Column,
@@ -49,7 +49,6 @@ import {
   budgetSamples,
   resolveSweep,
 } from './sweep';
-import { describeVariant, DistillConfig } from '../lib/distill/distill';
 
 export interface SweepRow {
   readonly seed: number;
@@ -644,7 +643,7 @@ export const buildSweepReport = async (
     `- model \`${JSON.stringify(r.model)}\`; teacher ${r.budget.teacherSteps} steps × batch ` +
       `${r.budget.teacherBatchSize}, ${teachers}, sampled with 40 Euler steps (CFG g = ${r.guidance}); students ` +
       `batch ${r.budget.batchSize}`,
-    `- every student: ${describeVariant(r.distill as Partial<DistillConfig>)}`,
+    ...studentVariantLines(r.distill, 'every student'),
     `- dmd/sgts: one run, sampled at each budget (its first b updates are exactly a b-update run); phased: one run ` +
       `per budget, split evenly over the phases`,
     `- evaluation: ${r.samples} samples per cell against ${r.samples} teacher reference samples of the same seed`,

@@ -19,7 +19,16 @@ import type { ResolvedPhase } from '../phases/resolve';
 import { PhaseEnd, phaseEnd } from '../phases/concat';
 import type { StepMetrics } from '../stream/types';
 import type { ExpertPhase } from '../rollout/context';
-import { DistillSettings, DistillState, PhaseRoles, closePhase, openPhase, phaseExpert, phaseSteps } from './segment';
+import {
+  DistillSettings,
+  DistillState,
+  PhaseRoles,
+  closePhase,
+  openPhase,
+  phaseExpert,
+  phaseSteps,
+  warmupSteps,
+} from './segment';
 
 /** The live generators of opened phases, as the input experts of the next one. */
 const liveExperts = (roles: readonly PhaseRoles[]): ExpertPhase[] =>
@@ -52,5 +61,7 @@ export const concurrentPhases = (
         }),
       );
     });
-    return concat(steps, ends).pipe(finalize(() => opened.forEach((r) => closePhase(r, finished))));
+    // each phase's regression warm-up (teacher-forced, so independent of the others) before the first round
+    const warmups = defer(() => concat(...opened.map((r) => warmupSteps(settings, r))));
+    return concat(warmups, steps, ends).pipe(finalize(() => opened.forEach((r) => closePhase(r, finished))));
   });

@@ -26,7 +26,7 @@ import {
 } from '../config/primitives';
 import { decodeOrThrow, decodeWith, ConfigError } from '../config/report';
 import { PhasedSchedule, PhaseSettings } from '../phases/segment';
-import { resolveSchedule, ResolvedPhase } from '../phases/resolve';
+import { resolveSchedule, ResolvedPhase, scheduleGrid } from '../phases/resolve';
 import { concatSegments, isPhaseEnd, PhaseEnd } from '../phases/concat';
 import { compilePhase, DistillState, DistillSettings, PhaseRoles } from './segment';
 import { concurrentPhases } from './concurrent';
@@ -115,8 +115,8 @@ export const DistillConfig = t.intersection([
     /** Generator EMA decay β ∈ [0, 1); 0 = off. The student is the EMA weights when on. */
     ema: Probability,
     /**
-     * One-step DMD's regression loss on (noise, teacher sample) pairs made once per run by the teacher's Euler
-     * sampler with CFG `guidance`; method "dmd" only.
+     * The regression loss on (noise, teacher sample) pairs made once per run by the teacher's Euler sampler with CFG
+     * `guidance`: one-step DMD's term, and for a few-step student each step pulled towards the teacher's path.
      */
     regression: RegressionConfig,
     /**
@@ -246,21 +246,31 @@ export const withDefaults = (c: DistillConfig) => {
 };
 
 /**
+ * The regression term `r` in words, or null when off: the loss kept during DMD (with its weight) and the warm-up
+ * before it, each phase on its own stretch of the teacher's path; `c` supplies the default warm-up lr.
+ */
+export const describeRegression = (r: RegressionConfig | undefined, c: Partial<DistillConfig> = {}): string | null => {
+  const reg = regressionFor(r);
+  if (reg === null) return null;
+  const generatorLr = withDefaults({ method: 'sgts', teacher: '', ...c } as DistillConfig).lr.generator;
+  const pairs = `${reg.pairs} teacher pairs, ${reg.distance}`;
+  const warm = `${reg.warmup} regression-only warm-up updates per phase at lr ${reg.warmupLr ?? generatorLr}`;
+  if (reg.weight === 0) return `${warm} (${pairs}), then no regression loss`;
+  const loss = `the regression loss on the teacher's path (λ_reg ${reg.weight}, ${pairs})`;
+  return reg.warmup > 0 ? `${loss}, after ${warm}` : loss;
+};
+
+/**
  * One line naming the variant a config trains: gradient form, clip, stepper, fake-score target, phasing, and the
- * regression term when one-step DMD has it.
+ * regression term when the student has it.
  */
 export const describeVariant = (c: Partial<DistillConfig>): string => {
   const d = withDefaults({ method: 'sgts', teacher: '', ...c } as DistillConfig);
-  const reg = regressionFor('dmd', c.regression);
+  const reg = describeRegression(c.regression, c);
   return (
     `gradient ${d.gradient}, generator clip ${d.optimizer.generator.clipNorm || 'off'}, stepper ${d.stepper}, ` +
     `fake score on ${d.fakeTracks === 'exit' ? 'the SGTS exit sample' : 'the full rollout'}, phasing ${d.phasing}` +
-    (reg === null
-      ? ''
-      : `; one-step DMD adds the regression loss (λ_reg ${reg.weight}, ${reg.distance}, ${reg.pairs} teacher pairs` +
-        (reg.warmup > 0
-          ? `, after ${reg.warmup} regression-only updates at lr ${reg.warmupLr ?? d.lr.generator})`
-          : ')'))
+    (reg === null ? '' : `; ${reg}`)
   );
 };
 
@@ -361,7 +371,7 @@ export const trainDistillConfig = async (
 ): Promise<DistillResult> => {
   const d = withDefaults(config);
   const schedule = scheduleFor(config);
-  const reg = regressionFor(config.method, config.regression);
+  const reg = regressionFor(config.regression);
   // progress checkpoints hold one running phase; concurrent phases have several
   const concurrent = config.method === 'phased' && d.phasing === 'concurrent';
   if (concurrent && options.onGeneratorUpdate !== undefined)
@@ -387,7 +397,13 @@ export const trainDistillConfig = async (
   const pairs =
     reg === null
       ? null
-      : teacherPairs(teacher.model, { n: reg.pairs, seed: d.seed, guidance: phases[0].guidance, ...reg });
+      : teacherPairs(teacher.model, {
+          n: reg.pairs,
+          seed: d.seed,
+          guidance: phases[0].guidance,
+          ...reg,
+          times: scheduleGrid(phases),
+        });
   const makeRole = roleFactory(config.experts, d.seed);
   const role = (r: 'generator' | 'fake') => ({ weightDecay: d.weightDecay, ...d.optimizer[r] });
   let live: PhaseRoles | null = null;

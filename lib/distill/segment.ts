@@ -41,7 +41,7 @@ export interface DistillSettings {
   readonly stepper?: Stepper;
   /** What each phase's fake score is trained on (default 'exit'). */
   readonly fakeTracks?: FakeTracks;
-  /** One-step DMD's regression term, added to every generator update (absent: off). */
+  /** The regression term on the teacher's path, added to every generator update (absent: off). */
   readonly regression?: RegressionTerm;
   readonly betas: readonly [number, number];
   /** Per-role optimiser settings (betas, AdamW weight decay, clipping, ε); the learning rate is the phase's. */
@@ -129,10 +129,10 @@ export const phaseSteps = (
   );
 
 /**
- * One-step DMD's regression warm-up (`regression.warmup` updates, before the first DMD update): the generator is
- * fitted to the teacher's pairs with the generator's optimiser settings (at `warmupLr` when set) and an Adam of its
- * own, so the DMD updates start with fresh moments. The updates report as role "regression"; an EMA shadow starts
- * from the warmed-up generator.
+ * A phase's regression warm-up (`regression.warmup` updates, before its first DMD update): the generator is
+ * fitted to the teacher's pairs (its steps to the teacher's path, see `pathRegressionLoss`) with the generator's
+ * optimiser settings (at `warmupLr` when set) and an Adam of its own, so the DMD updates start with fresh moments.
+ * The updates report as role "regression"; an EMA shadow starts from the warmed-up generator.
  */
 export const warmupSteps = (settings: DistillSettings, roles: PhaseRoles): Observable<StepMetrics> => {
   const { context } = roles;

@@ -42,6 +42,6 @@ export interface PhaseContext {
   readonly gradient: GeneratorGradient;
   readonly stepper: Stepper;
   readonly fakeTracks: FakeTracks;
-  /** One-step DMD's regression term on teacher noise–sample pairs (absent: off). */
+  /** The regression term on the teacher's pairs and path (absent: off). */
   readonly regression?: RegressionTerm;
 }

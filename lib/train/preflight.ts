@@ -16,7 +16,6 @@ import { loadImageFolder } from '../data/imageFolder';
 import { imageSideOf, type DataConfig } from '../data/config';
 import { runConfigIssues, DecodedConfig } from './configs';
 import { scheduleFor, DistillConfig, DISTILL_DEFAULTS } from '../distill/distill';
-import { regressionFor } from '../distill/regression';
 import { resolveTeacherConfig, TeacherConfig } from '../teacher/teacher';
 import {
   NetworkSize,
@@ -256,7 +255,6 @@ const deeperIssues = (loaded: LoadedConfig, options: PreflightOptions): ConfigIs
   let schedule: ConfigIssue[] = [];
   try {
     scheduleFor(c);
-    regressionFor(c.method, c.regression);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     schedule = prefixed('', err.issues);

@@ -234,6 +234,42 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     expect(report).toContain('## dmd vs teacher samples');
   });
 
+  test("a 4-step student on points fits each phase to the teacher's path first (its config says so)", async () => {
+    const dir = path.join(tmp, 'phased');
+    const r = await run(
+      'train',
+      '--data',
+      path.join(tmp, 'x.npy'),
+      '--method',
+      'phased',
+      '--teacher',
+      path.join(teacherDir, 'teacher.ckpt'),
+      '--budget',
+      'quick',
+      '--set',
+      'iterations=2',
+      '--set',
+      'batchSize=16',
+      '--set',
+      'updateRatio=1',
+      '--out',
+      dir,
+    );
+    expect(r.code).toBe(0);
+    // the quick budget's warm-up: 50 regression-only updates per phase, then the term at λ_reg 4
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(config.regression).toEqual({ weight: 4, warmup: 50, warmupLr: 1e-3 });
+    const roles = fs
+      .readFileSync(path.join(dir, 'recording.ndjson'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"type":"metrics"'))
+      .map((l) => JSON.parse(l) as { role: string; key: { phase: number } });
+    for (const phase of [0, 1])
+      expect(roles.filter((m) => m.role === 'regression' && m.key.phase === phase)).toHaveLength(50);
+    const report = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
+    for (const phase of [1, 2]) expect(report).toMatch(new RegExp(`\\| ${phase} \\| regression \\| 50 \\|`));
+  });
+
   test('sample to .npy (deterministic by seed) and to .png; --class checks the model', async () => {
     const a = path.join(tmp, 'a.npy');
     const b = path.join(tmp, 'b.npy');

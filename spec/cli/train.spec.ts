@@ -21,6 +21,8 @@ import { loadCheckpoint } from '../../lib/checkpoint/format';
 import { trainFeatureClassifier, FeatureClassifier } from '../../lib/metrics/classifier';
 import { useBackend } from '../../lib/backend';
 import { pngFacts } from '../../lib/plots/png';
+import { trainDefaults } from '../../cli/train';
+import { POINTS_DMD_REGRESSION } from '../../pipelines/experiment';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'train-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -257,5 +259,24 @@ describe('train on a folder of PNGs, and data the model cannot take', () => {
     );
     expect(z.code).toBe(0);
     expect(z.err).not.toContain('warning');
+  });
+});
+
+describe('trainDefaults: the regression term each student takes', () => {
+  it("points: dmd's term, and every 4-step student's at λ 4 after 4 000 warm-up updates per phase", () => {
+    const d = trainDefaults({ sampleShape: [2], numClasses: 0 }, 'standard');
+    expect(d.dmdRegression).toEqual(POINTS_DMD_REGRESSION);
+    expect(d.fewStepRegression).toEqual({ weight: 4, warmup: 4000, warmupLr: 1e-3 });
+    // the smoke test keeps the weight with a warm-up of a few updates
+    const q = trainDefaults({ sampleShape: [2], numClasses: 8 }, 'quick');
+    expect(q.fewStepRegression).toEqual({ weight: 4, warmup: 50, warmupLr: 1e-3 });
+  });
+
+  it('images and long vectors: none (image pairs would want a perceptual distance)', () => {
+    for (const sampleShape of [[28, 28, 1], [512]]) {
+      const d = trainDefaults({ sampleShape, numClasses: 10 }, 'standard');
+      expect(d.dmdRegression).toBeUndefined();
+      expect(d.fewStepRegression).toBeUndefined();
+    }
   });
 });

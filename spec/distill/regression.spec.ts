@@ -9,9 +9,15 @@ import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
 import { DistillConfig, describeVariant, trainDistill } from '../../lib/distill/distill';
 import { decodeWith, formatIssues } from '../../lib/config/report';
-import { REGRESSION_DEFAULTS, regressionFor, teacherPairs, PAIR_CHUNK } from '../../lib/distill/regression';
-import { disposePairs, RegressionTerm } from '../../lib/losses/regression';
-import { generatorLossStep, pairBatch } from '../../lib/operators/distill/generatorLoss';
+import {
+  REGRESSION_DEFAULTS,
+  regressionFor,
+  teacherPairs,
+  pathSegments,
+  PAIR_CHUNK,
+} from '../../lib/distill/regression';
+import { disposePairs, pairState, RegressionTerm } from '../../lib/losses/regression';
+import { generatorLossStep, pairBatch, pathRegressionLoss } from '../../lib/operators/distill/generatorLoss';
 import { regressionWarmup, WARMUP_ROLE } from '../../lib/operators/distill/regressionWarmup';
 import { of, lastValueFrom } from 'rxjs';
 import { sampleFlow } from '../../lib/samplers/flow';
@@ -74,29 +80,34 @@ describe('regression config codec', () => {
   });
 });
 
-describe('regressionFor: which methods take the term', () => {
-  it('is off by default for every method; sgts, vanilla and phased never get it unless asked', () => {
-    for (const m of ['dmd', 'sgts', 'vanilla', 'phased']) expect(regressionFor(m, undefined)).toBeNull();
-    for (const m of ['sgts', 'vanilla', 'phased']) expect(regressionFor(m, { weight: 0 } as never)).toBeNull();
+describe('regressionFor: when a run takes the term', () => {
+  it('is off unless asked: no config, or weight 0 with no warm-up', () => {
+    expect(regressionFor(undefined)).toBeNull();
+    expect(regressionFor({ weight: 0 } as never)).toBeNull();
+    expect(regressionFor({ weight: 0, warmup: 0 } as never)).toBeNull();
   });
 
-  it('fills the defaults of the fields a dmd config leaves out', () => {
-    expect(regressionFor('dmd', { weight: 0.5 } as never)).toEqual({ ...REGRESSION_DEFAULTS, weight: 0.5 });
+  it('fills the defaults of the fields a config leaves out', () => {
+    expect(regressionFor({ weight: 0.5 } as never)).toEqual({ ...REGRESSION_DEFAULTS, weight: 0.5 });
   });
 
-  it('a report names the term when one-step DMD has it, and says nothing of it otherwise', () => {
+  it('a warm-up alone turns it on, with weight 0 after the warm-up', () => {
+    expect(regressionFor({ warmup: 10 } as never)).toEqual({ ...REGRESSION_DEFAULTS, warmup: 10 });
+  });
+
+  it('a report names the term when the student has it, and says nothing of it otherwise', () => {
     expect(describeVariant({ regression: { weight: 4 } } as never)).toMatch(
-      /one-step DMD adds the regression loss \(λ_reg 4, mse, 4096 teacher pairs\)$/,
+      /phasing sequential; the regression loss on the teacher's path \(λ_reg 4, 4096 teacher pairs, mse\)$/,
     );
     expect(describeVariant({ regression: { weight: 4, warmup: 100, warmupLr: 0.001 } } as never)).toMatch(
-      /\(λ_reg 4, mse, 4096 teacher pairs, after 100 regression-only updates at lr 0\.001\)$/,
+      /\(λ_reg 4, 4096 teacher pairs, mse\), after 100 regression-only warm-up updates per phase at lr 0\.001$/,
+    );
+    // a warm-up alone: at the generator's lr unless given, and no loss afterwards
+    expect(describeVariant({ regression: { warmup: 50 }, lr: { generator: 3e-4 } } as never)).toMatch(
+      /; 50 regression-only warm-up updates per phase at lr 0\.0003 \(4096 teacher pairs, mse\), then no regression/,
     );
     expect(describeVariant({})).not.toMatch(/regression/);
     expect(describeVariant({ regression: { weight: 0 } } as never)).not.toMatch(/regression/);
-  });
-
-  it('refuses a weight on another method, naming regression.weight', () => {
-    expect(() => regressionFor('sgts', { weight: 1 } as never)).toThrow(/regression\.weight: .*"dmd" only/);
   });
 });
 
@@ -139,6 +150,170 @@ describe('teacherPairs', () => {
     disposePairs(p);
     expect(tf.memory().numTensors).toBe(before);
     teacher.dispose();
+  });
+});
+
+describe("the teacher's path at a few-step student's times", () => {
+  it('pathSegments cuts the union of both grids at each student time', () => {
+    expect(pathSegments([1, 0.75, 0.5, 0.25, 0], [0.6, 0.25])).toEqual([
+      [1, 0.75, 0.6],
+      [0.6, 0.5, 0.25],
+      [0.25, 0],
+    ]);
+    // no stops: the teacher's grid as it is (one-step DMD's pairs keep their bits)
+    expect(pathSegments([1, 0.5, 0], [])).toEqual([[1, 0.5, 0]]);
+  });
+
+  it('keeps the states at the interior times, equal to one Euler run over the merged grid; y unchanged', () => {
+    const teacher = tinyMlp(3, 2);
+    const opts = { n: 24, seed: 3, guidance: 2, steps: 6, shift: 1 };
+    const before = tf.memory().numTensors;
+    const one = teacherPairs(teacher, opts);
+    const p = teacherPairs(teacher, { ...opts, times: [1, 0.6, 0.25, 0] });
+    const v = guidedVelocity(teacher, 2);
+    // timeGrid(6, 1) = [1, 5/6, …, 0]; merged with 0.6 and 0.25
+    const merged = [...new Set([...timeGrid(6, 1), 0.6, 0.25])].sort((a, b) => b - a);
+    const upTo = (t: number) =>
+      sampleFlow(
+        v,
+        p.z,
+        p.labels,
+        merged.filter((u) => u >= t),
+        'euler',
+      );
+    const [at06, at025] = [upTo(0.6), upTo(0.25)];
+    expect(p.path!.times).toEqual([0.6, 0.25]);
+    expect(Array.from(pairState(p, 0.6).dataSync())).toEqual(Array.from(at06.dataSync()));
+    expect(Array.from(pairState(p, 0.25).dataSync())).toEqual(Array.from(at025.dataSync()));
+    expect(pairState(p, 1)).toBe(p.z);
+    expect(pairState(p, 0)).toBe(p.y);
+    expect(() => pairState(p, 0.5)).toThrow(/no teacher state at t = 0\.5.*another step grid/);
+    // same noise; y moves only by the two extra stops on the teacher's path
+    expect(Array.from(p.z.dataSync())).toEqual(Array.from(one.z.dataSync()));
+    expect(one.path).toBeUndefined();
+    tf.dispose([at06, at025]);
+    [one, p].forEach(disposePairs);
+    expect(tf.memory().numTensors).toBe(before);
+    teacher.dispose();
+  });
+
+  it('in chunks too; refuses a grid that does not descend strictly to 0 from at most 1', () => {
+    const teacher = tinyMlp(0, 2);
+    const opts = { n: PAIR_CHUNK + 3, seed: 1, guidance: 1, steps: 4, shift: 1 };
+    const before = tf.memory().numTensors;
+    const p = teacherPairs(teacher, { ...opts, times: [1, 0.5, 0] });
+    const mid = sampleFlow(guidedVelocity(teacher, 1), p.z, null, [1, 0.75, 0.5], 'euler');
+    const [got, want] = [pairState(p, 0.5).dataSync(), mid.dataSync()];
+    expect(got.length).toBe(2 * opts.n);
+    got.forEach((x, i) => expect(Math.abs(x - want[i])).toBeLessThan(1e-5));
+    mid.dispose();
+    disposePairs(p);
+    for (const times of [
+      [1, 0.5],
+      [1.2, 0.5, 0],
+      [1, 0.5, 0.5, 0],
+      [1, 0.4, 0.6, 0],
+    ])
+      expect(() => teacherPairs(teacher, { ...opts, n: 4, times })).toThrow(/descend strictly from 1 \(or less\) to 0/);
+    // a grid that starts a hair below 1 (a shifted boundary, rounded) keeps its first state too: z, one tiny step on
+    const start = 0.3 / (1 + (0.3 - 1)); // shift 0.3 applied to 1: 0.9999999999999998
+    expect(start).toBeLessThan(1);
+    const q = teacherPairs(teacher, { ...opts, n: 4, times: [start, 0.5, 0] });
+    expect(q.path!.times).toEqual([start, 0.5]);
+    const [a, zq] = [pairState(q, start).dataSync(), q.z.dataSync()];
+    a.forEach((x, i) => expect(Math.abs(x - zq[i])).toBeLessThan(1e-6));
+    disposePairs(q);
+    expect(tf.memory().numTensors).toBe(before);
+    teacher.dispose();
+  });
+});
+
+describe("pathRegressionLoss: each step from the teacher's state towards the next (teacher forcing)", () => {
+  const phaseOf = (start: number, end: number, steps: number) =>
+    resolveSchedule(
+      decodeOrThrow(PhasedSchedule, {
+        shift: 1,
+        defaults: { batchSize: 4, updateRatio: 1 },
+        phases: [
+          ...(start < 1 ? [{ interval: { start: 1, end: start }, steps: 1, iterations: 1 }] : []),
+          { interval: { start, end }, steps, iterations: 1 },
+          ...(end > 0 ? [{ interval: { start: end, end: 0 }, steps: 1, iterations: 1 }] : []),
+        ],
+      }),
+    )[start < 1 ? 1 : 0];
+  // one pair, 2-D, with the teacher's states at 1, .5 and 0 (timeGrid(2, 1) = [1, .5, 0])
+  const z = [1, -2];
+  const mid = [0.25, 0.5];
+  const y = [-1, 2];
+  const b = [0.5, -0.25];
+  const pairsOf = () => ({
+    z: tf.tensor2d([z]),
+    labels: null,
+    y: tf.tensor2d([y]),
+    path: { times: [0.5], states: [tf.tensor2d([mid])] },
+  });
+  const run = (stepper: 'euler' | 'x0-noise', phase = phaseOf(1, 0, 2)) => {
+    const generator = new ConstantVelocity(b);
+    const pairs = pairsOf();
+    const term: RegressionTerm = { pairs, weight: 1, batchSize: 1, distance: 'mse' };
+    const ctx = { ...contextOf({ teacher: generator, generator, fake: generator, phase }), stepper };
+    const before = tf.memory().numTensors;
+    const batch = pairBatch(term, 3, phase.grid);
+    const loss = pathRegressionLoss(ctx, batch, 'mse');
+    const value = loss.dataSync()[0];
+    tf.dispose([loss, ...batch.owned]);
+    const flat = tf.memory().numTensors === before;
+    disposePairs(pairs);
+    generator.dispose();
+    return { value, flat };
+  };
+  const mse = (a: number[], c: number[]) => a.reduce((s, v, i) => s + (v - c[i]) ** 2, 0) / a.length;
+
+  it('Euler: mean over the steps of d(x_j + (t_{j+1} − t_j)·v, x_{j+1})', () => {
+    // step 1 → .5: z − .5·b against mid; step .5 → 0: mid − .5·b against y
+    const step1 = mse([z[0] - 0.5 * b[0], z[1] - 0.5 * b[1]], mid);
+    const step2 = mse([mid[0] - 0.5 * b[0], mid[1] - 0.5 * b[1]], y);
+    const { value, flat } = run('euler');
+    expect(value).toBeCloseTo((step1 + step2) / 2, 6);
+    expect(flat).toBe(true);
+  });
+
+  it("x0-noise: every step's x0 prediction against y", () => {
+    const step1 = mse([z[0] - b[0], z[1] - b[1]], y);
+    const step2 = mse([mid[0] - 0.5 * b[0], mid[1] - 0.5 * b[1]], y);
+    expect(run('x0-noise').value).toBeCloseTo((step1 + step2) / 2, 6);
+  });
+
+  it("a later phase starts from the teacher's state at its start, not from z", () => {
+    // the phase [.5, 0] of a two-phase schedule: one step from mid to y
+    const phase = phaseOf(0.5, 0, 1);
+    expect(phase.grid).toEqual([0.5, 0]);
+    expect(run('euler', phase).value).toBeCloseTo(mse([mid[0] - 0.5 * b[0], mid[1] - 0.5 * b[1]], y), 6);
+  });
+
+  it("one step from 1 to 0 is one-step DMD's term to the bit: d(z − G(z), y)", () => {
+    const phase = phaseOf(1, 0, 1);
+    const generator = tinyMlp(0, 5);
+    const pairs = {
+      z: tf.randomNormal([6, 2], 0, 1, 'float32', 1),
+      labels: null,
+      y: tf.randomNormal([6, 2], 0, 1, 'float32', 2),
+    };
+    const term: RegressionTerm = { pairs, weight: 1, batchSize: 6, distance: 'l1' };
+    const ctx = { ...contextOf({ teacher: generator, generator, fake: generator, phase }) };
+    const batch = pairBatch(term, 9, phase.grid);
+    const got = pathRegressionLoss(ctx, batch, 'l1');
+    const want = tf.tidy(() =>
+      tf.mean(
+        tf.abs(
+          tf.sub(tf.sub(batch.states[0], tf.mul(1, generator.apply(batch.states[0], tf.fill([6], 1), null))), batch.y),
+        ),
+      ),
+    );
+    expect(sameBits([got.dataSync() as Float32Array], [want.dataSync() as Float32Array])).toBe(true);
+    tf.dispose([got, want, ...batch.owned]);
+    disposePairs(pairs);
+    generator.dispose();
   });
 });
 
@@ -256,10 +431,12 @@ describe('generator loss with the regression term: L = L_G + λ_reg·L_reg', () 
     const q = pairBatch(term, 11);
     const idx = Array.from(randomInts(11, 6, 3));
     expect(Array.from(p.labels!.dataSync())).toEqual(idx);
-    expect(Array.from(p.z.dataSync())).toEqual(idx.flatMap((i) => [i, i]));
+    expect(Array.from(p.states[0].dataSync())).toEqual(idx.flatMap((i) => [i, i]));
+    expect(p.states[1]).toBe(p.y);
     expect(Array.from(p.y.dataSync())).toEqual(idx.flatMap((i) => [10 + i, 10 + i]));
     expect(Array.from(q.labels!.dataSync())).toEqual(idx);
-    tf.dispose([p.z, p.y, p.labels!, q.z, q.y, q.labels!]);
+    expect(p.owned).toHaveLength(3);
+    tf.dispose([...p.owned, ...q.owned]);
     expect(tf.memory().numTensors).toBe(before);
     disposePairs(pairs);
   });
@@ -309,9 +486,36 @@ describe('trainDistill with the regression term', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('refuses the term on sgts before training anything, naming regression.weight', async () => {
-    await expect(trainDistill(config({ method: 'sgts', regression: { weight: 0.25 } }), { teacher })).rejects.toThrow(
-      /regression\.weight/,
-    );
-  });
+  it.each([
+    ['sgts', {}],
+    ['phased', {}],
+    ['phased', { phasing: 'concurrent' }],
+    // shift 0.3 rounds the first boundary to 0.9999999999999998
+    ['phased', { shift: 0.3 }],
+  ])(
+    '%s %j: a warm-up per phase on its stretch of the path, lowering its loss; deterministic, no leak',
+    async (method, extra) => {
+      const before = tf.memory().numTensors;
+      const c = config({
+        method,
+        steps: 4,
+        ...extra,
+        regression: { pairs: 16, batchSize: 8, warmup: 5, warmupLr: 0.01 },
+      });
+      const a = await trainDistill(c, { teacher });
+      const b = await trainDistill(c, { teacher });
+      const phases = method === 'phased' ? 2 : 1;
+      const warm = a.metrics.filter((m) => m.role === WARMUP_ROLE);
+      expect(warm).toHaveLength(5 * phases);
+      for (let p = 0; p < phases; p++) {
+        const losses = warm.filter((m) => m.key.phase === p).map((m) => m.loss!);
+        expect(losses[4]).toBeLessThan(losses[0]);
+      }
+      // weight 0: the DMD updates carry no regression loss
+      expect(a.metrics.filter((m) => m.role === 'generator').every((m) => m.extras.regLoss === undefined)).toBe(true);
+      a.experts.forEach((e, i) => expect(sameBits(weightsOf(e.expert), weightsOf(b.experts[i].expert))).toBe(true));
+      [a, b].forEach((r) => r.experts.forEach((e) => e.expert.dispose()));
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 });

@@ -169,6 +169,26 @@ describe('trainDistill({ resume })', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it.each([
+    [{ phase: 1, step: 1 }, 0],
+    [{ phase: 0, step: 3 }, 5],
+  ])(
+    'Phased DMD with a warm-up per phase stopped at %j: warms up again only a phase it had not started (%d ' +
+      'updates), bit-identical',
+    async (stop, warmups) => {
+      const before = tf.memory().numTensors;
+      const r = await roundTrip({ regression: { pairs: 24, batchSize: 8, warmup: 5, warmupLr: 0.01 } }, stop);
+      const warm = (ms: StepMetrics[]) => ms.filter((m) => m.role === 'regression');
+      expect(warm(r.reference.metrics).map((m) => m.key.phase)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+      expect(warm(r.seen)).toHaveLength(warmups);
+      warm(r.seen).forEach((m) => expect(m.key.phase).toBe(1));
+      r.got.forEach((w, k) => expect(sameBits(w, r.ref[k])).toBe(true));
+      dispose(r.resumed, r.reference);
+      r.resumed.teacher.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+
   it('refuses a checkpoint of another config, naming the field', async () => {
     const dir = tmp();
     await expect(trainDistill(config(), { teacher, outDir: dir, onStep: crashAt(0, 1) })).rejects.toThrow(Crash);

@@ -17,6 +17,7 @@ import {
   decodeExperiment,
   distillConfigFor,
   POINTS_DMD_REGRESSION,
+  studentVariantLines,
   teacherConfigFor,
   teacherKey,
   experimentDataset,
@@ -124,6 +125,39 @@ describe('experiment config', () => {
       ['phased-4x4', undefined],
     ]);
     expect(configs({ distill: { regression: { weight: 0 } } })[0]).toEqual(['dmd', { weight: 0 }]);
+    // distill.fewStepRegression goes to every other student as its regression; dmd keeps its own
+    const fewStep = { warmup: 100, warmupLr: 0.001 };
+    expect(configs({ distill: { fewStepRegression: fewStep } })).toEqual([
+      ['dmd', POINTS_DMD_REGRESSION],
+      ['sgts', fewStep],
+      ['phased-4x2', fewStep],
+      ['phased-4x4', fewStep],
+    ]);
+  });
+
+  it("the report's variant lines name dmd's term and the 4-step students' apart from the shared settings", () => {
+    const lines = studentVariantLines(
+      {
+        stepper: 'euler',
+        regression: { weight: 4, warmup: 8, warmupLr: 1e-3 },
+        fewStepRegression: { warmup: 6 },
+      } as never,
+      'every student',
+    );
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^- every student: gradient reference, .*phasing sequential$/);
+    expect(lines[1]).toMatch(/^- dmd adds the regression loss .*λ_reg 4.*after 8 regression-only warm-up updates/);
+    expect(lines[2]).toMatch(/^- the 4-step students add 6 regression-only warm-up updates per phase at lr 0\.0002 /);
+    expect(studentVariantLines({}, 'every student')).toHaveLength(1);
+  });
+
+  it('a student config never carries the experiment-only field fewStepRegression', () => {
+    const r = decodeExperiment({
+      method: 'experiment',
+      task: 'uneven7',
+      distill: { fewStepRegression: { warmup: 1 } },
+    });
+    for (const m of r.students) expect(distillConfigFor(r, m, 0, 't.ckpt')).not.toHaveProperty('fewStepRegression');
   });
 
   it.each([

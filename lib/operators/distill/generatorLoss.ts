@@ -7,11 +7,11 @@ import type { PhaseContext } from '../../rollout/context';
 import { drawRollout, rolloutPrefix, rolloutEnd } from '../../rollout/generate';
 import { drawRenoiseTimes } from '../../rollout/renoise';
 import { distributionMatchingGrad, generatorLoss as xsLoss, generatorLossMean, referenceGrad } from '../../losses/dmd';
-import { forwardFromS, x0FromVelocity } from '../../schedule/tensors';
+import { eulerStep, forwardFromS, x0FromVelocity } from '../../schedule/tensors';
 import { guidedVelocity, timeVector } from '../../score/velocity';
 import { normal } from '../../random/draws';
 import { randomInts, Seed } from '../../random/seed';
-import { regressionLoss, RegressionTerm } from '../../losses/regression';
+import { pairState, regressionLoss, RegressionDistance, RegressionTerm } from '../../losses/regression';
 
 /**
  * RoleKey (generator) → LossStep: the phase's DMD generator loss.
@@ -20,7 +20,7 @@ import { regressionLoss, RegressionTerm } from '../../losses/regression';
  *   reference (default):  grad = (x0̂_F − x0̂_T) / max(mean|x0_G − x0̂_T|, 1e-4),
  *                         L_G = ½·mean‖x0_G − sg(x0_G − grad)‖²;
  *   paper / xs-normalised: the x_s-space forms, L_G = ½·Σ‖x_s − sg(x_s − grad)‖².
- * With a regression term (one-step DMD): L = L_G + λ_reg·L_reg on a minibatch of the run's pairs.
+ * With a regression term: L = L_G + λ_reg·L_reg on a minibatch of the run's pairs (`pathRegressionLoss`).
  * Reports `dmdGradNorm` (mean per-sample ‖grad‖), the SGTS exit step, and `regLoss` when on.
  *
  * @example
@@ -49,11 +49,12 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
       const xt = forwardFromS(xs, eps, t, s);
       return { xt, vReal: real(xt, t, labels), vFake: ctx.fake.apply(xt, t, labels) };
     };
-    const reg = ctx.regression ? pairBatch(ctx.regression, drawSeed(key, 'generator', sub, 'reg')) : null;
+    // weight 0: the term was a warm-up only, and the DMD updates skip its generator passes
+    const term = ctx.regression !== undefined && ctx.regression.weight > 0 ? ctx.regression : null;
+    const reg = term === null ? null : pairBatch(term, drawSeed(key, 'generator', sub, 'reg'), ctx.phase.grid);
     const withRegression = (dmd: tf.Scalar): tf.Scalar => {
-      if (reg === null) return dmd;
-      const term = ctx.regression!;
-      const lReg = regressionLoss(oneStepSample(ctx, reg), reg.y, term.distance);
+      if (reg === null || term === null) return dmd;
+      const lReg = pathRegressionLoss(ctx, reg, term.distance);
       extras.regLoss = tf.keep(lReg.clone());
       return tf.add(dmd, tf.mul(term.weight, lReg));
     };
@@ -74,26 +75,52 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
       });
     };
     const loss = (): tf.Scalar => withRegression(dmdLoss());
-    const regOwned = reg === null ? [] : [reg.z, reg.y, ...(reg.labels ? [reg.labels] : [])];
+    const regOwned = reg === null ? [] : reg.owned;
     const owned = [rollout.z, prefix, t, eps, ...(labels ? [labels] : []), ...regOwned];
     return { key, role: 'generator', owned, extras, loss };
   };
 };
 
-/** A minibatch of the run's pairs, drawn with replacement from `seed` (owned by the step). */
-export const pairBatch = (
-  term: RegressionTerm,
-  seed: Seed,
-): { z: tf.Tensor; labels: tf.Tensor1D | null; y: tf.Tensor } => {
-  const { z, labels, y } = term.pairs;
-  const idx = tf.tensor1d(randomInts(seed, term.batchSize, z.shape[0]), 'int32');
-  const batch = { z: tf.gather(z, idx), labels: labels === null ? null : tf.gather(labels, idx), y: tf.gather(y, idx) };
+/** A minibatch of the run's pairs: the teacher's states at the phase's step times, labels and the teacher's sample. */
+export interface PairBatch {
+  /** states[j] is the teacher's state at the phase's grid time t_j. */
+  readonly states: tf.Tensor[];
+  readonly labels: tf.Tensor1D | null;
+  readonly y: tf.Tensor;
+  /** Every tensor of the batch, once each (the step owns them). */
+  readonly owned: tf.Tensor[];
+}
+
+/** A minibatch of the run's pairs at the step times `grid` (default [1, 0]), drawn with replacement from `seed`. */
+export const pairBatch = (term: RegressionTerm, seed: Seed, grid: readonly number[] = [1, 0]): PairBatch => {
+  const { pairs } = term;
+  const idx = tf.tensor1d(randomInts(seed, term.batchSize, pairs.z.shape[0]), 'int32');
+  const states = grid.map((t) => tf.gather(pairState(pairs, t), idx));
+  const labels = pairs.labels === null ? null : tf.gather(pairs.labels, idx);
+  const ends = grid[grid.length - 1] === 0;
+  const y = ends ? states[states.length - 1] : tf.gather(pairs.y, idx);
   idx.dispose();
-  return batch;
+  return { states, labels, y, owned: [...states, ...(ends ? [] : [y]), ...(labels ? [labels] : [])] };
 };
 
-/** G(z): the one-step generator's sample, x = z − t_0·G(z, t_0, c) with t_0 = 1. */
-export const oneStepSample = (ctx: PhaseContext, p: { z: tf.Tensor; labels: tf.Tensor1D | null }): tf.Tensor => {
-  const t0 = ctx.phase.grid[0];
-  return x0FromVelocity(p.z, ctx.generator.apply(p.z, timeVector(t0, p.z.shape[0]), p.labels), t0);
-};
+/**
+ * The regression loss of the phase's steps, each started from the teacher's state (teacher forcing), over the
+ * phase's grid t_0 > … > t_m with teacher states x^T_j:
+ *   Euler steps:     L_reg = 1/m Σ_j d(x^T_j + (t_{j+1} − t_j)·G(x^T_j, t_j, c),  x^T_{j+1})
+ *   x0-noise steps:  L_reg = 1/m Σ_j d(x^T_j − t_j·G(x^T_j, t_j, c),  y)
+ * For one step from t = 1 to 0 both are d(G(z), y), one-step DMD's term.
+ */
+export const pathRegressionLoss = (ctx: PhaseContext, b: PairBatch, distance: RegressionDistance): tf.Scalar =>
+  tf.tidy(() => {
+    const g = ctx.phase.grid;
+    const m = g.length - 1;
+    const terms = Array.from({ length: m }, (_, j) => {
+      const x = b.states[j];
+      const v = ctx.generator.apply(x, timeVector(g[j], x.shape[0]), b.labels);
+      const euler = ctx.stepper === 'euler';
+      // the Euler step to t = 0 is x − t·v, written as the x0 prediction so one-step DMD's term keeps its bits
+      const next = euler && g[j + 1] !== 0 ? eulerStep(x, v, g[j], g[j + 1]) : x0FromVelocity(x, v, g[j]);
+      return regressionLoss(next, euler ? b.states[j + 1] : b.y, distance);
+    });
+    return m === 1 ? terms[0] : (tf.div(tf.addN(terms), m) as tf.Scalar);
+  });

@@ -2,18 +2,17 @@ import { OperatorFunction, map } from 'rxjs';
 import type { LossStep, StepKey } from '../../stream/types';
 import { drawSeed } from '../../stream/types';
 import type { PhaseContext } from '../../rollout/context';
-import { regressionLoss } from '../../losses/regression';
-import { oneStepSample, pairBatch } from './generatorLoss';
+import { pairBatch, pathRegressionLoss } from './generatorLoss';
 
 /** The role a warm-up update reports as: it moves the generator's weights, but is no DMD generator update. */
 export const WARMUP_ROLE = 'regression';
 
 /**
- * StepKey → LossStep: one regression-only update of the one-step generator,
- *   L = E_(z,y) d(z − G(z, 1, c), y)   on a minibatch of the run's teacher pairs,
- * with no fake score and no score evaluations, so it costs one generator pass. Fitting the
- * teacher's noise-to-sample map this way first gives distribution matching a generator that
- * already covers every mode (docs/algorithm.md §3).
+ * StepKey → LossStep: one regression-only update of the phase's generator on a minibatch of
+ * the run's teacher pairs, L = L_reg of `pathRegressionLoss` (one step: d(z − G(z, 1, c), y)),
+ * with no fake score and no score evaluations, so it costs one generator pass per step of the
+ * phase. Fitting the teacher's map this way first gives distribution matching a generator
+ * that already covers every mode (docs/algorithm.md §3).
  *
  * @example
  *   stepKeys(seed, 0, 0, warmup).pipe(regressionWarmup(ctx), optimise({ [WARMUP_ROLE]: trainer }))
@@ -22,12 +21,7 @@ export const regressionWarmup = (ctx: PhaseContext): OperatorFunction<StepKey, L
   const term = ctx.regression;
   if (term === undefined) throw new Error('regressionWarmup: the phase has no regression term');
   return map((key) => {
-    const reg = pairBatch(term, drawSeed(key, WARMUP_ROLE));
-    return {
-      key,
-      role: WARMUP_ROLE,
-      owned: [reg.z, reg.y, ...(reg.labels ? [reg.labels] : [])],
-      loss: () => regressionLoss(oneStepSample(ctx, reg), reg.y, term.distance),
-    };
+    const reg = pairBatch(term, drawSeed(key, WARMUP_ROLE), ctx.phase.grid);
+    return { key, role: WARMUP_ROLE, owned: reg.owned, loss: () => pathRegressionLoss(ctx, reg, term.distance) };
   });
 };
