@@ -97,12 +97,12 @@ test('the runners refuse bad configs before writing anything', async () => {
   }
 });
 
-test('the regression term on a method other than dmd is refused before anything runs, naming the field', () => {
+test('the regression term passes preflight on every method; a bad field is refused before anything runs, named', () => {
   const input = { method: 'sgts', teacher: { method: 'teacher', data: { kind: 'mixture', name: 'ring8' } } };
-  const refused = preflight({ ...input, regression: { weight: 0.25 } }, 'config sgts.json');
-  expect(E.isLeft(refused) && refused.left.message).toMatch(/regression\.weight: .*"dmd" only/);
-  expect(E.isRight(preflight({ ...input, method: 'dmd', regression: { weight: 0.25 } }))).toBe(true);
-  expect(E.isRight(preflight({ ...input, regression: { weight: 0 } }))).toBe(true);
+  for (const method of ['sgts', 'vanilla', 'phased', 'dmd'])
+    expect(E.isRight(preflight({ ...input, method, regression: { weight: 0.25, warmup: 10 } }))).toBe(true);
+  const refused = preflight({ ...input, regression: { weight: -1 } }, 'config sgts.json');
+  expect(E.isLeft(refused) && refused.left.message).toMatch(/regression\.weight: expected NonNegative, got -1/);
 });
 
 describe('the distillation memory estimate', () => {
