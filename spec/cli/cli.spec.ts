@@ -270,6 +270,32 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     for (const phase of [1, 2]) expect(report).toMatch(new RegExp(`\\| ${phase} \\| regression \\| 50 \\|`));
   });
 
+  test('an SGTS student on points also samples from its generator EMA (its config says so)', async () => {
+    const dir = path.join(tmp, 'sgts');
+    const r = await run(
+      'train',
+      '--data',
+      path.join(tmp, 'x.npy'),
+      '--method',
+      'sgts',
+      '--teacher',
+      path.join(teacherDir, 'teacher.ckpt'),
+      '--budget',
+      'quick',
+      '--set',
+      'iterations=2',
+      '--set',
+      'batchSize=16',
+      '--set',
+      'updateRatio=1',
+      '--out',
+      dir,
+    );
+    expect(r.code).toBe(0);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ ema: 0.99, regression: { weight: 4, warmup: 50, warmupLr: 1e-3 } });
+  });
+
   test('sample to .npy (deterministic by seed) and to .png; --class checks the model', async () => {
     const a = path.join(tmp, 'a.npy');
     const b = path.join(tmp, 'b.npy');

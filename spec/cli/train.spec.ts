@@ -267,6 +267,8 @@ describe('trainDefaults: the regression term each student takes', () => {
     const d = trainDefaults({ sampleShape: [2], numClasses: 0 }, 'standard');
     expect(d.dmdRegression).toEqual(POINTS_DMD_REGRESSION);
     expect(d.fewStepRegression).toEqual({ weight: 4, warmup: 4000, warmupLr: 1e-3 });
+    // SGTS and vanilla also sample from a generator EMA
+    expect(d.sgtsEma).toBe(0.99);
     // the smoke test keeps the weight with a warm-up of a few updates
     const q = trainDefaults({ sampleShape: [2], numClasses: 8 }, 'quick');
     expect(q.fewStepRegression).toEqual({ weight: 4, warmup: 50, warmupLr: 1e-3 });
@@ -277,6 +279,7 @@ describe('trainDefaults: the regression term each student takes', () => {
       const d = trainDefaults({ sampleShape, numClasses: 10 }, 'standard');
       expect(d.dmdRegression).toBeUndefined();
       expect(d.fewStepRegression).toBeUndefined();
+      expect(d.sgtsEma).toBeUndefined();
     }
   });
 });
