@@ -51,7 +51,10 @@ const main = async (): Promise<void> => {
   const steps = Number(stepsS);
   for (let k = 0; k < steps; k++) {
     const b = pairBatch(term, splitSeed(0, `w${k}`));
-    const { grads } = tf.variableGrads(() => regressionLoss(sample(b.states[0], b.labels), b.y, 'mse'), tr.variables);
+    const { grads } = tf.variableGrads(
+      () => regressionLoss(sample(b.states[0], b.labels), b.states[1], 'mse'),
+      tr.variables,
+    );
     tf.tidy(() => {
       const norm = globalNorm(Object.values(grads));
       const scale = tf.minimum(1, tf.div(1, tf.add(norm, 1e-12)));

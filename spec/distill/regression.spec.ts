@@ -17,7 +17,12 @@ import {
   PAIR_CHUNK,
 } from '../../lib/distill/regression';
 import { disposePairs, pairState, RegressionTerm } from '../../lib/losses/regression';
-import { generatorLossStep, pairBatch, pathRegressionLoss } from '../../lib/operators/distill/generatorLoss';
+import {
+  generatorLossStep,
+  pairBatch,
+  pathRegressionLoss,
+  regressionTimes,
+} from '../../lib/operators/distill/generatorLoss';
 import { regressionWarmup, WARMUP_ROLE } from '../../lib/operators/distill/regressionWarmup';
 import { of, lastValueFrom } from 'rxjs';
 import { sampleFlow } from '../../lib/samplers/flow';
@@ -258,7 +263,7 @@ describe("pathRegressionLoss: each step from the teacher's state towards the nex
     const term: RegressionTerm = { pairs, weight: 1, batchSize: 1, distance: 'mse' };
     const ctx = { ...contextOf({ teacher: generator, generator, fake: generator, phase }), stepper };
     const before = tf.memory().numTensors;
-    const batch = pairBatch(term, 3, phase.grid);
+    const batch = pairBatch(term, 3, regressionTimes(ctx));
     const loss = pathRegressionLoss(ctx, batch, 'mse');
     const value = loss.dataSync()[0];
     tf.dispose([loss, ...batch.owned]);
@@ -284,6 +289,20 @@ describe("pathRegressionLoss: each step from the teacher's state towards the nex
     expect(run('x0-noise').value).toBeCloseTo((step1 + step2) / 2, 6);
   });
 
+  it("x0-noise in a phase that stops short of 0: the batch also holds y, the step's x0 target", () => {
+    // the phase [1, .5] of a two-phase schedule: z − 1·b against y
+    const phase = phaseOf(1, 0.5, 1);
+    expect(phase.grid).toEqual([1, 0.5]);
+    const m = new ConstantVelocity(b);
+    const ctx = { ...contextOf({ teacher: m, generator: m, fake: m, phase }), stepper: 'x0-noise' as const };
+    expect(regressionTimes(ctx)).toEqual([1, 0.5, 0]);
+    expect(regressionTimes({ ...ctx, stepper: 'euler' })).toEqual([1, 0.5]);
+    m.dispose();
+    const { value, flat } = run('x0-noise', phase);
+    expect(value).toBeCloseTo(mse([z[0] - b[0], z[1] - b[1]], y), 6);
+    expect(flat).toBe(true);
+  });
+
   it("a later phase starts from the teacher's state at its start, not from z", () => {
     // the phase [.5, 0] of a two-phase schedule: one step from mid to y
     const phase = phaseOf(0.5, 0, 1);
@@ -301,12 +320,15 @@ describe("pathRegressionLoss: each step from the teacher's state towards the nex
     };
     const term: RegressionTerm = { pairs, weight: 1, batchSize: 6, distance: 'l1' };
     const ctx = { ...contextOf({ teacher: generator, generator, fake: generator, phase }) };
-    const batch = pairBatch(term, 9, phase.grid);
+    const batch = pairBatch(term, 9, regressionTimes(ctx));
     const got = pathRegressionLoss(ctx, batch, 'l1');
     const want = tf.tidy(() =>
       tf.mean(
         tf.abs(
-          tf.sub(tf.sub(batch.states[0], tf.mul(1, generator.apply(batch.states[0], tf.fill([6], 1), null))), batch.y),
+          tf.sub(
+            tf.sub(batch.states[0], tf.mul(1, generator.apply(batch.states[0], tf.fill([6], 1), null))),
+            batch.states[1],
+          ),
         ),
       ),
     );
@@ -432,8 +454,7 @@ describe('generator loss with the regression term: L = L_G + λ_reg·L_reg', () 
     const idx = Array.from(randomInts(11, 6, 3));
     expect(Array.from(p.labels!.dataSync())).toEqual(idx);
     expect(Array.from(p.states[0].dataSync())).toEqual(idx.flatMap((i) => [i, i]));
-    expect(p.states[1]).toBe(p.y);
-    expect(Array.from(p.y.dataSync())).toEqual(idx.flatMap((i) => [10 + i, 10 + i]));
+    expect(Array.from(p.states[1].dataSync())).toEqual(idx.flatMap((i) => [10 + i, 10 + i]));
     expect(Array.from(q.labels!.dataSync())).toEqual(idx);
     expect(p.owned).toHaveLength(3);
     tf.dispose([...p.owned, ...q.owned]);

@@ -51,12 +51,12 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
     };
     // weight 0: the term was a warm-up only, and the DMD updates skip its generator passes
     const term = ctx.regression !== undefined && ctx.regression.weight > 0 ? ctx.regression : null;
-    const reg = term === null ? null : pairBatch(term, drawSeed(key, 'generator', sub, 'reg'), ctx.phase.grid);
+    const reg = term === null ? null : pairBatch(term, drawSeed(key, 'generator', sub, 'reg'), regressionTimes(ctx));
     const withRegression = (dmd: tf.Scalar): tf.Scalar => {
-      if (reg === null || term === null) return dmd;
-      const lReg = pathRegressionLoss(ctx, reg, term.distance);
+      if (reg === null) return dmd;
+      const lReg = pathRegressionLoss(ctx, reg, reg.term.distance);
       extras.regLoss = tf.keep(lReg.clone());
-      return tf.add(dmd, tf.mul(term.weight, lReg));
+      return tf.add(dmd, tf.mul(reg.term.weight, lReg));
     };
     const dmdLoss = (): tf.Scalar => {
       const { xs, x0 } = rolloutEnd(ctx, prefix, rollout);
@@ -81,26 +81,33 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
   };
 };
 
-/** A minibatch of the run's pairs: the teacher's states at the phase's step times, labels and the teacher's sample. */
+/** A minibatch of the run's pairs: the teacher's states at the times asked for, and the labels. */
 export interface PairBatch {
-  /** states[j] is the teacher's state at the phase's grid time t_j. */
+  readonly term: RegressionTerm;
+  /** states[j] is the teacher's state at the j-th time asked for. */
   readonly states: tf.Tensor[];
   readonly labels: tf.Tensor1D | null;
-  readonly y: tf.Tensor;
   /** Every tensor of the batch, once each (the step owns them). */
   readonly owned: tf.Tensor[];
 }
 
-/** A minibatch of the run's pairs at the step times `grid` (default [1, 0]), drawn with replacement from `seed`. */
-export const pairBatch = (term: RegressionTerm, seed: Seed, grid: readonly number[] = [1, 0]): PairBatch => {
+/** A minibatch of the run's pairs at the step times `times` (default [1, 0]), drawn with replacement from `seed`. */
+export const pairBatch = (term: RegressionTerm, seed: Seed, times: readonly number[] = [1, 0]): PairBatch => {
   const { pairs } = term;
   const idx = tf.tensor1d(randomInts(seed, term.batchSize, pairs.z.shape[0]), 'int32');
-  const states = grid.map((t) => tf.gather(pairState(pairs, t), idx));
+  const states = times.map((t) => tf.gather(pairState(pairs, t), idx));
   const labels = pairs.labels === null ? null : tf.gather(pairs.labels, idx);
-  const ends = grid[grid.length - 1] === 0;
-  const y = ends ? states[states.length - 1] : tf.gather(pairs.y, idx);
   idx.dispose();
-  return { states, labels, y, owned: [...states, ...(ends ? [] : [y]), ...(labels ? [labels] : [])] };
+  return { term, states, labels, owned: [...states, ...(labels ? [labels] : [])] };
+};
+
+/**
+ * The times `pathRegressionLoss` reads for a phase: its grid, and with x0-noise steps the teacher's sample at t = 0
+ * too (last) when the grid stops short of it.
+ */
+export const regressionTimes = (ctx: PhaseContext): readonly number[] => {
+  const g = ctx.phase.grid;
+  return ctx.stepper === 'euler' || g[g.length - 1] === 0 ? g : [...g, 0];
 };
 
 /**
@@ -108,19 +115,21 @@ export const pairBatch = (term: RegressionTerm, seed: Seed, grid: readonly numbe
  * phase's grid t_0 > … > t_m with teacher states x^T_j:
  *   Euler steps:     L_reg = 1/m Σ_j d(x^T_j + (t_{j+1} − t_j)·G(x^T_j, t_j, c),  x^T_{j+1})
  *   x0-noise steps:  L_reg = 1/m Σ_j d(x^T_j − t_j·G(x^T_j, t_j, c),  y)
- * For one step from t = 1 to 0 both are d(G(z), y), one-step DMD's term.
+ * For one step from t = 1 to 0 both are d(G(z), y), one-step DMD's term. `b` holds the states at
+ * `regressionTimes(ctx)`.
  */
 export const pathRegressionLoss = (ctx: PhaseContext, b: PairBatch, distance: RegressionDistance): tf.Scalar =>
   tf.tidy(() => {
     const g = ctx.phase.grid;
     const m = g.length - 1;
+    const euler = ctx.stepper === 'euler';
+    const y = b.states[b.states.length - 1];
     const terms = Array.from({ length: m }, (_, j) => {
       const x = b.states[j];
       const v = ctx.generator.apply(x, timeVector(g[j], x.shape[0]), b.labels);
-      const euler = ctx.stepper === 'euler';
       // the Euler step to t = 0 is x − t·v, written as the x0 prediction so one-step DMD's term keeps its bits
       const next = euler && g[j + 1] !== 0 ? eulerStep(x, v, g[j], g[j + 1]) : x0FromVelocity(x, v, g[j]);
-      return regressionLoss(next, euler ? b.states[j + 1] : b.y, distance);
+      return regressionLoss(next, euler ? b.states[j + 1] : y, distance);
     });
     return m === 1 ? terms[0] : (tf.div(tf.addN(terms), m) as tf.Scalar);
   });

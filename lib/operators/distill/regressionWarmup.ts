@@ -2,7 +2,7 @@ import { OperatorFunction, map } from 'rxjs';
 import type { LossStep, StepKey } from '../../stream/types';
 import { drawSeed } from '../../stream/types';
 import type { PhaseContext } from '../../rollout/context';
-import { pairBatch, pathRegressionLoss } from './generatorLoss';
+import { pairBatch, pathRegressionLoss, regressionTimes } from './generatorLoss';
 
 /** The role a warm-up update reports as: it moves the generator's weights, but is no DMD generator update. */
 export const WARMUP_ROLE = 'regression';
@@ -21,7 +21,7 @@ export const regressionWarmup = (ctx: PhaseContext): OperatorFunction<StepKey, L
   const term = ctx.regression;
   if (term === undefined) throw new Error('regressionWarmup: the phase has no regression term');
   return map((key) => {
-    const reg = pairBatch(term, drawSeed(key, WARMUP_ROLE), ctx.phase.grid);
+    const reg = pairBatch(term, drawSeed(key, WARMUP_ROLE), regressionTimes(ctx));
     return { key, role: WARMUP_ROLE, owned: reg.owned, loss: () => pathRegressionLoss(ctx, reg, term.distance) };
   });
 };
