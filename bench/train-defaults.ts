@@ -74,11 +74,10 @@ const main = async (): Promise<void> => {
     // the DMD iterations alone, then with a slice of the warm-up: the difference is the warm-up's cost
     const plain = await train(regression ? { ...base, regression: { ...regression, warmup: 0 } } : base);
     const warm = regression ? await train({ ...base, regression: { ...regression, warmup: warmupSlice } }) : null;
+    // the warm-up count is per phase, and so is the slice: their ratio scales the measured difference
     const full = (regression?.warmup as number | undefined) ?? 0;
-    const phases = method === 'phased' ? 2 : 1;
     const part = (k: 'wall' | 'cpu') =>
-      (plain[k] / iterations) * fullIterations +
-      (warm === null ? 0 : ((warm[k] - plain[k]) / (warmupSlice * phases)) * full * phases);
+      (plain[k] / iterations) * fullIterations + (warm === null ? 0 : ((warm[k] - plain[k]) / warmupSlice) * full);
     console.log(
       `${method}: ${iterations} iterations in ${plain.wall.toFixed(1)} s wall, ${plain.cpu.toFixed(1)} s CPU` +
         (warm === null ? '' : `; + ${warmupSlice} warm-up updates per phase: ${warm.wall.toFixed(1)} s wall`) +
