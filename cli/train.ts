@@ -200,23 +200,18 @@ export const trainCommand = defineCommand({
       ...(o.method === 'dmd' ? {} : { steps: 4 }),
       ...(o.method === 'phased' ? { preset: o.preset ?? '4x2' } : {}),
       ...defaults.student,
-      ...regressionOf(o.method, defaults),
-      ...(defaults.sgtsEma !== undefined && (o.method === 'sgts' || o.method === 'vanilla')
-        ? { ema: defaults.sgtsEma }
-        : {}),
+      ...methodDefaults(o.method, defaults),
     };
     await runGenerated(applyOverrides(student, o.set), out, o.set, common, io);
     return 0;
   },
 });
 
-/** The regression settings a student method takes from the defaults (none for the teacher or off points). */
-const regressionOf = (
-  method: string,
-  d: Pick<ReturnType<typeof trainDefaults>, 'dmdRegression' | 'fewStepRegression'>,
-): { regression?: Record<string, unknown> } => {
-  const r = method === 'dmd' ? d.dmdRegression : d.fewStepRegression;
-  return r === undefined ? {} : { regression: r };
+/** What a student method adds to `student` on points: its regression term, and SGTS's and vanilla's EMA. */
+const methodDefaults = (method: string, d: ReturnType<typeof trainDefaults>): Record<string, unknown> => {
+  const regression = method === 'dmd' ? d.dmdRegression : d.fewStepRegression;
+  const ema = method === 'sgts' || method === 'vanilla' ? d.sgtsEma : undefined;
+  return { ...(regression === undefined ? {} : { regression }), ...(ema === undefined ? {} : { ema }) };
 };
 
 /** The data config of `--data`: a folder of PNGs, or a .npy file (with its labels). */

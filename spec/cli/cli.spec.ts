@@ -234,14 +234,14 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
     expect(report).toContain('## dmd vs teacher samples');
   });
 
-  test("a 4-step student on points fits each phase to the teacher's path first (its config says so)", async () => {
-    const dir = path.join(tmp, 'phased');
-    const r = await run(
+  /** A quick-budget 4-step student of the teacher above, with the defaults `train` gives points. */
+  const trainQuick = (method: string, dir: string) =>
+    run(
       'train',
       '--data',
       path.join(tmp, 'x.npy'),
       '--method',
-      'phased',
+      method,
       '--teacher',
       path.join(teacherDir, 'teacher.ckpt'),
       '--budget',
@@ -255,6 +255,10 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
       '--out',
       dir,
     );
+
+  test("a 4-step student on points fits each phase to the teacher's path first (its config says so)", async () => {
+    const dir = path.join(tmp, 'phased');
+    const r = await trainQuick('phased', dir);
     expect(r.code).toBe(0);
     // the quick budget's warm-up: 50 regression-only updates per phase, then the term at λ_reg 4
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
@@ -272,25 +276,7 @@ describe('train → sample → eval → report → replay on 2-D data', () => {
 
   test('an SGTS student on points also samples from its generator EMA (its config says so)', async () => {
     const dir = path.join(tmp, 'sgts');
-    const r = await run(
-      'train',
-      '--data',
-      path.join(tmp, 'x.npy'),
-      '--method',
-      'sgts',
-      '--teacher',
-      path.join(teacherDir, 'teacher.ckpt'),
-      '--budget',
-      'quick',
-      '--set',
-      'iterations=2',
-      '--set',
-      'batchSize=16',
-      '--set',
-      'updateRatio=1',
-      '--out',
-      dir,
-    );
+    const r = await trainQuick('sgts', dir);
     expect(r.code).toBe(0);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ ema: 0.99, regression: { weight: 4, warmup: 50, warmupLr: 1e-3 } });
