@@ -114,15 +114,15 @@ export const PAGE_HTML = `<!doctype html>
       pts.map(([x, y]) => sx(x).toFixed(1) + ',' + sy(y).toFixed(1)).join(' ') + '"></polyline>').join('');
   };
 
+  const flush = () => {
+    for (const [k, p] of state.phases) if (p.dirty) { draw(p, k); p.dirty = false; }
+    $('meta').dataset.events = String(state.events);
+  };
   let scheduled = false;
   const redraw = () => {
     if (scheduled) return;
     scheduled = true;
-    requestAnimationFrame(() => {
-      scheduled = false;
-      for (const [k, p] of state.phases) if (p.dirty) { draw(p, k); p.dirty = false; }
-      $('meta').dataset.events = String(state.events);
-    });
+    requestAnimationFrame(() => { scheduled = false; flush(); });
   };
 
   const handlers = {
@@ -162,13 +162,16 @@ export const PAGE_HTML = `<!doctype html>
     },
     checkpoint: (m) => log('checkpoint at phase ' + (m.phase + 1) + ', step ' + m.step + ': ' + m.file),
     resume: (m) => log('resumed at phase ' + (m.phase + 1) + ', step ' + m.step),
+    // the final status and the final steps are shown together: drawing waits for an animation frame, which a
+    // hidden or busy tab may delay long after the status pill has changed
     end: (m) => {
+      for (const p of state.phases.values()) { if (m.status === 'complete') p.ended = true; p.dirty = true; }
+      flush();
       setStatus(m.status === 'complete' ? 'complete' : 'failed');
       log('run ' + m.status + (m.message ? ': ' + m.message : ''));
-      for (const p of state.phases.values()) { if (m.status === 'complete') p.ended = true; p.dirty = true; }
     },
     issue: (m) => log('issue: ' + m.message),
-    replayed: () => { if (state.status !== 'failed') setStatus('replayed'); },
+    replayed: () => { flush(); if (state.status !== 'failed') setStatus('replayed'); },
   };
 
   // a queued experiment: its jobs, polled (the queue, not the recording, knows them)

@@ -166,6 +166,26 @@ maybe('phased-dmd serve in headless Chromium', () => {
     expect(await page.locator('img.sample').count()).toBe(1);
   });
 
+  test('a tab without animation frames (hidden) still shows the final steps once the run has ended', async () => {
+    const hidden = await context.newPage();
+    try {
+      await hidden.addInitScript(() => {
+        window.requestAnimationFrame = () => 0;
+      });
+      const server = await startServer({ runDir: dir, port: 0, speed: 50, pollMs: 50 });
+      servers.push(server);
+      await hidden.goto(server.url);
+      await hidden.waitForFunction(() => document.getElementById('status')?.textContent === 'replayed', null, {
+        timeout: 15_000,
+      });
+      expect(await hidden.locator('[data-phase="0"] .step').textContent()).toBe('step 10 / 10');
+      expect(await hidden.locator('[data-phase="1"] .step').textContent()).toBe('step 10 / 10');
+      expect(await hidden.locator('[data-phase="1"] .done').textContent()).toBe('(done)');
+    } finally {
+      await hidden.close();
+    }
+  });
+
   test('`phased-dmd serve` prints its URL, serves until interrupted, exits 0', async () => {
     let stop: () => void = () => undefined;
     let out = '';
