@@ -77,7 +77,7 @@ import { PROGRESS_CHECKPOINT, RECORDING_FILE, STUDENT_CHECKPOINT, TEACHER_CHECKP
 import { RecordingWriter, makeHeader } from '../lib/record/writer';
 import { record, eventOf } from '../lib/record/record';
 import { summariseRecording, RecordingSummary } from '../lib/record/summary';
-import { configHash } from '../lib/record/hash';
+import { configHash, sameRunConfig } from '../lib/record/hash';
 import { sampleStudent, studentNfe } from '../lib/distill/student';
 import { loadDistillState } from '../lib/distill/checkpoint';
 import type { ExpertPhase } from '../lib/rollout/context';
@@ -844,9 +844,13 @@ export interface ExperimentResult {
   readonly reused: readonly string[];
 }
 
-/** A finished recording of this config whose samples have the size asked for: reused instead of rerun. */
+/**
+ * A finished recording of this config whose samples have the size asked for: reused instead of rerun.
+ * `runDir` is the run directory: a teacher path within it matches wherever the directory is now.
+ */
 const finished = (
   file: string,
+  runDir: string,
   config: unknown,
   names: readonly string[],
   samples: number,
@@ -856,7 +860,7 @@ const finished = (
   const s = summariseRecording(file, { onIssue: () => undefined });
   if (E.isLeft(s)) return false;
   const r: RecordingSummary = s.right;
-  if (r.status !== 'complete' || r.header.configHash !== configHash(config)) return false;
+  if (r.status !== 'complete' || !sameRunConfig(r.header.config, config, runDir)) return false;
   // by name: the recording sits next to its checkpoint, and a moved or copied run directory stays reusable
   if (checkpoint !== undefined && !r.checkpoints.some((c) => path.basename(c.file) === path.basename(checkpoint)))
     return false;
@@ -972,7 +976,7 @@ export const ensureTeacher = async (
   const every = o.checkpointEvery ?? TEACHER_CHECKPOINT_EVERY;
   if (!(Number.isInteger(every) && every >= 1))
     throw new RangeError(`checkpointEvery: expected a positive integer, got ${every}`);
-  if (fs.existsSync(file) && finished(recFile, input, [], 0, file)) {
+  if (fs.existsSync(file) && finished(recFile, o.outDir, input, [], 0, file)) {
     const t = loadTeacher(file);
     if (E.isRight(t)) return { ...t.right, file, reused: true };
     o.log?.(`teacher cache ${file} is unreadable (${t.left.message}); training again`);
@@ -1058,7 +1062,7 @@ export const teacherSamples = (
 ): boolean => {
   const input = teacherConfigFor(r, seed);
   const file = path.join(methodDir(o.outDir, seed, 'teacher'), RECORDING);
-  if (finished(file, input, ['teacher', 'reference'], r.samples, teacher.file)) return true;
+  if (finished(file, o.outDir, input, ['teacher', 'reference'], r.samples, teacher.file)) return true;
   const nfe = teacherNfe({ ...EXPERIMENT_DEFAULTS.teacherSampler, guidance: r.guidance }, teacher.model.numClasses);
   o.log?.(`seed ${seed}: sampling the teacher (${r.samples} × 2 sets, ${nfe} NFE each)`);
   const sink = openRecording(file, input, seed, 'teacher');
@@ -1091,7 +1095,12 @@ export const teacherSamples = (
  * Where an interrupted run of this student config stopped: its progress checkpoint, next to
  * an unfinished recording of the same config; else null (a stale checkpoint is kept aside).
  */
-const resumableStudent = (dir: string, recording: string, config: unknown): { phase: number; step: number } | null => {
+const resumableStudent = (
+  runDir: string,
+  dir: string,
+  recording: string,
+  config: unknown,
+): { phase: number; step: number; recorded: unknown } | null => {
   const progress = path.join(dir, PROGRESS_CHECKPOINT);
   if (!fs.existsSync(progress)) return null;
   const saved = loadDistillState(progress);
@@ -1100,8 +1109,10 @@ const resumableStudent = (dir: string, recording: string, config: unknown): { ph
     rec !== null &&
     E.isRight(rec) &&
     rec.right.status !== 'complete' &&
-    rec.right.header.configHash === configHash(config);
-  if (E.isRight(saved) && same) return { phase: saved.right.phase, step: saved.right.iterations };
+    sameRunConfig(rec.right.header.config, config, runDir);
+  // `recorded`: the config as the recording's header has it (its teacher path as the run was started)
+  if (E.isRight(saved) && same && rec !== null && E.isRight(rec))
+    return { phase: saved.right.phase, step: saved.right.iterations, recorded: rec.right.header.config };
   keepAside(progress);
   return null;
 };
@@ -1118,10 +1129,10 @@ export const runStudent = async (
   const dir = methodDir(o.outDir, seed, method);
   const file = path.join(dir, RECORDING);
   const ckpt = path.join(dir, STUDENT_CHECKPOINT);
-  if (fs.existsSync(ckpt) && finished(file, input, [method], r.samples, ckpt)) return true;
+  if (fs.existsSync(ckpt) && finished(file, o.outDir, input, [method], r.samples, ckpt)) return true;
   keepAside(ckpt);
   // an interrupted run of this student (a killed process or worker) continues from its progress checkpoint
-  const from = resumableStudent(dir, file, input);
+  const from = resumableStudent(o.outDir, dir, file, input);
   const resumed = from === null ? '' : `, resumed at phase ${from.phase} step ${from.step}`;
   const budget = `${r.budget.iterations} generator updates, batch ${r.budget.batchSize}`;
   o.log?.(`seed ${seed}: distilling ${method} (${budget})${resumed}`);
@@ -1130,7 +1141,7 @@ export const runStudent = async (
       ? openRecording(file, input, seed, method)
       : E.getOrElseW((e: Error) => {
           throw e;
-        })(RecordingWriter.resume(file, { config: input, ...from }));
+        })(RecordingWriter.resume(file, { config: from.recorded, phase: from.phase, step: from.step }));
   let experts: readonly ExpertPhase[] = [];
   try {
     const progress = { outDir: dir, ...(from === null ? {} : { resume: path.join(dir, PROGRESS_CHECKPOINT) }) };

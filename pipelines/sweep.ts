@@ -24,7 +24,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, decodeOrThrow } from '../lib/config/report';
 import { Positive, PositiveInt, StepCount } from '../lib/config/primitives';
-import { configHash } from '../lib/record/hash';
+import { configHash, sameRunConfig } from '../lib/record/hash';
 import { writeNpy } from '../lib/data/npy';
 import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
 import { record } from '../lib/record/record';
@@ -185,19 +185,28 @@ export const budgetSamples = (dir: string, budget: number): string => path.join(
 export const budgetLabels = (dir: string, budget: number): string => path.join(dir, `b${budget}.labels.npy`);
 export const budgetMarker = (dir: string, budget: number): string => path.join(dir, `b${budget}.json`);
 
-/** What a finished cell records: the distillation config it came from and its training time. */
+/**
+ * What a finished cell records: the distillation config it came from (and its hash) and its
+ * training time. The config lets a moved or copied run directory recognise its cells: its
+ * teacher path is as the run was started (see `sameRunConfig`).
+ */
 export interface CellMarker {
   readonly configHash: string;
+  readonly config?: unknown;
   readonly budget: number;
   readonly updates: number;
   readonly trainingSeconds: number;
 }
 
-const cellDone = (dir: string, budget: number, hash: string): boolean => {
+const cellDone = (runDir: string, dir: string, budget: number, config: unknown): boolean => {
   const file = budgetMarker(dir, budget);
   if (!fs.existsSync(file) || !fs.existsSync(budgetSamples(dir, budget))) return false;
   try {
-    return (JSON.parse(fs.readFileSync(file, 'utf8')) as CellMarker).configHash === hash;
+    const cell = JSON.parse(fs.readFileSync(file, 'utf8')) as CellMarker;
+    // a marker written before markers carried their config is matched by hash alone
+    return cell.config === undefined
+      ? cell.configHash === configHash(config)
+      : sameRunConfig(cell.config, config, runDir);
   } catch {
     return false;
   }
@@ -260,7 +269,7 @@ const alongOneRun = async (
   const dir = methodDir(o.outDir, seed, method);
   const input = distillConfigFor(r, method, seed, teacher.file);
   const hash = configHash(input);
-  const todo = s.budgets.filter((b) => !cellDone(dir, b, hash));
+  const todo = s.budgets.filter((b) => !cellDone(o.outDir, dir, b, input));
   if (todo.length === 0) return 0;
   fs.mkdirSync(dir, { recursive: true });
   o.log?.(`seed ${seed}: ${method}, one run of ${input.iterations} updates, sampled at ${todo.join(', ')}`);
@@ -276,6 +285,7 @@ const alongOneRun = async (
         if (!todo.includes(updates)) return;
         const cell = {
           configHash: hash,
+          config: input,
           budget: updates,
           updates,
           trainingSeconds: (performance.now() - started) / 1000,
@@ -303,7 +313,7 @@ const runPerBudget = async (
   for (const budget of s.budgets) {
     const input = { ...distillConfigFor(r, method, seed, teacher.file), iterations: budget };
     const hash = configHash(input);
-    if (cellDone(dir, budget, hash)) continue;
+    if (cellDone(o.outDir, dir, budget, input)) continue;
     fs.mkdirSync(dir, { recursive: true });
     o.log?.(`seed ${seed}: ${method}, ${budget} updates`);
     starting(s, o, seed, `${method} @ ${budget}`);
@@ -321,6 +331,7 @@ const runPerBudget = async (
         try {
           const cell = {
             configHash: hash,
+            config: input,
             budget,
             updates: budget,
             trainingSeconds: (performance.now() - started) / 1000,

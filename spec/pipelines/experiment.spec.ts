@@ -461,13 +461,16 @@ describe('a tiny experiment end to end', () => {
       ]);
       const results2 = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
       expect(results2.aggregate).toEqual(results.aggregate);
-      // a copy of the run directory elsewhere reuses its teachers (recordings name checkpoints
-      // by their old path); students are retrained: their config names the teacher by its path
+      // a copy of the run directory elsewhere reuses every run, although the students' recorded
+      // configs name the teacher by its old path
       const moved = path.join(dir, 'moved');
       fs.cpSync(out, moved, { recursive: true });
       const copied = await runConfig(config, { outDir: moved });
       if (copied.method !== 'experiment') throw new Error('expected an experiment');
-      expect(copied.experiment.reused).toEqual(['seed 3 teacher (training)', 'seed 3 teacher (samples)']);
+      expect(copied.experiment.reused).toEqual(again.experiment.reused);
+      expect(JSON.parse(fs.readFileSync(path.join(moved, 'results.json'), 'utf8')).aggregate).toEqual(
+        results.aggregate,
+      );
       const report2 = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
 
       // and the report alone is rebuilt from the recordings, without a model

@@ -66,6 +66,22 @@ describe('sweep', () => {
       'reused from an earlier run: seed 0 sgts, seed 0 phased-4x2, seed 1 sgts, seed 1 phased-4x2',
     );
     expect(values(budgetSamples(methodDir(out, 0, 'sgts'), 2))).toEqual(before);
+
+    // a copy of the run directory, reached by a relative path from another directory, reuses every cell too
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-copy-'));
+    const cwd = process.cwd();
+    try {
+      fs.cpSync(out, path.join(parent, 'copy'), { recursive: true });
+      process.chdir(parent);
+      const copied: string[] = [];
+      await runSweep(config, { outDir: 'copy', log: (l) => copied.push(l) });
+      expect(copied.join('\n')).toContain(
+        'reused from an earlier run: seed 0 sgts, seed 0 phased-4x2, seed 1 sgts, seed 1 phased-4x2',
+      );
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   it('an sgts cell sampled mid-run equals a standalone run of that budget', async () => {
