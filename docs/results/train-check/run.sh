@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `phased-dmd train` exactly as a user runs it on one of the 2-D mixtures written by
-# make-data.ts (ring8 and grid25 class-conditional on mode groups, the others unconditional), with
+# scripts/mixture-data.ts (ring8 and grid25 class-conditional on mode groups, the others unconditional), with
 # every default: per seed a teacher, then dmd, sgts, phased 4x2 and phased 4x4
 # distilled from it; 2 000 samples of each (classes drawn uniformly) scored against the known
 # mixture by `phased-dmd eval`. A step whose eval.json exists is skipped; an interrupted

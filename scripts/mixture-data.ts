@@ -5,14 +5,14 @@
  * mode's parity, 2 classes of 4 modes; grid25: the mode's row, 5 classes of 5 modes). uneven7,
  * rings2 and skew3 are unconditional: no labels. A file that exists is left as it is.
  *
- *     npx tsx docs/results/train-check/make-data.ts <out-dir>
+ *     npx tsx scripts/mixture-data.ts <out-dir>
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { sampleMixture, MIXTURES, MixtureName } from '../../../lib/data/mixtures';
-import { MODE_GROUPS } from '../../../pipelines/experiment';
-import { writeNpy } from '../../../lib/data/npy';
-import { useBackend } from '../../../lib/backend';
+import { sampleMixture, MIXTURES, MixtureName } from '../lib/data/mixtures';
+import { MODE_GROUPS } from '../pipelines/experiment';
+import { writeNpy } from '../lib/data/npy';
+import { useBackend } from '../lib/backend';
 
 const N = 10_000;
 
