@@ -175,7 +175,9 @@ maybe('phased-dmd serve in headless Chromium', () => {
       const server = await startServer({ runDir: dir, port: 0, speed: 50, pollMs: 50 });
       servers.push(server);
       await hidden.goto(server.url);
+      // polled by a timer: playwright's default polling waits for animation frames, which never come here
       await hidden.waitForFunction(() => document.getElementById('status')?.textContent === 'replayed', null, {
+        polling: 100,
         timeout: 15_000,
       });
       expect(await hidden.locator('[data-phase="0"] .step').textContent()).toBe('step 10 / 10');
