@@ -1105,14 +1105,10 @@ const resumableStudent = (
   if (!fs.existsSync(progress)) return null;
   const saved = loadDistillState(progress);
   const rec = fs.existsSync(recording) ? summariseRecording(recording, { onIssue: () => undefined }) : null;
-  const same =
-    rec !== null &&
-    E.isRight(rec) &&
-    rec.right.status !== 'complete' &&
-    sameRunConfig(rec.right.header.config, config, runDir);
+  const header = rec !== null && E.isRight(rec) && rec.right.status !== 'complete' ? rec.right.header : null;
   // `recorded`: the config as the recording's header has it (its teacher path as the run was started)
-  if (E.isRight(saved) && same && rec !== null && E.isRight(rec))
-    return { phase: saved.right.phase, step: saved.right.iterations, recorded: rec.right.header.config };
+  if (E.isRight(saved) && header !== null && sameRunConfig(header.config, config, runDir))
+    return { phase: saved.right.phase, step: saved.right.iterations, recorded: header.config };
   keepAside(progress);
   return null;
 };
