@@ -264,7 +264,7 @@ describe("pathRegressionLoss: each step from the teacher's state towards the nex
     const ctx = { ...contextOf({ teacher: generator, generator, fake: generator, phase }), stepper };
     const before = tf.memory().numTensors;
     const batch = pairBatch(term, 3, regressionTimes(ctx));
-    const loss = pathRegressionLoss(ctx, batch, 'mse');
+    const loss = pathRegressionLoss(ctx, batch);
     const value = loss.dataSync()[0];
     tf.dispose([loss, ...batch.owned]);
     const flat = tf.memory().numTensors === before;
@@ -321,7 +321,7 @@ describe("pathRegressionLoss: each step from the teacher's state towards the nex
     const term: RegressionTerm = { pairs, weight: 1, batchSize: 6, distance: 'l1' };
     const ctx = { ...contextOf({ teacher: generator, generator, fake: generator, phase }) };
     const batch = pairBatch(term, 9, regressionTimes(ctx));
-    const got = pathRegressionLoss(ctx, batch, 'l1');
+    const got = pathRegressionLoss(ctx, batch);
     const want = tf.tidy(() =>
       tf.mean(
         tf.abs(

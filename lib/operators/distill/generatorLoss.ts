@@ -11,7 +11,7 @@ import { eulerStep, forwardFromS, x0FromVelocity } from '../../schedule/tensors'
 import { guidedVelocity, timeVector } from '../../score/velocity';
 import { normal } from '../../random/draws';
 import { randomInts, Seed } from '../../random/seed';
-import { pairState, regressionLoss, RegressionDistance, RegressionTerm } from '../../losses/regression';
+import { pairState, regressionLoss, RegressionTerm } from '../../losses/regression';
 
 /**
  * RoleKey (generator) → LossStep: the phase's DMD generator loss.
@@ -54,7 +54,7 @@ export const generatorLossStep = (ctx: PhaseContext): ((k: RoleKey) => LossStep)
     const reg = term === null ? null : pairBatch(term, drawSeed(key, 'generator', sub, 'reg'), regressionTimes(ctx));
     const withRegression = (dmd: tf.Scalar): tf.Scalar => {
       if (reg === null) return dmd;
-      const lReg = pathRegressionLoss(ctx, reg, reg.term.distance);
+      const lReg = pathRegressionLoss(ctx, reg);
       extras.regLoss = tf.keep(lReg.clone());
       return tf.add(dmd, tf.mul(reg.term.weight, lReg));
     };
@@ -116,9 +116,9 @@ export const regressionTimes = (ctx: PhaseContext): readonly number[] => {
  *   Euler steps:     L_reg = 1/m Σ_j d(x^T_j + (t_{j+1} − t_j)·G(x^T_j, t_j, c),  x^T_{j+1})
  *   x0-noise steps:  L_reg = 1/m Σ_j d(x^T_j − t_j·G(x^T_j, t_j, c),  y)
  * For one step from t = 1 to 0 both are d(G(z), y), one-step DMD's term. `b` holds the states at
- * `regressionTimes(ctx)`.
+ * `regressionTimes(ctx)`; d is its term's distance.
  */
-export const pathRegressionLoss = (ctx: PhaseContext, b: PairBatch, distance: RegressionDistance): tf.Scalar =>
+export const pathRegressionLoss = (ctx: PhaseContext, b: PairBatch): tf.Scalar =>
   tf.tidy(() => {
     const g = ctx.phase.grid;
     const m = g.length - 1;
@@ -129,7 +129,7 @@ export const pathRegressionLoss = (ctx: PhaseContext, b: PairBatch, distance: Re
       const v = ctx.generator.apply(x, timeVector(g[j], x.shape[0]), b.labels);
       // the Euler step to t = 0 is x − t·v, written as the x0 prediction so one-step DMD's term keeps its bits
       const next = euler && g[j + 1] !== 0 ? eulerStep(x, v, g[j], g[j + 1]) : x0FromVelocity(x, v, g[j]);
-      return regressionLoss(next, euler ? b.states[j + 1] : y, distance);
+      return regressionLoss(next, euler ? b.states[j + 1] : y, b.term.distance);
     });
     return m === 1 ? terms[0] : (tf.div(tf.addN(terms), m) as tf.Scalar);
   });

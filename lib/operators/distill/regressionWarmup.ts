@@ -22,6 +22,6 @@ export const regressionWarmup = (ctx: PhaseContext): OperatorFunction<StepKey, L
   if (term === undefined) throw new Error('regressionWarmup: the phase has no regression term');
   return map((key) => {
     const reg = pairBatch(term, drawSeed(key, WARMUP_ROLE), regressionTimes(ctx));
-    return { key, role: WARMUP_ROLE, owned: reg.owned, loss: () => pathRegressionLoss(ctx, reg, term.distance) };
+    return { key, role: WARMUP_ROLE, owned: reg.owned, loss: () => pathRegressionLoss(ctx, reg) };
   });
 };
