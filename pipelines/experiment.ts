@@ -875,26 +875,6 @@ export const openRecording = (file: string, config: unknown, seed: number, kind:
   })(RecordingWriter.create(file, makeHeader({ config, seed, kind })));
 };
 
-/**
- * Runs `body` with a fresh recording: a failure is recorded as the run's end (with its
- * message) before it propagates, and the recording is closed either way.
- */
-export const withRecording = async <T>(
-  file: string,
-  header: { config: unknown; seed: number; kind: string },
-  body: (sink: RecordingWriter) => Promise<T>,
-): Promise<T> => {
-  const sink = openRecording(file, header.config, header.seed, header.kind);
-  try {
-    return await body(sink);
-  } catch (err) {
-    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
-    throw err;
-  } finally {
-    sink.close();
-  }
-};
-
 /** Draws n samples in chunks (bounded memory), chunk i from its own seed; host values and labels. */
 export const sampleInChunks = (
   draw: (n: number, seed: number, labels: Int32Array | null) => { x: tf.Tensor; labels: tf.Tensor1D | null },
@@ -1091,26 +1071,82 @@ export const teacherSamples = (
   return false;
 };
 
+/** Where an interrupted student run stopped, as its progress checkpoint and recording say. */
+export interface ResumePoint {
+  readonly phase: number;
+  readonly step: number;
+  /** The config as the recording's header has it (its teacher path as the run was started). */
+  readonly recorded: unknown;
+  /** Training time the recording holds already (recorded update times), seconds. */
+  readonly seconds: number;
+}
+
 /**
  * Where an interrupted run of this student config stopped: its progress checkpoint, next to
  * an unfinished recording of the same config; else null (a stale checkpoint is kept aside).
  */
-const resumableStudent = (
-  runDir: string,
-  dir: string,
-  recording: string,
-  config: unknown,
-): { phase: number; step: number; recorded: unknown } | null => {
+const resumableStudent = (runDir: string, dir: string, recording: string, config: unknown): ResumePoint | null => {
   const progress = path.join(dir, PROGRESS_CHECKPOINT);
   if (!fs.existsSync(progress)) return null;
   const saved = loadDistillState(progress);
   const rec = fs.existsSync(recording) ? summariseRecording(recording, { onIssue: () => undefined }) : null;
-  const header = rec !== null && E.isRight(rec) && rec.right.status !== 'complete' ? rec.right.header : null;
-  // `recorded`: the config as the recording's header has it (its teacher path as the run was started)
-  if (E.isRight(saved) && header !== null && sameRunConfig(header.config, config, runDir))
-    return { phase: saved.right.phase, step: saved.right.iterations, recorded: header.config };
+  const summary = rec !== null && E.isRight(rec) && rec.right.status !== 'complete' ? rec.right : null;
+  if (E.isRight(saved) && summary !== null && sameRunConfig(summary.header.config, config, runDir))
+    return {
+      phase: saved.right.phase,
+      step: saved.right.iterations,
+      recorded: summary.header.config,
+      seconds: summary.series.reduce((a, x) => a + x.ms.reduce((b, m) => b + m, 0), 0) / 1000,
+    };
   keepAside(progress);
   return null;
+};
+
+/** What `withStudentRun` hands its body: where the run starts, and the options that make trainDistill resume. */
+export interface StudentRun {
+  readonly from: ResumePoint | null;
+  /** `outDir` (progress and student checkpoints), plus `resume` when continuing. */
+  readonly progress: { outDir: string; resume?: string };
+}
+
+/**
+ * Runs one student's training with its recording. An interrupted run of the same config (a
+ * progress checkpoint in `dir` beside its unfinished recording, and `accept` agreeing) continues
+ * from that checkpoint and appends to its recording, so a killed run loses at most the updates
+ * since its last checkpoint; otherwise the run starts afresh and an earlier recording is kept
+ * aside. A failure is recorded as the run's end before it propagates; the recording is closed
+ * either way, and the progress checkpoint removed once the body has finished.
+ */
+export const withStudentRun = async <T>(
+  run: { runDir: string; dir: string; recording: string; config: unknown; seed: number; kind: string },
+  body: (sink: RecordingWriter, r: StudentRun) => Promise<T>,
+  accept: (from: ResumePoint) => boolean = () => true,
+): Promise<T> => {
+  const found = resumableStudent(run.runDir, run.dir, run.recording, run.config);
+  const progressFile = path.join(run.dir, PROGRESS_CHECKPOINT);
+  const from = found !== null && accept(found) ? found : null;
+  if (found !== null && from === null) keepAside(progressFile);
+  fs.mkdirSync(run.dir, { recursive: true });
+  const sink =
+    from === null
+      ? openRecording(run.recording, run.config, run.seed, run.kind)
+      : E.getOrElseW((e: Error) => {
+          throw e;
+        })(RecordingWriter.resume(run.recording, { config: from.recorded, phase: from.phase, step: from.step }));
+  try {
+    const result = await body(sink, {
+      from,
+      progress: { outDir: run.dir, ...(from === null ? {} : { resume: progressFile }) },
+    });
+    // the student checkpoint (or the cells drawn from the run) supersedes the progress one
+    fs.rmSync(progressFile, { force: true });
+    return result;
+  } catch (err) {
+    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
+    throw err;
+  } finally {
+    sink.close();
+  }
 };
 
 /** One student: distilled with the shared budget (recorded), saved, sampled (4 NFE, or 1 for DMD; no CFG). */
@@ -1127,52 +1163,43 @@ export const runStudent = async (
   const ckpt = path.join(dir, STUDENT_CHECKPOINT);
   if (fs.existsSync(ckpt) && finished(file, o.outDir, input, [method], r.samples, ckpt)) return true;
   keepAside(ckpt);
-  // an interrupted run of this student (a killed process or worker) continues from its progress checkpoint
-  const from = resumableStudent(o.outDir, dir, file, input);
-  const resumed = from === null ? '' : `, resumed at phase ${from.phase} step ${from.step}`;
   const budget = `${r.budget.iterations} generator updates, batch ${r.budget.batchSize}`;
-  o.log?.(`seed ${seed}: distilling ${method} (${budget})${resumed}`);
-  const sink =
-    from === null
-      ? openRecording(file, input, seed, method)
-      : E.getOrElseW((e: Error) => {
-          throw e;
-        })(RecordingWriter.resume(file, { config: from.recorded, phase: from.phase, step: from.step }));
-  let experts: readonly ExpertPhase[] = [];
-  try {
-    const progress = { outDir: dir, ...(from === null ? {} : { resume: path.join(dir, PROGRESS_CHECKPOINT) }) };
-    const onStep = o.onStep ? { onStep: o.onStep } : {};
-    const log = o.metricLog ?? o.log;
-    const result = await trainDistill(input, { teacher, ...progress, log, ...onStep, through: record(sink) });
-    experts = result.experts;
-    const last = result.phases.length - 1;
-    const at = { phase: last, step: result.phases[last].iterations };
-    saveStudent(ckpt, {
-      method: input.method as DistillMethod,
-      modelConfig: teacher.modelConfig,
-      experts,
-      config: withDefaults(input as DistillConfig),
-    });
-    const labels = balancedLabels(r.samples, teacher.model.numClasses);
-    const draw = (n: number, s: number, l: Int32Array | null) => sampleStudent(experts, { n, seed: s, labels: l });
-    recordSamples(
-      sink,
-      method,
-      sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)),
-      at,
-      studentNfe(experts),
-    );
-    sink.append({ type: 'checkpoint', ...at, file: ckpt });
-    sink.append({ type: 'end', status: 'complete', ...at });
-    // the student checkpoint supersedes the progress one
-    fs.rmSync(path.join(dir, PROGRESS_CHECKPOINT), { force: true });
-  } catch (err) {
-    sink.append({ type: 'end', status: 'failed', message: (err as Error).message });
-    throw err;
-  } finally {
-    experts.forEach((e) => e.expert.dispose());
-    sink.close();
-  }
+  // an interrupted run of this student (a killed process or worker) continues from its progress checkpoint
+  await withStudentRun(
+    { runDir: o.outDir, dir, recording: file, config: input, seed, kind: method },
+    async (sink, run) => {
+      const resumed = run.from === null ? '' : `, resumed at phase ${run.from.phase + 1} step ${run.from.step}`;
+      o.log?.(`seed ${seed}: distilling ${method} (${budget})${resumed}`);
+      let experts: readonly ExpertPhase[] = [];
+      try {
+        const onStep = o.onStep ? { onStep: o.onStep } : {};
+        const log = o.metricLog ?? o.log;
+        const result = await trainDistill(input, { teacher, ...run.progress, log, ...onStep, through: record(sink) });
+        experts = result.experts;
+        const last = result.phases.length - 1;
+        const at = { phase: last, step: result.phases[last].iterations };
+        saveStudent(ckpt, {
+          method: input.method as DistillMethod,
+          modelConfig: teacher.modelConfig,
+          experts,
+          config: withDefaults(input as DistillConfig),
+        });
+        const labels = balancedLabels(r.samples, teacher.model.numClasses);
+        const draw = (n: number, s: number, l: Int32Array | null) => sampleStudent(experts, { n, seed: s, labels: l });
+        recordSamples(
+          sink,
+          method,
+          sampleInChunks(draw, r.samples, evalSeed(seed), labels, chunkFor(r)),
+          at,
+          studentNfe(experts),
+        );
+        sink.append({ type: 'checkpoint', ...at, file: ckpt });
+        sink.append({ type: 'end', status: 'complete', ...at });
+      } finally {
+        experts.forEach((e) => e.expert.dispose());
+      }
+    },
+  );
   return false;
 };
 

@@ -17,7 +17,8 @@
  *
  * Each (seed, method, budget) sample set is written as it is drawn (`<method>/b<budget>.npy`
  * with a marker naming the config it came from), so an interrupted sweep continues where
- * it stopped and a finished cell is never recomputed.
+ * it stopped and a finished cell is never recomputed; a run killed mid-way continues from its
+ * last progress checkpoint (`withStudentRun`).
  */
 import * as t from 'io-ts';
 import * as fs from 'fs';
@@ -54,7 +55,9 @@ import {
   evalSeed,
   experimentDataset,
   methodDir,
-  withRecording,
+  withStudentRun,
+  type ResumePoint,
+  RECORDING,
   phasesOf,
   resolveExperiment,
   sampleInChunks,
@@ -184,6 +187,8 @@ export const SWEEP_FILE = 'sweep.json';
 export const budgetSamples = (dir: string, budget: number): string => path.join(dir, `b${budget}.npy`);
 export const budgetLabels = (dir: string, budget: number): string => path.join(dir, `b${budget}.labels.npy`);
 export const budgetMarker = (dir: string, budget: number): string => path.join(dir, `b${budget}.json`);
+/** A phased run of one budget: its progress checkpoint while it trains, its student checkpoint after. */
+export const budgetDir = (dir: string, budget: number): string => path.join(dir, `b${budget}`);
 
 /**
  * What a finished cell records: the distillation config it came from (and its hash) and its
@@ -271,31 +276,43 @@ const alongOneRun = async (
   const hash = configHash(input);
   const todo = s.budgets.filter((b) => !cellDone(o.outDir, dir, b, input));
   if (todo.length === 0) return 0;
-  fs.mkdirSync(dir, { recursive: true });
-  o.log?.(`seed ${seed}: ${method}, one run of ${input.iterations} updates, sampled at ${todo.join(', ')}`);
-  starting(s, o, seed, method);
-  const started = performance.now();
-  await withRecording(path.join(dir, 'recording.ndjson'), { config: input, seed, kind: method }, async (sink) => {
-    const result = await trainDistill(input, {
-      teacher,
-      log: o.metricLog ?? o.log,
-      ...(o.onStep ? { onStep: o.onStep } : {}),
-      through: record(sink),
-      onGeneratorUpdate: (updates, student) => {
-        if (!todo.includes(updates)) return;
-        const cell = {
-          configHash: hash,
-          config: input,
-          budget: updates,
-          updates,
-          trainingSeconds: (performance.now() - started) / 1000,
-        };
-        writeCell(r, seed, dir, cell, student(), teacher.model.numClasses);
-      },
-    });
-    result.experts.forEach((e) => e.expert.dispose());
-    sink.append({ type: 'end', status: 'complete', phase: 0, step: input.iterations as number });
-  });
+  const run = { runDir: o.outDir, dir, recording: path.join(dir, RECORDING), config: input, seed, kind: method };
+  // dmd, sgts and vanilla have one phase, so its step counts the updates done; a resume past a cell still to
+  // draw (its marker lost) would never sample it, so that run starts afresh
+  const before = (from: ResumePoint) => from.step < todo[0];
+  await withStudentRun(
+    run,
+    async (sink, { from, progress }) => {
+      const resumed = from === null ? '' : `, resumed at update ${from.step}`;
+      o.log?.(
+        `seed ${seed}: ${method}, one run of ${input.iterations} updates, sampled at ${todo.join(', ')}${resumed}`,
+      );
+      starting(s, o, seed, method);
+      // a resumed run counts the training its recording holds already
+      const started = performance.now() - (from?.seconds ?? 0) * 1000;
+      const result = await trainDistill(input, {
+        teacher,
+        ...progress,
+        log: o.metricLog ?? o.log,
+        ...(o.onStep ? { onStep: o.onStep } : {}),
+        through: record(sink),
+        onGeneratorUpdate: (updates, student) => {
+          if (!todo.includes(updates)) return;
+          const cell = {
+            configHash: hash,
+            config: input,
+            budget: updates,
+            updates,
+            trainingSeconds: (performance.now() - started) / 1000,
+          };
+          writeCell(r, seed, dir, cell, student(), teacher.model.numClasses);
+        },
+      });
+      result.experts.forEach((e) => e.expert.dispose());
+      sink.append({ type: 'end', status: 'complete', phase: 0, step: input.iterations as number });
+    },
+    before,
+  );
   return todo.length;
 };
 
@@ -314,36 +331,42 @@ const runPerBudget = async (
     const input = { ...distillConfigFor(r, method, seed, teacher.file), iterations: budget };
     const hash = configHash(input);
     if (cellDone(o.outDir, dir, budget, input)) continue;
-    fs.mkdirSync(dir, { recursive: true });
-    o.log?.(`seed ${seed}: ${method}, ${budget} updates`);
-    starting(s, o, seed, `${method} @ ${budget}`);
-    const started = performance.now();
-    await withRecording(
-      path.join(dir, `b${budget}.recording.ndjson`),
-      { config: input, seed, kind: method },
-      async (sink) => {
-        const result = await trainDistill(input, {
-          teacher,
-          log: o.metricLog ?? o.log,
-          ...(o.onStep ? { onStep: o.onStep } : {}),
-          through: record(sink),
-        });
-        try {
-          const cell = {
-            configHash: hash,
-            config: input,
-            budget,
-            updates: budget,
-            trainingSeconds: (performance.now() - started) / 1000,
-          };
-          writeCell(r, seed, dir, cell, result.experts, teacher.model.numClasses);
-          const last = result.phases[result.phases.length - 1];
-          sink.append({ type: 'end', status: 'complete', phase: result.phases.length - 1, step: last.iterations });
-        } finally {
-          result.experts.forEach((e) => e.expert.dispose());
-        }
-      },
-    );
+    // each budget's run keeps its progress (and, once finished, its student) checkpoint in its own folder
+    const run = {
+      runDir: o.outDir,
+      dir: budgetDir(dir, budget),
+      recording: path.join(dir, `b${budget}.${RECORDING}`),
+      config: input,
+      seed,
+      kind: method,
+    };
+    await withStudentRun(run, async (sink, { from, progress }) => {
+      const resumed = from === null ? '' : `, resumed at phase ${from.phase + 1} step ${from.step}`;
+      o.log?.(`seed ${seed}: ${method}, ${budget} updates${resumed}`);
+      starting(s, o, seed, `${method} @ ${budget}`);
+      const started = performance.now() - (from?.seconds ?? 0) * 1000;
+      const result = await trainDistill(input, {
+        teacher,
+        ...progress,
+        log: o.metricLog ?? o.log,
+        ...(o.onStep ? { onStep: o.onStep } : {}),
+        through: record(sink),
+      });
+      try {
+        const cell = {
+          configHash: hash,
+          config: input,
+          budget,
+          updates: budget,
+          trainingSeconds: (performance.now() - started) / 1000,
+        };
+        writeCell(r, seed, dir, cell, result.experts, teacher.model.numClasses);
+        const last = result.phases[result.phases.length - 1];
+        sink.append({ type: 'end', status: 'complete', phase: result.phases.length - 1, step: last.iterations });
+      } finally {
+        result.experts.forEach((e) => e.expert.dispose());
+      }
+    });
     ran++;
   }
   return ran;

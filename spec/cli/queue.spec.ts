@@ -197,7 +197,7 @@ suite(title, () => {
     // the student went on from its progress checkpoint (step 100), in the same recording
     const rec = summariseRecording(path.join(queued, 'seed-0', methodOf(victim), 'recording.ndjson'));
     expect(E.isRight(rec) && rec.right.resumes).toBe(1);
-    expect(workerLogs()).toMatch(new RegExp(`distilling ${methodOf(victim)} .*, resumed at phase 0 step 100`));
+    expect(workerLogs()).toMatch(new RegExp(`distilling ${methodOf(victim)} .*, resumed at phase 1 step 100`));
     expect(files(queued).filter((f) => f.includes('.replaced-') || f.endsWith('last.ckpt'))).toEqual([]);
 
     const status = spawnSync(process.execPath, [BIN, 'status', queued], { cwd: ROOT, encoding: 'utf8' });

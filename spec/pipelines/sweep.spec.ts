@@ -2,7 +2,8 @@
  * The budget sweep end to end on a tiny 2-D task: every (seed, method, budget) cell is
  * drawn, a single-phase method's cell equals a standalone run of that budget, a rerun
  * reuses every cell, and the report carries the intervals, the paired differences, the
- * convergence check and each seed's samples side by side. An image task (Fashion-MNIST made
+ * convergence check and each seed's samples side by side. A cell killed mid-run continues from
+ * its progress checkpoint to the same samples. An image task (Fashion-MNIST made
  * smaller, from synthetic files) runs end to end with its own classifier.
  */
 import * as fs from 'fs';
@@ -10,7 +11,18 @@ import * as os from 'os';
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
 import { useBackend } from '../../lib/backend';
-import { runSweep, resolveSweep, budgetSamples, sweepPlan, SWEEP_DEFAULTS } from '../../pipelines/sweep';
+import {
+  runSweep,
+  resolveSweep,
+  budgetSamples,
+  budgetDir,
+  budgetMarker,
+  sweepPlan,
+  SWEEP_DEFAULTS,
+  type CellMarker,
+} from '../../pipelines/sweep';
+import { summariseRecording } from '../../lib/record/summary';
+import type { StepMetrics } from '../../lib/stream/types';
 import { sweepSamplesSpec, sweepImageSamplesSpec } from '../../pipelines/sweepReport';
 import { methodDir } from '../../pipelines/experiment';
 import { readNpy, npyToFloat32 } from '../../lib/data/npy';
@@ -93,6 +105,56 @@ describe('sweep', () => {
       );
     } finally {
       fs.rmSync(solo, { recursive: true, force: true });
+    }
+  });
+
+  it('a killed cell continues from its progress checkpoint, and draws what an uninterrupted sweep draws', async () => {
+    // progress checkpoints every 100 generator updates (the distillation default): sgts is one run sampled at
+    // 100 and 200; phased-4x2 one run per budget, 50 or 100 updates per phase
+    const long = { ...config, seeds: [0], budgets: [100, 200] };
+    const whole = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-whole-'));
+    const cut = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-cut-'));
+    const killAt = (phase: number, step: number) => (m: StepMetrics) => {
+      if (m.role === 'generator' && m.key.phase === phase && m.key.step === step) throw new Error('killed');
+    };
+    try {
+      await runSweep(long, { outDir: whole, log: () => undefined });
+      // sgts killed at update 150 (after its cell at 100), then phased-4x2 in its 200-update run's second phase
+      await expect(runSweep(long, { outDir: cut, onStep: killAt(0, 149), log: () => undefined })).rejects.toThrow(
+        'killed',
+      );
+      const second: string[] = [];
+      await expect(runSweep(long, { outDir: cut, onStep: killAt(1, 74), log: (l) => second.push(l) })).rejects.toThrow(
+        'killed',
+      );
+      expect(second).toContain('seed 0: sgts, one run of 200 updates, sampled at 200, resumed at update 100');
+      const third: string[] = [];
+      await runSweep(long, { outDir: cut, log: (l) => third.push(l) });
+      expect(third).toContain('seed 0: phased-4x2, 200 updates, resumed at phase 2 step 0');
+      for (const m of ['sgts', 'phased-4x2'] as const)
+        for (const b of [100, 200])
+          expect(values(budgetSamples(methodDir(cut, 0, m), b))).toEqual(
+            values(budgetSamples(methodDir(whole, 0, m), b)),
+          );
+      // each resumed recording says so and is complete; the progress checkpoints are gone
+      const recordings = [
+        path.join(methodDir(cut, 0, 'sgts'), 'recording.ndjson'),
+        path.join(methodDir(cut, 0, 'phased-4x2'), 'b200.recording.ndjson'),
+      ];
+      for (const file of recordings) {
+        const rec = summariseRecording(file);
+        if (E.isLeft(rec)) throw rec.left;
+        expect([rec.right.status, rec.right.resumes]).toEqual(['complete', 1]);
+      }
+      expect(fs.existsSync(path.join(methodDir(cut, 0, 'sgts'), 'last.ckpt'))).toBe(false);
+      expect(fs.existsSync(path.join(budgetDir(methodDir(cut, 0, 'phased-4x2'), 200), 'last.ckpt'))).toBe(false);
+      expect(fs.existsSync(path.join(budgetDir(methodDir(cut, 0, 'phased-4x2'), 200), 'student.ckpt'))).toBe(true);
+      // a resumed cell's training time counts the part before the kill too
+      const marker = (dir: string) => JSON.parse(fs.readFileSync(budgetMarker(dir, 200), 'utf8')) as CellMarker;
+      expect(marker(methodDir(cut, 0, 'sgts')).trainingSeconds).toBeGreaterThan(0);
+    } finally {
+      fs.rmSync(whole, { recursive: true, force: true });
+      fs.rmSync(cut, { recursive: true, force: true });
     }
   });
 
