@@ -91,7 +91,7 @@ export const trainDefaults = (
         batchSize: quick ? 256 : 512,
         logEvery: quick ? 25 : 100,
       },
-      // shift 1: the timestep distribution the teacher trains on (see pipelines/experiment.ts pointsShift)
+      // shift 1: the timestep distribution the default teacher trains on; a given teacher's own shift replaces it
       student: { iterations: quick ? 24 : 512, batchSize: 256, shift: 1, logEvery: quick ? 4 : 50 },
       // the one-step student fits the teacher's noise-to-sample map first (POINTS_DMD_REGRESSION)
       dmdRegression: quick ? { ...POINTS_DMD_REGRESSION, warmup: 100 } : POINTS_DMD_REGRESSION,
@@ -195,6 +195,10 @@ export const trainCommand = defineCommand({
         await runGenerated(teacherConfig, teacherDir, [], common, io);
       }
     }
+    // on points the students re-noise with the timestep distribution their teacher trained on
+    const shift = 'shift' in defaults.student ? teacherShift(teacherPath) : null;
+    if (shift !== null && shift !== defaults.student.shift)
+      io.stderr(`the students take the teacher's timestep shift, ${shift} (from ${teacherPath})\n`);
     const student = {
       method: o.method,
       teacher: path.resolve(teacherPath),
@@ -202,6 +206,7 @@ export const trainCommand = defineCommand({
       ...(o.method === 'dmd' ? {} : { steps: 4 }),
       ...(o.method === 'phased' ? { preset: o.preset ?? '4x2' } : {}),
       ...defaults.student,
+      ...(shift === null ? {} : { shift }),
       ...methodDefaults(o.method, defaults),
     };
     await runGenerated(applyOverrides(student, o.set), out, o.set, common, io);
@@ -247,6 +252,16 @@ const checkImageShape = (d: Dataset): void => {
       `Pad to ${up(h)}×${up(w)} or crop to ${down(h)}×${down(w)} (non-square sizes work), ` +
       `or flatten them to [N, ${h * w * d.sampleShape[2]}] for an MLP.`,
   );
+};
+
+/** The timestep shift a teacher checkpoint was trained with (its recorded config), or null when it names none. */
+const teacherShift = (file: string): number | null => {
+  if (!fs.existsSync(file)) return null;
+  const c = loadCheckpoint(file);
+  if (E.isLeft(c)) return null;
+  const config = c.right.meta.config as { timesteps?: { shift?: unknown } } | undefined;
+  const shift = config?.timesteps?.shift;
+  return typeof shift === 'number' && Number.isFinite(shift) && shift > 0 ? shift : null;
 };
 
 /** A teacher checkpoint whose run finished (resumable checkpoints say so in meta.complete). */

@@ -262,6 +262,66 @@ describe('train on a folder of PNGs, and data the model cannot take', () => {
   });
 });
 
+describe('train on 2-D points: the students follow their teacher', () => {
+  test("a given teacher's timestep shift becomes the students'; --set still overrides it", async () => {
+    const x = Float32Array.from({ length: 2 * 256 }, (_, i) => (i % 2 === 0 ? 1 : -1) * (1 + (i % 7) / 10));
+    const data = path.join(tmp, 'points.npy');
+    writeNpy(data, x, [256, 2]);
+    const quick = ['--budget', 'quick', '--set', 'iterations=4'];
+    const teacher = path.join(tmp, 'points-teacher');
+    const t = await run(
+      'train',
+      '--data',
+      data,
+      '--method',
+      'teacher',
+      '--out',
+      teacher,
+      '--budget',
+      'quick',
+      '--set',
+      'steps=10',
+      '--set',
+      'timesteps.shift=0.3',
+    );
+    expect(t.code).toBe(0);
+    const given = path.join(tmp, 'points-sgts');
+    const s = await run(
+      'train',
+      '--data',
+      data,
+      '--method',
+      'sgts',
+      '--teacher',
+      path.join(teacher, 'teacher.ckpt'),
+      '--out',
+      given,
+      ...quick,
+    );
+    expect(s.code).toBe(0);
+    expect(s.err).toContain("the students take the teacher's timestep shift, 0.3");
+    expect(JSON.parse(fs.readFileSync(path.join(given, 'config.json'), 'utf8')).shift).toBe(0.3);
+    // --set still has the last word
+    const set = path.join(tmp, 'points-sgts-set');
+    const o = await run(
+      'train',
+      '--data',
+      data,
+      '--method',
+      'sgts',
+      '--teacher',
+      path.join(teacher, 'teacher.ckpt'),
+      '--out',
+      set,
+      ...quick,
+      '--set',
+      'shift=2',
+    );
+    expect(o.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(set, 'config.json'), 'utf8')).shift).toBe(2);
+  });
+});
+
 describe('trainDefaults: the regression term each student takes', () => {
   it("points: dmd's term, and every 4-step student's at λ 4 after 4 000 warm-up updates per phase", () => {
     const d = trainDefaults({ sampleShape: [2], numClasses: 0 }, 'standard');
