@@ -1,8 +1,8 @@
 /**
- * `run <experiment> --queue redis://host:port`: the experiment enqueued as a job tree
- * (pipelines/queue/experimentJobs.ts) instead of run here. The run directory gets the
- * config (experiment.json, what every worker reads) and queue.json (the run's id and the
- * queue's address, what `status` reads); workers fill in the rest.
+ * `run <experiment|sweep> --queue redis://host:port`: the experiment or sweep enqueued as a
+ * job tree (pipelines/queue/experimentJobs.ts) instead of run here. The run directory gets
+ * the config (experiment.json or sweep.json, what every worker reads) and queue.json (the
+ * run's id and the queue's address, what `status` reads); workers fill in the rest.
  */
 import * as path from 'path';
 import * as E from 'fp-ts/Either';
@@ -12,6 +12,7 @@ import { openQueueConnection, masked } from '../lib/queue/connection';
 import { enqueueFlow } from '../lib/queue/flow';
 import { writeQueuedRun, QueuedRun } from '../lib/queue/runFile';
 import { decodeExperiment, writeManifest } from '../pipelines/experiment';
+import { resolveSweep, writeSweepManifest } from '../pipelines/sweep';
 import { experimentFlow, experimentJobCount } from '../pipelines/queue/experimentJobs';
 import { watchRun } from './queueStatus';
 import type { LoadedConfig } from './loadConfig';
@@ -32,18 +33,20 @@ const newRunId = (outDir: string): string =>
 export const enqueueExperiment = async (loaded: LoadedConfig, o: QueueRunOptions, io: Io): Promise<number> => {
   if (loaded.kind !== 'experiment')
     throw new UsageError(
-      `--queue: runs experiments (method "experiment"); this is a ${loaded.method} config, run it without --queue`,
+      `--queue: runs experiments and sweeps (method "experiment" or "sweep"); this is a ${loaded.method} config, ` +
+        'run it without --queue',
       'run',
     );
   const backend = o.backend ?? defaultBackend();
   if (!isBackendName(backend)) throw new UsageError(`--backend: unknown backend ${JSON.stringify(backend)}`, 'run');
-  const r = decodeExperiment(loaded.input);
+  const sweep = loaded.method === 'sweep';
+  const r = sweep ? resolveSweep(loaded.input).experiment : decodeExperiment(loaded.input);
   const conn = await openQueueConnection(o.queue);
   if (E.isLeft(conn)) throw new UsageError(conn.left, 'run');
   const runDir = path.resolve(o.outDir);
-  writeManifest(loaded.input, runDir);
+  (sweep ? writeSweepManifest : writeManifest)(loaded.input, runDir);
   const runId = newRunId(runDir);
-  const root = experimentFlow(r, { runDir, runId, backend, queue: o.queue });
+  const root = experimentFlow(r, { runDir, runId, backend, queue: o.queue, ...(sweep ? { pipeline: 'sweep' } : {}) });
   const run: QueuedRun = {
     runId,
     queue: o.queue,

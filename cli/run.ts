@@ -32,7 +32,8 @@ export const runCommand = defineCommand({
     backend: backendOption(),
     'no-report': flag('skip rebuilding report.md and the figures after the run'),
     queue: str(
-      'experiments: enqueue the run as jobs on this Redis server for `phased-dmd worker`s instead of running it here',
+      'experiments and sweeps: enqueue the run as jobs on this Redis server for `phased-dmd worker`s ' +
+        'instead of running it here',
       'redis://host:port',
     ),
     wait: flag('with --queue: follow the jobs until the run is done or has failed'),

@@ -373,6 +373,30 @@ const runPerBudget = async (
 };
 
 /**
+ * Every cell of one (seed, method): dmd, sgts and vanilla along one run, phased one run per
+ * budget. True when every cell was found finished (reused), nothing trained.
+ */
+export const runSweepStudent = async (
+  s: ResolvedSweep,
+  seed: number,
+  method: SweepMethod,
+  teacher: Teacher,
+  o: ExperimentOptions,
+): Promise<boolean> =>
+  (method.startsWith('phased')
+    ? await runPerBudget(s, seed, method, teacher, o)
+    : await alongOneRun(s, seed, method, teacher, o)) === 0;
+
+/** Writes the sweep's config as the run directory's manifest (an earlier, different one is kept aside). */
+export const writeSweepManifest = (input: unknown, outDir: string): void => {
+  fs.mkdirSync(outDir, { recursive: true });
+  const manifest = path.join(outDir, SWEEP_FILE);
+  const text = `${JSON.stringify(input, null, 2)}\n`;
+  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== text) keepAside(manifest);
+  if (!fs.existsSync(manifest)) writeFileAtomic(manifest, text);
+};
+
+/**
  * Runs the sweep into `outDir` and builds its report. A finished (seed, method, budget)
  * cell of the same config is reused, so rerunning an interrupted sweep continues it.
  */
@@ -380,11 +404,7 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
   const started = performance.now();
   const s = resolveSweep(input);
   const r = s.experiment;
-  fs.mkdirSync(o.outDir, { recursive: true });
-  const manifest = path.join(o.outDir, SWEEP_FILE);
-  const text = `${JSON.stringify(input, null, 2)}\n`;
-  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== text) keepAside(manifest);
-  if (!fs.existsSync(manifest)) writeFileAtomic(manifest, text);
+  writeSweepManifest(input, o.outDir);
   if (isImageTask(r.task)) ensureClassifier(r, o.outDir, o.log).dispose();
   const dataset = experimentDataset(r);
   const reused: string[] = [];
@@ -393,12 +413,8 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
     const teacher = await ensureTeacher(r, seed, dataset, o);
     try {
       teacherSamples(r, seed, teacher, o);
-      for (const method of s.methods) {
-        const ran = method.startsWith('phased')
-          ? await runPerBudget(s, seed, method, teacher, o)
-          : await alongOneRun(s, seed, method, teacher, o);
-        if (ran === 0) reused.push(`seed ${seed} ${method}`);
-      }
+      for (const method of s.methods)
+        if (await runSweepStudent(s, seed, method, teacher, o)) reused.push(`seed ${seed} ${method}`);
     } finally {
       teacher.model.dispose();
     }

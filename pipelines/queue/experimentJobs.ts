@@ -1,13 +1,14 @@
 /**
- * An experiment as a job tree (lib/queue): every node is one of the in-process
- * experiment's own steps (pipelines/experiment.ts), run on whichever worker takes it,
- * reading and writing the shared run directory:
+ * An experiment or a sweep as a job tree (lib/queue): every node is one of the in-process
+ * pipeline's own steps (pipelines/experiment.ts, pipelines/sweep.ts), run on whichever
+ * worker takes it, reading and writing the shared run directory:
  *
  *   report                     the metrics and report, from the recordings (root: runs last)
  *   ├─ classifier              image tasks: the feature classifier of the image metrics
  *   └─ teacher (per teacher)   trains it, draws each of its seeds' reference and evaluation
  *      │                       sets, then adds its students as children (a step job)
- *      └─ student (seed, method)  distils, saves, draws its evaluation set
+ *      └─ student (seed, method)  distils, saves, draws its evaluation set (a sweep: every
+ *                                 budget's cell of that seed and method)
  *
  * A node finished in the run directory is reused, as in-process: a retried job (its
  * worker was killed) starts again from the checkpoints already written.
@@ -25,6 +26,7 @@ import {
   methodDir,
   isImageTask,
 } from '../experiment';
+import { SWEEP_FILE } from '../sweep';
 
 const StudentMethodCodec = t.keyof({ dmd: null, vanilla: null, sgts: null, 'phased-4x2': null, 'phased-4x4': null });
 
@@ -49,6 +51,8 @@ export const ExperimentJobData = t.intersection([
     node: ExperimentNode,
   }),
   t.partial({
+    /** Which pipeline the run is (absent: an experiment); a sweep's students draw every budget's cell. */
+    pipeline: t.keyof({ experiment: null, sweep: null }),
     stage: t.literal('children'),
     /** The node in words, for views that do not know experiments (the live page). */
     label: t.string,
@@ -121,4 +125,6 @@ export const experimentFlow = (r: ResolvedExperiment, c: Common): Job =>
 export const experimentJobCount = (r: ResolvedExperiment): number =>
   1 + (needsClassifier(r) ? 1 : 0) + teacherGroups(r).length + r.seeds.length * r.students.length;
 
-export const manifestOf = (runDir: string): string => path.join(runDir, EXPERIMENT_FILE);
+/** The config every worker reads: the experiment's, or the sweep's. */
+export const manifestOf = (runDir: string, pipeline: 'experiment' | 'sweep' = 'experiment'): string =>
+  path.join(runDir, pipeline === 'sweep' ? SWEEP_FILE : EXPERIMENT_FILE);

@@ -1,5 +1,5 @@
 /**
- * Runs one experiment job in a worker's job process (BullMQ's sandbox): decodes the job,
+ * Runs one experiment or sweep job in a worker's job process (BullMQ's sandbox): decodes the job,
  * starts the tensor backend once per process, and runs the node with the in-process
  * experiment's own functions. A failure names the node's run directory.
  */
@@ -21,6 +21,7 @@ import {
   teacherDir,
   teacherSamples,
 } from '../experiment';
+import { resolveSweep, runSweepStudent, ResolvedSweep } from '../sweep';
 import { loadTeacher } from '../../lib/teacher/teacher';
 import { decodeJobData, describeNode, jobId, manifestOf, nodeDir, studentJobs } from './experimentJobs';
 import type { ExperimentJobData, ExperimentNode } from './experimentJobs';
@@ -41,11 +42,18 @@ export interface JobResult {
 
 let backend: Promise<unknown> | null = null;
 
-const readExperiment = (runDir: string): ResolvedExperiment => {
-  const manifest = manifestOf(runDir);
+/** The run's config as every worker reads it: the experiment, or the sweep with its experiment. */
+type Run = { experiment: ResolvedExperiment; sweep: ResolvedSweep | null };
+
+const readRun = (runDir: string, pipeline: 'experiment' | 'sweep'): Run => {
+  const manifest = manifestOf(runDir, pipeline);
   if (!fs.existsSync(manifest))
     throw new Error(`${manifest}: missing (is the run directory on a file system this worker shares, same path?)`);
-  return decodeExperiment(JSON.parse(fs.readFileSync(manifest, 'utf8')), `experiment config ${manifest}`);
+  const input: unknown = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+  if (pipeline === 'experiment')
+    return { experiment: decodeExperiment(input, `experiment config ${manifest}`), sweep: null };
+  const sweep = resolveSweep(input, `sweep config ${manifest}`);
+  return { experiment: sweep.experiment, sweep };
 };
 
 type NodeResult = Omit<JobResult, 'node' | 'seconds'>;
@@ -56,7 +64,8 @@ const runNode = async (
   d: ExperimentJobData,
   o: ExperimentOptions,
 ): Promise<NodeResult> => {
-  const r = readExperiment(d.runDir);
+  const run = readRun(d.runDir, d.pipeline ?? 'experiment');
+  const r = run.experiment;
   const node: ExperimentNode = d.node;
   if (node.kind === 'classifier') {
     ensureClassifier(r, d.runDir, o.log).dispose();
@@ -81,10 +90,20 @@ const runNode = async (
     const teacher = loadTeacher(file);
     if (E.isLeft(teacher)) throw teacher.left;
     try {
-      return { reused: await runStudent(r, node.seed, node.method, { ...teacher.right, file }, o) };
+      const t = { ...teacher.right, file };
+      return {
+        reused:
+          run.sweep === null
+            ? await runStudent(r, node.seed, node.method, t, o)
+            : await runSweepStudent(run.sweep, node.seed, node.method, t, o),
+      };
     } finally {
       teacher.right.model.dispose();
     }
+  }
+  if (run.sweep !== null) {
+    const { buildSweepReport } = await import('../sweepReport');
+    return { reused: false, report: (await buildSweepReport(d.runDir, { log: o.log })).report };
   }
   const { buildExperimentReport } = await import('../experimentReport');
   const report = await buildExperimentReport(d.runDir, { log: o.log });

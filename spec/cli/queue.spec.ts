@@ -5,7 +5,8 @@
  * lock expires and continues it from the student's last progress checkpoint (the teacher
  * is not retrained); the killed worker's job process exits by itself. The results match
  * a single-process run bit for bit (samples, teacher and student weights, every metric).
- * `status` and the live page show the lost worker's retry.
+ * `status` and the live page show the lost worker's retry. A sweep runs on the queue too, its
+ * cells and report equal to a single process's.
  *
  * Needs a Redis server: $PHASED_DMD_REDIS, else redis://127.0.0.1:6379/15 (.ci/run starts
  * one on a loopback port). Without one the suite is skipped, and its title says why (unless
@@ -24,6 +25,8 @@ import { QUEUE_NAME } from '../../lib/queue/flow';
 import { loadCheckpoint } from '../../lib/checkpoint/format';
 import { summariseRecording } from '../../lib/record/summary';
 import { startServer } from '../../lib/serve/server';
+import { budgetSamples } from '../../pipelines/sweep';
+import { methodDir } from '../../pipelines/experiment';
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'phased-dmd.js');
@@ -57,6 +60,20 @@ const TINY = {
   distill: { regression: { weight: 4, warmup: 4 } },
   samples: 100,
   evalPoints: 100,
+  logEvery: 1000,
+};
+
+/** A sweep as small: one seed, SGTS along one run and Phased 4×2 one run per budget. */
+const TINY_SWEEP = {
+  method: 'sweep',
+  task: 'ring8',
+  seeds: [0],
+  methods: ['sgts', 'phased-4x2'],
+  budgets: [2, 4],
+  budget: { teacherSteps: 30, teacherBatchSize: 64, batchSize: 16 },
+  samples: 48,
+  model: { kind: 'mlp', hidden: [16, 16], timeEmbedDim: 8 },
+  distill: { updateRatio: 1 },
   logEvery: 1000,
 };
 
@@ -243,6 +260,54 @@ suite(title, () => {
     }
 
     // the run's jobs leave the queue with the spec
+    const queue = new Queue(QUEUE_NAME, { connection: bullConnection(conn) });
+    await (await Job.fromId(queue, run.root))?.remove();
+    await queue.close();
+  }, 300_000);
+
+  it('a sweep on the queue draws every cell and its report, equal to one process’s', async () => {
+    const config = path.join(tmp, 'tiny-sweep.json');
+    fs.writeFileSync(config, JSON.stringify(TINY_SWEEP));
+    const single = path.join(tmp, 'sweep-single');
+    const queued = path.join(tmp, 'sweep-queued');
+    const baseline = cli(['run', config, '--out', single]);
+    const worker = cli(['worker', '--queue', REDIS]);
+    workers.push(worker);
+    const log = collect(worker);
+    const enqueue = spawnSync(process.execPath, [BIN, 'run', config, '--out', queued, '--queue', REDIS], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    // the report, the teacher, and one student job per (seed, method) drawing every budget
+    expect(enqueue.stderr).toMatch(/enqueued 4 jobs/);
+    expect(enqueue.status).toBe(0);
+    const run: QueuedRun = E.getOrElseW((e: string) => {
+      throw new Error(e);
+    })(readQueuedRun(queued));
+    await until(
+      'the sweep to finish',
+      async () => {
+        const r = (await readFlow(conn, run.root)) ?? [];
+        if (r.some((x) => x.state === 'failed')) throw new Error(`a job failed:\n${log.text()}`);
+        return r.length === 4 && r.every((x) => x.state === 'done' && !x.waitingForChildren) ? r : null;
+      },
+      240_000,
+      250,
+    );
+    expect(await exited(baseline)).toBe(0);
+    for (const m of ['sgts', 'phased-4x2'])
+      for (const b of [2, 4]) {
+        const cell = (dir: string) => budgetSamples(methodDir(dir, 0, m as 'sgts'), b);
+        expect(same(cell(queued), cell(single))).toBe(true);
+      }
+    const rows = (dir: string): unknown => {
+      type Results = { rows: Array<Record<string, unknown>> };
+      const r = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as Results;
+      return r.rows.map(({ trainingSeconds: _s, ...rest }) => rest);
+    };
+    expect(rows(queued)).toEqual(rows(single));
+    expect(fs.readFileSync(path.join(queued, 'report.md'), 'utf8')).toContain('# Budget sweep: ring8');
+
     const queue = new Queue(QUEUE_NAME, { connection: bullConnection(conn) });
     await (await Job.fromId(queue, run.root))?.remove();
     await queue.close();
