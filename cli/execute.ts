@@ -82,7 +82,9 @@ export const execute = async (loaded: LoadedConfig, o: ExecuteOptions, io: Io): 
     shown.unsubscribe();
   }
   const resumed = result.resumedFrom > 0 ? ` (resumed at step ${result.resumedFrom})` : '';
-  io.stderr(`${loaded.method}: trained in ${result.seconds.toFixed(1)} s${resumed}\n`);
+  // an experiment's or sweep's time also holds its sampling, metrics and report (and nothing trained if all was reused)
+  const did = loaded.kind === 'experiment' ? 'done' : 'trained';
+  io.stderr(`${loaded.method}: ${did} in ${result.seconds.toFixed(1)} s${resumed}\n`);
   if (result.checkpoint !== null) io.stdout(`checkpoint: ${result.checkpoint}\n`);
   if (result.recording !== null) io.stdout(`recording:  ${result.recording}\n`);
   if (result.report !== null) io.stdout(`report:     ${result.report}\n`);

@@ -234,7 +234,7 @@ describe('a tiny experiment on the command line', () => {
       expect(r.err.split('\n')[0]).toMatch(/^kernels: (wasm \+ native OpenBLAS|stock wasm)/);
       expect(progressLines[0]).toMatch(/^seed 3 · teacher \(1\/5\) \d+\/12 .*experiment ETA/);
       expect(r.err).toContain('seed 3: distilling sgts (80 generator updates, batch 16)');
-      expect(r.err).toMatch(/experiment: trained in [\d.]+ s\n$/);
+      expect(r.err).toMatch(/experiment: done in [\d.]+ s\n$/);
 
       const verbose = await run(false, '--out', path.join(tmp, 'verbose'), '--verbose');
       expect(verbose.err).toMatch(/^phase 1 step 0 teacher: loss=/m);
