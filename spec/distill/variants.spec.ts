@@ -20,7 +20,7 @@ import type { ExpertPhase } from '../../lib/rollout/context';
 import { drawSeed } from '../../lib/stream/types';
 import { normal } from '../../lib/random/draws';
 import { saveStudent, loadStudent, trainDistill } from '../../lib/distill/distill';
-import { ConstantVelocity, tinyMlp, phases4x2, contextOf } from '../helpers/phased';
+import { ConstantVelocity, tinyMlp, phases4x2, phases4x4, contextOf } from '../helpers/phased';
 import { read } from '../helpers/tensors';
 
 beforeAll(async () => {
@@ -106,6 +106,30 @@ describe('fakeTracks', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+});
+
+describe('fakeTracks where a phase has one step', () => {
+  it('4×4: exit and rollout give the fake score the same sample, bit for bit; 4×2 (two steps): not', () => {
+    const before = tf.memory().numTensors;
+    const teacher = tinyMlp(0, 1);
+    const fake = tinyMlp(0, 2);
+    const generator = tinyMlp(0, 3);
+    const xsOf = (phase: ReturnType<typeof phases4x4>[number], fakeTracks: 'exit' | 'rollout', step: number) => {
+      const ctx = { ...contextOf({ teacher, generator, fake, phase }), fakeTracks };
+      const loss = fakeScoreLossStep(ctx)({ key: { seed: 3, phase: 0, step }, role: 'fake', sub: 0 });
+      const xs = Array.from(loss.owned[0].dataSync());
+      tf.dispose([...loss.owned]);
+      return xs;
+    };
+    const steps = [0, 1, 2, 3, 4, 5];
+    for (const phase of phases4x4({ batchSize: 4 }))
+      for (const k of steps) expect(xsOf(phase, 'exit', k)).toEqual(xsOf(phase, 'rollout', k));
+    // two steps per phase: some draws exit after the first step, short of the phase's end
+    const two = phases4x2({ batchSize: 4 })[0];
+    expect(steps.some((k) => xsOf(two, 'exit', k).some((v, i) => v !== xsOf(two, 'rollout', k)[i]))).toBe(true);
+    [teacher, fake, generator].forEach((m) => m.dispose());
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('phasing: concurrent', () => {
