@@ -11,8 +11,8 @@ import { defaultBackend, isBackendName } from '../lib/backend';
 import { openQueueConnection, masked } from '../lib/queue/connection';
 import { enqueueFlow } from '../lib/queue/flow';
 import { writeQueuedRun, QueuedRun } from '../lib/queue/runFile';
-import { decodeExperiment, writeManifest } from '../pipelines/experiment';
-import { resolveSweep, writeSweepManifest } from '../pipelines/sweep';
+import { decodeExperiment, writeManifest, EXPERIMENT_FILE } from '../pipelines/experiment';
+import { resolveSweep, SWEEP_FILE } from '../pipelines/sweep';
 import { experimentFlow, experimentJobCount } from '../pipelines/queue/experimentJobs';
 import { watchRun } from './queueStatus';
 import type { LoadedConfig } from './loadConfig';
@@ -44,7 +44,7 @@ export const enqueueExperiment = async (loaded: LoadedConfig, o: QueueRunOptions
   const conn = await openQueueConnection(o.queue);
   if (E.isLeft(conn)) throw new UsageError(conn.left, 'run');
   const runDir = path.resolve(o.outDir);
-  (sweep ? writeSweepManifest : writeManifest)(loaded.input, runDir);
+  writeManifest(loaded.input, runDir, sweep ? SWEEP_FILE : EXPERIMENT_FILE);
   const runId = newRunId(runDir);
   const root = experimentFlow(r, { runDir, runId, backend, queue: o.queue, ...(sweep ? { pipeline: 'sweep' } : {}) });
   const run: QueuedRun = {

@@ -28,7 +28,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
-import { keepAside } from '../lib/util/atomicWrite';
+import { keepAside, writeFileAtomic } from '../lib/util/atomicWrite';
 import {
   BatchSize,
   NonNegativeInt,
@@ -1266,13 +1266,16 @@ export const ensureClassifier = (
   return trained.classifier;
 };
 
-/** Writes the config as given to `<outDir>/experiment.json` (a different earlier one is kept aside). */
-export const writeManifest = (input: unknown, outDir: string): void => {
+/**
+ * Writes the config as given to `<outDir>/<file>` (`experiment.json`; a sweep's `sweep.json`),
+ * what every later run and worker reads; a different earlier one is kept aside.
+ */
+export const writeManifest = (input: unknown, outDir: string, file: string = EXPERIMENT_FILE): void => {
   fs.mkdirSync(outDir, { recursive: true });
-  const manifest = path.join(outDir, EXPERIMENT_FILE);
+  const manifest = path.join(outDir, file);
   const text = `${JSON.stringify(input, null, 2)}\n`;
   if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== text) keepAside(manifest);
-  if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, text);
+  if (!fs.existsSync(manifest)) writeFileAtomic(manifest, text);
 };
 
 /**

@@ -27,7 +27,7 @@ import { ConfigError, decodeOrThrow } from '../lib/config/report';
 import { Positive, PositiveInt, StepCount } from '../lib/config/primitives';
 import { configHash, sameRunConfig } from '../lib/record/hash';
 import { writeNpy } from '../lib/data/npy';
-import { writeFileAtomic, keepAside } from '../lib/util/atomicWrite';
+import { writeFileAtomic } from '../lib/util/atomicWrite';
 import { record } from '../lib/record/record';
 import { sampleStudent } from '../lib/distill/student';
 import type { ExpertPhase } from '../lib/rollout/context';
@@ -56,6 +56,7 @@ import {
   experimentDataset,
   methodDir,
   withStudentRun,
+  writeManifest,
   type ResumePoint,
   RECORDING,
   phasesOf,
@@ -387,15 +388,6 @@ export const runSweepStudent = async (
     ? await runPerBudget(s, seed, method, teacher, o)
     : await alongOneRun(s, seed, method, teacher, o)) === 0;
 
-/** Writes the sweep's config as the run directory's manifest (an earlier, different one is kept aside). */
-export const writeSweepManifest = (input: unknown, outDir: string): void => {
-  fs.mkdirSync(outDir, { recursive: true });
-  const manifest = path.join(outDir, SWEEP_FILE);
-  const text = `${JSON.stringify(input, null, 2)}\n`;
-  if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8') !== text) keepAside(manifest);
-  if (!fs.existsSync(manifest)) writeFileAtomic(manifest, text);
-};
-
 /**
  * Runs the sweep into `outDir` and builds its report. A finished (seed, method, budget)
  * cell of the same config is reused, so rerunning an interrupted sweep continues it.
@@ -404,7 +396,7 @@ export const runSweep = async (input: unknown, o: ExperimentOptions): Promise<Ex
   const started = performance.now();
   const s = resolveSweep(input);
   const r = s.experiment;
-  writeSweepManifest(input, o.outDir);
+  writeManifest(input, o.outDir, SWEEP_FILE);
   if (isImageTask(r.task)) ensureClassifier(r, o.outDir, o.log).dispose();
   const dataset = experimentDataset(r);
   const reused: string[] = [];
