@@ -29,12 +29,13 @@ import { configHash, sameRunConfig } from '../lib/record/hash';
 import { writeNpy } from '../lib/data/npy';
 import { writeFileAtomic } from '../lib/util/atomicWrite';
 import { record } from '../lib/record/record';
+import type { RecordingWriter } from '../lib/record/writer';
 import { sampleStudent } from '../lib/distill/student';
 import type { ExpertPhase } from '../lib/rollout/context';
 import type { VelocityModel } from '../lib/models/types';
 import type { ModelConfig } from '../lib/models/config';
 import type { PlannedRun } from '../lib/stream/runs';
-import { trainDistill } from '../lib/distill/distill';
+import { trainDistill, type TrainDistillOptions } from '../lib/distill/distill';
 import {
   EvalPoints,
   ExperimentBudget,
@@ -58,6 +59,7 @@ import {
   withStudentRun,
   writeManifest,
   type ResumePoint,
+  type StudentRun,
   RECORDING,
   phasesOf,
   resolveExperiment,
@@ -263,6 +265,33 @@ const starting = (s: ResolvedSweep, o: ExperimentOptions, seed: number, method: 
 
 type Teacher = { model: VelocityModel; modelConfig: ModelConfig; file: string };
 
+/**
+ * What one of the sweep's training runs needs: trainDistill's options (teacher, progress
+ * checkpoints, logs, the recording) and the marker of a cell it finishes. The run's clock
+ * starts at the training its recording holds already, so a resumed run counts its earlier part.
+ */
+const cellRun = (teacher: Teacher, o: ExperimentOptions, sink: RecordingWriter, run: StudentRun, config: unknown) => {
+  const started = performance.now() - (run.from?.seconds ?? 0) * 1000;
+  const hash = configHash(config);
+  const options: TrainDistillOptions = {
+    teacher,
+    ...run.progress,
+    log: o.metricLog ?? o.log,
+    ...(o.onStep ? { onStep: o.onStep } : {}),
+    through: record(sink),
+  };
+  return {
+    options,
+    marker: (budget: number): CellMarker => ({
+      configHash: hash,
+      config,
+      budget,
+      updates: budget,
+      trainingSeconds: (performance.now() - started) / 1000,
+    }),
+  };
+};
+
 /** dmd / sgts / vanilla: one run to the largest budget, sampled at each budget on the way. */
 const alongOneRun = async (
   s: ResolvedSweep,
@@ -274,7 +303,6 @@ const alongOneRun = async (
   const r = s.experiment;
   const dir = methodDir(o.outDir, seed, method);
   const input = distillConfigFor(r, method, seed, teacher.file);
-  const hash = configHash(input);
   const todo = s.budgets.filter((b) => !cellDone(o.outDir, dir, b, input));
   if (todo.length === 0) return 0;
   const run = { runDir: o.outDir, dir, recording: path.join(dir, RECORDING), config: input, seed, kind: method };
@@ -283,30 +311,19 @@ const alongOneRun = async (
   const before = (from: ResumePoint) => from.step < todo[0];
   await withStudentRun(
     run,
-    async (sink, { from, progress }) => {
+    async (sink, studentRun) => {
+      const { from } = studentRun;
       const resumed = from === null ? '' : `, resumed at update ${from.step}`;
       o.log?.(
         `seed ${seed}: ${method}, one run of ${input.iterations} updates, sampled at ${todo.join(', ')}${resumed}`,
       );
       starting(s, o, seed, method);
-      // a resumed run counts the training its recording holds already
-      const started = performance.now() - (from?.seconds ?? 0) * 1000;
+      const cell = cellRun(teacher, o, sink, studentRun, input);
       const result = await trainDistill(input, {
-        teacher,
-        ...progress,
-        log: o.metricLog ?? o.log,
-        ...(o.onStep ? { onStep: o.onStep } : {}),
-        through: record(sink),
+        ...cell.options,
         onGeneratorUpdate: (updates, student) => {
-          if (!todo.includes(updates)) return;
-          const cell = {
-            configHash: hash,
-            config: input,
-            budget: updates,
-            updates,
-            trainingSeconds: (performance.now() - started) / 1000,
-          };
-          writeCell(r, seed, dir, cell, student(), teacher.model.numClasses);
+          if (todo.includes(updates))
+            writeCell(r, seed, dir, cell.marker(updates), student(), teacher.model.numClasses);
         },
       });
       result.experts.forEach((e) => e.expert.dispose());
@@ -330,7 +347,6 @@ const runPerBudget = async (
   let ran = 0;
   for (const budget of s.budgets) {
     const input = { ...distillConfigFor(r, method, seed, teacher.file), iterations: budget };
-    const hash = configHash(input);
     if (cellDone(o.outDir, dir, budget, input)) continue;
     // each budget's run keeps its progress (and, once finished, its student) checkpoint in its own folder
     const run = {
@@ -341,27 +357,15 @@ const runPerBudget = async (
       seed,
       kind: method,
     };
-    await withStudentRun(run, async (sink, { from, progress }) => {
+    await withStudentRun(run, async (sink, studentRun) => {
+      const { from } = studentRun;
       const resumed = from === null ? '' : `, resumed at phase ${from.phase + 1} step ${from.step}`;
       o.log?.(`seed ${seed}: ${method}, ${budget} updates${resumed}`);
       starting(s, o, seed, `${method} @ ${budget}`);
-      const started = performance.now() - (from?.seconds ?? 0) * 1000;
-      const result = await trainDistill(input, {
-        teacher,
-        ...progress,
-        log: o.metricLog ?? o.log,
-        ...(o.onStep ? { onStep: o.onStep } : {}),
-        through: record(sink),
-      });
+      const cell = cellRun(teacher, o, sink, studentRun, input);
+      const result = await trainDistill(input, cell.options);
       try {
-        const cell = {
-          configHash: hash,
-          config: input,
-          budget,
-          updates: budget,
-          trainingSeconds: (performance.now() - started) / 1000,
-        };
-        writeCell(r, seed, dir, cell, result.experts, teacher.model.numClasses);
+        writeCell(r, seed, dir, cell.marker(budget), result.experts, teacher.model.numClasses);
         const last = result.phases[result.phases.length - 1];
         sink.append({ type: 'end', status: 'complete', phase: result.phases.length - 1, step: last.iterations });
       } finally {
