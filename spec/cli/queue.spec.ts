@@ -145,6 +145,37 @@ suite(title, () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  /** `run <config> --queue`: its jobs enqueued, the run's record read back. */
+  const enqueue = (config: string, out: string, jobs: number): QueuedRun => {
+    const r = spawnSync(process.execPath, [BIN, 'run', config, '--out', out, '--queue', REDIS], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toMatch(new RegExp(`enqueued ${jobs} jobs`));
+    expect(r.status).toBe(0);
+    return E.getOrElseW((e: string) => {
+      throw new Error(e);
+    })(readQueuedRun(out));
+  };
+  /** Waits for every one of the run's `jobs` jobs to be done (a failed one fails the spec, with the logs). */
+  const finished = (run: QueuedRun, jobs: number, logs: () => string): Promise<JobRow[]> =>
+    until(
+      'the run to finish',
+      async () => {
+        const r = (await readFlow(conn, run.root)) ?? [];
+        if (r.some((x) => x.state === 'failed')) throw new Error(`a job failed:\n${logs()}`);
+        return r.length === jobs && r.every((x) => x.state === 'done' && !x.waitingForChildren) ? r : null;
+      },
+      240_000,
+      250,
+    );
+  /** The run's jobs leave the queue with the spec. */
+  const removeRun = async (run: QueuedRun): Promise<void> => {
+    const queue = new Queue(QUEUE_NAME, { connection: bullConnection(conn) });
+    await (await Job.fromId(queue, run.root))?.remove();
+    await queue.close();
+  };
+
   it('a killed worker’s job goes on elsewhere from its last checkpoint; results equal one process’s', async () => {
     const config = path.join(tmp, 'tiny.json');
     fs.writeFileSync(config, JSON.stringify(TINY));
@@ -159,15 +190,7 @@ suite(title, () => {
     for (let i = 0; i < 2; i++) workers.push(cli(workerArgs));
     const logs = workers.map(collect);
     const workerLogs = (): string => logs.map((l) => l.text()).join('\n');
-    const enqueue = spawnSync(process.execPath, [BIN, 'run', config, '--out', queued, '--queue', REDIS], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    expect(enqueue.stderr).toMatch(/enqueued 4 jobs/);
-    expect(enqueue.status).toBe(0);
-    const run: QueuedRun = E.getOrElseW((e: string) => {
-      throw new Error(e);
-    })(readQueuedRun(queued));
+    const run = enqueue(config, queued, 4);
 
     // a student past its first progress checkpoint, on a worker of ours
     const victim = await until(
@@ -195,16 +218,7 @@ suite(title, () => {
       20_000,
     );
 
-    const rows = await until(
-      'the run to finish',
-      async () => {
-        const r = (await readFlow(conn, run.root)) ?? [];
-        if (r.some((x) => x.state === 'failed')) throw new Error(`a job failed:\n${workerLogs()}`);
-        return r.length === 4 && r.every((x) => x.state === 'done' && !x.waitingForChildren) ? r : null;
-      },
-      240_000,
-      250,
-    );
+    const rows = await finished(run, 4, workerLogs);
     const again: JobRow = rows.find((r) => r.id === victim.id)!;
     expect(again.attempts).toBeGreaterThanOrEqual(2);
     expect(again.stalled).toBeGreaterThanOrEqual(1);
@@ -259,10 +273,7 @@ suite(title, () => {
       b.right.tensors.forEach((t, i) => expect(bytes(t.values).equals(bytes(a.right.tensors[i].values))).toBe(true));
     }
 
-    // the run's jobs leave the queue with the spec
-    const queue = new Queue(QUEUE_NAME, { connection: bullConnection(conn) });
-    await (await Job.fromId(queue, run.root))?.remove();
-    await queue.close();
+    await removeRun(run);
   }, 300_000);
 
   it('a sweep on the queue draws every cell and its report, equal to one process’s', async () => {
@@ -274,26 +285,9 @@ suite(title, () => {
     const worker = cli(['worker', '--queue', REDIS]);
     workers.push(worker);
     const log = collect(worker);
-    const enqueue = spawnSync(process.execPath, [BIN, 'run', config, '--out', queued, '--queue', REDIS], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
     // the report, the teacher, and one student job per (seed, method) drawing every budget
-    expect(enqueue.stderr).toMatch(/enqueued 4 jobs/);
-    expect(enqueue.status).toBe(0);
-    const run: QueuedRun = E.getOrElseW((e: string) => {
-      throw new Error(e);
-    })(readQueuedRun(queued));
-    await until(
-      'the sweep to finish',
-      async () => {
-        const r = (await readFlow(conn, run.root)) ?? [];
-        if (r.some((x) => x.state === 'failed')) throw new Error(`a job failed:\n${log.text()}`);
-        return r.length === 4 && r.every((x) => x.state === 'done' && !x.waitingForChildren) ? r : null;
-      },
-      240_000,
-      250,
-    );
+    const run = enqueue(config, queued, 4);
+    await finished(run, 4, log.text);
     expect(await exited(baseline)).toBe(0);
     for (const m of ['sgts', 'phased-4x2'])
       for (const b of [2, 4]) {
@@ -308,8 +302,6 @@ suite(title, () => {
     expect(rows(queued)).toEqual(rows(single));
     expect(fs.readFileSync(path.join(queued, 'report.md'), 'utf8')).toContain('# Budget sweep: ring8');
 
-    const queue = new Queue(QUEUE_NAME, { connection: bullConnection(conn) });
-    await (await Job.fromId(queue, run.root))?.remove();
-    await queue.close();
+    await removeRun(run);
   }, 300_000);
 });

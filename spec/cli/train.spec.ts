@@ -267,7 +267,6 @@ describe('train on 2-D points: the students follow their teacher', () => {
     const x = Float32Array.from({ length: 2 * 256 }, (_, i) => (i % 2 === 0 ? 1 : -1) * (1 + (i % 7) / 10));
     const data = path.join(tmp, 'points.npy');
     writeNpy(data, x, [256, 2]);
-    const quick = ['--budget', 'quick', '--set', 'iterations=4'];
     const teacher = path.join(tmp, 'points-teacher');
     const t = await run(
       'train',
@@ -285,40 +284,32 @@ describe('train on 2-D points: the students follow their teacher', () => {
       'timesteps.shift=0.3',
     );
     expect(t.code).toBe(0);
-    const given = path.join(tmp, 'points-sgts');
-    const s = await run(
-      'train',
-      '--data',
-      data,
-      '--method',
-      'sgts',
-      '--teacher',
-      path.join(teacher, 'teacher.ckpt'),
-      '--out',
-      given,
-      ...quick,
-    );
-    expect(s.code).toBe(0);
-    expect(s.err).toContain("the students take the teacher's timestep shift, 0.3");
-    expect(JSON.parse(fs.readFileSync(path.join(given, 'config.json'), 'utf8')).shift).toBe(0.3);
+    // an sgts student of that teacher, smoke-test sized; its generated config's shift
+    const sgts = async (out: string, ...extra: string[]) => {
+      const r = await run(
+        'train',
+        '--data',
+        data,
+        '--method',
+        'sgts',
+        '--teacher',
+        path.join(teacher, 'teacher.ckpt'),
+        '--out',
+        path.join(tmp, out),
+        '--budget',
+        'quick',
+        '--set',
+        'iterations=4',
+        ...extra,
+      );
+      expect(r.code).toBe(0);
+      return { err: r.err, shift: JSON.parse(fs.readFileSync(path.join(tmp, out, 'config.json'), 'utf8')).shift };
+    };
+    const given = await sgts('points-sgts');
+    expect(given.err).toContain("the students take the teacher's timestep shift, 0.3");
+    expect(given.shift).toBe(0.3);
     // --set still has the last word
-    const set = path.join(tmp, 'points-sgts-set');
-    const o = await run(
-      'train',
-      '--data',
-      data,
-      '--method',
-      'sgts',
-      '--teacher',
-      path.join(teacher, 'teacher.ckpt'),
-      '--out',
-      set,
-      ...quick,
-      '--set',
-      'shift=2',
-    );
-    expect(o.code).toBe(0);
-    expect(JSON.parse(fs.readFileSync(path.join(set, 'config.json'), 'utf8')).shift).toBe(2);
+    expect((await sgts('points-sgts-set', '--set', 'shift=2')).shift).toBe(2);
   });
 });
 
